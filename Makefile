@@ -1,0 +1,77 @@
+# nines: `make demo` runs the blueprint, `make test` runs every test.
+# Both install what is missing first (scripts/deps.sh).
+
+RELEASE := build/release
+ASAN    := build/asan
+TSAN    := build/tsan
+FUZZ    := build/fuzz
+CMAKE_GEN := -G Ninja
+SEEDS ?= 1000
+FIRST ?= 1
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps build asan tsan fuzz test test-release test-asan test-fuzz sim bench demo lint clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(RELEASE)/build.ninja:
+	@cmake -S . -B $(RELEASE) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+$(ASAN)/build.ninja:
+	@cmake -S . -B $(ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS="-O1" -DNINES_SANITIZE=address,undefined >/dev/null
+
+$(TSAN)/build.ninja:
+	@cmake -S . -B $(TSAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS="-O1" -DNINES_SANITIZE=thread >/dev/null
+
+$(FUZZ)/build.ninja:
+	@CXX=clang++ cmake -S . -B $(FUZZ) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DNINES_FUZZ=ON >/dev/null
+
+build: deps $(RELEASE)/build.ninja
+	@ninja -C $(RELEASE) --quiet
+
+asan: deps $(ASAN)/build.ninja
+	@ninja -C $(ASAN) --quiet
+
+tsan: deps $(TSAN)/build.ninja
+	@ninja -C $(TSAN) --quiet
+	@cd $(TSAN) && ctest --output-on-failure -L threads
+
+fuzz: deps $(FUZZ)/build.ninja
+	@ninja -C $(FUZZ) --quiet
+
+test-release: build
+	@cd $(RELEASE) && ctest --output-on-failure --timeout 600
+
+test-asan: asan
+	@cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure --timeout 900 -LE no-asan
+
+test-fuzz: fuzz
+	@tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
+
+sim: build
+	@if [ -x $(RELEASE)/tests/sim/nines_sim ]; then \
+	  $(RELEASE)/tests/sim/nines_sim --seeds $(SEEDS) --first $(FIRST); \
+	else echo "sim: the simulator is not built yet"; exit 2; fi
+
+test: test-release test-asan test-fuzz
+	@echo "make test: all suites passed"
+
+bench: build
+	@for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done
+
+demo: build
+	@examples/demo.sh $(RELEASE)/nines
+
+lint:
+	@git ls-files '*.cc' '*.h' '*.cpp' | xargs clang-format --dry-run --Werror
+	@git ls-files 'src/*.cc' | xargs clang-tidy -p $(RELEASE) --quiet
+
+clean:
+	rm -rf build

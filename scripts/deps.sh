@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that nines needs to build, test and benchmark.
+# Idempotent and quiet when everything is already present. Services that the
+# packages would start on their own (nginx, redis, etcd, haproxy, gdnsd) are
+# kept from starting: tests and benchmarks start their own instances by PID.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  cmake ninja-build g++ clang clang-format clang-tidy libclang-rt-14-dev pkg-config
+  libasio-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
+  # tests and benchmarks: anchors and tools
+  curl wrk haproxy nginx redis-server redis-tools etcd-server etcd-client
+  gdnsd dnsutils dnsperf iptables iproute2 procps psmisc
+  chromium nodejs npm
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing packages: ${missing[*]}; run this script as root (sudo $0)" >&2
+  exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+# Keep packaged daemons from starting during installation.
+policy=/usr/sbin/policy-rc.d
+had_policy=0
+[ -e "$policy" ] && had_policy=1
+if [ $had_policy -eq 0 ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod +x "$policy"
+fi
+trap '[ $had_policy -eq 0 ] && rm -f "$policy"' EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Packaged daemons that started anyway are stopped: nines' tests own these ports.
+for svc in nginx redis-server haproxy etcd gdnsd; do
+  (command -v service >/dev/null && service "$svc" stop >/dev/null 2>&1) || true
+done
+echo "deps: done"

@@ -1,0 +1,180 @@
+// nines: one binary, one subcommand per part of the blueprint (DESIGN.md).
+// This file only dispatches; each part owns its command line and config.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/command.h"
+
+#if NINES_HAVE_LB
+#include "lb/lb_command.h"
+#endif
+#if NINES_HAVE_STORE
+#include "store/store_command.h"
+#endif
+#if NINES_HAVE_DNS
+#include "dns/dns_command.h"
+#endif
+#if NINES_HAVE_APP
+#include "app/app_command.h"
+#endif
+#if NINES_HAVE_UP
+#include "up/up_command.h"
+#endif
+#if NINES_HAVE_DRILL
+#include "drill/drill_command.h"
+#endif
+
+namespace nines {
+namespace {
+
+struct CommandEntry {
+  const char* name;
+  const char* summary;
+  CommandFunction run;         // null: not built yet
+  ConfigCheckFunction check;   // null: this command has no config of its own
+};
+
+#if NINES_HAVE_LB
+constexpr CommandFunction kLb = RunLbCommand;
+constexpr ConfigCheckFunction kLbCheck = CheckLbConfig;
+#else
+constexpr CommandFunction kLb = nullptr;
+constexpr ConfigCheckFunction kLbCheck = nullptr;
+#endif
+#if NINES_HAVE_STORE
+constexpr CommandFunction kStore = RunStoreCommand;
+constexpr ConfigCheckFunction kStoreCheck = CheckStoreConfig;
+#else
+constexpr CommandFunction kStore = nullptr;
+constexpr ConfigCheckFunction kStoreCheck = nullptr;
+#endif
+#if NINES_HAVE_DNS
+constexpr CommandFunction kDns = RunDnsCommand;
+constexpr ConfigCheckFunction kDnsCheck = CheckDnsConfig;
+#else
+constexpr CommandFunction kDns = nullptr;
+constexpr ConfigCheckFunction kDnsCheck = nullptr;
+#endif
+#if NINES_HAVE_APP
+constexpr CommandFunction kApp = RunAppCommand;
+constexpr ConfigCheckFunction kAppCheck = CheckAppConfig;
+#else
+constexpr CommandFunction kApp = nullptr;
+constexpr ConfigCheckFunction kAppCheck = nullptr;
+#endif
+#if NINES_HAVE_UP
+constexpr CommandFunction kUp = RunUpCommand;
+constexpr ConfigCheckFunction kUpCheck = CheckBlueprintConfig;
+#else
+constexpr CommandFunction kUp = nullptr;
+constexpr ConfigCheckFunction kUpCheck = nullptr;
+#endif
+#if NINES_HAVE_DRILL
+constexpr CommandFunction kDrill = RunDrillCommand;
+#else
+constexpr CommandFunction kDrill = nullptr;
+#endif
+
+const CommandEntry kCommands[] = {
+    {"lb", "HTTP/1.1 reverse proxy and load balancer", kLb, kLbCheck},
+    {"store", "one member of the replicated key-value store (Redis protocol + HTTP JSON)", kStore,
+     kStoreCheck},
+    {"dns", "authoritative DNS global traffic manager", kDns, kDnsCheck},
+    {"app", "reference stateless web service that keeps its data in the store", kApp, kAppCheck},
+    {"up", "the whole blueprint on this machine, with a live dashboard", kUp, kUpCheck},
+    {"drill", "drive load through the blueprint while injecting faults; report nines", kDrill,
+     nullptr},
+    {"check", "validate any config; print every error as FILE:LINE:COL: message", nullptr,
+     nullptr},
+};
+
+void PrintUsage(FILE* out) {
+  std::fprintf(out,
+               "nines: the high-availability blueprint in one binary\n\n"
+               "usage: nines COMMAND [options]   (nines COMMAND --help for its options)\n\n"
+               "commands:\n");
+  for (const CommandEntry& c : kCommands) {
+    bool built = c.run != nullptr || std::strcmp(c.name, "check") == 0;
+    std::fprintf(out, "  %-7s %s%s\n", c.name, c.summary, built ? "" : " (not built yet)");
+  }
+  std::fprintf(out,
+               "\nexit status: 0 success, 1 runtime failure, 2 bad usage or config\n");
+}
+
+// nines check --config FILE [--kind lb|store|dns|app|blueprint]
+int RunCheck(const std::vector<std::string>& args) {
+  std::string file;
+  std::string kind;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if ((args[i] == "--config" || args[i] == "-c") && i + 1 < args.size()) {
+      file = args[++i];
+    } else if (args[i] == "--kind" && i + 1 < args.size()) {
+      kind = args[++i];
+    } else if (args[i] == "--help" || args[i] == "-h") {
+      std::printf(
+          "usage: nines check --config FILE [--kind lb|store|dns|app|up]\n\n"
+          "Validates a config without starting anything. Every error is printed as\n"
+          "FILE:LINE:COL: message. The kind is guessed from the file's keys when not given.\n"
+          "Exit status: 0 valid, 2 invalid.\n");
+      return 0;
+    } else {
+      std::fprintf(stderr, "nines check: unexpected argument '%s' (see --help)\n",
+                   args[i].c_str());
+      return 2;
+    }
+  }
+  if (file.empty()) {
+    std::fprintf(stderr, "nines check: --config FILE is required\n");
+    return 2;
+  }
+  if (kind.empty()) kind = GuessConfigKind(file);
+  if (kind == "blueprint") kind = "up";
+  for (const CommandEntry& c : kCommands) {
+    if (kind != c.name) continue;
+    if (!c.check) {
+      std::fprintf(stderr, "nines check: '%s' configs are not built yet\n", c.name);
+      return 2;
+    }
+    std::string errors = c.check(file);
+    if (!errors.empty()) {
+      std::fprintf(stderr, "%s\n", errors.c_str());
+      return 2;
+    }
+    std::printf("%s: valid %s config\n", file.c_str(), c.name);
+    return 0;
+  }
+  std::fprintf(stderr,
+               "nines check: cannot tell what kind of config %s is; pass --kind "
+               "lb|store|dns|app|up\n",
+               file.c_str());
+  return 2;
+}
+
+}  // namespace
+}  // namespace nines
+
+int main(int argc, char** argv) {
+  using namespace nines;
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+      std::strcmp(argv[1], "help") == 0) {
+    PrintUsage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string_view name = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (name == "check") return RunCheck(args);
+  for (const CommandEntry& c : kCommands) {
+    if (name != c.name) continue;
+    if (!c.run) {
+      std::fprintf(stderr, "nines %s: not built yet in this version of nines\n", c.name);
+      return 2;
+    }
+    return c.run(args);
+  }
+  std::fprintf(stderr, "nines: unknown command '%s'\n\n", argv[1]);
+  PrintUsage(stderr);
+  return 2;
+}
