@@ -43,7 +43,7 @@ tsan: deps $(TSAN)/build.ninja
 	@cd $(TSAN) && ctest --output-on-failure -L threads
 
 fuzz: deps $(FUZZ)/build.ninja
-	@ninja -C $(FUZZ) --quiet
+	@ninja -C $(FUZZ) --quiet fuzz_targets
 
 test-release: build
 	@cd $(RELEASE) && ctest --output-on-failure --timeout 600
