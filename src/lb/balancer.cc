@@ -88,10 +88,15 @@ int PickFrom(const ServerPool& pool, const std::vector<int>& group, const std::v
   switch (pool.mode) {
     case BalanceMode::kRoundRobin: {
       if (rr.empty()) return -1;
-      uint64_t start = state->rr_counter++;
+      // Continue after the server chosen, so skipping an unusable one does
+      // not hand its turns to its neighbour.
+      uint64_t start = state->rr_counter;
       for (size_t n = 0; n < rr.size(); ++n) {
         int id = rr[(start + n) % rr.size()];
-        if (usable(id)) return id;
+        if (usable(id)) {
+          state->rr_counter = start + n + 1;
+          return id;
+        }
       }
       return -1;
     }

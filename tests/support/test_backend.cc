@@ -9,6 +9,7 @@
 //   ANY /echo             200, body = request body, X-Body-Length
 //   GET /headers          the request head as received
 //   GET /count            number of requests (other than /healthz and /count)
+//   --fail-status N       every request but /healthz and /count is answered N
 //   anything else         200 "NAME\n" with X-Server: NAME
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -24,10 +25,12 @@ using namespace nines;
 
 int main(int argc, char** argv) {
   std::string listen, name = "backend";
+  int fail_status = 0;  // --fail-status N: every request but health checks gets N
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--listen") listen = argv[i + 1];
     if (flag == "--name") name = argv[i + 1];
+    if (flag == "--fail-status") fail_status = std::atoi(argv[i + 1]);
   }
   Endpoint at;
   if (std::string err = ParseEndpoint(listen, &at); !err.empty()) {
@@ -58,6 +61,7 @@ int main(int argc, char** argv) {
           return respond(http::Response::Text(200, "ok\n"));
         }
         count.fetch_add(1);
+        if (fail_status != 0) return respond(http::Response::Text(fail_status, name + "\n"));
         if (req.path.rfind("/status/", 0) == 0) {
           int status = std::atoi(req.path.c_str() + 8);
           return respond(http::Response::Text(status, name + "\n"));
