@@ -389,31 +389,31 @@ ParseStatus ParseRequestHead(std::string_view data, const Limits& limits, Reques
   }
 
   // request-line = method SP request-target SP HTTP-version CRLF, at most max_request_line
-  // bytes before the CRLF. Scanning stops there, so a long line is refused before it ends.
+  // bytes before the CRLF. Scanning stops at that bound, so a long line is refused before it
+  // ends. Every decision depends only on the bytes before it, so a prefix of the input never
+  // gets an answer different from the whole input's (only kNeedMore).
   const char* const line = p;
-  const size_t line_room = static_cast<size_t>(end - line);
-  const char* const line_end =
-      line_room > limits.max_request_line + 2 ? line + limits.max_request_line + 2 : end;
+  const char* const content_end = static_cast<size_t>(end - line) > limits.max_request_line
+                                      ? line + limits.max_request_line
+                                      : end;
+  // Out of room for the line: at the bound with more bytes there, the line is too long.
   auto line_ran_out = [&]() {
-    if (static_cast<size_t>(line_end - line) > limits.max_request_line) {
-      return Fail(error, 414, "request line too long");
-    }
-    return window.RanOut(error);
+    return content_end < end ? Fail(error, 414, "request line too long") : window.RanOut(error);
   };
 
-  p = SkipToken(p, line_end);
-  if (p == line_end) return line_ran_out();
+  p = SkipToken(p, content_end);
+  if (p == content_end) return line_ran_out();
   if (*p != ' ' || p == line) return Fail(error, 400, "invalid method");
   head->method = std::string_view(line, static_cast<size_t>(p - line));
   const char* target = ++p;
-  p = SkipAccepted<0x21, IsTargetChar>(p, line_end);
-  if (p == line_end) return line_ran_out();
+  p = SkipAccepted<0x21, IsTargetChar>(p, content_end);
+  if (p == content_end) return line_ran_out();
   if (*p != ' ' || p == target) return Fail(error, 400, "invalid request target");
   head->target = std::string_view(target, static_cast<size_t>(p - target));
   ++p;
   int major = 0;
   int minor = 0;
-  switch (MatchVersion(p, line_end, &major, &minor)) {
+  switch (MatchVersion(p, content_end, &major, &minor)) {
     case ParseStatus::kNeedMore:
       return line_ran_out();
     case ParseStatus::kError:
@@ -422,16 +422,13 @@ ParseStatus ParseRequestHead(std::string_view data, const Limits& limits, Reques
       break;
   }
   p += 8;
-  if (p == line_end) return line_ran_out();
+  assert(p <= content_end);
+  if (p == end) return window.RanOut(error);
   if (*p != '\r') {
     if (*p == '\n') return Fail(error, 400, "LF without CR in head");
     return Fail(error, 400, "invalid HTTP version");
   }
-  if (static_cast<size_t>(p - line) > limits.max_request_line) {
-    return Fail(error, 414, "request line too long");
-  }
-  // The line fits, so line_end is beyond the LF or at the end of the window.
-  if (p + 1 == line_end) return window.RanOut(error);
+  if (p + 1 == end) return window.RanOut(error);
   if (p[1] != '\n') return Fail(error, 400, "CR without LF in head");
   p += 2;
   if (major != 1 || minor > 1) return Fail(error, 505, "HTTP version not supported");
@@ -488,20 +485,17 @@ ParseStatus ParseResponseHead(std::string_view data, const Limits& limits,
   // status-line = HTTP-version SP status-code SP [ reason-phrase ] CRLF, bounded like the
   // request line. A missing SP before an empty reason is tolerated (common, and harmless).
   const char* const line = begin;
-  const size_t line_room = static_cast<size_t>(end - line);
-  const char* const line_end =
-      line_room > limits.max_request_line + 2 ? line + limits.max_request_line + 2 : end;
+  const char* const content_end = static_cast<size_t>(end - line) > limits.max_request_line
+                                      ? line + limits.max_request_line
+                                      : end;
   auto line_ran_out = [&]() {
-    if (static_cast<size_t>(line_end - line) > limits.max_request_line) {
-      return Fail(error, 502, "status line too long");
-    }
-    return window.RanOut(error);
+    return content_end < end ? Fail(error, 502, "status line too long") : window.RanOut(error);
   };
 
   const char* p = line;
   int major = 0;
   int minor = 0;
-  switch (MatchVersion(p, line_end, &major, &minor)) {
+  switch (MatchVersion(p, content_end, &major, &minor)) {
     case ParseStatus::kNeedMore:
       return line_ran_out();
     case ParseStatus::kError:
@@ -512,26 +506,24 @@ ParseStatus ParseResponseHead(std::string_view data, const Limits& limits,
   p += 8;
   int status = 0;
   for (int i = 0; i < 4; ++i, ++p) {
-    if (p == line_end) return line_ran_out();
+    if (p == content_end) return line_ran_out();
     const bool ok = i == 0 ? *p == ' ' : (IsDigit(*p) && (i != 1 || *p != '0'));
     if (!ok) return Fail(error, 502, "invalid status code");
     if (i > 0) status = status * 10 + (*p - '0');
   }
-  if (p == line_end) return line_ran_out();
+  if (p == end) return window.RanOut(error);
   const char* reason = p;
-  if (*p == ' ') {
+  if (*p == ' ' && p < content_end) {
     reason = ++p;
-    p = SkipAccepted<0x20, IsFieldChar>(p, line_end);
-    if (p == line_end) return line_ran_out();
+    p = SkipAccepted<0x20, IsFieldChar>(p, content_end);
+    if (p == end) return window.RanOut(error);
   }
   if (*p != '\r') {
+    if (p == content_end) return Fail(error, 502, "status line too long");
     if (*p == '\n') return Fail(error, 502, "LF without CR in response head");
     return Fail(error, 502, "invalid status line");
   }
-  if (static_cast<size_t>(p - line) > limits.max_request_line) {
-    return Fail(error, 502, "status line too long");
-  }
-  if (p + 1 == line_end) return window.RanOut(error);
+  if (p + 1 == end) return window.RanOut(error);
   if (p[1] != '\n') return Fail(error, 502, "CR without LF in response head");
   if (major != 1 || minor > 1) return Fail(error, 502, "unsupported HTTP version in response");
   head->version_minor = minor;
