@@ -1,6 +1,22 @@
 // Strict HTTP/1.1 head parsing and chunked-body validation (RFC 9110/9112), see parser.h.
 // The head parsers keep no state between calls: each call scans from the first byte, in one
 // pass, stopping at max_head_bytes, so a call costs O(min(bytes received, max_head_bytes)).
+//
+// Choices where the RFC leaves room (each one covered by tests/http):
+// - One CRLF before a request-line is ignored (RFC 9112 2.2 "at least one"); a second is 400.
+//   Responses get no such tolerance.
+// - Every decision depends only on the bytes before the point where it is made, so a prefix of
+//   the input gets kNeedMore or the same answer as the whole (property-tested and fuzzed).
+// - Request-line: single SPs, token method, target of bytes 0x21-0x7E and 0x80-0xFF, version
+//   exactly "HTTP/" DIGIT "." DIGIT (else 400); only 1.0 and 1.1 accepted (else 505).
+// - Host (RFC 9112 3.2): more than one is 400; none in HTTP/1.1 is 400.
+// - Transfer-Encoding on a request: chunked must be final and appear once (else 400); any other
+//   coding before it is 501 (a proxy that cannot decode should not guess). With Content-Length,
+//   or in HTTP/1.0: 400. On a response, a final coding other than chunked means "until close".
+// - Content-Length: 1*DIGIT, no overflow; identical repeats and lists ("5, 5") are merged.
+// - Status line: "HTTP/1.1 200\r\n" (no SP before an empty reason) is tolerated.
+// - Limits on responses use the same Limits (status line bounded by max_request_line); every
+//   response error is 502.
 #include "http/parser.h"
 
 #include <array>

@@ -124,43 +124,58 @@ void ExpectPrefixAgrees(const RequestResult& full, const RequestResult& prefix, 
   RC_ASSERT(a.head_size == b.head_size);
 }
 
+// Small random limits, so that the limit checks are hit often.
+rc::Gen<Limits> RandomLimits() {
+  return rc::gen::exec([] {
+    Limits limits;
+    limits.max_request_line = *rc::gen::inRange<size_t>(4, 80);
+    limits.max_head_bytes = *rc::gen::inRange<size_t>(8, 400);
+    limits.max_headers = *rc::gen::inRange<size_t>(0, 10);
+    return limits;
+  });
+}
+
 RC_GTEST_PROP(SplitProperty, RequestPrefixNeedsMoreOrAgrees, ()) {
   const std::string data = *Message();
-  const size_t cut = *rc::gen::inRange<size_t>(0, data.size() + 1);
-  for (const Limits& limits : {Limits(), SmallLimits()}) {
+  const Limits random_limits = *RandomLimits();
+  for (const Limits& limits : {Limits(), SmallLimits(), random_limits}) {
     const RequestResult full = ParseRequest(data, limits);
-    ExpectPrefixAgrees(full, ParseRequest(std::string_view(data).substr(0, cut), limits), cut);
+    for (size_t cut = 0; cut <= data.size(); ++cut) {
+      ExpectPrefixAgrees(full, ParseRequest(std::string_view(data).substr(0, cut), limits), cut);
+    }
   }
 }
 
 RC_GTEST_PROP(SplitProperty, ResponsePrefixNeedsMoreOrAgrees, ()) {
   const std::string data = *Message();
-  const size_t cut = *rc::gen::inRange<size_t>(0, data.size() + 1);
-  const Limits limits = SmallLimits();
+  const Limits limits = *RandomLimits();
+  const std::string_view method = *rc::gen::element<std::string_view>("GET", "HEAD", "CONNECT");
   ResponseHead full;
   ParseError full_error;
-  const ParseStatus full_status = ParseResponseHead(data, limits, "GET", &full, &full_error);
-  ResponseHead part;
-  ParseError part_error;
-  const ParseStatus part_status =
-      ParseResponseHead(std::string_view(data).substr(0, cut), limits, "GET", &part, &part_error);
-  if (part_status == ParseStatus::kNeedMore) {
-    if (full_status == ParseStatus::kDone) RC_ASSERT(cut < full.head_size);
-    return;
+  const ParseStatus full_status = ParseResponseHead(data, limits, method, &full, &full_error);
+  for (size_t cut = 0; cut <= data.size(); ++cut) {
+    ResponseHead part;
+    ParseError part_error;
+    const ParseStatus part_status = ParseResponseHead(std::string_view(data).substr(0, cut), limits,
+                                                      method, &part, &part_error);
+    if (part_status == ParseStatus::kNeedMore) {
+      if (full_status == ParseStatus::kDone) RC_ASSERT(cut < full.head_size);
+      continue;
+    }
+    RC_ASSERT(part_status == full_status);
+    if (full_status == ParseStatus::kError) {
+      RC_ASSERT(part_error.status == 502);
+      RC_ASSERT(std::string_view(part_error.reason) == full_error.reason);
+      continue;
+    }
+    RC_ASSERT(part.status == full.status);
+    RC_ASSERT(part.reason == full.reason);
+    RC_ASSERT(SameHeaders(part.headers, full.headers));
+    RC_ASSERT(part.body == full.body);
+    RC_ASSERT(part.content_length == full.content_length);
+    RC_ASSERT(part.keep_alive == full.keep_alive);
+    RC_ASSERT(part.head_size == full.head_size);
   }
-  RC_ASSERT(part_status == full_status);
-  if (full_status == ParseStatus::kError) {
-    RC_ASSERT(part_error.status == 502);
-    RC_ASSERT(std::string_view(part_error.reason) == full_error.reason);
-    return;
-  }
-  RC_ASSERT(part.status == full.status);
-  RC_ASSERT(part.reason == full.reason);
-  RC_ASSERT(SameHeaders(part.headers, full.headers));
-  RC_ASSERT(part.body == full.body);
-  RC_ASSERT(part.content_length == full.content_length);
-  RC_ASSERT(part.keep_alive == full.keep_alive);
-  RC_ASSERT(part.head_size == full.head_size);
 }
 
 struct ChunkedResult {
