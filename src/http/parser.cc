@@ -564,8 +564,9 @@ ParseStatus ParseResponseHead(std::string_view data, const Limits& limits,
   }
   head->keep_alive = KeepAlive(minor, framing);
   // RFC 9112 6.3: no body after HEAD, 1xx, 204, 304, or a 2xx to CONNECT (a tunnel follows).
-  const bool no_body = EqualsIgnoreCase(request_method, "HEAD") || status < 200 || status == 204 ||
-                       status == 304 || (status < 300 && request_method == "CONNECT");
+  // Methods are case-sensitive: a server answers "head" as an unknown method, with a body.
+  const bool no_body = request_method == "HEAD" || status < 200 || status == 204 || status == 304 ||
+                       (status < 300 && request_method == "CONNECT");
   if (no_body) {
     head->body = BodyKind::kNone;
   } else if (framing.has_transfer_encoding) {

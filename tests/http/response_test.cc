@@ -90,10 +90,13 @@ TEST(ResponseHead, NoBody) {
     const char* status_line;
     const char* method;
   } cases[] = {
-      {"HTTP/1.1 200 OK", "HEAD"},          {"HTTP/1.1 200 OK", "head"},
-      {"HTTP/1.1 100 Continue", "POST"},    {"HTTP/1.1 101 Switching Protocols", "GET"},
-      {"HTTP/1.1 103 Early Hints", "GET"},  {"HTTP/1.1 204 No Content", "DELETE"},
-      {"HTTP/1.1 304 Not Modified", "GET"}, {"HTTP/1.1 200 Connection Established", "CONNECT"},
+      {"HTTP/1.1 200 OK", "HEAD"},
+      {"HTTP/1.1 100 Continue", "POST"},
+      {"HTTP/1.1 101 Switching Protocols", "GET"},
+      {"HTTP/1.1 103 Early Hints", "GET"},
+      {"HTTP/1.1 204 No Content", "DELETE"},
+      {"HTTP/1.1 304 Not Modified", "GET"},
+      {"HTTP/1.1 200 Connection Established", "CONNECT"},
   };
   for (const Case& c : cases) {
     const Parsed p =
@@ -104,6 +107,9 @@ TEST(ResponseHead, NoBody) {
   }
   const Parsed fail = Parse("HTTP/1.1 407 Auth\r\nContent-Length: 3\r\n\r\n", "CONNECT");
   EXPECT_EQ(fail.head.body, BodyKind::kContentLength);
+  // Methods are case-sensitive: "head" is an unknown method to the server, answered with a body.
+  const Parsed lower = Parse("HTTP/1.1 400 Bad\r\nContent-Length: 3\r\n\r\n", "head");
+  EXPECT_EQ(lower.head.body, BodyKind::kContentLength);
 }
 
 TEST(ResponseHead, KeepAlive) {
