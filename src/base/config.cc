@@ -126,9 +126,7 @@ std::optional<ConfigValue> LoadConfigFile(const std::string& file, ConfigErrors*
 
 std::string Endpoint::ToString() const { return fmt::format("{}:{}", host, port); }
 
-namespace {
-
-bool ParseIpv4(std::string_view text, uint32_t* out) {
+bool ParseIpv4Address(std::string_view text, uint32_t* out) {
   uint32_t value = 0;
   int parts = 0;
   size_t i = 0;
@@ -153,7 +151,30 @@ bool ParseIpv4(std::string_view text, uint32_t* out) {
   return true;
 }
 
-}  // namespace
+bool Ipv4Network::Contains(uint32_t ip) const {
+  if (prefix == 0) return true;
+  return (ip & (~0u << (32 - prefix))) == address;
+}
+
+bool ParseIpv4Network(std::string_view text, Ipv4Network* out) {
+  size_t slash = text.find('/');
+  int prefix = 32;
+  if (slash != std::string_view::npos) {
+    std::string_view bits = text.substr(slash + 1);
+    if (bits.empty() || bits.size() > 2) return false;
+    prefix = 0;
+    for (char c : bits) {
+      if (c < '0' || c > '9') return false;
+      prefix = prefix * 10 + (c - '0');
+    }
+    if (prefix > 32) return false;
+  }
+  uint32_t ip;
+  if (!ParseIpv4Address(text.substr(0, slash), &ip)) return false;
+  out->prefix = prefix;
+  out->address = prefix == 0 ? 0 : ip & (~0u << (32 - prefix));
+  return true;
+}
 
 std::string ParseEndpoint(std::string_view text, Endpoint* out) {
   size_t colon = text.rfind(':');
@@ -162,7 +183,7 @@ std::string ParseEndpoint(std::string_view text, Endpoint* out) {
   }
   std::string_view host = text.substr(0, colon);
   std::string_view port_text = text.substr(colon + 1);
-  if (!ParseIpv4(host, nullptr)) {
+  if (!ParseIpv4Address(host, nullptr)) {
     return fmt::format("bad address \"{}\": \"{}\" is not an IPv4 address", text, host);
   }
   unsigned port = 0;

@@ -144,6 +144,14 @@ void MetricsRegistry::AddGaugeCallback(std::string_view name, std::string_view h
   s->callback = std::move(value);
 }
 
+void MetricsRegistry::AddCounterCallback(std::string_view name, std::string_view help,
+                                         const Labels& labels, std::function<double()> value) {
+  std::lock_guard lock(mu_);
+  bool created;
+  Series* s = FindOrAdd(name, help, Kind::kCounter, labels, &created);
+  s->callback = std::move(value);
+}
+
 void MetricsRegistry::RemoveSeries(std::string_view name, std::string_view key,
                                    std::string_view value) {
   std::lock_guard lock(mu_);
@@ -167,10 +175,10 @@ std::string MetricsRegistry::RenderPrometheus() const {
                                                  : "histogram";
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f->name, f->help, f->name, type);
     for (const auto& s : f->series) {
-      if (s->counter) {
-        out += fmt::format("{}{} {}\n", f->name, s->label_text, s->counter->Value());
-      } else if (s->callback) {
+      if (s->callback) {
         out += fmt::format("{}{} {}\n", f->name, s->label_text, FormatNumber(s->callback()));
+      } else if (s->counter) {
+        out += fmt::format("{}{} {}\n", f->name, s->label_text, s->counter->Value());
       } else if (s->gauge) {
         out += fmt::format("{}{} {}\n", f->name, s->label_text, s->gauge->Value());
       } else if (s->histogram) {

@@ -43,6 +43,21 @@ struct ServerState {
 
   // Load.
   std::atomic<int> active_requests{0};
+  std::atomic<int> max_conn{0};  // 0: no limit
+
+  bool HasCapacity() const {
+    int limit = max_conn.load(std::memory_order_relaxed);
+    return limit == 0 || active_requests.load(std::memory_order_relaxed) < limit;
+  }
+  // Takes a slot for one request, exactly respecting max_conn across threads.
+  bool TryAcquire() {
+    int limit = max_conn.load(std::memory_order_relaxed);
+    int now = active_requests.load(std::memory_order_relaxed);
+    do {
+      if (limit != 0 && now >= limit) return false;
+    } while (!active_requests.compare_exchange_weak(now, now + 1, std::memory_order_relaxed));
+    return true;
+  }
 
   // Counters (registered with the balancer's registry when created).
   std::array<Counter*, 6> responses_by_class{};  // 1xx..5xx at [1..5], [0] unused
