@@ -778,6 +778,7 @@ void ClientConnection::LingerClose() {
 
 void ClientConnection::Close() {
   if (phase_ == Phase::kClosed) return;
+  LogDebug("lb", "closing connection from {} in phase {}", client_ip_, static_cast<int>(phase_));
   phase_ = Phase::kClosed;
   ++attempt_;
   DropBackend();

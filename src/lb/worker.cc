@@ -62,6 +62,10 @@ void Worker::CloseAll() {
   std::vector<std::shared_ptr<ClientConnection>> all;
   for (ClientConnection* c : connections_) all.push_back(c->shared_from_this());
   for (auto& c : all) c->Close();
+  for (auto& q : queue_) {
+    shared_.queued.fetch_sub(static_cast<int>(q.size()), std::memory_order_relaxed);
+    q.clear();
+  }
   sweep_timer_.cancel();
   queue_timer_.cancel();
 }
@@ -70,7 +74,7 @@ bool Worker::Enqueue(const std::shared_ptr<ClientConnection>& c, bool establishe
   const LbConfig& config = runtime().config;
   if (shared_.queued.load(std::memory_order_relaxed) >= config.max_queue) {
     if (!established || queue_[1].empty()) return false;
-    std::shared_ptr<ClientConnection> victim = queue_[1].back().lock();
+    std::shared_ptr<ClientConnection> victim = queue_[1].back();
     queue_[1].pop_back();
     shared_.queued.fetch_sub(1, std::memory_order_relaxed);
     shared_.metrics.queue_evictions->Add();
@@ -97,7 +101,7 @@ bool Worker::Enqueue(const std::shared_ptr<ClientConnection>& c, bool establishe
 std::shared_ptr<ClientConnection> Worker::PopQueued() {
   for (auto& q : queue_) {
     while (!q.empty()) {
-      std::shared_ptr<ClientConnection> c = q.front().lock();
+      std::shared_ptr<ClientConnection> c = q.front();
       q.pop_front();
       shared_.queued.fetch_sub(1, std::memory_order_relaxed);
       if (c && c->Queued()) return c;
@@ -127,7 +131,7 @@ void Worker::CheckQueueDeadlines() {
   bool waiting = false;
   for (auto& q : queue_) {
     while (!q.empty()) {
-      std::shared_ptr<ClientConnection> c = q.front().lock();
+      std::shared_ptr<ClientConnection> c = q.front();
       if (c && c->Queued() && c->queue_deadline_ms() > now) {
         waiting = true;
         break;

@@ -77,7 +77,7 @@ class Worker {
   int64_t now_ms_ = 0;
   bool accepting_ = false;
   std::unordered_set<ClientConnection*> connections_;
-  std::deque<std::weak_ptr<ClientConnection>> queue_[2];  // [0] established, [1] new
+  std::deque<std::shared_ptr<ClientConnection>> queue_[2];  // [0] established, [1] new
   asio::steady_timer queue_timer_;
   bool queue_timer_armed_ = false;
   std::atomic<bool> drain_posted_{false};

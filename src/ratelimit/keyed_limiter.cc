@@ -6,13 +6,14 @@
 namespace nines {
 
 KeyedRateLimiter::KeyedRateLimiter(GcraParams params, size_t max_keys, size_t shards)
-    : params_(params) {
-  shards = std::max<size_t>(1, std::min(shards, std::max<size_t>(1, max_keys)));
-  shard_capacity_ = std::max<size_t>(1, (max_keys + shards - 1) / shards);
+    : params_(params), max_keys_(std::max<size_t>(1, max_keys)) {
+  shards = std::max<size_t>(1, std::min(shards, max_keys_));
   for (size_t i = 0; i < shards; ++i) {
     auto shard = std::make_unique<Shard>();
     shard->head.prev = shard->head.next = &shard->head;
-    shard->map.reserve(std::min<size_t>(shard_capacity_, 1024));
+    // Capacities add up to max_keys exactly.
+    shard->capacity = max_keys_ / shards + (i < max_keys_ % shards ? 1 : 0);
+    shard->map.reserve(std::min<size_t>(shard->capacity, 1024));
     shards_.push_back(std::move(shard));
   }
 }
@@ -42,7 +43,7 @@ GcraDecision KeyedRateLimiter::Take(std::string_view key, int64_t now_ns) {
     node = &it->second;
     Unlink(node);
   } else {
-    if (shard.map.size() >= shard_capacity_) {
+    if (shard.map.size() >= shard.capacity) {
       Node* oldest = shard.head.prev;
       Unlink(oldest);
       shard.map.erase(*oldest->key);

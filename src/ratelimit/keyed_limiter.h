@@ -26,7 +26,7 @@ class KeyedRateLimiter {
   GcraDecision Take(std::string_view key, int64_t now_ns);
 
   const GcraParams& params() const { return params_; }
-  size_t max_keys() const { return shard_capacity_ * shards_.size(); }
+  size_t max_keys() const { return max_keys_; }
   size_t size() const;
   uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
 
@@ -48,6 +48,7 @@ class KeyedRateLimiter {
   struct Shard {
     std::mutex mu;
     std::unordered_map<std::string, Node, Hash, Equal> map;
+    size_t capacity = 1;
     Node head;  // sentinel: head.next is the most recently seen
   };
 
@@ -55,7 +56,7 @@ class KeyedRateLimiter {
   static void PushFront(Shard& shard, Node* n);
 
   GcraParams params_;
-  size_t shard_capacity_;
+  size_t max_keys_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<uint64_t> evictions_{0};
 };

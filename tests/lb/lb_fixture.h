@@ -87,7 +87,12 @@ class LbFixture : public ::testing::Test {
   }
 
   void StartLb() {
-    lb_ = ChildProcess({NinesBinary(), "lb", "--config", config_path()}, dir_ + "/lb.log");
+    std::vector<std::string> argv = {NinesBinary(), "lb", "--config", config_path()};
+    if (const char* level = std::getenv("NINES_TEST_LOG_LEVEL")) {
+      argv.push_back("--log-level");
+      argv.push_back(level);
+    }
+    lb_ = ChildProcess(argv, dir_ + "/lb.log");
     ASSERT_TRUE(WaitUntil([&] { return HttpGet(host_, 9901, "/status").ok; }, 10000))
         << "lb did not start:\n" << lb_.Log();
   }
