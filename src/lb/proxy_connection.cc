@@ -378,7 +378,8 @@ bool ClientConnection::AdmitByRateLimits() {
       RejectByRateLimit("client", d.retry_after_s);
       return false;
     }
-    rate_limit_state_ = fmt::format("\"client\";r={};t={}", d.remaining, d.reset_s);
+    fmt::format_to(std::back_inserter(rate_limit_state_), "\"client\";r={};t={}", d.remaining,
+                   d.reset_s);
   }
   if (rt.global) {
     GcraDecision d = rt.global->Take(request_start_ns_);
@@ -388,7 +389,8 @@ bool ClientConnection::AdmitByRateLimits() {
       return false;
     }
     if (!rate_limit_state_.empty()) rate_limit_state_ += ", ";
-    rate_limit_state_ += fmt::format("\"global\";r={};t={}", d.remaining, d.reset_s);
+    fmt::format_to(std::back_inserter(rate_limit_state_), "\"global\";r={};t={}", d.remaining,
+                   d.reset_s);
   }
   return true;
 }
