@@ -4,11 +4,11 @@
 
 #include <fmt/format.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace nines {
 
@@ -124,7 +124,9 @@ std::optional<ConfigValue> LoadConfigFile(const std::string& file, ConfigErrors*
   return ParseConfigText(buffer.str(), file, errors);
 }
 
-std::string Endpoint::ToString() const { return fmt::format("{}:{}", host, port); }
+std::string Endpoint::ToString() const {
+  return fmt::format("{}:{}", host, port);
+}
 
 bool ParseIpv4Address(std::string_view text, uint32_t* out) {
   uint32_t value = 0;
@@ -210,16 +212,19 @@ std::string ParseRate(std::string_view text, Rate* out) {
   std::string_view count_text = text.substr(0, slash);
   std::string_view unit = text.substr(slash + 1);
   int64_t count = 0;
-  auto [ptr, ec] =
-      std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
+  auto [ptr, ec] = std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
   if (ec != std::errc() || ptr != count_text.data() + count_text.size() || count <= 0) {
     return fmt::format("bad rate \"{}\": the count must be a positive integer", text);
   }
   int64_t window = 0;
-  if (unit == "s") window = 1;
-  else if (unit == "min") window = 60;
-  else if (unit == "h") window = 3600;
-  else return fmt::format("bad rate \"{}\": unit must be s, min or h", text);
+  if (unit == "s")
+    window = 1;
+  else if (unit == "min")
+    window = 60;
+  else if (unit == "h")
+    window = 3600;
+  else
+    return fmt::format("bad rate \"{}\": unit must be s, min or h", text);
   out->count = count;
   out->window_seconds = window;
   return "";
@@ -233,7 +238,9 @@ std::string TableReader::Qualified(std::string_view key) const {
   return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
 }
 
-bool TableReader::Has(std::string_view key) const { return table_->Find(key) != nullptr; }
+bool TableReader::Has(std::string_view key) const {
+  return table_->Find(key) != nullptr;
+}
 
 SourcePos TableReader::PosOf(std::string_view key) const {
   const ConfigEntry* e = table_->Find(key);
@@ -303,9 +310,9 @@ double TableReader::Float(std::string_view key, double fallback) {
   if (!e) return fallback;
   if (e->value.type == ConfigValue::Type::kFloat) return e->value.float_value;
   if (e->value.type == ConfigValue::Type::kInteger) return static_cast<double>(e->value.int_value);
-  errors_->Add(file_, e->value.pos,
-               fmt::format("'{}' must be a number, not {}", Qualified(key),
-                           ConfigTypeName(e->value.type)));
+  errors_->Add(
+      file_, e->value.pos,
+      fmt::format("'{}' must be a number, not {}", Qualified(key), ConfigTypeName(e->value.type)));
   return fallback;
 }
 
@@ -320,9 +327,9 @@ std::vector<std::string> TableReader::Strings(std::string_view key) {
   if (!e) return out;
   for (const ConfigValue& item : e->value.array) {
     if (item.type != ConfigValue::Type::kString) {
-      errors_->Add(file_, item.pos,
-                   fmt::format("'{}' must hold strings, not {}", Qualified(key),
-                               ConfigTypeName(item.type)));
+      errors_->Add(
+          file_, item.pos,
+          fmt::format("'{}' must hold strings, not {}", Qualified(key), ConfigTypeName(item.type)));
       continue;
     }
     out.push_back(item.string_value);
@@ -340,9 +347,9 @@ std::vector<double> TableReader::Floats(std::string_view key) {
     } else if (item.type == ConfigValue::Type::kInteger) {
       out.push_back(static_cast<double>(item.int_value));
     } else {
-      errors_->Add(file_, item.pos,
-                   fmt::format("'{}' must hold numbers, not {}", Qualified(key),
-                               ConfigTypeName(item.type)));
+      errors_->Add(
+          file_, item.pos,
+          fmt::format("'{}' must hold numbers, not {}", Qualified(key), ConfigTypeName(item.type)));
     }
   }
   return out;

@@ -265,7 +265,9 @@ SimpleServer::SimpleServer(asio::io_context& io, Endpoint at, Handler handler,
       connections_(std::make_shared<std::atomic<size_t>>(0)),
       stopped_(std::make_shared<std::atomic<bool>>(false)) {}
 
-SimpleServer::~SimpleServer() { Stop(); }
+SimpleServer::~SimpleServer() {
+  Stop();
+}
 
 void SimpleServer::Start() {
   OpenListener(acceptor_, at_, false);
@@ -289,8 +291,7 @@ void SimpleServer::Accept() {
       } else {
         connections_->fetch_add(1);
         socket.set_option(asio::ip::tcp::no_delay(true), ec);
-        std::make_shared<Connection>(std::move(socket), handler_, options_, connections_)
-            ->Start();
+        std::make_shared<Connection>(std::move(socket), handler_, options_, connections_)->Start();
       }
     } else if (ec == asio::error::operation_aborted) {
       return;

@@ -38,8 +38,8 @@ struct PickState {
 
 struct PickRequest {
   int64_t now_ms = 0;
-  uint64_t key_hash = 0;      // for hash modes
-  const int* tried = nullptr; // servers already tried for this request
+  uint64_t key_hash = 0;       // for hash modes
+  const int* tried = nullptr;  // servers already tried for this request
   int tried_count = 0;
 };
 

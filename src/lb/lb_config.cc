@@ -46,7 +46,9 @@ void ReadBalance(TableReader& root, LbConfig* config) {
     config->hash_header = balance.substr(12);
     bool ok = !config->hash_header.empty();
     for (char c : config->hash_header) ok = ok && IsTokenChar(c);
-    if (!ok) root.ErrorAt("balance", "'balance': hash_header needs a header name, e.g. hash_header:X-User");
+    if (!ok)
+      root.ErrorAt("balance",
+                   "'balance': hash_header needs a header name, e.g. hash_header:X-User");
   } else {
     root.ErrorAt("balance",
                  fmt::format("'balance' must be round_robin, least_conn, p2c, hash_ip or "
@@ -88,14 +90,14 @@ void ReadRateLimit(TableReader& t, RateLimitConfig* out) {
   if (key.rfind("header:", 0) == 0 && key.size() > 7) {
     out->client_header = key.substr(7);
   } else if (key != "ip") {
-    t.ErrorAt("client_key", fmt::format("'{}.client_key' must be ip or header:NAME, not \"{}\"",
-                                        t.path(), key));
+    t.ErrorAt("client_key",
+              fmt::format("'{}.client_key' must be ip or header:NAME, not \"{}\"", t.path(), key));
   }
   for (const std::string& text : t.Strings("trusted_proxies")) {
     Ipv4Network net;
     if (!ParseIpv4Network(text, &net)) {
-      t.ErrorAt("trusted_proxies", fmt::format("'{}.trusted_proxies': bad network \"{}\"",
-                                               t.path(), text));
+      t.ErrorAt("trusted_proxies",
+                fmt::format("'{}.trusted_proxies': bad network \"{}\"", t.path(), text));
     }
     out->trusted_proxies.push_back(net);
   }
@@ -119,8 +121,7 @@ void ReadCluster(TableReader& t, LbConfig* config) {
   }
   c.id = t.String("id", "");
   c.interval_ms = static_cast<int>(t.Integer("interval_ms", c.interval_ms, 10, 10000));
-  c.peer_timeout_ms =
-      static_cast<int>(t.Integer("peer_timeout_ms", c.peer_timeout_ms, 50, 600000));
+  c.peer_timeout_ms = static_cast<int>(t.Integer("peer_timeout_ms", c.peer_timeout_ms, 50, 600000));
   if (c.peer_timeout_ms < 2 * c.interval_ms) {
     t.ErrorAt("peer_timeout_ms",
               fmt::format("'{}.peer_timeout_ms' must be at least twice interval_ms", t.path()));
@@ -169,11 +170,10 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
   }
   config.max_connections =
       static_cast<int>(root.Integer("max_connections", config.max_connections, 1, 1000000));
-  config.max_idle_per_server = static_cast<int>(
-      root.Integer("max_idle_per_server", config.max_idle_per_server, 0, 100000));
-  config.max_buffered_body = static_cast<size_t>(
-      root.Integer("max_buffered_body", static_cast<int64_t>(config.max_buffered_body), 0,
-                   16 << 20));
+  config.max_idle_per_server =
+      static_cast<int>(root.Integer("max_idle_per_server", config.max_idle_per_server, 0, 100000));
+  config.max_buffered_body = static_cast<size_t>(root.Integer(
+      "max_buffered_body", static_cast<int64_t>(config.max_buffered_body), 0, 16 << 20));
 
   if (auto health = root.Table("health")) {
     config.health = ReadHealthSpec(*health);

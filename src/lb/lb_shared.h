@@ -27,21 +27,21 @@ struct LbRuntime {
 };
 
 struct LbMetrics {
-  Counter* requests = nullptr;           // requests received (complete heads)
-  Counter* local_responses[6] = {};      // answered by the balancer itself, by class
-  Counter* bad_requests = nullptr;       // rejected before reaching a server
+  Counter* requests = nullptr;       // requests received (complete heads)
+  Counter* local_responses[6] = {};  // answered by the balancer itself, by class
+  Counter* bad_requests = nullptr;   // rejected before reaching a server
   Counter* retries = nullptr;
   Counter* retry_budget_exhausted = nullptr;
-  Counter* no_server = nullptr;          // 503 because no server could take it
+  Counter* no_server = nullptr;  // 503 because no server could take it
   Counter* connections_accepted = nullptr;
   Counter* connections_rejected = nullptr;  // over max_connections
   Counter* timeouts_header = nullptr;
-  Counter* limited_client = nullptr;     // 429 by the per-client limit
-  Counter* limited_global = nullptr;     // 429 by the global limit
-  Counter* shed_queue_full = nullptr;    // 503: every server at max_conn and the queue full
-  Counter* shed_queue_timeout = nullptr; // 503: waited queue_timeout_ms for a server
-  Counter* queue_evictions = nullptr;    // new-connection requests displaced by established ones
-  Histogram* latency = nullptr;          // whole request, all servers
+  Counter* limited_client = nullptr;      // 429 by the per-client limit
+  Counter* limited_global = nullptr;      // 429 by the global limit
+  Counter* shed_queue_full = nullptr;     // 503: every server at max_conn and the queue full
+  Counter* shed_queue_timeout = nullptr;  // 503: waited queue_timeout_ms for a server
+  Counter* queue_evictions = nullptr;     // new-connection requests displaced by established ones
+  Histogram* latency = nullptr;           // whole request, all servers
   Gauge* connections_active = nullptr;
 };
 

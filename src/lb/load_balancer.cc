@@ -1,10 +1,10 @@
 // LoadBalancer: wiring of workers, health checks, admin API, reload, drain.
 #include "lb/load_balancer.h"
 
+#include <fmt/format.h>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
@@ -45,14 +45,13 @@ std::shared_ptr<ServerState> LoadBalancer::MakeServer(const LbServerConfig& conf
   s->requests = r.GetCounter("nines_lb_server_requests_total",
                              "Requests sent to each server (retries included).", labels);
   for (int c = 1; c <= 5; ++c) {
-    s->responses_by_class[c] =
-        r.GetCounter("nines_lb_server_responses_total",
-                     "Responses from each server by status class.",
-                     {{"server", config.name}, {"code", std::to_string(c) + "xx"}});
+    s->responses_by_class[c] = r.GetCounter(
+        "nines_lb_server_responses_total", "Responses from each server by status class.",
+        {{"server", config.name}, {"code", std::to_string(c) + "xx"}});
   }
-  s->failures = r.GetCounter("nines_lb_server_failures_total",
-                             "Connect errors, resets, timeouts and bad responses per server.",
-                             labels);
+  s->failures =
+      r.GetCounter("nines_lb_server_failures_total",
+                   "Connect errors, resets, timeouts and bad responses per server.", labels);
   s->ejections = r.GetCounter("nines_lb_server_ejections_total",
                               "Times each server was ejected by passive checks.", labels);
   s->latency = r.GetHistogram("nines_lb_server_request_duration_seconds",
@@ -84,8 +83,7 @@ void LoadBalancer::StartChecker(const std::shared_ptr<ServerState>& server,
         if (up) {
           LogInfo("lb", "server {} ({}) is up", s->name, s->address.ToString());
         } else {
-          LogWarn("lb", "server {} ({}) is down: {}", s->name, s->address.ToString(),
-                  last.error);
+          LogWarn("lb", "server {} ({}) is down: {}", s->name, s->address.ToString(), last.error);
         }
       });
   server->checker->Start();
@@ -122,12 +120,12 @@ std::shared_ptr<LbRuntime> LoadBalancer::BuildRuntime(LbConfig config, const LbR
   if (limits.per_client) {
     const Rate& rate = *limits.per_client;
     runtime->per_client =
-        same_limits ? old->per_client
-                    : std::make_shared<KeyedRateLimiter>(
-                          MakeGcraParams(rate.count, rate.window_seconds,
-                                         limits.per_client_burst ? limits.per_client_burst
-                                                                 : rate.count),
-                          limits.max_clients);
+        same_limits
+            ? old->per_client
+            : std::make_shared<KeyedRateLimiter>(
+                  MakeGcraParams(rate.count, rate.window_seconds,
+                                 limits.per_client_burst ? limits.per_client_burst : rate.count),
+                  limits.max_clients);
     policy.push_back(fmt::format("\"client\";q={};w={}", rate.count, rate.window_seconds));
   }
   if (limits.global) {
@@ -150,8 +148,7 @@ void LoadBalancer::Start() {
   const LbConfig& config = shared_.runtime()->config;
   for (auto& w : workers_) w->Start(config.listen);
   admin_ = std::make_unique<http::SimpleServer>(
-      control_, config.admin,
-      [this](const http::Request& request, http::Responder respond) {
+      control_, config.admin, [this](const http::Request& request, http::Responder respond) {
         HandleAdmin(request, std::move(respond));
       });
   admin_->Start();
@@ -262,8 +259,8 @@ void LoadBalancer::Drain() {
     Worker* worker = w.get();
     asio::post(worker->io(), [worker] { worker->StopAccepting(); });
   }
-  int64_t deadline = SteadyClock::Instance().NowMillis() +
-                     shared_.runtime()->config.timeouts.drain_ms;
+  int64_t deadline =
+      SteadyClock::Instance().NowMillis() + shared_.runtime()->config.timeouts.drain_ms;
   FinishDrain(deadline);
 }
 
@@ -395,7 +392,9 @@ std::string LoadBalancer::StatusJson() {
   return status.dump(2);
 }
 
-std::string LoadBalancer::MetricsText() { return shared_.registry.RenderPrometheus(); }
+std::string LoadBalancer::MetricsText() {
+  return shared_.registry.RenderPrometheus();
+}
 
 void LoadBalancer::HandleAdmin(const http::Request& request, http::Responder respond) {
   const std::string& path = request.path;
@@ -422,9 +421,8 @@ void LoadBalancer::HandleAdmin(const http::Request& request, http::Responder res
           405, R"({"error":"use POST /servers/NAME/drain or POST /servers/NAME/enable"})"));
     }
     if (!SetDraining(name, action == "drain")) {
-      return respond(http::Response::Json(404, nlohmann::json{{"error", "no such server"},
-                                                               {"server", name}}
-                                                   .dump()));
+      return respond(http::Response::Json(
+          404, nlohmann::json{{"error", "no such server"}, {"server", name}}.dump()));
     }
     return respond(http::Response::Json(
         200, nlohmann::json{{"server", name}, {"state", action == "drain" ? "draining" : "enabled"}}

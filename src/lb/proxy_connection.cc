@@ -3,8 +3,8 @@
 // (timeout, retry, close) the number changes and late completions return.
 #include "lb/proxy_connection.h"
 
-#include <asio/write.hpp>
 #include <fmt/format.h>
+#include <asio/write.hpp>
 
 #include <array>
 #include <cstring>
@@ -26,7 +26,9 @@ bool IsIdempotent(std::string_view method) {
          method == "OPTIONS" || method == "TRACE";
 }
 
-void Append(std::string& out, std::string_view a) { out.append(a.data(), a.size()); }
+void Append(std::string& out, std::string_view a) {
+  out.append(a.data(), a.size());
+}
 
 // All values of the Connection header(s), comma-joined: the hop-by-hop
 // tokens of this message.
@@ -127,9 +129,8 @@ void ClientConnection::ProcessHead() {
     SetDeadline(rt.config.timeouts.request_header_ms);
   }
   http::ParseError error;
-  http::ParseStatus status =
-      http::ParseRequestHead(std::string_view(in_.data(), in_used_), http::Limits(), &request_,
-                             &error);
+  http::ParseStatus status = http::ParseRequestHead(std::string_view(in_.data(), in_used_),
+                                                    http::Limits(), &request_, &error);
   if (status == http::ParseStatus::kNeedMore) return ReadClient();
   if (status == http::ParseStatus::kError) {
     shared_.metrics.bad_requests->Add();
@@ -146,8 +147,7 @@ void ClientConnection::ProcessHead() {
     shared_.metrics.bad_requests->Add();
     return LocalReply(400, true);  // RFC 9112 3.2: HTTP/1.1 requires Host
   }
-  client_keep_alive_ =
-      request_.keep_alive && !shared_.draining.load(std::memory_order_relaxed);
+  client_keep_alive_ = request_.keep_alive && !shared_.draining.load(std::memory_order_relaxed);
   queue_deadline_ms_ = 0;
   idempotent_ = IsIdempotent(request_.method);
   head_request_ = request_.method == "HEAD";
@@ -210,8 +210,8 @@ bool ClientConnection::FeedBody() {
   bool done = false;
   http::ParseError error;
   error.status = 0;
-  size_t n = request_chunks_.Consume(std::string_view(in_.data() + body_fed_, available), &done,
-                                     &error);
+  size_t n =
+      request_chunks_.Consume(std::string_view(in_.data() + body_fed_, available), &done, &error);
   if (error.status != 0) {
     shared_.metrics.bad_requests->Add();
     LocalReply(400, true);
@@ -325,8 +325,8 @@ void ClientConnection::TryServer() {
   ++attempt_;
   backend_reusable_ = true;
   out_used_ = 0;
-  backend_ = worker_.backends().Take(server_.get(), worker_.now_ms(),
-                                     rt.config.timeouts.pool_idle_ms);
+  backend_ =
+      worker_.backends().Take(server_.get(), worker_.now_ms(), rt.config.timeouts.pool_idle_ms);
   if (backend_) return SendRequest();
   Connect();
 }
@@ -423,8 +423,7 @@ void ClientConnection::SendRequest() {
   SetDeadline(runtime_->config.timeouts.server_ms);
   size_t body_end = body_complete_ ? request_end_ : body_fed_;
   std::array<asio::const_buffer, 2> buffers{
-      asio::buffer(upstream_head_),
-      asio::buffer(in_.data() + head_size_, body_end - head_size_)};
+      asio::buffer(upstream_head_), asio::buffer(in_.data() + head_size_, body_end - head_size_)};
   asio::async_write(
       backend_->socket, buffers,
       [self = shared_from_this(), attempt = attempt_, body_end](std::error_code ec, size_t) {

@@ -33,9 +33,9 @@ struct ServerState {
   std::atomic<bool> backup{false};
 
   // Availability.
-  std::atomic<bool> health_up{true};       // active checks
-  std::atomic<bool> draining{false};       // admin: no new requests
-  std::atomic<bool> removed{false};        // gone from the config
+  std::atomic<bool> health_up{true};         // active checks
+  std::atomic<bool> draining{false};         // admin: no new requests
+  std::atomic<bool> removed{false};          // gone from the config
   std::atomic<int64_t> ejected_until_ms{0};  // passive checks (steady clock)
   std::atomic<int> consecutive_failures{0};
   std::atomic<int> times_ejected{0};
@@ -73,8 +73,7 @@ struct ServerState {
   }
   // Can take a new request now (not counting per-server limits).
   bool Available(int64_t now_ms) const {
-    return health_up.load(std::memory_order_relaxed) &&
-           !draining.load(std::memory_order_relaxed) &&
+    return health_up.load(std::memory_order_relaxed) && !draining.load(std::memory_order_relaxed) &&
            !removed.load(std::memory_order_relaxed) && !Ejected(now_ms);
   }
   // "up", "down" or "draining" as /status shows it.

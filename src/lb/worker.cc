@@ -13,12 +13,7 @@
 namespace nines {
 
 Worker::Worker(asio::io_context& io, int index, LbShared& shared)
-    : io_(io),
-      index_(index),
-      shared_(shared),
-      acceptor_(io),
-      sweep_timer_(io),
-      queue_timer_(io) {
+    : io_(io), index_(index), shared_(shared), acceptor_(io), sweep_timer_(io), queue_timer_(io) {
   pick_.rng ^= static_cast<uint64_t>(index + 1) * 0x2545f4914f6cdd1dull;
   pick_.rr_counter = static_cast<uint64_t>(index) * 7919;
   RefreshNow();

@@ -56,8 +56,8 @@ void RateLimitCluster::Start() {
   std::error_code ec;
   socket_.bind(at, ec);
   if (ec) {
-    throw std::system_error(ec, fmt::format("cannot bind cluster address {}",
-                                            config_.bind.ToString()));
+    throw std::system_error(ec,
+                            fmt::format("cannot bind cluster address {}", config_.bind.ToString()));
   }
   started_ms_ = SteadyClock::Instance().NowMillis();
   last_attempts_ = limiter_->attempts();
@@ -135,12 +135,11 @@ void RateLimitCluster::Tick() {
 }
 
 void RateLimitCluster::Receive() {
-  socket_.async_receive_from(asio::buffer(buffer_), sender_,
-                             [this](std::error_code ec, size_t n) {
-                               if (stopped_ || ec == asio::error::operation_aborted) return;
-                               if (!ec) OnDatagram(n, sender_);
-                               Receive();
-                             });
+  socket_.async_receive_from(asio::buffer(buffer_), sender_, [this](std::error_code ec, size_t n) {
+    if (stopped_ || ec == asio::error::operation_aborted) return;
+    if (!ec) OnDatagram(n, sender_);
+    Receive();
+  });
 }
 
 void RateLimitCluster::OnDatagram(size_t n, const asio::ip::udp::endpoint& from) {

@@ -26,9 +26,9 @@
 namespace nines {
 
 struct ClusterConfig {
-  std::string id;              // defaults to the bind address
-  Endpoint bind;               // UDP address this balancer listens on
-  std::vector<Endpoint> peers; // the others (this balancer's own address is skipped)
+  std::string id;               // defaults to the bind address
+  Endpoint bind;                // UDP address this balancer listens on
+  std::vector<Endpoint> peers;  // the others (this balancer's own address is skipped)
   int interval_ms = 100;
   int peer_timeout_ms = 1000;
 };

@@ -9,7 +9,9 @@ namespace {
 
 constexpr int64_t kSecond = 1'000'000'000;
 
-int64_t CeilSeconds(int64_t ns) { return ns <= 0 ? 0 : (ns + kSecond - 1) / kSecond; }
+int64_t CeilSeconds(int64_t ns) {
+  return ns <= 0 ? 0 : (ns + kSecond - 1) / kSecond;
+}
 
 }  // namespace
 

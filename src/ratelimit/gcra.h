@@ -22,9 +22,9 @@ GcraParams MakeGcraParams(int64_t count, int64_t window_seconds, int64_t burst);
 
 struct GcraDecision {
   bool allowed = false;
-  int64_t remaining = 0;       // requests allowed right now after this one
-  int64_t retry_after_s = 0;   // denied: whole seconds until one is allowed (at least 1)
-  int64_t reset_s = 0;         // seconds until `remaining` grows (denied: = retry_after_s)
+  int64_t remaining = 0;      // requests allowed right now after this one
+  int64_t retry_after_s = 0;  // denied: whole seconds until one is allowed (at least 1)
+  int64_t reset_s = 0;        // seconds until `remaining` grows (denied: = retry_after_s)
 };
 
 // Decides one request at `now_ns` against `*tat` and updates it if allowed.

@@ -26,9 +26,9 @@ GcraDecision GlobalRateLimiter::Take(int64_t now_ns) {
 void GlobalRateLimiter::SetShare(double fraction) {
   fraction = std::clamp(fraction, 0.001, 1.0);
   share_milli_.store(static_cast<int64_t>(fraction * 1000), std::memory_order_relaxed);
-  emission_ns_.store(
-      std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(policy_.emission_ns) / fraction)),
-      std::memory_order_relaxed);
+  emission_ns_.store(std::max<int64_t>(1, static_cast<int64_t>(
+                                              static_cast<double>(policy_.emission_ns) / fraction)),
+                     std::memory_order_relaxed);
   burst_.store(std::max<int64_t>(1, std::llround(static_cast<double>(policy_.burst) * fraction)),
                std::memory_order_relaxed);
 }

@@ -29,14 +29,14 @@ class Hostile : public LbFixture {
 };
 
 TEST_F(Hostile, ContentLengthWithTransferEncoding) {
-  Expect("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
-         "0\r\n\r\n",
-         400);
+  Expect(
+      "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\n\r\n",
+      400);
 }
 
 TEST_F(Hostile, TwoDifferentContentLengths) {
-  Expect("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
-         400);
+  Expect("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400);
 }
 
 TEST_F(Hostile, BadChunkSize) {
@@ -67,7 +67,8 @@ TEST_F(Hostile, RequestLineOver8KiB) {
 
 TEST_F(Hostile, HeadersOver64KiB) {
   std::string headers;
-  for (int i = 0; i < 80; ++i) headers += "X-Fill-" + std::to_string(i) + ": " + std::string(1000, 'b') + "\r\n";
+  for (int i = 0; i < 80; ++i)
+    headers += "X-Fill-" + std::to_string(i) + ": " + std::string(1000, 'b') + "\r\n";
   Expect("GET / HTTP/1.1\r\nHost: t\r\n" + headers + "\r\n", 431);
 }
 

@@ -39,7 +39,9 @@ address = "127.0.0.1:9002"
 backup = true
 )";
 
-TEST(LbConfigTest, ExampleIsValid) { EXPECT_EQ(Check(kValid), ""); }
+TEST(LbConfigTest, ExampleIsValid) {
+  EXPECT_EQ(Check(kValid), "");
+}
 
 TEST(LbConfigTest, UnknownKey) {
   EXPECT_EQ(Check("colour = 1\n" + std::string(kValid)), "lb.toml:1:1: unknown key 'colour'");

@@ -60,23 +60,24 @@ class LbFixture : public ::testing::Test {
 
   // Writes lb.toml for `specs` plus `extra` top-level/table text.
   void WriteConfig(const std::vector<BackendSpec>& specs, const std::string& extra = "",
-                   const std::string& health = "interval_ms = 300\ntimeout_ms = 200\n"
-                                               "rise = 2\nfall = 2\n") {
+                   const std::string& health =
+                       "interval_ms = 300\ntimeout_ms = 200\n"
+                       "rise = 2\nfall = 2\n") {
     std::string text = "listen = \"" + host_ + ":8080\"\nadmin = \"" + host_ + ":9901\"\n" +
                        "threads = 2\n" + extra + "\n[health]\npath = \"/healthz\"\n" + health;
     for (size_t i = 0; i < specs.size(); ++i) {
       size_t index = IndexOf(specs[i].name);
-      text += "[[server]]\nname = \"" + specs[i].name + "\"\naddress = \"" +
-              BackendAddress(index) + "\"\nbackup = " + (specs[i].backup ? "true" : "false") +
-              "\n";
+      text += "[[server]]\nname = \"" + specs[i].name + "\"\naddress = \"" + BackendAddress(index) +
+              "\"\nbackup = " + (specs[i].backup ? "true" : "false") + "\n";
     }
     WriteFile(config_path(), text);
   }
 
   // Starts backends and the balancer with `specs`.
   void StartAll(const std::vector<BackendSpec>& specs, const std::string& extra = "",
-                const std::string& health = "interval_ms = 300\ntimeout_ms = 200\n"
-                                            "rise = 2\nfall = 2\n") {
+                const std::string& health =
+                    "interval_ms = 300\ntimeout_ms = 200\n"
+                    "rise = 2\nfall = 2\n") {
     for (const BackendSpec& s : specs) {
       IndexOf(s.name);
     }
@@ -94,7 +95,8 @@ class LbFixture : public ::testing::Test {
     }
     lb_ = ChildProcess(argv, dir_ + "/lb.log");
     ASSERT_TRUE(WaitUntil([&] { return HttpGet(host_, 9901, "/status").ok; }, 10000))
-        << "lb did not start:\n" << lb_.Log();
+        << "lb did not start:\n"
+        << lb_.Log();
   }
 
   size_t IndexOf(const std::string& name) {

@@ -123,8 +123,8 @@ TEST_F(Lb, BackupServesWhenAllPrimariesAreDownThen503) {
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.Header("X-Server"), "spare");
   }
-  ASSERT_TRUE(WaitUntil([&] { return ServerState("a") == "down" && ServerState("b") == "down"; },
-                        5000));
+  ASSERT_TRUE(
+      WaitUntil([&] { return ServerState("a") == "down" && ServerState("b") == "down"; }, 5000));
   KillBackend(2);
   int64_t start = SteadyMs();
   HttpResult r = Get("/");
@@ -185,8 +185,8 @@ TEST_F(Lb, PassiveChecksEjectAFailingServer) {
 
 TEST_F(Lb, DrainAndEnable) {
   StartAll({{"a"}, {"b"}}, "balance = \"round_robin\"");
-  HttpResult r = HttpRequest(host_, 9901, "POST /servers/a/drain HTTP/1.1\r\nHost: t\r\n\r\n",
-                             "POST");
+  HttpResult r =
+      HttpRequest(host_, 9901, "POST /servers/a/drain HTTP/1.1\r\nHost: t\r\n\r\n", "POST");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(ServerState("a"), "draining");
   int before = BackendCount(0);
@@ -211,8 +211,8 @@ TEST_F(Lb, ReloadChangesServersWithoutDroppingRequests) {
   ASSERT_TRUE(WaitUntil([&] { return BackendCount(0) + BackendCount(1) >= 1; }, 3000));
   WriteConfig({{"b"}, {"c"}}, "balance = \"round_robin\"");
   lb_.Signal(SIGHUP);
-  ASSERT_TRUE(WaitUntil([&] { return ServerState("c") == "up" && ServerState("a").empty(); },
-                        5000));
+  ASSERT_TRUE(
+      WaitUntil([&] { return ServerState("c") == "up" && ServerState("a").empty(); }, 5000));
   slow.join();
   EXPECT_EQ(slow_status, 200);
   std::map<std::string, int> hits;
@@ -225,8 +225,9 @@ TEST_F(Lb, ReloadChangesServersWithoutDroppingRequests) {
   WriteFile(config_path(), "listen = 42\n");
   lb_.Signal(SIGHUP);
   ASSERT_TRUE(WaitUntil(
-      [&] { return lb_.Log().find("reload rejected: keeping the running config") !=
-                   std::string::npos; },
+      [&] {
+        return lb_.Log().find("reload rejected: keeping the running config") != std::string::npos;
+      },
       5000));
   EXPECT_NE(lb_.Log().find("lb.toml:1:10: 'listen' must be a string"), std::string::npos);
   EXPECT_EQ(Get("/").status, 200);
@@ -252,8 +253,7 @@ TEST_F(Lb, ForwardedHeadersAddedAndHopByHopRemoved) {
                      "X-Secret: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n"
                      "X-Forwarded-Proto: https\r\nX-Kept: yes\r\n");
   ASSERT_EQ(r.status, 200);
-  EXPECT_NE(r.body.find("X-Forwarded-For: 203.0.113.9, 127.0.0.1\n"), std::string::npos)
-      << r.body;
+  EXPECT_NE(r.body.find("X-Forwarded-For: 203.0.113.9, 127.0.0.1\n"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("X-Forwarded-Proto: http\n"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("X-Kept: yes\n"), std::string::npos);
   for (const char* gone : {"X-Secret", "Keep-Alive", "TE:", "Connection"}) {
@@ -265,9 +265,10 @@ TEST_F(Lb, PipelinedRequestsAnsweredInOrder) {
   StartAll({{"a"}});
   HttpConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
-  ASSERT_TRUE(c.Send("GET /status/201 HTTP/1.1\r\nHost: t\r\n\r\n"
-                     "GET /status/202 HTTP/1.1\r\nHost: t\r\n\r\n"
-                     "GET /status/203 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("GET /status/201 HTTP/1.1\r\nHost: t\r\n\r\n"
+             "GET /status/202 HTTP/1.1\r\nHost: t\r\n\r\n"
+             "GET /status/203 HTTP/1.1\r\nHost: t\r\n\r\n"));
   EXPECT_EQ(c.Read().status, 201);
   EXPECT_EQ(c.Read().status, 202);
   EXPECT_EQ(c.Read().status, 203);
@@ -284,8 +285,9 @@ TEST_F(Lb, ChunkedRequestAndExpectContinue) {
 
   HttpConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
-  ASSERT_TRUE(c.Send("PUT /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
-                     "Expect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("PUT /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
+             "Expect: 100-continue\r\n\r\n"));
   bool closed;
   std::string interim = c.ReadUntilClose(500, &closed);
   EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
@@ -370,8 +372,7 @@ TEST_F(Lb, BadConfigExitsTwoWithFileLineColumn) {
     EXPECT_NE(log.find(file + ":2:9: 'admin': bad address"), std::string::npos) << log;
     EXPECT_NE(log.find(file + ":3:11: 'retries' must be an integer"), std::string::npos) << log;
     EXPECT_NE(log.find(file + ":4:1: unknown key 'bogus'"), std::string::npos) << log;
-    EXPECT_NE(log.find(file + ":7:11: 'server[0].address': bad address"), std::string::npos)
-        << log;
+    EXPECT_NE(log.find(file + ":7:11: 'server[0].address': bad address"), std::string::npos) << log;
   }
 }
 
@@ -520,8 +521,8 @@ TEST_F(Lb, HugeBodiesStreamInBoundedMemory) {
   EXPECT_EQ(r.body, "ok");
   EXPECT_EQ(raw.uploaded(), kBigBody);
   // Bounded: the balancer's memory grows by a few buffers, not by the body.
-  EXPECT_LT(rss_max - rss_start, 64 * 1024) << "RSS grew from " << rss_start << " kB to "
-                                            << rss_max << " kB";
+  EXPECT_LT(rss_max - rss_start, 64 * 1024)
+      << "RSS grew from " << rss_start << " kB to " << rss_max << " kB";
 }
 
 }  // namespace

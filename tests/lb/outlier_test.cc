@@ -11,8 +11,8 @@ namespace {
 std::vector<std::shared_ptr<ServerState>> Pool(int n) {
   std::vector<std::shared_ptr<ServerState>> out;
   for (int i = 0; i < n; ++i) {
-    out.push_back(std::make_shared<ServerState>("s" + std::to_string(i),
-                                                Endpoint{"127.0.0.1", 9000}));
+    out.push_back(
+        std::make_shared<ServerState>("s" + std::to_string(i), Endpoint{"127.0.0.1", 9000}));
   }
   return out;
 }

@@ -152,8 +152,10 @@ TEST_F(RateLimit, FloodOfKeysStaysInBoundedMemory) {
   const int kKeys = 100000;
 #endif
   const int kMaxClients = kKeys / 10;
-  StartAll({{"a"}}, "[rate_limit]\nper_client = \"5/s\"\nclient_key = \"header:X-API-Key\"\n"
-                    "max_clients = " + std::to_string(kMaxClients));
+  StartAll({{"a"}},
+           "[rate_limit]\nper_client = \"5/s\"\nclient_key = \"header:X-API-Key\"\n"
+           "max_clients = " +
+               std::to_string(kMaxClients));
   int64_t rss_before = RssKb(lb_.pid());
   std::atomic<bool> stop{false};
   std::atomic<int> good_ok{0}, good_fail{0};
@@ -219,10 +221,12 @@ TEST_F(RateLimit, SurvivorIsNotOverloadedWhenServersDie) {
     }
     WriteFile(config_path(), text);
     lb_.Signal(SIGHUP);
-    ASSERT_TRUE(WaitUntil([&] {
-      auto st = nlohmann::json::parse(AdminGet("/status"), nullptr, false);
-      return !st.is_discarded() && st["servers"][0]["max_conn"] == 10;
-    }, 5000));
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          auto st = nlohmann::json::parse(AdminGet("/status"), nullptr, false);
+          return !st.is_discarded() && st["servers"][0]["max_conn"] == 10;
+        },
+        5000));
   }
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0}, shed{0}, failed{0};
@@ -240,7 +244,8 @@ TEST_F(RateLimit, SurvivorIsNotOverloadedWhenServersDie) {
         int64_t start = SteadyMs();
         if (!connected || !c.Send("GET /slow?ms=20 HTTP/1.1\r\nHost: t\r\n\r\n")) {
           std::lock_guard lock(mu);
-          last_failure = connected ? "send failed" : "connect failed: " + std::string(strerror(errno));
+          last_failure =
+              connected ? "send failed" : "connect failed: " + std::string(strerror(errno));
           reasons[last_failure]++;
           connected = false;
           ++failed;
@@ -275,8 +280,8 @@ TEST_F(RateLimit, SurvivorIsNotOverloadedWhenServersDie) {
   EXPECT_LE(std::stoi(max.body), 10) << "the survivor was overloaded";
   EXPECT_GT(shed.load(), 0);
   int accepted = ok + failed;
-  EXPECT_GE(ok * 100, accepted * 99) << failed << " of " << accepted
-                                     << " accepted requests failed; last: " << last_failure;
+  EXPECT_GE(ok * 100, accepted * 99)
+      << failed << " of " << accepted << " accepted requests failed; last: " << last_failure;
   for (const auto& [reason, n] : reasons) std::cerr << "failure: " << reason << " x" << n << "\n";
   std::sort(shed_ms.begin(), shed_ms.end());
   ASSERT_FALSE(shed_ms.empty());
