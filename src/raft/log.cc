@@ -68,8 +68,7 @@ Index RaftLog::FindConflict(const std::vector<Entry>& entries) const {
 }
 
 std::optional<Index> RaftLog::MaybeAppend(Index index, Term log_term, Index leader_commit,
-                                          const std::vector<Entry>& entries,
-                                          Index* first_changed) {
+                                          const std::vector<Entry>& entries, Index* first_changed) {
   *first_changed = 0;
   if (!MatchTerm(index, log_term)) return std::nullopt;
   Index last_new = index + entries.size();

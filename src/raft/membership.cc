@@ -20,10 +20,18 @@ void Erase(std::vector<NodeId>* ids, NodeId id) {
 
 }  // namespace
 
-bool IsVoter(const Membership& m, NodeId id) { return Contains(m.voters, id); }
-bool IsLearner(const Membership& m, NodeId id) { return Contains(m.learners, id); }
-bool IsMember(const Membership& m, NodeId id) { return IsVoter(m, id) || IsLearner(m, id); }
-size_t QuorumSize(const Membership& m) { return m.voters.size() / 2 + 1; }
+bool IsVoter(const Membership& m, NodeId id) {
+  return Contains(m.voters, id);
+}
+bool IsLearner(const Membership& m, NodeId id) {
+  return Contains(m.learners, id);
+}
+bool IsMember(const Membership& m, NodeId id) {
+  return IsVoter(m, id) || IsLearner(m, id);
+}
+size_t QuorumSize(const Membership& m) {
+  return m.voters.size() / 2 + 1;
+}
 
 std::optional<Membership> ApplyConfChange(const Membership& m, const ConfChange& change,
                                           std::string* error) {

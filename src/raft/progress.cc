@@ -5,7 +5,9 @@
 
 namespace nines::raft {
 
-Inflights::Inflights(size_t capacity) : buffer_(capacity) { NINES_RAFT_ASSERT(capacity > 0); }
+Inflights::Inflights(size_t capacity) : buffer_(capacity) {
+  NINES_RAFT_ASSERT(capacity > 0);
+}
 
 void Inflights::Add(Index last_index) {
   NINES_RAFT_ASSERT(!Full());
@@ -22,9 +24,12 @@ void Inflights::FreeLE(Index index) {
 
 const char* ProgressStateName(ProgressState state) {
   switch (state) {
-    case ProgressState::kProbe: return "probe";
-    case ProgressState::kReplicate: return "replicate";
-    case ProgressState::kSnapshot: return "snapshot";
+    case ProgressState::kProbe:
+      return "probe";
+    case ProgressState::kReplicate:
+      return "replicate";
+    case ProgressState::kSnapshot:
+      return "snapshot";
   }
   return "?";
 }
@@ -83,9 +88,12 @@ bool ReplicationProgress::MaybeDecreaseTo(Index rejected, Index hint) {
 
 bool ReplicationProgress::IsPaused() const {
   switch (state) {
-    case ProgressState::kProbe: return probe_sent;
-    case ProgressState::kReplicate: return inflights.Full();
-    case ProgressState::kSnapshot: return true;
+    case ProgressState::kProbe:
+      return probe_sent;
+    case ProgressState::kReplicate:
+      return inflights.Full();
+    case ProgressState::kSnapshot:
+      return true;
   }
   return true;
 }

@@ -40,10 +40,10 @@ struct ReplicationProgress {
   Index match = 0;
   Index next = 1;
   ProgressState state = ProgressState::kProbe;
-  bool probe_sent = false;      // kProbe: an append is outstanding
-  Index pending_snapshot = 0;   // kSnapshot: index of the snapshot sent
-  int snapshot_ticks = 0;       // kSnapshot: ticks since it was sent
-  bool recent_active = false;   // heard from since the last CheckQuorum
+  bool probe_sent = false;     // kProbe: an append is outstanding
+  Index pending_snapshot = 0;  // kSnapshot: index of the snapshot sent
+  int snapshot_ticks = 0;      // kSnapshot: ticks since it was sent
+  bool recent_active = false;  // heard from since the last CheckQuorum
   Inflights inflights;
 
   void BecomeProbe();

@@ -25,38 +25,58 @@ uint64_t SplitMix(uint64_t* state) {
 
 const char* RoleName(Role role) {
   switch (role) {
-    case Role::kFollower: return "follower";
-    case Role::kPreCandidate: return "pre-candidate";
-    case Role::kCandidate: return "candidate";
-    case Role::kLeader: return "leader";
+    case Role::kFollower:
+      return "follower";
+    case Role::kPreCandidate:
+      return "pre-candidate";
+    case Role::kCandidate:
+      return "candidate";
+    case Role::kLeader:
+      return "leader";
   }
   return "?";
 }
 
 const char* MessageTypeName(MessageType type) {
   switch (type) {
-    case MessageType::kAppend: return "Append";
-    case MessageType::kAppendResp: return "AppendResp";
-    case MessageType::kVote: return "Vote";
-    case MessageType::kVoteResp: return "VoteResp";
-    case MessageType::kPreVote: return "PreVote";
-    case MessageType::kPreVoteResp: return "PreVoteResp";
-    case MessageType::kHeartbeat: return "Heartbeat";
-    case MessageType::kHeartbeatResp: return "HeartbeatResp";
-    case MessageType::kSnapshot: return "Snapshot";
-    case MessageType::kTimeoutNow: return "TimeoutNow";
+    case MessageType::kAppend:
+      return "Append";
+    case MessageType::kAppendResp:
+      return "AppendResp";
+    case MessageType::kVote:
+      return "Vote";
+    case MessageType::kVoteResp:
+      return "VoteResp";
+    case MessageType::kPreVote:
+      return "PreVote";
+    case MessageType::kPreVoteResp:
+      return "PreVoteResp";
+    case MessageType::kHeartbeat:
+      return "Heartbeat";
+    case MessageType::kHeartbeatResp:
+      return "HeartbeatResp";
+    case MessageType::kSnapshot:
+      return "Snapshot";
+    case MessageType::kTimeoutNow:
+      return "TimeoutNow";
   }
   return "?";
 }
 
 const char* ProposeErrorName(ProposeError error) {
   switch (error) {
-    case ProposeError::kNone: return "ok";
-    case ProposeError::kNotLeader: return "not leader";
-    case ProposeError::kTransferring: return "leadership transfer in progress";
-    case ProposeError::kBacklog: return "too many uncommitted entries";
-    case ProposeError::kConfigPending: return "configuration change pending";
-    case ProposeError::kInvalidConfig: return "invalid configuration change";
+    case ProposeError::kNone:
+      return "ok";
+    case ProposeError::kNotLeader:
+      return "not leader";
+    case ProposeError::kTransferring:
+      return "leadership transfer in progress";
+    case ProposeError::kBacklog:
+      return "too many uncommitted entries";
+    case ProposeError::kConfigPending:
+      return "configuration change pending";
+    case ProposeError::kInvalidConfig:
+      return "invalid configuration change";
   }
   return "?";
 }
@@ -103,7 +123,9 @@ Raft::Raft(const Config& config, const Storage* storage)
   prev_soft_ = SoftState{role_, lead_};
 }
 
-bool Raft::Promotable() const { return IsVoter(membership(), id_); }
+bool Raft::Promotable() const {
+  return IsVoter(membership(), id_);
+}
 
 const ReplicationProgress* Raft::progress(NodeId id) const {
   auto it = prs_.find(id);
@@ -193,7 +215,9 @@ void Raft::BecomeLeader() {
   BcastAppend();
 }
 
-void Raft::Campaign() { CampaignInternal(cfg_.pre_vote, false); }
+void Raft::Campaign() {
+  CampaignInternal(cfg_.pre_vote, false);
+}
 
 void Raft::CampaignInternal(bool pre_vote, bool transfer) {
   if (!Promotable()) return;
@@ -279,8 +303,9 @@ void Raft::TickHeartbeat() {
       // A snapshot (or its answer) may be lost: retry by probing again.
       if (++pr.snapshot_ticks >= cfg_.election_ticks) pr.BecomeProbe();
     } else if (pr.state == ProgressState::kReplicate && pr.match < last) {
-      // Appends in the window may be lost: fall back to probing.
-      if (++stall_ticks_[id] >= cfg_.election_ticks) {
+      // Appends in the window may be lost: after two heartbeat intervals
+      // without progress, fall back to probing from the known match.
+      if (++stall_ticks_[id] >= 2 * cfg_.heartbeat_ticks + 1) {
         stall_ticks_[id] = 0;
         pr.BecomeProbe();
         MaybeSendAppend(id, true);
@@ -355,18 +380,24 @@ void Raft::Step(const Message& m) {
     return;
   }
   switch (role_) {
-    case Role::kLeader: StepLeader(m); break;
+    case Role::kLeader:
+      StepLeader(m);
+      break;
     case Role::kCandidate:
-    case Role::kPreCandidate: StepCandidate(m); break;
-    case Role::kFollower: StepFollower(m); break;
+    case Role::kPreCandidate:
+      StepCandidate(m);
+      break;
+    case Role::kFollower:
+      StepFollower(m);
+      break;
   }
 }
 
 void Raft::HandleVoteRequest(const Message& m) {
 #if NINES_RAFT_PLANT == 2
   // Planted bug: a vote already given in this term is forgotten.
-  bool can_vote = vote_ == m.from || lead_ == kNoNode ||
-                  (m.type == MessageType::kPreVote && m.term > term_);
+  bool can_vote =
+      vote_ == m.from || lead_ == kNoNode || (m.type == MessageType::kPreVote && m.term > term_);
 #else
   bool can_vote = vote_ == m.from || (vote_ == kNoNode && lead_ == kNoNode) ||
                   (m.type == MessageType::kPreVote && m.term > term_);
@@ -457,8 +488,7 @@ void Raft::HandleAppend(const Message& m) {
   Index first_changed = 0;
   if (auto last_new = log_.MaybeAppend(m.index, m.log_term, m.commit, m.entries, &first_changed)) {
     if (first_changed != 0) {
-      std::vector<Entry> tail(m.entries.begin() + (first_changed - (m.index + 1)),
-                              m.entries.end());
+      std::vector<Entry> tail(m.entries.begin() + (first_changed - (m.index + 1)), m.entries.end());
       NoteAppended(tail);
     }
     resp.index = *last_new;

@@ -34,13 +34,13 @@ struct Config {
   NodeId id = kNoNode;
   // Timers count calls to Tick(); the caller picks the tick length.
   int heartbeat_ticks = 1;
-  int election_ticks = 10;  // randomized in [election_ticks, 2 * election_ticks)
-  uint64_t seed = 1;        // PRNG seed for the randomized election timeout
-  Index applied = 0;        // last index the restored state machine reflects
-  uint64_t max_msg_bytes = 1 << 20;     // batching: bytes of entries per kAppend
-  size_t max_msg_entries = 256;         // batching: entries per kAppend
-  size_t max_inflight = 64;             // pipelining window per follower
-  uint64_t max_apply_bytes = 4 << 20;   // committed entries per Ready
+  int election_ticks = 10;                 // randomized in [election_ticks, 2 * election_ticks)
+  uint64_t seed = 1;                       // PRNG seed for the randomized election timeout
+  Index applied = 0;                       // last index the restored state machine reflects
+  uint64_t max_msg_bytes = 1 << 20;        // batching: bytes of entries per kAppend
+  size_t max_msg_entries = 256;            // batching: entries per kAppend
+  size_t max_inflight = 64;                // pipelining window per follower
+  uint64_t max_apply_bytes = 4 << 20;      // committed entries per Ready
   size_t max_uncommitted_entries = 10000;  // Propose fails beyond this backlog
   bool pre_vote = true;
   bool check_quorum = true;
@@ -52,11 +52,11 @@ struct Config {
 };
 
 struct Ready {
-  std::optional<SoftState> soft_state;  // set when changed
-  std::optional<HardState> hard_state;  // set when changed: persist
-  std::vector<Entry> entries;           // persist (append, truncating a conflicting suffix)
-  std::optional<Snapshot> snapshot;     // persist and install
-  std::vector<Entry> committed_entries; // apply after persisting
+  std::optional<SoftState> soft_state;   // set when changed
+  std::optional<HardState> hard_state;   // set when changed: persist
+  std::vector<Entry> entries;            // persist (append, truncating a conflicting suffix)
+  std::optional<Snapshot> snapshot;      // persist and install
+  std::vector<Entry> committed_entries;  // apply after persisting
   std::vector<Message> messages;
   std::vector<ReadState> read_states;
 

@@ -13,8 +13,12 @@ InitialState MemoryStorage::GetInitialState() const {
   return InitialState{hard_state_, snapshot_.meta.membership};
 }
 
-Index MemoryStorage::FirstIndex() const { return entries_.front().index + 1; }
-Index MemoryStorage::LastIndex() const { return entries_.front().index + entries_.size() - 1; }
+Index MemoryStorage::FirstIndex() const {
+  return entries_.front().index + 1;
+}
+Index MemoryStorage::LastIndex() const {
+  return entries_.front().index + entries_.size() - 1;
+}
 
 std::optional<Term> MemoryStorage::TermAt(Index i) const {
   Index offset = entries_.front().index;
@@ -36,9 +40,13 @@ std::vector<Entry> MemoryStorage::Entries(Index lo, Index hi, uint64_t max_bytes
   return out;
 }
 
-Snapshot MemoryStorage::GetSnapshot() const { return snapshot_; }
+Snapshot MemoryStorage::GetSnapshot() const {
+  return snapshot_;
+}
 
-void MemoryStorage::SetHardState(const HardState& hs) { hard_state_ = hs; }
+void MemoryStorage::SetHardState(const HardState& hs) {
+  hard_state_ = hs;
+}
 
 void MemoryStorage::Append(const std::vector<Entry>& entries) {
   if (entries.empty()) return;

@@ -39,7 +39,9 @@ struct Entry {
 };
 
 // Size used for batching limits: payload plus a fixed header estimate.
-inline uint64_t EntrySize(const Entry& e) { return e.data.size() + 24; }
+inline uint64_t EntrySize(const Entry& e) {
+  return e.data.size() + 24;
+}
 
 // Voters decide elections and commits; learners only receive the log.
 struct Membership {
@@ -50,8 +52,8 @@ struct Membership {
 };
 
 struct SnapshotMeta {
-  Index index = 0;  // last index covered by the snapshot
-  Term term = 0;    // term of that entry
+  Index index = 0;        // last index covered by the snapshot
+  Term term = 0;          // term of that entry
   Membership membership;  // configuration as of `index`
 
   bool operator==(const SnapshotMeta&) const = default;
@@ -86,16 +88,16 @@ struct SoftState {
 };
 
 enum class MessageType : uint8_t {
-  kAppend = 0,         // leader -> follower: entries after (index, log_term)
-  kAppendResp = 1,     // follower -> leader: index acknowledged, or reject with hints
-  kVote = 2,           // candidate -> voter
+  kAppend = 0,      // leader -> follower: entries after (index, log_term)
+  kAppendResp = 1,  // follower -> leader: index acknowledged, or reject with hints
+  kVote = 2,        // candidate -> voter
   kVoteResp = 3,
-  kPreVote = 4,        // pre-candidate -> voter, term is the term it would campaign in
+  kPreVote = 4,  // pre-candidate -> voter, term is the term it would campaign in
   kPreVoteResp = 5,
-  kHeartbeat = 6,      // leader -> follower: commit and an optional ReadIndex context
+  kHeartbeat = 6,  // leader -> follower: commit and an optional ReadIndex context
   kHeartbeatResp = 7,
-  kSnapshot = 8,       // leader -> follower: install `snapshot`
-  kTimeoutNow = 9,     // leader -> transferee: campaign now (leadership transfer)
+  kSnapshot = 8,    // leader -> follower: install `snapshot`
+  kTimeoutNow = 9,  // leader -> transferee: campaign now (leadership transfer)
 };
 inline constexpr uint8_t kMaxMessageType = 9;
 const char* MessageTypeName(MessageType type);
