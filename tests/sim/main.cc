@@ -129,6 +129,11 @@ int main(int argc, char** argv) {
                 "p90 %.0f ms, p99 %.0f ms, max %.0f ms, under 2 s: %.2f%%\n",
                 failover_us.size(), pct(0.5), pct(0.9), pct(0.99), failover_us.back() / 1000.0,
                 100.0 * under2 / failover_us.size());
+    // Acceptance: >= 99% under 2 s and a median under 1 s.
+    if (under2 * 100 < 99 * failover_us.size() || pct(0.5) >= 1000.0) {
+      std::printf("failover: FAILED the target (99%% under 2 s, median under 1 s)\n");
+      ++violations;
+    }
   }
   std::printf("sim: %llu seeds, %llu violations\n", static_cast<unsigned long long>(ran),
               static_cast<unsigned long long>(violations));

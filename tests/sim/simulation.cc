@@ -778,6 +778,13 @@ SimResult Simulation::Run() {
         if (t >= fault_end) break;
         At(t, [this] { InjectFault(); });
       }
+      // Most chaos seeds also cycle membership: add a learner, promote it,
+      // remove a voter, while the faults go on.
+      if (prng_.Chance(0.7)) {
+        for (int64_t m = 1 * kSec; m < fault_end; m += prng_.Range(500, 1500) * kMs) {
+          At(m, [this] { ChangeMembership(); });
+        }
+      }
     }
     RunUntil(fault_end);
     if (!faults_ && checker_.leader_terms() != 1) {
