@@ -52,7 +52,7 @@ class SafetyChecker {
   std::vector<std::string> violations_;
   std::map<raft::Term, raft::NodeId> leaders_;
   std::vector<CommitRecord> committed_;  // by index
-  std::vector<ApplyRecord> applied_;      // by index
+  std::vector<ApplyRecord> applied_;     // by index
   struct Ack {
     raft::Index index;
     raft::Term term;

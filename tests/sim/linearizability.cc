@@ -77,8 +77,7 @@ LinearizabilityResult CheckKey(const std::vector<ClientOp>& ops, uint64_t max_st
   nodes[0] = Node{false, 0, -1, -1, events.empty() ? -1 : 1};
   for (size_t i = 0; i < events.size(); ++i) {
     int n = static_cast<int>(i) + 1;
-    nodes[n] = Node{events[i].is_call, events[i].op, -1, n - 1,
-                    i + 1 < events.size() ? n + 1 : -1};
+    nodes[n] = Node{events[i].is_call, events[i].op, -1, n - 1, i + 1 < events.size() ? n + 1 : -1};
     (events[i].is_call ? call_node : ret_node)[events[i].op] = n;
   }
   for (size_t i = 0; i < ops.size(); ++i) {

@@ -103,8 +103,8 @@ int main(int argc, char** argv) {
       violations += r.violations.size();
       g_violations = violations;
       ++failed_seeds;
-      std::printf("seed %llu (%d members): %zu violation(s)\n", static_cast<unsigned long long>(seed),
-                  r.members, r.violations.size());
+      std::printf("seed %llu (%d members): %zu violation(s)\n",
+                  static_cast<unsigned long long>(seed), r.members, r.violations.size());
       for (size_t i = 0; i < r.violations.size() && i < 5; ++i) {
         std::printf("  %s\n", r.violations[i].c_str());
       }
@@ -113,10 +113,11 @@ int main(int argc, char** argv) {
       if (expect_violation) break;
     }
   }
-  std::printf("sim: checked %llu client operations; %llu fault-free seeds; %llu histories "
-              "too large to check\n",
-              static_cast<unsigned long long>(ops), static_cast<unsigned long long>(fault_free),
-              static_cast<unsigned long long>(gave_up));
+  std::printf(
+      "sim: checked %llu client operations; %llu fault-free seeds; %llu histories "
+      "too large to check\n",
+      static_cast<unsigned long long>(ops), static_cast<unsigned long long>(fault_free),
+      static_cast<unsigned long long>(gave_up));
   if (!failover_us.empty()) {
     std::sort(failover_us.begin(), failover_us.end());
     auto pct = [&](double p) {
@@ -125,10 +126,11 @@ int main(int argc, char** argv) {
     };
     size_t under2 = std::count_if(failover_us.begin(), failover_us.end(),
                                   [](int64_t us) { return us < 2'000'000; });
-    std::printf("failover (leader crash -> write committed by new leader), %zu runs: p50 %.0f ms, "
-                "p90 %.0f ms, p99 %.0f ms, max %.0f ms, under 2 s: %.2f%%\n",
-                failover_us.size(), pct(0.5), pct(0.9), pct(0.99), failover_us.back() / 1000.0,
-                100.0 * under2 / failover_us.size());
+    std::printf(
+        "failover (leader crash -> write committed by new leader), %zu runs: p50 %.0f ms, "
+        "p90 %.0f ms, p99 %.0f ms, max %.0f ms, under 2 s: %.2f%%\n",
+        failover_us.size(), pct(0.5), pct(0.9), pct(0.99), failover_us.back() / 1000.0,
+        100.0 * under2 / failover_us.size());
     // Acceptance: >= 99% under 2 s and a median under 1 s.
     if (under2 * 100 < 99 * failover_us.size() || pct(0.5) >= 1000.0) {
       std::printf("failover: FAILED the target (99%% under 2 s, median under 1 s)\n");

@@ -61,7 +61,7 @@ struct SimNode {
   KvStateMachine kv;
   bool disk_busy = false;
   raft::Ready in_flight;
-  std::vector<Message> deferred;  // sent once the write is durable
+  std::vector<Message> deferred;               // sent once the write is durable
   std::map<uint64_t, uint64_t> write_waiters;  // request -> client
   std::map<std::string, ReadWaiter> read_waiters;
   Role seen_role = Role::kFollower;
@@ -226,8 +226,8 @@ void Simulation::StartNode(SimNode& n) {
   n.seen_role = Role::kFollower;
   n.seen_term = n.raft->term();
   n.seen_commit = n.raft->log().committed();
-  Trace("n" + std::to_string(n.id) + " starts: term " + std::to_string(n.raft->term()) +
-        ", log " + std::to_string(n.raft->log().FirstIndex()) + ".." +
+  Trace("n" + std::to_string(n.id) + " starts: term " + std::to_string(n.raft->term()) + ", log " +
+        std::to_string(n.raft->log().FirstIndex()) + ".." +
         std::to_string(n.raft->log().LastIndex()) + ", commit " +
         std::to_string(n.raft->log().committed()));
   Pump(n);
@@ -450,7 +450,9 @@ void Simulation::ClientIssue(SimClient& c) {
     history_dropped_.push_back(false);
   }
   Trace("client " + std::to_string(c.id) + " req " + std::to_string(c.request) + " " +
-        (op.kind == ClientOp::Kind::kGet ? "get " : op.kind == ClientOp::Kind::kPut ? "put " : "cas ") +
+        (op.kind == ClientOp::Kind::kGet   ? "get "
+         : op.kind == ClientOp::Kind::kPut ? "put "
+                                           : "cas ") +
         op.key + " -> n" + std::to_string(c.target));
   NodeId target = c.target;
   After(prng_.Range(1, 10) * kMs, [this, req, target] { ClientArrive(req, target); });
@@ -515,8 +517,7 @@ void Simulation::ClientReceive(uint64_t client, uint64_t request, enum Answer a,
       history_[c.history_index] = op;
       if (op.kind == ClientOp::Kind::kPut || output == "1") c.last_seen[op.key] = op.input;
     }
-    Trace("client " + std::to_string(client) + " req " + std::to_string(request) + " ok " +
-          output);
+    Trace("client " + std::to_string(client) + " req " + std::to_string(request) + " ok " + output);
   } else {
     // Definitely not executed: not proposed, or refused.
     if (c.history_index != SIZE_MAX) history_dropped_[c.history_index] = true;
@@ -712,12 +713,13 @@ SimResult Simulation::Run() {
   max_node_ = members_ + (faults_ ? 2 : 0);
   next_spare_ = members_ + 1;
   for (NodeId id = 1; id <= max_node_; ++id) {
-    nodes_[id] = std::make_unique<SimNode>(id, id <= static_cast<NodeId>(members_)
-                                                   ? bootstrap
-                                                   : raft::Membership{});
+    nodes_[id] = std::make_unique<SimNode>(
+        id, id <= static_cast<NodeId>(members_) ? bootstrap : raft::Membership{});
   }
   Trace("seed " + std::to_string(opt_.seed) + ": " + std::to_string(members_) + " members, " +
-        (failover ? "failover" : faults_ ? "chaos" : "no faults"));
+        (failover  ? "failover"
+         : faults_ ? "chaos"
+                   : "no faults"));
   if (faults_) {
     delay_min_ = prng_.Range(1, 3) * kMs;
     delay_max_ = delay_min_ + prng_.Range(2, 30) * kMs;
@@ -827,14 +829,15 @@ SimResult Simulation::Run() {
   std::string bad_key;
   LinearizabilityResult lin = CheckHistory(ops, &bad_key);
   if (lin == LinearizabilityResult::kViolation) {
-    checker_.Violation(now_, "linearizability: history of key " + bad_key +
-                                 " is not linearizable");
+    checker_.Violation(now_, "linearizability: history of key " + bad_key + " is not linearizable");
     if (opt_.trace) {
       for (const ClientOp& op : ops) {
         if (op.key != bad_key) continue;
         std::printf("  client %llu %s in=%s exp=%s out=%s [%.3f, %s]\n",
                     static_cast<unsigned long long>(op.client),
-                    op.kind == ClientOp::Kind::kGet ? "get" : op.kind == ClientOp::Kind::kPut ? "put" : "cas",
+                    op.kind == ClientOp::Kind::kGet   ? "get"
+                    : op.kind == ClientOp::Kind::kPut ? "put"
+                                                      : "cas",
                     op.input.c_str(), op.expected.c_str(), op.output.c_str(), op.call / 1e6,
                     op.ret == kNeverReturned ? "?" : std::to_string(op.ret / 1e6).c_str());
       }

@@ -22,10 +22,10 @@ struct SimOptions {
 
 struct SimResult {
   std::vector<std::string> violations;
-  bool faults = true;           // false for the fault-free seeds
+  bool faults = true;  // false for the fault-free seeds
   int members = 0;
-  int64_t failover_us = -1;     // kFailover: crash -> first write committed by the new leader
-  size_t ops = 0;               // client operations in the checked history
+  int64_t failover_us = -1;  // kFailover: crash -> first write committed by the new leader
+  size_t ops = 0;            // client operations in the checked history
   size_t leader_terms = 0;
   bool linearizability_gave_up = false;
 };
