@@ -343,8 +343,12 @@ void Raft::Step(const Message& m) {
   if (m.term > term_) {
     if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
       bool force = m.context == kTransferContext;
-      bool in_lease =
-          cfg_.check_quorum && lead_ != kNoNode && election_elapsed_ < cfg_.election_ticks;
+      // With lease reads, a node that just (re)started may have acknowledged
+      // a leader before crashing: it too waits out one election timeout.
+      bool just_started =
+          cfg_.lease_reads && now_ticks_ < static_cast<uint64_t>(cfg_.election_ticks);
+      bool in_lease = cfg_.check_quorum && (lead_ != kNoNode || just_started) &&
+                      election_elapsed_ < cfg_.election_ticks;
       if (!force && in_lease) return;  // a live leader exists: ignore the disruption
     }
     if (m.type == MessageType::kPreVote) {

@@ -167,6 +167,7 @@ class Simulation {
   int64_t delay_min_ = 1 * kMs, delay_max_ = 5 * kMs;
   double loss_ = 0, dup_ = 0;
   bool faults_ = true;
+  bool lease_reads_ = false;
   bool clients_on_ = true;
   std::vector<SimClient> clients_;
   uint64_t next_request_ = 1;
@@ -216,6 +217,7 @@ void Simulation::StartNode(SimNode& n) {
   cfg.applied = d.snapshot.meta.index;
   cfg.max_msg_entries = 16;
   cfg.max_inflight = 8;
+  cfg.lease_reads = lease_reads_;
   n.raft = std::make_unique<raft::Raft>(cfg, n.storage.get());
   n.up = true;
   n.started = true;
@@ -707,6 +709,7 @@ SimResult Simulation::Run() {
   members_ = prng_.Chance(0.5) ? 3 : 5;
   faults_ = !failover && opt_.seed % 10 != 0;
   result.faults = faults_;
+  lease_reads_ = prng_.Chance(0.3);  // a third of the seeds read from the leader lease
   result.members = members_;
   raft::Membership bootstrap;
   for (int i = 1; i <= members_; ++i) bootstrap.voters.push_back(i);
