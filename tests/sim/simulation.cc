@@ -277,9 +277,9 @@ void Simulation::Observe(SimNode& n) {
 }
 
 void Simulation::Pump(SimNode& n) {
-  if (!n.up || n.disk_busy) return;
-  Observe(n);
-  if (!n.raft->HasReady()) return;
+  if (!n.up) return;
+  Observe(n);  // also while the disk is busy: every role change is seen
+  if (n.disk_busy || !n.raft->HasReady()) return;
   n.in_flight = n.raft->GetReady();
   raft::Ready& rd = n.in_flight;
   if (rd.snapshot) n.storage->ApplySnapshot(*rd.snapshot);
