@@ -62,6 +62,7 @@ class HealthChecker : public std::enable_shared_from_this<HealthChecker> {
   struct Probe;
   void ScheduleNext(int delay_ms);
   void RunCheck();
+  void ReadResponse(std::shared_ptr<Probe> probe);
   void Finish(std::shared_ptr<Probe> probe, bool ok, int status, std::string error);
 
   asio::io_context& io_;

@@ -109,6 +109,7 @@ class ChunkedReader {
     kTrailerLf,     // LF ending a trailer line
     kFinalLf,       // LF of the final CRLF
     kDone,
+    kError,         // malformed input seen; every later call fails the same way
   };
   State state_ = State::kSize;
   uint64_t chunk_remaining_ = 0;
@@ -116,6 +117,9 @@ class ChunkedReader {
   size_t line_bytes_ = 0;
   uint64_t data_bytes_ = 0;
   bool last_chunk_ = false;
+  bool trailer_in_value_ = false;  // past the ':' of the current trailer line
+  size_t trailer_bytes_ = 0;       // bytes of the trailer section so far (bounded)
+  const char* error_reason_ = "";  // repeated by calls after an error
 };
 
 // Case-insensitive ASCII comparison, for header names and tokens.

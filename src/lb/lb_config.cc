@@ -1,0 +1,153 @@
+// lb.toml reader.
+#include "lb/lb_config.h"
+
+#include <fmt/format.h>
+
+#include <set>
+#include <thread>
+
+namespace nines {
+
+const char* BalanceModeName(BalanceMode mode) {
+  switch (mode) {
+    case BalanceMode::kRoundRobin:
+      return "round_robin";
+    case BalanceMode::kLeastConn:
+      return "least_conn";
+    case BalanceMode::kPowerOfTwo:
+      return "p2c";
+    case BalanceMode::kHashIp:
+      return "hash_ip";
+    case BalanceMode::kHashHeader:
+      return "hash_header";
+  }
+  return "?";
+}
+
+namespace {
+
+bool IsTokenChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+void ReadBalance(TableReader& root, LbConfig* config) {
+  std::string balance = root.String("balance", "least_conn");
+  if (balance == "round_robin") {
+    config->balance = BalanceMode::kRoundRobin;
+  } else if (balance == "least_conn") {
+    config->balance = BalanceMode::kLeastConn;
+  } else if (balance == "p2c") {
+    config->balance = BalanceMode::kPowerOfTwo;
+  } else if (balance == "hash_ip") {
+    config->balance = BalanceMode::kHashIp;
+  } else if (balance.rfind("hash_header:", 0) == 0) {
+    config->balance = BalanceMode::kHashHeader;
+    config->hash_header = balance.substr(12);
+    bool ok = !config->hash_header.empty();
+    for (char c : config->hash_header) ok = ok && IsTokenChar(c);
+    if (!ok) root.ErrorAt("balance", "'balance': hash_header needs a header name, e.g. hash_header:X-User");
+  } else {
+    root.ErrorAt("balance",
+                 fmt::format("'balance' must be round_robin, least_conn, p2c, hash_ip or "
+                             "hash_header:NAME, not \"{}\"",
+                             balance));
+  }
+}
+
+void ReadTimeouts(TableReader& t, LbTimeouts* out) {
+  auto get = [&t](const char* key, int fallback) {
+    return static_cast<int>(t.Integer(key, fallback, 1, 86400000));
+  };
+  out->request_header_ms = get("request_header_ms", out->request_header_ms);
+  out->client_idle_ms = get("client_idle_ms", out->client_idle_ms);
+  out->client_body_ms = get("client_body_ms", out->client_body_ms);
+  out->connect_ms = get("connect_ms", out->connect_ms);
+  out->server_ms = get("server_ms", out->server_ms);
+  out->pool_idle_ms = get("pool_idle_ms", out->pool_idle_ms);
+  out->drain_ms = get("drain_ms", out->drain_ms);
+  t.Finish();
+}
+
+void ReadOutlier(TableReader& t, OutlierConfig* out) {
+  out->consecutive_failures =
+      static_cast<int>(t.Integer("consecutive_failures", out->consecutive_failures, 0, 1000));
+  out->base_ejection_ms =
+      static_cast<int>(t.Integer("base_ejection_ms", out->base_ejection_ms, 1, 86400000));
+  out->max_ejection_ms =
+      static_cast<int>(t.Integer("max_ejection_ms", out->max_ejection_ms, 1, 86400000));
+  out->max_ejection_percent =
+      static_cast<int>(t.Integer("max_ejection_percent", out->max_ejection_percent, 0, 100));
+  t.Finish();
+}
+
+}  // namespace
+
+std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* errors) {
+  std::optional<ConfigValue> root_value = LoadConfigFile(file, errors);
+  if (!root_value) return std::nullopt;
+  LbConfig config;
+  config.file = file;
+  TableReader root(&*root_value, file, "", errors);
+
+  if (auto listen = root.EndpointValue("listen", true)) config.listen = *listen;
+  if (auto admin = root.EndpointValue("admin", true)) config.admin = *admin;
+  ReadBalance(root, &config);
+  config.retries = static_cast<int>(root.Integer("retries", config.retries, 0, 10));
+  config.retry_budget_ratio = root.Float("retry_budget", config.retry_budget_ratio);
+  if (config.retry_budget_ratio < 0 || config.retry_budget_ratio > 1) {
+    root.ErrorAt("retry_budget", "'retry_budget' must be between 0 and 1 (share of requests)");
+  }
+  config.threads = static_cast<int>(root.Integer("threads", 0, 0, 256));
+  if (config.threads == 0) {
+    config.threads = std::max(1u, std::thread::hardware_concurrency());
+  }
+  config.max_connections =
+      static_cast<int>(root.Integer("max_connections", config.max_connections, 1, 1000000));
+  config.max_idle_per_server = static_cast<int>(
+      root.Integer("max_idle_per_server", config.max_idle_per_server, 0, 100000));
+  config.max_buffered_body = static_cast<size_t>(
+      root.Integer("max_buffered_body", static_cast<int64_t>(config.max_buffered_body), 0,
+                   16 << 20));
+
+  if (auto health = root.Table("health")) {
+    config.health = ReadHealthSpec(*health);
+    health->Finish();
+  }
+  if (auto outlier = root.Table("outlier")) ReadOutlier(*outlier, &config.outlier);
+  if (auto timeouts = root.Table("timeouts")) ReadTimeouts(*timeouts, &config.timeouts);
+
+  std::set<std::string> names;
+  std::vector<TableReader> servers = root.TableArray("server");
+  if (servers.empty() && root.Has("server") == false) {
+    root.Error("at least one [[server]] is required");
+  }
+  for (TableReader& s : servers) {
+    LbServerConfig server;
+    if (auto name = s.RequiredString("name")) {
+      server.name = *name;
+      if (server.name.empty() || server.name.find_first_of("/ \t\"") != std::string::npos) {
+        s.ErrorAt("name", fmt::format("'{}.name' must be non-empty, without '/', space or quote",
+                                      s.path()));
+      } else if (!names.insert(server.name).second) {
+        s.ErrorAt("name", fmt::format("duplicate server name \"{}\"", server.name));
+      }
+    }
+    if (auto address = s.EndpointValue("address", true)) server.address = *address;
+    server.weight = static_cast<int>(s.Integer("weight", 1, 1, 256));
+    server.backup = s.Bool("backup", false);
+    s.Finish();
+    config.servers.push_back(std::move(server));
+  }
+  root.Finish();
+  if (!errors->empty()) return std::nullopt;
+  return config;
+}
+
+std::string CheckLbConfig(const std::string& file) {
+  ConfigErrors errors;
+  ReadLbConfig(file, &errors);
+  return errors.ToString();
+}
+
+}  // namespace nines

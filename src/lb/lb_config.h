@@ -1,0 +1,70 @@
+// The load balancer's configuration (lb.toml, DESIGN.md) as plain structs,
+// and the reader that validates it with FILE:LINE:COL errors.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/config.h"
+#include "health/health_checker.h"
+
+namespace nines {
+
+enum class BalanceMode { kRoundRobin, kLeastConn, kPowerOfTwo, kHashIp, kHashHeader };
+
+const char* BalanceModeName(BalanceMode mode);
+
+struct LbServerConfig {
+  std::string name;
+  Endpoint address;
+  int weight = 1;
+  bool backup = false;
+};
+
+// Passive checks (Envoy's outlier detection): a server that fails
+// `consecutive_failures` connects or 5xx in a row is ejected for
+// base_ejection_ms * (times ejected), capped at max_ejection_ms.
+struct OutlierConfig {
+  int consecutive_failures = 5;
+  int base_ejection_ms = 5000;
+  int max_ejection_ms = 300000;
+  int max_ejection_percent = 50;  // never eject more than this share of servers (at least one)
+};
+
+struct LbTimeouts {
+  int request_header_ms = 10000;  // whole request head (Slowloris): 408 after it
+  int client_idle_ms = 60000;     // idle keep-alive connection from a client
+  int client_body_ms = 30000;     // inactivity while receiving a body or sending a response
+  int connect_ms = 2000;          // connecting to a server
+  int server_ms = 30000;          // waiting for a server's response
+  int pool_idle_ms = 15000;       // idle pooled server connection
+  int drain_ms = 10000;           // SIGTERM: longest wait for in-flight requests
+};
+
+struct LbConfig {
+  std::string file;
+  Endpoint listen;
+  Endpoint admin;
+  BalanceMode balance = BalanceMode::kLeastConn;
+  std::string hash_header;  // for hash_header:NAME
+  int retries = 2;
+  double retry_budget_ratio = 1.0;  // retries at most this share of requests: load at most 2x
+  int threads = 0;                  // 0: one per core
+  int max_connections = 10000;      // client connections at once
+  int max_idle_per_server = 64;     // pooled idle connections per server per thread
+  size_t max_buffered_body = 65536; // bodies up to this are buffered (and can be retried)
+  HealthCheckSpec health;
+  OutlierConfig outlier;
+  LbTimeouts timeouts;
+  std::vector<LbServerConfig> servers;
+};
+
+// Reads and validates `file`. On error returns nullopt and fills `errors`.
+std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* errors);
+
+// `nines check` for lb configs: "" when valid, else the error lines.
+std::string CheckLbConfig(const std::string& file);
+
+}  // namespace nines

@@ -1,0 +1,36 @@
+// Registration of the balancer-wide metrics.
+#include "lb/lb_shared.h"
+
+#include <string>
+
+namespace nines {
+
+LbShared::LbShared() {
+  MetricsRegistry& r = registry;
+  metrics.requests = r.GetCounter("nines_lb_requests_total", "Requests received (complete heads).");
+  for (int c = 1; c <= 5; ++c) {
+    metrics.local_responses[c] = r.GetCounter(
+        "nines_lb_local_responses_total",
+        "Responses the balancer answered itself (errors, 429, 503), by status class.",
+        {{"code", std::to_string(c) + "xx"}});
+  }
+  metrics.bad_requests = r.GetCounter("nines_lb_bad_requests_total",
+                                      "Malformed requests rejected before reaching a server.");
+  metrics.retries = r.GetCounter("nines_lb_retries_total", "Requests retried on another server.");
+  metrics.retry_budget_exhausted = r.GetCounter(
+      "nines_lb_retry_budget_exhausted_total", "Retries not made because the budget was spent.");
+  metrics.no_server =
+      r.GetCounter("nines_lb_no_server_total", "Requests answered 503: no server could take them.");
+  metrics.connections_accepted =
+      r.GetCounter("nines_lb_connections_accepted_total", "Client connections accepted.");
+  metrics.connections_rejected = r.GetCounter(
+      "nines_lb_connections_rejected_total", "Client connections closed at once: max_connections.");
+  metrics.timeouts_header =
+      r.GetCounter("nines_lb_request_header_timeouts_total", "408: request head too slow.");
+  metrics.latency = r.GetHistogram("nines_lb_request_duration_seconds",
+                                   "Time from a complete request head to the end of the response.");
+  metrics.connections_active =
+      r.GetGauge("nines_lb_connections_active", "Client connections open now.");
+}
+
+}  // namespace nines

@@ -1,0 +1,66 @@
+// State every worker thread of the load balancer shares: the current
+// configuration and server pool (replaced whole on reload), metrics, the
+// retry budget and the connection count.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "base/metrics.h"
+#include "lb/balancer.h"
+#include "lb/lb_config.h"
+#include "lb/retry_budget.h"
+
+namespace nines {
+
+// One configuration generation: immutable once published.
+struct LbRuntime {
+  LbConfig config;
+  std::shared_ptr<ServerPool> pool;
+};
+
+struct LbMetrics {
+  Counter* requests = nullptr;           // requests received (complete heads)
+  Counter* local_responses[6] = {};      // answered by the balancer itself, by class
+  Counter* bad_requests = nullptr;       // rejected before reaching a server
+  Counter* retries = nullptr;
+  Counter* retry_budget_exhausted = nullptr;
+  Counter* no_server = nullptr;          // 503 because no server could take it
+  Counter* connections_accepted = nullptr;
+  Counter* connections_rejected = nullptr;  // over max_connections
+  Counter* timeouts_header = nullptr;
+  Histogram* latency = nullptr;          // whole request, all servers
+  Gauge* connections_active = nullptr;
+};
+
+class LbShared {
+ public:
+  LbShared();
+
+  std::shared_ptr<const LbRuntime> runtime() const {
+    std::lock_guard lock(mu_);
+    return runtime_;
+  }
+  void Publish(std::shared_ptr<const LbRuntime> runtime) {
+    {
+      std::lock_guard lock(mu_);
+      runtime_ = std::move(runtime);
+    }
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+  MetricsRegistry registry;
+  LbMetrics metrics;
+  RetryBudget retry_budget;
+  std::atomic<int> connections{0};
+  std::atomic<bool> draining{false};
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const LbRuntime> runtime_;
+  std::atomic<uint64_t> generation_{0};
+};
+
+}  // namespace nines

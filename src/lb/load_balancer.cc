@@ -1,0 +1,338 @@
+// LoadBalancer: wiring of workers, health checks, admin API, reload, drain.
+#include "lb/load_balancer.h"
+
+#include <asio/post.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <set>
+
+#include "base/clock.h"
+#include "base/log.h"
+
+namespace nines {
+
+LoadBalancer::LoadBalancer(LbConfig config) {
+  config_file_ = config.file;
+  started_ms_ = SteadyClock::Instance().NowMillis();
+  shared_.retry_budget.SetRatio(config.retry_budget_ratio);
+  int threads = config.threads;
+  shared_.Publish(BuildRuntime(std::move(config), {}));
+  loops_ = std::make_unique<EventLoopGroup>(threads);
+  for (int i = 0; i < loops_->size(); ++i) {
+    workers_.push_back(std::make_unique<Worker>(loops_->loop(i), i, shared_));
+  }
+}
+
+LoadBalancer::~LoadBalancer() {
+  loops_->Stop();
+  workers_.clear();
+}
+
+std::shared_ptr<ServerState> LoadBalancer::MakeServer(const LbServerConfig& config) {
+  auto s = std::make_shared<ServerState>(config.name, config.address);
+  s->weight.store(config.weight);
+  s->backup.store(config.backup);
+  MetricsRegistry& r = shared_.registry;
+  MetricsRegistry::Labels labels{{"server", config.name}};
+  s->requests = r.GetCounter("nines_lb_server_requests_total",
+                             "Requests sent to each server (retries included).", labels);
+  for (int c = 1; c <= 5; ++c) {
+    s->responses_by_class[c] =
+        r.GetCounter("nines_lb_server_responses_total",
+                     "Responses from each server by status class.",
+                     {{"server", config.name}, {"code", std::to_string(c) + "xx"}});
+  }
+  s->failures = r.GetCounter("nines_lb_server_failures_total",
+                             "Connect errors, resets, timeouts and bad responses per server.",
+                             labels);
+  s->ejections = r.GetCounter("nines_lb_server_ejections_total",
+                              "Times each server was ejected by passive checks.", labels);
+  s->latency = r.GetHistogram("nines_lb_server_request_duration_seconds",
+                              "Request duration per server.", labels);
+  std::weak_ptr<ServerState> weak = s;
+  r.AddGaugeCallback("nines_lb_server_up",
+                     "1 if the server is taking traffic (health up, not ejected, not draining).",
+                     labels, [weak] {
+                       auto s = weak.lock();
+                       return s && s->Available(SteadyClock::Instance().NowMillis()) ? 1.0 : 0.0;
+                     });
+  r.AddGaugeCallback("nines_lb_server_active_requests", "Requests in flight per server.", labels,
+                     [weak] {
+                       auto s = weak.lock();
+                       return s ? static_cast<double>(s->active_requests.load()) : 0.0;
+                     });
+  return s;
+}
+
+void LoadBalancer::StartChecker(const std::shared_ptr<ServerState>& server,
+                                const HealthCheckSpec& spec) {
+  std::weak_ptr<ServerState> weak = server;
+  server->checker = std::make_shared<HealthChecker>(
+      control_, server->address, spec, server->health_up.load(),
+      [weak](bool up, const CheckResult& last) {
+        auto s = weak.lock();
+        if (!s) return;
+        s->health_up.store(up);
+        if (up) {
+          LogInfo("lb", "server {} ({}) is up", s->name, s->address.ToString());
+        } else {
+          LogWarn("lb", "server {} ({}) is down: {}", s->name, s->address.ToString(),
+                  last.error);
+        }
+      });
+  server->checker->Start();
+}
+
+std::shared_ptr<LbRuntime> LoadBalancer::BuildRuntime(
+    LbConfig config, const std::vector<std::shared_ptr<ServerState>>& old) {
+  std::vector<std::shared_ptr<ServerState>> servers;
+  for (const LbServerConfig& sc : config.servers) {
+    std::shared_ptr<ServerState> kept;
+    for (const auto& o : old) {
+      if (o->name == sc.name && o->address == sc.address) kept = o;
+    }
+    if (kept) {
+      kept->weight.store(sc.weight);
+      kept->backup.store(sc.backup);
+      kept->checker->Update(config.health);
+      servers.push_back(kept);
+    } else {
+      auto s = MakeServer(sc);
+      StartChecker(s, config.health);
+      servers.push_back(s);
+    }
+  }
+  auto runtime = std::make_shared<LbRuntime>();
+  runtime->pool = BuildServerPool(std::move(servers), config.balance, config.hash_header);
+  runtime->config = std::move(config);
+  return runtime;
+}
+
+void LoadBalancer::Start() {
+  const LbConfig& config = shared_.runtime()->config;
+  for (auto& w : workers_) w->Start(config.listen);
+  admin_ = std::make_unique<http::SimpleServer>(
+      control_, config.admin,
+      [this](const http::Request& request, http::Responder respond) {
+        HandleAdmin(request, std::move(respond));
+      });
+  admin_->Start();
+}
+
+int LoadBalancer::Run() {
+  WatchSignals();
+  loops_->Start();
+  control_.run();
+  loops_->Stop();
+  return 0;
+}
+
+void LoadBalancer::WatchSignals() {
+  auto signals = std::make_shared<asio::signal_set>(control_, SIGINT, SIGTERM, SIGHUP);
+  signals->async_wait([this, signals](std::error_code ec, int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      Reload();
+    } else if (draining_) {
+      LogWarn("lb", "second stop signal: exiting now");
+      control_.stop();
+      return;
+    } else {
+      LogInfo("lb", "signal {}: draining", signal);
+      Drain();
+    }
+    WatchSignals();
+  });
+}
+
+bool LoadBalancer::Reload() {
+  ConfigErrors errors;
+  std::optional<LbConfig> config = ReadLbConfig(config_file_, &errors);
+  if (!config) {
+    ++reload_failures_;
+    for (const std::string& line : errors.lines()) LogError("lb", "reload rejected: {}", line);
+    LogError("lb", "reload rejected: keeping the running config");
+    return false;
+  }
+  std::shared_ptr<const LbRuntime> old = shared_.runtime();
+  if (!(config->listen == old->config.listen) || !(config->admin == old->config.admin) ||
+      config->threads != old->config.threads) {
+    LogWarn("lb", "reload: listen, admin and threads take effect only on restart");
+    config->listen = old->config.listen;
+    config->admin = old->config.admin;
+    config->threads = old->config.threads;
+  }
+  std::set<std::string> new_names;
+  for (const auto& s : config->servers) new_names.insert(s.name);
+  shared_.retry_budget.SetRatio(config->retry_budget_ratio);
+  auto runtime = BuildRuntime(std::move(*config), old->pool->servers);
+  int added = 0, removed = 0;
+  for (const auto& s : runtime->pool->servers) {
+    bool existed = false;
+    for (const auto& o : old->pool->servers) existed = existed || o == s;
+    added += existed ? 0 : 1;
+  }
+  for (const auto& o : old->pool->servers) {
+    bool stays = false;
+    for (const auto& s : runtime->pool->servers) stays = stays || o == s;
+    if (stays) continue;
+    ++removed;
+    o->removed.store(true);
+    o->checker->Stop();
+    if (!new_names.count(o->name)) {
+      for (const char* family :
+           {"nines_lb_server_requests_total", "nines_lb_server_responses_total",
+            "nines_lb_server_failures_total", "nines_lb_server_ejections_total",
+            "nines_lb_server_request_duration_seconds", "nines_lb_server_up",
+            "nines_lb_server_active_requests"}) {
+        shared_.registry.RemoveSeries(family, "server", o->name);
+      }
+    }
+  }
+  size_t total = runtime->pool->servers.size();
+  shared_.Publish(std::move(runtime));
+  ++reloads_;
+  LogInfo("lb", "reloaded {}: {} servers ({} added, {} removed)", config_file_, total, added,
+          removed);
+  return true;
+}
+
+void LoadBalancer::Drain() {
+  if (draining_) return;
+  draining_ = true;
+  shared_.draining.store(true);
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    asio::post(worker->io(), [worker] { worker->StopAccepting(); });
+  }
+  int64_t deadline = SteadyClock::Instance().NowMillis() +
+                     shared_.runtime()->config.timeouts.drain_ms;
+  FinishDrain(deadline);
+}
+
+void LoadBalancer::FinishDrain(int64_t deadline_ms) {
+  int64_t now = SteadyClock::Instance().NowMillis();
+  int open = shared_.connections.load();
+  if (open > 0 && now < deadline_ms) {
+    auto timer = std::make_shared<asio::steady_timer>(control_, std::chrono::milliseconds(50));
+    timer->async_wait([this, timer, deadline_ms](std::error_code) { FinishDrain(deadline_ms); });
+    return;
+  }
+  if (open > 0) LogWarn("lb", "drain timeout: closing {} connections", open);
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    asio::post(worker->io(), [worker] { worker->CloseAll(); });
+  }
+  for (const auto& s : shared_.runtime()->pool->servers) s->checker->Stop();
+  if (admin_) admin_->Stop();
+  LogInfo("lb", "stopped");
+  control_.stop();
+}
+
+bool LoadBalancer::SetDraining(const std::string& name, bool draining) {
+  for (const auto& s : shared_.runtime()->pool->servers) {
+    if (s->name == name) {
+      s->draining.store(draining);
+      LogInfo("lb", "server {} {}", name, draining ? "draining" : "enabled");
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string LoadBalancer::StatusJson() {
+  auto runtime = shared_.runtime();
+  int64_t now = SteadyClock::Instance().NowMillis();
+  nlohmann::json servers = nlohmann::json::array();
+  for (const auto& s : runtime->pool->servers) {
+    CheckResult last = s->checker->last_result();
+    nlohmann::json responses;
+    for (int c = 1; c <= 5; ++c) {
+      responses[std::to_string(c) + "xx"] = s->responses_by_class[c]->Value();
+    }
+    nlohmann::json check = {{"checks", s->checker->checks()}};
+    if (last.at_ms > 0) {
+      check["ok"] = last.ok;
+      check["status"] = last.status;
+      check["error"] = last.error;
+      check["latency_ms"] = last.latency_ms;
+      check["age_ms"] = now - last.at_ms;
+    }
+    int64_t ejected_for = s->ejected_until_ms.load() - now;
+    servers.push_back({
+        {"name", s->name},
+        {"address", s->address.ToString()},
+        {"state", s->StateName(now)},
+        {"backup", s->backup.load()},
+        {"weight", s->weight.load()},
+        {"health", s->health_up.load() ? "up" : "down"},
+        {"ejected", ejected_for > 0},
+        {"ejected_for_ms", std::max<int64_t>(0, ejected_for)},
+        {"times_ejected", s->times_ejected.load()},
+        {"active_requests", s->active_requests.load()},
+        {"requests", s->requests->Value()},
+        {"failures", s->failures->Value()},
+        {"responses", responses},
+        {"last_check", check},
+    });
+  }
+  nlohmann::json status = {
+      {"listen", runtime->config.listen.ToString()},
+      {"balance", BalanceModeName(runtime->config.balance)},
+      {"retries", runtime->config.retries},
+      {"threads", runtime->config.threads},
+      {"connections", shared_.connections.load()},
+      {"max_connections", runtime->config.max_connections},
+      {"draining", shared_.draining.load()},
+      {"requests", shared_.metrics.requests->Value()},
+      {"retry_budget", shared_.retry_budget.credits()},
+      {"reloads", reloads_},
+      {"reload_failures", reload_failures_},
+      {"uptime_s", (now - started_ms_) / 1000},
+      {"servers", servers},
+  };
+  return status.dump(2);
+}
+
+std::string LoadBalancer::MetricsText() { return shared_.registry.RenderPrometheus(); }
+
+void LoadBalancer::HandleAdmin(const http::Request& request, http::Responder respond) {
+  const std::string& path = request.path;
+  if (path == "/status" && request.method == "GET") {
+    return respond(http::Response::Json(200, StatusJson()));
+  }
+  if (path == "/metrics" && request.method == "GET") {
+    http::Response r = http::Response::Text(200, MetricsText());
+    r.content_type = "text/plain; version=0.0.4";
+    return respond(r);
+  }
+  if (path == "/healthz" && request.method == "GET") {
+    bool ok = !shared_.draining.load();
+    return respond(http::Response::Text(ok ? 200 : 503, ok ? "ok\n" : "draining\n"));
+  }
+  const std::string prefix = "/servers/";
+  if (path.rfind(prefix, 0) == 0) {
+    std::string rest = path.substr(prefix.size());
+    size_t slash = rest.find('/');
+    std::string name = rest.substr(0, slash);
+    std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    if (request.method != "POST" || (action != "drain" && action != "enable")) {
+      return respond(http::Response::Json(
+          405, R"({"error":"use POST /servers/NAME/drain or POST /servers/NAME/enable"})"));
+    }
+    if (!SetDraining(name, action == "drain")) {
+      return respond(http::Response::Json(404, nlohmann::json{{"error", "no such server"},
+                                                               {"server", name}}
+                                                   .dump()));
+    }
+    return respond(http::Response::Json(
+        200, nlohmann::json{{"server", name}, {"state", action == "drain" ? "draining" : "enabled"}}
+                 .dump()));
+  }
+  respond(http::Response::Json(404, R"({"error":"not found"})"));
+}
+
+}  // namespace nines

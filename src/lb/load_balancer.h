@@ -1,0 +1,66 @@
+// `nines lb` as a whole: worker threads, the server pool and its health
+// checkers, the admin listener, reload on SIGHUP and drain on SIGTERM.
+#pragma once
+
+#include <asio/io_context.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/simple_server.h"
+#include "lb/lb_config.h"
+#include "lb/lb_shared.h"
+#include "lb/worker.h"
+#include "net/event_loops.h"
+
+namespace nines {
+
+class LoadBalancer {
+ public:
+  explicit LoadBalancer(LbConfig config);
+  ~LoadBalancer();
+
+  // Binds every listener and starts serving. Throws std::system_error when
+  // an address cannot be bound.
+  void Start();
+  // Runs the control loop (signals, admin, health checks) until stopped.
+  // Returns the exit status.
+  int Run();
+
+  // Re-reads the config file; on error logs it and keeps the old one.
+  // Returns true if the new config was applied.
+  bool Reload();
+  // Stops accepting, lets in-flight requests finish (bounded by drain_ms).
+  void Drain();
+
+  // Admin actions; false if there is no such server.
+  bool SetDraining(const std::string& server, bool draining);
+  std::string StatusJson();
+  std::string MetricsText();
+
+  asio::io_context& control() { return control_; }
+  LbShared& shared() { return shared_; }
+
+ private:
+  std::shared_ptr<ServerState> MakeServer(const LbServerConfig& config);
+  void StartChecker(const std::shared_ptr<ServerState>& server, const HealthCheckSpec& spec);
+  std::shared_ptr<LbRuntime> BuildRuntime(LbConfig config,
+                                          const std::vector<std::shared_ptr<ServerState>>& old);
+  void HandleAdmin(const http::Request& request, http::Responder respond);
+  void WatchSignals();
+  void FinishDrain(int64_t deadline_ms);
+
+  asio::io_context control_;
+  LbShared shared_;
+  std::unique_ptr<EventLoopGroup> loops_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<http::SimpleServer> admin_;
+  std::string config_file_;
+  int64_t started_ms_ = 0;
+  uint64_t reloads_ = 0;
+  uint64_t reload_failures_ = 0;
+  bool draining_ = false;
+};
+
+}  // namespace nines

@@ -1,0 +1,707 @@
+// The proxy's per-connection state machine. Every asynchronous operation on
+// the server side captures the attempt number; when an attempt is abandoned
+// (timeout, retry, close) the number changes and late completions return.
+#include "lb/proxy_connection.h"
+
+#include <asio/write.hpp>
+#include <fmt/format.h>
+
+#include <array>
+#include <cstring>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "http/response.h"
+#include "lb/outlier.h"
+#include "net/tcp.h"
+
+namespace nines {
+
+namespace {
+
+constexpr size_t kReadChunk = 16384;
+
+bool IsIdempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+         method == "OPTIONS" || method == "TRACE";
+}
+
+void Append(std::string& out, std::string_view a) { out.append(a.data(), a.size()); }
+
+// All values of the Connection header(s), comma-joined: the hop-by-hop
+// tokens of this message.
+template <typename Head>
+std::string ConnectionTokens(const Head& head) {
+  std::string tokens;
+  for (const http::Header& h : head.headers) {
+    if (http::EqualsIgnoreCase(h.name, "connection")) {
+      if (!tokens.empty()) tokens += ',';
+      Append(tokens, h.value);
+    }
+  }
+  return tokens;
+}
+
+}  // namespace
+
+ClientConnection::ClientConnection(Worker& worker, asio::ip::tcp::socket socket)
+    : worker_(worker), shared_(worker.shared()), client_(std::move(socket)) {
+  client_ip_ = RemoteAddress(client_);
+  std::error_code ec;
+  client_.set_option(asio::ip::tcp::no_delay(true), ec);
+  client_.non_blocking(true, ec);
+  in_.resize(kReadChunk);
+  out_.resize(kReadChunk);
+  worker_.Register(this);
+  shared_.connections.fetch_add(1, std::memory_order_relaxed);
+  shared_.metrics.connections_active->Add(1);
+}
+
+ClientConnection::~ClientConnection() {
+  ReleaseServer();
+  worker_.Unregister(this);
+  shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+  shared_.metrics.connections_active->Add(-1);
+}
+
+void ClientConnection::Start() {
+  phase_ = Phase::kIdle;
+  SetDeadline(worker_.runtime().config.timeouts.client_idle_ms);
+  ReadClient();
+}
+
+void ClientConnection::EnsureSpace(std::vector<char>& buffer, size_t used, size_t want) {
+  if (buffer.size() - used < want) buffer.resize(std::max(buffer.size() * 2, used + want));
+}
+
+void ClientConnection::ConsumeClient(size_t n) {
+  if (n >= in_used_) {
+    in_used_ = 0;
+    return;
+  }
+  std::memmove(in_.data(), in_.data() + n, in_used_ - n);
+  in_used_ -= n;
+}
+
+// ---- Client side ----------------------------------------------------------
+
+void ClientConnection::ReadClient() {
+  EnsureSpace(in_, in_used_, 4096);
+  client_.async_read_some(asio::buffer(in_.data() + in_used_, in_.size() - in_used_),
+                          [self = shared_from_this()](std::error_code ec, size_t n) {
+                            if (self->phase_ == Phase::kClosed) return;
+                            if (ec) return self->Close();
+                            self->in_used_ += n;
+                            self->OnClientData();
+                          });
+}
+
+void ClientConnection::OnClientData() {
+  switch (phase_) {
+    case Phase::kIdle:
+    case Phase::kHead:
+      ProcessHead();
+      break;
+    case Phase::kBody:
+      ContinueBody();
+      break;
+    case Phase::kStreamBody:
+      StreamBody();
+      break;
+    case Phase::kLinger:
+      in_used_ = 0;  // discard
+      ReadClient();
+      break;
+    default:
+      break;
+  }
+}
+
+void ClientConnection::ProcessHead() {
+  if (in_used_ == 0) return ReadClient();
+  const LbRuntime& rt = worker_.runtime();
+  if (phase_ == Phase::kIdle) {
+    phase_ = Phase::kHead;
+    worker_.RefreshNow();
+    SetDeadline(rt.config.timeouts.request_header_ms);
+  }
+  http::ParseError error;
+  http::ParseStatus status =
+      http::ParseRequestHead(std::string_view(in_.data(), in_used_), http::Limits(), &request_,
+                             &error);
+  if (status == http::ParseStatus::kNeedMore) return ReadClient();
+  if (status == http::ParseStatus::kError) {
+    shared_.metrics.bad_requests->Add();
+    return LocalReply(error.status, true);
+  }
+
+  runtime_ = worker_.runtime_ref();
+  request_start_ns_ = SteadyClock::Instance().NowNanos();
+  shared_.metrics.requests->Add();
+  shared_.retry_budget.OnRequest();
+  head_size_ = request_.head_size;
+  client_http10_ = request_.version_minor == 0;
+  if (!client_http10_ && request_.Find("host") == nullptr) {
+    shared_.metrics.bad_requests->Add();
+    return LocalReply(400, true);  // RFC 9112 3.2: HTTP/1.1 requires Host
+  }
+  client_keep_alive_ =
+      request_.keep_alive && !shared_.draining.load(std::memory_order_relaxed);
+  idempotent_ = IsIdempotent(request_.method);
+  head_request_ = request_.method == "HEAD";
+  stream_started_ = false;
+  streaming_body_ = false;
+  body_complete_ = false;
+  body_fed_ = head_size_;
+  tried_count_ = 0;
+  request_chunks_.Reset();
+  switch (rt.pool->mode) {
+    case BalanceMode::kHashIp:
+      key_hash_ = HashBytes(client_ip_);
+      break;
+    case BalanceMode::kHashHeader: {
+      const http::Header* h = request_.Find(rt.pool->hash_header);
+      key_hash_ = HashBytes(h ? h->value : std::string_view(client_ip_));
+      break;
+    }
+    default:
+      key_hash_ = 0;
+  }
+  switch (request_.body) {
+    case http::BodyKind::kNone:
+      body_complete_ = true;
+      request_end_ = head_size_;
+      break;
+    case http::BodyKind::kContentLength:
+      body_remaining_ = request_.content_length;
+      if (request_.content_length > rt.config.max_buffered_body) streaming_body_ = true;
+      break;
+    default:
+      break;
+  }
+  // The head's views into in_ are used now, before in_ can move.
+  BuildUpstreamHead();
+  if (!FeedBody()) return;
+  if (!body_complete_ && request_.expect_continue) SendContinue();
+  if (body_complete_ || streaming_body_) return TryServer();
+  phase_ = Phase::kBody;
+  SetDeadline(rt.config.timeouts.client_body_ms);
+  ReadClient();
+}
+
+// Frames the body bytes received since the last call. False if the body is
+// malformed (the reply is already under way).
+bool ClientConnection::FeedBody() {
+  if (body_complete_) return true;
+  size_t available = in_used_ - body_fed_;
+  if (request_.body == http::BodyKind::kContentLength) {
+    size_t take = static_cast<size_t>(std::min<uint64_t>(body_remaining_, available));
+    body_fed_ += take;
+    body_remaining_ -= take;
+    if (body_remaining_ == 0) {
+      body_complete_ = true;
+      request_end_ = body_fed_;
+    }
+    return true;
+  }
+  bool done = false;
+  http::ParseError error;
+  error.status = 0;
+  size_t n = request_chunks_.Consume(std::string_view(in_.data() + body_fed_, available), &done,
+                                     &error);
+  if (error.status != 0) {
+    shared_.metrics.bad_requests->Add();
+    LocalReply(400, true);
+    return false;
+  }
+  body_fed_ += n;
+  if (done) {
+    body_complete_ = true;
+    request_end_ = body_fed_;
+  } else if (body_fed_ - head_size_ > worker_.runtime().config.max_buffered_body) {
+    streaming_body_ = true;
+  }
+  return true;
+}
+
+void ClientConnection::ContinueBody() {
+  if (!FeedBody()) return;
+  if (body_complete_ || streaming_body_) return TryServer();
+  SetDeadline(worker_.runtime().config.timeouts.client_body_ms);
+  ReadClient();
+}
+
+void ClientConnection::SendContinue() {
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  std::error_code ec;
+  client_.write_some(asio::buffer(kContinue.data(), kContinue.size()), ec);
+  // A full socket buffer here only delays the client's body by its own timeout.
+}
+
+void ClientConnection::BuildUpstreamHead() {
+  std::string& out = upstream_head_;
+  out.clear();
+  Append(out, request_.method);
+  out += ' ';
+  Append(out, request_.target);
+  out += " HTTP/1.1\r\n";
+  std::string tokens = ConnectionTokens(request_);
+  std::string forwarded_for;
+  bool has_host = false;
+  for (const http::Header& h : request_.headers) {
+    if (http::EqualsIgnoreCase(h.name, "x-forwarded-for")) {
+      if (!forwarded_for.empty()) forwarded_for += ", ";
+      Append(forwarded_for, h.value);
+      continue;
+    }
+    if (http::EqualsIgnoreCase(h.name, "x-forwarded-proto") ||
+        http::EqualsIgnoreCase(h.name, "expect") || http::IsHopByHop(h.name, tokens)) {
+      continue;
+    }
+    if (http::EqualsIgnoreCase(h.name, "host")) has_host = true;
+    Append(out, h.name);
+    out += ": ";
+    Append(out, h.value);
+    out += "\r\n";
+  }
+  if (!has_host) {
+    out += "Host: ";
+    out += runtime_->config.listen.ToString();
+    out += "\r\n";
+  }
+  if (request_.body == http::BodyKind::kChunked) out += "Transfer-Encoding: chunked\r\n";
+  out += "X-Forwarded-For: ";
+  if (!forwarded_for.empty()) {
+    out += forwarded_for;
+    out += ", ";
+  }
+  out += client_ip_;
+  out += "\r\nX-Forwarded-Proto: http\r\n\r\n";
+}
+
+// ---- Server side ----------------------------------------------------------
+
+void ClientConnection::TryServer() {
+  const LbRuntime& rt = *runtime_;
+  PickRequest pick;
+  pick.now_ms = worker_.now_ms();
+  pick.key_hash = key_hash_;
+  pick.tried = tried_;
+  pick.tried_count = tried_count_;
+  int id = PickServer(*rt.pool, pick, &worker_.pick_state());
+  bool must_close = !body_complete_ || stream_started_;
+  if (id < 0) {
+    if (tried_count_ == 0 || last_failure_ == Failure::kConnect) {
+      shared_.metrics.no_server->Add();
+      return LocalReply(503, must_close);
+    }
+    return LocalReply(last_failure_ == Failure::kTimeout ? 504 : 502, must_close);
+  }
+  server_ = rt.pool->servers[id];
+  if (tried_count_ < static_cast<int>(std::size(tried_))) tried_[tried_count_++] = id;
+  server_->active_requests.fetch_add(1, std::memory_order_relaxed);
+  server_->requests->Add();
+  ++attempt_;
+  backend_reusable_ = true;
+  out_used_ = 0;
+  backend_ = worker_.backends().Take(server_.get(), worker_.now_ms(),
+                                     rt.config.timeouts.pool_idle_ms);
+  if (backend_) return SendRequest();
+  Connect();
+}
+
+void ClientConnection::Connect() {
+  phase_ = Phase::kConnect;
+  SetDeadline(runtime_->config.timeouts.connect_ms);
+  backend_ = std::make_unique<BackendConnection>(worker_.io());
+  backend_->server = server_;
+  backend_->socket.async_connect(
+      server_->tcp_endpoint, [self = shared_from_this(), attempt = attempt_](std::error_code ec) {
+        if (self->attempt_ != attempt || self->phase_ != Phase::kConnect) return;
+        if (ec) return self->OnAttemptFailed(Failure::kConnect);
+        std::error_code ignored;
+        self->backend_->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+        self->SendRequest();
+      });
+}
+
+void ClientConnection::SendRequest() {
+  phase_ = Phase::kSend;
+  SetDeadline(runtime_->config.timeouts.server_ms);
+  size_t body_end = body_complete_ ? request_end_ : body_fed_;
+  std::array<asio::const_buffer, 2> buffers{
+      asio::buffer(upstream_head_),
+      asio::buffer(in_.data() + head_size_, body_end - head_size_)};
+  asio::async_write(
+      backend_->socket, buffers,
+      [self = shared_from_this(), attempt = attempt_, body_end](std::error_code ec, size_t) {
+        if (self->attempt_ != attempt || self->phase_ != Phase::kSend) return;
+        if (ec) return self->OnAttemptFailed(Failure::kSend);
+        if (!self->body_complete_) {
+          // A large body: what was sent leaves the buffer; the rest streams.
+          self->stream_started_ = true;
+          self->ConsumeClient(body_end);
+          self->head_size_ = 0;
+          self->body_fed_ = 0;
+          self->phase_ = Phase::kStreamBody;
+          self->SetDeadline(self->runtime_->config.timeouts.client_body_ms);
+          if (self->in_used_ > 0) return self->StreamBody();
+          return self->ReadClient();
+        }
+        self->phase_ = Phase::kWaitResponse;
+        self->SetDeadline(self->runtime_->config.timeouts.server_ms);
+        self->ReadServer();
+      });
+}
+
+void ClientConnection::StreamBody() {
+  size_t take = 0;
+  bool done = false;
+  if (request_.body == http::BodyKind::kContentLength) {
+    take = static_cast<size_t>(std::min<uint64_t>(body_remaining_, in_used_));
+    body_remaining_ -= take;
+    done = body_remaining_ == 0;
+  } else {
+    http::ParseError error;
+    error.status = 0;
+    take = request_chunks_.Consume(std::string_view(in_.data(), in_used_), &done, &error);
+    if (error.status != 0) {
+      // Half a request already went to the server: nothing sane can follow.
+      shared_.metrics.bad_requests->Add();
+      return Close();
+    }
+  }
+  if (take == 0 && !done) return ReadClient();
+  asio::async_write(
+      backend_->socket, asio::buffer(in_.data(), take),
+      [self = shared_from_this(), attempt = attempt_, take, done](std::error_code ec, size_t) {
+        if (self->attempt_ != attempt || self->phase_ != Phase::kStreamBody) return;
+        if (ec) return self->OnAttemptFailed(Failure::kSend);
+        self->ConsumeClient(take);
+        if (done) {
+          self->body_complete_ = true;
+          self->request_end_ = 0;
+          self->phase_ = Phase::kWaitResponse;
+          self->SetDeadline(self->runtime_->config.timeouts.server_ms);
+          return self->ReadServer();
+        }
+        self->SetDeadline(self->runtime_->config.timeouts.client_body_ms);
+        if (self->in_used_ > 0) return self->StreamBody();
+        self->ReadClient();
+      });
+}
+
+void ClientConnection::ReadServer() {
+  EnsureSpace(out_, out_used_, 4096);
+  backend_->socket.async_read_some(
+      asio::buffer(out_.data() + out_used_, out_.size() - out_used_),
+      [self = shared_from_this(), attempt = attempt_](std::error_code ec, size_t n) {
+        if (self->attempt_ != attempt || self->phase_ == Phase::kClosed) return;
+        self->OnServerData(n, ec);
+      });
+}
+
+void ClientConnection::OnServerData(size_t n, std::error_code ec) {
+  if (phase_ == Phase::kWaitResponse) {
+    if (ec) return OnAttemptFailed(out_used_ == 0 ? Failure::kReset : Failure::kBadResponse);
+    out_used_ += n;
+    while (true) {
+      http::ParseError error;
+      http::ParseStatus status =
+          http::ParseResponseHead(std::string_view(out_.data(), out_used_), http::Limits(),
+                                  head_request_ ? "HEAD" : "GET", &response_, &error);
+      if (status == http::ParseStatus::kNeedMore) return ReadServer();
+      if (status == http::ParseStatus::kError) return OnAttemptFailed(Failure::kBadResponse);
+      if (response_.status >= 200) break;
+      if (response_.status == 101) return OnAttemptFailed(Failure::kBadResponse);
+      // Interim 1xx: we answered 100-continue ourselves; drop it and go on.
+      size_t rest = out_used_ - response_.head_size;
+      std::memmove(out_.data(), out_.data() + response_.head_size, rest);
+      out_used_ = rest;
+      if (out_used_ == 0) return ReadServer();
+    }
+    return OnResponseHead();
+  }
+  if (phase_ != Phase::kResponse) return;
+  if (ec) {
+    if (response_.body == http::BodyKind::kUntilClose &&
+        (ec == asio::error::eof || ec == asio::error::connection_reset)) {
+      response_done_ = true;
+      backend_reusable_ = false;
+      return FinishResponse();
+    }
+    // The server died in the middle of a response: the client cannot be
+    // given a complete one any more.
+    server_->failures->Add();
+    RecordFailure(*server_, worker_.now_ms(), runtime_->config.outlier, runtime_->pool->servers);
+    return Close();
+  }
+  out_used_ += n;
+  ContinueResponse();
+}
+
+bool ClientConnection::RetryAllowed(Failure failure) {
+  const LbConfig& config = runtime_->config;
+  if (tried_count_ > config.retries) return false;
+  if (stream_started_) return false;
+  // Retried: nothing reached a server (connect), the connection broke before
+  // any response byte (send, reset), or the server said 502/503/504. A
+  // timeout or a malformed response is not retried: the server may be slow
+  // or broken for every request, and retrying would multiply the load.
+  if (failure == Failure::kTimeout || failure == Failure::kBadResponse) return false;
+  if (failure != Failure::kConnect && !idempotent_) return false;
+  if (!shared_.retry_budget.TryRetry()) {
+    shared_.metrics.retry_budget_exhausted->Add();
+    return false;
+  }
+  return true;
+}
+
+void ClientConnection::OnResponseHead() {
+  const LbRuntime& rt = *runtime_;
+  status_ = response_.status;
+  if ((status_ == 502 || status_ == 503 || status_ == 504) && RetryAllowed(Failure::kStatus)) {
+    return OnAttemptFailed(Failure::kStatus);
+  }
+  int64_t now = worker_.now_ms();
+  if (status_ >= 500) {
+    RecordFailure(*server_, now, rt.config.outlier, rt.pool->servers);
+  } else {
+    RecordSuccess(*server_, now, rt.config.outlier);
+  }
+
+  std::string& head = response_head_;
+  head.clear();
+  head += "HTTP/1.1 ";
+  head += std::to_string(status_);
+  head += ' ';
+  if (response_.reason.empty()) {
+    head += http::StatusReason(status_);
+  } else {
+    Append(head, response_.reason);
+  }
+  head += "\r\n";
+  std::string tokens = ConnectionTokens(response_);
+  for (const http::Header& h : response_.headers) {
+    if (http::IsHopByHop(h.name, tokens)) continue;
+    Append(head, h.name);
+    head += ": ";
+    Append(head, h.value);
+    head += "\r\n";
+  }
+  if (response_.body == http::BodyKind::kChunked) head += "Transfer-Encoding: chunked\r\n";
+  client_keep_alive_ = client_keep_alive_ && response_.body != http::BodyKind::kUntilClose &&
+                       !shared_.draining.load(std::memory_order_relaxed);
+  if (!client_keep_alive_) {
+    head += "Connection: close\r\n";
+  } else if (client_http10_) {
+    head += "Connection: keep-alive\r\n";
+  }
+  head += "\r\n";
+  if (!response_.keep_alive) backend_reusable_ = false;
+
+  size_t start = response_.head_size;
+  size_t available = out_used_ - start;
+  size_t take = 0;
+  response_done_ = false;
+  switch (response_.body) {
+    case http::BodyKind::kNone:
+      response_done_ = true;
+      break;
+    case http::BodyKind::kContentLength:
+      take = static_cast<size_t>(std::min<uint64_t>(response_.content_length, available));
+      response_remaining_ = response_.content_length - take;
+      response_done_ = response_remaining_ == 0;
+      break;
+    case http::BodyKind::kChunked: {
+      response_chunks_.Reset();
+      http::ParseError error;
+      error.status = 0;
+      take = response_chunks_.Consume(std::string_view(out_.data() + start, available),
+                                      &response_done_, &error);
+      if (error.status != 0) return OnAttemptFailed(Failure::kBadResponse);
+      break;
+    }
+    case http::BodyKind::kUntilClose:
+      take = available;
+      backend_reusable_ = false;
+      break;
+  }
+  if (response_done_ && take < available) backend_reusable_ = false;  // junk after the response
+  phase_ = Phase::kResponse;
+  SetDeadline(rt.config.timeouts.client_body_ms);
+  WriteResponseChunk(start, take, true);
+}
+
+void ClientConnection::WriteResponseChunk(size_t offset, size_t length, bool with_head) {
+  std::array<asio::const_buffer, 2> buffers{
+      asio::buffer(with_head ? std::string_view(response_head_) : std::string_view()),
+      asio::buffer(out_.data() + offset, length)};
+  asio::async_write(client_, buffers,
+                    [self = shared_from_this(), attempt = attempt_](std::error_code ec, size_t) {
+                      if (self->attempt_ != attempt || self->phase_ != Phase::kResponse) return;
+                      if (ec) return self->Close();
+                      self->out_used_ = 0;
+                      if (self->response_done_) return self->FinishResponse();
+                      self->SetDeadline(self->runtime_->config.timeouts.server_ms);
+                      self->ReadServer();
+                    });
+}
+
+void ClientConnection::ContinueResponse() {
+  size_t take = 0;
+  switch (response_.body) {
+    case http::BodyKind::kContentLength:
+      take = static_cast<size_t>(std::min<uint64_t>(response_remaining_, out_used_));
+      response_remaining_ -= take;
+      response_done_ = response_remaining_ == 0;
+      break;
+    case http::BodyKind::kChunked: {
+      http::ParseError error;
+      error.status = 0;
+      take = response_chunks_.Consume(std::string_view(out_.data(), out_used_), &response_done_,
+                                      &error);
+      if (error.status != 0) {
+        server_->failures->Add();
+        return Close();
+      }
+      break;
+    }
+    default:
+      take = out_used_;
+      break;
+  }
+  if (response_done_ && take < out_used_) backend_reusable_ = false;
+  SetDeadline(runtime_->config.timeouts.client_body_ms);
+  WriteResponseChunk(0, take, false);
+}
+
+void ClientConnection::FinishResponse() {
+  int64_t end_ns = SteadyClock::Instance().NowNanos();
+  double seconds = static_cast<double>(end_ns - request_start_ns_) / 1e9;
+  shared_.metrics.latency->Observe(seconds);
+  server_->latency->Observe(seconds);
+  server_->responses_by_class[std::clamp(status_ / 100, 1, 5)]->Add();
+  if (backend_reusable_) {
+    worker_.backends().Put(std::move(backend_), worker_.now_ms(),
+                           runtime_->config.max_idle_per_server);
+  } else {
+    DropBackend();
+  }
+  ReleaseServer();
+  EndRequest(client_keep_alive_);
+}
+
+void ClientConnection::OnAttemptFailed(Failure failure) {
+  last_failure_ = failure;
+  ++attempt_;  // abandon the attempt's pending operations
+  if (server_) {
+    if (failure != Failure::kStatus) server_->failures->Add();
+    RecordFailure(*server_, worker_.now_ms(), runtime_->config.outlier, runtime_->pool->servers);
+  }
+  DropBackend();
+  ReleaseServer();
+  // kStatus comes here only after RetryAllowed said yes.
+  bool retry = failure == Failure::kStatus || RetryAllowed(failure);
+  if (retry) {
+    shared_.metrics.retries->Add();
+    return TryServer();
+  }
+  bool must_close = !body_complete_ || stream_started_;
+  int status = failure == Failure::kTimeout ? 504 : failure == Failure::kConnect ? 503 : 502;
+  if (status == 503) shared_.metrics.no_server->Add();
+  LocalReply(status, must_close);
+}
+
+void ClientConnection::ReleaseServer() {
+  if (server_) {
+    server_->active_requests.fetch_sub(1, std::memory_order_relaxed);
+    server_.reset();
+  }
+}
+
+void ClientConnection::DropBackend() {
+  if (backend_) {
+    std::error_code ec;
+    backend_->socket.close(ec);
+    backend_.reset();
+  }
+}
+
+// ---- Replies and the end of a request --------------------------------------
+
+void ClientConnection::LocalReply(int status, bool close) {
+  bool keep = !close && client_keep_alive_ && body_complete_ &&
+              !shared_.draining.load(std::memory_order_relaxed);
+  shared_.metrics.local_responses[std::clamp(status / 100, 1, 5)]->Add();
+  if (status == 408) shared_.metrics.timeouts_header->Add();
+  local_reply_ = http::BuildErrorResponse(status, keep);
+  phase_ = Phase::kLocalReply;
+  SetDeadline(worker_.runtime().config.timeouts.client_body_ms);
+  asio::async_write(client_, asio::buffer(local_reply_),
+                    [self = shared_from_this(), keep](std::error_code ec, size_t) {
+                      if (self->phase_ != Phase::kLocalReply) return;
+                      if (ec) return self->Close();
+                      self->EndRequest(keep);
+                    });
+}
+
+void ClientConnection::EndRequest(bool keep_alive) {
+  if (!keep_alive || !body_complete_) return LingerClose();
+  ConsumeClient(request_end_);
+  runtime_.reset();
+  phase_ = Phase::kIdle;
+  SetDeadline(worker_.runtime().config.timeouts.client_idle_ms);
+  if (in_used_ > 0) return ProcessHead();  // a pipelined request is already here
+  ReadClient();
+}
+
+void ClientConnection::LingerClose() {
+  // Shut our side and read what the client still sends for a moment, so
+  // the kernel does not answer unread input with a reset that could destroy
+  // the response we just wrote (nginx's lingering close).
+  phase_ = Phase::kLinger;
+  ++attempt_;
+  DropBackend();
+  ReleaseServer();
+  std::error_code ec;
+  client_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (ec) return Close();
+  in_used_ = 0;
+  SetDeadline(1000);
+  ReadClient();
+}
+
+void ClientConnection::Close() {
+  if (phase_ == Phase::kClosed) return;
+  phase_ = Phase::kClosed;
+  ++attempt_;
+  DropBackend();
+  ReleaseServer();
+  std::error_code ec;
+  client_.close(ec);
+}
+
+void ClientConnection::OnDeadline() {
+  switch (phase_) {
+    case Phase::kIdle:
+      return Close();
+    case Phase::kHead:
+    case Phase::kBody:
+      return LocalReply(408, true);
+    case Phase::kConnect:
+      return OnAttemptFailed(Failure::kConnect);
+    case Phase::kSend:
+    case Phase::kWaitResponse:
+      return OnAttemptFailed(Failure::kTimeout);
+    case Phase::kStreamBody:
+    case Phase::kResponse:
+    case Phase::kLocalReply:
+    case Phase::kLinger:
+      return Close();
+    case Phase::kClosed:
+      return;
+  }
+}
+
+}  // namespace nines

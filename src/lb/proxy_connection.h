@@ -1,0 +1,134 @@
+// One client connection through the load balancer: reads requests (serially,
+// so pipelined requests are answered in order), picks a server, reuses or
+// opens a server connection, forwards the request and streams the response
+// back, retrying on another server when that is safe. Bodies are streamed in
+// bounded buffers both ways; small bodies are held so the request can be
+// replayed on another server.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/parser.h"
+#include "lb/backend_pool.h"
+#include "lb/worker.h"
+
+namespace nines {
+
+class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
+ public:
+  ClientConnection(Worker& worker, asio::ip::tcp::socket socket);
+  ~ClientConnection();
+
+  void Start();
+  void Close();
+  // Called by the worker's sweep when deadline_ms() has passed, or while
+  // draining if the connection is idle.
+  void OnDeadline();
+  int64_t deadline_ms() const { return deadline_ms_; }
+  bool Idle() const { return phase_ == Phase::kIdle; }
+
+ private:
+  enum class Phase {
+    kIdle,          // keep-alive, waiting for the first byte of a request
+    kHead,          // reading a request head
+    kBody,          // buffering a small request body
+    kConnect,       // connecting to a server
+    kSend,          // writing the request (head and buffered body) to the server
+    kStreamBody,    // copying a large request body to the server
+    kWaitResponse,  // waiting for the response head
+    kResponse,      // copying the response to the client
+    kLocalReply,    // writing a response of our own
+    kLinger,        // response sent, write side shut; draining input before closing
+    kClosed,
+  };
+  enum class Failure { kConnect, kSend, kReset, kTimeout, kBadResponse, kStatus };
+
+  // Client side.
+  void ReadClient();
+  void OnClientData();
+  void ProcessHead();
+  void ContinueBody();
+  bool FeedBody();
+  void SendContinue();
+
+  // Server side.
+  void BuildUpstreamHead();
+  void TryServer();
+  void Connect();
+  void SendRequest();
+  void StreamBody();
+  void ReadServer();
+  void OnServerData(size_t n, std::error_code ec);
+  void OnResponseHead();
+  void WriteResponseChunk(size_t offset, size_t length, bool with_head);
+  void ContinueResponse();
+  void FinishResponse();
+  void OnAttemptFailed(Failure failure);
+  void ReleaseServer();
+  void DropBackend();
+
+  // Replies.
+  void LocalReply(int status, bool close);
+  void EndRequest(bool keep_alive);
+  void LingerClose();
+  bool RetryAllowed(Failure failure);
+
+  void SetDeadline(int ms) { deadline_ms_ = worker_.now_ms() + ms; }
+  void EnsureSpace(std::vector<char>& buffer, size_t used, size_t want);
+  void ConsumeClient(size_t n);
+
+  Worker& worker_;
+  LbShared& shared_;
+  asio::ip::tcp::socket client_;
+  std::string client_ip_;
+  Phase phase_ = Phase::kIdle;
+  int64_t deadline_ms_ = 0;
+
+  // Client bytes: [current request head][its body][pipelined bytes...].
+  std::vector<char> in_;
+  size_t in_used_ = 0;
+  http::RequestHead request_;
+  http::ChunkedReader request_chunks_;
+  size_t body_fed_ = 0;          // bytes of in_ after the head already framed
+  uint64_t body_remaining_ = 0;  // Content-Length bytes still to come
+  bool body_complete_ = false;
+  bool streaming_body_ = false;  // body larger than the buffer: forwarded as it comes
+  size_t request_end_ = 0;       // offset in in_ where this request ends (body complete)
+  size_t head_size_ = 0;
+  bool client_keep_alive_ = true;
+  bool client_http10_ = false;
+  bool idempotent_ = false;
+  bool head_request_ = false;
+  bool stream_started_ = false;  // body bytes were sent and dropped: no replay possible
+  uint64_t key_hash_ = 0;
+  int64_t request_start_ns_ = 0;
+
+  // The attempt in progress.
+  std::string upstream_head_;
+  std::shared_ptr<const LbRuntime> runtime_;
+  std::shared_ptr<ServerState> server_;
+  std::unique_ptr<BackendConnection> backend_;
+  uint64_t attempt_ = 0;  // handlers of an abandoned attempt see a changed value and return
+  int tried_[16];
+  int tried_count_ = 0;
+  Failure last_failure_ = Failure::kConnect;
+
+  // Response.
+  std::vector<char> out_;  // response bytes from the server
+  size_t out_used_ = 0;
+  http::ResponseHead response_;
+  http::ChunkedReader response_chunks_;
+  uint64_t response_remaining_ = 0;
+  bool response_done_ = false;
+  bool backend_reusable_ = true;
+  std::string response_head_;  // rewritten head for the client
+  std::string local_reply_;
+  int status_ = 0;
+};
+
+}  // namespace nines

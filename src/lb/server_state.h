@@ -1,0 +1,69 @@
+// One backend server as every worker thread sees it: identity, health as the
+// active checker and the passive outlier detector see it, the admin's drain
+// flag, load, and counters. Shared between threads, so every mutable field
+// is atomic; the balancer reads these on each pick.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/config.h"
+#include "base/metrics.h"
+
+namespace nines {
+
+class HealthChecker;
+
+struct ServerState {
+  ServerState(std::string name, Endpoint address);
+
+  // Identity: fixed for the life of the object (a changed address on reload
+  // makes a new ServerState).
+  const std::string name;
+  const Endpoint address;
+  const asio::ip::tcp::endpoint tcp_endpoint;
+
+  // Settings a reload may change in place.
+  std::atomic<int> weight{1};
+  std::atomic<bool> backup{false};
+
+  // Availability.
+  std::atomic<bool> health_up{true};       // active checks
+  std::atomic<bool> draining{false};       // admin: no new requests
+  std::atomic<bool> removed{false};        // gone from the config
+  std::atomic<int64_t> ejected_until_ms{0};  // passive checks (steady clock)
+  std::atomic<int> consecutive_failures{0};
+  std::atomic<int> times_ejected{0};
+  std::atomic<int64_t> last_failure_ms{0};
+
+  // Load.
+  std::atomic<int> active_requests{0};
+
+  // Counters (registered with the balancer's registry when created).
+  std::array<Counter*, 6> responses_by_class{};  // 1xx..5xx at [1..5], [0] unused
+  Counter* requests = nullptr;
+  Counter* failures = nullptr;  // connect errors, resets, timeouts, bad responses
+  Counter* ejections = nullptr;
+  Histogram* latency = nullptr;
+
+  std::shared_ptr<HealthChecker> checker;
+
+  bool Ejected(int64_t now_ms) const {
+    return now_ms < ejected_until_ms.load(std::memory_order_relaxed);
+  }
+  // Can take a new request now (not counting per-server limits).
+  bool Available(int64_t now_ms) const {
+    return health_up.load(std::memory_order_relaxed) &&
+           !draining.load(std::memory_order_relaxed) &&
+           !removed.load(std::memory_order_relaxed) && !Ejected(now_ms);
+  }
+  // "up", "down" or "draining" as /status shows it.
+  const char* StateName(int64_t now_ms) const;
+};
+
+}  // namespace nines

@@ -1,0 +1,102 @@
+// Worker: accept loop, deadline sweep, runtime refresh.
+#include "lb/worker.h"
+
+#include <vector>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "lb/proxy_connection.h"
+#include "net/tcp.h"
+
+namespace nines {
+
+Worker::Worker(asio::io_context& io, int index, LbShared& shared)
+    : io_(io), index_(index), shared_(shared), acceptor_(io), sweep_timer_(io) {
+  pick_.rng ^= static_cast<uint64_t>(index + 1) * 0x2545f4914f6cdd1dull;
+  pick_.rr_counter = static_cast<uint64_t>(index) * 7919;
+  RefreshNow();
+}
+
+Worker::~Worker() = default;
+
+int64_t Worker::RefreshNow() {
+  now_ms_ = SteadyClock::Instance().NowMillis();
+  return now_ms_;
+}
+
+const LbRuntime& Worker::runtime() {
+  uint64_t generation = shared_.generation();
+  if (generation != runtime_generation_) {
+    runtime_ = shared_.runtime();
+    runtime_generation_ = generation;
+  }
+  return *runtime_;
+}
+
+std::shared_ptr<const LbRuntime> Worker::runtime_ref() {
+  runtime();
+  return runtime_;
+}
+
+void Worker::Start(const Endpoint& listen) {
+  OpenListener(acceptor_, listen, true);
+  accepting_ = true;
+  Accept();
+  Sweep();
+}
+
+void Worker::StopAccepting() {
+  accepting_ = false;
+  std::error_code ec;
+  acceptor_.close(ec);
+}
+
+void Worker::CloseAll() {
+  std::vector<std::shared_ptr<ClientConnection>> all;
+  for (ClientConnection* c : connections_) all.push_back(c->shared_from_this());
+  for (auto& c : all) c->Close();
+  sweep_timer_.cancel();
+}
+
+void Worker::Accept() {
+  acceptor_.async_accept([this](std::error_code ec, asio::ip::tcp::socket socket) {
+    if (!accepting_) return;
+    if (!ec) {
+      const LbRuntime& rt = runtime();
+      if (shared_.connections.load(std::memory_order_relaxed) >= rt.config.max_connections ||
+          shared_.draining.load(std::memory_order_relaxed)) {
+        shared_.metrics.connections_rejected->Add();
+        std::error_code ignored;
+        socket.close(ignored);
+      } else {
+        shared_.metrics.connections_accepted->Add();
+        std::make_shared<ClientConnection>(*this, std::move(socket))->Start();
+      }
+    } else if (ec == asio::error::operation_aborted) {
+      return;
+    } else {
+      // EMFILE and friends: log once per burst and keep accepting.
+      LogWarn("lb", "accept failed: {}", ec.message());
+    }
+    Accept();
+  });
+}
+
+void Worker::Sweep() {
+  int64_t now = RefreshNow();
+  std::vector<std::shared_ptr<ClientConnection>> expired;
+  bool draining = shared_.draining.load(std::memory_order_relaxed);
+  for (ClientConnection* c : connections_) {
+    if (now >= c->deadline_ms() || (draining && c->Idle())) {
+      expired.push_back(c->shared_from_this());
+    }
+  }
+  for (auto& c : expired) c->OnDeadline();
+  backends_.Sweep(now, runtime().config.timeouts.pool_idle_ms);
+  sweep_timer_.expires_after(std::chrono::milliseconds(100));
+  sweep_timer_.async_wait([this](std::error_code ec) {
+    if (!ec) Sweep();
+  });
+}
+
+}  // namespace nines

@@ -1,0 +1,68 @@
+// One load balancer worker: an event loop thread's share of the work. It
+// accepts on its own SO_REUSEPORT listener, owns its client connections, its
+// pool of idle server connections and its balancing state, and sweeps
+// connection deadlines every 100 ms (one timer per worker instead of one per
+// connection keeps the per-request cost low).
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <memory>
+#include <unordered_set>
+
+#include "lb/backend_pool.h"
+#include "lb/balancer.h"
+#include "lb/lb_shared.h"
+
+namespace nines {
+
+class ClientConnection;
+
+class Worker {
+ public:
+  Worker(asio::io_context& io, int index, LbShared& shared);
+  ~Worker();
+
+  // Binds the listener (throws std::system_error) and starts accepting.
+  void Start(const Endpoint& listen);
+  // Stops accepting; existing connections finish (called on the loop).
+  void StopAccepting();
+  // Closes every connection at once (called on the loop).
+  void CloseAll();
+
+  asio::io_context& io() { return io_; }
+  LbShared& shared() { return shared_; }
+  // The current runtime, refreshed when a reload published a new one.
+  const LbRuntime& runtime();
+  std::shared_ptr<const LbRuntime> runtime_ref();
+  PickState& pick_state() { return pick_; }
+  BackendPool& backends() { return backends_; }
+  // Steady-clock milliseconds, updated by the sweep and on each request.
+  int64_t now_ms() const { return now_ms_; }
+  int64_t RefreshNow();
+
+  void Register(ClientConnection* c) { connections_.insert(c); }
+  void Unregister(ClientConnection* c) { connections_.erase(c); }
+  size_t connection_count() const { return connections_.size(); }
+
+ private:
+  void Accept();
+  void Sweep();
+
+  asio::io_context& io_;
+  int index_;
+  LbShared& shared_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer sweep_timer_;
+  PickState pick_;
+  BackendPool backends_;
+  std::shared_ptr<const LbRuntime> runtime_;
+  uint64_t runtime_generation_ = ~0ull;
+  int64_t now_ms_ = 0;
+  bool accepting_ = false;
+  std::unordered_set<ClientConnection*> connections_;
+};
+
+}  // namespace nines
