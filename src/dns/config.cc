@@ -21,24 +21,6 @@ bool ResolveName(const std::string& text, const std::string& zone_wire, std::str
   return wire->size() <= 255;
 }
 
-HealthCheckSpec ReadHealth(TableReader& t) {
-  HealthCheckSpec spec;
-  spec.path = t.String("path", spec.path);
-  if (spec.path.empty() || spec.path[0] != '/') {
-    t.ErrorAt("path", "'health.path' must start with '/'");
-  }
-  spec.interval_ms = static_cast<int>(t.Integer("interval_ms", spec.interval_ms, 10, 3'600'000));
-  spec.timeout_ms = static_cast<int>(t.Integer("timeout_ms", spec.timeout_ms, 1, 3'600'000));
-  spec.rise = static_cast<int>(t.Integer("rise", spec.rise, 1, 1000));
-  spec.fall = static_cast<int>(t.Integer("fall", spec.fall, 1, 1000));
-  if (spec.timeout_ms >= spec.interval_ms) {
-    t.ErrorAt("timeout_ms", fmt::format("'health.timeout_ms' ({}) must be below interval_ms ({})",
-                                        spec.timeout_ms, spec.interval_ms));
-  }
-  t.Finish();
-  return spec;
-}
-
 uint32_t Fnv1a(std::string_view text) {
   uint32_t h = 2166136261u;
   for (char c : text) {
@@ -80,7 +62,8 @@ std::optional<DnsConfig> ParseDnsConfig(std::string_view text, const std::string
       static_cast<int>(top.Integer("tcp_idle_timeout_ms", 10000, 100, 3'600'000));
 
   if (auto health = top.Table("health")) {
-    c.health = ReadHealth(*health);
+    c.health = ReadHealthSpec(*health);  // shared with lb: path, interval_ms, timeout_ms, ...
+    health->Finish();
   } else if (!top.Has("health")) {
     top.Error("missing required table [health]");
   }

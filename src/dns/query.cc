@@ -86,43 +86,46 @@ ParseResult ParseQuery(std::span<const uint8_t> packet, Query* query) {
       query->has_question = true;
     }
   }
-  if (query->opcode != kOpcodeQuery) return ParseResult::kNotImp;
+  // Other opcodes get NOTIMP; their EDNS is still read when it parses, so
+  // the answer can carry an OPT record.
+  const bool not_implemented = query->opcode != kOpcodeQuery;
+  auto malformed = [&] {
+    query->edns = Edns();
+    return not_implemented ? ParseResult::kNotImp : ParseResult::kFormErr;
+  };
   if (!query->has_question || ancount != 0 || nscount != 0 || arcount > kMaxAdditionalRecords) {
-    return ParseResult::kFormErr;
+    return malformed();
   }
-  if (query->qtype == kTypeOpt) return ParseResult::kFormErr;
+  if (query->qtype == kTypeOpt) return malformed();
 
   bool bad_version = false;
   for (uint16_t i = 0; i < arcount; ++i) {
     std::string owner;
-    if (!ReadName(packet, &pos, &owner) || packet.size() - pos < 10) {
-      return ParseResult::kFormErr;
-    }
+    if (!ReadName(packet, &pos, &owner) || packet.size() - pos < 10) return malformed();
     uint16_t type = Read16(packet, pos);
     uint16_t rrclass = Read16(packet, pos + 2);
-    uint8_t ext_rcode = packet[pos + 4];
-    uint8_t version = packet[pos + 5];
+    uint8_t version = packet[pos + 5];  // pos + 4 is the extended rcode: responses only
     uint16_t ext_flags = Read16(packet, pos + 6);
     uint16_t rdlength = Read16(packet, pos + 8);
     pos += 10;
-    if (packet.size() - pos < rdlength) return ParseResult::kFormErr;
+    if (packet.size() - pos < rdlength) return malformed();
     std::span<const uint8_t> rdata = packet.subspan(pos, rdlength);
     pos += rdlength;
     if (type != kTypeOpt) continue;  // other additional data is ignored
     // RFC 6891 6.1.1: one OPT, owned by the root.
-    if (query->edns.present || owner.size() != 1) return ParseResult::kFormErr;
+    if (query->edns.present || owner.size() != 1) return malformed();
     query->edns.present = true;
     query->edns.udp_size = rrclass;
     query->edns.version = version;
     query->edns.dnssec_ok = (ext_flags & kEdnsDoBit) != 0;
-    (void)ext_rcode;  // only meaningful in responses
     if (version != 0) {
       bad_version = true;  // options of an unknown version are not interpreted
     } else if (!ParseOptions(rdata, &query->edns)) {
-      return ParseResult::kFormErr;
+      return malformed();
     }
   }
-  if (pos != packet.size()) return ParseResult::kFormErr;  // trailing garbage
+  if (pos != packet.size()) return malformed();  // trailing garbage
+  if (not_implemented) return ParseResult::kNotImp;
   if (bad_version) return ParseResult::kBadVers;
   return ParseResult::kOk;
 }

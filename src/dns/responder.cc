@@ -175,6 +175,7 @@ bool Respond(const Zone& zone, HealthFlags health, std::span<const uint8_t> pack
     info->rcode = kRcodeNotImp;
     w.SetFlags(ResponseFlags(q, kRcodeNotImp));
     if (q.has_question) w.AddQuestion(q.name, q.qtype, q.qclass);
+    if (q.edns.present) w.AddOpt(kAdvertisedUdpSize, 0, q.edns.dnssec_ok, nullptr);
     w.Finish();
     return true;
   }

@@ -96,7 +96,7 @@ TEST(DnsConfigTest, UnknownKeysAndBadValuesAreReportedWithPositions) {
 
   std::string bad_timeout = kDesignExample;
   bad_timeout.replace(bad_timeout.find("timeout_ms = 500"), 16, "timeout_ms = 5000");
-  EXPECT_NE(Errors(bad_timeout).find("dns.toml:8:14: 'health.timeout_ms' (5000) must be below"),
+  EXPECT_NE(Errors(bad_timeout).find("dns.toml:8:14: 'health.timeout_ms' (5000) must not exceed"),
             std::string::npos)
       << Errors(bad_timeout);
 }

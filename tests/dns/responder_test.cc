@@ -157,6 +157,12 @@ TEST_F(ResponderTest, OtherOpcodeIsNotImp) {
   Message m = Ask(p);
   EXPECT_EQ(m.rcode, kRcodeNotImp);
   EXPECT_EQ((m.flags >> 11) & 0xF, 5);
+  EXPECT_FALSE(m.has_opt);
+  std::vector<uint8_t> with_edns = BuildQuery(3, Wire("shop.test"), kTypeSoa, 1232, nullptr);
+  with_edns[2] |= 4 << 3;  // NOTIFY
+  Message n = Ask(with_edns);
+  EXPECT_EQ(n.rcode, kRcodeNotImp);
+  EXPECT_TRUE(n.has_opt);
 }
 
 TEST_F(ResponderTest, EdnsVersionOneIsBadVers) {
