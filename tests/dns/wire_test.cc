@@ -191,6 +191,8 @@ TEST(QueryTest, OtherOpcodeIsNotImpAndVersionOneIsBadVers) {
   notify[2] |= 4 << 3;  // opcode 4 NOTIFY
   EXPECT_EQ(ParseQuery(notify, &q), ParseResult::kNotImp);
   EXPECT_EQ(q.opcode, 4);
+  notify.push_back(0);  // a malformed message is FORMERR whatever its opcode
+  EXPECT_EQ(ParseQuery(notify, &q), ParseResult::kFormErr);
   std::vector<uint8_t> v1 = BuildQuery(1, Wire("shop.test"), kTypeA, 1232, nullptr);
   v1[v1.size() - 5] = 1;  // OPT TTL: ext-rcode, VERSION, flags; then RDLENGTH
   EXPECT_EQ(ParseQuery(v1, &q), ParseResult::kBadVers);
