@@ -13,6 +13,7 @@ inline constexpr uint16_t kTypeNs = 2;
 inline constexpr uint16_t kTypeCname = 5;
 inline constexpr uint16_t kTypeSoa = 6;
 inline constexpr uint16_t kTypeHinfo = 13;
+inline constexpr uint16_t kTypeMx = 15;
 inline constexpr uint16_t kTypeAaaa = 28;
 inline constexpr uint16_t kTypeOpt = 41;
 inline constexpr uint16_t kTypeIxfr = 251;

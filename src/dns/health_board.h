@@ -29,9 +29,9 @@ struct HealthFlagArray {
 
 struct AddressHealth {
   int region = 0;
-  std::string address;  // as configured
-  Endpoint target;      // address:check_port
-  std::shared_ptr<HealthChecker> checker;
+  std::string address;                     // as configured
+  Endpoint target;                         // address:check_port
+  std::shared_ptr<HealthChecker> checker;  // null for IPv6 (not checked, see below)
 };
 
 class HealthBoard {
@@ -50,8 +50,12 @@ class HealthBoard {
   bool IsUp(int index) const { return flags_->flags[index].load(std::memory_order_relaxed); }
 
  private:
+  // IPv6 addresses follow their region's IPv4 health; refreshes the gauges.
+  void SyncDerived(const std::vector<int>& v4_indices, const std::vector<int>& v6_indices);
+
   std::shared_ptr<HealthFlagArray> flags_;
-  std::vector<AddressHealth> addresses_;
+  std::vector<AddressHealth> addresses_;  // in flattened address order
+  std::vector<Gauge*> gauge_by_index_;
 };
 
 }  // namespace nines::dns

@@ -34,6 +34,28 @@ bool ParseOptions(std::span<const uint8_t> rdata, Edns* edns) {
   return true;
 }
 
+// Structure only: every question and record in bounds, nothing after them.
+bool WellFormed(std::span<const uint8_t> packet, uint16_t qdcount, uint16_t ancount,
+                uint16_t nscount, uint16_t arcount) {
+  size_t pos = kHeaderSize;
+  std::string name;
+  for (uint16_t i = 0; i < qdcount; ++i) {
+    name.clear();
+    if (!ReadName(packet, &pos, &name) || packet.size() - pos < 4) return false;
+    pos += 4;
+  }
+  uint32_t records = static_cast<uint32_t>(ancount) + nscount + arcount;
+  for (uint32_t i = 0; i < records; ++i) {
+    name.clear();
+    if (!ReadName(packet, &pos, &name) || packet.size() - pos < 10) return false;
+    uint16_t rdlength = Read16(packet, pos + 8);
+    pos += 10;
+    if (packet.size() - pos < rdlength) return false;
+    pos += rdlength;
+  }
+  return pos == packet.size();
+}
+
 }  // namespace
 
 bool ParseClientSubnet(std::span<const uint8_t> data, ClientSubnet* out) {
@@ -86,9 +108,13 @@ ParseResult ParseQuery(std::span<const uint8_t> packet, Query* query) {
       query->has_question = true;
     }
   }
-  // Other opcodes get NOTIMP; their EDNS is still read when it parses, so
-  // the answer can carry an OPT record.
+  // Other opcodes get NOTIMP when the message is well-formed (FORMERR when
+  // it is not); their EDNS is still read when it parses, so the answer can
+  // carry an OPT record.
   const bool not_implemented = query->opcode != kOpcodeQuery;
+  if (not_implemented && !WellFormed(packet, qdcount, ancount, nscount, arcount)) {
+    return ParseResult::kFormErr;
+  }
   auto malformed = [&] {
     query->edns = Edns();
     return not_implemented ? ParseResult::kNotImp : ParseResult::kFormErr;

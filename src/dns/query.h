@@ -42,7 +42,7 @@ enum class ParseResult {
   kOk,       // a well-formed query
   kDrop,     // not worth an answer: shorter than a header, or a response (QR=1)
   kFormErr,  // malformed: answer FORMERR (the id and opcode are valid)
-  kNotImp,   // opcode other than QUERY (question parsed if it could be)
+  kNotImp,   // well-formed, but an opcode other than QUERY
   kBadVers,  // EDNS version above 0: answer BADVERS with OPT version 0
 };
 

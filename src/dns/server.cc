@@ -350,7 +350,7 @@ std::string DnsServer::StatusJson() const {
       const AddressHealth& a = board_->addresses()[index];
       bool up = board_->IsUp(index);
       healthy = healthy || up;
-      CheckResult last = a.checker->last_result();
+      CheckResult last = a.checker ? a.checker->last_result() : CheckResult();
       json last_check = nullptr;
       if (last.at_ms > 0) {
         last_check = {{"ok", last.ok},
@@ -361,9 +361,11 @@ std::string DnsServer::StatusJson() const {
       }
       addresses.push_back(
           {{"address", a.address},
-           {"check", fmt::format("http://{}{}", a.target.ToString(), config_->health.path)},
+           {"check", a.checker
+                         ? fmt::format("http://{}{}", a.target.ToString(), config_->health.path)
+                         : std::string("follows the region's IPv4 addresses")},
            {"up", up},
-           {"checks", a.checker->checks()},
+           {"checks", a.checker ? a.checker->checks() : 0},
            {"last_check", last_check}});
     }
     any_healthy = any_healthy || healthy;

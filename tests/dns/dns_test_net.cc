@@ -74,9 +74,9 @@ std::optional<std::vector<uint8_t>> DnsClient::ExchangeUdp(const std::vector<uin
                                                            int timeout_ms) {
   // Drop stale replies from earlier exchanges.
   uint8_t scratch[65536];
-  while (::recv(fd_, scratch, sizeof(scratch), MSG_DONTWAIT) >= 0) {
-  }
+  while (::recv(fd_, scratch, sizeof(scratch), MSG_DONTWAIT) >= 0) ++stale_;
   if (::send(fd_, packet.data(), packet.size(), 0) < 0) return std::nullopt;
+  if (timeout_ms <= 0) return std::nullopt;
   int64_t deadline = NowMs() + timeout_ms;
   while (true) {
     int64_t left = deadline - NowMs();
@@ -86,6 +86,7 @@ std::optional<std::vector<uint8_t>> DnsClient::ExchangeUdp(const std::vector<uin
     if (packet.size() >= 2 && n >= 2 && scratch[0] == packet[0] && scratch[1] == packet[1]) {
       return std::vector<uint8_t>(scratch, scratch + n);
     }
+    ++stale_;
   }
 }
 

@@ -29,9 +29,12 @@ class DnsClient {
   std::optional<std::vector<uint8_t>> ExchangeUdp(const std::vector<uint8_t>& packet,
                                                   int timeout_ms);
   std::optional<Message> QueryUdp(const std::vector<uint8_t>& packet, int timeout_ms = 1000);
+  // Datagrams that arrived when none was awaited (late or unexpected replies).
+  int stale_replies() const { return stale_; }
 
  private:
   int fd_ = -1;
+  int stale_ = 0;
 };
 
 // One TCP connection carrying several length-prefixed queries.
