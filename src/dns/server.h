@@ -10,6 +10,9 @@
 #include <asio/ip/udp.hpp>
 #include <asio/signal_set.hpp>
 
+#include <sys/socket.h>
+
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -52,6 +55,21 @@ class DnsServer {
     DnsMetrics::RegionSeries series;
   };
   struct TcpConnection;
+  // Buffers for one recvmmsg/sendmmsg round.
+  static constexpr int kUdpBatch = 32;
+  static constexpr size_t kUdpMaxQuery = 4096;  // larger datagrams are dropped
+  struct UdpBatch {
+    UdpBatch() {
+      for (auto& buffer : in) buffer.resize(kUdpMaxQuery);
+    }
+    std::array<std::vector<uint8_t>, kUdpBatch> in;
+    std::array<std::vector<uint8_t>, kUdpBatch> out;
+    std::array<sockaddr_storage, kUdpBatch> peers;
+    std::array<iovec, kUdpBatch> in_iov;
+    std::array<iovec, kUdpBatch> out_iov;
+    std::array<mmsghdr, kUdpBatch> in_msgs;
+    std::array<mmsghdr, kUdpBatch> out_msgs;
+  };
 
   // DNS thread.
   void WaitUdp();
@@ -88,8 +106,7 @@ class DnsServer {
 
   // DNS thread only.
   std::shared_ptr<const Generation> current_;
-  std::vector<uint8_t> udp_in_;
-  std::vector<uint8_t> udp_out_;
+  std::unique_ptr<UdpBatch> udp_batch_;
   ResponseInfo info_;
   int tcp_open_ = 0;
   int64_t last_fail_open_log_ms_ = 0;
