@@ -225,12 +225,14 @@ Status Wal::Compact(uint64_t covered_index, size_t* removed_segments) {
   size_t removed = 0;
   Status status;
   while (segments_.size() > 1 && segments_.front().max_index <= covered_index) {
+    // One removal made durable at a time, oldest first: a crash can then
+    // only leave a shorter prefix removed, never a gap in the numbers.
     status = fs_->Remove(JoinPath(dir_, wal::SegmentFileName(segments_.front().number)));
+    if (status.ok()) status = fs_->SyncDir(dir_);
     if (!status.ok()) break;
     segments_.erase(segments_.begin());
     ++removed;
   }
-  if (removed > 0 && status.ok()) status = fs_->SyncDir(dir_);
   if (removed_segments != nullptr) *removed_segments = removed;
   return status;
 }
