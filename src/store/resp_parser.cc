@@ -3,6 +3,7 @@
 // CRLF after bulk data is checked.
 #include "store/resp_parser.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <limits>
@@ -145,6 +146,7 @@ void RequestParser::Reset() {
   stage_ = Stage::kStart;
   command_start_ = 0;
   pos_ = 0;
+  scan_ = 0;
   spans_.clear();
   args_.clear();
   consumed_ = 0;
@@ -177,18 +179,19 @@ ParseResult RequestParser::Parse(std::string_view input) {
         return ParseResult::kNeedMore;
       }
       pos_ = 0;
-      if (rest[0] == '*') {
-        stage_ = Stage::kArrayHeader;
-      } else {
-        ParseResult result = ParseInline(rest);
-        if (result == ParseResult::kCommand && args_.empty()) {
-          command_start_ += consumed_;  // an empty line: skip it
-          continue;
-        }
-        if (result == ParseResult::kCommand) consumed_ += command_start_;
-        if (result == ParseResult::kNeedMore) consumed_ = command_start_;
-        return result;
+      scan_ = 0;
+      stage_ = rest[0] == '*' ? Stage::kArrayHeader : Stage::kInline;
+    }
+    if (stage_ == Stage::kInline) {
+      ParseResult result = ParseInline(rest);
+      if (result == ParseResult::kCommand) stage_ = Stage::kStart;
+      if (result == ParseResult::kCommand && args_.empty()) {
+        command_start_ += consumed_;  // an empty line: skip it
+        continue;
       }
+      if (result == ParseResult::kCommand) consumed_ += command_start_;
+      if (result == ParseResult::kNeedMore) consumed_ = command_start_;
+      return result;
     }
     ParseResult result = ParseMultibulk(rest);
     if (result == ParseResult::kCommand && array_len_ <= 0) {
@@ -203,9 +206,12 @@ ParseResult RequestParser::Parse(std::string_view input) {
 }
 
 ParseResult RequestParser::ParseInline(std::string_view input) {
-  const void* hit = std::memchr(input.data(), '\n', input.size());
+  // Resume the search where the last call stopped: a line arriving a byte at
+  // a time must not be rescanned from its start each time.
+  const void* hit = std::memchr(input.data() + scan_, '\n', input.size() - scan_);
   if (hit == nullptr) {
     if (input.size() > limits_.max_inline_len) return Fail("too big inline request");
+    scan_ = input.size();
     return ParseResult::kNeedMore;
   }
   size_t newline = static_cast<size_t>(static_cast<const char*>(hit) - input.data());
@@ -230,17 +236,22 @@ ParseResult RequestParser::ParseMultibulk(std::string_view input) {
   while (true) {
     switch (stage_) {
       case Stage::kStart:
+      case Stage::kInline:
         assert(false);
         return Fail("internal parser state");
       case Stage::kArrayHeader: {
         // The size checks do not depend on how the input was split into reads.
-        size_t cr = FindCr(input, pos_);
+        size_t cr = FindCr(input, std::max(pos_, scan_));
         if (cr == std::string_view::npos) {
           if (input.size() > limits_.max_inline_len) return Fail("too big mbulk count string");
+          scan_ = input.size();
           return ParseResult::kNeedMore;
         }
         if (cr > limits_.max_inline_len) return Fail("too big mbulk count string");
-        if (cr + 1 >= input.size()) return ParseResult::kNeedMore;
+        if (cr + 1 >= input.size()) {
+          scan_ = cr;
+          return ParseResult::kNeedMore;
+        }
         if (input[cr + 1] != '\n') return Fail("invalid multibulk length");
         int64_t n = 0;
         if (!ParseLength(input.substr(1, cr - 1), &n) ||
@@ -262,15 +273,19 @@ ParseResult RequestParser::ParseMultibulk(std::string_view input) {
         if (input[pos_] != '$') {
           return Fail(std::string("expected '$', got '") + input[pos_] + "'");
         }
-        size_t cr = FindCr(input, pos_);
+        size_t cr = FindCr(input, std::max(pos_, scan_));
         if (cr == std::string_view::npos) {
           if (input.size() - pos_ > limits_.max_inline_len) {
             return Fail("too big bulk count string");
           }
+          scan_ = input.size();
           return ParseResult::kNeedMore;
         }
         if (cr - pos_ > limits_.max_inline_len) return Fail("too big bulk count string");
-        if (cr + 1 >= input.size()) return ParseResult::kNeedMore;
+        if (cr + 1 >= input.size()) {
+          scan_ = cr;
+          return ParseResult::kNeedMore;
+        }
         if (input[cr + 1] != '\n') return Fail("invalid bulk length");
         int64_t n = 0;
         if (!ParseLength(input.substr(pos_ + 1, cr - pos_ - 1), &n) || n < 0 ||

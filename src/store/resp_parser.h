@@ -45,7 +45,7 @@ class RequestParser {
   void Reset();
 
  private:
-  enum class Stage { kStart, kArrayHeader, kBulkHeader, kBulkData };
+  enum class Stage { kStart, kInline, kArrayHeader, kBulkHeader, kBulkData };
 
   ParseResult ParseMultibulk(std::string_view input);
   ParseResult ParseInline(std::string_view input);
@@ -56,7 +56,8 @@ class RequestParser {
   Limits limits_;
   Stage stage_ = Stage::kStart;
   size_t command_start_ = 0;  // offset of the current command in input
-  size_t pos_ = 0;            // scan position, relative to command_start_
+  size_t pos_ = 0;            // parse position, relative to command_start_
+  size_t scan_ = 0;           // where the search for the end of a line resumes
   int64_t array_len_ = 0;
   int64_t bulk_len_ = 0;
   std::vector<std::pair<size_t, size_t>>
