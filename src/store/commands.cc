@@ -646,6 +646,7 @@ void WriteCommandInfo(ReplyWriter& w, const CommandSpec& spec) {
   if (spec.flags & kCmdReadonly) flags.push_back("readonly");
   if (spec.flags & kCmdAdmin) flags.push_back("admin");
   if (spec.flags & kCmdNoAuth) flags.push_back("no_auth");
+  if (spec.flags & kCmdDenyOom) flags.push_back("denyoom");
   if (spec.flags & kCmdFast) flags.push_back("fast");
   w.ArrayHeader(flags.size());
   for (std::string_view f : flags) w.SimpleString(f);
@@ -709,6 +710,7 @@ void CommandListPrepare(CommandCall& call) {
 constexpr uint32_t kW = kCmdWrite;
 constexpr uint32_t kR = kCmdReadonly;
 constexpr uint32_t kF = kCmdFast;
+constexpr uint32_t kM = kCmdDenyOom;
 
 const CommandSpec kClientSubcommands[] = {
     {"client|id", 2, kF, ClientIdPrepare, nullptr, {}},
@@ -726,13 +728,13 @@ const CommandSpec kCommandSubcommands[] = {
 
 const CommandSpec kCommands[] = {
     // name, arity, flags, prepare, read, subcommands, first key, last key, step
-    {"append", 3, kW | kF, AppendPrepare, nullptr, {}, 1, 1, 1},
+    {"append", 3, kW | kM | kF, AppendPrepare, nullptr, {}, 1, 1, 1},
     {"auth", -2, kCmdNoAuth | kF, AuthPrepare, nullptr, {}},
     {"client", -2, 0, nullptr, nullptr, kClientSubcommands},
     {"command", -1, 0, CommandPrepare, nullptr, kCommandSubcommands},
     {"dbsize", 1, kR | kF, nullptr, DbSizeRead, {}},
-    {"decr", 2, kW | kF, DecrPrepare, nullptr, {}, 1, 1, 1},
-    {"decrby", 3, kW | kF, DecrByPrepare, nullptr, {}, 1, 1, 1},
+    {"decr", 2, kW | kM | kF, DecrPrepare, nullptr, {}, 1, 1, 1},
+    {"decrby", 3, kW | kM | kF, DecrByPrepare, nullptr, {}, 1, 1, 1},
     {"del", -2, kW, DelPrepare, nullptr, {}, 1, -1, 1},
     {"echo", 2, kF, EchoPrepare, nullptr, {}},
     {"exists", -2, kR | kF, nullptr, ExistsRead, {}, 1, -1, 1},
@@ -741,12 +743,12 @@ const CommandSpec kCommands[] = {
     {"get", 2, kR | kF, nullptr, GetRead, {}, 1, 1, 1},
     {"getdel", 2, kW | kF, GetDelPrepare, nullptr, {}, 1, 1, 1},
     {"hello", -1, kCmdNoAuth | kF, HelloPrepare, nullptr, {}},
-    {"incr", 2, kW | kF, IncrPrepare, nullptr, {}, 1, 1, 1},
-    {"incrby", 3, kW | kF, IncrByPrepare, nullptr, {}, 1, 1, 1},
+    {"incr", 2, kW | kM | kF, IncrPrepare, nullptr, {}, 1, 1, 1},
+    {"incrby", 3, kW | kM | kF, IncrByPrepare, nullptr, {}, 1, 1, 1},
     {"info", -1, 0, InfoPrepare, InfoRead, {}},
     {"keys", 2, kR, nullptr, KeysRead, {}},
     {"mget", -2, kR | kF, nullptr, MGetRead, {}, 1, -1, 1},
-    {"mset", -3, kW, MSetPrepare, nullptr, {}, 1, -1, 2},
+    {"mset", -3, kW | kM, MSetPrepare, nullptr, {}, 1, -1, 2},
     {"persist", 2, kW | kF, PersistPrepare, nullptr, {}, 1, 1, 1},
     {"pexpire", -3, kW | kF, PExpirePrepare, nullptr, {}, 1, 1, 1},
     {"ping", -1, kF, PingPrepare, nullptr, {}},
@@ -755,8 +757,8 @@ const CommandSpec kCommands[] = {
     {"role", 1, kF, RolePrepare, nullptr, {}},
     {"scan", -2, kR, ScanPrepare, ScanRead, {}},
     {"select", 2, kF, SelectPrepare, nullptr, {}},
-    {"set", -3, kW, SetPrepare, nullptr, {}, 1, 1, 1},
-    {"setnx", 3, kW | kF, SetNxPrepare, nullptr, {}, 1, 1, 1},
+    {"set", -3, kW | kM, SetPrepare, nullptr, {}, 1, 1, 1},
+    {"setnx", 3, kW | kM | kF, SetNxPrepare, nullptr, {}, 1, 1, 1},
     {"strlen", 2, kR | kF, nullptr, StrLenRead, {}, 1, 1, 1},
     {"ttl", 2, kR | kF, nullptr, TtlRead, {}, 1, 1, 1},
     {"type", 2, kR | kF, nullptr, TypeRead, {}, 1, 1, 1},
@@ -852,6 +854,10 @@ void PrepareCommand(std::span<const std::string_view> args, ClientSession& sessi
   if (!context.config->requirepass.empty() && !session.authenticated &&
       !(spec->flags & kCmdNoAuth)) {
     return w.Error(kErrNoAuth);
+  }
+  if ((spec->flags & kCmdDenyOom) && context.config->max_memory_bytes != 0 &&
+      context.used_memory_bytes > context.config->max_memory_bytes) {
+    return w.Error(kErrOom);
   }
   plan->spec = spec;
   CommandCall call{args, session, context, *plan, out};

@@ -32,6 +32,7 @@ enum CommandFlag : uint32_t {
   kCmdAdmin = 4,     // administrative (FLUSHALL)
   kCmdNoAuth = 8,    // allowed before AUTH (AUTH, HELLO, QUIT)
   kCmdFast = 16,     // O(1) or O(log n), as Redis flags them
+  kCmdDenyOom = 32,  // refused while the data set is over max_memory_bytes
 };
 
 // Per-connection state the commands read and change.
@@ -70,12 +71,17 @@ struct CommandConfig {
   std::string requirepass;             // empty: no AUTH needed
   size_t max_key_bytes = 64u << 10;    // longer keys are refused by writes
   size_t max_value_bytes = 16u << 20;  // longer values (and APPEND results) are refused
+  // Data set size (keys + values) above which commands that may grow it are
+  // refused with Redis's OOM error; 0 = no limit. Checked when a command is
+  // prepared, against CommandContext::used_memory_bytes.
+  uint64_t max_memory_bytes = 0;
 };
 
 struct CommandContext {
   const CommandConfig* config = nullptr;
   const ServerInfo* info = nullptr;
-  int64_t now_ms = 0;  // this member's wall clock, Unix ms
+  int64_t now_ms = 0;              // this member's wall clock, Unix ms
+  uint64_t used_memory_bytes = 0;  // KvState::memory_bytes() of the local state
 };
 
 struct CommandSpec;
@@ -146,6 +152,8 @@ inline constexpr std::string_view kErrAuthNotConfigured =
     "sure your configuration is correct?";
 inline constexpr std::string_view kErrInvalidCursor = "ERR invalid cursor";
 inline constexpr std::string_view kErrKeyTooLarge = "ERR key exceeds the maximum allowed size";
+inline constexpr std::string_view kErrOom =
+    "OOM command not allowed when used memory > 'maxmemory'.";
 
 // "ERR wrong number of arguments for 'get' command"
 std::string WrongArityError(std::string_view full_name);

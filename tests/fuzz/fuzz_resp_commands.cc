@@ -57,13 +57,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t index = 0;
   CommandConfig config;
   config.max_value_bytes = 1024;
+  config.max_memory_bytes = size % 2 == 0 ? 0 : 4096;
   ServerInfo info;
   ClientSession session;
   int64_t now = 1'700'000'000'000;
   for (int commands = 0; commands < 200; ++commands) {
     resp::ParseResult r = parser.Parse(buffer);
     if (r != resp::ParseResult::kCommand) break;
-    CommandContext context{&config, &info, now};
+    CommandContext context{&config, &info, now, state.memory_bytes()};
     CommandPlan plan;
     std::string out;
     PrepareCommand(parser.args(), session, context, &plan, &out);

@@ -49,7 +49,7 @@ class FakeMember {
   std::string RunViews(std::span<const std::string_view> views, CommandPlan* plan_out = nullptr) {
     CommandPlan plan;
     std::string out;
-    CommandContext context{&config, &info, now};
+    CommandContext context{&config, &info, now, state.memory_bytes()};
     PrepareCommand(views, session, context, &plan, &out);
     if (plan.kind == PlanKind::kRead) {
       EXPECT_TRUE(out.empty());
@@ -280,6 +280,20 @@ TEST(Commands, AppendStrlenAndSizeLimits) {
   EXPECT_EQ(m.Run({"MSET", "a", "1", "kkkkk", "2"}),
             Err("ERR key exceeds the maximum allowed size"));
   EXPECT_EQ(m.Run({"GET", "a"}), Nil());  // MSET is all or nothing
+}
+
+TEST(Commands, MaxMemoryRefusesGrowthButAllowsDeletes) {
+  FakeMember m;
+  m.config.max_memory_bytes = 20;
+  EXPECT_EQ(m.Run({"SET", "k1", "0123456789"}), Ok());
+  EXPECT_EQ(m.Run({"SET", "k2", "0123456789"}), Ok());  // 12 bytes used: still under
+  EXPECT_EQ(m.Run({"SET", "k3", "x"}),
+            Err("OOM command not allowed when used memory > 'maxmemory'."));
+  EXPECT_EQ(m.Run({"INCR", "n"}), Err("OOM command not allowed when used memory > 'maxmemory'."));
+  EXPECT_EQ(m.Run({"GET", "k1"}), Bulk("0123456789"));
+  EXPECT_EQ(m.Run({"EXPIRE", "k1", "100"}), Int(1));
+  EXPECT_EQ(m.Run({"DEL", "k1"}), Int(1));
+  EXPECT_EQ(m.Run({"SET", "k3", "x"}), Ok());
 }
 
 TEST(Commands, ExpireFamily) {
