@@ -637,6 +637,37 @@ void RolePrepare(CommandCall& call) {
   Reply(call);
 }
 
+void ConfigGetPrepare(CommandCall& call) {
+  // Read-only view of the settings Redis tools ask for (redis-benchmark reads
+  // "save" and "appendonly"); nines is configured by its TOML file instead.
+  const CommandConfig& config = *call.context.config;
+  const std::pair<std::string_view, std::string> params[] = {
+      {"appendfsync", "always"},
+      {"appendonly", "yes"},
+      {"databases", "1"},
+      {"maxmemory", fmt::format("{}", config.max_memory_bytes)},
+      {"proto-max-bulk-len", fmt::format("{}", config.max_value_bytes)},
+      {"requirepass", ""},  // never revealed
+      {"save", ""},
+  };
+  std::vector<const std::pair<std::string_view, std::string>*> matched;
+  for (const auto& param : params) {
+    for (size_t i = 2; i < call.args.size(); ++i) {
+      if (GlobMatch(call.args[i], param.first)) {
+        matched.push_back(&param);
+        break;
+      }
+    }
+  }
+  ReplyWriter w(call.out);
+  w.ArrayHeader(matched.size() * 2);
+  for (const auto* param : matched) {
+    w.Bulk(param->first);
+    w.Bulk(param->second);
+  }
+  Reply(call);
+}
+
 void WriteCommandInfo(ReplyWriter& w, const CommandSpec& spec) {
   w.ArrayHeader(10);
   w.Bulk(spec.name);
@@ -719,6 +750,10 @@ const CommandSpec kClientSubcommands[] = {
     {"client|setinfo", 4, kF, ClientSetInfoPrepare, nullptr, {}},
 };
 
+const CommandSpec kConfigSubcommands[] = {
+    {"config|get", -3, 0, ConfigGetPrepare, nullptr, {}},
+};
+
 const CommandSpec kCommandSubcommands[] = {
     {"command|count", 2, kF, CommandCountPrepare, nullptr, {}},
     {"command|docs", -2, 0, CommandDocsPrepare, nullptr, {}},
@@ -732,6 +767,7 @@ const CommandSpec kCommands[] = {
     {"auth", -2, kCmdNoAuth | kF, AuthPrepare, nullptr, {}},
     {"client", -2, 0, nullptr, nullptr, kClientSubcommands},
     {"command", -1, 0, CommandPrepare, nullptr, kCommandSubcommands},
+    {"config", -2, kCmdAdmin, nullptr, nullptr, kConfigSubcommands},
     {"dbsize", 1, kR | kF, nullptr, DbSizeRead, {}},
     {"decr", 2, kW | kM | kF, DecrPrepare, nullptr, {}, 1, 1, 1},
     {"decrby", 3, kW | kM | kF, DecrByPrepare, nullptr, {}, 1, 1, 1},

@@ -395,6 +395,18 @@ TEST(Commands, CommandIntrospection) {
   }
 }
 
+TEST(Commands, ConfigGet) {
+  FakeMember m;
+  EXPECT_EQ(m.Run({"CONFIG", "GET", "save"}), "*2\r\n" + Bulk("save") + Bulk(""));
+  EXPECT_EQ(m.Run({"CONFIG", "GET", "append*"}),
+            "*4\r\n" + Bulk("appendfsync") + Bulk("always") + Bulk("appendonly") + Bulk("yes"));
+  EXPECT_EQ(m.Run({"CONFIG", "GET", "nosuch"}), "*0\r\n");
+  EXPECT_EQ(m.Run({"CONFIG", "GET"}),
+            Err("ERR wrong number of arguments for 'config|get' command"));
+  EXPECT_EQ(m.Run({"CONFIG", "SET", "save", ""}),
+            Err("ERR unknown subcommand 'SET'. Try CONFIG HELP."));
+}
+
 TEST(Commands, InfoAndRole) {
   FakeMember m;
   m.info.id = "s1";
