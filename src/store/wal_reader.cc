@@ -53,10 +53,22 @@ WalReader::Result WalReader::Next(WalRecord* record) {
 }
 
 bool WalReader::HasValidRecordAfter(uint64_t offset) const {
+  // Bytes of checksumming this search may spend. Crafted payloads could make
+  // many candidates plausible; past the budget, answer "yes" (corruption):
+  // refusing to start is the safe side of the doubt.
+  constexpr uint64_t kChecksumBudget = 1ull << 30;
+  uint64_t spent = 0;
   WalRecord ignored;
   for (uint64_t at = offset + 1; at + wal::kRecordHeaderSize <= contents_.size(); ++at) {
     // Cheap filters first: most garbage fails on the type byte or the length.
     if (static_cast<uint8_t>(contents_[at + 8]) != wal::kFullType) continue;
+    const uint32_t length = DecodeFixed32(contents_.data() + at + 4);
+    if (length > max_record_bytes_ ||
+        length > contents_.size() - at - wal::kRecordHeaderSize) {
+      continue;
+    }
+    spent += length + wal::kRecordHeaderSize;
+    if (spent > kChecksumBudget) return true;
     if (CheckRecordAt(at, &ignored).empty()) return true;
   }
   return false;
