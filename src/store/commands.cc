@@ -106,6 +106,18 @@ void QuitPrepare(CommandCall& call) {
   ReplyOk(call);
 }
 
+// READONLY / READWRITE (as in Redis Cluster): opt in to, or out of, reads
+// served by this member without a read barrier, possibly stale.
+void ReadOnlyPrepare(CommandCall& call) {
+  call.session.stale_reads = true;
+  ReplyOk(call);
+}
+
+void ReadWritePrepare(CommandCall& call) {
+  call.session.stale_reads = false;
+  ReplyOk(call);
+}
+
 void SelectPrepare(CommandCall& call) {
   int64_t db = 0;
   if (!ParseIntOrReply(call, call.args[1], &db)) return;
@@ -790,6 +802,8 @@ const CommandSpec kCommands[] = {
     {"ping", -1, kF, PingPrepare, nullptr, {}},
     {"pttl", 2, kR | kF, nullptr, PttlRead, {}, 1, 1, 1},
     {"quit", -1, kCmdNoAuth | kF, QuitPrepare, nullptr, {}},
+    {"readonly", 1, kF, ReadOnlyPrepare, nullptr, {}},
+    {"readwrite", 1, kF, ReadWritePrepare, nullptr, {}},
     {"role", 1, kF, RolePrepare, nullptr, {}},
     {"scan", -2, kR, ScanPrepare, ScanRead, {}},
     {"select", 2, kF, SelectPrepare, nullptr, {}},
@@ -902,6 +916,7 @@ void PrepareCommand(std::span<const std::string_view> args, ClientSession& sessi
   } else {
     plan->kind = PlanKind::kRead;  // a plain read: nothing to check beyond arity
   }
+  if (plan->kind == PlanKind::kRead && session.stale_reads) plan->linearizable = false;
 }
 
 void ExecuteRead(const CommandPlan& plan, std::span<const std::string_view> args,

@@ -41,6 +41,7 @@ struct ClientSession {
   std::string name;
   bool authenticated = false;
   bool close_after_reply = false;  // QUIT: send the reply, then close
+  bool stale_reads = false;        // READONLY: reads may be served locally, unbarriered
 };
 
 struct MemberInfo {

@@ -460,6 +460,14 @@ TEST(Commands, PlansTellTheCallerWhatToDo) {
   EXPECT_EQ(decoded.now_ms, kT0);
   m.Run({"PING"}, &plan);
   EXPECT_EQ(plan.kind, PlanKind::kReply);
+  // READONLY opts this connection in to unbarriered (possibly stale) reads.
+  EXPECT_EQ(m.Run({"READONLY"}), Ok());
+  m.Run({"GET", "k"}, &plan);
+  EXPECT_EQ(plan.kind, PlanKind::kRead);
+  EXPECT_FALSE(plan.linearizable);
+  EXPECT_EQ(m.Run({"READWRITE"}), Ok());
+  m.Run({"GET", "k"}, &plan);
+  EXPECT_TRUE(plan.linearizable);
   m.Run({"SET", "k", "v", "NX", "XX"}, &plan);
   EXPECT_EQ(plan.kind, PlanKind::kReply);  // rejected before any proposal
   EXPECT_EQ(m.index, 1u);                  // only the one valid SET reached the "log"
