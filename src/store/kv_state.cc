@@ -45,6 +45,50 @@ uint64_t ScanHash(std::string_view key) {
   return h;
 }
 
+void KeyOrderIndex::Clear() {
+  buckets_.assign(16, {});
+  shift_ = 60;
+  size_ = 0;
+}
+
+void KeyOrderIndex::Grow() {
+  std::vector<std::vector<Entry>> old = std::move(buckets_);
+  buckets_.assign(old.size() * 2, {});
+  --shift_;
+  for (const auto& bucket : old) {
+    for (const Entry& e : bucket) buckets_[BucketOf(e.hash)].push_back(e);
+  }
+}
+
+void KeyOrderIndex::Insert(std::string_view key) {
+  if (size_ >= buckets_.size() * 8 && shift_ > 32) Grow();
+  const uint64_t hash = ScanHash(key);
+  buckets_[BucketOf(hash)].push_back(Entry{hash, key});
+  ++size_;
+}
+
+void KeyOrderIndex::Erase(std::string_view key) {
+  const uint64_t hash = ScanHash(key);
+  std::vector<Entry>& bucket = buckets_[BucketOf(hash)];
+  for (Entry& e : bucket) {
+    if (e.hash == hash && e.key == key) {
+      e = bucket.back();
+      bucket.pop_back();
+      --size_;
+      return;
+    }
+  }
+  assert(false && "erasing a key that is not indexed");
+}
+
+bool KeyOrderIndex::Contains(std::string_view key) const {
+  const uint64_t hash = ScanHash(key);
+  for (const Entry& e : buckets_[BucketOf(hash)]) {
+    if (e.hash == hash && e.key == key) return true;
+  }
+  return false;
+}
+
 size_t KvState::Hash::operator()(std::string_view s) const {
   return std::hash<std::string_view>{}(s);
 }
@@ -159,7 +203,7 @@ KvState::Map::iterator KvState::Upsert(std::string_view key) {
   auto it = map_.find(key);
   if (it != map_.end()) return it;
   it = map_.emplace(std::string(key), KvEntry{}).first;
-  scan_index_.emplace(ScanHash(key), std::string_view(it->first));
+  scan_index_.Insert(it->first);
   memory_bytes_ += key.size();
   return it;
 }
@@ -174,7 +218,7 @@ void KvState::Assign(Map::iterator it, std::string_view value, uint64_t index) {
 void KvState::Erase(Map::iterator it) {
   std::string_view key = it->first;
   if (it->second.expire_at_ms != 0) expiry_.erase({it->second.expire_at_ms, key});
-  scan_index_.erase({ScanHash(key), key});
+  scan_index_.Erase(key);
   memory_bytes_ -= key.size() + it->second.value.size();
   map_.erase(it);
 }
@@ -190,7 +234,7 @@ void KvState::SetExpiry(Map::iterator it, int64_t expire_at_ms) {
 
 void KvState::Clear() {
   expiry_.clear();
-  scan_index_.clear();
+  scan_index_.Clear();
   map_.clear();
   memory_bytes_ = 0;
 }
@@ -211,7 +255,7 @@ bool KvState::CheckIndexes() const {
   uint64_t bytes = 0;
   for (const auto& [key, entry] : map_) {
     bytes += key.size() + entry.value.size();
-    if (scan_index_.count({ScanHash(key), std::string_view(key)}) == 0) return false;
+    if (!scan_index_.Contains(key)) return false;
     if (entry.expire_at_ms != 0) {
       ++with_expiry;
       if (expiry_.count({entry.expire_at_ms, std::string_view(key)}) == 0) return false;
@@ -423,23 +467,22 @@ ScanPage KvState::Scan(uint64_t cursor, size_t count, std::string_view pattern,
   if (count == 0) count = 1;  // a zero count would never advance
   const int64_t now = Effective(now_ms);
   const bool match_all = pattern.empty() || pattern == "*";
-  auto it = scan_index_.lower_bound({cursor, std::string_view()});
   size_t visited = 0;
-  while (it != scan_index_.end()) {
-    const uint64_t hash = it->first;
-    if (visited >= count) {
-      page.next_cursor = hash;  // hash >= cursor + 1 > 0: the next page starts here
-      return page;
-    }
-    for (; it != scan_index_.end() && it->first == hash; ++it) {  // whole hash group
-      ++visited;
-      const KvEntry& entry = map_.find(it->second)->second;
-      if (entry.expire_at_ms != 0 && entry.expire_at_ms <= now) continue;
-      if (!match_all && !GlobMatch(pattern, it->second)) continue;
-      page.keys.push_back(it->second);
-    }
-  }
+  uint64_t last_hash = 0;
   page.next_cursor = 0;
+  scan_index_.ForEachFrom(cursor, [&](uint64_t hash, std::string_view key) {
+    // Stop only between hash groups: keys sharing a hash share a cursor.
+    if (visited >= count && hash != last_hash) {
+      page.next_cursor = hash;  // > last_hash >= cursor: the next page starts here
+      return false;
+    }
+    ++visited;
+    last_hash = hash;
+    const KvEntry& entry = map_.find(key)->second;
+    if (entry.expire_at_ms != 0 && entry.expire_at_ms <= now) return true;
+    if (match_all || GlobMatch(pattern, key)) page.keys.push_back(key);
+    return true;
+  });
   return page;
 }
 
@@ -448,12 +491,13 @@ std::vector<std::string_view> KvState::Keys(std::string_view pattern, int64_t no
   std::vector<std::string_view> keys;
   const int64_t now = Effective(now_ms);
   const bool match_all = pattern == "*";
-  for (const auto& [hash, key] : scan_index_) {
-    if (keys.size() >= limit) break;
+  scan_index_.ForEachFrom(0, [&](uint64_t, std::string_view key) {
+    if (keys.size() >= limit) return false;
     const KvEntry& entry = map_.find(key)->second;
-    if (entry.expire_at_ms != 0 && entry.expire_at_ms <= now) continue;
+    if (entry.expire_at_ms != 0 && entry.expire_at_ms <= now) return true;
     if (match_all || GlobMatch(pattern, key)) keys.push_back(key);
-  }
+    return true;
+  });
   return keys;
 }
 
@@ -466,13 +510,14 @@ std::string KvState::Serialize() const {
   PutFixed64(&out, applied_index_);
   PutFixed64(&out, static_cast<uint64_t>(clock_ms_));
   PutVarint64(&out, map_.size());
-  for (const auto& [hash, key] : scan_index_) {
+  scan_index_.ForEachFrom(0, [&](uint64_t, std::string_view key) {
     const KvEntry& entry = map_.find(key)->second;
     PutLengthPrefixed(&out, key);
     PutLengthPrefixed(&out, entry.value);
     PutFixed64(&out, static_cast<uint64_t>(entry.expire_at_ms));
     PutFixed64(&out, entry.version);
-  }
+    return true;
+  });
   return out;
 }
 

@@ -10,6 +10,7 @@
 // proposes.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -56,6 +57,37 @@ inline constexpr std::string_view kCasConflict = "CONFLICT";
 bool ParseRedisInt64(std::string_view text, int64_t* value);
 // Redis's stringmatchlen glob (*, ?, [abc], [^a-z], \x), iterative: O(n*m).
 bool GlobMatch(std::string_view pattern, std::string_view text);
+
+// Every key in the fixed ScanHash order, for SCAN cursors, KEYS and
+// snapshots. Keys are bucketed by the top bits of their hash, so doubling the
+// buckets keeps the order (and cursors stay valid); a bucket is sorted only
+// when it is visited. Insert and erase are O(1) on average, unlike a tree.
+class KeyOrderIndex {
+ public:
+  KeyOrderIndex() { Clear(); }
+  // key must stay alive (and unchanged) until it is erased.
+  void Insert(std::string_view key);
+  void Erase(std::string_view key);
+  void Clear();
+  size_t size() const { return size_; }
+  bool Contains(std::string_view key) const;
+  // Calls visit(hash, key) for every key with hash >= from, in (hash, key)
+  // order, until visit returns false.
+  template <typename Visit>
+  void ForEachFrom(uint64_t from, Visit&& visit) const;
+
+ private:
+  struct Entry {
+    uint64_t hash;
+    std::string_view key;
+  };
+  size_t BucketOf(uint64_t hash) const { return static_cast<size_t>(hash >> shift_); }
+  void Grow();
+
+  std::vector<std::vector<Entry>> buckets_;
+  int shift_ = 60;  // 64 - log2(bucket count)
+  size_t size_ = 0;
+};
 
 struct ScanPage {
   uint64_t next_cursor = 0;  // 0 when the iteration is complete
@@ -127,8 +159,8 @@ class KvState {
   KvResult ApplyIncrBy(uint64_t index, const KvCommand& c);
 
   Map map_;
-  // SCAN order: (ScanHash(key), key) for every stored key.
-  std::set<std::pair<uint64_t, std::string_view>> scan_index_;
+  // SCAN order: every stored key by (ScanHash(key), key).
+  KeyOrderIndex scan_index_;
   // Expiry order: (expire_at_ms, key) for every key with a TTL.
   std::set<std::pair<int64_t, std::string_view>> expiry_;
   uint64_t applied_index_ = 0;
@@ -139,5 +171,22 @@ class KvState {
 
 // The hash SCAN cursors follow (stable across members and restarts).
 uint64_t ScanHash(std::string_view key);
+
+template <typename Visit>
+void KeyOrderIndex::ForEachFrom(uint64_t from, Visit&& visit) const {
+  std::vector<Entry> sorted;
+  for (size_t b = BucketOf(from); b < buckets_.size(); ++b) {
+    sorted.clear();
+    for (const Entry& e : buckets_[b]) {
+      if (e.hash >= from) sorted.push_back(e);
+    }
+    std::sort(sorted.begin(), sorted.end(), [](const Entry& x, const Entry& y) {
+      return x.hash != y.hash ? x.hash < y.hash : x.key < y.key;
+    });
+    for (const Entry& e : sorted) {
+      if (!visit(e.hash, e.key)) return;
+    }
+  }
+}
 
 }  // namespace nines::store

@@ -302,6 +302,25 @@ TEST_F(KvStateTest, ScanVisitsEveryKeyPresentThroughout) {
   EXPECT_GT(pages, 40);
 }
 
+TEST_F(KvStateTest, ScanCursorsSurviveIndexGrowthMidIteration) {
+  for (int i = 0; i < 100; ++i) Set("old:" + std::to_string(i), "v");
+  std::set<std::string> seen;
+  uint64_t cursor = 0;
+  int page_number = 0;
+  do {
+    ScanPage page = state_.Scan(cursor, 50, "old:*", kT0);
+    for (std::string_view k : page.keys) seen.insert(std::string(k));
+    cursor = page.next_cursor;
+    // New keys as the iteration goes: the index doubles its buckets
+    // several times (16 buckets hold 128 keys before the first doubling).
+    for (int i = 0; i < 40; ++i) Set("new:" + std::to_string(page_number * 40 + i), "v");
+    ++page_number;
+    ASSERT_LT(page_number, 10000);
+  } while (cursor != 0);
+  EXPECT_EQ(seen.size(), 100u);
+  EXPECT_TRUE(state_.CheckIndexes());
+}
+
 TEST_F(KvStateTest, ScanMatchAndExpiredKeys) {
   Set("user:1", "a");
   Set("user:2", "b");
