@@ -18,19 +18,20 @@ deps:
 	@scripts/deps.sh
 
 $(RELEASE)/build.ninja:
-	@cmake -S . -B $(RELEASE) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(RELEASE) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >/dev/null
 
 $(ASAN)/build.ninja:
 	@cmake -S . -B $(ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug \
-	  -DCMAKE_CXX_FLAGS="-O1" -DNINES_SANITIZE=address,undefined >/dev/null
+	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DNINES_SANITIZE=address,undefined >/dev/null
 
 $(TSAN)/build.ninja:
 	@cmake -S . -B $(TSAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug \
-	  -DCMAKE_CXX_FLAGS="-O1" -DNINES_SANITIZE=thread >/dev/null
+	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DNINES_SANITIZE=thread >/dev/null
 
 $(FUZZ)/build.ninja:
 	@CXX=clang++ cmake -S . -B $(FUZZ) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DNINES_FUZZ=ON >/dev/null
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DNINES_FUZZ=ON >/dev/null
 
 build: deps $(RELEASE)/build.ninja
 	@ninja -C $(RELEASE) --quiet
