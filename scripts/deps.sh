@@ -12,8 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   # tests and benchmarks: anchors and tools
   curl wrk haproxy nginx redis-server redis-tools etcd-server etcd-client
-  gdnsd dnsutils dnsperf iptables iproute2 procps psmisc
-  chromium nodejs npm
+  gdnsd dnsutils dnsperf iptables iproute2 procps psmisc bc python3
 )
 
 missing=()

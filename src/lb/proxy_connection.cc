@@ -325,8 +325,9 @@ void ClientConnection::TryServer() {
   ++attempt_;
   backend_reusable_ = true;
   out_used_ = 0;
-  backend_ =
-      worker_.backends().Take(server_.get(), worker_.now_ms(), rt.config.timeouts.pool_idle_ms);
+  backend_ = worker_.backends().Take(server_.get(), worker_.now_ms(),
+                                     rt.config.timeouts.pool_idle_ms,
+                                     idempotent_ && !stream_started_ && body_complete_);
   if (backend_) return SendRequest();
   Connect();
 }
