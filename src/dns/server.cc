@@ -3,8 +3,8 @@
 #include "dns/server.h"
 
 #include <fmt/format.h>
-#include <asio/read.hpp>
 #include <asio/ip/udp.hpp>
+#include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
