@@ -71,7 +71,7 @@ demo: build
 
 lint:
 	@git ls-files '*.cc' '*.h' '*.cpp' | xargs clang-format --dry-run --Werror
-	@git ls-files 'src/*.cc' | xargs clang-tidy -p $(RELEASE) --quiet
+	@git ls-files 'src/*.cc' 'src/*.cpp' | xargs clang-tidy -p $(RELEASE) --quiet --extra-arg=-Wno-unknown-warning-option
 
 clean:
 	rm -rf build

@@ -33,8 +33,8 @@ namespace {
 struct CommandEntry {
   const char* name;
   const char* summary;
-  CommandFunction run;         // null: not built yet
-  ConfigCheckFunction check;   // null: this command has no config of its own
+  CommandFunction run;        // null: not built yet
+  ConfigCheckFunction check;  // null: this command has no config of its own
 };
 
 #if NINES_HAVE_LB
@@ -87,8 +87,7 @@ const CommandEntry kCommands[] = {
     {"up", "the whole blueprint on this machine, with a live dashboard", kUp, kUpCheck},
     {"drill", "drive load through the blueprint while injecting faults; report nines", kDrill,
      nullptr},
-    {"check", "validate any config; print every error as FILE:LINE:COL: message", nullptr,
-     nullptr},
+    {"check", "validate any config; print every error as FILE:LINE:COL: message", nullptr, nullptr},
 };
 
 void PrintUsage(FILE* out) {
@@ -100,8 +99,7 @@ void PrintUsage(FILE* out) {
     bool built = c.run != nullptr || std::strcmp(c.name, "check") == 0;
     std::fprintf(out, "  %-7s %s%s\n", c.name, c.summary, built ? "" : " (not built yet)");
   }
-  std::fprintf(out,
-               "\nexit status: 0 success, 1 runtime failure, 2 bad usage or config\n");
+  std::fprintf(out, "\nexit status: 0 success, 1 runtime failure, 2 bad usage or config\n");
 }
 
 // nines check --config FILE [--kind lb|store|dns|app|blueprint]
@@ -121,8 +119,7 @@ int RunCheck(const std::vector<std::string>& args) {
           "Exit status: 0 valid, 2 invalid.\n");
       return 0;
     } else {
-      std::fprintf(stderr, "nines check: unexpected argument '%s' (see --help)\n",
-                   args[i].c_str());
+      std::fprintf(stderr, "nines check: unexpected argument '%s' (see --help)\n", args[i].c_str());
       return 2;
     }
   }

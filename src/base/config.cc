@@ -4,11 +4,11 @@
 
 #include <fmt/format.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace nines {
 
@@ -124,11 +124,11 @@ std::optional<ConfigValue> LoadConfigFile(const std::string& file, ConfigErrors*
   return ParseConfigText(buffer.str(), file, errors);
 }
 
-std::string Endpoint::ToString() const { return fmt::format("{}:{}", host, port); }
+std::string Endpoint::ToString() const {
+  return fmt::format("{}:{}", host, port);
+}
 
-namespace {
-
-bool ParseIpv4(std::string_view text, uint32_t* out) {
+bool ParseIpv4Address(std::string_view text, uint32_t* out) {
   uint32_t value = 0;
   int parts = 0;
   size_t i = 0;
@@ -153,7 +153,30 @@ bool ParseIpv4(std::string_view text, uint32_t* out) {
   return true;
 }
 
-}  // namespace
+bool Ipv4Network::Contains(uint32_t ip) const {
+  if (prefix == 0) return true;
+  return (ip & (~0u << (32 - prefix))) == address;
+}
+
+bool ParseIpv4Network(std::string_view text, Ipv4Network* out) {
+  size_t slash = text.find('/');
+  int prefix = 32;
+  if (slash != std::string_view::npos) {
+    std::string_view bits = text.substr(slash + 1);
+    if (bits.empty() || bits.size() > 2) return false;
+    prefix = 0;
+    for (char c : bits) {
+      if (c < '0' || c > '9') return false;
+      prefix = prefix * 10 + (c - '0');
+    }
+    if (prefix > 32) return false;
+  }
+  uint32_t ip;
+  if (!ParseIpv4Address(text.substr(0, slash), &ip)) return false;
+  out->prefix = prefix;
+  out->address = prefix == 0 ? 0 : ip & (~0u << (32 - prefix));
+  return true;
+}
 
 std::string ParseEndpoint(std::string_view text, Endpoint* out) {
   size_t colon = text.rfind(':');
@@ -162,7 +185,7 @@ std::string ParseEndpoint(std::string_view text, Endpoint* out) {
   }
   std::string_view host = text.substr(0, colon);
   std::string_view port_text = text.substr(colon + 1);
-  if (!ParseIpv4(host, nullptr)) {
+  if (!ParseIpv4Address(host, nullptr)) {
     return fmt::format("bad address \"{}\": \"{}\" is not an IPv4 address", text, host);
   }
   unsigned port = 0;
@@ -189,16 +212,19 @@ std::string ParseRate(std::string_view text, Rate* out) {
   std::string_view count_text = text.substr(0, slash);
   std::string_view unit = text.substr(slash + 1);
   int64_t count = 0;
-  auto [ptr, ec] =
-      std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
+  auto [ptr, ec] = std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
   if (ec != std::errc() || ptr != count_text.data() + count_text.size() || count <= 0) {
     return fmt::format("bad rate \"{}\": the count must be a positive integer", text);
   }
   int64_t window = 0;
-  if (unit == "s") window = 1;
-  else if (unit == "min") window = 60;
-  else if (unit == "h") window = 3600;
-  else return fmt::format("bad rate \"{}\": unit must be s, min or h", text);
+  if (unit == "s")
+    window = 1;
+  else if (unit == "min")
+    window = 60;
+  else if (unit == "h")
+    window = 3600;
+  else
+    return fmt::format("bad rate \"{}\": unit must be s, min or h", text);
   out->count = count;
   out->window_seconds = window;
   return "";
@@ -212,7 +238,9 @@ std::string TableReader::Qualified(std::string_view key) const {
   return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
 }
 
-bool TableReader::Has(std::string_view key) const { return table_->Find(key) != nullptr; }
+bool TableReader::Has(std::string_view key) const {
+  return table_->Find(key) != nullptr;
+}
 
 SourcePos TableReader::PosOf(std::string_view key) const {
   const ConfigEntry* e = table_->Find(key);
@@ -282,9 +310,9 @@ double TableReader::Float(std::string_view key, double fallback) {
   if (!e) return fallback;
   if (e->value.type == ConfigValue::Type::kFloat) return e->value.float_value;
   if (e->value.type == ConfigValue::Type::kInteger) return static_cast<double>(e->value.int_value);
-  errors_->Add(file_, e->value.pos,
-               fmt::format("'{}' must be a number, not {}", Qualified(key),
-                           ConfigTypeName(e->value.type)));
+  errors_->Add(
+      file_, e->value.pos,
+      fmt::format("'{}' must be a number, not {}", Qualified(key), ConfigTypeName(e->value.type)));
   return fallback;
 }
 
@@ -299,9 +327,9 @@ std::vector<std::string> TableReader::Strings(std::string_view key) {
   if (!e) return out;
   for (const ConfigValue& item : e->value.array) {
     if (item.type != ConfigValue::Type::kString) {
-      errors_->Add(file_, item.pos,
-                   fmt::format("'{}' must hold strings, not {}", Qualified(key),
-                               ConfigTypeName(item.type)));
+      errors_->Add(
+          file_, item.pos,
+          fmt::format("'{}' must hold strings, not {}", Qualified(key), ConfigTypeName(item.type)));
       continue;
     }
     out.push_back(item.string_value);
@@ -319,9 +347,9 @@ std::vector<double> TableReader::Floats(std::string_view key) {
     } else if (item.type == ConfigValue::Type::kInteger) {
       out.push_back(static_cast<double>(item.int_value));
     } else {
-      errors_->Add(file_, item.pos,
-                   fmt::format("'{}' must hold numbers, not {}", Qualified(key),
-                               ConfigTypeName(item.type)));
+      errors_->Add(
+          file_, item.pos,
+          fmt::format("'{}' must hold numbers, not {}", Qualified(key), ConfigTypeName(item.type)));
     }
   }
   return out;

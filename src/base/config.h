@@ -70,6 +70,18 @@ struct Endpoint {
 // Parses "A.B.C.D:PORT". Returns an error message, or empty on success.
 std::string ParseEndpoint(std::string_view text, Endpoint* out);
 
+// Parses a dotted IPv4 address (no leading zeros) into host byte order;
+// `out` may be null to only validate.
+bool ParseIpv4Address(std::string_view text, uint32_t* out);
+
+// An IPv4 network "a.b.c.d/n" (a bare address is /32).
+struct Ipv4Network {
+  uint32_t address = 0;  // host byte order, host bits zero
+  int prefix = 32;
+  bool Contains(uint32_t ip) const;
+};
+bool ParseIpv4Network(std::string_view text, Ipv4Network* out);
+
 // A rate "N/s", "N/min" or "N/h".
 struct Rate {
   int64_t count = 0;

@@ -20,7 +20,9 @@ void Histogram::Observe(double value) {
   sum_micro_.fetch_add(static_cast<int64_t>(value * 1e6), std::memory_order_relaxed);
 }
 
-double Histogram::Sum() const { return sum_micro_.load(std::memory_order_relaxed) / 1e6; }
+double Histogram::Sum() const {
+  return sum_micro_.load(std::memory_order_relaxed) / 1e6;
+}
 
 double Histogram::Quantile(double q) const {
   uint64_t total = Count();
@@ -49,10 +51,14 @@ namespace {
 std::string Escape(std::string_view v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -91,7 +97,8 @@ MetricsRegistry::Series* MetricsRegistry::FindOrAdd(std::string_view name, std::
     if (f->name == name) family = f.get();
   }
   if (!family) {
-    families_.push_back(std::make_unique<Family>(Family{std::string(name), std::string(help), kind, {}}));
+    families_.push_back(
+        std::make_unique<Family>(Family{std::string(name), std::string(help), kind, {}}));
     family = families_.back().get();
   }
   std::string label_text = FormatLabels(labels);
@@ -144,6 +151,14 @@ void MetricsRegistry::AddGaugeCallback(std::string_view name, std::string_view h
   s->callback = std::move(value);
 }
 
+void MetricsRegistry::AddCounterCallback(std::string_view name, std::string_view help,
+                                         const Labels& labels, std::function<double()> value) {
+  std::lock_guard lock(mu_);
+  bool created;
+  Series* s = FindOrAdd(name, help, Kind::kCounter, labels, &created);
+  s->callback = std::move(value);
+}
+
 void MetricsRegistry::RemoveSeries(std::string_view name, std::string_view key,
                                    std::string_view value) {
   std::lock_guard lock(mu_);
@@ -167,10 +182,10 @@ std::string MetricsRegistry::RenderPrometheus() const {
                                                  : "histogram";
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f->name, f->help, f->name, type);
     for (const auto& s : f->series) {
-      if (s->counter) {
-        out += fmt::format("{}{} {}\n", f->name, s->label_text, s->counter->Value());
-      } else if (s->callback) {
+      if (s->callback) {
         out += fmt::format("{}{} {}\n", f->name, s->label_text, FormatNumber(s->callback()));
+      } else if (s->counter) {
+        out += fmt::format("{}{} {}\n", f->name, s->label_text, s->counter->Value());
       } else if (s->gauge) {
         out += fmt::format("{}{} {}\n", f->name, s->label_text, s->gauge->Value());
       } else if (s->histogram) {
@@ -178,9 +193,9 @@ std::string MetricsRegistry::RenderPrometheus() const {
         uint64_t cumulative = 0;
         for (size_t i = 0; i < h.bounds().size(); ++i) {
           cumulative += h.BucketCount(i);
-          out += fmt::format("{}_bucket{} {}\n", f->name,
-                             WithLabel(s->label_text, "le", FormatNumber(h.bounds()[i])),
-                             cumulative);
+          out +=
+              fmt::format("{}_bucket{} {}\n", f->name,
+                          WithLabel(s->label_text, "le", FormatNumber(h.bounds()[i])), cumulative);
         }
         cumulative += h.BucketCount(h.bounds().size());
         out += fmt::format("{}_bucket{} {}\n", f->name, WithLabel(s->label_text, "le", "+Inf"),

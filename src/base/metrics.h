@@ -70,6 +70,9 @@ class MetricsRegistry {
   // A gauge whose value is computed at render time.
   void AddGaugeCallback(std::string_view name, std::string_view help, const Labels& labels,
                         std::function<double()> value);
+  // A counter whose value is read at render time (from a component's own tally).
+  void AddCounterCallback(std::string_view name, std::string_view help, const Labels& labels,
+                          std::function<double()> value);
   // Drops every series of `name` whose labels contain key=value (a removed server).
   void RemoveSeries(std::string_view name, std::string_view key, std::string_view value);
 

@@ -2,10 +2,10 @@
 // "Connection: close", read the status line, all under one timeout.
 #include "health/health_checker.h"
 
+#include <fmt/format.h>
 #include <asio/connect.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
-#include <fmt/format.h>
 
 #include "base/clock.h"
 #include "http/parser.h"

@@ -4,8 +4,8 @@
 #pragma once
 
 #include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -33,10 +33,10 @@ HealthCheckSpec ReadHealthSpec(TableReader& table);
 
 struct CheckResult {
   bool ok = false;
-  int status = 0;             // HTTP status, 0 when none was received
-  std::string error;          // "connect refused", "timeout", ... when not ok
+  int status = 0;     // HTTP status, 0 when none was received
+  std::string error;  // "connect refused", "timeout", ... when not ok
   int64_t latency_ms = 0;
-  int64_t at_ms = 0;          // steady-clock ms when the check finished
+  int64_t at_ms = 0;  // steady-clock ms when the check finished
 };
 
 class HealthChecker : public std::enable_shared_from_this<HealthChecker> {

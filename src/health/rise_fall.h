@@ -7,8 +7,7 @@ namespace nines {
 
 class RiseFall {
  public:
-  RiseFall(int rise, int fall, bool initially_up)
-      : rise_(rise), fall_(fall), up_(initially_up) {}
+  RiseFall(int rise, int fall, bool initially_up) : rise_(rise), fall_(fall), up_(initially_up) {}
 
   // Records one check result. Returns true when the state flipped.
   bool Record(bool ok) {

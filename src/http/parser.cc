@@ -1,6 +1,22 @@
 // Strict HTTP/1.1 head parsing and chunked-body validation (RFC 9110/9112), see parser.h.
 // The head parsers keep no state between calls: each call scans from the first byte, in one
 // pass, stopping at max_head_bytes, so a call costs O(min(bytes received, max_head_bytes)).
+//
+// Choices where the RFC leaves room (each one covered by tests/http):
+// - One CRLF before a request-line is ignored (RFC 9112 2.2 "at least one"); a second is 400.
+//   Responses get no such tolerance.
+// - Every decision depends only on the bytes before the point where it is made, so a prefix of
+//   the input gets kNeedMore or the same answer as the whole (property-tested and fuzzed).
+// - Request-line: single SPs, token method, target of bytes 0x21-0x7E and 0x80-0xFF, version
+//   exactly "HTTP/" DIGIT "." DIGIT (else 400); only 1.0 and 1.1 accepted (else 505).
+// - Host (RFC 9112 3.2): more than one is 400; none in HTTP/1.1 is 400.
+// - Transfer-Encoding on a request: chunked must be final and appear once (else 400); any other
+//   coding before it is 501 (a proxy that cannot decode should not guess). With Content-Length,
+//   or in HTTP/1.0: 400. On a response, a final coding other than chunked means "until close".
+// - Content-Length: 1*DIGIT, no overflow; identical repeats and lists ("5, 5") are merged.
+// - Status line: "HTTP/1.1 200\r\n" (no SP before an empty reason) is tolerated.
+// - Limits on responses use the same Limits (status line bounded by max_request_line); every
+//   response error is 502.
 #include "http/parser.h"
 
 #include <array>
@@ -74,7 +90,9 @@ const char* SkipAccepted(const char* p, const char* end) {
   }
 }
 
+// Unrolled: header names are short, and four independent lookups per step beat one.
 const char* SkipToken(const char* p, const char* end) {
+  while (end - p >= 4 && IsToken(p[0]) && IsToken(p[1]) && IsToken(p[2]) && IsToken(p[3])) p += 4;
   while (p < end && IsToken(*p)) ++p;
   return p;
 }
@@ -389,31 +407,31 @@ ParseStatus ParseRequestHead(std::string_view data, const Limits& limits, Reques
   }
 
   // request-line = method SP request-target SP HTTP-version CRLF, at most max_request_line
-  // bytes before the CRLF. Scanning stops there, so a long line is refused before it ends.
+  // bytes before the CRLF. Scanning stops at that bound, so a long line is refused before it
+  // ends. Every decision depends only on the bytes before it, so a prefix of the input never
+  // gets an answer different from the whole input's (only kNeedMore).
   const char* const line = p;
-  const size_t line_room = static_cast<size_t>(end - line);
-  const char* const line_end =
-      line_room > limits.max_request_line + 2 ? line + limits.max_request_line + 2 : end;
+  const char* const content_end = static_cast<size_t>(end - line) > limits.max_request_line
+                                      ? line + limits.max_request_line
+                                      : end;
+  // Out of room for the line: at the bound with more bytes there, the line is too long.
   auto line_ran_out = [&]() {
-    if (static_cast<size_t>(line_end - line) > limits.max_request_line) {
-      return Fail(error, 414, "request line too long");
-    }
-    return window.RanOut(error);
+    return content_end < end ? Fail(error, 414, "request line too long") : window.RanOut(error);
   };
 
-  p = SkipToken(p, line_end);
-  if (p == line_end) return line_ran_out();
+  p = SkipToken(p, content_end);
+  if (p == content_end) return line_ran_out();
   if (*p != ' ' || p == line) return Fail(error, 400, "invalid method");
   head->method = std::string_view(line, static_cast<size_t>(p - line));
   const char* target = ++p;
-  p = SkipAccepted<0x21, IsTargetChar>(p, line_end);
-  if (p == line_end) return line_ran_out();
+  p = SkipAccepted<0x21, IsTargetChar>(p, content_end);
+  if (p == content_end) return line_ran_out();
   if (*p != ' ' || p == target) return Fail(error, 400, "invalid request target");
   head->target = std::string_view(target, static_cast<size_t>(p - target));
   ++p;
   int major = 0;
   int minor = 0;
-  switch (MatchVersion(p, line_end, &major, &minor)) {
+  switch (MatchVersion(p, content_end, &major, &minor)) {
     case ParseStatus::kNeedMore:
       return line_ran_out();
     case ParseStatus::kError:
@@ -422,16 +440,13 @@ ParseStatus ParseRequestHead(std::string_view data, const Limits& limits, Reques
       break;
   }
   p += 8;
-  if (p == line_end) return line_ran_out();
+  assert(p <= content_end);
+  if (p == end) return window.RanOut(error);
   if (*p != '\r') {
     if (*p == '\n') return Fail(error, 400, "LF without CR in head");
     return Fail(error, 400, "invalid HTTP version");
   }
-  if (static_cast<size_t>(p - line) > limits.max_request_line) {
-    return Fail(error, 414, "request line too long");
-  }
-  // The line fits, so line_end is beyond the LF or at the end of the window.
-  if (p + 1 == line_end) return window.RanOut(error);
+  if (p + 1 == end) return window.RanOut(error);
   if (p[1] != '\n') return Fail(error, 400, "CR without LF in head");
   p += 2;
   if (major != 1 || minor > 1) return Fail(error, 505, "HTTP version not supported");
@@ -488,20 +503,17 @@ ParseStatus ParseResponseHead(std::string_view data, const Limits& limits,
   // status-line = HTTP-version SP status-code SP [ reason-phrase ] CRLF, bounded like the
   // request line. A missing SP before an empty reason is tolerated (common, and harmless).
   const char* const line = begin;
-  const size_t line_room = static_cast<size_t>(end - line);
-  const char* const line_end =
-      line_room > limits.max_request_line + 2 ? line + limits.max_request_line + 2 : end;
+  const char* const content_end = static_cast<size_t>(end - line) > limits.max_request_line
+                                      ? line + limits.max_request_line
+                                      : end;
   auto line_ran_out = [&]() {
-    if (static_cast<size_t>(line_end - line) > limits.max_request_line) {
-      return Fail(error, 502, "status line too long");
-    }
-    return window.RanOut(error);
+    return content_end < end ? Fail(error, 502, "status line too long") : window.RanOut(error);
   };
 
   const char* p = line;
   int major = 0;
   int minor = 0;
-  switch (MatchVersion(p, line_end, &major, &minor)) {
+  switch (MatchVersion(p, content_end, &major, &minor)) {
     case ParseStatus::kNeedMore:
       return line_ran_out();
     case ParseStatus::kError:
@@ -512,26 +524,24 @@ ParseStatus ParseResponseHead(std::string_view data, const Limits& limits,
   p += 8;
   int status = 0;
   for (int i = 0; i < 4; ++i, ++p) {
-    if (p == line_end) return line_ran_out();
+    if (p == content_end) return line_ran_out();
     const bool ok = i == 0 ? *p == ' ' : (IsDigit(*p) && (i != 1 || *p != '0'));
     if (!ok) return Fail(error, 502, "invalid status code");
     if (i > 0) status = status * 10 + (*p - '0');
   }
-  if (p == line_end) return line_ran_out();
+  if (p == end) return window.RanOut(error);
   const char* reason = p;
-  if (*p == ' ') {
+  if (*p == ' ' && p < content_end) {
     reason = ++p;
-    p = SkipAccepted<0x20, IsFieldChar>(p, line_end);
-    if (p == line_end) return line_ran_out();
+    p = SkipAccepted<0x20, IsFieldChar>(p, content_end);
+    if (p == end) return window.RanOut(error);
   }
   if (*p != '\r') {
+    if (p == content_end) return Fail(error, 502, "status line too long");
     if (*p == '\n') return Fail(error, 502, "LF without CR in response head");
     return Fail(error, 502, "invalid status line");
   }
-  if (static_cast<size_t>(p - line) > limits.max_request_line) {
-    return Fail(error, 502, "status line too long");
-  }
-  if (p + 1 == line_end) return window.RanOut(error);
+  if (p + 1 == end) return window.RanOut(error);
   if (p[1] != '\n') return Fail(error, 502, "CR without LF in response head");
   if (major != 1 || minor > 1) return Fail(error, 502, "unsupported HTTP version in response");
   head->version_minor = minor;
@@ -554,8 +564,9 @@ ParseStatus ParseResponseHead(std::string_view data, const Limits& limits,
   }
   head->keep_alive = KeepAlive(minor, framing);
   // RFC 9112 6.3: no body after HEAD, 1xx, 204, 304, or a 2xx to CONNECT (a tunnel follows).
-  const bool no_body = EqualsIgnoreCase(request_method, "HEAD") || status < 200 || status == 204 ||
-                       status == 304 || (status < 300 && request_method == "CONNECT");
+  // Methods are case-sensitive: a server answers "head" as an unknown method, with a body.
+  const bool no_body = request_method == "HEAD" || status < 200 || status == 204 || status == 304 ||
+                       (status < 300 && request_method == "CONNECT");
   if (no_body) {
     head->body = BodyKind::kNone;
   } else if (framing.has_transfer_encoding) {

@@ -17,9 +17,9 @@
 namespace nines::http {
 
 struct Limits {
-  size_t max_request_line = 8192;   // longer: 414 URI Too Long
-  size_t max_head_bytes = 65536;    // request line + headers; larger: 431
-  size_t max_headers = 100;         // more: 431
+  size_t max_request_line = 8192;  // longer: 414 URI Too Long
+  size_t max_head_bytes = 65536;   // request line + headers; larger: 431
+  size_t max_headers = 100;        // more: 431
 };
 
 enum class ParseStatus { kNeedMore, kDone, kError };
@@ -43,9 +43,9 @@ struct RequestHead {
   std::vector<Header> headers;
   BodyKind body = BodyKind::kNone;
   uint64_t content_length = 0;
-  bool keep_alive = true;       // from version and Connection
-  bool expect_continue = false; // Expect: 100-continue
-  size_t head_size = 0;         // bytes of the head including the final CRLF CRLF
+  bool keep_alive = true;        // from version and Connection
+  bool expect_continue = false;  // Expect: 100-continue
+  size_t head_size = 0;          // bytes of the head including the final CRLF CRLF
 
   // First header with this name (case-insensitive), or null.
   const Header* Find(std::string_view name) const;
@@ -109,7 +109,7 @@ class ChunkedReader {
     kTrailerLf,     // LF ending a trailer line
     kFinalLf,       // LF of the final CRLF
     kDone,
-    kError,         // malformed input seen; every later call fails the same way
+    kError,  // malformed input seen; every later call fails the same way
   };
   State state_ = State::kSize;
   uint64_t chunk_remaining_ = 0;

@@ -52,6 +52,32 @@ Response Response::Json(int status, std::string body) {
   return r;
 }
 
+namespace {
+
+// Decodes a chunked body that ChunkedReader has already validated.
+std::string DecodeChunked(std::string_view raw) {
+  std::string out;
+  while (!raw.empty()) {
+    size_t eol = raw.find("\r\n");
+    if (eol == std::string_view::npos) break;
+    std::string_view size_text = raw.substr(0, eol);
+    size_t semicolon = size_text.find(';');
+    size_text = size_text.substr(0, semicolon);
+    uint64_t size = 0;
+    for (char c : size_text) {
+      if (c == ' ' || c == '\t') break;
+      size = size * 16 + static_cast<uint64_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    raw.remove_prefix(eol + 2);
+    if (size == 0) break;
+    out.append(raw.substr(0, size));
+    raw.remove_prefix(std::min<size_t>(raw.size(), size + 2));
+  }
+  return out;
+}
+
+}  // namespace
+
 class SimpleServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(asio::ip::tcp::socket socket, const Handler& handler, const ServerOptions& options,
@@ -112,7 +138,6 @@ class SimpleServer::Connection : public std::enable_shared_from_this<Connection>
       ParseStatus status = ParseRequestHead(data, Limits(), &head_, &error);
       if (status == ParseStatus::kNeedMore) return Read();
       if (status == ParseStatus::kError) return Fail(error.status);
-      if (head_.body == BodyKind::kChunked) return Fail(411);
       if (head_.content_length > options_.max_body_bytes) return Fail(413);
       request_ = Request();
       request_.method = std::string(head_.method);
@@ -125,20 +150,36 @@ class SimpleServer::Connection : public std::enable_shared_from_this<Connection>
       }
       request_.remote = remote_;
       keep_alive_ = head_.keep_alive;
+      chunked_ = head_.body == BodyKind::kChunked;
+      chunks_.Reset();
+      raw_body_.clear();
       body_needed_ = head_.content_length;
       Consume(head_.head_size);
-      if (head_.expect_continue && body_needed_ > used_) {
+      if (head_.expect_continue && (chunked_ || body_needed_ > used_)) {
         static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
         std::error_code ec;
         asio::write(socket_, asio::buffer(kContinue, sizeof(kContinue) - 1), ec);
       }
       state_ = State::kBody;
     }
-    if (state_ == State::kBody) {
+    if (state_ == State::kBody && chunked_) {
+      bool done = false;
+      ParseError error;
+      error.status = 0;
+      size_t take = chunks_.Consume(std::string_view(buffer_.data(), used_), &done, &error);
+      if (error.status != 0) return Fail(400);
+      raw_body_.append(buffer_.data(), take);
+      Consume(take);
+      if (chunks_.data_bytes() > options_.max_body_bytes) return Fail(413);
+      if (!done) return Read();
+      request_.body = DecodeChunked(raw_body_);
+    } else if (state_ == State::kBody) {
       size_t take = std::min<size_t>(body_needed_ - request_.body.size(), used_);
       request_.body.append(buffer_.data(), take);
       Consume(take);
       if (request_.body.size() < body_needed_) return Read();
+    }
+    if (state_ == State::kBody) {
       state_ = State::kHandling;
       ArmTimer(options_.idle_timeout_ms);
       auto self = shared_from_this();
@@ -207,6 +248,9 @@ class SimpleServer::Connection : public std::enable_shared_from_this<Connection>
   RequestHead head_;
   Request request_;
   size_t body_needed_ = 0;
+  bool chunked_ = false;
+  ChunkedReader chunks_;
+  std::string raw_body_;
   bool keep_alive_ = true;
   std::string out_;
 };
@@ -221,7 +265,9 @@ SimpleServer::SimpleServer(asio::io_context& io, Endpoint at, Handler handler,
       connections_(std::make_shared<std::atomic<size_t>>(0)),
       stopped_(std::make_shared<std::atomic<bool>>(false)) {}
 
-SimpleServer::~SimpleServer() { Stop(); }
+SimpleServer::~SimpleServer() {
+  Stop();
+}
 
 void SimpleServer::Start() {
   OpenListener(acceptor_, at_, false);
@@ -245,8 +291,7 @@ void SimpleServer::Accept() {
       } else {
         connections_->fetch_add(1);
         socket.set_option(asio::ip::tcp::no_delay(true), ec);
-        std::make_shared<Connection>(std::move(socket), handler_, options_, connections_)
-            ->Start();
+        std::make_shared<Connection>(std::move(socket), handler_, options_, connections_)->Start();
       }
     } else if (ec == asio::error::operation_aborted) {
       return;

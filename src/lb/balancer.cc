@@ -83,15 +83,21 @@ bool LessLoaded(const ServerState& a, const ServerState& b) {
 int PickFrom(const ServerPool& pool, const std::vector<int>& group, const std::vector<int>& rr,
              const HashRing& ring, const PickRequest& r, PickState* state) {
   auto usable = [&](int id) {
-    return pool.servers[id]->Available(r.now_ms) && !WasTried(r, id);
+    const ServerState& s = *pool.servers[id];
+    return s.Available(r.now_ms) && s.HasCapacity() && !WasTried(r, id);
   };
   switch (pool.mode) {
     case BalanceMode::kRoundRobin: {
       if (rr.empty()) return -1;
-      uint64_t start = state->rr_counter++;
+      // Continue after the server chosen, so skipping an unusable one does
+      // not hand its turns to its neighbour.
+      uint64_t start = state->rr_counter;
       for (size_t n = 0; n < rr.size(); ++n) {
         int id = rr[(start + n) % rr.size()];
-        if (usable(id)) return id;
+        if (usable(id)) {
+          state->rr_counter = start + n + 1;
+          return id;
+        }
       }
       return -1;
     }
@@ -131,6 +137,14 @@ int PickFrom(const ServerPool& pool, const std::vector<int>& group, const std::v
 }
 
 }  // namespace
+
+bool AnyServerBusy(const ServerPool& pool, const PickRequest& request) {
+  for (int id = 0; id < static_cast<int>(pool.servers.size()); ++id) {
+    const ServerState& s = *pool.servers[id];
+    if (s.Available(request.now_ms) && !s.HasCapacity() && !WasTried(request, id)) return true;
+  }
+  return false;
+}
 
 int PickServer(const ServerPool& pool, const PickRequest& request, PickState* state) {
   int id = PickFrom(pool, pool.primaries, pool.rr_primaries, pool.ring_primaries, request, state);

@@ -38,14 +38,18 @@ struct PickState {
 
 struct PickRequest {
   int64_t now_ms = 0;
-  uint64_t key_hash = 0;      // for hash modes
-  const int* tried = nullptr; // servers already tried for this request
+  uint64_t key_hash = 0;       // for hash modes
+  const int* tried = nullptr;  // servers already tried for this request
   int tried_count = 0;
 };
 
 // Returns the index in pool.servers of the chosen server, or -1 if none can
-// take the request.
+// take the request (down, draining, ejected, tried, or at max_conn).
 int PickServer(const ServerPool& pool, const PickRequest& request, PickState* state);
+
+// True if some untried server could take the request but for its max_conn:
+// the request should wait in the queue rather than fail.
+bool AnyServerBusy(const ServerPool& pool, const PickRequest& request);
 
 // Smooth weighted round-robin order (nginx's algorithm) for testing.
 std::vector<int> SmoothWeightedSchedule(const std::vector<int>& ids,

@@ -21,8 +21,8 @@ uint64_t HashBytes(std::string_view data) {
   return h;
 }
 
-void HashRing::Build(const std::vector<int>& server_ids,
-                     const std::vector<std::string_view>& names, const std::vector<int>& weights) {
+void HashRing::Build(const std::vector<int>& server_ids, const std::vector<std::string_view>& names,
+                     const std::vector<int>& weights) {
   points_.clear();
   for (size_t i = 0; i < server_ids.size(); ++i) {
     int points = kPointsPerWeight * std::max(1, weights[i]);

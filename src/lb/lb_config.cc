@@ -46,7 +46,9 @@ void ReadBalance(TableReader& root, LbConfig* config) {
     config->hash_header = balance.substr(12);
     bool ok = !config->hash_header.empty();
     for (char c : config->hash_header) ok = ok && IsTokenChar(c);
-    if (!ok) root.ErrorAt("balance", "'balance': hash_header needs a header name, e.g. hash_header:X-User");
+    if (!ok)
+      root.ErrorAt("balance",
+                   "'balance': hash_header needs a header name, e.g. hash_header:X-User");
   } else {
     root.ErrorAt("balance",
                  fmt::format("'balance' must be round_robin, least_conn, p2c, hash_ip or "
@@ -81,7 +83,71 @@ void ReadOutlier(TableReader& t, OutlierConfig* out) {
   t.Finish();
 }
 
+void ReadRateLimit(TableReader& t, RateLimitConfig* out) {
+  if (t.Has("per_client")) out->per_client = t.RateValue("per_client");
+  out->per_client_burst = t.Integer("per_client_burst", 0, 1, 1000000000);
+  std::string key = t.String("client_key", "ip");
+  if (key.rfind("header:", 0) == 0 && key.size() > 7) {
+    out->client_header = key.substr(7);
+  } else if (key != "ip") {
+    t.ErrorAt("client_key",
+              fmt::format("'{}.client_key' must be ip or header:NAME, not \"{}\"", t.path(), key));
+  }
+  for (const std::string& text : t.Strings("trusted_proxies")) {
+    Ipv4Network net;
+    if (!ParseIpv4Network(text, &net)) {
+      t.ErrorAt("trusted_proxies",
+                fmt::format("'{}.trusted_proxies': bad network \"{}\"", t.path(), text));
+    }
+    out->trusted_proxies.push_back(net);
+  }
+  out->max_clients = static_cast<size_t>(t.Integer("max_clients", 100000, 1, 100000000));
+  if (t.Has("global")) out->global = t.RateValue("global");
+  out->global_burst = t.Integer("global_burst", 0, 1, 1000000000);
+  t.Finish();
+}
+
+void ReadCluster(TableReader& t, LbConfig* config) {
+  ClusterConfig c;
+  if (auto bind = t.EndpointValue("bind", true)) c.bind = *bind;
+  for (const std::string& text : t.Strings("peers")) {
+    Endpoint e;
+    std::string err = ParseEndpoint(text, &e);
+    if (!err.empty()) {
+      t.ErrorAt("peers", fmt::format("'{}.peers': {}", t.path(), err));
+      continue;
+    }
+    c.peers.push_back(e);
+  }
+  c.id = t.String("id", "");
+  c.interval_ms = static_cast<int>(t.Integer("interval_ms", c.interval_ms, 10, 10000));
+  c.peer_timeout_ms = static_cast<int>(t.Integer("peer_timeout_ms", c.peer_timeout_ms, 50, 600000));
+  if (c.peer_timeout_ms < 2 * c.interval_ms) {
+    t.ErrorAt("peer_timeout_ms",
+              fmt::format("'{}.peer_timeout_ms' must be at least twice interval_ms", t.path()));
+  }
+  t.Finish();
+  config->cluster = c;
+}
+
 }  // namespace
+
+bool RateLimitConfig::operator==(const RateLimitConfig& o) const {
+  auto same_rate = [](const std::optional<Rate>& a, const std::optional<Rate>& b) {
+    return a.has_value() == b.has_value() &&
+           (!a || (a->count == b->count && a->window_seconds == b->window_seconds));
+  };
+  if (trusted_proxies.size() != o.trusted_proxies.size()) return false;
+  for (size_t i = 0; i < trusted_proxies.size(); ++i) {
+    if (trusted_proxies[i].address != o.trusted_proxies[i].address ||
+        trusted_proxies[i].prefix != o.trusted_proxies[i].prefix) {
+      return false;
+    }
+  }
+  return same_rate(per_client, o.per_client) && per_client_burst == o.per_client_burst &&
+         client_header == o.client_header && max_clients == o.max_clients &&
+         same_rate(global, o.global) && global_burst == o.global_burst;
+}
 
 std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* errors) {
   std::optional<ConfigValue> root_value = LoadConfigFile(file, errors);
@@ -104,11 +170,10 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
   }
   config.max_connections =
       static_cast<int>(root.Integer("max_connections", config.max_connections, 1, 1000000));
-  config.max_idle_per_server = static_cast<int>(
-      root.Integer("max_idle_per_server", config.max_idle_per_server, 0, 100000));
-  config.max_buffered_body = static_cast<size_t>(
-      root.Integer("max_buffered_body", static_cast<int64_t>(config.max_buffered_body), 0,
-                   16 << 20));
+  config.max_idle_per_server =
+      static_cast<int>(root.Integer("max_idle_per_server", config.max_idle_per_server, 0, 100000));
+  config.max_buffered_body = static_cast<size_t>(root.Integer(
+      "max_buffered_body", static_cast<int64_t>(config.max_buffered_body), 0, 16 << 20));
 
   if (auto health = root.Table("health")) {
     config.health = ReadHealthSpec(*health);
@@ -116,6 +181,14 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
   }
   if (auto outlier = root.Table("outlier")) ReadOutlier(*outlier, &config.outlier);
   if (auto timeouts = root.Table("timeouts")) ReadTimeouts(*timeouts, &config.timeouts);
+  if (auto rate_limit = root.Table("rate_limit")) ReadRateLimit(*rate_limit, &config.rate_limit);
+  if (auto cluster = root.Table("cluster")) ReadCluster(*cluster, &config);
+  config.max_queue = static_cast<int>(root.Integer("max_queue", config.max_queue, 0, 1000000));
+  config.queue_timeout_ms =
+      static_cast<int>(root.Integer("queue_timeout_ms", config.queue_timeout_ms, 1, 3600000));
+  if (config.cluster && !config.rate_limit.global) {
+    root.ErrorAt("cluster", "[cluster] shares the global limit: set rate_limit.global too");
+  }
 
   std::set<std::string> names;
   std::vector<TableReader> servers = root.TableArray("server");
@@ -136,6 +209,7 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
     if (auto address = s.EndpointValue("address", true)) server.address = *address;
     server.weight = static_cast<int>(s.Integer("weight", 1, 1, 256));
     server.backup = s.Bool("backup", false);
+    server.max_conn = static_cast<int>(s.Integer("max_conn", 0, 0, 1000000));
     s.Finish();
     config.servers.push_back(std::move(server));
   }

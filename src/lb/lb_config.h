@@ -9,6 +9,7 @@
 
 #include "base/config.h"
 #include "health/health_checker.h"
+#include "ratelimit/cluster.h"
 
 namespace nines {
 
@@ -21,6 +22,18 @@ struct LbServerConfig {
   Endpoint address;
   int weight = 1;
   bool backup = false;
+  int max_conn = 0;  // requests in flight to this server at most; 0 = no limit
+};
+
+struct RateLimitConfig {
+  std::optional<Rate> per_client;            // "N/unit": per client key
+  int64_t per_client_burst = 0;              // 0: N
+  std::string client_header;                 // client_key = "header:NAME"; empty: the address
+  std::vector<Ipv4Network> trusted_proxies;  // their X-Forwarded-For names the client
+  size_t max_clients = 100000;               // keys tracked at once (least recently seen evicted)
+  std::optional<Rate> global;  // "N/unit" over all clients (shared with [cluster] peers)
+  int64_t global_burst = 0;    // 0: N
+  bool operator==(const RateLimitConfig& other) const;
 };
 
 // Passive checks (Envoy's outlier detection): a server that fails
@@ -50,11 +63,15 @@ struct LbConfig {
   BalanceMode balance = BalanceMode::kLeastConn;
   std::string hash_header;  // for hash_header:NAME
   int retries = 2;
-  double retry_budget_ratio = 1.0;  // retries at most this share of requests: load at most 2x
-  int threads = 0;                  // 0: one per core
-  int max_connections = 10000;      // client connections at once
-  int max_idle_per_server = 64;     // pooled idle connections per server per thread
-  size_t max_buffered_body = 65536; // bodies up to this are buffered (and can be retried)
+  double retry_budget_ratio = 1.0;   // retries at most this share of requests: load at most 2x
+  int threads = 0;                   // 0: one per core
+  int max_connections = 10000;       // client connections at once
+  int max_idle_per_server = 64;      // pooled idle connections per server per thread
+  size_t max_buffered_body = 65536;  // bodies up to this are buffered (and can be retried)
+  int max_queue = 1024;              // requests waiting for a server under max_conn, all threads
+  int queue_timeout_ms = 1000;       // longest wait in that queue; then 503
+  RateLimitConfig rate_limit;
+  std::optional<ClusterConfig> cluster;  // [cluster]: share the global limit with peers
   HealthCheckSpec health;
   OutlierConfig outlier;
   LbTimeouts timeouts;

@@ -9,16 +9,16 @@ LbShared::LbShared() {
   MetricsRegistry& r = registry;
   metrics.requests = r.GetCounter("nines_lb_requests_total", "Requests received (complete heads).");
   for (int c = 1; c <= 5; ++c) {
-    metrics.local_responses[c] = r.GetCounter(
-        "nines_lb_local_responses_total",
-        "Responses the balancer answered itself (errors, 429, 503), by status class.",
-        {{"code", std::to_string(c) + "xx"}});
+    metrics.local_responses[c] =
+        r.GetCounter("nines_lb_local_responses_total",
+                     "Responses the balancer answered itself (errors, 429, 503), by status class.",
+                     {{"code", std::to_string(c) + "xx"}});
   }
   metrics.bad_requests = r.GetCounter("nines_lb_bad_requests_total",
                                       "Malformed requests rejected before reaching a server.");
   metrics.retries = r.GetCounter("nines_lb_retries_total", "Requests retried on another server.");
-  metrics.retry_budget_exhausted = r.GetCounter(
-      "nines_lb_retry_budget_exhausted_total", "Retries not made because the budget was spent.");
+  metrics.retry_budget_exhausted = r.GetCounter("nines_lb_retry_budget_exhausted_total",
+                                                "Retries not made because the budget was spent.");
   metrics.no_server =
       r.GetCounter("nines_lb_no_server_total", "Requests answered 503: no server could take them.");
   metrics.connections_accepted =
@@ -27,6 +27,39 @@ LbShared::LbShared() {
       "nines_lb_connections_rejected_total", "Client connections closed at once: max_connections.");
   metrics.timeouts_header =
       r.GetCounter("nines_lb_request_header_timeouts_total", "408: request head too slow.");
+  metrics.limited_client =
+      r.GetCounter("nines_lb_rate_limited_total",
+                   "Requests answered 429, by the limit that refused them.", {{"scope", "client"}});
+  metrics.limited_global =
+      r.GetCounter("nines_lb_rate_limited_total",
+                   "Requests answered 429, by the limit that refused them.", {{"scope", "global"}});
+  metrics.shed_queue_full = r.GetCounter(
+      "nines_lb_shed_total", "Requests answered 503 at once because every server was at max_conn.",
+      {{"reason", "queue_full"}});
+  metrics.shed_queue_timeout = r.GetCounter(
+      "nines_lb_shed_total", "Requests answered 503 at once because every server was at max_conn.",
+      {{"reason", "queue_timeout"}});
+  metrics.queue_evictions = r.GetCounter(
+      "nines_lb_queue_evictions_total",
+      "Queued requests of new connections shed to admit requests of established ones.");
+  r.AddGaugeCallback("nines_lb_queue_depth", "Requests waiting for a server slot.", {},
+                     [this] { return static_cast<double>(queued.load()); });
+  r.AddCounterCallback(
+      "nines_lb_ratelimit_evictions_total", "Client keys evicted from the full per-client table.",
+      {}, [this] {
+        auto rt = runtime();
+        return rt && rt->per_client ? static_cast<double>(rt->per_client->evictions()) : 0.0;
+      });
+  r.AddGaugeCallback(
+      "nines_lb_ratelimit_clients", "Client keys tracked by the per-client limit.", {}, [this] {
+        auto rt = runtime();
+        return rt && rt->per_client ? static_cast<double>(rt->per_client->size()) : 0.0;
+      });
+  r.AddGaugeCallback("nines_lb_ratelimit_global_share",
+                     "This balancer's share of the global limit (1 when alone).", {}, [this] {
+                       auto rt = runtime();
+                       return rt && rt->global ? rt->global->share() : 0.0;
+                     });
   metrics.latency = r.GetHistogram("nines_lb_request_duration_seconds",
                                    "Time from a complete request head to the end of the response.");
   metrics.connections_active =

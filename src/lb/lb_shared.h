@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -11,6 +12,8 @@
 #include "lb/balancer.h"
 #include "lb/lb_config.h"
 #include "lb/retry_budget.h"
+#include "ratelimit/global_limiter.h"
+#include "ratelimit/keyed_limiter.h"
 
 namespace nines {
 
@@ -18,19 +21,27 @@ namespace nines {
 struct LbRuntime {
   LbConfig config;
   std::shared_ptr<ServerPool> pool;
+  std::shared_ptr<KeyedRateLimiter> per_client;  // null: no per-client limit
+  std::shared_ptr<GlobalRateLimiter> global;     // null: no global limit
+  std::string rate_limit_policy;                 // RateLimit-Policy value, "" if none
 };
 
 struct LbMetrics {
-  Counter* requests = nullptr;           // requests received (complete heads)
-  Counter* local_responses[6] = {};      // answered by the balancer itself, by class
-  Counter* bad_requests = nullptr;       // rejected before reaching a server
+  Counter* requests = nullptr;       // requests received (complete heads)
+  Counter* local_responses[6] = {};  // answered by the balancer itself, by class
+  Counter* bad_requests = nullptr;   // rejected before reaching a server
   Counter* retries = nullptr;
   Counter* retry_budget_exhausted = nullptr;
-  Counter* no_server = nullptr;          // 503 because no server could take it
+  Counter* no_server = nullptr;  // 503 because no server could take it
   Counter* connections_accepted = nullptr;
   Counter* connections_rejected = nullptr;  // over max_connections
   Counter* timeouts_header = nullptr;
-  Histogram* latency = nullptr;          // whole request, all servers
+  Counter* limited_client = nullptr;      // 429 by the per-client limit
+  Counter* limited_global = nullptr;      // 429 by the global limit
+  Counter* shed_queue_full = nullptr;     // 503: every server at max_conn and the queue full
+  Counter* shed_queue_timeout = nullptr;  // 503: waited queue_timeout_ms for a server
+  Counter* queue_evictions = nullptr;     // new-connection requests displaced by established ones
+  Histogram* latency = nullptr;           // whole request, all servers
   Gauge* connections_active = nullptr;
 };
 
@@ -56,6 +67,9 @@ class LbShared {
   RetryBudget retry_budget;
   std::atomic<int> connections{0};
   std::atomic<bool> draining{false};
+  std::atomic<int> queued{0};  // requests waiting for a server slot, all workers
+  // Wakes every worker to look at its queue (set by the LoadBalancer).
+  std::function<void()> wake_queues;
 
  private:
   mutable std::mutex mu_;

@@ -1,6 +1,7 @@
 // LoadBalancer: wiring of workers, health checks, admin API, reload, drain.
 #include "lb/load_balancer.h"
 
+#include <fmt/format.h>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -19,11 +20,14 @@ LoadBalancer::LoadBalancer(LbConfig config) {
   started_ms_ = SteadyClock::Instance().NowMillis();
   shared_.retry_budget.SetRatio(config.retry_budget_ratio);
   int threads = config.threads;
-  shared_.Publish(BuildRuntime(std::move(config), {}));
+  shared_.Publish(BuildRuntime(std::move(config), nullptr));
   loops_ = std::make_unique<EventLoopGroup>(threads);
   for (int i = 0; i < loops_->size(); ++i) {
     workers_.push_back(std::make_unique<Worker>(loops_->loop(i), i, shared_));
   }
+  shared_.wake_queues = [this] {
+    for (auto& w : workers_) w->RequestDrain();
+  };
 }
 
 LoadBalancer::~LoadBalancer() {
@@ -35,19 +39,19 @@ std::shared_ptr<ServerState> LoadBalancer::MakeServer(const LbServerConfig& conf
   auto s = std::make_shared<ServerState>(config.name, config.address);
   s->weight.store(config.weight);
   s->backup.store(config.backup);
+  s->max_conn.store(config.max_conn);
   MetricsRegistry& r = shared_.registry;
   MetricsRegistry::Labels labels{{"server", config.name}};
   s->requests = r.GetCounter("nines_lb_server_requests_total",
                              "Requests sent to each server (retries included).", labels);
   for (int c = 1; c <= 5; ++c) {
-    s->responses_by_class[c] =
-        r.GetCounter("nines_lb_server_responses_total",
-                     "Responses from each server by status class.",
-                     {{"server", config.name}, {"code", std::to_string(c) + "xx"}});
+    s->responses_by_class[c] = r.GetCounter(
+        "nines_lb_server_responses_total", "Responses from each server by status class.",
+        {{"server", config.name}, {"code", std::to_string(c) + "xx"}});
   }
-  s->failures = r.GetCounter("nines_lb_server_failures_total",
-                             "Connect errors, resets, timeouts and bad responses per server.",
-                             labels);
+  s->failures =
+      r.GetCounter("nines_lb_server_failures_total",
+                   "Connect errors, resets, timeouts and bad responses per server.", labels);
   s->ejections = r.GetCounter("nines_lb_server_ejections_total",
                               "Times each server was ejected by passive checks.", labels);
   s->latency = r.GetHistogram("nines_lb_server_request_duration_seconds",
@@ -79,24 +83,25 @@ void LoadBalancer::StartChecker(const std::shared_ptr<ServerState>& server,
         if (up) {
           LogInfo("lb", "server {} ({}) is up", s->name, s->address.ToString());
         } else {
-          LogWarn("lb", "server {} ({}) is down: {}", s->name, s->address.ToString(),
-                  last.error);
+          LogWarn("lb", "server {} ({}) is down: {}", s->name, s->address.ToString(), last.error);
         }
       });
   server->checker->Start();
 }
 
-std::shared_ptr<LbRuntime> LoadBalancer::BuildRuntime(
-    LbConfig config, const std::vector<std::shared_ptr<ServerState>>& old) {
+std::shared_ptr<LbRuntime> LoadBalancer::BuildRuntime(LbConfig config, const LbRuntime* old) {
   std::vector<std::shared_ptr<ServerState>> servers;
   for (const LbServerConfig& sc : config.servers) {
     std::shared_ptr<ServerState> kept;
-    for (const auto& o : old) {
-      if (o->name == sc.name && o->address == sc.address) kept = o;
+    if (old) {
+      for (const auto& o : old->pool->servers) {
+        if (o->name == sc.name && o->address == sc.address) kept = o;
+      }
     }
     if (kept) {
       kept->weight.store(sc.weight);
       kept->backup.store(sc.backup);
+      kept->max_conn.store(sc.max_conn);
       kept->checker->Update(config.health);
       servers.push_back(kept);
     } else {
@@ -107,6 +112,34 @@ std::shared_ptr<LbRuntime> LoadBalancer::BuildRuntime(
   }
   auto runtime = std::make_shared<LbRuntime>();
   runtime->pool = BuildServerPool(std::move(servers), config.balance, config.hash_header);
+
+  // Rate limits keep their state across a reload that does not change them.
+  const RateLimitConfig& limits = config.rate_limit;
+  bool same_limits = old && old->config.rate_limit == limits;
+  std::vector<std::string> policy;
+  if (limits.per_client) {
+    const Rate& rate = *limits.per_client;
+    runtime->per_client =
+        same_limits
+            ? old->per_client
+            : std::make_shared<KeyedRateLimiter>(
+                  MakeGcraParams(rate.count, rate.window_seconds,
+                                 limits.per_client_burst ? limits.per_client_burst : rate.count),
+                  limits.max_clients);
+    policy.push_back(fmt::format("\"client\";q={};w={}", rate.count, rate.window_seconds));
+  }
+  if (limits.global) {
+    const Rate& rate = *limits.global;
+    runtime->global = same_limits ? old->global
+                                  : std::make_shared<GlobalRateLimiter>(
+                                        rate.count, rate.window_seconds,
+                                        limits.global_burst ? limits.global_burst : rate.count);
+    policy.push_back(fmt::format("\"global\";q={};w={}", rate.count, rate.window_seconds));
+  }
+  for (const std::string& item : policy) {
+    if (!runtime->rate_limit_policy.empty()) runtime->rate_limit_policy += ", ";
+    runtime->rate_limit_policy += item;
+  }
   runtime->config = std::move(config);
   return runtime;
 }
@@ -115,11 +148,15 @@ void LoadBalancer::Start() {
   const LbConfig& config = shared_.runtime()->config;
   for (auto& w : workers_) w->Start(config.listen);
   admin_ = std::make_unique<http::SimpleServer>(
-      control_, config.admin,
-      [this](const http::Request& request, http::Responder respond) {
+      control_, config.admin, [this](const http::Request& request, http::Responder respond) {
         HandleAdmin(request, std::move(respond));
       });
   admin_->Start();
+  auto runtime = shared_.runtime();
+  if (config.cluster && runtime->global) {
+    cluster_ = std::make_unique<RateLimitCluster>(control_, *config.cluster, runtime->global.get());
+    cluster_->Start();
+  }
 }
 
 int LoadBalancer::Run() {
@@ -168,7 +205,21 @@ bool LoadBalancer::Reload() {
   std::set<std::string> new_names;
   for (const auto& s : config->servers) new_names.insert(s.name);
   shared_.retry_budget.SetRatio(config->retry_budget_ratio);
-  auto runtime = BuildRuntime(std::move(*config), old->pool->servers);
+  bool cluster_changed = config->cluster.has_value() != old->config.cluster.has_value() ||
+                         (config->cluster && !(config->cluster->bind == old->config.cluster->bind));
+  if (cluster_changed) {
+    LogWarn("lb", "reload: [cluster] changes take effect only on restart");
+    config->cluster = old->config.cluster;
+  }
+  auto runtime = BuildRuntime(std::move(*config), old.get());
+  if (cluster_) {
+    if (runtime->global) {
+      cluster_->SetLimiter(runtime->global.get());
+    } else {
+      LogWarn("lb", "reload: the global limit is gone; the cluster keeps the old one");
+      runtime->global = old->global;
+    }
+  }
   int added = 0, removed = 0;
   for (const auto& s : runtime->pool->servers) {
     bool existed = false;
@@ -208,8 +259,8 @@ void LoadBalancer::Drain() {
     Worker* worker = w.get();
     asio::post(worker->io(), [worker] { worker->StopAccepting(); });
   }
-  int64_t deadline = SteadyClock::Instance().NowMillis() +
-                     shared_.runtime()->config.timeouts.drain_ms;
+  int64_t deadline =
+      SteadyClock::Instance().NowMillis() + shared_.runtime()->config.timeouts.drain_ms;
   FinishDrain(deadline);
 }
 
@@ -228,6 +279,7 @@ void LoadBalancer::FinishDrain(int64_t deadline_ms) {
   }
   for (const auto& s : shared_.runtime()->pool->servers) s->checker->Stop();
   if (admin_) admin_->Stop();
+  if (cluster_) cluster_->Stop();
   LogInfo("lb", "stopped");
   control_.stop();
 }
@@ -273,6 +325,7 @@ std::string LoadBalancer::StatusJson() {
         {"ejected_for_ms", std::max<int64_t>(0, ejected_for)},
         {"times_ejected", s->times_ejected.load()},
         {"active_requests", s->active_requests.load()},
+        {"max_conn", s->max_conn.load()},
         {"requests", s->requests->Value()},
         {"failures", s->failures->Value()},
         {"responses", responses},
@@ -293,11 +346,55 @@ std::string LoadBalancer::StatusJson() {
       {"reload_failures", reload_failures_},
       {"uptime_s", (now - started_ms_) / 1000},
       {"servers", servers},
+      {"queue",
+       {{"depth", shared_.queued.load()},
+        {"max", runtime->config.max_queue},
+        {"timeout_ms", runtime->config.queue_timeout_ms}}},
   };
+  nlohmann::json limits = nlohmann::json::object();
+  const RateLimitConfig& rl = runtime->config.rate_limit;
+  if (runtime->per_client) {
+    limits["per_client"] = {
+        {"rate", rl.per_client->ToString()},
+        {"burst", runtime->per_client->params().burst},
+        {"key", rl.client_header.empty() ? "ip" : "header:" + rl.client_header},
+        {"clients", runtime->per_client->size()},
+        {"max_clients", runtime->per_client->max_keys()},
+        {"evictions", runtime->per_client->evictions()},
+        {"limited", shared_.metrics.limited_client->Value()},
+    };
+  }
+  if (runtime->global) {
+    GcraParams now_params = runtime->global->current();
+    nlohmann::json global = {
+        {"rate", rl.global->ToString()},
+        {"share", runtime->global->share()},
+        {"enforced_per_s", 1e9 / static_cast<double>(now_params.emission_ns)},
+        {"burst", now_params.burst},
+        {"limited", shared_.metrics.limited_global->Value()},
+    };
+    if (cluster_) {
+      global["demand_per_s"] = cluster_->my_demand();
+      nlohmann::json peers = nlohmann::json::array();
+      for (const PeerStatus& p : cluster_->peers()) {
+        peers.push_back({{"address", p.address},
+                         {"id", p.id},
+                         {"alive", p.alive},
+                         {"demand_per_s", p.demand},
+                         {"last_seen_age_ms", p.last_seen_age_ms}});
+      }
+      global["peers"] = peers;
+      global["malformed_reports"] = cluster_->malformed();
+    }
+    limits["global"] = global;
+  }
+  status["rate_limit"] = limits;
   return status.dump(2);
 }
 
-std::string LoadBalancer::MetricsText() { return shared_.registry.RenderPrometheus(); }
+std::string LoadBalancer::MetricsText() {
+  return shared_.registry.RenderPrometheus();
+}
 
 void LoadBalancer::HandleAdmin(const http::Request& request, http::Responder respond) {
   const std::string& path = request.path;
@@ -324,9 +421,8 @@ void LoadBalancer::HandleAdmin(const http::Request& request, http::Responder res
           405, R"({"error":"use POST /servers/NAME/drain or POST /servers/NAME/enable"})"));
     }
     if (!SetDraining(name, action == "drain")) {
-      return respond(http::Response::Json(404, nlohmann::json{{"error", "no such server"},
-                                                               {"server", name}}
-                                                   .dump()));
+      return respond(http::Response::Json(
+          404, nlohmann::json{{"error", "no such server"}, {"server", name}}.dump()));
     }
     return respond(http::Response::Json(
         200, nlohmann::json{{"server", name}, {"state", action == "drain" ? "draining" : "enabled"}}

@@ -13,6 +13,7 @@
 #include "lb/lb_shared.h"
 #include "lb/worker.h"
 #include "net/event_loops.h"
+#include "ratelimit/cluster.h"
 
 namespace nines {
 
@@ -45,8 +46,9 @@ class LoadBalancer {
  private:
   std::shared_ptr<ServerState> MakeServer(const LbServerConfig& config);
   void StartChecker(const std::shared_ptr<ServerState>& server, const HealthCheckSpec& spec);
-  std::shared_ptr<LbRuntime> BuildRuntime(LbConfig config,
-                                          const std::vector<std::shared_ptr<ServerState>>& old);
+  // A runtime for `config`, reusing from `old` (may be null) the servers,
+  // health state and rate-limit state that did not change.
+  std::shared_ptr<LbRuntime> BuildRuntime(LbConfig config, const LbRuntime* old);
   void HandleAdmin(const http::Request& request, http::Responder respond);
   void WatchSignals();
   void FinishDrain(int64_t deadline_ms);
@@ -56,6 +58,7 @@ class LoadBalancer {
   std::unique_ptr<EventLoopGroup> loops_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<http::SimpleServer> admin_;
+  std::unique_ptr<RateLimitCluster> cluster_;
   std::string config_file_;
   int64_t started_ms_ = 0;
   uint64_t reloads_ = 0;

@@ -3,8 +3,8 @@
 // (timeout, retry, close) the number changes and late completions return.
 #include "lb/proxy_connection.h"
 
-#include <asio/write.hpp>
 #include <fmt/format.h>
+#include <asio/write.hpp>
 
 #include <array>
 #include <cstring>
@@ -26,7 +26,9 @@ bool IsIdempotent(std::string_view method) {
          method == "OPTIONS" || method == "TRACE";
 }
 
-void Append(std::string& out, std::string_view a) { out.append(a.data(), a.size()); }
+void Append(std::string& out, std::string_view a) {
+  out.append(a.data(), a.size());
+}
 
 // All values of the Connection header(s), comma-joined: the hop-by-hop
 // tokens of this message.
@@ -47,6 +49,7 @@ std::string ConnectionTokens(const Head& head) {
 ClientConnection::ClientConnection(Worker& worker, asio::ip::tcp::socket socket)
     : worker_(worker), shared_(worker.shared()), client_(std::move(socket)) {
   client_ip_ = RemoteAddress(client_);
+  ParseIpv4Address(client_ip_, &client_ip_number_);
   std::error_code ec;
   client_.set_option(asio::ip::tcp::no_delay(true), ec);
   client_.non_blocking(true, ec);
@@ -126,9 +129,8 @@ void ClientConnection::ProcessHead() {
     SetDeadline(rt.config.timeouts.request_header_ms);
   }
   http::ParseError error;
-  http::ParseStatus status =
-      http::ParseRequestHead(std::string_view(in_.data(), in_used_), http::Limits(), &request_,
-                             &error);
+  http::ParseStatus status = http::ParseRequestHead(std::string_view(in_.data(), in_used_),
+                                                    http::Limits(), &request_, &error);
   if (status == http::ParseStatus::kNeedMore) return ReadClient();
   if (status == http::ParseStatus::kError) {
     shared_.metrics.bad_requests->Add();
@@ -145,8 +147,8 @@ void ClientConnection::ProcessHead() {
     shared_.metrics.bad_requests->Add();
     return LocalReply(400, true);  // RFC 9112 3.2: HTTP/1.1 requires Host
   }
-  client_keep_alive_ =
-      request_.keep_alive && !shared_.draining.load(std::memory_order_relaxed);
+  client_keep_alive_ = request_.keep_alive && !shared_.draining.load(std::memory_order_relaxed);
+  queue_deadline_ms_ = 0;
   idempotent_ = IsIdempotent(request_.method);
   head_request_ = request_.method == "HEAD";
   stream_started_ = false;
@@ -180,6 +182,7 @@ void ClientConnection::ProcessHead() {
       break;
   }
   // The head's views into in_ are used now, before in_ can move.
+  if (!AdmitByRateLimits()) return;
   BuildUpstreamHead();
   if (!FeedBody()) return;
   if (!body_complete_ && request_.expect_continue) SendContinue();
@@ -207,8 +210,8 @@ bool ClientConnection::FeedBody() {
   bool done = false;
   http::ParseError error;
   error.status = 0;
-  size_t n = request_chunks_.Consume(std::string_view(in_.data() + body_fed_, available), &done,
-                                     &error);
+  size_t n =
+      request_chunks_.Consume(std::string_view(in_.data() + body_fed_, available), &done, &error);
   if (error.status != 0) {
     shared_.metrics.bad_requests->Add();
     LocalReply(400, true);
@@ -288,9 +291,28 @@ void ClientConnection::TryServer() {
   pick.key_hash = key_hash_;
   pick.tried = tried_;
   pick.tried_count = tried_count_;
-  int id = PickServer(*rt.pool, pick, &worker_.pick_state());
+  int id = -1;
+  // Another thread may take the last slot of the server picked: pick again.
+  for (int race = 0; race < 4; ++race) {
+    id = PickServer(*rt.pool, pick, &worker_.pick_state());
+    if (id < 0 || rt.pool->servers[id]->TryAcquire()) break;
+    id = -1;
+  }
   bool must_close = !body_complete_ || stream_started_;
   if (id < 0) {
+    if (AnyServerBusy(*rt.pool, pick)) {
+      // Servers are up but full: wait for a slot, briefly, or be shed now.
+      if (queue_deadline_ms_ == 0) {
+        queue_deadline_ms_ = worker_.now_ms() + rt.config.queue_timeout_ms;
+      }
+      if (worker_.Enqueue(shared_from_this(), had_success_, resuming_)) {
+        phase_ = Phase::kQueued;
+        SetDeadline(rt.config.queue_timeout_ms + 1000);  // the queue timer is exact
+        return;
+      }
+      shared_.metrics.shed_queue_full->Add();
+      return LocalReply(503, must_close);
+    }
     if (tried_count_ == 0 || last_failure_ == Failure::kConnect) {
       shared_.metrics.no_server->Add();
       return LocalReply(503, must_close);
@@ -299,15 +321,86 @@ void ClientConnection::TryServer() {
   }
   server_ = rt.pool->servers[id];
   if (tried_count_ < static_cast<int>(std::size(tried_))) tried_[tried_count_++] = id;
-  server_->active_requests.fetch_add(1, std::memory_order_relaxed);
   server_->requests->Add();
   ++attempt_;
   backend_reusable_ = true;
   out_used_ = 0;
-  backend_ = worker_.backends().Take(server_.get(), worker_.now_ms(),
-                                     rt.config.timeouts.pool_idle_ms);
+  backend_ =
+      worker_.backends().Take(server_.get(), worker_.now_ms(), rt.config.timeouts.pool_idle_ms);
   if (backend_) return SendRequest();
   Connect();
+}
+
+void ClientConnection::ResumeFromQueue() {
+  if (phase_ != Phase::kQueued) return;
+  resuming_ = true;
+  TryServer();
+  resuming_ = false;
+}
+
+void ClientConnection::ShedFromQueue(bool timed_out) {
+  if (phase_ != Phase::kQueued) return;
+  (timed_out ? shared_.metrics.shed_queue_timeout : shared_.metrics.shed_queue_full)->Add();
+  LocalReply(503, !body_complete_ || stream_started_);
+}
+
+// ---- Rate limits ------------------------------------------------------------
+
+std::string_view ClientConnection::ClientKey(const LbRuntime& rt) const {
+  const RateLimitConfig& limits = rt.config.rate_limit;
+  if (!limits.client_header.empty()) {
+    const http::Header* h = request_.Find(limits.client_header);
+    if (h && !h->value.empty()) return h->value;
+  } else if (!limits.trusted_proxies.empty()) {
+    bool trusted = false;
+    for (const Ipv4Network& net : limits.trusted_proxies) {
+      trusted = trusted || net.Contains(client_ip_number_);
+    }
+    const http::Header* h = trusted ? request_.Find("x-forwarded-for") : nullptr;
+    if (h) {
+      std::string_view first = h->value.substr(0, h->value.find(','));
+      while (!first.empty() && (first.back() == ' ' || first.back() == '\t')) {
+        first.remove_suffix(1);
+      }
+      if (!first.empty()) return first;
+    }
+  }
+  return client_ip_;
+}
+
+bool ClientConnection::AdmitByRateLimits() {
+  const LbRuntime& rt = *runtime_;
+  rate_limit_state_.clear();
+  if (rt.per_client) {
+    GcraDecision d = rt.per_client->Take(ClientKey(rt), request_start_ns_);
+    if (!d.allowed) {
+      shared_.metrics.limited_client->Add();
+      RejectByRateLimit("client", d.retry_after_s);
+      return false;
+    }
+    fmt::format_to(std::back_inserter(rate_limit_state_), "\"client\";r={};t={}", d.remaining,
+                   d.reset_s);
+  }
+  if (rt.global) {
+    GcraDecision d = rt.global->Take(request_start_ns_);
+    if (!d.allowed) {
+      shared_.metrics.limited_global->Add();
+      RejectByRateLimit("global", d.retry_after_s);
+      return false;
+    }
+    if (!rate_limit_state_.empty()) rate_limit_state_ += ", ";
+    fmt::format_to(std::back_inserter(rate_limit_state_), "\"global\";r={};t={}", d.remaining,
+                   d.reset_s);
+  }
+  return true;
+}
+
+void ClientConnection::RejectByRateLimit(const char* scope, int64_t retry_after_s) {
+  std::string retry = std::to_string(retry_after_s);
+  LocalReply(429, !body_complete_,
+             {{"Retry-After", retry},
+              {"RateLimit-Policy", runtime_->rate_limit_policy},
+              {"RateLimit", fmt::format("\"{}\";r=0;t={}", scope, retry)}});
 }
 
 void ClientConnection::Connect() {
@@ -330,8 +423,7 @@ void ClientConnection::SendRequest() {
   SetDeadline(runtime_->config.timeouts.server_ms);
   size_t body_end = body_complete_ ? request_end_ : body_fed_;
   std::array<asio::const_buffer, 2> buffers{
-      asio::buffer(upstream_head_),
-      asio::buffer(in_.data() + head_size_, body_end - head_size_)};
+      asio::buffer(upstream_head_), asio::buffer(in_.data() + head_size_, body_end - head_size_)};
   asio::async_write(
       backend_->socket, buffers,
       [self = shared_from_this(), attempt = attempt_, body_end](std::error_code ec, size_t) {
@@ -490,6 +582,13 @@ void ClientConnection::OnResponseHead() {
     head += "\r\n";
   }
   if (response_.body == http::BodyKind::kChunked) head += "Transfer-Encoding: chunked\r\n";
+  if (!rate_limit_state_.empty()) {
+    head += "RateLimit-Policy: ";
+    head += rt.rate_limit_policy;
+    head += "\r\nRateLimit: ";
+    head += rate_limit_state_;
+    head += "\r\n";
+  }
   client_keep_alive_ = client_keep_alive_ && response_.body != http::BodyKind::kUntilClose &&
                        !shared_.draining.load(std::memory_order_relaxed);
   if (!client_keep_alive_) {
@@ -582,6 +681,7 @@ void ClientConnection::FinishResponse() {
   shared_.metrics.latency->Observe(seconds);
   server_->latency->Observe(seconds);
   server_->responses_by_class[std::clamp(status_ / 100, 1, 5)]->Add();
+  if (status_ < 400) had_success_ = true;
   if (backend_reusable_) {
     worker_.backends().Put(std::move(backend_), worker_.now_ms(),
                            runtime_->config.max_idle_per_server);
@@ -617,6 +717,10 @@ void ClientConnection::ReleaseServer() {
   if (server_) {
     server_->active_requests.fetch_sub(1, std::memory_order_relaxed);
     server_.reset();
+    // A slot is free: requests waiting for one (on any worker) may go.
+    if (shared_.queued.load(std::memory_order_relaxed) > 0 && shared_.wake_queues) {
+      shared_.wake_queues();
+    }
   }
 }
 
@@ -630,12 +734,13 @@ void ClientConnection::DropBackend() {
 
 // ---- Replies and the end of a request --------------------------------------
 
-void ClientConnection::LocalReply(int status, bool close) {
+void ClientConnection::LocalReply(int status, bool close,
+                                  const std::vector<std::pair<std::string, std::string>>& headers) {
   bool keep = !close && client_keep_alive_ && body_complete_ &&
               !shared_.draining.load(std::memory_order_relaxed);
   shared_.metrics.local_responses[std::clamp(status / 100, 1, 5)]->Add();
   if (status == 408) shared_.metrics.timeouts_header->Add();
-  local_reply_ = http::BuildErrorResponse(status, keep);
+  local_reply_ = http::BuildErrorResponse(status, keep, headers);
   phase_ = Phase::kLocalReply;
   SetDeadline(worker_.runtime().config.timeouts.client_body_ms);
   asio::async_write(client_, asio::buffer(local_reply_),
@@ -674,6 +779,7 @@ void ClientConnection::LingerClose() {
 
 void ClientConnection::Close() {
   if (phase_ == Phase::kClosed) return;
+  LogDebug("lb", "closing connection from {} in phase {}", client_ip_, static_cast<int>(phase_));
   phase_ = Phase::kClosed;
   ++attempt_;
   DropBackend();
@@ -689,6 +795,8 @@ void ClientConnection::OnDeadline() {
     case Phase::kHead:
     case Phase::kBody:
       return LocalReply(408, true);
+    case Phase::kQueued:
+      return ShedFromQueue(true);
     case Phase::kConnect:
       return OnAttemptFailed(Failure::kConnect);
     case Phase::kSend:

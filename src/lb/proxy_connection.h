@@ -32,11 +32,18 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   int64_t deadline_ms() const { return deadline_ms_; }
   bool Idle() const { return phase_ == Phase::kIdle; }
 
+  // The overload queue (Worker) drives these.
+  bool Queued() const { return phase_ == Phase::kQueued; }
+  int64_t queue_deadline_ms() const { return queue_deadline_ms_; }
+  void ResumeFromQueue();
+  void ShedFromQueue(bool timed_out);
+
  private:
   enum class Phase {
     kIdle,          // keep-alive, waiting for the first byte of a request
     kHead,          // reading a request head
     kBody,          // buffering a small request body
+    kQueued,        // every server at max_conn: waiting in the worker's queue
     kConnect,       // connecting to a server
     kSend,          // writing the request (head and buffered body) to the server
     kStreamBody,    // copying a large request body to the server
@@ -73,7 +80,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void DropBackend();
 
   // Replies.
-  void LocalReply(int status, bool close);
+  void LocalReply(int status, bool close,
+                  const std::vector<std::pair<std::string, std::string>>& headers = {});
+  bool AdmitByRateLimits();
+  void RejectByRateLimit(const char* scope, int64_t retry_after_s);
+  std::string_view ClientKey(const LbRuntime& rt) const;
   void EndRequest(bool keep_alive);
   void LingerClose();
   bool RetryAllowed(Failure failure);
@@ -86,6 +97,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   LbShared& shared_;
   asio::ip::tcp::socket client_;
   std::string client_ip_;
+  uint32_t client_ip_number_ = 0;
   Phase phase_ = Phase::kIdle;
   int64_t deadline_ms_ = 0;
 
@@ -107,6 +119,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool stream_started_ = false;  // body bytes were sent and dropped: no replay possible
   uint64_t key_hash_ = 0;
   int64_t request_start_ns_ = 0;
+  bool had_success_ = false;       // this connection already got a good response
+  bool resuming_ = false;          // TryServer called from the queue
+  int64_t queue_deadline_ms_ = 0;  // 0: not queued for this request yet
+  std::string rate_limit_state_;   // RateLimit field value for the response, "" if none
 
   // The attempt in progress.
   std::string upstream_head_;

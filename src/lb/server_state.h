@@ -33,9 +33,9 @@ struct ServerState {
   std::atomic<bool> backup{false};
 
   // Availability.
-  std::atomic<bool> health_up{true};       // active checks
-  std::atomic<bool> draining{false};       // admin: no new requests
-  std::atomic<bool> removed{false};        // gone from the config
+  std::atomic<bool> health_up{true};         // active checks
+  std::atomic<bool> draining{false};         // admin: no new requests
+  std::atomic<bool> removed{false};          // gone from the config
   std::atomic<int64_t> ejected_until_ms{0};  // passive checks (steady clock)
   std::atomic<int> consecutive_failures{0};
   std::atomic<int> times_ejected{0};
@@ -43,6 +43,21 @@ struct ServerState {
 
   // Load.
   std::atomic<int> active_requests{0};
+  std::atomic<int> max_conn{0};  // 0: no limit
+
+  bool HasCapacity() const {
+    int limit = max_conn.load(std::memory_order_relaxed);
+    return limit == 0 || active_requests.load(std::memory_order_relaxed) < limit;
+  }
+  // Takes a slot for one request, exactly respecting max_conn across threads.
+  bool TryAcquire() {
+    int limit = max_conn.load(std::memory_order_relaxed);
+    int now = active_requests.load(std::memory_order_relaxed);
+    do {
+      if (limit != 0 && now >= limit) return false;
+    } while (!active_requests.compare_exchange_weak(now, now + 1, std::memory_order_relaxed));
+    return true;
+  }
 
   // Counters (registered with the balancer's registry when created).
   std::array<Counter*, 6> responses_by_class{};  // 1xx..5xx at [1..5], [0] unused
@@ -58,8 +73,7 @@ struct ServerState {
   }
   // Can take a new request now (not counting per-server limits).
   bool Available(int64_t now_ms) const {
-    return health_up.load(std::memory_order_relaxed) &&
-           !draining.load(std::memory_order_relaxed) &&
+    return health_up.load(std::memory_order_relaxed) && !draining.load(std::memory_order_relaxed) &&
            !removed.load(std::memory_order_relaxed) && !Ejected(now_ms);
   }
   // "up", "down" or "draining" as /status shows it.

@@ -1,6 +1,8 @@
 // Worker: accept loop, deadline sweep, runtime refresh.
 #include "lb/worker.h"
 
+#include <asio/post.hpp>
+
 #include <vector>
 
 #include "base/clock.h"
@@ -11,7 +13,7 @@
 namespace nines {
 
 Worker::Worker(asio::io_context& io, int index, LbShared& shared)
-    : io_(io), index_(index), shared_(shared), acceptor_(io), sweep_timer_(io) {
+    : io_(io), index_(index), shared_(shared), acceptor_(io), sweep_timer_(io), queue_timer_(io) {
   pick_.rng ^= static_cast<uint64_t>(index + 1) * 0x2545f4914f6cdd1dull;
   pick_.rr_counter = static_cast<uint64_t>(index) * 7919;
   RefreshNow();
@@ -55,7 +57,94 @@ void Worker::CloseAll() {
   std::vector<std::shared_ptr<ClientConnection>> all;
   for (ClientConnection* c : connections_) all.push_back(c->shared_from_this());
   for (auto& c : all) c->Close();
+  for (auto& q : queue_) {
+    shared_.queued.fetch_sub(static_cast<int>(q.size()), std::memory_order_relaxed);
+    q.clear();
+  }
   sweep_timer_.cancel();
+  queue_timer_.cancel();
+}
+
+bool Worker::Enqueue(const std::shared_ptr<ClientConnection>& c, bool established, bool front) {
+  const LbConfig& config = runtime().config;
+  if (shared_.queued.load(std::memory_order_relaxed) >= config.max_queue) {
+    if (!established || queue_[1].empty()) return false;
+    std::shared_ptr<ClientConnection> victim = queue_[1].back();
+    queue_[1].pop_back();
+    shared_.queued.fetch_sub(1, std::memory_order_relaxed);
+    shared_.metrics.queue_evictions->Add();
+    if (victim) victim->ShedFromQueue(false);
+  }
+  shared_.queued.fetch_add(1, std::memory_order_relaxed);
+  auto& q = queue_[established ? 0 : 1];
+  if (front) {
+    q.push_front(c);
+  } else {
+    q.push_back(c);
+  }
+  if (!queue_timer_armed_) {
+    queue_timer_armed_ = true;
+    queue_timer_.expires_after(std::chrono::milliseconds(5));
+    queue_timer_.async_wait([this](std::error_code ec) {
+      queue_timer_armed_ = false;
+      if (!ec) CheckQueueDeadlines();
+    });
+  }
+  return true;
+}
+
+std::shared_ptr<ClientConnection> Worker::PopQueued() {
+  for (auto& q : queue_) {
+    while (!q.empty()) {
+      std::shared_ptr<ClientConnection> c = q.front();
+      q.pop_front();
+      shared_.queued.fetch_sub(1, std::memory_order_relaxed);
+      if (c && c->Queued()) return c;
+    }
+  }
+  return nullptr;
+}
+
+void Worker::DrainQueue() {
+  drain_posted_.store(false, std::memory_order_relaxed);
+  RefreshNow();
+  while (true) {
+    std::shared_ptr<ClientConnection> c = PopQueued();
+    if (!c) return;
+    c->ResumeFromQueue();
+    if (c->Queued()) return;  // still no free slot: it went back to the front
+  }
+}
+
+void Worker::RequestDrain() {
+  if (drain_posted_.exchange(true, std::memory_order_relaxed)) return;
+  asio::post(io_, [this] { DrainQueue(); });
+}
+
+void Worker::CheckQueueDeadlines() {
+  int64_t now = RefreshNow();
+  bool waiting = false;
+  for (auto& q : queue_) {
+    while (!q.empty()) {
+      std::shared_ptr<ClientConnection> c = q.front();
+      if (c && c->Queued() && c->queue_deadline_ms() > now) {
+        waiting = true;
+        break;
+      }
+      q.pop_front();
+      shared_.queued.fetch_sub(1, std::memory_order_relaxed);
+      if (c && c->Queued()) c->ShedFromQueue(true);
+    }
+    waiting = waiting || !q.empty();
+  }
+  if (waiting && !queue_timer_armed_) {
+    queue_timer_armed_ = true;
+    queue_timer_.expires_after(std::chrono::milliseconds(5));
+    queue_timer_.async_wait([this](std::error_code ec) {
+      queue_timer_armed_ = false;
+      if (!ec) CheckQueueDeadlines();
+    });
+  }
 }
 
 void Worker::Accept() {

@@ -9,6 +9,8 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <atomic>
+#include <deque>
 #include <memory>
 #include <unordered_set>
 
@@ -43,6 +45,16 @@ class Worker {
   int64_t now_ms() const { return now_ms_; }
   int64_t RefreshNow();
 
+  // The overload queue: requests waiting for a server slot (max_conn).
+  // Requests of connections that already had a good response wait apart and
+  // go first; when the queue is full they displace the newest request of a
+  // new connection. False: the request must be shed (503).
+  bool Enqueue(const std::shared_ptr<ClientConnection>& c, bool established, bool front);
+  // Hands freed server slots to queued requests (on the loop).
+  void DrainQueue();
+  // Thread-safe: schedules DrainQueue on this worker's loop once.
+  void RequestDrain();
+
   void Register(ClientConnection* c) { connections_.insert(c); }
   void Unregister(ClientConnection* c) { connections_.erase(c); }
   size_t connection_count() const { return connections_.size(); }
@@ -50,6 +62,8 @@ class Worker {
  private:
   void Accept();
   void Sweep();
+  void CheckQueueDeadlines();
+  std::shared_ptr<ClientConnection> PopQueued();
 
   asio::io_context& io_;
   int index_;
@@ -63,6 +77,10 @@ class Worker {
   int64_t now_ms_ = 0;
   bool accepting_ = false;
   std::unordered_set<ClientConnection*> connections_;
+  std::deque<std::shared_ptr<ClientConnection>> queue_[2];  // [0] established, [1] new
+  asio::steady_timer queue_timer_;
+  bool queue_timer_armed_ = false;
+  std::atomic<bool> drain_posted_{false};
 };
 
 }  // namespace nines

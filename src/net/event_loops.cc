@@ -17,7 +17,9 @@ EventLoopGroup::EventLoopGroup(int threads) {
   }
 }
 
-EventLoopGroup::~EventLoopGroup() { Stop(); }
+EventLoopGroup::~EventLoopGroup() {
+  Stop();
+}
 
 void EventLoopGroup::Start() {
   if (started_) return;

@@ -70,7 +70,9 @@ std::string HttpResult::Header(const std::string& name) const {
   return "";
 }
 
-HttpConnection::~HttpConnection() { Close(); }
+HttpConnection::~HttpConnection() {
+  Close();
+}
 
 void HttpConnection::Close() {
   if (fd_ >= 0) ::close(fd_);
@@ -214,8 +216,8 @@ HttpResult HttpRequest(const std::string& host, int port, const std::string& raw
 HttpResult HttpGet(const std::string& host, int port, const std::string& path,
                    const std::string& extra_headers, int timeout_ms) {
   return HttpRequest(host, port,
-                     "GET " + path + " HTTP/1.1\r\nHost: test\r\n" + extra_headers + "\r\n",
-                     "GET", timeout_ms);
+                     "GET " + path + " HTTP/1.1\r\nHost: test\r\n" + extra_headers + "\r\n", "GET",
+                     timeout_ms);
 }
 
 HttpResult HttpPost(const std::string& host, int port, const std::string& path,

@@ -7,12 +7,12 @@
 namespace nines::test {
 
 struct HttpResult {
-  bool ok = false;        // a complete response was read
-  std::string error;      // why not
+  bool ok = false;    // a complete response was read
+  std::string error;  // why not
   int status = 0;
-  std::string head;       // status line and headers as received
-  std::string body;       // decoded (chunked bodies are de-chunked)
-  bool closed = false;    // the server closed the connection after the response
+  std::string head;     // status line and headers as received
+  std::string body;     // decoded (chunked bodies are de-chunked)
+  bool closed = false;  // the server closed the connection after the response
 
   // Value of the first header `name` (case-insensitive) in head, or "".
   std::string Header(const std::string& name) const;

@@ -40,7 +40,9 @@ ChildProcess::~ChildProcess() {
   if (pid_ > 0 && running()) Stop(SIGKILL, 5000);
 }
 
-ChildProcess::ChildProcess(ChildProcess&& other) noexcept { *this = std::move(other); }
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept {
+  *this = std::move(other);
+}
 
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   if (this != &other) {
@@ -97,14 +99,13 @@ std::string NinesBinary() {
 }
 
 std::string TestBackendBinary() {
-  return (std::filesystem::path(NinesBinary()).parent_path() / "tests" / "support" /
-          "test_backend")
+  return (std::filesystem::path(NinesBinary()).parent_path() / "tests" / "support" / "test_backend")
       .string();
 }
 
 std::string TestDir(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::path(NinesBinary()).parent_path() / "test-out" /
-                              name;
+  std::filesystem::path dir =
+      std::filesystem::path(NinesBinary()).parent_path() / "test-out" / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();

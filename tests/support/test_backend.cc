@@ -6,9 +6,11 @@
 //   GET /healthz          200 "ok" (503 after POST /admin/unhealthy)
 //   GET /status/NNN       answers NNN
 //   GET /slow?ms=N        answers after N ms
+//   GET /maxinflight      the most /slow requests served at once
 //   ANY /echo             200, body = request body, X-Body-Length
 //   GET /headers          the request head as received
 //   GET /count            number of requests (other than /healthz and /count)
+//   --fail-status N       every request but /healthz and /count is answered N
 //   anything else         200 "NAME\n" with X-Server: NAME
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -24,10 +26,12 @@ using namespace nines;
 
 int main(int argc, char** argv) {
   std::string listen, name = "backend";
+  int fail_status = 0;  // --fail-status N: every request but health checks gets N
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--listen") listen = argv[i + 1];
     if (flag == "--name") name = argv[i + 1];
+    if (flag == "--fail-status") fail_status = std::atoi(argv[i + 1]);
   }
   Endpoint at;
   if (std::string err = ParseEndpoint(listen, &at); !err.empty()) {
@@ -38,6 +42,8 @@ int main(int argc, char** argv) {
   asio::io_context io(1);
   std::atomic<uint64_t> count{0};
   std::atomic<bool> healthy{true};
+  std::atomic<int> inflight{0};      // /slow requests being served now
+  std::atomic<int> max_inflight{0};  // the most at once
   http::ServerOptions options;
   options.max_body_bytes = 64 << 20;
   http::SimpleServer server(
@@ -45,6 +51,9 @@ int main(int argc, char** argv) {
       [&](const http::Request& req, http::Responder respond) {
         if (req.path == "/healthz") {
           return respond(http::Response::Text(healthy ? 200 : 503, healthy ? "ok\n" : "sick\n"));
+        }
+        if (req.path == "/maxinflight") {
+          return respond(http::Response::Text(200, std::to_string(max_inflight.load()) + "\n"));
         }
         if (req.path == "/count") {
           return respond(http::Response::Text(200, std::to_string(count.load()) + "\n"));
@@ -58,14 +67,20 @@ int main(int argc, char** argv) {
           return respond(http::Response::Text(200, "ok\n"));
         }
         count.fetch_add(1);
+        if (fail_status != 0) return respond(http::Response::Text(fail_status, name + "\n"));
         if (req.path.rfind("/status/", 0) == 0) {
           int status = std::atoi(req.path.c_str() + 8);
           return respond(http::Response::Text(status, name + "\n"));
         }
         if (req.path == "/slow") {
           int ms = std::atoi(req.QueryParam("ms").c_str());
+          int now = ++inflight;
+          int seen = max_inflight.load();
+          while (now > seen && !max_inflight.compare_exchange_weak(seen, now)) {
+          }
           auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(ms));
-          timer->async_wait([timer, respond, name](std::error_code) {
+          timer->async_wait([timer, respond, name, &inflight](std::error_code) {
+            --inflight;
             respond(http::Response::Text(200, name + "\n"));
           });
           return;

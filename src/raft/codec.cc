@@ -1,0 +1,284 @@
+// Varint codec for the Raft wire and disk formats, with strict validation.
+#include "raft/codec.h"
+
+#include <algorithm>
+
+#include "raft/membership.h"
+
+namespace nines::raft {
+namespace {
+
+constexpr uint8_t kMessageVersion = 1;
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+void PutBytes(std::string* out, std::string_view s) {
+  PutVarint(out, s.size());
+  out->append(s);
+}
+
+class Reader {
+ public:
+  Reader(std::string_view in, std::string* error) : in_(in), error_(error) {}
+
+  bool Fail(const char* what) {
+    if (ok_ && error_) *error_ = std::string(what) + " at byte " + std::to_string(pos_);
+    ok_ = false;
+    return false;
+  }
+  bool ok() const { return ok_; }
+  size_t remaining() const { return in_.size() - pos_; }
+
+  bool Varint(uint64_t* v) {
+    if (!ok_) return false;
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) return Fail("truncated varint");
+      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
+      if (shift == 63 && b > 1) return Fail("varint overflows 64 bits");
+      result |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) {
+        *v = result;
+        return true;
+      }
+    }
+    return Fail("varint too long");
+  }
+  bool Byte(uint8_t* v) {
+    if (!ok_) return false;
+    if (pos_ >= in_.size()) return Fail("truncated byte");
+    *v = static_cast<uint8_t>(in_[pos_++]);
+    return true;
+  }
+  bool Bool(bool* v) {
+    uint8_t b;
+    if (!Byte(&b)) return false;
+    if (b > 1) return Fail("bad boolean");
+    *v = b == 1;
+    return true;
+  }
+  bool Bytes(std::string* s) {
+    uint64_t n;
+    if (!Varint(&n)) return false;
+    if (n > remaining()) return Fail("string longer than input");
+    s->assign(in_.substr(pos_, n));
+    pos_ += n;
+    return true;
+  }
+  bool End() {
+    if (!ok_) return false;
+    if (pos_ != in_.size()) return Fail("trailing bytes");
+    return true;
+  }
+
+ private:
+  std::string_view in_;
+  std::string* error_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+void PutIds(std::string* out, const std::vector<NodeId>& ids) {
+  PutVarint(out, ids.size());
+  for (NodeId id : ids) PutVarint(out, id);
+}
+
+bool ReadIds(Reader& r, std::vector<NodeId>* ids) {
+  uint64_t n;
+  if (!r.Varint(&n)) return false;
+  if (n > kMaxMembers) return r.Fail("too many members");
+  ids->clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t id;
+    if (!r.Varint(&id)) return false;
+    if (id == kNoNode) return r.Fail("member id 0");
+    if (!ids->empty() && id <= ids->back()) return r.Fail("member ids not sorted and unique");
+    ids->push_back(id);
+  }
+  return true;
+}
+
+void PutMembership(std::string* out, const Membership& m) {
+  PutIds(out, m.voters);
+  PutIds(out, m.learners);
+}
+
+bool ReadMembership(Reader& r, Membership* m) {
+  if (!ReadIds(r, &m->voters) || !ReadIds(r, &m->learners)) return false;
+  for (NodeId id : m->learners) {
+    if (std::binary_search(m->voters.begin(), m->voters.end(), id)) {
+      return r.Fail("node is both voter and learner");
+    }
+  }
+  if (m->voters.size() + m->learners.size() > kMaxMembers) return r.Fail("too many members");
+  return true;
+}
+
+void PutEntry(std::string* out, const Entry& e) {
+  PutVarint(out, e.term);
+  PutVarint(out, e.index);
+  out->push_back(static_cast<char>(e.type));
+  PutBytes(out, e.data);
+}
+
+bool ReadEntry(Reader& r, Entry* e) {
+  uint8_t type;
+  if (!r.Varint(&e->term) || !r.Varint(&e->index) || !r.Byte(&type) || !r.Bytes(&e->data)) {
+    return false;
+  }
+  if (type > static_cast<uint8_t>(EntryType::kConfig)) return r.Fail("bad entry type");
+  e->type = static_cast<EntryType>(type);
+  if (e->type == EntryType::kConfig) {
+    Membership m;
+    std::string why;
+    if (!DecodeMembership(e->data, &m, &why)) return r.Fail("bad configuration entry");
+  }
+  return true;
+}
+
+void PutSnapshotMeta(std::string* out, const SnapshotMeta& meta) {
+  PutVarint(out, meta.index);
+  PutVarint(out, meta.term);
+  PutMembership(out, meta.membership);
+}
+
+bool ReadSnapshotMeta(Reader& r, SnapshotMeta* meta) {
+  return r.Varint(&meta->index) && r.Varint(&meta->term) && ReadMembership(r, &meta->membership);
+}
+
+}  // namespace
+
+std::string EncodeMessage(const Message& m) {
+  std::string out;
+  out.push_back(static_cast<char>(kMessageVersion));
+  out.push_back(static_cast<char>(m.type));
+  PutVarint(&out, m.from);
+  PutVarint(&out, m.to);
+  PutVarint(&out, m.term);
+  PutVarint(&out, m.log_term);
+  PutVarint(&out, m.index);
+  PutVarint(&out, m.commit);
+  out.push_back(m.reject ? 1 : 0);
+  PutVarint(&out, m.reject_hint);
+  PutBytes(&out, m.context);
+  PutVarint(&out, m.entries.size());
+  for (const Entry& e : m.entries) PutEntry(&out, e);
+  bool has_snapshot = m.type == MessageType::kSnapshot;
+  out.push_back(has_snapshot ? 1 : 0);
+  if (has_snapshot) {
+    PutSnapshotMeta(&out, m.snapshot.meta);
+    PutBytes(&out, m.snapshot.data);
+  }
+  return out;
+}
+
+bool DecodeMessage(std::string_view in, Message* out, std::string* error) {
+  Reader r(in, error);
+  Message m;
+  uint8_t version, type;
+  if (!r.Byte(&version)) return false;
+  if (version != kMessageVersion) return r.Fail("unknown message version");
+  if (!r.Byte(&type)) return false;
+  if (type > kMaxMessageType) return r.Fail("unknown message type");
+  m.type = static_cast<MessageType>(type);
+  uint64_t n_entries = 0;
+  if (!r.Varint(&m.from) || !r.Varint(&m.to) || !r.Varint(&m.term) || !r.Varint(&m.log_term) ||
+      !r.Varint(&m.index) || !r.Varint(&m.commit) || !r.Bool(&m.reject) ||
+      !r.Varint(&m.reject_hint) || !r.Bytes(&m.context) || !r.Varint(&n_entries)) {
+    return false;
+  }
+  if (m.from == kNoNode || m.to == kNoNode) return r.Fail("missing sender or receiver");
+  if (n_entries > kMaxEntriesPerMessage || n_entries > r.remaining() / 4) {
+    return r.Fail("too many entries");
+  }
+  if (n_entries > 0 && m.type != MessageType::kAppend) return r.Fail("entries in non-append");
+  m.entries.resize(n_entries);
+  for (uint64_t i = 0; i < n_entries; ++i) {
+    Entry& e = m.entries[i];
+    if (!ReadEntry(r, &e)) return false;
+    if (e.index != m.index + 1 + i) return r.Fail("entries not consecutive after index");
+    if (e.term > m.term || e.term < m.log_term) return r.Fail("entry term out of range");
+    if (i > 0 && e.term < m.entries[i - 1].term) return r.Fail("entry terms decrease");
+  }
+  bool has_snapshot;
+  if (!r.Bool(&has_snapshot)) return false;
+  if (has_snapshot != (m.type == MessageType::kSnapshot)) return r.Fail("snapshot mismatch");
+  if (has_snapshot) {
+    if (!ReadSnapshotMeta(r, &m.snapshot.meta) || !r.Bytes(&m.snapshot.data)) return false;
+    if (m.snapshot.meta.index == 0 || m.snapshot.meta.term > m.term) {
+      return r.Fail("bad snapshot metadata");
+    }
+  }
+  if (!r.End()) return false;
+  *out = std::move(m);
+  return true;
+}
+
+std::string EncodeEntry(const Entry& e) {
+  std::string out;
+  PutEntry(&out, e);
+  return out;
+}
+
+bool DecodeEntry(std::string_view in, Entry* out, std::string* error) {
+  Reader r(in, error);
+  Entry e;
+  if (!ReadEntry(r, &e) || !r.End()) return false;
+  *out = std::move(e);
+  return true;
+}
+
+std::string EncodeHardState(const HardState& hs) {
+  std::string out;
+  PutVarint(&out, hs.term);
+  PutVarint(&out, hs.vote);
+  PutVarint(&out, hs.commit);
+  return out;
+}
+
+bool DecodeHardState(std::string_view in, HardState* out, std::string* error) {
+  Reader r(in, error);
+  HardState hs;
+  if (!r.Varint(&hs.term) || !r.Varint(&hs.vote) || !r.Varint(&hs.commit) || !r.End()) {
+    return false;
+  }
+  *out = hs;
+  return true;
+}
+
+std::string EncodeSnapshotMeta(const SnapshotMeta& meta) {
+  std::string out;
+  PutSnapshotMeta(&out, meta);
+  return out;
+}
+
+bool DecodeSnapshotMeta(std::string_view in, SnapshotMeta* out, std::string* error) {
+  Reader r(in, error);
+  SnapshotMeta meta;
+  if (!ReadSnapshotMeta(r, &meta) || !r.End()) return false;
+  *out = std::move(meta);
+  return true;
+}
+
+std::string EncodeMembership(const Membership& m) {
+  std::string out;
+  PutMembership(&out, m);
+  return out;
+}
+
+bool DecodeMembership(std::string_view in, Membership* out, std::string* error) {
+  Reader r(in, error);
+  Membership m;
+  if (!ReadMembership(r, &m) || !r.End()) return false;
+  if (m.voters.empty()) return r.Fail("configuration without voters");
+  *out = std::move(m);
+  return true;
+}
+
+}  // namespace nines::raft

@@ -1,0 +1,97 @@
+// One global limit across active-active balancers, without an external
+// service: each balancer sends its recent demand (requests per second seen
+// by its global limiter) to its peers over UDP a few times a second, and
+// enforces the share of the global rate that ComputeShare gives it. A peer
+// not heard from for peer_timeout_ms is dropped and the survivors take its
+// share at their next tick.
+//
+// Datagram (text, one line): "NRL1 <id> <seq> <demand-per-second>\n".
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/config.h"
+#include "ratelimit/global_limiter.h"
+
+namespace nines {
+
+struct ClusterConfig {
+  std::string id;               // defaults to the bind address
+  Endpoint bind;                // UDP address this balancer listens on
+  std::vector<Endpoint> peers;  // the others (this balancer's own address is skipped)
+  int interval_ms = 100;
+  int peer_timeout_ms = 1000;
+};
+
+struct PeerStatus {
+  std::string id;
+  std::string address;
+  bool alive = false;
+  double demand = 0;
+  int64_t last_seen_age_ms = -1;  // -1: never heard
+};
+
+// Parses one datagram. False if malformed.
+bool ParseShareReport(std::string_view datagram, std::string* id, uint64_t* seq, double* demand);
+
+class RateLimitCluster {
+ public:
+  RateLimitCluster(asio::io_context& io, ClusterConfig config, GlobalRateLimiter* limiter);
+  ~RateLimitCluster();
+
+  void Start();  // throws std::system_error if the bind address is taken
+  void Stop();
+
+  // Points the exchange at a new limiter (a reload changed the global rate).
+  void SetLimiter(GlobalRateLimiter* limiter) {
+    limiter_ = limiter;
+    last_attempts_ = limiter->attempts();
+  }
+  double my_demand() const;
+  std::vector<PeerStatus> peers() const;
+  uint64_t malformed() const { return malformed_.load(); }
+  const ClusterConfig& config() const { return config_; }
+
+ private:
+  struct Peer {
+    std::string id;
+    std::string address;
+    double demand = 0;
+    int64_t last_seen_ms = 0;  // steady ms; 0 = never
+  };
+  void Tick();
+  void Receive();
+  void OnDatagram(size_t n, const asio::ip::udp::endpoint& from);
+
+  asio::io_context& io_;
+  ClusterConfig config_;
+  GlobalRateLimiter* limiter_;
+  asio::ip::udp::socket socket_;
+  asio::steady_timer timer_;
+  std::vector<asio::ip::udp::endpoint> targets_;
+  std::array<char, 512> buffer_{};
+  asio::ip::udp::endpoint sender_;
+  int64_t started_ms_ = 0;
+  uint64_t seq_ = 0;
+  // Demand over the last second: attempts per tick in a ring.
+  std::vector<uint64_t> window_;
+  size_t window_pos_ = 0;
+  uint64_t last_attempts_ = 0;
+  mutable std::mutex mu_;
+  double my_demand_ = 0;
+  std::map<std::string, Peer> peers_;  // by address
+  std::atomic<uint64_t> malformed_{0};
+  bool stopped_ = false;
+};
+
+}  // namespace nines

@@ -1,0 +1,949 @@
+// The command table and its handlers. Each handler validates its arguments
+// exactly as Redis does (same order of checks, same error texts) and then
+// replies, asks for a read, or encodes a write (see commands.h).
+#include "store/commands.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cassert>
+#include <charconv>
+#include <limits>
+#include <unordered_map>
+
+#include "store/kv_command.h"
+#include "store/resp_writer.h"
+
+namespace nines::store {
+namespace {
+
+using resp::ReplyWriter;
+
+constexpr std::string_view kRedisVersion = "7.0.0";  // what clients see for feature checks
+constexpr std::string_view kNinesVersion = "0.1.0";
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
+    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] + 32) : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  }
+  return out;
+}
+
+void Reply(CommandCall& call) {
+  call.plan.kind = PlanKind::kReply;
+}
+
+void ReplyError(CommandCall& call, std::string_view text) {
+  ReplyWriter(call.out).Error(text);
+  Reply(call);
+}
+
+void ReplyOk(CommandCall& call) {
+  ReplyWriter(call.out).SimpleString("OK");
+  Reply(call);
+}
+
+// Encodes command as the plan's proposal.
+void Propose(CommandCall& call, KvCommand& command, WriteReply reply = WriteReply::kDirect) {
+  command.now_ms = call.context.now_ms;
+  call.plan.kind = PlanKind::kWrite;
+  call.plan.reply = reply;
+  call.plan.proposal.clear();
+  EncodeKvCommand(command, &call.plan.proposal);
+}
+
+// Key and value size limits for writes; false (and an error reply) if over.
+bool CheckKey(CommandCall& call, std::string_view key) {
+  if (key.size() <= call.context.config->max_key_bytes) return true;
+  ReplyError(call, kErrKeyTooLarge);
+  return false;
+}
+
+bool CheckValue(CommandCall& call, std::string_view value) {
+  if (value.size() <= call.context.config->max_value_bytes) return true;
+  ReplyError(call, kErrStringTooLong);
+  return false;
+}
+
+bool ParseIntOrReply(CommandCall& call, std::string_view text, int64_t* value) {
+  if (ParseRedisInt64(text, value)) return true;
+  ReplyError(call, kErrNotInteger);
+  return false;
+}
+
+// ------------------------------------------------------------ connection
+
+void PingPrepare(CommandCall& call) {
+  ReplyWriter w(call.out);
+  if (call.args.size() > 2) {
+    w.Error(WrongArityError("ping"));
+  } else if (call.args.size() == 2) {
+    w.Bulk(call.args[1]);
+  } else {
+    w.SimpleString("PONG");
+  }
+  Reply(call);
+}
+
+void EchoPrepare(CommandCall& call) {
+  ReplyWriter(call.out).Bulk(call.args[1]);
+  Reply(call);
+}
+
+void QuitPrepare(CommandCall& call) {
+  call.session.close_after_reply = true;
+  ReplyOk(call);
+}
+
+// READONLY / READWRITE (as in Redis Cluster): opt in to, or out of, reads
+// served by this member without a read barrier, possibly stale.
+void ReadOnlyPrepare(CommandCall& call) {
+  call.session.stale_reads = true;
+  ReplyOk(call);
+}
+
+void ReadWritePrepare(CommandCall& call) {
+  call.session.stale_reads = false;
+  ReplyOk(call);
+}
+
+void SelectPrepare(CommandCall& call) {
+  int64_t db = 0;
+  if (!ParseIntOrReply(call, call.args[1], &db)) return;
+  if (db != 0) return ReplyError(call, kErrDbIndex);
+  ReplyOk(call);
+}
+
+bool PasswordMatches(const std::string& expected, std::string_view given) {
+  // Compare without an early exit, so timing does not reveal the prefix.
+  unsigned diff = expected.size() != given.size();
+  for (size_t i = 0; i < given.size(); ++i) {
+    diff |= static_cast<unsigned char>(given[i]) ^
+            static_cast<unsigned char>(i < expected.size() ? expected[i] : 0);
+  }
+  return diff == 0;
+}
+
+void AuthPrepare(CommandCall& call) {
+  if (call.args.size() > 3) return ReplyError(call, kErrSyntax);
+  const std::string& password = call.context.config->requirepass;
+  if (call.args.size() == 2 && password.empty()) return ReplyError(call, kErrAuthNotConfigured);
+  std::string_view user = call.args.size() == 3 ? call.args[1] : "default";
+  std::string_view given = call.args.back();
+  if (user != "default" || (!password.empty() && !PasswordMatches(password, given))) {
+    return ReplyError(call, kErrWrongPass);
+  }
+  call.session.authenticated = true;
+  ReplyOk(call);
+}
+
+bool ValidClientName(std::string_view name) {
+  return std::all_of(name.begin(), name.end(), [](char c) { return c >= '!' && c <= '~'; });
+}
+
+void HelloPrepare(CommandCall& call) {
+  size_t i = 1;
+  if (call.args.size() >= 2) {
+    int64_t version = 0;
+    if (!ParseRedisInt64(call.args[1], &version)) {
+      return ReplyError(call, "ERR Protocol version is not an integer or out of range");
+    }
+    if (version != 2) return ReplyError(call, kErrNoProto);  // RESP3 is not offered
+    i = 2;
+  }
+  bool authenticated = call.session.authenticated || call.context.config->requirepass.empty();
+  std::string_view new_name;
+  bool set_name = false;
+  for (; i < call.args.size(); ++i) {
+    const bool more = call.args.size() - i - 1;
+    if (EqualsIgnoreCase(call.args[i], "auth") && call.args.size() - i - 1 >= 2) {
+      const std::string& password = call.context.config->requirepass;
+      if (call.args[i + 1] != "default" ||
+          (!password.empty() && !PasswordMatches(password, call.args[i + 2]))) {
+        return ReplyError(call, kErrWrongPass);
+      }
+      authenticated = true;
+      i += 2;
+    } else if (EqualsIgnoreCase(call.args[i], "setname") && more) {
+      new_name = call.args[i + 1];
+      set_name = true;
+      ++i;
+    } else {
+      return ReplyError(call, fmt::format("ERR Syntax error in HELLO option '{}'", call.args[i]));
+    }
+  }
+  if (!authenticated) {
+    return ReplyError(call,
+                      "NOAUTH HELLO must be called with the client already authenticated, "
+                      "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                      "authenticate the client and select the RESP protocol version at the same "
+                      "time");
+  }
+  if (set_name && !ValidClientName(new_name)) {
+    return ReplyError(call,
+                      "ERR Client names cannot contain spaces, newlines or special characters.");
+  }
+  call.session.authenticated = true;
+  if (set_name) call.session.name = std::string(new_name);
+  ReplyWriter w(call.out);
+  w.ArrayHeader(14);  // a RESP2 "map": key, value, ...
+  w.Bulk("server");
+  w.Bulk("redis");
+  w.Bulk("version");
+  w.Bulk(kRedisVersion);
+  w.Bulk("proto");
+  w.Integer(2);
+  w.Bulk("id");
+  w.Integer(static_cast<int64_t>(call.session.id));
+  w.Bulk("mode");
+  w.Bulk("standalone");
+  w.Bulk("role");
+  w.Bulk(call.context.info->role == "leader" ? "master" : "replica");
+  w.Bulk("modules");
+  w.ArrayHeader(0);
+  Reply(call);
+}
+
+// CLIENT subcommands.
+void ClientIdPrepare(CommandCall& call) {
+  ReplyWriter(call.out).Integer(static_cast<int64_t>(call.session.id));
+  Reply(call);
+}
+
+void ClientGetNamePrepare(CommandCall& call) {
+  ReplyWriter w(call.out);
+  if (call.session.name.empty()) {
+    w.NullBulk();
+  } else {
+    w.Bulk(call.session.name);
+  }
+  Reply(call);
+}
+
+void ClientSetNamePrepare(CommandCall& call) {
+  if (!ValidClientName(call.args[2])) {
+    return ReplyError(call,
+                      "ERR Client names cannot contain spaces, newlines or special characters.");
+  }
+  call.session.name = std::string(call.args[2]);
+  ReplyOk(call);
+}
+
+void ClientSetInfoPrepare(CommandCall& call) {
+  // Redis 7.2 clients send library name/version; accepted and ignored.
+  if (!EqualsIgnoreCase(call.args[2], "lib-name") && !EqualsIgnoreCase(call.args[2], "lib-ver")) {
+    return ReplyError(call, fmt::format("ERR Unrecognized option '{}'", call.args[2]));
+  }
+  ReplyOk(call);
+}
+
+// ------------------------------------------------------------ string writes
+
+void SetPrepare(CommandCall& call) {
+  KvCommand command;
+  command.op = KvOp::kSet;
+  enum ExpireUnit { kNone, kEx, kPx, kExAt, kPxAt } unit = kNone;
+  std::string_view expire_arg;
+  for (size_t j = 3; j < call.args.size(); ++j) {
+    std::string_view opt = call.args[j];
+    const bool has_next = j + 1 < call.args.size();
+    if (EqualsIgnoreCase(opt, "nx") && !(command.flags & kFlagXx)) {
+      command.flags |= kFlagNx;
+    } else if (EqualsIgnoreCase(opt, "xx") && !(command.flags & kFlagNx)) {
+      command.flags |= kFlagXx;
+    } else if (EqualsIgnoreCase(opt, "get")) {
+      command.flags |= kFlagGet;
+    } else if (EqualsIgnoreCase(opt, "keepttl") && unit == kNone) {
+      command.flags |= kFlagKeepTtl;
+    } else if (has_next && unit == kNone && !(command.flags & kFlagKeepTtl) &&
+               (EqualsIgnoreCase(opt, "ex") || EqualsIgnoreCase(opt, "px") ||
+                EqualsIgnoreCase(opt, "exat") || EqualsIgnoreCase(opt, "pxat"))) {
+      unit = EqualsIgnoreCase(opt, "ex")     ? kEx
+             : EqualsIgnoreCase(opt, "px")   ? kPx
+             : EqualsIgnoreCase(opt, "exat") ? kExAt
+                                             : kPxAt;
+      expire_arg = call.args[++j];
+    } else {
+      return ReplyError(call, kErrSyntax);
+    }
+  }
+  if (unit != kNone) {
+    int64_t value = 0;
+    if (!ParseIntOrReply(call, expire_arg, &value)) return;
+    const bool seconds = unit == kEx || unit == kExAt;
+    if (value <= 0 || (seconds && value > std::numeric_limits<int64_t>::max() / 1000)) {
+      return ReplyError(call, "ERR invalid expire time in 'set' command");
+    }
+    if (seconds) value *= 1000;
+    if ((unit == kEx || unit == kPx) &&
+        value > std::numeric_limits<int64_t>::max() - call.context.now_ms) {
+      return ReplyError(call, "ERR invalid expire time in 'set' command");
+    }
+    command.expire_kind =
+        unit == kEx || unit == kPx ? ExpireKind::kRelativeMs : ExpireKind::kAbsoluteMs;
+    command.integer = value;
+  }
+  if (!CheckKey(call, call.args[1]) || !CheckValue(call, call.args[2])) return;
+  command.args = {call.args[1], call.args[2]};
+  Propose(call, command);
+}
+
+void SetNxPrepare(CommandCall& call) {
+  if (!CheckKey(call, call.args[1]) || !CheckValue(call, call.args[2])) return;
+  KvCommand command;
+  command.op = KvOp::kSet;
+  command.flags = kFlagNx;
+  command.args = {call.args[1], call.args[2]};
+  Propose(call, command, WriteReply::kOkNilAsInteger);
+}
+
+void KeyOnlyWrite(CommandCall& call, KvOp op) {
+  KvCommand command;
+  command.op = op;
+  command.args = {call.args[1]};
+  Propose(call, command);
+}
+
+void GetDelPrepare(CommandCall& call) {
+  KeyOnlyWrite(call, KvOp::kGetDel);
+}
+void PersistPrepare(CommandCall& call) {
+  KeyOnlyWrite(call, KvOp::kPersist);
+}
+
+void DelPrepare(CommandCall& call) {
+  KvCommand command;
+  command.op = KvOp::kDel;
+  command.args.assign(call.args.begin() + 1, call.args.end());
+  Propose(call, command);
+}
+
+void IncrByDelta(CommandCall& call, int64_t delta) {
+  if (!CheckKey(call, call.args[1])) return;
+  KvCommand command;
+  command.op = KvOp::kIncrBy;
+  command.integer = delta;
+  command.args = {call.args[1]};
+  Propose(call, command);
+}
+
+void IncrPrepare(CommandCall& call) {
+  IncrByDelta(call, 1);
+}
+void DecrPrepare(CommandCall& call) {
+  IncrByDelta(call, -1);
+}
+
+void IncrByPrepare(CommandCall& call) {
+  int64_t delta = 0;
+  if (!ParseIntOrReply(call, call.args[2], &delta)) return;
+  IncrByDelta(call, delta);
+}
+
+void DecrByPrepare(CommandCall& call) {
+  int64_t delta = 0;
+  if (!ParseIntOrReply(call, call.args[2], &delta)) return;
+  if (delta == std::numeric_limits<int64_t>::min()) {
+    return ReplyError(call, "ERR decrement would overflow");
+  }
+  IncrByDelta(call, -delta);
+}
+
+void AppendPrepare(CommandCall& call) {
+  if (!CheckKey(call, call.args[1]) || !CheckValue(call, call.args[2])) return;
+  KvCommand command;
+  command.op = KvOp::kAppend;
+  command.number = call.context.config->max_value_bytes;
+  command.args = {call.args[1], call.args[2]};
+  Propose(call, command);
+}
+
+void MSetPrepare(CommandCall& call) {
+  if (call.args.size() % 2 == 0) return ReplyError(call, WrongArityError("mset"));
+  for (size_t i = 1; i + 1 < call.args.size(); i += 2) {
+    if (!CheckKey(call, call.args[i]) || !CheckValue(call, call.args[i + 1])) return;
+  }
+  KvCommand command;
+  command.op = KvOp::kMSet;
+  command.args.assign(call.args.begin() + 1, call.args.end());
+  Propose(call, command);
+}
+
+void ExpireGeneric(CommandCall& call, bool seconds, std::string_view name) {
+  int64_t when = 0;
+  if (!ParseIntOrReply(call, call.args[2], &when)) return;
+  uint8_t flags = 0;
+  for (size_t j = 3; j < call.args.size(); ++j) {
+    std::string_view opt = call.args[j];
+    if (EqualsIgnoreCase(opt, "nx")) {
+      flags |= kFlagNx;
+    } else if (EqualsIgnoreCase(opt, "xx")) {
+      flags |= kFlagXx;
+    } else if (EqualsIgnoreCase(opt, "gt")) {
+      flags |= kFlagGt;
+    } else if (EqualsIgnoreCase(opt, "lt")) {
+      flags |= kFlagLt;
+    } else {
+      return ReplyError(call, fmt::format("ERR Unsupported option {}", opt));
+    }
+  }
+  if ((flags & kFlagNx) && (flags & (kFlagXx | kFlagGt | kFlagLt))) {
+    return ReplyError(call, "ERR NX and XX, GT or LT options at the same time are not compatible");
+  }
+  if ((flags & kFlagGt) && (flags & kFlagLt)) {
+    return ReplyError(call, "ERR GT and LT options at the same time are not compatible");
+  }
+  const std::string invalid = fmt::format("ERR invalid expire time in '{}' command", name);
+  if (seconds) {
+    if (when > std::numeric_limits<int64_t>::max() / 1000 ||
+        when < std::numeric_limits<int64_t>::min() / 1000) {
+      return ReplyError(call, invalid);
+    }
+    when *= 1000;
+  }
+  if (when > std::numeric_limits<int64_t>::max() - call.context.now_ms) {
+    return ReplyError(call, invalid);
+  }
+  KvCommand command;
+  command.op = KvOp::kExpire;
+  command.flags = flags;
+  command.expire_kind = ExpireKind::kRelativeMs;
+  command.integer = when;
+  command.args = {call.args[1]};
+  Propose(call, command);
+}
+
+void ExpirePrepare(CommandCall& call) {
+  ExpireGeneric(call, true, "expire");
+}
+void PExpirePrepare(CommandCall& call) {
+  ExpireGeneric(call, false, "pexpire");
+}
+
+void FlushAllPrepare(CommandCall& call) {
+  if (call.args.size() > 2 || (call.args.size() == 2 && !EqualsIgnoreCase(call.args[1], "sync") &&
+                               !EqualsIgnoreCase(call.args[1], "async"))) {
+    return ReplyError(call, kErrSyntax);
+  }
+  KvCommand command;
+  command.op = KvOp::kFlushAll;
+  Propose(call, command);
+}
+
+// ------------------------------------------------------------ reads
+
+void GetRead(const ReadCall& call, const KvState& state) {
+  ReplyWriter w(call.out);
+  const KvEntry* entry = state.Find(call.args[1], call.context.now_ms);
+  if (entry == nullptr) {
+    w.NullBulk();
+  } else {
+    w.Bulk(entry->value);
+  }
+}
+
+void MGetRead(const ReadCall& call, const KvState& state) {
+  ReplyWriter w(call.out);
+  w.ArrayHeader(call.args.size() - 1);
+  for (size_t i = 1; i < call.args.size(); ++i) {
+    const KvEntry* entry = state.Find(call.args[i], call.context.now_ms);
+    if (entry == nullptr) {
+      w.NullBulk();
+    } else {
+      w.Bulk(entry->value);
+    }
+  }
+}
+
+void ExistsRead(const ReadCall& call, const KvState& state) {
+  int64_t count = 0;
+  for (size_t i = 1; i < call.args.size(); ++i) {
+    if (state.Find(call.args[i], call.context.now_ms) != nullptr) ++count;
+  }
+  ReplyWriter(call.out).Integer(count);
+}
+
+void StrLenRead(const ReadCall& call, const KvState& state) {
+  const KvEntry* entry = state.Find(call.args[1], call.context.now_ms);
+  ReplyWriter(call.out).Integer(entry ? static_cast<int64_t>(entry->value.size()) : 0);
+}
+
+void PttlRead(const ReadCall& call, const KvState& state) {
+  ReplyWriter(call.out).Integer(state.PttlMs(call.args[1], call.context.now_ms));
+}
+
+void TtlRead(const ReadCall& call, const KvState& state) {
+  int64_t ms = state.PttlMs(call.args[1], call.context.now_ms);
+  ReplyWriter(call.out).Integer(ms < 0 ? ms : (ms + 500) / 1000);
+}
+
+void TypeRead(const ReadCall& call, const KvState& state) {
+  const bool exists = state.Find(call.args[1], call.context.now_ms) != nullptr;
+  ReplyWriter(call.out).SimpleString(exists ? "string" : "none");
+}
+
+void DbSizeRead(const ReadCall& call, const KvState& state) {
+  ReplyWriter(call.out).Integer(static_cast<int64_t>(state.LiveKeyCount(call.context.now_ms)));
+}
+
+void KeysRead(const ReadCall& call, const KvState& state) {
+  std::vector<std::string_view> keys = state.Keys(call.args[1], call.context.now_ms);
+  ReplyWriter w(call.out);
+  w.ArrayHeader(keys.size());
+  for (std::string_view key : keys) w.Bulk(key);
+}
+
+void ScanPrepare(CommandCall& call) {
+  // Redis parses the cursor with strtoull: an unsigned 64-bit decimal, where
+  // a leading '-' wraps around ("-1" is 2^64-1).
+  std::string_view text = call.args[1];
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) text.remove_prefix(1);
+  uint64_t cursor = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), cursor);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
+    return ReplyError(call, kErrInvalidCursor);
+  }
+  if (negative) cursor = 0 - cursor;
+  call.plan.cursor = cursor;
+  call.plan.count = 10;
+  call.plan.pattern = "*";
+  for (size_t j = 2; j < call.args.size(); j += 2) {
+    if (j + 1 >= call.args.size()) return ReplyError(call, kErrSyntax);
+    std::string_view opt = call.args[j];
+    if (EqualsIgnoreCase(opt, "count")) {
+      int64_t count = 0;
+      if (!ParseIntOrReply(call, call.args[j + 1], &count)) return;
+      if (count < 1) return ReplyError(call, kErrSyntax);
+      call.plan.count = static_cast<uint64_t>(count);
+    } else if (EqualsIgnoreCase(opt, "match")) {
+      call.plan.pattern = call.args[j + 1];
+    } else if (EqualsIgnoreCase(opt, "type")) {
+      call.plan.type_matches = EqualsIgnoreCase(call.args[j + 1], "string");
+    } else {
+      return ReplyError(call, kErrSyntax);
+    }
+  }
+  call.plan.kind = PlanKind::kRead;
+}
+
+void ScanRead(const ReadCall& call, const KvState& state) {
+  const size_t count = static_cast<size_t>(std::min<uint64_t>(call.plan.count, 1u << 20));
+  ScanPage page = state.Scan(call.plan.cursor, count, call.plan.pattern, call.context.now_ms);
+  ReplyWriter w(call.out);
+  w.ArrayHeader(2);
+  w.Bulk(fmt::format("{}", page.next_cursor));
+  if (!call.plan.type_matches) page.keys.clear();
+  w.ArrayHeader(page.keys.size());
+  for (std::string_view key : page.keys) w.Bulk(key);
+}
+
+// ------------------------------------------------------------ server
+
+void InfoPrepare(CommandCall& call) {
+  call.plan.kind = PlanKind::kRead;
+  call.plan.linearizable = false;  // local view, like Redis replicas answer INFO
+}
+
+void InfoRead(const ReadCall& call, const KvState& state) {
+  const ServerInfo& info = *call.context.info;
+  auto wanted = [&call](std::string_view section, bool in_default) {
+    if (call.args.size() == 1) return in_default;
+    for (size_t i = 1; i < call.args.size(); ++i) {
+      if (EqualsIgnoreCase(call.args[i], section) || EqualsIgnoreCase(call.args[i], "all") ||
+          EqualsIgnoreCase(call.args[i], "everything") ||
+          (in_default && EqualsIgnoreCase(call.args[i], "default"))) {
+        return true;
+      }
+    }
+    return false;
+  };
+  std::string text;
+  auto section = [&text](std::string_view title) {
+    if (!text.empty()) text += "\r\n";
+    text += fmt::format("# {}\r\n", title);
+  };
+  if (wanted("server", true)) {
+    section("Server");
+    text += fmt::format(
+        "redis_version:{}\r\nnines_version:{}\r\nredis_mode:standalone\r\nos:Linux\r\n"
+        "arch_bits:64\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n"
+        "uptime_in_days:{}\r\n",
+        kRedisVersion, kNinesVersion, info.process_id, info.tcp_port, info.uptime_seconds,
+        info.uptime_seconds / 86400);
+  }
+  if (wanted("clients", true)) {
+    section("Clients");
+    text += fmt::format("connected_clients:{}\r\n", info.connected_clients);
+  }
+  if (wanted("memory", true)) {
+    section("Memory");
+    text += fmt::format("used_memory:{}\r\nused_memory_dataset:{}\r\n", state.memory_bytes(),
+                        state.memory_bytes());
+  }
+  if (wanted("replication", true)) {
+    section("Replication");
+    const bool leader = info.role == "leader";
+    text += fmt::format("role:{}\r\n", leader ? "master" : "slave");
+    if (leader) {
+      text += fmt::format("connected_slaves:{}\r\n", info.members.size());
+      for (size_t i = 0; i < info.members.size(); ++i) {
+        const MemberInfo& m = info.members[i];
+        text += fmt::format("slave{}:ip={},port={},state=online,offset={},lag=0\r\n", i,
+                            m.client_host, m.client_port, m.match_index);
+      }
+    } else {
+      text +=
+          fmt::format("master_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\n",
+                      info.leader_host, info.leader_port, info.leader_host.empty() ? "down" : "up");
+    }
+    text += fmt::format(
+        "master_repl_offset:{}\r\nnines_id:{}\r\nnines_role:{}\r\nnines_leader:{}\r\n"
+        "nines_term:{}\r\nnines_commit_index:{}\r\nnines_applied_index:{}\r\n",
+        info.applied_index, info.id, info.role, info.leader_id, info.term, info.commit_index,
+        info.applied_index);
+  }
+  if (wanted("keyspace", true)) {
+    section("Keyspace");
+    size_t keys = state.LiveKeyCount(call.context.now_ms);
+    if (keys > 0) {
+      text += fmt::format("db0:keys={},expires={},avg_ttl=0\r\n", keys, state.keys_with_expiry());
+    }
+  }
+  ReplyWriter(call.out).Bulk(text);
+}
+
+void RolePrepare(CommandCall& call) {
+  const ServerInfo& info = *call.context.info;
+  ReplyWriter w(call.out);
+  if (info.role == "leader") {
+    w.ArrayHeader(3);
+    w.Bulk("master");
+    w.Integer(static_cast<int64_t>(info.applied_index));
+    w.ArrayHeader(info.members.size());
+    for (const MemberInfo& m : info.members) {
+      w.ArrayHeader(3);
+      w.Bulk(m.client_host);
+      w.Bulk(fmt::format("{}", m.client_port));
+      w.Bulk(fmt::format("{}", m.match_index));
+    }
+  } else {
+    w.ArrayHeader(5);
+    w.Bulk("slave");
+    w.Bulk(info.leader_host);
+    w.Integer(info.leader_port);
+    w.Bulk(info.leader_host.empty() ? "connecting" : "connected");
+    w.Integer(static_cast<int64_t>(info.applied_index));
+  }
+  Reply(call);
+}
+
+void ConfigGetPrepare(CommandCall& call) {
+  // Read-only view of the settings Redis tools ask for (redis-benchmark reads
+  // "save" and "appendonly"); nines is configured by its TOML file instead.
+  const CommandConfig& config = *call.context.config;
+  const std::pair<std::string_view, std::string> params[] = {
+      {"appendfsync", "always"},
+      {"appendonly", "yes"},
+      {"databases", "1"},
+      {"maxmemory", fmt::format("{}", config.max_memory_bytes)},
+      {"proto-max-bulk-len", fmt::format("{}", config.max_value_bytes)},
+      {"requirepass", ""},  // never revealed
+      {"save", ""},
+  };
+  std::vector<const std::pair<std::string_view, std::string>*> matched;
+  for (const auto& param : params) {
+    for (size_t i = 2; i < call.args.size(); ++i) {
+      if (GlobMatch(call.args[i], param.first)) {
+        matched.push_back(&param);
+        break;
+      }
+    }
+  }
+  ReplyWriter w(call.out);
+  w.ArrayHeader(matched.size() * 2);
+  for (const auto* param : matched) {
+    w.Bulk(param->first);
+    w.Bulk(param->second);
+  }
+  Reply(call);
+}
+
+void WriteCommandInfo(ReplyWriter& w, const CommandSpec& spec) {
+  w.ArrayHeader(10);
+  w.Bulk(spec.name);
+  w.Integer(spec.arity);
+  std::vector<std::string_view> flags;
+  if (spec.flags & kCmdWrite) flags.push_back("write");
+  if (spec.flags & kCmdReadonly) flags.push_back("readonly");
+  if (spec.flags & kCmdAdmin) flags.push_back("admin");
+  if (spec.flags & kCmdNoAuth) flags.push_back("no_auth");
+  if (spec.flags & kCmdDenyOom) flags.push_back("denyoom");
+  if (spec.flags & kCmdFast) flags.push_back("fast");
+  w.ArrayHeader(flags.size());
+  for (std::string_view f : flags) w.SimpleString(f);
+  w.Integer(spec.first_key);
+  w.Integer(spec.last_key);
+  w.Integer(spec.key_step);
+  w.ArrayHeader(0);  // ACL categories
+  w.ArrayHeader(0);  // tips
+  w.ArrayHeader(0);  // key specs
+  w.ArrayHeader(spec.subcommands.size());
+  for (const CommandSpec& sub : spec.subcommands) WriteCommandInfo(w, sub);
+}
+
+void CommandPrepare(CommandCall& call) {
+  ReplyWriter w(call.out);
+  std::span<const CommandSpec> all = AllCommands();
+  w.ArrayHeader(all.size());
+  for (const CommandSpec& spec : all) WriteCommandInfo(w, spec);
+  Reply(call);
+}
+
+void CommandCountPrepare(CommandCall& call) {
+  ReplyWriter(call.out).Integer(static_cast<int64_t>(AllCommands().size()));
+  Reply(call);
+}
+
+void CommandDocsPrepare(CommandCall& call) {
+  // An empty map: redis-cli then uses its built-in help.
+  ReplyWriter(call.out).ArrayHeader(0);
+  Reply(call);
+}
+
+void CommandInfoPrepare(CommandCall& call) {
+  ReplyWriter w(call.out);
+  if (call.args.size() == 2) {
+    CommandPrepare(call);
+    return;
+  }
+  w.ArrayHeader(call.args.size() - 2);
+  for (size_t i = 2; i < call.args.size(); ++i) {
+    const CommandSpec* spec = LookupCommand(call.args[i]);
+    if (spec == nullptr) {
+      w.NullBulk();  // as Redis 7 in RESP2
+    } else {
+      WriteCommandInfo(w, *spec);
+    }
+  }
+  Reply(call);
+}
+
+void CommandListPrepare(CommandCall& call) {
+  ReplyWriter w(call.out);
+  std::span<const CommandSpec> all = AllCommands();
+  w.ArrayHeader(all.size());
+  for (const CommandSpec& spec : all) w.Bulk(spec.name);
+  Reply(call);
+}
+
+// ------------------------------------------------------------ the table
+
+constexpr uint32_t kW = kCmdWrite;
+constexpr uint32_t kR = kCmdReadonly;
+constexpr uint32_t kF = kCmdFast;
+constexpr uint32_t kM = kCmdDenyOom;
+
+const CommandSpec kClientSubcommands[] = {
+    {"client|id", 2, kF, ClientIdPrepare, nullptr, {}},
+    {"client|getname", 2, kF, ClientGetNamePrepare, nullptr, {}},
+    {"client|setname", 3, kF, ClientSetNamePrepare, nullptr, {}},
+    {"client|setinfo", 4, kF, ClientSetInfoPrepare, nullptr, {}},
+};
+
+const CommandSpec kConfigSubcommands[] = {
+    {"config|get", -3, 0, ConfigGetPrepare, nullptr, {}},
+};
+
+const CommandSpec kCommandSubcommands[] = {
+    {"command|count", 2, kF, CommandCountPrepare, nullptr, {}},
+    {"command|docs", -2, 0, CommandDocsPrepare, nullptr, {}},
+    {"command|info", -2, 0, CommandInfoPrepare, nullptr, {}},
+    {"command|list", -2, 0, CommandListPrepare, nullptr, {}},
+};
+
+const CommandSpec kCommands[] = {
+    // name, arity, flags, prepare, read, subcommands, first key, last key, step
+    {"append", 3, kW | kM | kF, AppendPrepare, nullptr, {}, 1, 1, 1},
+    {"auth", -2, kCmdNoAuth | kF, AuthPrepare, nullptr, {}},
+    {"client", -2, 0, nullptr, nullptr, kClientSubcommands},
+    {"command", -1, 0, CommandPrepare, nullptr, kCommandSubcommands},
+    {"config", -2, kCmdAdmin, nullptr, nullptr, kConfigSubcommands},
+    {"dbsize", 1, kR | kF, nullptr, DbSizeRead, {}},
+    {"decr", 2, kW | kM | kF, DecrPrepare, nullptr, {}, 1, 1, 1},
+    {"decrby", 3, kW | kM | kF, DecrByPrepare, nullptr, {}, 1, 1, 1},
+    {"del", -2, kW, DelPrepare, nullptr, {}, 1, -1, 1},
+    {"echo", 2, kF, EchoPrepare, nullptr, {}},
+    {"exists", -2, kR | kF, nullptr, ExistsRead, {}, 1, -1, 1},
+    {"expire", -3, kW | kF, ExpirePrepare, nullptr, {}, 1, 1, 1},
+    {"flushall", -1, kW | kCmdAdmin, FlushAllPrepare, nullptr, {}},
+    {"get", 2, kR | kF, nullptr, GetRead, {}, 1, 1, 1},
+    {"getdel", 2, kW | kF, GetDelPrepare, nullptr, {}, 1, 1, 1},
+    {"hello", -1, kCmdNoAuth | kF, HelloPrepare, nullptr, {}},
+    {"incr", 2, kW | kM | kF, IncrPrepare, nullptr, {}, 1, 1, 1},
+    {"incrby", 3, kW | kM | kF, IncrByPrepare, nullptr, {}, 1, 1, 1},
+    {"info", -1, 0, InfoPrepare, InfoRead, {}},
+    {"keys", 2, kR, nullptr, KeysRead, {}},
+    {"mget", -2, kR | kF, nullptr, MGetRead, {}, 1, -1, 1},
+    {"mset", -3, kW | kM, MSetPrepare, nullptr, {}, 1, -1, 2},
+    {"persist", 2, kW | kF, PersistPrepare, nullptr, {}, 1, 1, 1},
+    {"pexpire", -3, kW | kF, PExpirePrepare, nullptr, {}, 1, 1, 1},
+    {"ping", -1, kF, PingPrepare, nullptr, {}},
+    {"pttl", 2, kR | kF, nullptr, PttlRead, {}, 1, 1, 1},
+    {"quit", -1, kCmdNoAuth | kF, QuitPrepare, nullptr, {}},
+    {"readonly", 1, kF, ReadOnlyPrepare, nullptr, {}},
+    {"readwrite", 1, kF, ReadWritePrepare, nullptr, {}},
+    {"role", 1, kF, RolePrepare, nullptr, {}},
+    {"scan", -2, kR, ScanPrepare, ScanRead, {}},
+    {"select", 2, kF, SelectPrepare, nullptr, {}},
+    {"set", -3, kW | kM, SetPrepare, nullptr, {}, 1, 1, 1},
+    {"setnx", 3, kW | kM | kF, SetNxPrepare, nullptr, {}, 1, 1, 1},
+    {"strlen", 2, kR | kF, nullptr, StrLenRead, {}, 1, 1, 1},
+    {"ttl", 2, kR | kF, nullptr, TtlRead, {}, 1, 1, 1},
+    {"type", 2, kR | kF, nullptr, TypeRead, {}, 1, 1, 1},
+};
+
+// Lower-cases name into buf (names are short); false if too long to be one.
+bool LowerName(std::string_view name, char (&buf)[32], std::string_view* lower) {
+  if (name.size() > sizeof(buf)) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    buf[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+  }
+  *lower = std::string_view(buf, name.size());
+  return true;
+}
+
+const CommandSpec* LookupSubcommand(const CommandSpec& parent, std::string_view name) {
+  for (const CommandSpec& sub : parent.subcommands) {
+    std::string_view short_name = sub.name.substr(sub.name.find('|') + 1);
+    if (EqualsIgnoreCase(short_name, name)) return &sub;
+  }
+  return nullptr;
+}
+
+bool ArityOk(const CommandSpec& spec, size_t argc) {
+  if (spec.arity > 0) return argc == static_cast<size_t>(spec.arity);
+  return argc >= static_cast<size_t>(-spec.arity);
+}
+
+}  // namespace
+
+std::span<const CommandSpec> AllCommands() {
+  return kCommands;
+}
+
+const CommandSpec* LookupCommand(std::string_view name) {
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  static const auto* index = [] {
+    auto* map = new std::unordered_map<std::string, const CommandSpec*, Hash, std::equal_to<>>();
+    for (const CommandSpec& spec : kCommands) map->emplace(std::string(spec.name), &spec);
+    return map;
+  }();
+  char buf[32];
+  std::string_view lower;
+  if (!LowerName(name, buf, &lower)) return nullptr;
+  auto it = index->find(lower);
+  return it == index->end() ? nullptr : it->second;
+}
+
+std::string WrongArityError(std::string_view full_name) {
+  return fmt::format("ERR wrong number of arguments for '{}' command", full_name);
+}
+
+std::string UnknownCommandError(std::span<const std::string_view> args) {
+  // As Redis: each argument quoted and followed by a space, until 128 bytes.
+  std::string list;
+  for (size_t i = 1; i < args.size() && list.size() < 128; ++i) {
+    size_t room = 128 - list.size();
+    list += fmt::format("'{}' ", args[i].substr(0, room));
+  }
+  return fmt::format("ERR unknown command '{}', with args beginning with: {}",
+                     args[0].substr(0, 128), list);
+}
+
+void PrepareCommand(std::span<const std::string_view> args, ClientSession& session,
+                    const CommandContext& context, CommandPlan* plan, std::string* out) {
+  assert(!args.empty());
+  assert(context.config != nullptr && context.info != nullptr);
+  plan->kind = PlanKind::kReply;
+  plan->spec = nullptr;
+  plan->linearizable = true;
+  plan->reply = WriteReply::kDirect;
+  plan->type_matches = true;
+  ReplyWriter w(out);
+
+  // Same order of checks as Redis's processCommand: unknown, arity, auth.
+  const CommandSpec* spec = LookupCommand(args[0]);
+  if (spec == nullptr) return w.Error(UnknownCommandError(args));
+  if (!spec->subcommands.empty() && args.size() >= 2) {
+    const CommandSpec* sub = LookupSubcommand(*spec, args[1]);
+    if (sub == nullptr) {
+      return w.Error(fmt::format("ERR unknown subcommand '{}'. Try {} HELP.",
+                                 args[1].substr(0, 128), Upper(spec->name)));
+    }
+    spec = sub;
+  } else if (!spec->subcommands.empty() && spec->prepare == nullptr) {
+    return w.Error(WrongArityError(spec->name));
+  }
+  if (!ArityOk(*spec, args.size())) return w.Error(WrongArityError(spec->name));
+  if (!context.config->requirepass.empty() && !session.authenticated &&
+      !(spec->flags & kCmdNoAuth)) {
+    return w.Error(kErrNoAuth);
+  }
+  if ((spec->flags & kCmdDenyOom) && context.config->max_memory_bytes != 0 &&
+      context.used_memory_bytes > context.config->max_memory_bytes) {
+    return w.Error(kErrOom);
+  }
+  plan->spec = spec;
+  CommandCall call{args, session, context, *plan, out};
+  if (spec->prepare != nullptr) {
+    spec->prepare(call);
+  } else {
+    plan->kind = PlanKind::kRead;  // a plain read: nothing to check beyond arity
+  }
+  if (plan->kind == PlanKind::kRead && session.stale_reads) plan->linearizable = false;
+}
+
+void ExecuteRead(const CommandPlan& plan, std::span<const std::string_view> args,
+                 const CommandContext& context, const KvState& state, std::string* out) {
+  assert(plan.kind == PlanKind::kRead && plan.spec != nullptr && plan.spec->read != nullptr);
+  plan.spec->read(ReadCall{args, context, plan, out}, state);
+}
+
+void FormatWriteReply(const CommandPlan& plan, const KvResult& result, std::string* out) {
+  assert(plan.kind == PlanKind::kWrite);
+  ReplyWriter w(out);
+  if (plan.reply == WriteReply::kOkNilAsInteger) {
+    if (result.type == KvResult::Type::kOk) return w.Integer(1);
+    if (result.type == KvResult::Type::kNil) return w.Integer(0);
+  }
+  switch (result.type) {
+    case KvResult::Type::kOk:
+      return w.SimpleString("OK");
+    case KvResult::Type::kNil:
+      return w.NullBulk();
+    case KvResult::Type::kInteger:
+      return w.Integer(result.integer);
+    case KvResult::Type::kBulk:
+      return w.Bulk(result.bulk);
+    case KvResult::Type::kError:
+      return w.Error(result.bulk);
+  }
+}
+
+}  // namespace nines::store

@@ -1,0 +1,200 @@
+// POSIX implementation of File and FileSystem: write(2) loops, fdatasync,
+// fsync on directories, and errno turned into a Status naming the path.
+#include "store/file.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace nines::store {
+namespace {
+
+Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
+  std::string message = what + " " + path + ": " + std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT) return Status::NoSpace(message);
+  if (err == ENOENT) return Status::NotFound(message);
+  return Status::IoError(message);
+}
+
+class PosixFile : public File {
+ public:
+  PosixFile(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size) {}
+  ~PosixFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  Status Append(std::string_view data) override {
+    if (fd_ < 0) return Status::IoError("append to closed file " + path_);
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("write", path_, errno);
+      }
+      size_ += static_cast<uint64_t>(n);
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status::Ok();
+  }
+
+  Status Sync() override {
+    if (fd_ < 0) return Status::IoError("sync of closed file " + path_);
+    if (::fdatasync(fd_) != 0) return ErrnoStatus("fdatasync", path_, errno);
+    return Status::Ok();
+  }
+
+  Status Close() override {
+    if (fd_ < 0) return Status::Ok();
+    int rc = ::close(fd_);
+    fd_ = -1;
+    if (rc != 0) return ErrnoStatus("close", path_, errno);
+    return Status::Ok();
+  }
+
+  uint64_t Size() const override { return size_; }
+
+ private:
+  std::string path_;
+  int fd_;
+  uint64_t size_;
+};
+
+class Posix : public FileSystem {
+ public:
+  Status Create(const std::string& path, std::unique_ptr<File>* file) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return ErrnoStatus("create", path, errno);
+    *file = std::make_unique<PosixFile>(path, fd, 0);
+    return Status::Ok();
+  }
+
+  Status OpenAppend(const std::string& path, std::unique_ptr<File>* file) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open", path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("stat", path, err);
+    }
+    *file = std::make_unique<PosixFile>(path, fd, static_cast<uint64_t>(st.st_size));
+    return Status::Ok();
+  }
+
+  Status ReadAll(const std::string& path, uint64_t max_bytes, std::string* contents) override {
+    contents->clear();
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open", path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("stat", path, err);
+    }
+    if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+      ::close(fd);
+      return Status::Corruption(path + ": file is " + std::to_string(st.st_size) +
+                                " bytes, more than the limit of " + std::to_string(max_bytes));
+    }
+    contents->resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < contents->size()) {
+      ssize_t n = ::read(fd, contents->data() + done, contents->size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        ::close(fd);
+        return ErrnoStatus("read", path, err);
+      }
+      if (n == 0) break;  // shrank meanwhile
+      done += static_cast<size_t>(n);
+    }
+    contents->resize(done);
+    ::close(fd);
+    return Status::Ok();
+  }
+
+  Status List(const std::string& dir, std::vector<std::string>* names) override {
+    names->clear();
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return ErrnoStatus("opendir", dir, errno);
+    while (struct dirent* entry = ::readdir(d)) {
+      std::string_view name = entry->d_name;
+      if (name == "." || name == "..") continue;
+      names->emplace_back(name);
+    }
+    ::closedir(d);
+    return Status::Ok();
+  }
+
+  Status Remove(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return ErrnoStatus("unlink", path, errno);
+    return Status::Ok();
+  }
+
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("rename", from, errno);
+    return Status::Ok();
+  }
+
+  Status Truncate(const std::string& path, uint64_t size) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open", path, errno);
+    Status status;
+    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      status = ErrnoStatus("ftruncate", path, errno);
+    } else if (::fsync(fd) != 0) {
+      status = ErrnoStatus("fsync", path, errno);
+    }
+    ::close(fd);
+    return status;
+  }
+
+  Status SyncDir(const std::string& dir) override {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open", dir, errno);
+    Status status;
+    if (::fsync(fd) != 0) status = ErrnoStatus("fsync", dir, errno);
+    ::close(fd);
+    return status;
+  }
+
+  Status CreateDirs(const std::string& dir) override {
+    if (dir.empty()) return Status::Ok();
+    std::string partial;
+    size_t pos = 0;
+    while (pos != std::string::npos) {
+      pos = dir.find('/', pos + 1);
+      partial = dir.substr(0, pos);
+      if (partial.empty()) continue;
+      if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+        return ErrnoStatus("mkdir", partial, errno);
+      }
+    }
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) return ErrnoStatus("stat", dir, errno);
+    if (!S_ISDIR(st.st_mode)) return Status::IoError(dir + " is not a directory");
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+FileSystem* PosixFileSystem() {
+  static Posix* fs = new Posix();
+  return fs;
+}
+
+std::string JoinPath(const std::string& dir, std::string_view name) {
+  std::string path = dir;
+  if (!path.empty() && path.back() != '/') path += '/';
+  path += name;
+  return path;
+}
+
+}  // namespace nines::store

@@ -1,0 +1,522 @@
+// The state machine: command application, reads at a given now, SCAN/KEYS,
+// and the snapshot encoding. See kv_state.h for the determinism rules.
+#include "store/kv_state.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cassert>
+#include <limits>
+
+#include "store/coding.h"
+
+namespace nines::store {
+namespace {
+
+constexpr uint32_t kSnapshotMagic = 0x314b564e;  // "NVK1"
+
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t out;
+  if (__builtin_add_overflow(a, b, &out)) {
+    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
+  return out;
+}
+
+std::string FormatInt(int64_t v) {
+  return fmt::format("{}", v);
+}
+
+}  // namespace
+
+uint64_t ScanHash(std::string_view key) {
+  // FNV-1a then a splitmix64 finalizer: fixed, so cursors mean the same on
+  // every member and after restarts.
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return h;
+}
+
+size_t KvState::Hash::operator()(std::string_view s) const {
+  return std::hash<std::string_view>{}(s);
+}
+
+bool ParseRedisInt64(std::string_view text, int64_t* value) {
+  if (text.empty() || text.size() > 20) return false;
+  size_t i = 0;
+  bool negative = false;
+  if (text.size() == 1 && text[0] == '0') {
+    *value = 0;
+    return true;
+  }
+  if (text[0] == '-') {
+    negative = true;
+    i = 1;
+    if (text.size() == 1) return false;
+  }
+  if (text[i] < '1' || text[i] > '9') return false;
+  uint64_t magnitude = 0;
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    if (c < '0' || c > '9') return false;
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (magnitude > (std::numeric_limits<uint64_t>::max() - digit) / 10) return false;
+    magnitude = magnitude * 10 + digit;
+  }
+  if (negative) {
+    if (magnitude > uint64_t{1} << 63) return false;
+    *value = static_cast<int64_t>(0 - magnitude);
+  } else {
+    if (magnitude > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
+    *value = static_cast<int64_t>(magnitude);
+  }
+  return true;
+}
+
+namespace {
+
+// Matches one pattern element at p (not '*') against c; advances *p past it.
+// Returns false on no match; a malformed class is treated like Redis does
+// (an unterminated '[' matches up to the end of the pattern).
+bool MatchOne(std::string_view pattern, size_t* p, unsigned char c) {
+  char token = pattern[*p];
+  if (token == '?') {
+    ++*p;
+    return true;
+  }
+  if (token == '\\' && *p + 1 < pattern.size()) {
+    bool ok = static_cast<unsigned char>(pattern[*p + 1]) == c;
+    *p += 2;
+    return ok;
+  }
+  if (token == '[') {
+    size_t i = *p + 1;
+    bool negate = i < pattern.size() && pattern[i] == '^';
+    if (negate) ++i;
+    bool matched = false;
+    while (i < pattern.size() && pattern[i] != ']') {
+      if (pattern[i] == '\\' && i + 1 < pattern.size()) {
+        if (static_cast<unsigned char>(pattern[i + 1]) == c) matched = true;
+        i += 2;
+      } else if (i + 2 < pattern.size() && pattern[i + 1] == '-') {
+        auto lo = static_cast<unsigned char>(pattern[i]);
+        auto hi = static_cast<unsigned char>(pattern[i + 2]);
+        if (lo > hi) std::swap(lo, hi);
+        if (c >= lo && c <= hi) matched = true;
+        i += 3;
+      } else {
+        if (static_cast<unsigned char>(pattern[i]) == c) matched = true;
+        ++i;
+      }
+    }
+    *p = i < pattern.size() ? i + 1 : i;  // past ']'
+    return matched != negate;
+  }
+  ++*p;
+  return static_cast<unsigned char>(token) == c;
+}
+
+}  // namespace
+
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  size_t p = 0;
+  size_t t = 0;
+  size_t star_p = std::string_view::npos;  // pattern position after the last '*'
+  size_t star_t = 0;                       // text position that star is matched up to
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      while (p < pattern.size() && pattern[p] == '*') ++p;
+      if (p == pattern.size()) return true;
+      star_p = p;
+      star_t = t;
+      continue;
+    }
+    size_t next = p;
+    if (p < pattern.size() && MatchOne(pattern, &next, static_cast<unsigned char>(text[t]))) {
+      p = next;
+      ++t;
+      continue;
+    }
+    if (star_p == std::string_view::npos) return false;
+    p = star_p;  // let the last star swallow one more character
+    t = ++star_t;
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+// ---------------------------------------------------------------- indexes
+
+KvState::Map::iterator KvState::Upsert(std::string_view key) {
+  auto it = map_.find(key);
+  if (it != map_.end()) return it;
+  it = map_.emplace(std::string(key), KvEntry{}).first;
+  scan_index_.emplace(ScanHash(key), std::string_view(it->first));
+  memory_bytes_ += key.size();
+  return it;
+}
+
+void KvState::Assign(Map::iterator it, std::string_view value, uint64_t index) {
+  memory_bytes_ += value.size();
+  memory_bytes_ -= it->second.value.size();
+  it->second.value.assign(value);
+  it->second.version = index;
+}
+
+void KvState::Erase(Map::iterator it) {
+  std::string_view key = it->first;
+  if (it->second.expire_at_ms != 0) expiry_.erase({it->second.expire_at_ms, key});
+  scan_index_.erase({ScanHash(key), key});
+  memory_bytes_ -= key.size() + it->second.value.size();
+  map_.erase(it);
+}
+
+void KvState::SetExpiry(Map::iterator it, int64_t expire_at_ms) {
+  KvEntry& entry = it->second;
+  if (entry.expire_at_ms == expire_at_ms) return;
+  std::string_view key = it->first;
+  if (entry.expire_at_ms != 0) expiry_.erase({entry.expire_at_ms, key});
+  entry.expire_at_ms = expire_at_ms;
+  if (expire_at_ms != 0) expiry_.emplace(expire_at_ms, key);
+}
+
+void KvState::Clear() {
+  expiry_.clear();
+  scan_index_.clear();
+  map_.clear();
+  memory_bytes_ = 0;
+}
+
+KvEntry* KvState::FindLive(std::string_view key) {
+  auto it = map_.find(key);
+  if (it == map_.end()) return nullptr;
+  if (it->second.expire_at_ms != 0 && it->second.expire_at_ms <= clock_ms_) {
+    Erase(it);
+    return nullptr;
+  }
+  return &it->second;
+}
+
+bool KvState::CheckIndexes() const {
+  if (scan_index_.size() != map_.size()) return false;
+  size_t with_expiry = 0;
+  uint64_t bytes = 0;
+  for (const auto& [key, entry] : map_) {
+    bytes += key.size() + entry.value.size();
+    if (scan_index_.count({ScanHash(key), std::string_view(key)}) == 0) return false;
+    if (entry.expire_at_ms != 0) {
+      ++with_expiry;
+      if (expiry_.count({entry.expire_at_ms, std::string_view(key)}) == 0) return false;
+    }
+  }
+  return with_expiry == expiry_.size() && bytes == memory_bytes_;
+}
+
+// ---------------------------------------------------------------- apply
+
+KvResult KvState::Apply(uint64_t index, std::string_view encoded) {
+  Status status = DecodeKvCommand(encoded, &scratch_);
+  if (!status.ok()) {
+    assert(index > applied_index_);
+    applied_index_ = index;
+    return KvResult::Error("ERR " + status.message());
+  }
+  return ApplyCommand(index, scratch_);
+}
+
+KvResult KvState::ApplySet(uint64_t index, const KvCommand& c) {
+  std::string_view key = c.args[0];
+  KvEntry* existing = FindLive(key);
+  const bool get = (c.flags & kFlagGet) != 0;
+  KvResult reply = KvResult::Ok();
+  if (get) reply = existing ? KvResult::Bulk(existing->value) : KvResult::Nil();
+  if (((c.flags & kFlagNx) && existing) || ((c.flags & kFlagXx) && !existing)) {
+    return get ? reply : KvResult::Nil();
+  }
+  int64_t expire_at = 0;
+  if (c.flags & kFlagKeepTtl) {
+    expire_at = existing ? existing->expire_at_ms : 0;
+  } else if (c.expire_kind == ExpireKind::kRelativeMs) {
+    expire_at = SaturatingAdd(clock_ms_, c.integer);
+  } else if (c.expire_kind == ExpireKind::kAbsoluteMs) {
+    expire_at = c.integer;
+  }
+  auto it = Upsert(key);
+  Assign(it, c.args[1], index);
+  if (expire_at != 0 && expire_at <= clock_ms_) {
+    Erase(it);  // set with an expiry already in the past: gone at once (as Redis)
+  } else {
+    SetExpiry(it, expire_at);
+  }
+  return reply;
+}
+
+KvResult KvState::ApplyIncrBy(uint64_t index, const KvCommand& c) {
+  std::string_view key = c.args[0];
+  KvEntry* entry = FindLive(key);
+  int64_t current = 0;
+  if (entry != nullptr && !ParseRedisInt64(entry->value, &current)) {
+    return KvResult::Error(std::string(kErrNotInteger));
+  }
+  int64_t updated;
+  if (__builtin_add_overflow(current, c.integer, &updated)) {
+    return KvResult::Error(std::string(kErrOverflow));
+  }
+  Assign(Upsert(key), FormatInt(updated), index);  // keeps an existing TTL, as Redis does
+  return KvResult::Integer(updated);
+}
+
+KvResult KvState::ApplyExpire(uint64_t index, const KvCommand& c) {
+  std::string_view key = c.args[0];
+  KvEntry* entry = FindLive(key);
+  if (entry == nullptr) return KvResult::Integer(0);
+  int64_t when =
+      c.expire_kind == ExpireKind::kRelativeMs ? SaturatingAdd(clock_ms_, c.integer) : c.integer;
+  const int64_t current = entry->expire_at_ms;  // 0: no TTL, i.e. infinite
+  if ((c.flags & kFlagNx) && current != 0) return KvResult::Integer(0);
+  if ((c.flags & kFlagXx) && current == 0) return KvResult::Integer(0);
+  if ((c.flags & kFlagGt) && (current == 0 || when <= current)) return KvResult::Integer(0);
+  if ((c.flags & kFlagLt) && current != 0 && when >= current) return KvResult::Integer(0);
+  auto it = map_.find(key);
+  if (when <= clock_ms_) {
+    Erase(it);
+  } else {
+    SetExpiry(it, when);
+    it->second.version = index;
+  }
+  return KvResult::Integer(1);
+}
+
+KvResult KvState::ApplyCommand(uint64_t index, const KvCommand& c) {
+  assert(index > applied_index_);
+  applied_index_ = index;
+  if (c.now_ms > clock_ms_) clock_ms_ = c.now_ms;
+
+  switch (c.op) {
+    case KvOp::kSet:
+      return ApplySet(index, c);
+    case KvOp::kDel: {
+      int64_t removed = 0;
+      for (std::string_view key : c.args) {
+        if (FindLive(key) != nullptr) {
+          Erase(map_.find(key));
+          ++removed;
+        }
+      }
+      return KvResult::Integer(removed);
+    }
+    case KvOp::kIncrBy:
+      return ApplyIncrBy(index, c);
+    case KvOp::kAppend: {
+      std::string_view key = c.args[0];
+      KvEntry* entry = FindLive(key);
+      size_t old_size = entry ? entry->value.size() : 0;
+      if (old_size + c.args[1].size() > c.number) {
+        return KvResult::Error(std::string(kErrStringTooLong));
+      }
+      auto it = Upsert(key);
+      it->second.value.append(c.args[1]);
+      memory_bytes_ += c.args[1].size();
+      it->second.version = index;
+      return KvResult::Integer(static_cast<int64_t>(it->second.value.size()));
+    }
+    case KvOp::kMSet: {
+      for (size_t i = 0; i + 1 < c.args.size(); i += 2) {
+        FindLive(c.args[i]);  // drop an expired predecessor first
+        auto it = Upsert(c.args[i]);
+        Assign(it, c.args[i + 1], index);
+        SetExpiry(it, 0);
+      }
+      return KvResult::Ok();
+    }
+    case KvOp::kExpire:
+      return ApplyExpire(index, c);
+    case KvOp::kPersist: {
+      KvEntry* entry = FindLive(c.args[0]);
+      if (entry == nullptr || entry->expire_at_ms == 0) return KvResult::Integer(0);
+      auto it = map_.find(c.args[0]);
+      SetExpiry(it, 0);
+      it->second.version = index;
+      return KvResult::Integer(1);
+    }
+    case KvOp::kGetDel: {
+      KvEntry* entry = FindLive(c.args[0]);
+      if (entry == nullptr) return KvResult::Nil();
+      KvResult reply = KvResult::Bulk(std::move(entry->value));
+      entry->value.clear();
+      memory_bytes_ -= reply.bulk.size();
+      Erase(map_.find(c.args[0]));
+      return reply;
+    }
+    case KvOp::kFlushAll:
+      Clear();
+      return KvResult::Ok();
+    case KvOp::kCasSet:
+    case KvOp::kCasDel: {
+      std::string_view key = c.args[0];
+      KvEntry* entry = FindLive(key);
+      const uint64_t current = entry ? entry->version : 0;
+      if (current != c.number) {
+        KvResult conflict = KvResult::Error(std::string(kCasConflict));
+        conflict.version = current;
+        return conflict;
+      }
+      KvResult reply = KvResult::Ok();
+      if (c.op == KvOp::kCasDel) {
+        if (entry != nullptr) Erase(map_.find(key));
+        return reply;
+      }
+      auto it = Upsert(key);
+      Assign(it, c.args[1], index);
+      SetExpiry(it, 0);
+      reply.version = index;
+      return reply;
+    }
+    case KvOp::kPurgeExpired: {
+      int64_t removed = 0;
+      while (!expiry_.empty() && expiry_.begin()->first <= clock_ms_ &&
+             static_cast<uint64_t>(removed) < c.number) {
+        Erase(map_.find(expiry_.begin()->second));
+        ++removed;
+      }
+      return KvResult::Integer(removed);
+    }
+  }
+  return KvResult::Error("ERR unknown state machine op");
+}
+
+// ---------------------------------------------------------------- reads
+
+const KvEntry* KvState::Find(std::string_view key, int64_t now_ms) const {
+  auto it = map_.find(key);
+  if (it == map_.end()) return nullptr;
+  const KvEntry& entry = it->second;
+  if (entry.expire_at_ms != 0 && entry.expire_at_ms <= Effective(now_ms)) return nullptr;
+  return &entry;
+}
+
+int64_t KvState::PttlMs(std::string_view key, int64_t now_ms) const {
+  const KvEntry* entry = Find(key, now_ms);
+  if (entry == nullptr) return -2;
+  if (entry->expire_at_ms == 0) return -1;
+  return entry->expire_at_ms - Effective(now_ms);
+}
+
+size_t KvState::LiveKeyCount(int64_t now_ms) const {
+  const int64_t now = Effective(now_ms);
+  size_t expired = 0;
+  for (auto it = expiry_.begin(); it != expiry_.end() && it->first <= now; ++it) ++expired;
+  return map_.size() - expired;
+}
+
+ScanPage KvState::Scan(uint64_t cursor, size_t count, std::string_view pattern,
+                       int64_t now_ms) const {
+  ScanPage page;
+  if (count == 0) count = 1;  // a zero count would never advance
+  const int64_t now = Effective(now_ms);
+  const bool match_all = pattern.empty() || pattern == "*";
+  auto it = scan_index_.lower_bound({cursor, std::string_view()});
+  size_t visited = 0;
+  while (it != scan_index_.end()) {
+    const uint64_t hash = it->first;
+    if (visited >= count) {
+      page.next_cursor = hash;  // hash >= cursor + 1 > 0: the next page starts here
+      return page;
+    }
+    for (; it != scan_index_.end() && it->first == hash; ++it) {  // whole hash group
+      ++visited;
+      const KvEntry& entry = map_.find(it->second)->second;
+      if (entry.expire_at_ms != 0 && entry.expire_at_ms <= now) continue;
+      if (!match_all && !GlobMatch(pattern, it->second)) continue;
+      page.keys.push_back(it->second);
+    }
+  }
+  page.next_cursor = 0;
+  return page;
+}
+
+std::vector<std::string_view> KvState::Keys(std::string_view pattern, int64_t now_ms,
+                                            size_t limit) const {
+  std::vector<std::string_view> keys;
+  const int64_t now = Effective(now_ms);
+  const bool match_all = pattern == "*";
+  for (const auto& [hash, key] : scan_index_) {
+    if (keys.size() >= limit) break;
+    const KvEntry& entry = map_.find(key)->second;
+    if (entry.expire_at_ms != 0 && entry.expire_at_ms <= now) continue;
+    if (match_all || GlobMatch(pattern, key)) keys.push_back(key);
+  }
+  return keys;
+}
+
+// ---------------------------------------------------------------- snapshot
+
+std::string KvState::Serialize() const {
+  std::string out;
+  out.reserve(32 + memory_bytes_ + map_.size() * 24);
+  PutFixed32(&out, kSnapshotMagic);
+  PutFixed64(&out, applied_index_);
+  PutFixed64(&out, static_cast<uint64_t>(clock_ms_));
+  PutVarint64(&out, map_.size());
+  for (const auto& [hash, key] : scan_index_) {
+    const KvEntry& entry = map_.find(key)->second;
+    PutLengthPrefixed(&out, key);
+    PutLengthPrefixed(&out, entry.value);
+    PutFixed64(&out, static_cast<uint64_t>(entry.expire_at_ms));
+    PutFixed64(&out, entry.version);
+  }
+  return out;
+}
+
+Status KvState::Deserialize(std::string_view bytes) {
+  Clear();
+  applied_index_ = 0;
+  clock_ms_ = 0;
+  auto bad = [this](std::string_view why) {
+    Clear();
+    applied_index_ = 0;
+    clock_ms_ = 0;
+    return Status::Corruption(fmt::format("state snapshot: {}", why));
+  };
+  Decoder decoder(bytes);
+  uint32_t magic = 0;
+  uint64_t applied = 0;
+  uint64_t clock = 0;
+  uint64_t count = 0;
+  if (!decoder.GetFixed32(&magic) || magic != kSnapshotMagic) return bad("bad magic");
+  if (!decoder.GetFixed64(&applied) || !decoder.GetFixed64(&clock) ||
+      !decoder.GetVarint64(&count)) {
+    return bad("truncated header");
+  }
+  if (count > decoder.remaining()) return bad("key count exceeds the data");
+  map_.reserve(static_cast<size_t>(count));
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string_view key;
+    std::string_view value;
+    uint64_t expire_at = 0;
+    uint64_t version = 0;
+    if (!decoder.GetLengthPrefixed(&key) || !decoder.GetLengthPrefixed(&value) ||
+        !decoder.GetFixed64(&expire_at) || !decoder.GetFixed64(&version)) {
+      return bad(fmt::format("entry {} truncated", i));
+    }
+    if (static_cast<int64_t>(expire_at) < 0) return bad(fmt::format("entry {}: bad expiry", i));
+    if (map_.find(key) != map_.end()) return bad(fmt::format("duplicate key at entry {}", i));
+    auto it = Upsert(key);
+    Assign(it, value, version);
+    SetExpiry(it, static_cast<int64_t>(expire_at));
+  }
+  if (!decoder.done()) return bad("trailing bytes");
+  applied_index_ = applied;
+  clock_ms_ = static_cast<int64_t>(clock);
+  return Status::Ok();
+}
+
+}  // namespace nines::store

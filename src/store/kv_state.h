@@ -1,0 +1,143 @@
+// The store's state machine: binary-safe string keys and values with expiry
+// and a per-key version (the log index that last wrote it).
+//
+// Determinism: Apply depends only on the state and the command bytes. Time is
+// the command's leader-stamped now (never this member's clock), and the state
+// keeps clock_ms = the largest now applied so far, so time never runs back
+// even if a new leader's clock is behind. Expired keys read as absent at the
+// `now` a read passes in (raised to clock_ms); they are removed lazily when a
+// command touches them, or in bulk by a kPurgeExpired command the leader
+// proposes.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "store/kv_command.h"
+#include "store/status.h"
+
+namespace nines::store {
+
+struct KvEntry {
+  std::string value;
+  int64_t expire_at_ms = 0;  // 0: no expiry; else Unix ms
+  uint64_t version = 0;      // log index of the last write
+};
+
+// The outcome of applying one command, in RESP-like terms; the command table
+// turns it into the client's reply (see commands.h).
+struct KvResult {
+  enum class Type : uint8_t { kOk, kNil, kInteger, kBulk, kError };
+  Type type = Type::kOk;
+  int64_t integer = 0;
+  std::string bulk;      // kBulk: the value; kError: the error text ("ERR ...")
+  uint64_t version = 0;  // CAS: new version on success, current one on conflict
+
+  static KvResult Ok() { return {}; }
+  static KvResult Nil() { return {Type::kNil, 0, {}, 0}; }
+  static KvResult Integer(int64_t v) { return {Type::kInteger, v, {}, 0}; }
+  static KvResult Bulk(std::string v) { return {Type::kBulk, 0, std::move(v), 0}; }
+  static KvResult Error(std::string text) { return {Type::kError, 0, std::move(text), 0}; }
+};
+
+// Error texts shared with the command table (exactly Redis's).
+inline constexpr std::string_view kErrNotInteger = "ERR value is not an integer or out of range";
+inline constexpr std::string_view kErrOverflow = "ERR increment or decrement would overflow";
+inline constexpr std::string_view kErrStringTooLong =
+    "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+inline constexpr std::string_view kCasConflict = "CONFLICT";
+
+// Redis's string2ll: optional '-', no leading zeros, no spaces, no '+', fits int64.
+bool ParseRedisInt64(std::string_view text, int64_t* value);
+// Redis's stringmatchlen glob (*, ?, [abc], [^a-z], \x), iterative: O(n*m).
+bool GlobMatch(std::string_view pattern, std::string_view text);
+
+struct ScanPage {
+  uint64_t next_cursor = 0;  // 0 when the iteration is complete
+  std::vector<std::string_view> keys;
+};
+
+class KvState {
+ public:
+  KvState() = default;
+  KvState(const KvState&) = delete;
+  KvState& operator=(const KvState&) = delete;
+
+  // Applies the committed command at log `index` (> applied_index()). A
+  // command that does not decode yields an error result, the same on every
+  // member.
+  KvResult Apply(uint64_t index, std::string_view encoded);
+  KvResult ApplyCommand(uint64_t index, const KvCommand& command);
+
+  // --- reads, at a given now (Unix ms; raised to clock_ms()) ---
+  // The live entry for key, or nullptr if absent or expired.
+  const KvEntry* Find(std::string_view key, int64_t now_ms) const;
+  // Remaining time to live in ms: -2 no such key, -1 no expiry.
+  int64_t PttlMs(std::string_view key, int64_t now_ms) const;
+  // Live keys (exact: expired-but-not-yet-removed keys are not counted).
+  size_t LiveKeyCount(int64_t now_ms) const;
+  // SCAN: up to about `count` keys from cursor in a stable hash order; keys
+  // present for the whole iteration are returned at least once. Keys with the
+  // same hash are never split across pages, so a page may exceed count.
+  ScanPage Scan(uint64_t cursor, size_t count, std::string_view pattern, int64_t now_ms) const;
+  // KEYS: every live key matching pattern, in hash order, at most limit.
+  std::vector<std::string_view> Keys(std::string_view pattern, int64_t now_ms,
+                                     size_t limit = SIZE_MAX) const;
+
+  uint64_t applied_index() const { return applied_index_; }
+  int64_t clock_ms() const { return clock_ms_; }
+  // Stored keys including expired ones not yet removed, and those with a TTL.
+  size_t stored_keys() const { return map_.size(); }
+  size_t keys_with_expiry() const { return expiry_.size(); }
+  uint64_t memory_bytes() const { return memory_bytes_; }
+
+  // Whole-state snapshot (deterministic bytes for equal states) and back.
+  std::string Serialize() const;
+  // Replaces the state; on error the state is left empty.
+  Status Deserialize(std::string_view bytes);
+
+  // Invariant check for tests: indexes agree with the map.
+  bool CheckIndexes() const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const;
+  };
+  using Map = std::unordered_map<std::string, KvEntry, Hash, std::equal_to<>>;
+
+  // The live entry, removing it first if it expired at clock_ms_.
+  KvEntry* FindLive(std::string_view key);
+  // The entry for key, created empty if missing.
+  Map::iterator Upsert(std::string_view key);
+  // Replaces the value and stamps the version, keeping memory_bytes_ exact.
+  void Assign(Map::iterator it, std::string_view value, uint64_t index);
+  void Erase(Map::iterator it);
+  void SetExpiry(Map::iterator it, int64_t expire_at_ms);
+  void Clear();
+  int64_t Effective(int64_t now_ms) const { return now_ms > clock_ms_ ? now_ms : clock_ms_; }
+
+  KvResult ApplySet(uint64_t index, const KvCommand& c);
+  KvResult ApplyExpire(uint64_t index, const KvCommand& c);
+  KvResult ApplyIncrBy(uint64_t index, const KvCommand& c);
+
+  Map map_;
+  // SCAN order: (ScanHash(key), key) for every stored key.
+  std::set<std::pair<uint64_t, std::string_view>> scan_index_;
+  // Expiry order: (expire_at_ms, key) for every key with a TTL.
+  std::set<std::pair<int64_t, std::string_view>> expiry_;
+  uint64_t applied_index_ = 0;
+  int64_t clock_ms_ = 0;
+  uint64_t memory_bytes_ = 0;  // keys + values, a rough measure for INFO
+  KvCommand scratch_;          // reused by Apply to avoid allocations
+};
+
+// The hash SCAN cursors follow (stable across members and restarts).
+uint64_t ScanHash(std::string_view key);
+
+}  // namespace nines::store

@@ -1,0 +1,57 @@
+// Snapshot files: the whole state machine at a log index, written atomically
+// (temp file, fsync, rename, fsync of the directory) and verified on load.
+//
+//   name:   snap-<index, 16 hex digits>-<term, 16 hex digits>.snap
+//   header: magic "NINESNAP" (8) | version u32 | index u64 | term u64 |
+//           content length u64 | masked crc32c of the content u32 |
+//           masked crc32c of the previous 40 header bytes u32
+//   then the content (opaque bytes: KvState::Serialize's output).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/file.h"
+#include "store/status.h"
+
+namespace nines::store {
+
+struct SnapshotMeta {
+  uint64_t index = 0;  // last log index the snapshot covers
+  uint64_t term = 0;   // term of that entry
+};
+
+struct SnapshotFileInfo {
+  SnapshotMeta meta;
+  std::string path;
+};
+
+constexpr size_t kSnapshotHeaderSize = 8 + 4 + 8 + 8 + 8 + 4 + 4;
+
+std::string SnapshotFileName(const SnapshotMeta& meta);
+
+// Writes the snapshot atomically into dir: after this returns ok the file is
+// durable under its final name; a crash before leaves at most a *.tmp file.
+Status WriteSnapshot(FileSystem* fs, const std::string& dir, const SnapshotMeta& meta,
+                     std::string_view content);
+
+// Reads and verifies one snapshot file (magic, checksums, length, name).
+Status LoadSnapshot(FileSystem* fs, const std::string& path, uint64_t max_bytes, SnapshotMeta* meta,
+                    std::string* content);
+
+// Snapshot files in dir, oldest (lowest index) first. Ignores other files.
+Status ListSnapshots(FileSystem* fs, const std::string& dir, std::vector<SnapshotFileInfo>* out);
+
+// Loads the newest snapshot. found=false (and ok) when there is none. A
+// damaged newest snapshot is an error naming the file: falling back to an
+// older one could silently skip entries that compaction already deleted.
+Status LoadLatestSnapshot(FileSystem* fs, const std::string& dir, uint64_t max_bytes,
+                          SnapshotMeta* meta, std::string* content, bool* found);
+
+// Keeps the newest `keep` snapshots (keep >= 1), deletes older ones and any
+// leftover *.tmp files from interrupted writes.
+Status RemoveOldSnapshots(FileSystem* fs, const std::string& dir, size_t keep);
+
+}  // namespace nines::store

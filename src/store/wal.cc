@@ -1,0 +1,247 @@
+// Segmented WAL: recovery with torn-tail truncation, rolling, sticky errors
+// and compaction. See wal.h for the rules and docs/store.md for the format.
+#include "store/wal.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cassert>
+
+#include "base/log.h"
+#include "store/wal_format.h"
+#include "store/wal_reader.h"
+
+namespace nines::store {
+namespace {
+
+uint64_t MaxSegmentFileBytes(const WalOptions& options) {
+  return options.segment_bytes + options.max_record_bytes + wal::kRecordHeaderSize + (16ull << 20);
+}
+
+}  // namespace
+
+Wal::Wal(FileSystem* fs, std::string dir, WalOptions options)
+    : fs_(fs), dir_(std::move(dir)), options_(std::move(options)) {}
+
+Wal::~Wal() {
+  if (writer_ != nullptr) (void)writer_->Close();
+}
+
+Status Wal::Open(FileSystem* fs, const std::string& dir, WalOptions options,
+                 const RecordCallback& on_record, std::unique_ptr<Wal>* wal,
+                 WalRecoveryReport* report) {
+  assert(options.segment_bytes > wal::kSegmentHeaderSize);
+  *report = WalRecoveryReport{};
+  std::unique_ptr<Wal> log(new Wal(fs, dir, std::move(options)));
+  Status status = fs->CreateDirs(dir);
+  if (!status.ok()) return status;
+  status = log->Recover(on_record, report);
+  if (!status.ok()) return status;
+  *wal = std::move(log);
+  return Status::Ok();
+}
+
+Status Wal::Recover(const RecordCallback& on_record, WalRecoveryReport* report) {
+  std::vector<std::string> names;
+  Status status = fs_->List(dir_, &names);
+  if (!status.ok()) return status;
+  std::vector<uint64_t> numbers;
+  for (const std::string& name : names) {
+    if (auto number = wal::ParseSegmentFileName(name)) numbers.push_back(*number);
+  }
+  std::sort(numbers.begin(), numbers.end());
+  for (size_t i = 1; i < numbers.size(); ++i) {
+    if (numbers[i] != numbers[i - 1] + 1) {
+      return Status::Corruption(fmt::format("{}: missing WAL segment {} (found {} then {})", dir_,
+                                            wal::SegmentFileName(numbers[i - 1] + 1),
+                                            wal::SegmentFileName(numbers[i - 1]),
+                                            wal::SegmentFileName(numbers[i])));
+    }
+  }
+
+  // Write keeps a segment within segment_bytes, except that one batch of up to
+  // segment_bytes or one record goes into a fresh segment after the preamble.
+  const uint64_t max_segment_file = MaxSegmentFileBytes(options_);
+  std::string contents;
+  bool drop_last_segment = false;
+  for (size_t i = 0; i < numbers.size(); ++i) {
+    const bool last = i + 1 == numbers.size();
+    const std::string name = wal::SegmentFileName(numbers[i]);
+    const std::string path = JoinPath(dir_, name);
+    status = fs_->ReadAll(path, max_segment_file, &contents);
+    if (!status.ok()) return status;
+
+    if (contents.size() < wal::kSegmentHeaderSize && last) {
+      // Crashed while creating the segment: nothing in it was ever synced.
+      report->dropped_bytes = contents.size();
+      report->torn_file = path;
+      report->torn_offset = 0;
+      report->torn_reason = "incomplete segment header";
+      drop_last_segment = true;
+      break;
+    }
+    uint64_t header_number = 0;
+    std::string header_error = wal::DecodeSegmentHeader(contents, &header_number);
+    if (!header_error.empty()) {
+      return Status::Corruption(fmt::format("{} at offset 0: {}", path, header_error));
+    }
+    if (header_number != numbers[i]) {
+      return Status::Corruption(
+          fmt::format("{} at offset 0: header says segment {}", path, header_number));
+    }
+
+    WalSegmentInfo info;
+    info.number = numbers[i];
+    WalReader reader(contents, options_.max_record_bytes);
+    WalRecord record;
+    WalReader::Result result;
+    while ((result = reader.Next(&record)) == WalReader::Result::kRecord) {
+      info.max_index = std::max(info.max_index, record.index);
+      ++report->records;
+      status = on_record(record.index, record.payload);
+      if (!status.ok()) return status;
+    }
+    if (result == WalReader::Result::kBad) {
+      if (!last || reader.HasValidRecordAfter(reader.bad_offset())) {
+        return Status::Corruption(
+            fmt::format("{} at offset {}: {}", path, reader.bad_offset(), reader.bad_reason()));
+      }
+      report->dropped_bytes = contents.size() - reader.bad_offset();
+      report->torn_file = path;
+      report->torn_offset = reader.bad_offset();
+      report->torn_reason = reader.bad_reason();
+      status = fs_->Truncate(path, reader.bad_offset());
+      if (!status.ok()) return status;
+    }
+    info.bytes = reader.valid_end();
+    segments_.push_back(info);
+  }
+  report->segments = segments_.size();
+  if (report->dropped_bytes > 0 || drop_last_segment) {
+    LogWarn("store", "WAL torn tail: dropped {} bytes at {} offset {} ({})", report->dropped_bytes,
+            report->torn_file, report->torn_offset, report->torn_reason);
+  }
+
+  if (drop_last_segment) {
+    // Rewrite the half-created segment from scratch under the same number.
+    return StartSegment(numbers.back());
+  }
+  if (segments_.empty()) return StartSegment(1);
+  std::unique_ptr<File> file;
+  status = fs_->OpenAppend(JoinPath(dir_, wal::SegmentFileName(segments_.back().number)), &file);
+  if (!status.ok()) return status;
+  assert(file->Size() == segments_.back().bytes);
+  writer_ = std::make_unique<WalWriter>(std::move(file));
+  return Status::Ok();
+}
+
+Status Wal::StartSegment(uint64_t number) {
+  const std::string path = JoinPath(dir_, wal::SegmentFileName(number));
+  std::unique_ptr<File> file;
+  Status status = fs_->Create(path, &file);
+  if (!status.ok()) return status;
+  std::string header;
+  wal::EncodeSegmentHeader(number, &header);
+  status = file->Append(header);
+  if (status.ok()) status = file->Sync();
+  if (status.ok()) status = fs_->SyncDir(dir_);
+  if (!status.ok()) return status;
+  writer_ = std::make_unique<WalWriter>(std::move(file));
+  segments_.push_back(WalSegmentInfo{number, 0, wal::kSegmentHeaderSize});
+  if (options_.segment_preamble) {
+    WalBatch preamble;
+    options_.segment_preamble(&preamble);
+    if (!preamble.empty()) return WriteEncoded(preamble);
+  }
+  return Status::Ok();
+}
+
+Status Wal::RollIfNeeded(uint64_t incoming_bytes) {
+  const WalSegmentInfo& active = segments_.back();
+  if (active.bytes <= wal::kSegmentHeaderSize) return Status::Ok();  // empty: never roll
+  if (active.bytes + incoming_bytes <= options_.segment_bytes) return Status::Ok();
+  // The old segment must be durable before a newer one exists: recovery
+  // treats only the last segment's tail as possibly torn.
+  Status status = writer_->Sync();
+  if (status.ok()) status = writer_->Close();
+  if (!status.ok()) return status;
+  writer_.reset();
+  return StartSegment(active.number + 1);
+}
+
+Status Wal::WriteEncoded(const WalBatch& batch) {
+  Status status = writer_->AddBatch(batch);
+  if (!status.ok()) return status;
+  WalSegmentInfo& active = segments_.back();
+  active.bytes += batch.ByteSize();
+  active.max_index = std::max(active.max_index, batch.max_index());
+  assert(active.bytes == writer_->size());
+  return Status::Ok();
+}
+
+Status Wal::Fail(Status status) {
+  assert(!status.ok());
+  if (failure_.ok()) {
+    LogError("store", "WAL in {} failed, refusing further writes: {}", dir_, status.ToString());
+    failure_ = status;
+  }
+  return status;
+}
+
+Status Wal::Write(const WalBatch& batch) {
+  if (!failure_.ok()) return failure_;
+  if (batch.empty()) return Status::Ok();
+  if (batch.max_payload() > options_.max_record_bytes) {
+    return Status::InvalidArgument(fmt::format("WAL record of {} bytes exceeds the limit of {}",
+                                               batch.max_payload(), options_.max_record_bytes));
+  }
+  if (batch.count() > 1 && batch.ByteSize() > options_.segment_bytes) {
+    return Status::InvalidArgument(fmt::format("WAL batch of {} bytes exceeds the segment size {}",
+                                               batch.ByteSize(), options_.segment_bytes));
+  }
+  if (writer_ == nullptr) return Status::IoError("WAL is closed");
+  Status status = RollIfNeeded(batch.ByteSize());
+  if (!status.ok()) return Fail(status);
+  status = WriteEncoded(batch);
+  if (!status.ok()) return Fail(status);
+  return Status::Ok();
+}
+
+Status Wal::Append(uint64_t index, std::string_view payload) {
+  single_.Clear();
+  single_.Add(index, payload);
+  return Write(single_);
+}
+
+Status Wal::Sync() {
+  if (!failure_.ok()) return failure_;
+  if (writer_ == nullptr) return Status::IoError("WAL is closed");
+  Status status = writer_->Sync();
+  if (!status.ok()) return Fail(status);
+  return Status::Ok();
+}
+
+Status Wal::Compact(uint64_t covered_index, size_t* removed_segments) {
+  size_t removed = 0;
+  Status status;
+  while (segments_.size() > 1 && segments_.front().max_index <= covered_index) {
+    // One removal made durable at a time, oldest first: a crash can then
+    // only leave a shorter prefix removed, never a gap in the numbers.
+    status = fs_->Remove(JoinPath(dir_, wal::SegmentFileName(segments_.front().number)));
+    if (status.ok()) status = fs_->SyncDir(dir_);
+    if (!status.ok()) break;
+    segments_.erase(segments_.begin());
+    ++removed;
+  }
+  if (removed_segments != nullptr) *removed_segments = removed;
+  return status;
+}
+
+Status Wal::Close() {
+  if (writer_ == nullptr) return Status::Ok();
+  Status status = writer_->Close();
+  writer_.reset();
+  return status;
+}
+
+}  // namespace nines::store

@@ -1,0 +1,101 @@
+// lb.toml validation: every mistake is reported with FILE:LINE:COL.
+#include "lb/lb_config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace nines {
+namespace {
+
+std::string Check(const std::string& text) {
+  std::string path = testing::TempDir() + "lb_config_test.toml";
+  std::ofstream(path) << text;
+  std::string errors = CheckLbConfig(path);
+  std::remove(path.c_str());
+  // Make messages independent of the temp dir.
+  size_t at;
+  while ((at = errors.find(path)) != std::string::npos) errors.replace(at, path.size(), "lb.toml");
+  return errors;
+}
+
+const char* kValid = R"(listen = "127.0.0.1:8080"
+admin = "127.0.0.1:9901"
+balance = "round_robin"
+retries = 2
+[health]
+path = "/healthz"
+interval_ms = 1000
+timeout_ms = 500
+rise = 2
+fall = 2
+[[server]]
+name = "a"
+address = "127.0.0.1:9001"
+[[server]]
+name = "b"
+address = "127.0.0.1:9002"
+backup = true
+)";
+
+TEST(LbConfigTest, ExampleIsValid) {
+  EXPECT_EQ(Check(kValid), "");
+}
+
+TEST(LbConfigTest, UnknownKey) {
+  EXPECT_EQ(Check("colour = 1\n" + std::string(kValid)), "lb.toml:1:1: unknown key 'colour'");
+}
+
+TEST(LbConfigTest, UnknownKeyInTable) {
+  std::string text = kValid;
+  text.replace(text.find("rise = 2"), 8, "rize = 2");
+  EXPECT_EQ(Check(text), "lb.toml:9:1: unknown key 'health.rize'");
+}
+
+TEST(LbConfigTest, WrongType) {
+  std::string text = kValid;
+  text.replace(text.find("retries = 2"), 11, "retries = \"2\"");
+  EXPECT_EQ(Check(text), "lb.toml:4:11: 'retries' must be an integer, not a string");
+}
+
+TEST(LbConfigTest, BadAddress) {
+  std::string text = kValid;
+  text.replace(text.find("127.0.0.1:9002"), 14, "127.0.0.1:99999");
+  EXPECT_EQ(Check(text),
+            "lb.toml:16:11: 'server[1].address': bad address \"127.0.0.1:99999\": port must be "
+            "1-65535");
+}
+
+TEST(LbConfigTest, BadBalance) {
+  std::string text = kValid;
+  text.replace(text.find("round_robin"), 11, "random");
+  EXPECT_NE(Check(text).find("lb.toml:3:11: 'balance' must be round_robin"), std::string::npos);
+}
+
+TEST(LbConfigTest, DuplicateServerAndMissingAddress) {
+  std::string text = std::string(kValid) + "[[server]]\nname = \"a\"\n";
+  std::string errors = Check(text);
+  EXPECT_NE(errors.find("lb.toml:19:8: duplicate server name \"a\""), std::string::npos) << errors;
+  EXPECT_NE(errors.find("missing required key 'server[2].address'"), std::string::npos) << errors;
+}
+
+TEST(LbConfigTest, TimeoutLongerThanInterval) {
+  std::string text = kValid;
+  text.replace(text.find("timeout_ms = 500"), 16, "timeout_ms = 5000");
+  EXPECT_NE(Check(text).find("lb.toml:8:14: 'health.timeout_ms' (5000) must not exceed"),
+            std::string::npos);
+}
+
+TEST(LbConfigTest, HashHeaderNeedsName) {
+  std::string text = kValid;
+  text.replace(text.find("\"round_robin\""), 13, "\"hash_header:\"");
+  EXPECT_NE(Check(text).find("hash_header needs a header name"), std::string::npos);
+}
+
+TEST(LbConfigTest, SyntaxError) {
+  EXPECT_EQ(Check("listen = \n").rfind("lb.toml:1:", 0), 0u);
+}
+
+}  // namespace
+}  // namespace nines

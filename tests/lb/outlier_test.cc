@@ -1,0 +1,92 @@
+// Passive ejection and the retry budget.
+#include "lb/outlier.h"
+
+#include <gtest/gtest.h>
+
+#include "lb/retry_budget.h"
+
+namespace nines {
+namespace {
+
+std::vector<std::shared_ptr<ServerState>> Pool(int n) {
+  std::vector<std::shared_ptr<ServerState>> out;
+  for (int i = 0; i < n; ++i) {
+    out.push_back(
+        std::make_shared<ServerState>("s" + std::to_string(i), Endpoint{"127.0.0.1", 9000}));
+  }
+  return out;
+}
+
+TEST(OutlierTest, EjectsAfterConsecutiveFailuresWithGrowingBackoff) {
+  auto pool = Pool(4);
+  OutlierConfig config;
+  config.consecutive_failures = 3;
+  config.base_ejection_ms = 1000;
+  config.max_ejection_ms = 2500;
+  ServerState& s = *pool[0];
+  EXPECT_FALSE(RecordFailure(s, 0, config, pool));
+  EXPECT_FALSE(RecordFailure(s, 0, config, pool));
+  RecordSuccess(s, 0, config);  // a success resets the run
+  EXPECT_FALSE(RecordFailure(s, 0, config, pool));
+  EXPECT_FALSE(RecordFailure(s, 0, config, pool));
+  EXPECT_TRUE(RecordFailure(s, 0, config, pool));
+  EXPECT_TRUE(s.Ejected(999));
+  EXPECT_FALSE(s.Ejected(1000));
+  for (int i = 0; i < 3; ++i) RecordFailure(s, 1000, config, pool);
+  EXPECT_TRUE(s.Ejected(2999));  // second ejection: 2x base
+  EXPECT_FALSE(s.Ejected(3000));
+  for (int i = 0; i < 3; ++i) RecordFailure(s, 3000, config, pool);
+  EXPECT_TRUE(s.Ejected(5499));  // capped at max_ejection_ms
+  EXPECT_FALSE(s.Ejected(5500));
+}
+
+TEST(OutlierTest, GuardKeepsMostOfThePoolInRotation) {
+  auto pool = Pool(4);
+  OutlierConfig config;
+  config.consecutive_failures = 1;
+  config.max_ejection_percent = 50;
+  EXPECT_TRUE(RecordFailure(*pool[0], 0, config, pool));
+  EXPECT_TRUE(RecordFailure(*pool[1], 0, config, pool));
+  EXPECT_FALSE(RecordFailure(*pool[2], 0, config, pool));  // would be 75%
+  EXPECT_FALSE(pool[2]->Ejected(0));
+}
+
+TEST(OutlierTest, OneServerIsAlwaysEjectable) {
+  auto pool = Pool(2);
+  OutlierConfig config;
+  config.consecutive_failures = 1;
+  config.max_ejection_percent = 10;
+  EXPECT_TRUE(RecordFailure(*pool[0], 0, config, pool));
+  EXPECT_FALSE(RecordFailure(*pool[1], 0, config, pool));
+}
+
+TEST(OutlierTest, ZeroDisablesEjection) {
+  auto pool = Pool(2);
+  OutlierConfig config;
+  config.consecutive_failures = 0;
+  for (int i = 0; i < 100; ++i) EXPECT_FALSE(RecordFailure(*pool[0], 0, config, pool));
+}
+
+TEST(RetryBudgetTest, RetriesNeverExceedRequests) {
+  RetryBudget budget(1.0);
+  int retries = 0;
+  for (int i = 0; i < 1000; ++i) {
+    budget.OnRequest();
+    // Every request fails and wants three retries.
+    for (int k = 0; k < 3; ++k) retries += budget.TryRetry() ? 1 : 0;
+  }
+  EXPECT_EQ(retries, 1000);
+}
+
+TEST(RetryBudgetTest, RatioLimitsShare) {
+  RetryBudget budget(0.2);
+  int retries = 0;
+  for (int i = 0; i < 1000; ++i) {
+    budget.OnRequest();
+    retries += budget.TryRetry() ? 1 : 0;
+  }
+  EXPECT_EQ(retries, 200);
+}
+
+}  // namespace
+}  // namespace nines

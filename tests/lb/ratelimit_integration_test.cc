@@ -1,0 +1,292 @@
+// Rate limits and overload protection through a running nines lb: 429 with
+// Retry-After and the RateLimit fields, the global limit alone and shared by
+// two balancers, a flood of client keys in bounded memory, and shedding when
+// servers die under a load only all of them could carry.
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "lb/lb_fixture.h"
+
+namespace nines::test {
+namespace {
+
+using RateLimit = LbFixture;
+
+int64_t RssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+TEST_F(RateLimit, PerClientLimitAnswers429WithRetryAfter) {
+  StartAll({{"a"}}, "[rate_limit]\nper_client = \"5/min\"\nclient_key = \"header:X-API-Key\"");
+  for (int i = 0; i < 5; ++i) {
+    HttpResult r = Get("/", "X-API-Key: alice\r\n");
+    ASSERT_EQ(r.status, 200) << i;
+    EXPECT_EQ(r.Header("RateLimit-Policy"), "\"client\";q=5;w=60");
+    EXPECT_EQ(r.Header("RateLimit"), "\"client\";r=" + std::to_string(4 - i) + ";t=12");
+  }
+  int seen = BackendCount(0);
+  HttpResult r = Get("/", "X-API-Key: alice\r\n");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_GE(std::stoi(r.Header("Retry-After")), 1);
+  EXPECT_EQ(r.Header("Retry-After"), "12");
+  EXPECT_EQ(r.Header("RateLimit-Policy"), "\"client\";q=5;w=60");
+  EXPECT_EQ(r.Header("RateLimit"), "\"client\";r=0;t=12");
+  EXPECT_EQ(BackendCount(0), seen) << "a limited request reached the server";
+  // Another key, and a request without the header (keyed by address), are unaffected.
+  EXPECT_EQ(Get("/", "X-API-Key: bob\r\n").status, 200);
+  EXPECT_EQ(Get("/").status, 200);
+  EXPECT_NE(AdminGet("/metrics").find("nines_lb_rate_limited_total{scope=\"client\"} 1\n"),
+            std::string::npos);
+}
+
+// Hammers `port` from `threads` keep-alive clients for `ms` and counts 200s and 429s.
+struct Hammer {
+  std::atomic<int> ok{0};
+  std::atomic<int> limited{0};
+  std::atomic<int> other{0};
+  void Run(const std::string& host, int port, int threads, int ms) {
+    std::vector<std::thread> pool;
+    int64_t end = SteadyMs() + ms;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&, end] {
+        HttpConnection c;
+        bool connected = false;
+        while (SteadyMs() < end) {
+          if (!connected) connected = c.Connect(host, port);
+          if (!connected || !c.Send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")) {
+            connected = false;
+            continue;
+          }
+          HttpResult r = c.Read();
+          if (r.ok && r.status == 200) {
+            ++ok;
+          } else if (r.ok && r.status == 429) {
+            ++limited;
+          } else {
+            ++other;
+          }
+          if (!r.ok || r.closed) connected = false;
+        }
+      });
+    }
+    for (auto& t : pool) t.join();
+  }
+};
+
+TEST_F(RateLimit, GlobalLimitHoldsUnderFiftyClients) {
+  StartAll({{"a"}, {"b"}}, "[rate_limit]\nglobal = \"200/s\"");
+  Hammer h;
+  h.Run(host_, 8080, 50, 5000);
+  // 200/s for 5 s after an initial burst of 200.
+  EXPECT_GE(h.ok.load(), 200 + 900);
+  EXPECT_LE(h.ok.load(), 200 + 1100);
+  EXPECT_GT(h.limited.load(), 0);
+  EXPECT_EQ(h.other.load(), 0);
+}
+
+TEST_F(RateLimit, TwoBalancersShareOneGlobalLimit) {
+  StartAll({{"a"}}, "[rate_limit]\nglobal = \"200/s\"\nglobal_burst = 20\n[cluster]\nbind = \"" +
+                        host_ + ":9902\"\npeers = [\"" + host_ + ":9902\", \"" + host_ +
+                        ":9903\"]");
+  // The second balancer: same servers, its own addresses, the other peer.
+  std::string second = dir_ + "/lb2.toml";
+  std::string text = [&] {
+    std::ifstream in(config_path());
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }();
+  auto replace = [&](const std::string& from, const std::string& to) {
+    text.replace(text.find(from), from.size(), to);
+  };
+  replace(host_ + ":8080", host_ + ":8090");
+  replace(host_ + ":9901", host_ + ":9911");
+  replace("bind = \"" + host_ + ":9902\"", "bind = \"" + host_ + ":9903\"");
+  WriteFile(second, text);
+  ChildProcess lb2({NinesBinary(), "lb", "--config", second}, dir_ + "/lb2.log");
+  ASSERT_TRUE(WaitUntil([&] { return HttpGet(host_, 9911, "/status").ok; }, 10000)) << lb2.Log();
+  // Both must have heard each other before the load starts.
+  auto heard = [&](int admin) {
+    auto s = nlohmann::json::parse(HttpGet(host_, admin, "/status").body, nullptr, false);
+    if (s.is_discarded()) return false;
+    for (const auto& p : s["rate_limit"]["global"]["peers"]) {
+      if (p["last_seen_age_ms"].get<int64_t>() >= 0) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return heard(9901) && heard(9911); }, 5000));
+
+  Hammer h1, h2;
+  std::thread t1([&] { h1.Run(host_, 8080, 20, 5000); });
+  std::thread t2([&] { h2.Run(host_, 8090, 20, 5000); });
+  t1.join();
+  t2.join();
+  int total = h1.ok + h2.ok;
+  EXPECT_GE(total, 850) << h1.ok << " + " << h2.ok;  // 1000 +- 15%
+  EXPECT_LE(total, 1150 + 20) << h1.ok << " + " << h2.ok;
+  EXPECT_GT(h1.ok.load(), 0);
+  EXPECT_GT(h2.ok.load(), 0);
+
+  // One balancer dies: within two seconds the survivor takes the whole rate.
+  lb2.Stop(SIGKILL, 5000);
+  Hammer warmup, after;
+  warmup.Run(host_, 8080, 20, 2000);
+  after.Run(host_, 8080, 20, 3000);
+  EXPECT_GE(after.ok.load(), 3 * 200 * 85 / 100) << "survivor admits " << after.ok / 3 << "/s";
+  EXPECT_LE(after.ok.load(), 3 * 200 * 115 / 100 + 20);
+}
+
+TEST_F(RateLimit, FloodOfKeysStaysInBoundedMemory) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  const int kKeys = 30000;
+#else
+  const int kKeys = 100000;
+#endif
+  const int kMaxClients = kKeys / 10;
+  StartAll({{"a"}},
+           "[rate_limit]\nper_client = \"5/s\"\nclient_key = \"header:X-API-Key\"\n"
+           "max_clients = " +
+               std::to_string(kMaxClients));
+  int64_t rss_before = RssKb(lb_.pid());
+  std::atomic<bool> stop{false};
+  std::atomic<int> good_ok{0}, good_fail{0};
+  // A well-behaved client: 2 requests a second with its own key.
+  std::thread good([&] {
+    while (!stop) {
+      HttpResult r = Get("/", "X-API-Key: well-behaved\r\n");
+      (r.ok && r.status == 200 ? good_ok : good_fail)++;
+      WaitUntil([&] { return stop.load(); }, 500);
+    }
+  });
+  // The flood: distinct keys, pipelined 100 at a time on 4 connections.
+  std::vector<std::thread> flood;
+  std::atomic<int> answered{0};
+  for (int t = 0; t < 4; ++t) {
+    flood.emplace_back([&, t] {
+      HttpConnection c;
+      ASSERT_TRUE(c.Connect(host_, 8080));
+      for (int base = t * (kKeys / 4); base < (t + 1) * (kKeys / 4); base += 100) {
+        std::string batch;
+        for (int k = base; k < base + 100; ++k) {
+          batch += "GET / HTTP/1.1\r\nHost: t\r\nX-API-Key: key-" + std::to_string(k) +
+                   "-0123456789abcdef\r\n\r\n";
+        }
+        ASSERT_TRUE(c.Send(batch));
+        for (int k = 0; k < 100; ++k) {
+          HttpResult r = c.Read();
+          ASSERT_TRUE(r.ok) << r.error;
+          ++answered;
+        }
+      }
+    });
+  }
+  for (auto& t : flood) t.join();
+  stop = true;
+  good.join();
+  EXPECT_EQ(answered.load(), kKeys);
+  int64_t rss_after = RssKb(lb_.pid());
+  auto status = nlohmann::json::parse(AdminGet("/status"));
+  EXPECT_LE(status["rate_limit"]["per_client"]["clients"].get<int>(), kMaxClients);
+  EXPECT_GE(status["rate_limit"]["per_client"]["evictions"].get<int>(), kKeys - kMaxClients);
+  // Generous bound: the table holds kMaxClients keys of ~200 bytes; the rest
+  // is allocator slack and connection buffers.
+  EXPECT_LT(rss_after - rss_before, 32 * 1024) << rss_before << " kB -> " << rss_after << " kB";
+  EXPECT_GT(good_ok.load(), 0);
+  EXPECT_EQ(good_fail.load(), 0);
+}
+
+TEST_F(RateLimit, SurvivorIsNotOverloadedWhenServersDie) {
+  StartAll({{"a"}, {"b"}, {"c"}},
+           "balance = \"least_conn\"\nqueue_timeout_ms = 50\nmax_queue = 100\n"
+           "[outlier]\nconsecutive_failures = 0");
+  // max_conn = 10 on every server: rewrite and reload.
+  {
+    std::ifstream in(config_path());
+    std::stringstream s;
+    s << in.rdbuf();
+    std::string text = s.str();
+    size_t at = 0;
+    while ((at = text.find("backup = false\n", at)) != std::string::npos) {
+      text.insert(at, "max_conn = 10\n");
+      at += 30;
+    }
+    WriteFile(config_path(), text);
+    lb_.Signal(SIGHUP);
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          auto st = nlohmann::json::parse(AdminGet("/status"), nullptr, false);
+          return !st.is_discarded() && st["servers"][0]["max_conn"] == 10;
+        },
+        5000));
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, shed{0}, failed{0};
+  std::mutex mu;
+  std::vector<int64_t> shed_ms;
+  std::string last_failure;
+  std::map<std::string, int> reasons;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 25; ++t) {  // 25 at once: more than one server's 10
+    clients.emplace_back([&] {
+      HttpConnection c;
+      bool connected = false;
+      while (!stop) {
+        if (!connected) connected = c.Connect(host_, 8080);
+        int64_t start = SteadyMs();
+        if (!connected || !c.Send("GET /slow?ms=20 HTTP/1.1\r\nHost: t\r\n\r\n")) {
+          std::lock_guard lock(mu);
+          last_failure =
+              connected ? "send failed" : "connect failed: " + std::string(strerror(errno));
+          reasons[last_failure]++;
+          connected = false;
+          ++failed;
+          continue;
+        }
+        HttpResult r = c.Read();
+        if (r.ok && r.status == 200) {
+          ++ok;
+        } else if (r.ok && r.status == 503) {
+          ++shed;
+          std::lock_guard lock(mu);
+          shed_ms.push_back(SteadyMs() - start);
+        } else {
+          ++failed;
+          std::lock_guard lock(mu);
+          last_failure = r.ok ? std::to_string(r.status) : r.error;
+          reasons[last_failure]++;
+        }
+        if (!r.ok || r.closed) connected = false;
+      }
+    });
+  }
+  ASSERT_TRUE(WaitUntil([&] { return ok > 200; }, 20000));
+  KillBackend(1);
+  KillBackend(2);
+  int before = ok;
+  ASSERT_TRUE(WaitUntil([&] { return ok > before + 300; }, 30000));
+  stop = true;
+  for (auto& t : clients) t.join();
+
+  HttpResult max = HttpGet(BackendHost(0), 8081, "/maxinflight");
+  EXPECT_LE(std::stoi(max.body), 10) << "the survivor was overloaded";
+  EXPECT_GT(shed.load(), 0);
+  int accepted = ok + failed;
+  EXPECT_GE(ok * 100, accepted * 99)
+      << failed << " of " << accepted << " accepted requests failed; last: " << last_failure;
+  for (const auto& [reason, n] : reasons) std::cerr << "failure: " << reason << " x" << n << "\n";
+  std::sort(shed_ms.begin(), shed_ms.end());
+  ASSERT_FALSE(shed_ms.empty());
+  EXPECT_LT(shed_ms[shed_ms.size() / 2], 100) << "median time to a 503";
+}
+
+}  // namespace
+}  // namespace nines::test
