@@ -56,6 +56,7 @@ struct SimNode {
   bool up = false;
   bool started = false;
   uint64_t generation = 0;
+  int64_t tick_us = 0;  // this node's tick length: clocks drift a little
   SimDisk disk;
   std::unique_ptr<raft::MemoryStorage> storage;
   std::unique_ptr<raft::Raft> raft;
@@ -702,7 +703,7 @@ void Simulation::TickLoop(NodeId id) {
     n.raft->Tick();
     Pump(n);
   }
-  After(kTick, [this, id] { TickLoop(id); });
+  After(n.tick_us, [this, id] { TickLoop(id); });
 }
 
 void Simulation::LogCheckLoop() {
@@ -742,6 +743,8 @@ SimResult Simulation::Run() {
   // Ticks: each node on its own phase.
   for (auto& [id, n] : nodes_) {
     NodeId nid = id;
+    // Chaos seeds: each clock runs up to 1% fast or slow (within the lease margin).
+    n->tick_us = faults_ ? kTick + prng_.Range(-kTick / 100, kTick / 100) : kTick;
     At(prng_.Range(0, kTick - 1), [this, nid] { TickLoop(nid); });
   }
   for (int i = 0; i < kClients; ++i) {
