@@ -148,9 +148,11 @@ shop.test NS
 EOF
 
 "$nines" dns --config "$work/dns.toml" --log-level warn >"$work/nines.log" 2>&1 &
-pids+=($!)
+nines_pid=$!
+pids+=($nines_pid)
 gdnsd -c "$work/gdnsd" -f start >"$work/gdnsd.log" 2>&1 &
-pids+=($!)
+gdnsd_pid=$!
+pids+=($gdnsd_pid)
 
 wait_answer() {
   for _ in $(seq 1 100); do
@@ -163,36 +165,60 @@ wait_answer() {
 }
 wait_answer "$nines_port"
 wait_answer "$gdnsd_port"
-sleep 3  # let both see the health endpoints up
+# Both must see every health endpoint up: a client of each region gets its own.
+for _ in $(seq 1 300); do
+  ok=1
+  for n in 1 2 3; do
+    for port in "$nines_port" "$gdnsd_port"; do
+      got=$(dig @127.0.0.1 -p "$port" shop.test A +subnet=10.$n.0.0/24 +short +time=1 +tries=1)
+      [ "$got" = "127.0.$n.1" ] || ok=0
+    done
+  done
+  [ $ok = 1 ] && break
+  sleep 0.1
+done
+[ $ok = 1 ] || { echo "dns bench: the servers do not see every region up"; exit 1; }
+echo "both servers answer every region's clients with that region"
 
-# Same answers from both (sanity), for a client in us-west.
-a=$(dig @127.0.0.1 -p "$nines_port" shop.test A +subnet=10.2.0.0/24 +short)
-b=$(dig @127.0.0.1 -p "$gdnsd_port" shop.test A +subnet=10.2.0.0/24 +short)
-echo "answer for 10.2.0.0/24: nines=$a gdnsd=$b"
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks_per_second=$(getconf CLK_TCK)
 
-# runs dnsperf, prints the qps
+# Runs dnsperf against one server; prints "QPS CPU_US_PER_QUERY". The CPU
+# cost per query is the steadier number on a shared, noisy machine.
 perf() {
-  local port=$1
-  shift
-  dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$seconds" -c "$clients" -T 1 \
-    -Q 10000000 "$@" 2>&1 | awk '/Queries per second/ {print $4}'
+  local port=$1 pid=$2
+  shift 2
+  local before after out
+  before=$(cpu_ticks "$pid")
+  out=$(dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$seconds" -c "$clients" -T 1 \
+    -Q 10000000 "$@" 2>&1)
+  after=$(cpu_ticks "$pid")
+  echo "$out" | awk -v t=$((after - before)) -v hz="$ticks_per_second" '
+    /Queries completed/ {done = $3}
+    /Queries per second/ {qps = $4}
+    END {printf "%.0f %.2f\n", qps, (done > 0 ? t / hz * 1e6 / done : 0)}'
 }
 
 run_mix() {
   local label=$1
   shift
-  local nines_total=0 gdnsd_total=0
+  local rows=""
   for round in $(seq 1 "$rounds"); do
-    local q1 q2
-    q1=$(perf "$nines_port" "$@")
-    q2=$(perf "$gdnsd_port" "$@")
-    echo "  $label round $round: nines ${q1} qps, gdnsd ${q2} qps"
-    nines_total=$(python3 -c "print($nines_total + ${q1:-0})")
-    gdnsd_total=$(python3 -c "print($gdnsd_total + ${q2:-0})")
+    local r1 r2
+    r1=$(perf "$nines_port" "$nines_pid" "$@")
+    r2=$(perf "$gdnsd_port" "$gdnsd_pid" "$@")
+    echo "  $label, round $round: nines ${r1% *} qps (${r1#* } us CPU/query), gdnsd ${r2% *} qps (${r2#* } us CPU/query)"
+    rows="$rows$r1 $r2;"
   done
-  python3 -c "
-n=$nines_total/$rounds; g=$gdnsd_total/$rounds
-print(f'$label: nines dns {n:,.0f} qps, gdnsd {g:,.0f} qps, ratio nines/gdnsd {n/g:.2f}x')"
+  python3 - "$label" "$rows" <<'PY'
+import sys
+label, rows = sys.argv[1], [r.split() for r in sys.argv[2].split(";") if r.strip()]
+n = sum(float(r[0]) for r in rows) / len(rows); g = sum(float(r[2]) for r in rows) / len(rows)
+nc = sum(float(r[1]) for r in rows) / len(rows); gc = sum(float(r[3]) for r in rows) / len(rows)
+print(f"{label}: nines dns {n:,.0f} qps, gdnsd {g:,.0f} qps, ratio {n / g:.2f}x; "
+      f"CPU per query nines {nc:.2f} us, gdnsd {gc:.2f} us (queries per CPU-second ratio {gc / nc:.2f}x)")
+PY
 }
 
 echo "dnsperf: $seconds s per run, $clients clients, 1 thread; servers 1 thread each"

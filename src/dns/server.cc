@@ -3,12 +3,14 @@
 #include "dns/server.h"
 
 #include <fmt/format.h>
+#include <asio/ip/udp.hpp>
 #include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstring>
@@ -23,7 +25,7 @@
 namespace nines::dns {
 namespace {
 
-constexpr int kUdpRoundsPerWake = 8;  // batches per readiness event before yielding to TCP
+constexpr int kUdpWaitLimitUs = 200'000;  // the UDP thread notices a stop within this
 constexpr int64_t kFailOpenLogIntervalMs = 5000;
 
 IpAddress ToIpAddress(const asio::ip::address& address) {
@@ -57,6 +59,23 @@ bool FromSockaddr(const sockaddr_storage& peer, IpAddress* out) {
     return true;
   }
   return false;
+}
+
+// A bound UDP socket with a receive timeout (so the UDP thread can notice a
+// stop). Returns an error message, or "".
+std::string OpenUdpSocket(const asio::ip::address& host, uint16_t port, int* fd_out) {
+  asio::ip::udp::endpoint at(host, port);
+  int fd = ::socket(at.protocol().family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::strerror(errno);
+  timeval wait_limit{0, kUdpWaitLimitUs};
+  if (::bind(fd, at.data(), static_cast<socklen_t>(at.size())) != 0 ||
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait_limit, sizeof(wait_limit)) != 0) {
+    std::string error = std::strerror(errno);
+    ::close(fd);
+    return error;
+  }
+  *fd_out = fd;
+  return "";
 }
 
 }  // namespace
@@ -116,10 +135,11 @@ struct DnsServer::TcpConnection : std::enable_shared_from_this<TcpConnection> {
   }
 
   void Respond() {
-    server->RefreshGeneration();
+    DnsServer::Worker& worker = server->tcp_worker_;
+    server->RefreshGeneration(worker);
     out.resize(2);
     std::vector<uint8_t> message;
-    if (!server->Answer(in, peer, Transport::kTcp, &message)) return Close();
+    if (!server->Answer(worker, in, peer, Transport::kTcp, &message)) return Close();
     out[0] = static_cast<uint8_t>(message.size() >> 8);
     out[1] = static_cast<uint8_t>(message.size());
     out.insert(out.end(), message.begin(), message.end());
@@ -150,7 +170,6 @@ DnsServer::DnsServer(std::string config_file, ServerOverrides overrides)
     : config_file_(std::move(config_file)),
       overrides_(std::move(overrides)),
       metrics_(&registry_),
-      udp_(dns_io_),
       tcp_acceptor_(dns_io_),
       signals_(control_io_, SIGINT, SIGTERM, SIGHUP),
       admin_(control_io_, [this](const std::string& method,
@@ -164,6 +183,7 @@ DnsServer::DnsServer(std::string config_file, ServerOverrides overrides)
 
 DnsServer::~DnsServer() {
   if (board_) board_->Stop();
+  if (udp_fd_ >= 0) ::close(udp_fd_);
 }
 
 int DnsServer::Run(DnsConfig initial) {
@@ -175,12 +195,11 @@ int DnsServer::Run(DnsConfig initial) {
     LogError("dns", "bad listen address {}: {}", config->listen.ToString(), ec.message());
     return 1;
   }
-  asio::ip::udp::endpoint udp_at(host, config->listen.port);
-  udp_.open(udp_at.protocol(), ec);
-  if (!ec) udp_.bind(udp_at, ec);
-  if (!ec) udp_.non_blocking(true, ec);
-  if (ec) {
-    LogError("dns", "cannot bind UDP {}: {}", config->listen.ToString(), ec.message());
+  // The UDP socket is a plain descriptor owned by the UDP thread: registered
+  // with no event loop, so datagrams wake only that thread.
+  std::string udp_error = OpenUdpSocket(host, config->listen.port, &udp_fd_);
+  if (!udp_error.empty()) {
+    LogError("dns", "cannot bind UDP {}: {}", config->listen.ToString(), udp_error);
     return 1;
   }
   asio::ip::tcp::endpoint tcp_at(host, config->listen.port);
@@ -200,7 +219,6 @@ int DnsServer::Run(DnsConfig initial) {
 
   Publish(config);
   WaitSignal();
-  WaitUdp();
   AcceptTcp();
   LogInfo("dns", "serving zone {} on {} (UDP and TCP), admin on http://{}/, {} regions",
           NameToText(config->zone.apex), config->listen.ToString(), config->admin.ToString(),
@@ -208,7 +226,10 @@ int DnsServer::Run(DnsConfig initial) {
 
   auto guard = asio::make_work_guard(control_io_);
   std::thread control([this] { control_io_.run(); });
-  dns_io_.run();
+  std::thread udp([this] { UdpLoop(); });
+  dns_io_.run();  // TCP
+  stopping_.store(true);
+  udp.join();
   guard.reset();
   control_io_.stop();
   control.join();
@@ -218,52 +239,49 @@ int DnsServer::Run(DnsConfig initial) {
 }
 
 void DnsServer::Stop() {
+  stopping_.store(true);
   dns_io_.stop();
   control_io_.stop();
 }
 
 // ---- DNS thread ----
 
-void DnsServer::RefreshGeneration() {
-  if (current_ && current_->number == published_number_.load(std::memory_order_acquire)) return;
+void DnsServer::RefreshGeneration(Worker& worker) {
+  uint64_t number = published_number_.load(std::memory_order_acquire);
+  if (worker.current && worker.current->number == number) return;
   std::lock_guard lock(generation_mu_);
-  current_ = published_;
+  worker.current = published_;
 }
 
-bool DnsServer::Answer(std::span<const uint8_t> packet, const IpAddress& source,
+bool DnsServer::Answer(Worker& worker, std::span<const uint8_t> packet, const IpAddress& source,
                        Transport transport, std::vector<uint8_t>* out) {
-  const Generation& g = *current_;
-  if (!Respond(g.config->zone, g.flags->view(), packet, source, transport, out, &info_)) {
+  const Generation& g = *worker.current;
+  ResponseInfo& info = worker.info;
+  if (!Respond(g.config->zone, g.flags->view(), packet, source, transport, out, &info)) {
     metrics_.CountDropped();
     return false;
   }
-  metrics_.Count(info_, g.series);
-  if (info_.used_policy && info_.policy.fail_open) {
+  metrics_.Count(info, g.series);
+  if (info.used_policy && info.policy.fail_open) {
     int64_t now = SteadyClock::Instance().NowMillis();
-    if (now - last_fail_open_log_ms_ >= kFailOpenLogIntervalMs) {
-      last_fail_open_log_ms_ = now;
+    if (now - worker.last_fail_open_log_ms >= kFailOpenLogIntervalMs) {
+      worker.last_fail_open_log_ms = now;
       LogError("dns", "every region is down: failing open, answering with all {} addresses",
-               info_.policy.addresses.size());
+               info.policy.addresses.size());
     }
   }
   return true;
 }
 
-void DnsServer::WaitUdp() {
-  udp_.async_wait(asio::ip::udp::socket::wait_read, [this](const asio::error_code& ec) {
-    if (ec) return;
-    DrainUdp();
-    WaitUdp();
-  });
-}
-
-void DnsServer::DrainUdp() {
-  RefreshGeneration();
-  // recvmmsg/sendmmsg: up to kUdpBatch datagrams per system call each way
-  // (what gdnsd does); the socket is non-blocking, so this never waits.
-  const int fd = udp_.native_handle();
-  for (int round = 0; round < kUdpRoundsPerWake; ++round) {
-    UdpBatch& b = *udp_batch_;
+// The UDP thread: blocking recvmmsg (MSG_WAITFORONE: sleep until one
+// datagram, then take whatever else is queued, up to kUdpBatch) and one
+// sendmmsg per batch, as gdnsd does. SO_RCVTIMEO bounds each wait so the
+// thread sees `stopping_`.
+void DnsServer::UdpLoop() {
+  const int fd = udp_fd_;
+  UdpBatch& b = *udp_batch_;
+  Worker& worker = udp_worker_;
+  while (!stopping_.load(std::memory_order_relaxed)) {
     for (int i = 0; i < kUdpBatch; ++i) {
       b.in_iov[i] = {b.in[i].data(), b.in[i].size()};
       b.in_msgs[i].msg_hdr = {};
@@ -272,16 +290,17 @@ void DnsServer::DrainUdp() {
       b.in_msgs[i].msg_hdr.msg_iov = &b.in_iov[i];
       b.in_msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    int received = ::recvmmsg(fd, b.in_msgs.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
-    if (received <= 0) return;  // drained (EAGAIN) or an error: wait for readiness again
+    int received = ::recvmmsg(fd, b.in_msgs.data(), kUdpBatch, MSG_WAITFORONE, nullptr);
+    if (received <= 0) continue;  // timeout (checks stopping_), EINTR, or a transient error
+    RefreshGeneration(worker);
     int replies = 0;
     for (int i = 0; i < received; ++i) {
       const mmsghdr& m = b.in_msgs[i];
       if (m.msg_hdr.msg_flags & MSG_TRUNC) continue;  // larger than any sane query: drop
       IpAddress source;
       if (!FromSockaddr(b.peers[i], &source)) continue;
-      if (!Answer(std::span<const uint8_t>(b.in[i].data(), m.msg_len), source, Transport::kUdp,
-                  &b.out[replies])) {
+      if (!Answer(worker, std::span<const uint8_t>(b.in[i].data(), m.msg_len), source,
+                  Transport::kUdp, &b.out[replies])) {
         continue;
       }
       b.out_iov[replies] = {b.out[replies].data(), b.out[replies].size()};
@@ -298,7 +317,6 @@ void DnsServer::DrainUdp() {
       if (n <= 0) break;  // a full socket buffer drops the rest, as UDP may
       sent += n;
     }
-    if (received < kUdpBatch) return;
   }
 }
 
@@ -306,13 +324,14 @@ void DnsServer::AcceptTcp() {
   tcp_acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
-      RefreshGeneration();
-      if (tcp_open_ >= current_->config->max_tcp_connections) {
+      RefreshGeneration(tcp_worker_);
+      const DnsConfig& config = *tcp_worker_.current->config;
+      if (tcp_open_ >= config.max_tcp_connections) {
         asio::error_code ignored;
         socket.close(ignored);  // at the cap: refuse rather than queue without bound
       } else {
-        auto conn = std::make_shared<TcpConnection>(this, std::move(socket),
-                                                    current_->config->tcp_idle_timeout_ms);
+        auto conn =
+            std::make_shared<TcpConnection>(this, std::move(socket), config.tcp_idle_timeout_ms);
         conn->Start();
       }
     }

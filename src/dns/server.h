@@ -1,13 +1,13 @@
-// The `nines dns` server: UDP and TCP (2-byte length prefix, several queries
-// per connection, idle timeout, bounded connections) on the DNS thread; health
-// checks, the admin listener, signals and reloads on the control thread. The
-// DNS thread reads an immutable config generation and atomic health flags,
-// so answering never waits on a check or a reload.
+// The `nines dns` server: a UDP thread (blocking recvmmsg/sendmmsg batches),
+// a TCP thread (Asio: 2-byte length prefix, several queries per connection,
+// idle timeout, bounded connections), and a control thread (health checks,
+// the admin listener, signals, reloads). The serving threads read an
+// immutable config generation and atomic health flags, so answering never
+// waits on a check or a reload.
 #pragma once
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/ip/udp.hpp>
 #include <asio/signal_set.hpp>
 
 #include <sys/socket.h>
@@ -71,14 +71,20 @@ class DnsServer {
     std::array<mmsghdr, kUdpBatch> out_msgs;
   };
 
-  // DNS thread.
-  void WaitUdp();
-  void DrainUdp();
+  // What each serving thread (UDP, TCP) keeps for itself.
+  struct Worker {
+    std::shared_ptr<const Generation> current;
+    ResponseInfo info;
+    int64_t last_fail_open_log_ms = 0;
+  };
+
+  // Serving threads.
+  void UdpLoop();
   void AcceptTcp();
-  void RefreshGeneration();
+  void RefreshGeneration(Worker& worker);
   // Answers one packet into `out`; false when no answer is due.
-  bool Answer(std::span<const uint8_t> packet, const IpAddress& source, Transport transport,
-              std::vector<uint8_t>* out);
+  bool Answer(Worker& worker, std::span<const uint8_t> packet, const IpAddress& source,
+              Transport transport, std::vector<uint8_t>* out);
 
   // Control thread.
   void WaitSignal();
@@ -94,7 +100,6 @@ class DnsServer {
 
   asio::io_context dns_io_;
   asio::io_context control_io_;
-  asio::ip::udp::socket udp_;
   asio::ip::tcp::acceptor tcp_acceptor_;
   asio::signal_set signals_;
   AdminHttp admin_;
@@ -104,12 +109,14 @@ class DnsServer {
   std::shared_ptr<const Generation> published_;
   std::atomic<uint64_t> published_number_{0};
 
-  // DNS thread only.
-  std::shared_ptr<const Generation> current_;
+  // The UDP thread's.
+  int udp_fd_ = -1;
   std::unique_ptr<UdpBatch> udp_batch_;
-  ResponseInfo info_;
+  Worker udp_worker_;
+  std::atomic<bool> stopping_{false};
+  // The TCP thread's (the one running dns_io_).
+  Worker tcp_worker_;
   int tcp_open_ = 0;
-  int64_t last_fail_open_log_ms_ = 0;
 
   // Control thread only.
   std::shared_ptr<const DnsConfig> config_;

@@ -19,9 +19,12 @@ inline uint8_t Lower(uint8_t c) {
 
 MessageWriter::MessageWriter(std::vector<uint8_t>* out, size_t max_size)
     : out_(out), max_size_(max_size) {
-  assert(max_size >= kHeaderSize);
-  out_->clear();
-  out_->resize(kHeaderSize, 0);
+  assert(max_size >= kHeaderSize && max_size <= kMaxMessageSize);
+  // The buffer is sized once to the limit and written through a position;
+  // Finish() trims it. (A reused vector keeps its capacity.)
+  out_->resize(max_size);
+  std::memset(out_->data(), 0, kHeaderSize);
+  pos_ = kHeaderSize;
 }
 
 void MessageWriter::SetHeader(uint16_t id, uint16_t flags) {
@@ -34,24 +37,38 @@ void MessageWriter::SetFlags(uint16_t flags) {
   flags_ = flags;
 }
 
+void MessageWriter::set_max_size(size_t max_size) {
+  assert(max_size <= pos_);
+  max_size_ = max_size;
+}
+
 bool MessageWriter::Put8(uint8_t v) {
-  if (out_->size() + 1 > max_size_) return false;
-  out_->push_back(v);
+  if (pos_ + 1 > max_size_) return false;
+  (*out_)[pos_++] = v;
   return true;
 }
 bool MessageWriter::Put16(uint16_t v) {
-  if (out_->size() + 2 > max_size_) return false;
-  out_->push_back(static_cast<uint8_t>(v >> 8));
-  out_->push_back(static_cast<uint8_t>(v));
+  if (pos_ + 2 > max_size_) return false;
+  uint8_t* p = out_->data() + pos_;
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+  pos_ += 2;
   return true;
 }
 bool MessageWriter::Put32(uint32_t v) {
-  return Put16(static_cast<uint16_t>(v >> 16)) && Put16(static_cast<uint16_t>(v));
+  if (pos_ + 4 > max_size_) return false;
+  uint8_t* p = out_->data() + pos_;
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+  pos_ += 4;
+  return true;
 }
 bool MessageWriter::PutBytes(const void* data, size_t n) {
-  if (out_->size() + n > max_size_) return false;
-  const uint8_t* p = static_cast<const uint8_t*>(data);
-  out_->insert(out_->end(), p, p + n);
+  if (pos_ + n > max_size_) return false;
+  if (n > 0) std::memcpy(out_->data() + pos_, data, n);
+  pos_ += n;
   return true;
 }
 
@@ -98,7 +115,7 @@ bool MessageWriter::WriteName(std::string_view name) {
         return true;
       }
     }
-    size_t here = out_->size();
+    size_t here = pos_;
     size_t len = static_cast<uint8_t>(name[pos]);
     if (!PutBytes(name.data() + pos, 1 + len)) return false;
     if (here < 0x4000 && pending_count < pending.size()) {
@@ -112,20 +129,20 @@ bool MessageWriter::WriteName(std::string_view name) {
 }
 
 void MessageWriter::Rollback() {
-  out_->resize(record_start_);
+  pos_ = record_start_;
   target_count_ = targets_at_record_start_;
 }
 
 bool MessageWriter::AddQuestion(std::string_view name, uint16_t qtype, uint16_t qclass) {
   assert(current_section_ < 0 && counts_[0] == 0);
-  record_start_ = out_->size();
+  record_start_ = pos_;
   targets_at_record_start_ = target_count_;
   if (!WriteName(name) || !Put16(qtype) || !Put16(qclass)) {
     Rollback();
     return false;
   }
   counts_[0] = 1;
-  question_end_ = out_->size();
+  question_end_ = pos_;
   targets_at_question_end_ = target_count_;
   return true;
 }
@@ -135,8 +152,8 @@ bool MessageWriter::BeginRecord(Section section, std::string_view name, uint16_t
   int s = static_cast<int>(section);
   assert(s >= current_section_);  // sections in order
   current_section_ = s;
-  if (question_end_ == 0) question_end_ = out_->size();
-  record_start_ = out_->size();
+  if (question_end_ == 0) question_end_ = pos_;
+  record_start_ = pos_;
   targets_at_record_start_ = target_count_;
   if (!WriteName(name) || !Put16(type) || !Put16(rrclass) || !Put32(ttl) || !Put16(0)) {
     Rollback();
@@ -146,7 +163,7 @@ bool MessageWriter::BeginRecord(Section section, std::string_view name, uint16_t
 }
 
 bool MessageWriter::EndRecord(size_t rdlength_at) {
-  size_t rdlength = out_->size() - rdlength_at - 2;
+  size_t rdlength = pos_ - rdlength_at - 2;
   (*out_)[rdlength_at] = static_cast<uint8_t>(rdlength >> 8);
   (*out_)[rdlength_at + 1] = static_cast<uint8_t>(rdlength);
   ++counts_[1 + current_section_];
@@ -163,7 +180,7 @@ bool MessageWriter::AddAddress(Section section, std::string_view name, uint32_t 
 bool MessageWriter::AddRaw(Section section, std::string_view name, uint16_t type, uint32_t ttl,
                            std::span<const uint8_t> rdata) {
   if (!BeginRecord(section, name, type, kClassIn, ttl)) return false;
-  size_t rdlength_at = out_->size() - 2;
+  size_t rdlength_at = pos_ - 2;
   if (!PutBytes(rdata.data(), rdata.size())) {
     Rollback();
     return false;
@@ -174,7 +191,7 @@ bool MessageWriter::AddRaw(Section section, std::string_view name, uint16_t type
 bool MessageWriter::AddNameRecord(Section section, std::string_view name, uint16_t type,
                                   uint32_t ttl, std::string_view target) {
   if (!BeginRecord(section, name, type, kClassIn, ttl)) return false;
-  size_t rdlength_at = out_->size() - 2;
+  size_t rdlength_at = pos_ - 2;
   if (!WriteName(target)) {
     Rollback();
     return false;
@@ -185,7 +202,7 @@ bool MessageWriter::AddNameRecord(Section section, std::string_view name, uint16
 bool MessageWriter::AddSoa(Section section, std::string_view name, uint32_t ttl,
                            const SoaFields& soa) {
   if (!BeginRecord(section, name, kTypeSoa, kClassIn, ttl)) return false;
-  size_t rdlength_at = out_->size() - 2;
+  size_t rdlength_at = pos_ - 2;
   if (!WriteName(soa.mname) || !WriteName(soa.rname) || !Put32(soa.serial) || !Put32(soa.refresh) ||
       !Put32(soa.retry) || !Put32(soa.expire) || !Put32(soa.minimum)) {
     Rollback();
@@ -197,13 +214,13 @@ bool MessageWriter::AddSoa(Section section, std::string_view name, uint32_t ttl,
 bool MessageWriter::AddOpt(uint16_t udp_size, int extended_rcode, bool dnssec_ok,
                            const ClientSubnet* subnet) {
   current_section_ = static_cast<int>(Section::kAdditional);
-  if (question_end_ == 0) question_end_ = out_->size();
-  record_start_ = out_->size();
+  if (question_end_ == 0) question_end_ = pos_;
+  record_start_ = pos_;
   targets_at_record_start_ = target_count_;
   uint32_t ttl =
       (static_cast<uint32_t>((extended_rcode >> 4) & 0xFF) << 24) | (dnssec_ok ? kEdnsDoBit : 0);
   bool ok = Put8(0) && Put16(kTypeOpt) && Put16(udp_size) && Put32(ttl);
-  size_t rdlength_at = out_->size();
+  size_t rdlength_at = pos_;
   ok = ok && Put16(0);
   if (ok && subnet) {
     size_t address_bytes = (subnet->source_prefix + 7) / 8;
@@ -219,14 +236,15 @@ bool MessageWriter::AddOpt(uint16_t udp_size, int extended_rcode, bool dnssec_ok
 }
 
 void MessageWriter::DropRecords() {
-  if (question_end_ == 0) question_end_ = out_->size();
-  out_->resize(question_end_);
+  if (question_end_ == 0) question_end_ = pos_;
+  pos_ = question_end_;
   target_count_ = targets_at_question_end_;
   counts_[1] = counts_[2] = counts_[3] = 0;
   current_section_ = -1;
 }
 
 void MessageWriter::Finish() {
+  out_->resize(pos_);
   std::vector<uint8_t>& b = *out_;
   b[2] = static_cast<uint8_t>(flags_ >> 8);
   b[3] = static_cast<uint8_t>(flags_);

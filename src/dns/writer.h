@@ -29,7 +29,8 @@ struct SoaFields {
 
 class MessageWriter {
  public:
-  // Writes into `out` (cleared), never growing it beyond `max_size` bytes.
+  // Writes into `out`, never beyond `max_size` bytes; `out` holds the message
+  // only after Finish().
   MessageWriter(std::vector<uint8_t>* out, size_t max_size);
 
   void SetHeader(uint16_t id, uint16_t flags);
@@ -51,9 +52,10 @@ class MessageWriter {
   void DropRecords();
   // Fills in the counts; the message is then out[0, size()).
   void Finish();
-  size_t size() const { return out_->size(); }
-  // Changes the size limit (e.g. to keep room for the OPT record).
-  void set_max_size(size_t max_size) { max_size_ = max_size; }
+  size_t size() const { return pos_; }
+  // Lowers (or restores, up to the constructor's) the size limit, e.g. to
+  // keep room for the OPT record.
+  void set_max_size(size_t max_size);
 
  private:
   bool BeginRecord(Section section, std::string_view name, uint16_t type, uint16_t rrclass,
@@ -69,6 +71,7 @@ class MessageWriter {
 
   std::vector<uint8_t>* out_;
   size_t max_size_;
+  size_t pos_ = 0;  // bytes written so far
   uint16_t flags_ = 0;
   std::array<uint16_t, 4> counts_{};  // qd, an, ns, ar
   int current_section_ = -1;

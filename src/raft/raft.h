@@ -86,6 +86,8 @@ class Raft {
   ProposeError ProposeConfChange(const ConfChange& change, std::string* error);
   // Linearizable read: a ReadState with `context` appears in a later Ready.
   // False when not leader or not yet able to serve (no commit in this term).
+  // `context` must be unique per request (e.g. a request id): a delayed
+  // acknowledgement of an old heartbeat round must not confirm a new read.
   bool ReadIndex(std::string context);
   bool TransferLeadership(NodeId to);
   // Starts an election now (tests and bootstrapping a single node).

@@ -350,5 +350,14 @@ TEST(DnsCommandTest, BadConfigExitsTwoWithPositions) {
   EXPECT_NE(check.Log().find(path + ":3:7:"), std::string::npos) << check.Log();
 }
 
+TEST_F(DnsIntegrationTest, AddressInUseExitsOne) {
+  // A second server on the first one's address cannot bind: exit status 1.
+  test::ChildProcess clash({test::NinesBinary(), "dns", "--config", config_path_, "--admin",
+                            fmt::format("{}:{}", kServerHost, testing::FreePort(kServerHost))},
+                           dir_ + "/clash.log");
+  EXPECT_EQ(clash.Wait(10000), 1);
+  EXPECT_NE(clash.Log().find("cannot bind UDP"), std::string::npos) << clash.Log();
+}
+
 }  // namespace
 }  // namespace nines::dns

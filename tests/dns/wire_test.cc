@@ -203,7 +203,7 @@ TEST(WriterTest, CompressesRepeatedSuffixes) {
   MessageWriter w(&out, 512);
   w.SetHeader(1, kFlagQr);
   ASSERT_TRUE(w.AddQuestion(Wire("www.shop.test"), kTypeNs, kClassIn));
-  size_t after_question = out.size();
+  size_t after_question = w.size();
   ASSERT_TRUE(
       w.AddNameRecord(Section::kAnswer, Wire("www.shop.test"), kTypeNs, 10, Wire("ns1.shop.test")));
   w.Finish();

@@ -97,6 +97,10 @@ int main(int argc, char** argv) {
     g_ran = ran;
     ops += r.ops;
     gave_up += r.linearizability_gave_up;
+    if (r.linearizability_gave_up) {
+      std::printf("seed %llu: linearizability search gave up on a key (not counted)\n",
+                  static_cast<unsigned long long>(seed));
+    }
     fault_free += !r.faults;
     if (r.failover_us >= 0) failover_us.push_back(r.failover_us);
     if (!r.violations.empty()) {

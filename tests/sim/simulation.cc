@@ -37,6 +37,7 @@ constexpr int kElectionTicks = 50;   // 500 ms, randomized to [500, 1000) ms
 constexpr int kClients = 3;
 constexpr int64_t kClientTimeout = 800 * kMs;
 constexpr size_t kOpsPerKeyBudget = 48;   // < kMaxOpsPerKey
+constexpr size_t kOpenWritesPerKey = 6;   // timed-out writes before a key is retired
 constexpr Index kSnapshotEvery = 40;      // applied entries between local snapshots
 constexpr Index kKeepAfterSnapshot = 10;  // entries kept for slow followers
 constexpr int64_t kLivenessBound = 10 * kSec;
@@ -55,6 +56,7 @@ struct SimNode {
   bool up = false;
   bool started = false;
   uint64_t generation = 0;
+  int64_t tick_us = 0;  // this node's tick length: clocks drift a little
   SimDisk disk;
   std::unique_ptr<raft::MemoryStorage> storage;
   std::unique_ptr<raft::Raft> raft;
@@ -174,6 +176,7 @@ class Simulation {
   std::vector<ClientOp> history_;
   std::vector<bool> history_dropped_;
   std::map<std::string, size_t> key_ops_;
+  std::map<std::string, size_t> key_timeouts_;
   std::vector<std::string> active_keys_;
   int next_key_ = 0;
   // liveness / failover probes
@@ -537,6 +540,11 @@ void Simulation::ClientTimeout(uint64_t client, uint64_t request) {
   SimClient& c = clients_[client - 1];
   if (!c.busy || c.request != request) return;
   c.busy = false;  // a write stays in the history as indeterminate; a read is dropped
+  if (c.op.kind != ClientOp::Kind::kGet && ++key_timeouts_[c.op.key] >= kOpenWritesPerKey) {
+    // Open writes multiply the linearizability search: retire the key.
+    active_keys_.erase(std::remove(active_keys_.begin(), active_keys_.end(), c.op.key),
+                       active_keys_.end());
+  }
   Trace("client " + std::to_string(client) + " req " + std::to_string(request) + " times out");
   c.target = 1 + prng_.Below(max_node_);
   uint64_t id = c.id;
@@ -695,7 +703,7 @@ void Simulation::TickLoop(NodeId id) {
     n.raft->Tick();
     Pump(n);
   }
-  After(kTick, [this, id] { TickLoop(id); });
+  After(n.tick_us, [this, id] { TickLoop(id); });
 }
 
 void Simulation::LogCheckLoop() {
@@ -735,6 +743,8 @@ SimResult Simulation::Run() {
   // Ticks: each node on its own phase.
   for (auto& [id, n] : nodes_) {
     NodeId nid = id;
+    // Chaos seeds: each clock runs up to 1% fast or slow (within the lease margin).
+    n->tick_us = faults_ ? kTick + prng_.Range(-kTick / 100, kTick / 100) : kTick;
     At(prng_.Range(0, kTick - 1), [this, nid] { TickLoop(nid); });
   }
   for (int i = 0; i < kClients; ++i) {
