@@ -38,7 +38,7 @@ void MessageWriter::SetFlags(uint16_t flags) {
 }
 
 void MessageWriter::set_max_size(size_t max_size) {
-  assert(max_size <= pos_);
+  assert(max_size <= out_->size());  // never beyond the buffer sized at construction
   max_size_ = max_size;
 }
 
