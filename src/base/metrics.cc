@@ -164,12 +164,19 @@ void MetricsRegistry::RemoveSeries(std::string_view name, std::string_view key,
   std::lock_guard lock(mu_);
   for (auto& f : families_) {
     if (f->name != name) continue;
-    std::erase_if(f->series, [&](const std::unique_ptr<Series>& s) {
+    auto matches = [&](const std::unique_ptr<Series>& s) {
       for (const auto& [k, v] : s->labels) {
         if (k == key && v == value) return true;
       }
       return false;
-    });
+    };
+    for (auto& s : f->series) {
+      if (matches(s)) {
+        s->callback = nullptr;  // it may capture state that is going away
+        retired_.push_back(std::move(s));
+      }
+    }
+    std::erase_if(f->series, [](const std::unique_ptr<Series>& s) { return s == nullptr; });
   }
 }
 

@@ -73,7 +73,9 @@ class MetricsRegistry {
   // A counter whose value is read at render time (from a component's own tally).
   void AddCounterCallback(std::string_view name, std::string_view help, const Labels& labels,
                           std::function<double()> value);
-  // Drops every series of `name` whose labels contain key=value (a removed server).
+  // Stops rendering every series of `name` whose labels contain key=value (a
+  // removed server). The metric objects stay alive: code that still holds
+  // their pointers (requests in flight to that server) may keep counting.
   void RemoveSeries(std::string_view name, std::string_view key, std::string_view value);
 
   std::string RenderPrometheus() const;
@@ -99,6 +101,7 @@ class MetricsRegistry {
 
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Family>> families_;
+  std::vector<std::unique_ptr<Series>> retired_;
 };
 
 }  // namespace nines

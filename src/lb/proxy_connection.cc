@@ -313,11 +313,15 @@ void ClientConnection::TryServer() {
       shared_.metrics.shed_queue_full->Add();
       return LocalReply(503, must_close);
     }
-    if (tried_count_ == 0 || last_failure_ == Failure::kConnect) {
-      shared_.metrics.no_server->Add();
-      return LocalReply(503, must_close);
+    // Out of servers. No server answered at all (refused, or the connection
+    // broke before any response byte): 503. A server was too slow: 504. A
+    // server answered garbage: 502.
+    if (tried_count_ > 0 && last_failure_ == Failure::kTimeout) return LocalReply(504, must_close);
+    if (tried_count_ > 0 && last_failure_ == Failure::kBadResponse) {
+      return LocalReply(502, must_close);
     }
-    return LocalReply(last_failure_ == Failure::kTimeout ? 504 : 502, must_close);
+    shared_.metrics.no_server->Add();
+    return LocalReply(503, must_close);
   }
   server_ = rt.pool->servers[id];
   if (tried_count_ < static_cast<int>(std::size(tried_))) tried_[tried_count_++] = id;
