@@ -128,10 +128,28 @@ void ClientConnection::ProcessHead() {
     worker_.RefreshNow();
     SetDeadline(rt.config.timeouts.request_header_ms);
   }
+  // The parser reads a head from its first byte; a client that trickles it
+  // in would make that quadratic. Parse again only when a line may have
+  // ended or a size limit may have been crossed.
+  if (head_parsed_upto_ > 0) {
+    const http::Limits limits;
+    size_t before = head_parsed_upto_;
+    bool new_line = std::memchr(in_.data() + before, '\n', in_used_ - before) != nullptr;
+    bool crossed = (before <= limits.max_request_line && in_used_ > limits.max_request_line) ||
+                   (before <= limits.max_head_bytes && in_used_ > limits.max_head_bytes);
+    if (!new_line && !crossed) {
+      head_parsed_upto_ = in_used_;
+      return ReadClient();
+    }
+  }
   http::ParseError error;
   http::ParseStatus status = http::ParseRequestHead(std::string_view(in_.data(), in_used_),
                                                     http::Limits(), &request_, &error);
-  if (status == http::ParseStatus::kNeedMore) return ReadClient();
+  if (status == http::ParseStatus::kNeedMore) {
+    head_parsed_upto_ = in_used_;
+    return ReadClient();
+  }
+  head_parsed_upto_ = 0;
   if (status == http::ParseStatus::kError) {
     shared_.metrics.bad_requests->Add();
     return LocalReply(error.status, true);
@@ -329,9 +347,9 @@ void ClientConnection::TryServer() {
   ++attempt_;
   backend_reusable_ = true;
   out_used_ = 0;
-  backend_ = worker_.backends().Take(server_.get(), worker_.now_ms(),
-                                     rt.config.timeouts.pool_idle_ms,
-                                     idempotent_ && !stream_started_ && body_complete_);
+  backend_ =
+      worker_.backends().Take(server_.get(), worker_.now_ms(), rt.config.timeouts.pool_idle_ms,
+                              idempotent_ && !stream_started_ && body_complete_);
   if (backend_) return SendRequest();
   Connect();
 }

@@ -112,6 +112,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool streaming_body_ = false;  // body larger than the buffer: forwarded as it comes
   size_t request_end_ = 0;       // offset in in_ where this request ends (body complete)
   size_t head_size_ = 0;
+  size_t head_parsed_upto_ = 0;  // in_used_ at the last parse that needed more
   bool client_keep_alive_ = true;
   bool client_http10_ = false;
   bool idempotent_ = false;
