@@ -305,12 +305,14 @@ int64_t KillLeaderOnce(StoreGroup& g, int round) {
         }
         std::string key = "r" + std::to_string(round) + "w" + std::to_string(w) + "n" +
                           std::to_string(n);
+        int64_t sent_at = SteadyMs();
         if (c.Call({"SET", key, key}) == "+OK\r\n") {
           std::lock_guard<std::mutex> lock(mu);
           acked[key] = key;
+          // Failover time: kill to the first acknowledgement of a write sent after it.
           int64_t k = killed_at.load();
           int64_t zero = 0;
-          if (k != 0 && SteadyMs() > k) resumed_at.compare_exchange_strong(zero, SteadyMs());
+          if (k != 0 && sent_at > k) resumed_at.compare_exchange_strong(zero, SteadyMs());
         }
       }
     });
