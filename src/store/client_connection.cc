@@ -15,7 +15,9 @@ namespace {
 constexpr size_t kMaxSlots = 4096;          // pause reading beyond this many pending replies
 constexpr size_t kMaxOutBytes = 64u << 20;  // and beyond this much unsent output
 
-void AppendError(std::string* out, std::string_view text) { resp::ReplyWriter(out).Error(text); }
+void AppendError(std::string* out, std::string_view text) {
+  resp::ReplyWriter(out).Error(text);
+}
 
 size_t LineEnd(std::string_view in, size_t from) {
   size_t p = in.find("\r\n", from);
@@ -47,7 +49,9 @@ size_t ReplyEnd(std::string_view in, size_t pos, int depth) {
 }
 }  // namespace
 
-size_t RespReplyLength(std::string_view in) { return ReplyEnd(in, 0, 0); }
+size_t RespReplyLength(std::string_view in) {
+  return ReplyEnd(in, 0, 0);
+}
 
 ClientConnection::ClientConnection(StoreServer* server, asio::ip::tcp::socket socket)
     : server_(server), socket_(std::move(socket)) {
@@ -139,6 +143,7 @@ void ClientConnection::Handle(const std::vector<std::string_view>& args) {
   request->write = plan.kind == PlanKind::kWrite;
   request->plan = std::move(plan);
   request->plan.pattern = {};
+  request->deadline_ms = server_->RequestDeadline();
   Route(std::move(request), seq);
 }
 
@@ -160,22 +165,23 @@ void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq) {
             self->Complete(seq, std::move(out));
           });
     } else {
-      started = server_->StartRead(last_write_index_, [self, request, seq](bool ok, std::string error) {
-        if (!ok) {
-          std::string out;
-          AppendError(&out, error);
-          self->Complete(seq, std::move(out));
-          return;
-        }
-        self->RunRead(*request, seq);
-      });
+      started =
+          server_->StartRead(last_write_index_, [self, request, seq](bool ok, std::string error) {
+            if (!ok) {
+              std::string out;
+              AppendError(&out, error);
+              self->Complete(seq, std::move(out));
+              return;
+            }
+            self->RunRead(*request, seq);
+          });
     }
     if (started) return;
   } else if (server_->leader() != 0) {
     Forward(std::move(request), seq);
     return;
   }
-  server_->WhenLeaderKnown(server_->RequestDeadline(), [self, request, seq](bool timed_out) {
+  server_->WhenLeaderKnown(request->deadline_ms, [self, request, seq](bool timed_out) {
     if (timed_out) {
       std::string out;
       AppendError(&out, "TRYAGAIN no leader: the group has no elected leader right now");
@@ -226,14 +232,14 @@ void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq) {
       resp::ReplyWriter w(&fwd_out_);
       w.ArrayHeader(auth.size());
       for (std::string_view a : auth) w.Bulk(a);
-      fwd_slots_.push_back(0);
+      fwd_slots_.emplace_back(0, nullptr);
     }
     auto self = shared_from_this();
     asio::ip::tcp::socket* socket = fwd_.get();
     socket->async_connect(ToTcp(target->client), [self, socket](const asio::error_code& ec) {
       if (self->closed_ || self->fwd_.get() != socket) return;
       if (ec) {
-        self->ForwardFailed("TRYAGAIN cannot reach the leader: " + ec.message());
+        self->ForwardFailed("TRYAGAIN cannot reach the leader: " + ec.message(), true);
         return;
       }
       asio::error_code ignored;
@@ -246,7 +252,7 @@ void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq) {
   resp::ReplyWriter w(&fwd_out_);
   w.ArrayHeader(request->args.size());
   for (const std::string& a : request->args) w.Bulk(a);
-  fwd_slots_.push_back(seq);
+  fwd_slots_.emplace_back(seq, std::move(request));
   ++server_->counters_.forwarded;
   ForwardFlush();
 }
@@ -263,7 +269,7 @@ void ClientConnection::ForwardFlush() {
                       if (self->closed_ || self->fwd_.get() != socket) return;
                       self->fwd_write_busy_ = false;
                       if (ec) {
-                        self->ForwardFailed("TRYAGAIN lost the connection to the leader");
+                        self->ForwardFailed("TRYAGAIN lost the connection to the leader", false);
                         return;
                       }
                       self->ForwardFlush();
@@ -277,7 +283,7 @@ void ClientConnection::ForwardRead() {
       asio::buffer(fwd_chunk_), [self, socket](const asio::error_code& ec, size_t n) {
         if (self->closed_ || self->fwd_.get() != socket) return;
         if (ec) {
-          self->ForwardFailed("TRYAGAIN lost the connection to the leader");
+          self->ForwardFailed("TRYAGAIN lost the connection to the leader", false);
           return;
         }
         self->fwd_in_.append(self->fwd_chunk_, n);
@@ -285,7 +291,7 @@ void ClientConnection::ForwardRead() {
         while (!self->fwd_slots_.empty()) {
           size_t len = RespReplyLength(std::string_view(self->fwd_in_).substr(offset));
           if (len == 0) break;
-          uint64_t seq = self->fwd_slots_.front();
+          uint64_t seq = self->fwd_slots_.front().first;
           self->fwd_slots_.pop_front();
           if (seq != 0) self->Complete(seq, self->fwd_in_.substr(offset, len));
           offset += len;
@@ -296,7 +302,7 @@ void ClientConnection::ForwardRead() {
       });
 }
 
-void ClientConnection::ForwardFailed(const std::string& why) {
+void ClientConnection::ForwardFailed(const std::string& why, bool retry) {
   if (fwd_) {
     asio::error_code ignored;
     fwd_->close(ignored);
@@ -304,10 +310,27 @@ void ClientConnection::ForwardFailed(const std::string& why) {
   }
   fwd_connected_ = false;
   fwd_write_busy_ = false;
-  std::deque<uint64_t> failed;
+  std::deque<std::pair<uint64_t, std::shared_ptr<Request>>> failed;
   failed.swap(fwd_slots_);
-  for (uint64_t seq : failed) {
+  auto self = shared_from_this();
+  for (auto& [seq, request] : failed) {
     if (seq == 0) continue;
+    if (retry && server_->NowMs() < request->deadline_ms) {
+      // Nothing reached the leader: try again once the tick sees a leader
+      // (the dead one until the election, then the new one).
+      std::shared_ptr<Request> r = request;
+      uint64_t s = seq;
+      server_->WhenLeaderKnown(r->deadline_ms, [self, r, s](bool timed_out) {
+        if (timed_out) {
+          std::string out;
+          AppendError(&out, "TRYAGAIN no reachable leader");
+          self->Complete(s, std::move(out));
+          return;
+        }
+        self->Route(r, s);
+      });
+      continue;
+    }
     std::string out;
     AppendError(&out, why);
     Complete(seq, std::move(out));

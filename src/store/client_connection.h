@@ -35,6 +35,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     std::vector<std::string> args;
     CommandPlan plan;
     bool write = false;
+    int64_t deadline_ms = 0;  // when waiting for a leader ends with -TRYAGAIN
   };
 
   void Read();
@@ -45,7 +46,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void Forward(std::shared_ptr<Request> request, uint64_t seq);
   void ForwardRead();
   void ForwardFlush();
-  void ForwardFailed(const std::string& why);
+  // Fails the forwarded requests; with `retry` (nothing was sent: the connect
+  // failed) they are routed again until their deadline instead.
+  void ForwardFailed(const std::string& why, bool retry);
   uint64_t AddSlot();
   void Complete(uint64_t seq, std::string reply);
   void Flush();
@@ -75,7 +78,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::string fwd_writing_;
   std::string fwd_in_;
   char fwd_chunk_[16 * 1024];
-  std::deque<uint64_t> fwd_slots_;  // seq per forwarded request, in order (0: discard)
+  // seq per forwarded request, in order (0: discard the reply), and the request.
+  std::deque<std::pair<uint64_t, std::shared_ptr<Request>>> fwd_slots_;
 };
 
 // Length of the complete RESP2 reply at the start of `in`, or 0 if more is needed.

@@ -41,7 +41,9 @@ PeerTransport::PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on
       acceptor_(io),
       stopped_(std::make_shared<bool>(false)) {}
 
-PeerTransport::~PeerTransport() { Stop(); }
+PeerTransport::~PeerTransport() {
+  Stop();
+}
 
 void PeerTransport::AddPeer(raft::NodeId id, Endpoint at) {
   auto out = std::make_shared<Outbound>(io_);
@@ -178,8 +180,7 @@ void PeerTransport::ReadFrames(const std::shared_ptr<Inbound>& in) {
           if (in->buffer.size() - pos - 4 < len) break;
           raft::Message m;
           std::string error;
-          if (!raft::DecodeMessage(std::string_view(in->buffer).substr(pos + 4, len), &m,
-                                   &error)) {
+          if (!raft::DecodeMessage(std::string_view(in->buffer).substr(pos + 4, len), &m, &error)) {
             ++stats_.decode_errors;
             LogWarn("store", "bad peer message ({}); closing the connection", error);
             return;

@@ -57,8 +57,8 @@ int RunStoreCommand(const std::vector<std::string>& args) {
     }
     server.Start();
     LogInfo("store", "member {} serving RESP on {}, HTTP on {}, peers on {} ({} members)",
-            config->id, config->client.ToString(), config->http.ToString(),
-            config->peer.ToString(), config->members.size());
+            config->id, config->client.ToString(), config->http.ToString(), config->peer.ToString(),
+            config->members.size());
     return server.Run();
   } catch (const std::system_error& e) {
     LogError("store", "{}: {}", e.what(), e.code().message());

@@ -102,8 +102,7 @@ void StoreServer::HandleKv(const http::Request& request, http::Responder respond
     if (leader != nullptr) {
       if (leader->http) {
         http::Response r = JsonError(307, "not the leader");
-        r.headers.emplace_back("Location",
-                               "http://" + leader->http->ToString() + request.target);
+        r.headers.emplace_back("Location", "http://" + leader->http->ToString() + request.target);
         respond(std::move(r));
       } else {
         respond(JsonError(503, "not the leader; leader is " + leader->id));
@@ -178,8 +177,9 @@ void StoreServer::HandleKv(const http::Request& request, http::Responder respond
         if (result->type == KvResult::Type::kError) {
           if (result->bulk.rfind("CONFLICT", 0) == 0) {
             http::Response r = http::Response::Json(
-                412, nlohmann::json{{"error", "version mismatch"}, {"version", result->version}}
-                             .dump() + "\n");
+                412,
+                nlohmann::json{{"error", "version mismatch"}, {"version", result->version}}.dump() +
+                    "\n");
             r.headers.emplace_back("X-Version", std::to_string(result->version));
             respond(std::move(r));
           } else {

@@ -84,7 +84,9 @@ Status StoreServer::Recover() {
     snapshot.data = content;
     storage_.ApplySnapshot(snapshot);
     s = state_.Deserialize(content);
-    if (!s.ok()) return Status::Corruption("snapshot index " + std::to_string(meta.index) + ": " + s.message());
+    if (!s.ok())
+      return Status::Corruption("snapshot index " + std::to_string(meta.index) + ": " +
+                                s.message());
     applied_ = meta.index;
     last_snapshot_index_ = meta.index;
   }
@@ -105,8 +107,8 @@ Status StoreServer::Recover() {
         }
         if (e.index < storage_.FirstIndex()) return Status::Ok();
         if (e.index > storage_.LastIndex() + 1) {
-          return Status::Corruption("WAL entry " + std::to_string(e.index) + " leaves a gap after " +
-                                    std::to_string(storage_.LastIndex()));
+          return Status::Corruption("WAL entry " + std::to_string(e.index) +
+                                    " leaves a gap after " + std::to_string(storage_.LastIndex()));
         }
         storage_.Append({e});
         return Status::Ok();
@@ -167,7 +169,9 @@ void StoreServer::Start() {
   options.max_body_bytes = std::min<uint64_t>(config_.max_request_bytes, 64u << 20);
   http_ = std::make_unique<http::SimpleServer>(
       io_, config_.http,
-      [this](const http::Request& r, http::Responder respond) { HandleHttp(r, std::move(respond)); },
+      [this](const http::Request& r, http::Responder respond) {
+        HandleHttp(r, std::move(respond));
+      },
       options);
   http_->Start();
   if (config_.members.size() == 1) raft_->Campaign();

@@ -130,7 +130,9 @@ class RespClient {
   std::string buffer_;
 };
 
-std::string Bulk(const std::string& v) { return "$" + std::to_string(v.size()) + "\r\n" + v + "\r\n"; }
+std::string Bulk(const std::string& v) {
+  return "$" + std::to_string(v.size()) + "\r\n" + v + "\r\n";
+}
 
 struct Member {
   std::string id;
@@ -175,9 +177,8 @@ class StoreGroup {
   }
   std::string Addr(int port) const { return host_ + ":" + std::to_string(port); }
   void Start(int i) {
-    members_[i].process = ChildProcess(
-        {NinesBinary(), "store", "--config", members_[i].config}, members_[i].log + "." +
-                                                                      std::to_string(++starts_));
+    members_[i].process = ChildProcess({NinesBinary(), "store", "--config", members_[i].config},
+                                       members_[i].log + "." + std::to_string(++starts_));
   }
   void StartAll() {
     for (size_t i = 0; i < members_.size(); ++i) Start(static_cast<int>(i));
@@ -264,9 +265,9 @@ TEST(StoreIntegration, ElectsLeaderAndServesThroughEveryMember) {
   EXPECT_EQ(p1, "+OK\r\n");
   EXPECT_EQ(c.Call({"GET", "p"}), Bulk("1"));
   // HTTP API: CAS via If-Match on the leader.
-  HttpResult put = HttpRequest(g.host(), g.member(leader).http,
-                               "PUT /v1/kv/h HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
-                               "PUT");
+  HttpResult put =
+      HttpRequest(g.host(), g.member(leader).http,
+                  "PUT /v1/kv/h HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", "PUT");
   ASSERT_EQ(put.status, 200) << put.body;
   std::string version = put.Header("X-Version");
   HttpResult bad = HttpRequest(
@@ -303,8 +304,8 @@ int64_t KillLeaderOnce(StoreGroup& g, int round) {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
           continue;
         }
-        std::string key = "r" + std::to_string(round) + "w" + std::to_string(w) + "n" +
-                          std::to_string(n);
+        std::string key =
+            "r" + std::to_string(round) + "w" + std::to_string(w) + "n" + std::to_string(n);
         int64_t sent_at = SteadyMs();
         if (c.Call({"SET", key, key}) == "+OK\r\n") {
           std::lock_guard<std::mutex> lock(mu);
@@ -317,7 +318,12 @@ int64_t KillLeaderOnce(StoreGroup& g, int round) {
       }
     });
   }
-  WaitUntil([&] { std::lock_guard<std::mutex> lock(mu); return acked.size() > 50; }, 5000);
+  WaitUntil(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu);
+        return acked.size() > 50;
+      },
+      5000);
   killed_at = SteadyMs();
   g.member(leader).process.Stop(SIGKILL, 2000);
   WaitUntil([&] { return resumed_at.load() != 0; }, 10000);
@@ -413,8 +419,7 @@ TEST(StoreIntegration, TornTailRecoversAndCorruptionRefusesToStart) {
   RespClient c;
   ASSERT_TRUE(c.Connect(g.host(), g.member(leader).client));
   for (int i = 0; i < 100; ++i) {
-    ASSERT_EQ(c.Call({"SET", "k" + std::to_string(i), std::string(100, 'a' + i % 26)}),
-              "+OK\r\n");
+    ASSERT_EQ(c.Call({"SET", "k" + std::to_string(i), std::string(100, 'a' + i % 26)}), "+OK\r\n");
   }
   int victim = (leader + 1) % 3;
   ASSERT_TRUE(WaitUntil([&] { return LocalGet(g, victim, "k99") != "$-1\r\n"; }, 5000));
