@@ -1,0 +1,64 @@
+// Raft messages between members over TCP: one persistent outbound connection
+// per peer (reconnect with backoff, bounded queue dropping the oldest: Raft
+// tolerates loss), frames of [u32 little-endian length][codec bytes], all
+// queued frames written in one write. Inbound messages are handed to the
+// caller's callback on the same io_context (the raft loop).
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/config.h"
+#include "raft/types.h"
+
+namespace nines::store {
+
+struct PeerStats {
+  uint64_t sent = 0;
+  uint64_t dropped = 0;
+  uint64_t received = 0;
+  uint64_t decode_errors = 0;
+  uint64_t connects = 0;
+};
+
+class PeerTransport {
+ public:
+  using OnMessage = std::function<void(raft::Message)>;
+  static constexpr size_t kMaxQueued = 4096;
+  static constexpr uint32_t kMaxFrameBytes = 512u << 20;
+
+  PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on_message);
+  ~PeerTransport();
+  void AddPeer(raft::NodeId id, Endpoint at);
+  void Start();  // binds the listener; throws std::system_error naming the address
+  void Stop();
+  void Send(const raft::Message& m);
+  const PeerStats& stats() const { return stats_; }
+
+ private:
+  struct Outbound;
+  struct Inbound;
+  void Accept();
+  void Connect(const std::shared_ptr<Outbound>& out);
+  void Flush(const std::shared_ptr<Outbound>& out);
+  void Broken(const std::shared_ptr<Outbound>& out);
+  void ReadFrames(const std::shared_ptr<Inbound>& in);
+
+  asio::io_context& io_;
+  Endpoint listen_;
+  OnMessage on_message_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::map<raft::NodeId, std::shared_ptr<Outbound>> peers_;
+  std::shared_ptr<bool> stopped_;
+  PeerStats stats_;
+};
+
+}  // namespace nines::store

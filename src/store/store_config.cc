@@ -1,0 +1,72 @@
+// Reads and validates store.toml; errors are FILE:LINE:COL lines.
+#include "store/store_config.h"
+
+#include <set>
+
+namespace nines::store {
+
+const StoreMember* StoreConfig::Self() const {
+  for (const StoreMember& m : members) {
+    if (m.id == id) return &m;
+  }
+  return nullptr;
+}
+
+const StoreMember* StoreConfig::ByRaftId(uint64_t raft_id) const {
+  if (raft_id == 0 || raft_id > members.size()) return nullptr;
+  return &members[raft_id - 1];
+}
+
+std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors* errors) {
+  std::optional<ConfigValue> root_value = LoadConfigFile(file, errors);
+  if (!root_value) return std::nullopt;
+  StoreConfig c;
+  c.file = file;
+  TableReader root(&*root_value, file, "", errors);
+  if (auto id = root.RequiredString("id")) c.id = *id;
+  if (auto dir = root.RequiredString("data_dir")) c.data_dir = *dir;
+  if (auto e = root.EndpointValue("client", true)) c.client = *e;
+  if (auto e = root.EndpointValue("http", true)) c.http = *e;
+  if (auto e = root.EndpointValue("peer", true)) c.peer = *e;
+  c.tick_ms = static_cast<int>(root.Integer("tick_ms", c.tick_ms, 1, 1000));
+  c.heartbeat_ms = static_cast<int>(root.Integer("heartbeat_ms", c.heartbeat_ms, 1, 60000));
+  c.election_ms = static_cast<int>(root.Integer("election_ms", c.election_ms, 2, 600000));
+  c.request_timeout_ms =
+      static_cast<int>(root.Integer("request_timeout_ms", c.request_timeout_ms, 1, 3600000));
+  c.snapshot_entries = static_cast<uint64_t>(
+      root.Integer("snapshot_entries", static_cast<int64_t>(c.snapshot_entries), 1, 1ll << 40));
+  c.requirepass = root.String("requirepass", "");
+  c.max_request_bytes = static_cast<uint64_t>(root.Integer(
+      "max_request_bytes", static_cast<int64_t>(c.max_request_bytes), 1024, 1ll << 30));
+  c.fsync = root.Bool("fsync", true);
+  if (c.heartbeat_ms < c.tick_ms) root.ErrorAt("heartbeat_ms", "'heartbeat_ms' must be >= tick_ms");
+  if (c.election_ms < 2 * c.heartbeat_ms) {
+    root.ErrorAt("election_ms", "'election_ms' must be at least twice heartbeat_ms");
+  }
+  std::set<std::string> ids;
+  for (TableReader& m : root.TableArray("member")) {
+    StoreMember member;
+    if (auto id = m.RequiredString("id")) member.id = *id;
+    if (auto e = m.EndpointValue("peer", true)) member.peer = *e;
+    if (auto e = m.EndpointValue("client", true)) member.client = *e;
+    if (m.Has("http")) member.http = m.EndpointValue("http", true);
+    if (!member.id.empty() && !ids.insert(member.id).second) {
+      m.ErrorAt("id", "duplicate member id '" + member.id + "'");
+    }
+    m.Finish();
+    member.raft_id = c.members.size() + 1;
+    c.members.push_back(std::move(member));
+  }
+  if (c.members.empty()) {
+    root.Error("at least one [[member]] is required (the same list on every member)");
+  } else if (!c.id.empty() && c.Self() == nullptr) {
+    root.ErrorAt("id", "id '" + c.id + "' is not in the [[member]] list");
+  } else if (const StoreMember* self = c.Self(); self && !(self->peer == c.peer)) {
+    root.ErrorAt("peer", "'peer' differs from this member's [[member]] peer address");
+  }
+  root.Finish();
+  if (!errors->empty()) return std::nullopt;
+  return c;
+}
+
+}  // namespace nines::store

@@ -1,0 +1,45 @@
+// store.toml (DESIGN.md "Store"): this member's id, data directory and
+// addresses, the member list (same on every member) and tunables.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/config.h"
+
+namespace nines::store {
+
+struct StoreMember {
+  std::string id;
+  uint64_t raft_id = 0;  // 1-based position in the member list
+  Endpoint peer;
+  Endpoint client;
+  std::optional<Endpoint> http;  // lets followers point HTTP clients to the leader
+};
+
+struct StoreConfig {
+  std::string file;
+  std::string id;
+  std::string data_dir;
+  Endpoint client;
+  Endpoint http;
+  Endpoint peer;
+  std::vector<StoreMember> members;
+  int tick_ms = 10;
+  int heartbeat_ms = 100;
+  int election_ms = 500;
+  int request_timeout_ms = 2000;
+  uint64_t snapshot_entries = 10000;
+  std::string requirepass;
+  uint64_t max_request_bytes = 64u << 20;
+  bool fsync = true;
+
+  const StoreMember* Self() const;
+  const StoreMember* ByRaftId(uint64_t raft_id) const;
+};
+
+std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors* errors);
+
+}  // namespace nines::store

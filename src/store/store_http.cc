@@ -1,0 +1,277 @@
+// The store's HTTP API and client acceptor: GET|PUT|DELETE /v1/kv/KEY (PUT and
+// DELETE with If-Match: VERSION for compare-and-set), GET /status, GET
+// /metrics, POST /v1/leader/transfer. Followers redirect key requests to the
+// leader's HTTP address (307) when it is configured, else answer 503.
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "store/client_connection.h"
+#include "store/store_server.h"
+
+namespace nines::store {
+
+namespace {
+
+http::Response JsonError(int status, const std::string& message) {
+  return http::Response::Json(status, nlohmann::json{{"error", message}}.dump() + "\n");
+}
+
+bool ParseVersion(const std::string& text, uint64_t* out) {
+  std::string t = text;
+  if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
+  if (t.empty() || t.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : t) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+void StoreServer::AcceptClients() {
+  client_acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket s) {
+    if (!client_acceptor_.is_open()) return;
+    if (!ec) std::make_shared<ClientConnection>(this, std::move(s))->Start();
+    AcceptClients();
+  });
+}
+
+void StoreServer::HandleHttp(const http::Request& request, http::Responder respond) {
+  if (request.path.rfind("/v1/kv/", 0) == 0) {
+    HandleKv(request, std::move(respond));
+    return;
+  }
+  if (request.path == "/status" && request.method == "GET") {
+    respond(http::Response::Json(200, StatusJson()));
+    return;
+  }
+  if (request.path == "/metrics" && request.method == "GET") {
+    http::Response r = http::Response::Text(200, MetricsText());
+    r.content_type = "text/plain; version=0.0.4";
+    respond(std::move(r));
+    return;
+  }
+  if (request.path == "/v1/leader/transfer" && request.method == "POST") {
+    if (!IsLeader()) {
+      respond(JsonError(409, "not the leader"));
+      return;
+    }
+    std::string to = request.QueryParam("to");
+    raft::NodeId target = raft::kNoNode;
+    raft::Index best = 0;
+    for (const StoreMember& m : config_.members) {
+      if (m.raft_id == self_->raft_id) continue;
+      const raft::ReplicationProgress* pr = raft_->progress(m.raft_id);
+      if (!to.empty()) {
+        if (m.id == to) target = m.raft_id;
+      } else if (pr && (target == raft::kNoNode || pr->match > best)) {
+        target = m.raft_id;
+        best = pr->match;
+      }
+    }
+    if (target == raft::kNoNode || !raft_->TransferLeadership(target)) {
+      respond(JsonError(400, "no member to transfer leadership to"));
+      return;
+    }
+    ScheduleDrain();
+    respond(http::Response::Json(
+        202, nlohmann::json{{"transferring_to", config_.ByRaftId(target)->id}}.dump() + "\n"));
+    return;
+  }
+  respond(JsonError(404, "not found"));
+}
+
+void StoreServer::HandleKv(const http::Request& request, http::Responder respond) {
+  std::string key = request.path.substr(7);
+  if (key.empty()) {
+    respond(JsonError(400, "empty key"));
+    return;
+  }
+  const std::string& method = request.method;
+  if (method != "GET" && method != "PUT" && method != "DELETE") {
+    respond(JsonError(405, "use GET, PUT or DELETE"));
+    return;
+  }
+  if (!IsLeader()) {
+    const StoreMember* leader = LeaderMember();
+    if (leader != nullptr) {
+      if (leader->http) {
+        http::Response r = JsonError(307, "not the leader");
+        r.headers.emplace_back("Location", "http://" + leader->http->ToString() + request.target);
+        respond(std::move(r));
+      } else {
+        respond(JsonError(503, "not the leader; leader is " + leader->id));
+      }
+      return;
+    }
+    auto req = std::make_shared<http::Request>(request);
+    WhenLeaderKnown(RequestDeadline(), [this, req, respond](bool timed_out) {
+      if (timed_out) {
+        respond(JsonError(503, "no leader elected"));
+      } else {
+        HandleKv(*req, respond);
+      }
+    });
+    return;
+  }
+  if (method == "GET") {
+    bool started = StartRead(0, [this, key, respond](bool ok, std::string error) {
+      if (!ok) {
+        respond(JsonError(503, error));
+        return;
+      }
+      const KvEntry* e = state_.Find(key, WallMs());
+      if (e == nullptr) {
+        respond(JsonError(404, "no such key"));
+        return;
+      }
+      http::Response r;
+      r.status = 200;
+      r.content_type = "application/octet-stream";
+      r.body = e->value;
+      r.headers.emplace_back("ETag", "\"" + std::to_string(e->version) + "\"");
+      r.headers.emplace_back("X-Version", std::to_string(e->version));
+      respond(std::move(r));
+    });
+    if (!started) {
+      auto req = std::make_shared<http::Request>(request);
+      WhenLeaderKnown(RequestDeadline(), [this, req, respond](bool timed_out) {
+        if (timed_out) {
+          respond(JsonError(503, "no leader able to serve reads"));
+        } else {
+          HandleKv(*req, respond);
+        }
+      });
+    }
+    return;
+  }
+  KvCommand c;
+  std::string if_match = request.Header("If-Match");
+  bool cas = !if_match.empty();
+  if (cas && !ParseVersion(if_match, &c.number)) {
+    respond(JsonError(400, "If-Match must be a version number"));
+    return;
+  }
+  if (method == "PUT") {
+    c.op = cas ? KvOp::kCasSet : KvOp::kSet;
+    c.args = {key, request.body};
+  } else {
+    c.op = cas ? KvOp::kCasDel : KvOp::kDel;
+    c.args = {key};
+  }
+  std::string encoded;
+  EncodeKvCommand(c, &encoded);
+  bool is_put = method == "PUT";
+  bool started = ProposeWrite(
+      std::move(encoded), nullptr,
+      [respond, cas, is_put](const KvResult* result, uint64_t index, std::string error) {
+        if (result == nullptr) {
+          respond(JsonError(503, error));
+          return;
+        }
+        if (result->type == KvResult::Type::kError) {
+          if (result->bulk.rfind("CONFLICT", 0) == 0) {
+            http::Response r = http::Response::Json(
+                412,
+                nlohmann::json{{"error", "version mismatch"}, {"version", result->version}}.dump() +
+                    "\n");
+            r.headers.emplace_back("X-Version", std::to_string(result->version));
+            respond(std::move(r));
+          } else {
+            respond(JsonError(400, result->bulk));
+          }
+          return;
+        }
+        uint64_t version = cas ? result->version : index;
+        nlohmann::json body{{"index", index}};
+        if (is_put) body["version"] = version;
+        if (!is_put && !cas) body["deleted"] = result->integer;
+        http::Response r = http::Response::Json(200, body.dump() + "\n");
+        if (is_put) {
+          r.headers.emplace_back("ETag", "\"" + std::to_string(version) + "\"");
+          r.headers.emplace_back("X-Version", std::to_string(version));
+        }
+        respond(std::move(r));
+      });
+  if (!started) {
+    auto req = std::make_shared<http::Request>(request);
+    WhenLeaderKnown(RequestDeadline(), [this, req, respond](bool timed_out) {
+      if (timed_out) {
+        respond(JsonError(503, "no leader elected"));
+      } else {
+        HandleKv(*req, respond);
+      }
+    });
+  }
+}
+
+std::string StoreServer::StatusJson() const {
+  nlohmann::json j;
+  j["id"] = config_.id;
+  j["role"] = info_.role;
+  j["term"] = raft_->term();
+  const StoreMember* leader = LeaderMember();
+  j["leader"] = leader ? nlohmann::json(leader->id) : nlohmann::json(nullptr);
+  j["commit"] = raft_->log().committed();
+  j["applied"] = applied_;
+  j["last_index"] = raft_->log().LastIndex();
+  j["keys"] = state_.stored_keys();
+  nlohmann::json members = nlohmann::json::array();
+  for (const StoreMember& m : config_.members) {
+    nlohmann::json jm{{"id", m.id}, {"peer", m.peer.ToString()}, {"client", m.client.ToString()}};
+    if (m.http) jm["http"] = m.http->ToString();
+    if (m.raft_id == self_->raft_id) jm["self"] = true;
+    if (IsLeader()) {
+      if (m.raft_id == self_->raft_id) {
+        jm["match"] = raft_->log().LastIndex();
+        jm["lag"] = 0;
+      } else if (const raft::ReplicationProgress* pr = raft_->progress(m.raft_id)) {
+        jm["match"] = pr->match;
+        jm["lag"] = raft_->log().LastIndex() - std::min(pr->match, raft_->log().LastIndex());
+      }
+    }
+    members.push_back(std::move(jm));
+  }
+  j["members"] = std::move(members);
+  return j.dump() + "\n";
+}
+
+std::string StoreServer::MetricsText() const {
+  std::string out;
+  auto gauge = [&](const char* name, const char* help, uint64_t v) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name, help, v);
+  };
+  auto counter = [&](const char* name, const char* help, uint64_t v) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, v);
+  };
+  gauge("nines_store_is_leader", "1 if this member is the leader", IsLeader() ? 1 : 0);
+  gauge("nines_store_term", "current Raft term", raft_->term());
+  gauge("nines_store_commit_index", "commit index", raft_->log().committed());
+  gauge("nines_store_applied_index", "applied index", applied_);
+  gauge("nines_store_keys", "stored keys", state_.stored_keys());
+  gauge("nines_store_memory_bytes", "keys + values bytes", state_.memory_bytes());
+  gauge("nines_store_client_connections", "open RESP connections", open_connections_);
+  counter("nines_store_fsyncs_total", "WAL fsyncs (group commits)", counters_.fsyncs);
+  counter("nines_store_wal_batches_total", "WAL batch writes", counters_.wal_batches);
+  counter("nines_store_proposals_total", "writes proposed by this member", counters_.proposals);
+  counter("nines_store_writes_acked_total", "writes acknowledged", counters_.writes_acked);
+  counter("nines_store_reads_total", "linearizable reads served", counters_.reads_served);
+  counter("nines_store_forwarded_total", "requests forwarded to the leader", counters_.forwarded);
+  counter("nines_store_tryagain_total", "requests failed with TRYAGAIN/503", counters_.tryagain);
+  counter("nines_store_snapshots_total", "snapshots written", counters_.snapshots);
+  counter("nines_store_snapshots_installed_total", "snapshots installed from the leader",
+          counters_.snapshots_installed);
+  const PeerStats& ps = transport_->stats();
+  counter("nines_store_peer_sent_total", "Raft messages sent", ps.sent);
+  counter("nines_store_peer_dropped_total", "Raft messages dropped (queue full)", ps.dropped);
+  counter("nines_store_peer_received_total", "Raft messages received", ps.received);
+  counter("nines_store_peer_decode_errors_total", "bad peer frames", ps.decode_errors);
+  return out;
+}
+
+}  // namespace nines::store

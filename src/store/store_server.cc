@@ -1,0 +1,519 @@
+// The raft loop of one store member: recovery, ticks, the Ready drain (WAL
+// group commit, messages, apply, replies, reads), snapshots, expiry purges,
+// timeouts and the leadership hand-over at shutdown. See store_server.h.
+#include "store/store_server.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+
+#include "base/log.h"
+#include "net/tcp.h"
+#include "raft/codec.h"
+#include "store/coding.h"
+#include "store/snapshot_file.h"
+
+namespace nines::store {
+
+namespace {
+
+constexpr size_t kEntryHeader = 16;  // [u64 origin member][u64 request id]
+constexpr uint64_t kMaxSnapshotBytes = 8ull << 30;
+constexpr uint64_t kRetainedEntries = 1000;  // kept after a snapshot for slow followers
+
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t GetU64(std::string_view in) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+}  // namespace
+
+StoreServer::StoreServer(StoreConfig config)
+    : config_(std::move(config)),
+      self_(config_.Self()),
+      fs_(PosixFileSystem()),
+      storage_(Voters()),
+      client_acceptor_(io_),
+      tick_timer_(io_),
+      signals_(io_, SIGTERM, SIGINT) {
+  wal_dir_ = JoinPath(config_.data_dir, "wal");
+  snap_dir_ = JoinPath(config_.data_dir, "snap");
+  command_config_.requirepass = config_.requirepass;
+  start_ms_ = NowMs();
+  next_request_id_ = static_cast<uint64_t>(WallMs()) << 20;
+}
+
+StoreServer::~StoreServer() = default;
+
+raft::Membership StoreServer::Voters() const {
+  raft::Membership m;
+  for (const StoreMember& member : config_.members) m.voters.push_back(member.raft_id);
+  return m;
+}
+
+int64_t StoreServer::NowMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t StoreServer::WallMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status StoreServer::Recover() {
+  Status s = fs_->CreateDirs(wal_dir_);
+  if (s.ok()) s = fs_->CreateDirs(snap_dir_);
+  if (!s.ok()) return s;
+  store::SnapshotMeta meta;
+  std::string content;
+  bool found = false;
+  s = LoadLatestSnapshot(fs_, snap_dir_, kMaxSnapshotBytes, &meta, &content, &found);
+  if (!s.ok()) return s;
+  raft::Snapshot snapshot;
+  if (found) {
+    snapshot.meta = raft::SnapshotMeta{meta.index, meta.term, Voters()};
+    snapshot.data = content;
+    storage_.ApplySnapshot(snapshot);
+    s = state_.Deserialize(content);
+    if (!s.ok())
+      return Status::Corruption("snapshot index " + std::to_string(meta.index) + ": " +
+                                s.message());
+    applied_ = meta.index;
+    last_snapshot_index_ = meta.index;
+  }
+  raft::HardState hs;
+  WalOptions options;
+  options.segment_preamble = [this](WalBatch* preamble) {
+    preamble->Add(0, "H" + raft::EncodeHardState(hard_state_));
+  };
+  WalRecoveryReport report;
+  auto on_record = [&](uint64_t, std::string_view payload) -> Status {
+    if (payload.empty()) return Status::Corruption("empty WAL record");
+    std::string error;
+    switch (payload[0]) {
+      case 'E': {
+        raft::Entry e;
+        if (!raft::DecodeEntry(payload.substr(1), &e, &error)) {
+          return Status::Corruption("bad WAL entry: " + error);
+        }
+        if (e.index < storage_.FirstIndex()) return Status::Ok();
+        if (e.index > storage_.LastIndex() + 1) {
+          return Status::Corruption("WAL entry " + std::to_string(e.index) +
+                                    " leaves a gap after " + std::to_string(storage_.LastIndex()));
+        }
+        storage_.Append({e});
+        return Status::Ok();
+      }
+      case 'H':
+        if (!raft::DecodeHardState(payload.substr(1), &hs, &error)) {
+          return Status::Corruption("bad WAL hard state: " + error);
+        }
+        return Status::Ok();
+      case 'S': {
+        if (payload.size() != 17) return Status::Corruption("bad WAL snapshot marker");
+        uint64_t index = GetU64(payload.substr(1));
+        if (found && index == snapshot.meta.index) storage_.ApplySnapshot(snapshot);
+        return Status::Ok();
+      }
+      default:
+        return Status::Corruption("unknown WAL record type");
+    }
+  };
+  s = Wal::Open(fs_, wal_dir_, options, on_record, &wal_, &report);
+  if (!s.ok()) return s;
+  if (report.dropped_bytes > 0) {
+    LogWarn("store", "WAL torn tail truncated: {} at offset {} ({}), {} bytes dropped",
+            report.torn_file, report.torn_offset, report.torn_reason, report.dropped_bytes);
+  }
+  if (hs.commit < applied_) hs.commit = applied_;
+  if (hs.commit > storage_.LastIndex()) hs.commit = storage_.LastIndex();
+  storage_.SetHardState(hs);
+  hard_state_ = hs;
+  LogInfo("store", "recovered: snapshot {} entries {}..{} term {} commit {} ({} WAL records)",
+          applied_, storage_.FirstIndex(), storage_.LastIndex(), hs.term, hs.commit,
+          report.records);
+
+  raft::Config rc;
+  rc.id = self_->raft_id;
+  rc.heartbeat_ticks = std::max(1, config_.heartbeat_ms / config_.tick_ms);
+  rc.election_ticks = std::max(2, config_.election_ms / config_.tick_ms);
+  rc.seed = self_->raft_id * 0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(WallMs());
+  rc.applied = applied_;
+  raft_ = std::make_unique<raft::Raft>(rc, &storage_);
+  UpdateInfo();
+  return Status::Ok();
+}
+
+void StoreServer::Start() {
+  transport_ = std::make_unique<PeerTransport>(io_, config_.peer, [this](raft::Message m) {
+    if (m.to != self_->raft_id) return;
+    raft_->Step(m);
+    ScheduleDrain();
+  });
+  for (const StoreMember& m : config_.members) {
+    if (m.raft_id != self_->raft_id) transport_->AddPeer(m.raft_id, m.peer);
+  }
+  transport_->Start();
+  OpenListener(client_acceptor_, config_.client, false);
+  AcceptClients();
+  http::ServerOptions options;
+  options.max_body_bytes = std::min<uint64_t>(config_.max_request_bytes, 64u << 20);
+  http_ = std::make_unique<http::SimpleServer>(
+      io_, config_.http,
+      [this](const http::Request& r, http::Responder respond) {
+        HandleHttp(r, std::move(respond));
+      },
+      options);
+  http_->Start();
+  if (config_.members.size() == 1) raft_->Campaign();
+  signals_.async_wait([this](const asio::error_code& ec, int sig) {
+    if (ec) return;
+    LogInfo("store", "signal {}: handing over leadership, then stopping", sig);
+    BeginShutdown();
+  });
+  OnTick();
+  ScheduleDrain();
+}
+
+int StoreServer::Run() {
+  io_.run();
+  if (wal_) (void)wal_->Close();
+  LogInfo("store", "stopped");
+  return 0;
+}
+
+void StoreServer::BeginShutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  shutdown_deadline_ = NowMs() + 1000;
+  if (IsLeader() && config_.members.size() > 1) {
+    raft::NodeId best = raft::kNoNode;
+    raft::Index best_match = 0;
+    for (const StoreMember& m : config_.members) {
+      if (m.raft_id == self_->raft_id) continue;
+      const raft::ReplicationProgress* pr = raft_->progress(m.raft_id);
+      if (pr && (best == raft::kNoNode || pr->match > best_match)) {
+        best = m.raft_id;
+        best_match = pr->match;
+      }
+    }
+    if (best != raft::kNoNode && raft_->TransferLeadership(best)) {
+      LogInfo("store", "transferring leadership to member {}", best);
+      ScheduleDrain();
+      return;
+    }
+  }
+  shutdown_deadline_ = 0;
+}
+
+void StoreServer::OnTick() {
+  if (shutting_down_ && (!IsLeader() || NowMs() >= shutdown_deadline_)) {
+    Drain();
+    asio::error_code ignored;
+    client_acceptor_.close(ignored);
+    if (http_) http_->Stop();
+    if (transport_) transport_->Stop();
+    io_.stop();
+    return;
+  }
+  raft_->Tick();
+  ScheduleDrain();
+  SweepTimeouts();
+  ReleaseWaiters();
+  MaybePurgeExpired();
+  tick_timer_.expires_after(std::chrono::milliseconds(config_.tick_ms));
+  tick_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) OnTick();
+  });
+}
+
+void StoreServer::ScheduleDrain() {
+  if (drain_scheduled_) return;
+  drain_scheduled_ = true;
+  asio::post(io_, [this] { Drain(); });
+}
+
+void StoreServer::Drain() {
+  drain_scheduled_ = false;
+  bool any = false;
+  while (raft_->HasReady()) {
+    raft::Ready rd = raft_->GetReady();
+    HandleReady(rd);
+    raft_->Advance(rd);
+    any = true;
+  }
+  if (any) {
+    UpdateInfo();
+    ServeReads();
+    ReleaseWaiters();
+    MaybeSnapshot();
+  }
+}
+
+void StoreServer::HandleReady(raft::Ready& rd) {
+  for (const raft::Message& m : rd.messages) {
+    if (raft::MaySendBeforePersist(m)) transport_->Send(m);
+  }
+  Persist(rd);
+  for (const raft::Message& m : rd.messages) {
+    if (!raft::MaySendBeforePersist(m)) transport_->Send(m);
+  }
+  if (rd.snapshot) {
+    Status s = state_.Deserialize(rd.snapshot->data);
+    if (!s.ok()) Fatal(s, "installing a snapshot from the leader");
+    applied_ = rd.snapshot->meta.index;
+    last_snapshot_index_ = applied_;
+    ++counters_.snapshots_installed;
+  }
+  for (const raft::Entry& e : rd.committed_entries) ApplyEntry(e);
+  for (const raft::ReadState& rs : rd.read_states) {
+    if (rs.context.size() != 8) continue;
+    auto it = pending_reads_.find(GetU64(rs.context));
+    if (it == pending_reads_.end()) continue;
+    it->second.read_index = rs.index;
+    it->second.ready = true;
+  }
+}
+
+void StoreServer::Persist(const raft::Ready& rd) {
+  WalBatch batch;
+  if (rd.snapshot) {
+    const raft::Snapshot& snap = *rd.snapshot;
+    Status s = WriteSnapshot(fs_, snap_dir_, store::SnapshotMeta{snap.meta.index, snap.meta.term},
+                             snap.data);
+    if (!s.ok()) Fatal(s, "writing a received snapshot");
+    std::string marker = "S";
+    PutU64(&marker, snap.meta.index);
+    PutU64(&marker, snap.meta.term);
+    batch.Add(snap.meta.index, marker);
+  }
+  for (const raft::Entry& e : rd.entries) batch.Add(e.index, "E" + raft::EncodeEntry(e));
+  if (rd.hard_state) {
+    hard_state_ = *rd.hard_state;
+    batch.Add(0, "H" + raft::EncodeHardState(hard_state_));
+  }
+  if (!batch.empty()) {
+    Status s = wal_->Write(batch);
+    if (!s.ok()) Fatal(s, "writing the WAL");
+    ++counters_.wal_batches;
+    if (config_.fsync) {
+      s = wal_->Sync();
+      if (!s.ok()) Fatal(s, "syncing the WAL");
+      ++counters_.fsyncs;
+    }
+  }
+  if (rd.snapshot) storage_.ApplySnapshot(*rd.snapshot);
+  if (!rd.entries.empty()) storage_.Append(rd.entries);
+  if (rd.hard_state) storage_.SetHardState(*rd.hard_state);
+}
+
+void StoreServer::ApplyEntry(const raft::Entry& e) {
+  if (e.index <= applied_) return;
+  applied_ = e.index;
+  if (e.type != raft::EntryType::kNormal || e.data.size() < kEntryHeader) return;
+  std::string_view data(e.data);
+  uint64_t origin = GetU64(data);
+  uint64_t request = GetU64(data.substr(8));
+  KvResult result = state_.Apply(e.index, data.substr(kEntryHeader));
+  if (origin != self_->raft_id) return;
+  auto it = pending_writes_.find(request);
+  if (it == pending_writes_.end()) return;
+  WriteDone done = std::move(it->second.done);
+  pending_writes_.erase(it);
+  ++counters_.writes_acked;
+  done(&result, e.index, "");
+}
+
+void StoreServer::ServeReads() {
+  for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+    PendingRead& r = it->second;
+    if (r.ready && applied_ >= r.read_index && applied_ >= r.min_index) {
+      ReadDone done = std::move(r.done);
+      it = pending_reads_.erase(it);
+      ++counters_.reads_served;
+      done(true, "");
+    } else {
+      ++it;
+    }
+  }
+}
+
+void StoreServer::SweepTimeouts() {
+  int64_t now = NowMs();
+  for (auto it = pending_writes_.begin(); it != pending_writes_.end();) {
+    if (it->second.deadline <= now) {
+      WriteDone done = std::move(it->second.done);
+      it = pending_writes_.erase(it);
+      ++counters_.tryagain;
+      done(nullptr, 0, "TRYAGAIN write not committed in time (outcome unknown)");
+    } else {
+      ++it;
+    }
+  }
+  bool leader = IsLeader();
+  for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+    if (it->second.deadline <= now || (!leader && !it->second.ready)) {
+      ReadDone done = std::move(it->second.done);
+      it = pending_reads_.erase(it);
+      ++counters_.tryagain;
+      done(false, "TRYAGAIN read barrier not confirmed (leadership changed or timed out)");
+    } else {
+      ++it;
+    }
+  }
+}
+
+void StoreServer::WhenLeaderKnown(int64_t deadline_ms, std::function<void(bool)> fn) {
+  waiters_.push_back(Waiter{deadline_ms, std::move(fn)});
+}
+
+void StoreServer::ReleaseWaiters() {
+  if (waiters_.empty()) return;
+  bool usable = raft_->leader() != raft::kNoNode && raft_->lead_transferee() == raft::kNoNode;
+  int64_t now = NowMs();
+  std::vector<Waiter> waiting;
+  waiting.swap(waiters_);
+  for (Waiter& w : waiting) {
+    if (usable) {
+      w.fn(false);
+    } else if (w.deadline <= now) {
+      ++counters_.tryagain;
+      w.fn(true);
+    } else {
+      waiters_.push_back(std::move(w));
+    }
+  }
+}
+
+bool StoreServer::ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done) {
+  if (!IsLeader() || shutting_down_) return false;
+  StampTime(&proposal, WallMs());
+  uint64_t id = ++next_request_id_;
+  std::string data;
+  data.reserve(kEntryHeader + proposal.size());
+  PutU64(&data, self_->raft_id);
+  PutU64(&data, id);
+  data += proposal;
+  raft::ProposeError err = raft_->Propose(std::move(data));
+  if (err == raft::ProposeError::kBacklog) {
+    ++counters_.tryagain;
+    done(nullptr, 0, "TRYAGAIN too many uncommitted writes");
+    return true;
+  }
+  if (err != raft::ProposeError::kNone) return false;
+  ++counters_.proposals;
+  uint64_t index = raft_->log().LastIndex();
+  if (last_index) *last_index = std::max(*last_index, index);
+  pending_writes_[id] = PendingWrite{RequestDeadline(), std::move(done)};
+  ScheduleDrain();
+  return true;
+}
+
+bool StoreServer::StartRead(uint64_t min_index, ReadDone done) {
+  if (!IsLeader()) return false;
+  uint64_t id = ++next_read_id_;
+  std::string context;
+  PutU64(&context, id);
+  if (!raft_->ReadIndex(context)) return false;
+  pending_reads_[id] = PendingRead{min_index, 0, false, RequestDeadline(), std::move(done)};
+  ScheduleDrain();
+  return true;
+}
+
+void StoreServer::MaybeSnapshot() {
+  if (applied_ < last_snapshot_index_ + config_.snapshot_entries) return;
+  std::optional<raft::Term> term = storage_.TermAt(applied_);
+  if (!term || applied_ > storage_.LastIndex()) return;
+  std::string data = state_.Serialize();
+  Status s = WriteSnapshot(fs_, snap_dir_, store::SnapshotMeta{applied_, *term}, data);
+  if (!s.ok()) Fatal(s, "writing a snapshot");
+  storage_.CreateSnapshot(applied_, Voters(), std::move(data));
+  if (applied_ > kRetainedEntries) storage_.Compact(applied_ - kRetainedEntries);
+  s = wal_->Compact(applied_);
+  if (!s.ok()) LogWarn("store", "WAL compaction failed: {}", s.ToString());
+  s = RemoveOldSnapshots(fs_, snap_dir_, 2);
+  if (!s.ok()) LogWarn("store", "removing old snapshots failed: {}", s.ToString());
+  last_snapshot_index_ = applied_;
+  ++counters_.snapshots;
+  LogInfo("store", "snapshot at index {} (term {})", applied_, *term);
+}
+
+void StoreServer::MaybePurgeExpired() {
+  if (!IsLeader() || purge_in_flight_ || state_.keys_with_expiry() == 0) return;
+  int64_t now = NowMs();
+  if (now - last_purge_ms_ < 100) return;
+  last_purge_ms_ = now;
+  KvCommand c;
+  c.op = KvOp::kPurgeExpired;
+  c.number = 1000;
+  std::string encoded;
+  EncodeKvCommand(c, &encoded);
+  purge_in_flight_ = true;
+  if (!ProposeWrite(std::move(encoded), nullptr,
+                    [this](const KvResult*, uint64_t, std::string) { purge_in_flight_ = false; })) {
+    purge_in_flight_ = false;
+  }
+}
+
+void StoreServer::UpdateInfo() {
+  info_.id = config_.id;
+  switch (raft_->role()) {
+    case raft::Role::kLeader:
+      info_.role = "leader";
+      break;
+    case raft::Role::kFollower:
+      info_.role = "follower";
+      break;
+    default:
+      info_.role = "candidate";
+  }
+  const StoreMember* leader = LeaderMember();
+  info_.leader_id = leader ? leader->id : "";
+  info_.leader_host = leader ? leader->client.host : "";
+  info_.leader_port = leader ? leader->client.port : 0;
+  info_.term = raft_->term();
+  info_.commit_index = raft_->log().committed();
+  info_.applied_index = applied_;
+  info_.tcp_port = config_.client.port;
+  info_.uptime_seconds = (NowMs() - start_ms_) / 1000;
+  info_.connected_clients = open_connections_;
+  info_.process_id = static_cast<int64_t>(::getpid());
+  info_.members.clear();
+  for (const StoreMember& m : config_.members) {
+    if (m.raft_id == self_->raft_id) continue;
+    MemberInfo mi;
+    mi.id = m.id;
+    mi.client_host = m.client.host;
+    mi.client_port = m.client.port;
+    const raft::ReplicationProgress* pr = IsLeader() ? raft_->progress(m.raft_id) : nullptr;
+    mi.match_index = pr ? pr->match : 0;
+    info_.members.push_back(std::move(mi));
+  }
+}
+
+CommandContext StoreServer::Context() const {
+  CommandContext c;
+  c.config = &command_config_;
+  c.info = &info_;
+  c.now_ms = WallMs();
+  c.used_memory_bytes = state_.memory_bytes();
+  return c;
+}
+
+void StoreServer::Fatal(const Status& status, const char* what) {
+  LogError("store", "{} failed: {}; stopping without acknowledging anything more (crash-stop)",
+           what, status.ToString());
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+}  // namespace nines::store
