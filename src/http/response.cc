@@ -23,6 +23,10 @@ const char* StatusReason(int status) {
       return "Found";
     case 304:
       return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
     case 400:
       return "Bad Request";
     case 401:
