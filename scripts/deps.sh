@@ -7,13 +7,56 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  cmake ninja-build g++ clang clang-format clang-tidy libclang-rt-14-dev pkg-config
+  cmake ninja-build ccache g++ clang clang-format clang-tidy libclang-rt-14-dev pkg-config
   libasio-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   # tests and benchmarks: anchors and tools
   curl wrk haproxy nginx redis-server redis-tools etcd-server etcd-client
   gdnsd dnsutils dnsperf iptables iproute2 procps psmisc bc python3
+  # browser tests (dashboard, drill report): Debian's Chromium
+  chromium
 )
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+
+# The machine's Node.js is used when present; Debian's otherwise.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+
+install_packages() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing packages: ${missing[*]}; run this script as root (sudo $0)" >&2
+    exit 1
+  fi
+
+  echo "deps: installing ${missing[*]}"
+  # Keep packaged daemons from starting during installation.
+  policy=/usr/sbin/policy-rc.d
+  had_policy=0
+  [ -e "$policy" ] && had_policy=1
+  if [ $had_policy -eq 0 ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod +x "$policy"
+  fi
+  trap '[ $had_policy -eq 0 ] && rm -f "$policy"' EXIT
+
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Packaged daemons that started anyway are stopped: nines' tests own these ports.
+  for svc in nginx redis-server haproxy etcd gdnsd; do
+    (command -v service >/dev/null && service "$svc" stop >/dev/null 2>&1) || true
+  done
+  echo "deps: done"
+}
+
+# Playwright's driver (playwright-core, from the npm registry) runs the browser
+# tests against Debian's Chromium; it downloads no browser of its own.
+install_browser_driver() {
+  local dir="$ROOT/tests/browser"
+  [ -f "$dir/node_modules/playwright-core/package.json" ] && return 0
+  echo "deps: installing playwright-core into tests/browser"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -21,29 +64,5 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "deps: missing packages: ${missing[*]}; run this script as root (sudo $0)" >&2
-  exit 1
-fi
-
-echo "deps: installing ${missing[*]}"
-# Keep packaged daemons from starting during installation.
-policy=/usr/sbin/policy-rc.d
-had_policy=0
-[ -e "$policy" ] && had_policy=1
-if [ $had_policy -eq 0 ]; then
-  printf '#!/bin/sh\nexit 101\n' >"$policy"
-  chmod +x "$policy"
-fi
-trap '[ $had_policy -eq 0 ] && rm -f "$policy"' EXIT
-
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Packaged daemons that started anyway are stopped: nines' tests own these ports.
-for svc in nginx redis-server haproxy etcd gdnsd; do
-  (command -v service >/dev/null && service "$svc" stop >/dev/null 2>&1) || true
-done
-echo "deps: done"
+[ ${#missing[@]} -eq 0 ] || install_packages
+install_browser_driver

@@ -148,9 +148,6 @@ struct Member {
 class StoreGroup {
  public:
   StoreGroup(const std::string& name, int net, int size = 3, int election_ms = 300) {
-    // Asio 1.22's recycled handler memory (aligned_new / free) trips ASan's
-    // alloc-dealloc-mismatch check in the members; a false positive.
-    ::setenv("ASAN_OPTIONS", "alloc_dealloc_mismatch=0", 0);
     dir_ = TestDir("store_" + name);
     host_ = "127.0." + std::to_string(net) + ".1";
     members_.resize(size);
