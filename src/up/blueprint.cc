@@ -69,7 +69,8 @@ void ReadRegion(TableReader& t, size_t index, Blueprint* bp) {
   if (t.Has("networks")) {
     r.networks = t.Strings("networks");
     for (const std::string& n : r.networks) {
-      if (!ParseIpv4Network(n, nullptr)) {
+      Ipv4Network parsed;
+      if (!ParseIpv4Network(n, &parsed)) {
         t.ErrorAt("networks", fmt::format("'networks': '{}' is not an IPv4 network a.b.c.d/n", n));
       }
     }

@@ -45,10 +45,13 @@ async function main() {
   const pids = new Set();
   let browser;
   try {
+    // Every process running (app servers only when this build has `nines app`).
+    const help = require("child_process").spawnSync(BIN, ["app", "--help"]);
+    const appBuilt = !(help.stdout.toString() + help.stderr.toString()).includes("not built");
     await waitFor("every process running", async () => {
       const s = await state();
       s.nodes.forEach((n) => n.pid > 0 && pids.add(n.pid));
-      return s.nodes.every((n) => n.state === "running") && s.store.leader;
+      return s.nodes.every((n) => n.state === "running" || (!appBuilt && n.kind === "app")) && s.store.leader;
     }, 60000);
     // Some traffic, so that the load balancer table has numbers in it.
     for (let i = 0; i < 30; i++) {

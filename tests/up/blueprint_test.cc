@@ -6,7 +6,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "dns/dns_command.h"
 #include "lb/lb_command.h"
@@ -15,13 +14,6 @@
 
 namespace nines::up {
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string ExamplePath() {
   const char* root = std::getenv("NINES_SOURCE_DIR");
