@@ -82,8 +82,8 @@ const NodeSpec* Supervisor::Find(const std::string& name) const {
   return i < 0 ? nullptr : &specs_[i];
 }
 
-void Supervisor::AddEvent(std::string text) {
-  LogInfo("up", "{}", text);
+void Supervisor::AddEvent(std::string text, bool log) {
+  if (log) LogInfo("up", "{}", text);
   events_.push_back(WallClock() + " " + std::move(text));
   while (events_.size() > kMaxEvents) events_.pop_front();
 }
@@ -128,14 +128,16 @@ void Supervisor::Spawn(size_t i, int64_t now_ms) {
     AddEvent(fmt::format("{}: fork failed", spec.name));
     return;
   }
-  if (rt.started_once) rt.restarts++;
+  bool first = !rt.started_once;
+  if (!first) rt.restarts++;
   rt.started_once = true;
   rt.pid = pid;
   rt.ready = false;
   rt.frozen = false;
   rt.want_start = false;
   rt.started_ms = now_ms;
-  AddEvent(fmt::format("{}: started, pid {}", spec.name, pid));
+  // The first start shows as a progress line instead of a log line.
+  AddEvent(fmt::format("{}: started, pid {}", spec.name, pid), !first);
 }
 
 void Supervisor::StartAll(int64_t now_ms) {

@@ -81,7 +81,7 @@ class Supervisor {
   int IndexOf(const std::string& name) const;
   void Spawn(size_t i, int64_t now_ms);  // mutex held
   void Reap(size_t i, int status, int64_t now_ms);
-  void AddEvent(std::string text);  // mutex held
+  void AddEvent(std::string text, bool log = true);  // mutex held
   std::string KillLocked(size_t i);
 
   std::vector<NodeSpec> specs_;
