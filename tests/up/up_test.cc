@@ -6,6 +6,7 @@
 // PID even when an assertion fails.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <set>
@@ -40,6 +41,10 @@ std::string Dig(const std::string& server, const std::string& subnet) {
   return out;
 }
 
+bool ChainExists() {
+  return RunShell("iptables -w -S NINES-UP 2>/dev/null").find("-N NINES-UP") != std::string::npos;
+}
+
 bool Alive(pid_t pid) {
   return pid > 0 && kill(pid, 0) == 0;
 }
@@ -51,6 +56,11 @@ class UpRun {
       : up_({NinesBinary(), "up", "--fresh", "--dir", dir + "/run"}, dir + "/up.log") {}
   ~UpRun() {
     if (up_.running()) up_.Stop(SIGKILL, 5000);
+    if (ChainExists()) {  // nines up died before removing it
+      RunShell(
+          "iptables -w -D INPUT -j NINES-UP; iptables -w -D OUTPUT -j NINES-UP; "
+          "iptables -w -F NINES-UP; iptables -w -X NINES-UP");
+    }
     for (pid_t pid : pids_) {
       if (Alive(pid)) kill(pid, SIGKILL);
     }
@@ -218,6 +228,35 @@ TEST(UpTest, WholeBlueprint) {
     EXPECT_TRUE(WaitUntil([&] { return up.AllRunning(); }, 20000));
   }
 
+  // A process that dies on its own (not through the API) is restarted.
+  {
+    json before = up.Node("eu-west-app-2");
+    int pid = before.value("pid", 0);
+    ASSERT_GT(pid, 0);
+    kill(pid, SIGKILL);
+    EXPECT_TRUE(WaitUntil(
+        [&] {
+          json n = up.Node("eu-west-app-2");
+          return n.value("state", "") == "running" && n.value("pid", 0) != pid &&
+                 n.value("restarts", 0) == before.value("restarts", 0) + 1;
+        },
+        10000))
+        << up.Node("eu-west-app-2").dump();
+  }
+
+  // Isolate adds our own iptables chain; heal of the last node removes it,
+  // and so does the exit (an isolated node is left for SIGINT to clean up).
+  bool root = geteuid() == 0 && !RunShell("command -v iptables").empty();
+  if (root) {
+    ASSERT_TRUE(Post("/api/nodes/us-east-app-2/isolate"));
+    EXPECT_NE(RunShell("iptables -w -S NINES-UP").find("127.0.1.12"), std::string::npos);
+    EXPECT_EQ(up.Node("us-east-app-2").value("state", ""), "isolated");
+    ASSERT_TRUE(Post("/api/nodes/us-east-app-2/heal"));
+    EXPECT_FALSE(ChainExists());
+    ASSERT_TRUE(Post("/api/nodes/us-west-app-2/isolate"));
+    EXPECT_TRUE(ChainExists());
+  }
+
   // 5: SIGINT stops every process it started.
   up.State();
   std::set<pid_t> pids = up.pids();
@@ -225,6 +264,9 @@ TEST(UpTest, WholeBlueprint) {
   EXPECT_EQ(p.Stop(SIGINT, 20000), 0) << p.Log();
   for (pid_t pid : pids) EXPECT_FALSE(Alive(pid)) << "pid " << pid << " still running";
   EXPECT_NE(p.Log().find("nothing left running"), std::string::npos);
+  if (root) {
+    EXPECT_FALSE(ChainExists());
+  }
 }
 
 }  // namespace
