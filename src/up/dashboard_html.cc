@@ -122,7 +122,7 @@ function nodeHtml(n, leader) {
       ${n.state === "frozen" ? `<button data-action="thaw" data-node="${esc(n.name)}">thaw</button>` : (alive ? `<button data-action="freeze" data-node="${esc(n.name)}">freeze</button>` : "")}
       <button data-action="restart" data-node="${esc(n.name)}">${alive ? "restart" : "start"}</button>
     </span>
-    <span class="meta">${esc(n.address)} · pid ${alive ? n.pid : "-"} · restarts ${n.restarts}</span>
+    <span class="meta">${esc(n.address)} · pid ${alive ? n.pid : "-"}${n.restarts ? ` · ${n.restarts} restart${n.restarts > 1 ? "s" : ""}` : ""}</span>
   </div>`;
 }
 function render(s) {

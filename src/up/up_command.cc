@@ -204,6 +204,7 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
       }
       if (supervisor.AllReady()) {
         all_ready = true;
+        poller.ResetCounters();
         PrintAddresses(bp, supervisor, run_dir);
       } else if (!warned && now - start_ms > kStartupWarnMs) {
         warned = true;
