@@ -44,7 +44,7 @@ class AppServer {
   void Handle(const http::Request& request, http::Responder respond);
   void Route(const http::Request& request, const std::function<void(http::Response)>& reply);
   void PostOrders(const http::Request& request, std::function<void(http::Response)> reply);
-  void GetOrder(const std::string& id, std::function<void(http::Response)> reply);
+  void GetOrder(const std::string& id, const std::function<void(http::Response)>& reply);
   void GetOrders(const http::Request& request, std::function<void(http::Response)> reply);
   http::Response StoreFailure(const StoreResult& result);
   std::string StatusJson() const;

@@ -60,7 +60,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
  private:
   void Allocate() {
     auto self = shared_from_this();
-    Store({"INCR", SequenceKey()}, [self](RespReply r) {
+    Store({"INCR", SequenceKey()}, [self](const RespReply& r) {
       if (r.type != RespReply::Type::kInteger) return self->Unexpected("INCR", r);
       OrderRecord record;
       record.id = self->id_;
@@ -77,7 +77,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
 
   void Insert() {
     auto self = shared_from_this();
-    Store({"SET", OrderKey(id_), record_, "NX"}, [self](RespReply r) {
+    Store({"SET", OrderKey(id_), record_, "NX"}, [self](const RespReply& r) {
       if (r.type == RespReply::Type::kSimple) return self->Index(self->seq_, 201, self->record_);
       if (!r.IsNil()) return self->Unexpected("SET", r);
       // Refused: the key exists. Ours (an earlier attempt that committed
@@ -107,13 +107,14 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
 
   void Index(int64_t seq, int status, std::string record) {
     auto self = shared_from_this();
-    Store({"SET", IndexKey(seq), id_}, [self, status, record = std::move(record)](RespReply r) {
-      if (r.IsError()) return self->Unexpected("SET index", r);
-      if (status == 201) self->server_->counters_.created->Add();
-      http::Response response = http::Response::Json(status, record);
-      response.headers.emplace_back("Location", "/orders/" + self->id_);
-      self->Finish(std::move(response));
-    });
+    Store({"SET", IndexKey(seq), id_},
+          [self, status, record = std::move(record)](const RespReply& r) {
+            if (r.IsError()) return self->Unexpected("SET index", r);
+            if (status == 201) self->server_->counters_.created->Add();
+            http::Response response = http::Response::Json(status, record);
+            response.headers.emplace_back("Location", "/orders/" + self->id_);
+            self->Finish(std::move(response));
+          });
   }
 
   // Runs one store command; on failure answers 503/500 and stops the chain.
@@ -170,10 +171,10 @@ void AppServer::PostOrders(const http::Request& request, Reply reply) {
   std::make_shared<PostOrder>(this, std::move(id), std::move(canonical), std::move(reply))->Start();
 }
 
-void AppServer::GetOrder(const std::string& id, Reply reply) {
+void AppServer::GetOrder(const std::string& id, const Reply& reply) {
   if (!ValidOrderId(id)) return reply(JsonError(404, "not found"));
   store_.Call({"GET", OrderKey(id)}, SteadyNowMs() + config_.store_timeout_ms,
-              [this, reply](StoreResult result) {
+              [this, reply](const StoreResult& result) {
                 if (!result.ok() || result.reply.IsError()) return reply(StoreFailure(result));
                 if (result.reply.IsNil()) return reply(JsonError(404, "not found"));
                 reply(http::Response::Json(200, result.reply.text));
@@ -195,7 +196,7 @@ class AppServer::ListOrders : public std::enable_shared_from_this<ListOrders> {
 
   void Start() {
     auto self = shared_from_this();
-    Store({"GET", SequenceKey()}, [self](RespReply r) {
+    Store({"GET", SequenceKey()}, [self](const RespReply& r) {
       if (r.IsNil()) return self->Respond();
       int64_t top = 0;
       if (r.type != RespReply::Type::kBulk || !ParseSeq(r.text, &top)) {
@@ -228,7 +229,7 @@ class AppServer::ListOrders : public std::enable_shared_from_this<ListOrders> {
     for (int64_t s = next_; s > 0 && s > next_ - window; --s) args.push_back(IndexKey(s));
     next_ -= window;
     auto self = shared_from_this();
-    Store(std::move(args), [self](RespReply r) {
+    Store(std::move(args), [self](const RespReply& r) {
       if (r.type != RespReply::Type::kArray) return self->Finish(JsonError(500, "bad MGET reply"));
       std::vector<std::string> ids = {"MGET"};
       for (const RespReply& e : r.elements) {
@@ -236,7 +237,7 @@ class AppServer::ListOrders : public std::enable_shared_from_this<ListOrders> {
         ids.push_back(OrderKey(e.text));
       }
       if (ids.size() == 1) return self->Round();
-      self->Store(std::move(ids), [self](RespReply o) {
+      self->Store(std::move(ids), [self](const RespReply& o) {
         if (o.type != RespReply::Type::kArray) {
           return self->Finish(JsonError(500, "bad MGET reply"));
         }

@@ -229,7 +229,12 @@ StoreClient::StoreClient(asio::io_context& io, StoreClientOptions options, Metri
 }
 
 StoreClient::~StoreClient() {
-  Stop();
+  // A destructor must not throw; an allocation failure while failing the
+  // waiting operations at shutdown has nobody left to report to.
+  try {
+    Stop();
+  } catch (...) {
+  }
 }
 
 void StoreClient::Start() {
@@ -254,7 +259,8 @@ void StoreClient::Stop() {
   }
 }
 
-void StoreClient::Call(std::vector<std::string> args, int64_t deadline_ms, StoreCallback done) {
+void StoreClient::Call(const std::vector<std::string>& args, int64_t deadline_ms,
+                       StoreCallback done) {
   auto op = std::make_shared<Operation>();
   AppendRespCommand(args, &op->encoded);
   op->deadline_ms = deadline_ms;
@@ -399,7 +405,7 @@ void StoreClient::SendPings() {
     AppendRespCommand({"PING"}, &op->encoded);
     op->deadline_ms = now + options_.attempt_timeout_ms;
     op->pinned_member = static_cast<int>(i);
-    op->done = [this, i](StoreResult) { members_[i].ping_in_flight = false; };
+    op->done = [this, i](const StoreResult&) { members_[i].ping_in_flight = false; };
     Dispatch(op);
   }
 }

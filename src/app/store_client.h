@@ -60,7 +60,7 @@ class StoreClient {
 
   // Sends one command. `done` runs exactly once, on the io_context's thread.
   // Retries through failures until deadline_ms (SteadyNowMs() scale).
-  void Call(std::vector<std::string> args, int64_t deadline_ms, StoreCallback done);
+  void Call(const std::vector<std::string>& args, int64_t deadline_ms, StoreCallback done);
 
   // Some member answered (PING or any command) within healthy_within_ms.
   bool Reachable() const;

@@ -26,6 +26,7 @@ int RunIptables(const std::vector<std::string>& args) {
   std::vector<std::string> all = {"iptables", "-w"};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(all.size());
   for (std::string& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;

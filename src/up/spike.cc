@@ -2,6 +2,7 @@
 #include "up/spike.h"
 
 #include <chrono>
+#include <utility>
 
 #include "up/http_fetch.h"
 
@@ -17,8 +18,8 @@ void Spike::Stop() {
   stop_ = false;
 }
 
-std::string Spike::Start(const std::string& region, const std::string& source_ip, Endpoint lb,
-                         int rate, int seconds) {
+std::string Spike::Start(const std::string& region, const std::string& source_ip,
+                         const Endpoint& lb, int rate, int seconds) {
   std::lock_guard lock(mu_);
   if (status_.running) return "a spike is already running (region " + status_.region + ")";
   if (thread_.joinable()) thread_.join();
@@ -35,7 +36,7 @@ SpikeStatus Spike::Status() const {
 
 void Spike::Run(Endpoint lb, std::string source_ip, int rate, int seconds) {
   using Clock = std::chrono::steady_clock;
-  HttpClient client(lb, source_ip, 1000);
+  HttpClient client(std::move(lb), std::move(source_ip), 1000);
   Clock::time_point start = Clock::now();
   Clock::time_point end = start + std::chrono::seconds(seconds);
   int64_t sent = 0;

@@ -31,8 +31,8 @@ class Spike {
 
   ~Spike();
   // "" when started; an error when one is already running.
-  std::string Start(const std::string& region, const std::string& source_ip, Endpoint lb, int rate,
-                    int seconds);
+  std::string Start(const std::string& region, const std::string& source_ip, const Endpoint& lb,
+                    int rate, int seconds);
   SpikeStatus Status() const;
   void Stop();
 

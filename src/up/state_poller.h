@@ -71,8 +71,8 @@ class StatePoller {
 
  private:
   struct LbTrack {
-    LbCounters base;  // counts of earlier lb processes
-    LbCounters last;  // last reading of the current one
+    LbCounters base;    // counts of earlier lb processes
+    LbCounters last;    // last reading of the current one
     LbCounters offset;  // totals before ResetCounters
     double last_requests_total = 0;
     int64_t last_ms = 0;

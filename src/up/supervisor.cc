@@ -98,6 +98,7 @@ void Supervisor::Spawn(size_t i, int64_t now_ms) {
   std::string log_path = fmt::format("{}/logs/{}.log", run_dir_, spec.name);
   std::vector<std::string> args = {"nines", kind, "--config", spec.config_path};
   std::vector<char*> argv;
+  argv.reserve(args.size());
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t parent = getpid();

@@ -71,6 +71,7 @@ std::string DnsConfig(const Blueprint& bp, const NodeSpec& node) {
   t += "[health]\npath = \"/healthz\"\ninterval_ms = 500\ntimeout_ms = 400\nrise = 2\nfall = 2\n";
   for (const RegionSpec& r : bp.regions) {
     std::vector<std::string> lbs;
+    lbs.reserve(r.lbs);
     for (int i = 0; i < r.lbs; ++i) lbs.push_back(Host(r, kFirstLbHost + i));
     t += fmt::format(
         "\n[[region]]\nname = \"{}\"\nlocation = [{}, {}]\naddresses = {}\ncheck_port = {}\n"

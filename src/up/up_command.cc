@@ -158,7 +158,7 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   auto work = asio::make_work_guard(io);
   http::SimpleServer server(
       io, bp.dashboard,
-      [&ctx](const http::Request& req, http::Responder respond) {
+      [&ctx](const http::Request& req, const http::Responder& respond) {
         respond(HandleUpRequest(ctx, req));
       },
       http::ServerOptions{256, 64 * 1024, 10000, 60000});
