@@ -29,6 +29,11 @@ struct PeerStats {
   uint64_t connects = 0;
 };
 
+// Opens `socket` bound to `host` (port 0) so outgoing connections leave from
+// this member's own address: per-member firewall rules (iptables on loopback,
+// `nines up` isolation) then match them. No-op for 0.0.0.0 or a failed bind.
+void BindSource(asio::ip::tcp::socket& socket, const std::string& host);
+
 class PeerTransport {
  public:
   using OnMessage = std::function<void(raft::Message)>;
