@@ -215,7 +215,7 @@ void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq) {
     fwd_.reset();
   }
   if (!fwd_) {
-    const StoreMember* target = server_->config().ByRaftId(leader);
+    const StoreMember* target = server_->MemberByRaftId(leader);
     if (target == nullptr) {
       std::string out;
       AppendError(&out, "TRYAGAIN leader unknown");

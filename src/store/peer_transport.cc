@@ -59,14 +59,23 @@ PeerTransport::~PeerTransport() {
 }
 
 void PeerTransport::AddPeer(raft::NodeId id, Endpoint at) {
+  auto it = peers_.find(id);
+  if (it != peers_.end() && it->second->at == at) return;
   auto out = std::make_shared<Outbound>(io_);
   out->id = id;
   out->at = std::move(at);
+  if (it != peers_.end()) {
+    asio::error_code ignored;
+    it->second->socket.close(ignored);
+    it->second->timer.cancel();
+  }
   peers_[id] = out;
+  if (started_) Connect(out);
 }
 
 void PeerTransport::Start() {
   OpenListener(acceptor_, listen_, false);
+  started_ = true;
   Accept();
   for (auto& [id, out] : peers_) Connect(out);
 }

@@ -140,8 +140,10 @@ class StoreGroup {
  public:
   // Members s1..sN on 127.0.NET.1 (different ports), or with distinct_hosts
   // on 127.0.NET.1, .2, .3, ... (same ports), which firewall rules can tell apart.
+  // The last `joiners` members are not in the others' [[member]] lists: they
+  // start with `join = true` and wait to be added with POST /v1/members.
   StoreGroup(const std::string& name, int net, int size = 3, int election_ms = 300,
-             bool distinct_hosts = false) {
+             bool distinct_hosts = false, int joiners = 0) {
     dir_ = TestDir("store_" + name);
     host_ = "127.0." + std::to_string(net) + ".1";
     members_.resize(size);
@@ -163,7 +165,10 @@ class StoreGroup {
               addr(m.peer) + "\"\n";
       text += "heartbeat_ms = 50\nelection_ms = " + std::to_string(election_ms) + "\n";
       text += "snapshot_entries = 500\n";
-      for (const Member& o : members_) {
+      bool joiner = i >= size - joiners;
+      if (joiner) text += "join = true\n";
+      for (int k = 0; k < (joiner ? size : size - joiners); ++k) {
+        const Member& o = members_[k];
         auto oaddr = [&o](int port) { return o.host + ":" + std::to_string(port); };
         text += "[[member]]\nid = \"" + o.id + "\"\npeer = \"" + oaddr(o.peer) + "\"\nclient = \"" +
                 oaddr(o.client) + "\"\nhttp = \"" + oaddr(o.http) + "\"\n";
