@@ -250,6 +250,10 @@ std::string StoreServer::MetricsText() const {
   gauge("nines_store_keys", "stored keys", state_.stored_keys());
   gauge("nines_store_memory_bytes", "keys + values bytes", state_.memory_bytes());
   gauge("nines_store_client_connections", "open RESP connections", open_connections_);
+  gauge("nines_store_pending_reads", "linearizable reads waiting for their read barrier",
+        pending_read_count_);
+  gauge("nines_store_read_batches", "read barriers (ReadIndex requests) in flight",
+        read_batches_.size());
   counter("nines_store_fsyncs_total", "WAL fsyncs (group commits)", counters_.fsyncs);
   counter("nines_store_wal_batches_total", "WAL batch writes", counters_.wal_batches);
   counter("nines_store_proposals_total", "writes proposed by this member", counters_.proposals);

@@ -68,7 +68,8 @@ std::string StoreServer::MembersJson() const {
       if (member->http) jm["http"] = member->http->ToString();
     }
     jm["raft_id"] = id;
-    jm["role"] = id == raft_->leader() ? "leader" : raft::IsLearner(m, id) ? "learner" : "voter";
+    jm["role"] = raft::IsLearner(m, id) ? "learner" : "voter";
+    if (id == raft_->leader()) jm["leader"] = true;
     if (id == self_->raft_id) jm["self"] = true;
     if (IsLeader()) {
       raft::Index last = raft_->log().LastIndex();

@@ -274,6 +274,9 @@ void StoreServer::Drain() {
   drain_scheduled_ = false;
   bool any = false;
   while (raft_->HasReady()) {
+    // The heartbeat round goes out with this Ready: reads arriving from now on
+    // need a round sent after them (a new batch).
+    open_read_batch_ = nullptr;
     raft::Ready rd = raft_->GetReady();
     HandleReady(rd);
     raft_->Advance(rd);
@@ -306,8 +309,8 @@ void StoreServer::HandleReady(raft::Ready& rd) {
   for (const raft::Entry& e : rd.committed_entries) ApplyEntry(e);
   for (const raft::ReadState& rs : rd.read_states) {
     if (rs.context.size() != 8) continue;
-    auto it = pending_reads_.find(GetU64(rs.context));
-    if (it == pending_reads_.end()) continue;
+    auto it = read_batches_.find(GetU64(rs.context));
+    if (it == read_batches_.end()) continue;
     it->second.read_index = rs.index;
     it->second.ready = true;
   }
@@ -388,13 +391,29 @@ void StoreServer::ApplyEntry(const raft::Entry& e) {
 }
 
 void StoreServer::ServeReads() {
-  for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
-    PendingRead& r = it->second;
-    if (r.ready && applied_ >= r.read_index && applied_ >= r.min_index) {
-      ReadDone done = std::move(r.done);
-      it = pending_reads_.erase(it);
-      ++counters_.reads_served;
-      done(true, "");
+  for (auto it = read_batches_.begin(); it != read_batches_.end();) {
+    ReadBatch& b = it->second;
+    if (!b.ready || applied_ < b.read_index) {
+      ++it;
+      continue;
+    }
+    // Serve every read of the batch whose connection's writes are applied;
+    // keep the others (their callbacks may start new reads: take them out first).
+    std::vector<PendingRead> reads;
+    reads.swap(b.reads);
+    std::vector<PendingRead> waiting;
+    for (PendingRead& r : reads) {
+      if (applied_ >= r.min_index) {
+        --pending_read_count_;
+        ++counters_.reads_served;
+        r.done(true, "");
+      } else {
+        waiting.push_back(std::move(r));
+      }
+    }
+    b.reads = std::move(waiting);
+    if (b.reads.empty() && open_read_batch_ != &b) {
+      it = read_batches_.erase(it);
     } else {
       ++it;
     }
@@ -414,12 +433,16 @@ void StoreServer::SweepTimeouts() {
     }
   }
   bool leader = IsLeader();
-  for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+  for (auto it = read_batches_.begin(); it != read_batches_.end();) {
     if (it->second.deadline <= now || (!leader && !it->second.ready)) {
-      ReadDone done = std::move(it->second.done);
-      it = pending_reads_.erase(it);
-      ++counters_.tryagain;
-      done(false, "TRYAGAIN read barrier not confirmed (leadership changed or timed out)");
+      std::vector<PendingRead> reads = std::move(it->second.reads);
+      if (open_read_batch_ == &it->second) open_read_batch_ = nullptr;
+      it = read_batches_.erase(it);
+      for (PendingRead& r : reads) {
+        --pending_read_count_;
+        ++counters_.tryagain;
+        r.done(false, "TRYAGAIN read barrier not confirmed (leadership changed or timed out)");
+      }
     } else {
       ++it;
     }
@@ -479,12 +502,18 @@ bool StoreServer::ProposeEntry(std::string proposal, uint64_t* last_index, Write
 
 bool StoreServer::StartRead(uint64_t min_index, ReadDone done) {
   if (!IsLeader()) return false;
-  uint64_t id = ++next_read_id_;
-  std::string context;
-  PutU64(&context, id);
-  if (!raft_->ReadIndex(context)) return false;
-  pending_reads_[id] = PendingRead{min_index, 0, false, RequestDeadline(), std::move(done)};
-  ScheduleDrain();
+  if (open_read_batch_ == nullptr) {
+    uint64_t id = ++next_read_id_;
+    std::string context;
+    PutU64(&context, id);
+    if (!raft_->ReadIndex(context)) return false;
+    ReadBatch& batch = read_batches_[id];
+    batch.deadline = RequestDeadline();
+    open_read_batch_ = &batch;
+    ScheduleDrain();
+  }
+  open_read_batch_->reads.push_back(PendingRead{min_index, std::move(done)});
+  ++pending_read_count_;
   return true;
 }
 

@@ -89,11 +89,16 @@ class StoreServer {
     WriteDone done;
   };
   struct PendingRead {
-    uint64_t min_index = 0;
+    uint64_t min_index = 0;  // the connection's last proposed write
+    ReadDone done;
+  };
+  // Reads that share one ReadIndex request: every read that arrives before
+  // the next GetReady (which sends the heartbeat round) joins the open batch.
+  struct ReadBatch {
     uint64_t read_index = 0;  // 0 until the ReadState arrives
     bool ready = false;
     int64_t deadline = 0;
-    ReadDone done;
+    std::vector<PendingRead> reads;
   };
   // One membership change at a time (POST/DELETE /v1/members), stepped by
   // the tick: directory entry, configuration change(s), wait for commit.
@@ -177,7 +182,9 @@ class StoreServer {
   uint64_t next_request_id_ = 0;
   uint64_t next_read_id_ = 0;
   std::map<uint64_t, PendingWrite> pending_writes_;
-  std::map<uint64_t, PendingRead> pending_reads_;
+  std::map<uint64_t, ReadBatch> read_batches_;
+  ReadBatch* open_read_batch_ = nullptr;  // closed before every GetReady
+  size_t pending_read_count_ = 0;
   std::vector<Waiter> waiters_;
   int64_t last_purge_ms_ = 0;
   bool purge_in_flight_ = false;
