@@ -295,6 +295,18 @@ void StoreServer::HandleReady(raft::Ready& rd) {
   for (const raft::Message& m : rd.messages) {
     if (raft::MaySendBeforePersist(m)) transport_->Send(m);
   }
+  // Committed entries this member already has on disk (from earlier Readies)
+  // need not wait for this Ready's fsync: applying them first answers their
+  // writes one fsync sooner. Entries of this Ready are applied after it.
+  size_t applied_early = 0;
+  if (!rd.snapshot) {
+    uint64_t durable = storage_.LastIndex();  // not past an entry this Ready replaces
+    if (!rd.entries.empty()) durable = std::min<uint64_t>(durable, rd.entries.front().index - 1);
+    while (applied_early < rd.committed_entries.size() &&
+           rd.committed_entries[applied_early].index <= durable) {
+      ApplyEntry(rd.committed_entries[applied_early++]);
+    }
+  }
   Persist(rd);
   for (const raft::Message& m : rd.messages) {
     if (!raft::MaySendBeforePersist(m)) transport_->Send(m);
@@ -306,7 +318,9 @@ void StoreServer::HandleReady(raft::Ready& rd) {
     last_snapshot_index_ = applied_;
     ++counters_.snapshots_installed;
   }
-  for (const raft::Entry& e : rd.committed_entries) ApplyEntry(e);
+  for (size_t i = applied_early; i < rd.committed_entries.size(); ++i) {
+    ApplyEntry(rd.committed_entries[i]);
+  }
   for (const raft::ReadState& rs : rd.read_states) {
     if (rs.context.size() != 8) continue;
     auto it = read_batches_.find(GetU64(rs.context));
