@@ -153,6 +153,7 @@ void Raft::Reset(Term term) {
   read_only_.Clear();
   pending_conf_index_ = 0;
   pending_broadcast_ = false;
+  pending_read_heartbeat_ = false;
   ack_ticks_.clear();
   stall_ticks_.clear();
   prs_.clear();
@@ -796,7 +797,10 @@ bool Raft::ReadIndex(std::string context) {
     return true;
   }
   if (!read_only_.Add(log_.committed(), context, id_)) return false;
-  BcastHeartbeat();
+  // Batched: every read that arrives before the caller takes the next Ready
+  // shares one heartbeat round (it carries the newest context; a quorum of
+  // acks for it confirms every earlier read too).
+  pending_read_heartbeat_ = true;
   return true;
 }
 
@@ -820,11 +824,16 @@ bool Raft::HasReady() const {
   if (hard_state() != prev_hard_) return true;
   if (!log_.UnstableEntries().empty() || log_.UnstableSnapshot()) return true;
   if (!msgs_.empty() || !read_states_.empty() || pending_broadcast_) return true;
+  if (pending_read_heartbeat_) return true;
   return log_.HasNextCommittedEntries();
 }
 
 Ready Raft::GetReady() {
   NINES_RAFT_ASSERT(!ready_outstanding_);
+  if (pending_read_heartbeat_) {
+    pending_read_heartbeat_ = false;
+    if (role_ == Role::kLeader && read_only_.size() > 0) BcastHeartbeat();
+  }
   if (pending_broadcast_) {
     pending_broadcast_ = false;
     if (role_ == Role::kLeader) {

@@ -170,7 +170,8 @@ class Raft {
   NodeId lead_transferee_ = kNoNode;
   bool lease_revoked_ = false;  // a TimeoutNow went out this term: no more lease reads
   Index pending_conf_index_ = 0;
-  bool pending_broadcast_ = false;  // proposals waiting to be sent as one batch
+  bool pending_broadcast_ = false;       // proposals waiting to be sent as one batch
+  bool pending_read_heartbeat_ = false;  // ReadIndex requests waiting for one heartbeat round
   bool ready_outstanding_ = false;
   SoftState prev_soft_;
   HardState prev_hard_;

@@ -215,7 +215,7 @@ void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq) {
     fwd_.reset();
   }
   if (!fwd_) {
-    const StoreMember* target = server_->config().ByRaftId(leader);
+    const StoreMember* target = server_->MemberByRaftId(leader);
     if (target == nullptr) {
       std::string out;
       AppendError(&out, "TRYAGAIN leader unknown");
@@ -236,6 +236,7 @@ void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq) {
     }
     auto self = shared_from_this();
     asio::ip::tcp::socket* socket = fwd_.get();
+    BindSource(*socket, server_->config().client.host);
     socket->async_connect(ToTcp(target->client), [self, socket](const asio::error_code& ec) {
       if (self->closed_ || self->fwd_.get() != socket) return;
       if (ec) {

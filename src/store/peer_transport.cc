@@ -34,6 +34,19 @@ struct PeerTransport::Inbound {
   char chunk[64 * 1024];
 };
 
+void BindSource(asio::ip::tcp::socket& socket, const std::string& host) {
+  asio::error_code ec;
+  asio::ip::address address = asio::ip::make_address(host, ec);
+  if (ec || address.is_unspecified()) return;
+  socket.open(address.is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), ec);
+  if (ec) return;
+  socket.bind(asio::ip::tcp::endpoint(address, 0), ec);
+  if (ec) {
+    asio::error_code ignored;
+    socket.close(ignored);
+  }
+}
+
 PeerTransport::PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on_message)
     : io_(io),
       listen_(std::move(listen)),
@@ -46,14 +59,23 @@ PeerTransport::~PeerTransport() {
 }
 
 void PeerTransport::AddPeer(raft::NodeId id, Endpoint at) {
+  auto it = peers_.find(id);
+  if (it != peers_.end() && it->second->at == at) return;
   auto out = std::make_shared<Outbound>(io_);
   out->id = id;
   out->at = std::move(at);
+  if (it != peers_.end()) {
+    asio::error_code ignored;
+    it->second->socket.close(ignored);
+    it->second->timer.cancel();
+  }
   peers_[id] = out;
+  if (started_) Connect(out);
 }
 
 void PeerTransport::Start() {
   OpenListener(acceptor_, listen_, false);
+  started_ = true;
   Accept();
   for (auto& [id, out] : peers_) Connect(out);
 }
@@ -90,6 +112,7 @@ void PeerTransport::Connect(const std::shared_ptr<Outbound>& out) {
   if (*stopped_ || out->connecting || out->connected) return;
   out->connecting = true;
   auto stopped = stopped_;
+  if (!out->socket.is_open()) BindSource(out->socket, listen_.host);
   out->socket.async_connect(ToTcp(out->at), [this, out, stopped](const asio::error_code& ec) {
     if (*stopped) return;
     out->connecting = false;

@@ -29,6 +29,11 @@ struct PeerStats {
   uint64_t connects = 0;
 };
 
+// Opens `socket` bound to `host` (port 0) so outgoing connections leave from
+// this member's own address: per-member firewall rules (iptables on loopback,
+// `nines up` isolation) then match them. No-op for 0.0.0.0 or a failed bind.
+void BindSource(asio::ip::tcp::socket& socket, const std::string& host);
+
 class PeerTransport {
  public:
   using OnMessage = std::function<void(raft::Message)>;
@@ -37,7 +42,9 @@ class PeerTransport {
 
   PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on_message);
   ~PeerTransport();
+  // Adds (or re-addresses) a peer; after Start it connects at once.
   void AddPeer(raft::NodeId id, Endpoint at);
+  bool HasPeer(raft::NodeId id) const { return peers_.count(id) != 0; }
   void Start();  // binds the listener; throws std::system_error naming the address
   void Stop();
   void Send(const raft::Message& m);
@@ -58,6 +65,7 @@ class PeerTransport {
   asio::ip::tcp::acceptor acceptor_;
   std::map<raft::NodeId, std::shared_ptr<Outbound>> peers_;
   std::shared_ptr<bool> stopped_;
+  bool started_ = false;
   PeerStats stats_;
 };
 

@@ -13,8 +13,20 @@ const StoreMember* StoreConfig::Self() const {
 }
 
 const StoreMember* StoreConfig::ByRaftId(uint64_t raft_id) const {
-  if (raft_id == 0 || raft_id > members.size()) return nullptr;
-  return &members[raft_id - 1];
+  for (const StoreMember& m : members) {
+    if (m.raft_id == raft_id) return &m;
+  }
+  return nullptr;
+}
+
+uint64_t StableRaftId(std::string_view id) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a
+  for (char c : id) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  h &= (1ull << 53) - 1;  // exact in JSON numbers
+  return h == 0 ? 1 : h;
 }
 
 std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors* errors) {
@@ -39,6 +51,7 @@ std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors
   c.max_request_bytes = static_cast<uint64_t>(root.Integer(
       "max_request_bytes", static_cast<int64_t>(c.max_request_bytes), 1024, 1ll << 30));
   c.fsync = root.Bool("fsync", true);
+  c.join = root.Bool("join", false);
   if (c.heartbeat_ms < c.tick_ms) root.ErrorAt("heartbeat_ms", "'heartbeat_ms' must be >= tick_ms");
   if (c.election_ms < 2 * c.heartbeat_ms) {
     root.ErrorAt("election_ms", "'election_ms' must be at least twice heartbeat_ms");
@@ -53,8 +66,14 @@ std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors
     if (!member.id.empty() && !ids.insert(member.id).second) {
       m.ErrorAt("id", "duplicate member id '" + member.id + "'");
     }
+    member.raft_id = StableRaftId(member.id);
+    for (const StoreMember& other : c.members) {
+      if (other.raft_id == member.raft_id && other.id != member.id) {
+        m.ErrorAt("id", "member ids '" + other.id + "' and '" + member.id +
+                            "' hash to the same Raft id; rename one");
+      }
+    }
     m.Finish();
-    member.raft_id = c.members.size() + 1;
     c.members.push_back(std::move(member));
   }
   if (c.members.empty()) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/config.h"
@@ -13,7 +14,7 @@ namespace nines::store {
 
 struct StoreMember {
   std::string id;
-  uint64_t raft_id = 0;  // 1-based position in the member list
+  uint64_t raft_id = 0;  // StableRaftId(id): the same on every member, whatever the list order
   Endpoint peer;
   Endpoint client;
   std::optional<Endpoint> http;  // lets followers point HTTP clients to the leader
@@ -35,10 +36,17 @@ struct StoreConfig {
   std::string requirepass;
   uint64_t max_request_bytes = 64u << 20;
   bool fsync = true;
+  // Joins a running group (added with POST /v1/members): starts with no
+  // configuration and waits for the leader instead of bootstrapping from [[member]].
+  bool join = false;
 
   const StoreMember* Self() const;
   const StoreMember* ByRaftId(uint64_t raft_id) const;
 };
+
+// The Raft node id of a member: a hash of its id (53 bits, never 0), so ids
+// stay stable when members are added or removed and the list order is free.
+uint64_t StableRaftId(std::string_view id);
 
 std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors* errors);
 

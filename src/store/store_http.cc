@@ -56,6 +56,15 @@ void StoreServer::HandleHttp(const http::Request& request, http::Responder respo
     respond(std::move(r));
     return;
   }
+  if (request.path == "/v1/members" && request.method == "GET") {
+    respond(http::Response::Json(200, "{\"members\":" + MembersJson() + "}\n"));
+    return;
+  }
+  if ((request.path == "/v1/members" && request.method == "POST") ||
+      (request.path.rfind("/v1/members/", 0) == 0 && request.method == "DELETE")) {
+    HandleMembers(request, std::move(respond));
+    return;
+  }
   if (request.path == "/v1/leader/transfer" && request.method == "POST") {
     if (!IsLeader()) {
       respond(JsonError(409, "not the leader"));
@@ -64,13 +73,14 @@ void StoreServer::HandleHttp(const http::Request& request, http::Responder respo
     std::string to = request.QueryParam("to");
     raft::NodeId target = raft::kNoNode;
     raft::Index best = 0;
-    for (const StoreMember& m : config_.members) {
-      if (m.raft_id == self_->raft_id) continue;
-      const raft::ReplicationProgress* pr = raft_->progress(m.raft_id);
+    for (raft::NodeId voter : raft_->membership().voters) {
+      const StoreMember* m = directory_.ByRaftId(voter);
+      if (voter == self_->raft_id || m == nullptr) continue;
+      const raft::ReplicationProgress* pr = raft_->progress(voter);
       if (!to.empty()) {
-        if (m.id == to) target = m.raft_id;
+        if (m->id == to) target = voter;
       } else if (pr && (target == raft::kNoNode || pr->match > best)) {
-        target = m.raft_id;
+        target = voter;
         best = pr->match;
       }
     }
@@ -80,7 +90,7 @@ void StoreServer::HandleHttp(const http::Request& request, http::Responder respo
     }
     ScheduleDrain();
     respond(http::Response::Json(
-        202, nlohmann::json{{"transferring_to", config_.ByRaftId(target)->id}}.dump() + "\n"));
+        202, nlohmann::json{{"transferring_to", directory_.ByRaftId(target)->id}}.dump() + "\n"));
     return;
   }
   respond(JsonError(404, "not found"));
@@ -221,23 +231,7 @@ std::string StoreServer::StatusJson() const {
   j["applied"] = applied_;
   j["last_index"] = raft_->log().LastIndex();
   j["keys"] = state_.stored_keys();
-  nlohmann::json members = nlohmann::json::array();
-  for (const StoreMember& m : config_.members) {
-    nlohmann::json jm{{"id", m.id}, {"peer", m.peer.ToString()}, {"client", m.client.ToString()}};
-    if (m.http) jm["http"] = m.http->ToString();
-    if (m.raft_id == self_->raft_id) jm["self"] = true;
-    if (IsLeader()) {
-      if (m.raft_id == self_->raft_id) {
-        jm["match"] = raft_->log().LastIndex();
-        jm["lag"] = 0;
-      } else if (const raft::ReplicationProgress* pr = raft_->progress(m.raft_id)) {
-        jm["match"] = pr->match;
-        jm["lag"] = raft_->log().LastIndex() - std::min(pr->match, raft_->log().LastIndex());
-      }
-    }
-    members.push_back(std::move(jm));
-  }
-  j["members"] = std::move(members);
+  j["members"] = nlohmann::json::parse(MembersJson());
   return j.dump() + "\n";
 }
 
@@ -256,6 +250,10 @@ std::string StoreServer::MetricsText() const {
   gauge("nines_store_keys", "stored keys", state_.stored_keys());
   gauge("nines_store_memory_bytes", "keys + values bytes", state_.memory_bytes());
   gauge("nines_store_client_connections", "open RESP connections", open_connections_);
+  gauge("nines_store_pending_reads", "linearizable reads waiting for their read barrier",
+        pending_read_count_);
+  gauge("nines_store_read_batches", "read barriers (ReadIndex requests) in flight",
+        read_batches_.size());
   counter("nines_store_fsyncs_total", "WAL fsyncs (group commits)", counters_.fsyncs);
   counter("nines_store_wal_batches_total", "WAL batch writes", counters_.wal_batches);
   counter("nines_store_proposals_total", "writes proposed by this member", counters_.proposals);

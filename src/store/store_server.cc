@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "base/log.h"
 #include "net/tcp.h"
 #include "raft/codec.h"
+#include "raft/membership.h"
 #include "store/coding.h"
 #include "store/snapshot_file.h"
 
@@ -22,6 +24,7 @@ namespace {
 constexpr size_t kEntryHeader = 16;  // [u64 origin member][u64 request id]
 constexpr uint64_t kMaxSnapshotBytes = 8ull << 30;
 constexpr uint64_t kRetainedEntries = 1000;  // kept after a snapshot for slow followers
+constexpr char kDirectoryEntry = 'D';  // entry payload: 'D' + directory (KvCommands start with 1)
 
 void PutU64(std::string* out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -38,7 +41,7 @@ StoreServer::StoreServer(StoreConfig config)
     : config_(std::move(config)),
       self_(config_.Self()),
       fs_(PosixFileSystem()),
-      storage_(Voters()),
+      storage_(Bootstrap()),
       client_acceptor_(io_),
       tick_timer_(io_),
       signals_(io_, SIGTERM, SIGINT) {
@@ -47,14 +50,37 @@ StoreServer::StoreServer(StoreConfig config)
   command_config_.requirepass = config_.requirepass;
   start_ms_ = NowMs();
   next_request_id_ = static_cast<uint64_t>(WallMs()) << 20;
+  for (const StoreMember& m : config_.members) directory_.Upsert(m);
+  applied_membership_ = Bootstrap();
 }
 
 StoreServer::~StoreServer() = default;
 
-raft::Membership StoreServer::Voters() const {
+raft::Membership StoreServer::Bootstrap() const {
   raft::Membership m;
+  if (config_.join) return m;  // a joining member learns its configuration from the leader
   for (const StoreMember& member : config_.members) m.voters.push_back(member.raft_id);
+  std::sort(m.voters.begin(), m.voters.end());
   return m;
+}
+
+std::string StoreServer::SnapshotContent() const {
+  return EncodeSnapshotContent(applied_membership_, directory_, state_.Serialize());
+}
+
+Status StoreServer::InstallSnapshotContent(std::string_view content,
+                                           const raft::Membership& membership) {
+  bool wrapped = false;
+  raft::Membership m = membership;
+  MemberDirectory directory;
+  std::string_view kv;
+  std::string error;
+  if (!DecodeSnapshotContent(content, &wrapped, &m, &directory, &kv, &error)) {
+    return Status::Corruption(error);
+  }
+  if (wrapped) directory_ = std::move(directory);
+  applied_membership_ = m;
+  return state_.Deserialize(kv);
 }
 
 int64_t StoreServer::NowMs() const {
@@ -80,10 +106,10 @@ Status StoreServer::Recover() {
   if (!s.ok()) return s;
   raft::Snapshot snapshot;
   if (found) {
-    snapshot.meta = raft::SnapshotMeta{meta.index, meta.term, Voters()};
+    s = InstallSnapshotContent(content, Bootstrap());
+    snapshot.meta = raft::SnapshotMeta{meta.index, meta.term, applied_membership_};
     snapshot.data = content;
     storage_.ApplySnapshot(snapshot);
-    s = state_.Deserialize(content);
     if (!s.ok())
       return Status::Corruption("snapshot index " + std::to_string(meta.index) + ": " +
                                 s.message());
@@ -159,10 +185,8 @@ void StoreServer::Start() {
     raft_->Step(m);
     ScheduleDrain();
   });
-  for (const StoreMember& m : config_.members) {
-    if (m.raft_id != self_->raft_id) transport_->AddPeer(m.raft_id, m.peer);
-  }
   transport_->Start();
+  SyncPeers();
   OpenListener(client_acceptor_, config_.client, false);
   AcceptClients();
   http::ServerOptions options;
@@ -174,7 +198,10 @@ void StoreServer::Start() {
       },
       options);
   http_->Start();
-  if (config_.members.size() == 1) raft_->Campaign();
+  if (raft_->membership().voters == std::vector<raft::NodeId>{self_->raft_id} &&
+      raft_->membership().learners.empty()) {
+    raft_->Campaign();
+  }
   signals_.async_wait([this](const asio::error_code& ec, int sig) {
     if (ec) return;
     LogInfo("store", "signal {}: handing over leadership, then stopping", sig);
@@ -195,14 +222,14 @@ void StoreServer::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   shutdown_deadline_ = NowMs() + 1000;
-  if (IsLeader() && config_.members.size() > 1) {
+  if (IsLeader() && raft_->membership().voters.size() > 1) {
     raft::NodeId best = raft::kNoNode;
     raft::Index best_match = 0;
-    for (const StoreMember& m : config_.members) {
-      if (m.raft_id == self_->raft_id) continue;
-      const raft::ReplicationProgress* pr = raft_->progress(m.raft_id);
+    for (raft::NodeId voter : raft_->membership().voters) {
+      if (voter == self_->raft_id) continue;
+      const raft::ReplicationProgress* pr = raft_->progress(voter);
       if (pr && (best == raft::kNoNode || pr->match > best_match)) {
-        best = m.raft_id;
+        best = voter;
         best_match = pr->match;
       }
     }
@@ -227,6 +254,7 @@ void StoreServer::OnTick() {
   }
   raft_->Tick();
   ScheduleDrain();
+  StepMemberJob();
   SweepTimeouts();
   ReleaseWaiters();
   MaybePurgeExpired();
@@ -246,12 +274,16 @@ void StoreServer::Drain() {
   drain_scheduled_ = false;
   bool any = false;
   while (raft_->HasReady()) {
+    // The heartbeat round goes out with this Ready: reads arriving from now on
+    // need a round sent after them (a new batch).
+    open_read_batch_ = nullptr;
     raft::Ready rd = raft_->GetReady();
     HandleReady(rd);
     raft_->Advance(rd);
     any = true;
   }
   if (any) {
+    SyncPeers();
     UpdateInfo();
     ServeReads();
     ReleaseWaiters();
@@ -263,22 +295,36 @@ void StoreServer::HandleReady(raft::Ready& rd) {
   for (const raft::Message& m : rd.messages) {
     if (raft::MaySendBeforePersist(m)) transport_->Send(m);
   }
+  // Committed entries this member already has on disk (from earlier Readies)
+  // need not wait for this Ready's fsync: applying them first answers their
+  // writes one fsync sooner. Entries of this Ready are applied after it.
+  size_t applied_early = 0;
+  if (!rd.snapshot) {
+    uint64_t durable = storage_.LastIndex();  // not past an entry this Ready replaces
+    if (!rd.entries.empty()) durable = std::min<uint64_t>(durable, rd.entries.front().index - 1);
+    while (applied_early < rd.committed_entries.size() &&
+           rd.committed_entries[applied_early].index <= durable) {
+      ApplyEntry(rd.committed_entries[applied_early++]);
+    }
+  }
   Persist(rd);
   for (const raft::Message& m : rd.messages) {
     if (!raft::MaySendBeforePersist(m)) transport_->Send(m);
   }
   if (rd.snapshot) {
-    Status s = state_.Deserialize(rd.snapshot->data);
+    Status s = InstallSnapshotContent(rd.snapshot->data, rd.snapshot->meta.membership);
     if (!s.ok()) Fatal(s, "installing a snapshot from the leader");
     applied_ = rd.snapshot->meta.index;
     last_snapshot_index_ = applied_;
     ++counters_.snapshots_installed;
   }
-  for (const raft::Entry& e : rd.committed_entries) ApplyEntry(e);
+  for (size_t i = applied_early; i < rd.committed_entries.size(); ++i) {
+    ApplyEntry(rd.committed_entries[i]);
+  }
   for (const raft::ReadState& rs : rd.read_states) {
     if (rs.context.size() != 8) continue;
-    auto it = pending_reads_.find(GetU64(rs.context));
-    if (it == pending_reads_.end()) continue;
+    auto it = read_batches_.find(GetU64(rs.context));
+    if (it == read_batches_.end()) continue;
     it->second.read_index = rs.index;
     it->second.ready = true;
   }
@@ -319,11 +365,36 @@ void StoreServer::Persist(const raft::Ready& rd) {
 void StoreServer::ApplyEntry(const raft::Entry& e) {
   if (e.index <= applied_) return;
   applied_ = e.index;
+  if (e.type == raft::EntryType::kConfig) {
+    raft::Membership m;
+    std::string error;
+    if (raft::DecodeMembership(e.data, &m, &error)) {
+      applied_membership_ = std::move(m);
+      LogInfo("store", "configuration at index {}: {} voters, {} learners{}", e.index,
+              applied_membership_.voters.size(), applied_membership_.learners.size(),
+              raft::IsMember(applied_membership_, self_->raft_id)
+                  ? ""
+                  : "; this member is no longer part of it");
+    }
+    return;
+  }
   if (e.type != raft::EntryType::kNormal || e.data.size() < kEntryHeader) return;
   std::string_view data(e.data);
   uint64_t origin = GetU64(data);
   uint64_t request = GetU64(data.substr(8));
-  KvResult result = state_.Apply(e.index, data.substr(kEntryHeader));
+  std::string_view payload = data.substr(kEntryHeader);
+  KvResult result;
+  if (!payload.empty() && payload[0] == kDirectoryEntry) {
+    MemberDirectory directory;
+    std::string error;
+    if (DecodeDirectory(payload.substr(1), &directory, &error)) {
+      directory_ = std::move(directory);
+    } else {
+      LogWarn("store", "entry {}: {}", e.index, error);
+    }
+  } else {
+    result = state_.Apply(e.index, payload);
+  }
   if (origin != self_->raft_id) return;
   auto it = pending_writes_.find(request);
   if (it == pending_writes_.end()) return;
@@ -334,13 +405,29 @@ void StoreServer::ApplyEntry(const raft::Entry& e) {
 }
 
 void StoreServer::ServeReads() {
-  for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
-    PendingRead& r = it->second;
-    if (r.ready && applied_ >= r.read_index && applied_ >= r.min_index) {
-      ReadDone done = std::move(r.done);
-      it = pending_reads_.erase(it);
-      ++counters_.reads_served;
-      done(true, "");
+  for (auto it = read_batches_.begin(); it != read_batches_.end();) {
+    ReadBatch& b = it->second;
+    if (!b.ready || applied_ < b.read_index) {
+      ++it;
+      continue;
+    }
+    // Serve every read of the batch whose connection's writes are applied;
+    // keep the others (their callbacks may start new reads: take them out first).
+    std::vector<PendingRead> reads;
+    reads.swap(b.reads);
+    std::vector<PendingRead> waiting;
+    for (PendingRead& r : reads) {
+      if (applied_ >= r.min_index) {
+        --pending_read_count_;
+        ++counters_.reads_served;
+        r.done(true, "");
+      } else {
+        waiting.push_back(std::move(r));
+      }
+    }
+    b.reads = std::move(waiting);
+    if (b.reads.empty() && open_read_batch_ != &b) {
+      it = read_batches_.erase(it);
     } else {
       ++it;
     }
@@ -360,12 +447,16 @@ void StoreServer::SweepTimeouts() {
     }
   }
   bool leader = IsLeader();
-  for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+  for (auto it = read_batches_.begin(); it != read_batches_.end();) {
     if (it->second.deadline <= now || (!leader && !it->second.ready)) {
-      ReadDone done = std::move(it->second.done);
-      it = pending_reads_.erase(it);
-      ++counters_.tryagain;
-      done(false, "TRYAGAIN read barrier not confirmed (leadership changed or timed out)");
+      std::vector<PendingRead> reads = std::move(it->second.reads);
+      if (open_read_batch_ == &it->second) open_read_batch_ = nullptr;
+      it = read_batches_.erase(it);
+      for (PendingRead& r : reads) {
+        --pending_read_count_;
+        ++counters_.tryagain;
+        r.done(false, "TRYAGAIN read barrier not confirmed (leadership changed or timed out)");
+      }
     } else {
       ++it;
     }
@@ -397,6 +488,11 @@ void StoreServer::ReleaseWaiters() {
 bool StoreServer::ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done) {
   if (!IsLeader() || shutting_down_) return false;
   StampTime(&proposal, WallMs());
+  return ProposeEntry(std::move(proposal), last_index, std::move(done));
+}
+
+bool StoreServer::ProposeEntry(std::string proposal, uint64_t* last_index, WriteDone done) {
+  if (!IsLeader() || shutting_down_) return false;
   uint64_t id = ++next_request_id_;
   std::string data;
   data.reserve(kEntryHeader + proposal.size());
@@ -420,12 +516,18 @@ bool StoreServer::ProposeWrite(std::string proposal, uint64_t* last_index, Write
 
 bool StoreServer::StartRead(uint64_t min_index, ReadDone done) {
   if (!IsLeader()) return false;
-  uint64_t id = ++next_read_id_;
-  std::string context;
-  PutU64(&context, id);
-  if (!raft_->ReadIndex(context)) return false;
-  pending_reads_[id] = PendingRead{min_index, 0, false, RequestDeadline(), std::move(done)};
-  ScheduleDrain();
+  if (open_read_batch_ == nullptr) {
+    uint64_t id = ++next_read_id_;
+    std::string context;
+    PutU64(&context, id);
+    if (!raft_->ReadIndex(context)) return false;
+    ReadBatch& batch = read_batches_[id];
+    batch.deadline = RequestDeadline();
+    open_read_batch_ = &batch;
+    ScheduleDrain();
+  }
+  open_read_batch_->reads.push_back(PendingRead{min_index, std::move(done)});
+  ++pending_read_count_;
   return true;
 }
 
@@ -433,10 +535,10 @@ void StoreServer::MaybeSnapshot() {
   if (applied_ < last_snapshot_index_ + config_.snapshot_entries) return;
   std::optional<raft::Term> term = storage_.TermAt(applied_);
   if (!term || applied_ > storage_.LastIndex()) return;
-  std::string data = state_.Serialize();
+  std::string data = SnapshotContent();
   Status s = WriteSnapshot(fs_, snap_dir_, store::SnapshotMeta{applied_, *term}, data);
   if (!s.ok()) Fatal(s, "writing a snapshot");
-  storage_.CreateSnapshot(applied_, Voters(), std::move(data));
+  storage_.CreateSnapshot(applied_, applied_membership_, std::move(data));
   if (applied_ > kRetainedEntries) storage_.Compact(applied_ - kRetainedEntries);
   s = wal_->Compact(applied_);
   if (!s.ok()) LogWarn("store", "WAL compaction failed: {}", s.ToString());
@@ -488,8 +590,9 @@ void StoreServer::UpdateInfo() {
   info_.connected_clients = open_connections_;
   info_.process_id = static_cast<int64_t>(::getpid());
   info_.members.clear();
-  for (const StoreMember& m : config_.members) {
-    if (m.raft_id == self_->raft_id) continue;
+  const raft::Membership& membership = raft_->membership();
+  for (const StoreMember& m : directory_.members) {
+    if (m.raft_id == self_->raft_id || !raft::IsMember(membership, m.raft_id)) continue;
     MemberInfo mi;
     mi.id = m.id;
     mi.client_host = m.client.host;
@@ -514,6 +617,22 @@ void StoreServer::Fatal(const Status& status, const char* what) {
            what, status.ToString());
   std::fflush(stderr);
   std::_Exit(1);
+}
+
+}  // namespace nines::store
+
+namespace nines::store {
+
+// Every member in the directory gets a peer connection (a joining member's
+// configuration is still empty when the leader first contacts it, and it must
+// answer); removed members only while they are still in the configuration.
+void StoreServer::SyncPeers() {
+  const raft::Membership& m = raft_->membership();
+  for (const StoreMember& member : directory_.members) {
+    if (member.raft_id == self_->raft_id) continue;
+    if (directory_.WasRemoved(member.id) && !raft::IsMember(m, member.raft_id)) continue;
+    transport_->AddPeer(member.raft_id, member.peer);
+  }
 }
 
 }  // namespace nines::store

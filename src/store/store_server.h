@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "raft/storage.h"
 #include "store/commands.h"
 #include "store/kv_state.h"
+#include "store/member_directory.h"
 #include "store/peer_transport.h"
 #include "store/store_config.h"
 #include "store/wal.h"
@@ -60,7 +62,8 @@ class StoreServer {
   // --- used by the front ends, on the loop thread ---
   bool IsLeader() const { return raft_->role() == raft::Role::kLeader; }
   raft::NodeId leader() const { return raft_->leader(); }
-  const StoreMember* LeaderMember() const { return config_.ByRaftId(raft_->leader()); }
+  const StoreMember* LeaderMember() const { return directory_.ByRaftId(raft_->leader()); }
+  const StoreMember* MemberByRaftId(uint64_t id) const { return directory_.ByRaftId(id); }
   // Proposes a write on the leader; false (and done not called) if it cannot
   // now (not leader, transfer in progress): the caller waits or forwards.
   bool ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done);
@@ -86,11 +89,36 @@ class StoreServer {
     WriteDone done;
   };
   struct PendingRead {
-    uint64_t min_index = 0;
+    uint64_t min_index = 0;  // the connection's last proposed write
+    ReadDone done;
+  };
+  // Reads that share one ReadIndex request: every read that arrives before
+  // the next GetReady (which sends the heartbeat round) joins the open batch.
+  struct ReadBatch {
     uint64_t read_index = 0;  // 0 until the ReadState arrives
     bool ready = false;
     int64_t deadline = 0;
-    ReadDone done;
+    std::vector<PendingRead> reads;
+  };
+  // One membership change at a time (POST/DELETE /v1/members), stepped by
+  // the tick: directory entry, configuration change(s), wait for commit.
+  struct MemberJob {
+    enum class Step {
+      kDirectory,
+      kWaitDirectory,
+      kAddLearner,
+      kCatchUp,
+      kPromote,
+      kRemove,
+      kWaitConfig,
+      kTransfer
+    };
+    bool add = true;
+    StoreMember member;
+    Step step = Step::kDirectory;
+    uint64_t wait_index = 0;
+    int64_t deadline = 0;
+    http::Responder respond;
   };
   struct Waiter {
     int64_t deadline = 0;
@@ -115,7 +143,17 @@ class StoreServer {
   std::string StatusJson() const;
   std::string MetricsText() const;
   void BeginShutdown();
-  raft::Membership Voters() const;
+  raft::Membership Bootstrap() const;
+  // Entry payload after the [origin][request] header; false when not leader.
+  bool ProposeEntry(std::string payload, uint64_t* last_index, WriteDone done);
+  void SyncPeers();
+  void HandleMembers(const http::Request& request, http::Responder respond);
+  void StartMemberJob(MemberJob job);
+  void StepMemberJob();
+  void FinishMemberJob(int status, const std::string& body);
+  std::string MembersJson() const;
+  std::string SnapshotContent() const;
+  Status InstallSnapshotContent(std::string_view content, const raft::Membership& membership);
 
   StoreConfig config_;
   const StoreMember* self_;
@@ -127,6 +165,9 @@ class StoreServer {
   raft::MemoryStorage storage_;
   std::unique_ptr<raft::Raft> raft_;
   KvState state_;
+  MemberDirectory directory_;
+  raft::Membership applied_membership_;  // the last configuration applied (for snapshots)
+  std::optional<MemberJob> member_job_;
   raft::HardState hard_state_;
   uint64_t applied_ = 0;
   uint64_t last_snapshot_index_ = 0;
@@ -141,7 +182,9 @@ class StoreServer {
   uint64_t next_request_id_ = 0;
   uint64_t next_read_id_ = 0;
   std::map<uint64_t, PendingWrite> pending_writes_;
-  std::map<uint64_t, PendingRead> pending_reads_;
+  std::map<uint64_t, ReadBatch> read_batches_;
+  ReadBatch* open_read_batch_ = nullptr;  // closed before every GetReady
+  size_t pending_read_count_ = 0;
   std::vector<Waiter> waiters_;
   int64_t last_purge_ms_ = 0;
   bool purge_in_flight_ = false;

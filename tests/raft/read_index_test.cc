@@ -25,6 +25,25 @@ TEST(ReadIndexTest, LeaderReadWaitsForQuorumRound) {
   EXPECT_GE(heartbeats, 2);
 }
 
+TEST(ReadIndexTest, ReadsBeforeOneReadyShareOneHeartbeatRound) {
+  TestCluster c(3);
+  c.Elect(1);
+  c.Stabilize();
+  c.sent().clear();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(c.raft(1).ReadIndex("r" + std::to_string(i)));
+  c.Stabilize();
+  ASSERT_EQ(c.node(1).reads.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(c.node(1).reads[i].context, "r" + std::to_string(i));
+  int heartbeats = 0;
+  for (const Message& m : c.sent()) heartbeats += m.type == MessageType::kHeartbeat;
+  EXPECT_EQ(heartbeats, 2) << "one heartbeat per follower for the whole batch";
+  // A read that arrives after the round was sent needs a round of its own.
+  ASSERT_TRUE(c.raft(1).ReadIndex("late"));
+  c.Stabilize();
+  ASSERT_EQ(c.node(1).reads.size(), 101u);
+  EXPECT_EQ(c.node(1).reads.back().context, "late");
+}
+
 TEST(ReadIndexTest, IsolatedLeaderCannotServeReads) {
   TestCluster c(3);
   c.Elect(1);

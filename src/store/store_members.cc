@@ -1,0 +1,292 @@
+// Membership changes over HTTP: POST /v1/members adds a member (directory
+// entry, then learner, then voter once caught up), DELETE /v1/members/ID
+// removes one (a leader removing itself hands leadership over first and
+// redirects). One change at a time, stepped by the tick; see docs/store.md.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "raft/membership.h"
+#include "store/store_server.h"
+
+namespace nines::store {
+
+namespace {
+
+constexpr char kDirectoryEntry = 'D';
+constexpr int64_t kMinJobMs = 10000;
+
+http::Response JsonError(int status, const std::string& message) {
+  return http::Response::Json(status, nlohmann::json{{"error", message}}.dump() + "\n");
+}
+
+bool ValidMemberId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Parses one "H:P" field of the POST body; error names the field.
+bool EndpointField(const nlohmann::json& body, const char* name, bool required, Endpoint* out,
+                   bool* present, std::string* error) {
+  *present = body.contains(name);
+  if (!*present) {
+    if (required) *error = std::string("missing \"") + name + "\"";
+    return !required;
+  }
+  if (!body[name].is_string()) {
+    *error = std::string("\"") + name + "\" must be a string \"HOST:PORT\"";
+    return false;
+  }
+  std::string why = ParseEndpoint(body[name].get<std::string>(), out);
+  if (!why.empty()) {
+    *error = std::string("\"") + name + "\": " + why;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string StoreServer::MembersJson() const {
+  const raft::Membership& m = raft_->membership();
+  std::vector<raft::NodeId> ids = m.voters;
+  ids.insert(ids.end(), m.learners.begin(), m.learners.end());
+  nlohmann::json members = nlohmann::json::array();
+  for (raft::NodeId id : ids) {
+    nlohmann::json jm;
+    const StoreMember* member = directory_.ByRaftId(id);
+    if (member) {
+      jm["id"] = member->id;
+      jm["peer"] = member->peer.ToString();
+      jm["client"] = member->client.ToString();
+      if (member->http) jm["http"] = member->http->ToString();
+    }
+    jm["raft_id"] = id;
+    jm["role"] = raft::IsLearner(m, id) ? "learner" : "voter";
+    if (id == raft_->leader()) jm["leader"] = true;
+    if (id == self_->raft_id) jm["self"] = true;
+    if (IsLeader()) {
+      raft::Index last = raft_->log().LastIndex();
+      if (id == self_->raft_id) {
+        jm["match"] = last;
+        jm["lag"] = 0;
+      } else if (const raft::ReplicationProgress* pr = raft_->progress(id)) {
+        jm["match"] = pr->match;
+        jm["lag"] = last - std::min(pr->match, last);
+      }
+    }
+    members.push_back(std::move(jm));
+  }
+  return members.dump();
+}
+
+void StoreServer::HandleMembers(const http::Request& request, http::Responder respond) {
+  if (!IsLeader()) {
+    const StoreMember* leader = LeaderMember();
+    if (leader && leader->http) {
+      http::Response r = JsonError(307, "not the leader");
+      r.headers.emplace_back("Location", "http://" + leader->http->ToString() + request.target);
+      respond(std::move(r));
+    } else {
+      respond(JsonError(503, leader ? "not the leader; leader is " + leader->id : "no leader"));
+    }
+    return;
+  }
+  if (member_job_) {
+    respond(JsonError(409, "a membership change is in progress; retry when it is done"));
+    return;
+  }
+  const raft::Membership& membership = raft_->membership();
+  MemberJob job;
+  job.deadline = NowMs() + std::max<int64_t>(kMinJobMs, 5 * config_.request_timeout_ms);
+  job.respond = std::move(respond);
+  if (request.method == "POST") {
+    nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
+    if (!body.is_object()) {
+      job.respond(
+          JsonError(400, "body must be a JSON object {\"id\",\"peer\",\"client\",\"http\"}"));
+      return;
+    }
+    std::string error;
+    bool present = false;
+    StoreMember& m = job.member;
+    if (!body.contains("id") || !body["id"].is_string() ||
+        !ValidMemberId(body["id"].get<std::string>())) {
+      job.respond(JsonError(400, "\"id\" must be 1-64 characters of [A-Za-z0-9._-]"));
+      return;
+    }
+    m.id = body["id"];
+    Endpoint http_at;
+    if (!EndpointField(body, "peer", true, &m.peer, &present, &error) ||
+        !EndpointField(body, "client", true, &m.client, &present, &error) ||
+        !EndpointField(body, "http", false, &http_at, &present, &error)) {
+      job.respond(JsonError(400, error));
+      return;
+    }
+    if (present) m.http = http_at;
+    m.raft_id = StableRaftId(m.id);
+    if (directory_.WasRemoved(m.id)) {
+      job.respond(JsonError(409, "member id '" + m.id + "' was removed before; use a new id"));
+      return;
+    }
+    if (raft::IsMember(membership, m.raft_id)) {
+      job.respond(JsonError(409, "'" + m.id + "' is already a member"));
+      return;
+    }
+    for (const StoreMember& other : directory_.members) {
+      if (other.raft_id == m.raft_id && other.id != m.id) {
+        job.respond(JsonError(409, "id '" + m.id + "' hashes to the Raft id of '" + other.id +
+                                       "'; choose another id"));
+        return;
+      }
+    }
+    job.add = true;
+    job.step = MemberJob::Step::kDirectory;
+  } else if (request.method == "DELETE") {
+    std::string id = request.path.substr(std::string("/v1/members/").size());
+    const StoreMember* m = directory_.ById(id);
+    if (m == nullptr || !raft::IsMember(membership, m->raft_id)) {
+      job.respond(JsonError(404, "no member '" + id + "'"));
+      return;
+    }
+    if (raft::IsVoter(membership, m->raft_id) && membership.voters.size() == 1) {
+      job.respond(JsonError(409, "cannot remove the last voter"));
+      return;
+    }
+    job.add = false;
+    job.member = *m;
+    job.step = MemberJob::Step::kDirectory;
+    if (m->raft_id == self_->raft_id) {
+      // Removing the leader: hand leadership to the most up-to-date voter first;
+      // the client is then redirected to the new leader to finish the removal.
+      raft::NodeId best = raft::kNoNode;
+      raft::Index best_match = 0;
+      for (raft::NodeId voter : membership.voters) {
+        const raft::ReplicationProgress* pr = raft_->progress(voter);
+        if (voter == self_->raft_id || pr == nullptr) continue;
+        if (best == raft::kNoNode || pr->match > best_match) {
+          best = voter;
+          best_match = pr->match;
+        }
+      }
+      if (best == raft::kNoNode || !raft_->TransferLeadership(best)) {
+        job.respond(JsonError(503, "cannot hand leadership over before removing this member"));
+        return;
+      }
+      ScheduleDrain();
+      job.step = MemberJob::Step::kTransfer;
+    }
+  } else {
+    job.respond(JsonError(405, "use POST /v1/members or DELETE /v1/members/ID"));
+    return;
+  }
+  LogInfo("store", "membership change: {} member {}", job.add ? "adding" : "removing",
+          job.member.id);
+  member_job_ = std::move(job);
+  StepMemberJob();
+}
+
+void StoreServer::FinishMemberJob(int status, const std::string& body) {
+  if (!member_job_) return;
+  http::Responder respond = std::move(member_job_->respond);
+  LogInfo("store", "membership change of {} finished: {}", member_job_->member.id, status);
+  member_job_.reset();
+  respond(status == 200 ? http::Response::Json(200, body) : JsonError(status, body));
+}
+
+void StoreServer::StepMemberJob() {
+  if (!member_job_) return;
+  MemberJob& job = *member_job_;
+  using Step = MemberJob::Step;
+  if (job.step == Step::kTransfer) {
+    const StoreMember* leader = LeaderMember();
+    if (!IsLeader() && leader && leader->raft_id != self_->raft_id && leader->http) {
+      http::Responder respond = std::move(job.respond);
+      member_job_.reset();
+      // The member to remove is this one: send the client to the new leader.
+      http::Response r = JsonError(307, "leadership handed over; finish the removal there");
+      r.headers.emplace_back("Location",
+                             "http://" + leader->http->ToString() + "/v1/members/" + config_.id);
+      respond(std::move(r));
+    } else if (NowMs() > job.deadline) {
+      FinishMemberJob(503, "leadership hand-over did not complete");
+    }
+    return;
+  }
+  if (NowMs() > job.deadline) {
+    FinishMemberJob(503, "membership change of '" + job.member.id +
+                             "' did not complete in time; check GET /status");
+    return;
+  }
+  if (!IsLeader()) {
+    FinishMemberJob(503, "lost leadership during the change; check GET /status and retry");
+    return;
+  }
+  auto conf_change = [&](raft::ConfChangeType type, Step next) {
+    std::string error;
+    raft::ProposeError e = raft_->ProposeConfChange({type, job.member.raft_id}, &error);
+    if (e == raft::ProposeError::kNone) {
+      job.wait_index = raft_->log().LastIndex();
+      job.step = next;
+      ScheduleDrain();
+    } else if (e == raft::ProposeError::kInvalidConfig) {
+      FinishMemberJob(409, "configuration change refused: " + error);
+    }  // else (pending change, transfer, backlog): retry on the next tick
+  };
+  switch (job.step) {
+    case Step::kDirectory: {
+      MemberDirectory d = directory_;
+      if (job.add) {
+        d.Upsert(job.member);
+      } else if (!d.WasRemoved(job.member.id)) {
+        d.removed.push_back(job.member.id);
+      }
+      std::string payload(1, kDirectoryEntry);
+      payload += EncodeDirectory(d);
+      job.step = Step::kWaitDirectory;
+      bool proposed = ProposeEntry(
+          std::move(payload), nullptr, [this](const KvResult* result, uint64_t, std::string error) {
+            if (!member_job_) return;
+            if (result == nullptr) {
+              FinishMemberJob(503, error);
+              return;
+            }
+            member_job_->step = member_job_->add ? Step::kAddLearner : Step::kRemove;
+          });
+      if (!proposed) job.step = Step::kDirectory;
+      break;
+    }
+    case Step::kWaitDirectory:
+      break;
+    case Step::kAddLearner:
+      conf_change(raft::ConfChangeType::kAddLearner, Step::kCatchUp);
+      break;
+    case Step::kCatchUp: {
+      const raft::ReplicationProgress* pr = raft_->progress(job.member.raft_id);
+      if (pr && pr->match >= job.wait_index) job.step = Step::kPromote;
+      break;
+    }
+    case Step::kPromote:
+      conf_change(raft::ConfChangeType::kPromoteLearner, Step::kWaitConfig);
+      break;
+    case Step::kRemove:
+      conf_change(raft::ConfChangeType::kRemove, Step::kWaitConfig);
+      break;
+    case Step::kWaitConfig:
+      if (applied_ >= job.wait_index) {
+        FinishMemberJob(
+            200, nlohmann::json{{"members", nlohmann::json::parse(MembersJson())}}.dump() + "\n");
+      }
+      break;
+    case Step::kTransfer:
+      break;
+  }
+}
+
+}  // namespace nines::store
