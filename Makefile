@@ -67,8 +67,9 @@ test: test-release test-asan test-fuzz
 bench: build
 	@for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done
 
-demo: build
-	@examples/demo.sh $(RELEASE)/nines
+# The built-in blueprint (or BLUEPRINT=file) with its dashboard, until Ctrl-C.
+demo: deps build
+	@$(RELEASE)/nines up $(BLUEPRINT)
 
 lint:
 	@git ls-files '*.cc' '*.h' '*.cpp' | xargs clang-format --dry-run --Werror

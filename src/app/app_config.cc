@@ -1,0 +1,77 @@
+// Reading app.toml: required keys, ranges, and the store address list.
+#include "app/app_config.h"
+
+#include <fmt/format.h>
+
+namespace nines::app {
+namespace {
+
+std::optional<AppConfig> ReadRoot(const ConfigValue& root, const std::string& file,
+                                  ConfigErrors* errors) {
+  size_t errors_before = errors->lines().size();
+  AppConfig config;
+  TableReader t(&root, file, "", errors);
+  config.name = t.String("name", config.name);
+  config.region = t.String("region", config.region);
+  if (config.name.empty()) t.ErrorAt("name", "'name' must not be empty");
+  if (auto listen = t.EndpointValue("listen", true)) config.listen = *listen;
+  if (!t.Has("store")) {
+    t.Error("missing required key 'store' (a list of \"HOST:PORT\" RESP addresses)");
+  } else {
+    std::vector<std::string> addresses = t.Strings("store");
+    const ConfigEntry* entry = root.Find("store");
+    if (entry && entry->value.type == ConfigValue::Type::kArray) {
+      if (entry->value.array.empty()) t.ErrorAt("store", "'store' must list at least one member");
+      if (entry->value.array.size() > 16) t.ErrorAt("store", "'store' lists more than 16 members");
+      for (const ConfigValue& item : entry->value.array) {
+        if (item.type != ConfigValue::Type::kString) continue;  // reported by Strings()
+        Endpoint e;
+        std::string problem = ParseEndpoint(item.string_value, &e);
+        if (!problem.empty()) {
+          errors->Add(file, item.pos, fmt::format("'store': {}", problem));
+          continue;
+        }
+        config.store.push_back(e);
+      }
+    }
+  }
+  config.store_timeout_ms =
+      static_cast<int>(t.Integer("store_timeout_ms", config.store_timeout_ms, 100, 600000));
+  config.drain_ms = static_cast<int>(t.Integer("drain_ms", config.drain_ms, 0, 600000));
+  config.drain_linger_ms =
+      static_cast<int>(t.Integer("drain_linger_ms", config.drain_linger_ms, 0, 600000));
+  if (config.drain_linger_ms > config.drain_ms) {
+    t.ErrorAt("drain_linger_ms", "'drain_linger_ms' must not exceed 'drain_ms'");
+  }
+  config.max_connections =
+      static_cast<int>(t.Integer("max_connections", config.max_connections, 1, 1000000));
+  config.max_pending = static_cast<int>(t.Integer("max_pending", config.max_pending, 1, 1000000));
+  config.store_connections =
+      static_cast<int>(t.Integer("store_connections", config.store_connections, 1, 64));
+  config.max_body_bytes =
+      static_cast<int>(t.Integer("max_body_bytes", config.max_body_bytes, 16, 16 << 20));
+  config.health_interval_ms =
+      static_cast<int>(t.Integer("health_interval_ms", config.health_interval_ms, 10, 60000));
+  config.healthy_within_ms =
+      static_cast<int>(t.Integer("healthy_within_ms", config.healthy_within_ms, 10, 600000));
+  t.Finish();
+  if (errors->lines().size() != errors_before) return std::nullopt;
+  return config;
+}
+
+}  // namespace
+
+std::optional<AppConfig> ParseAppConfig(std::string_view text, const std::string& file,
+                                        ConfigErrors* errors) {
+  std::optional<ConfigValue> root = ParseConfigText(text, file, errors);
+  if (!root) return std::nullopt;
+  return ReadRoot(*root, file, errors);
+}
+
+std::optional<AppConfig> ReadAppConfig(const std::string& file, ConfigErrors* errors) {
+  std::optional<ConfigValue> root = LoadConfigFile(file, errors);
+  if (!root) return std::nullopt;
+  return ReadRoot(*root, file, errors);
+}
+
+}  // namespace nines::app

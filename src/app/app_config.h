@@ -1,0 +1,35 @@
+// app.toml: what `nines app` serves and where its store is (docs/app.md).
+// Read with base/config's TableReader so every mistake is FILE:LINE:COL.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/config.h"
+
+namespace nines::app {
+
+struct AppConfig {
+  std::string name = "app";        // shown in GET / and stamped into orders
+  std::string region;              // shown in GET / and stamped into orders
+  Endpoint listen;                 // HTTP
+  std::vector<Endpoint> store;     // RESP addresses of the store members, nearest first
+  int store_timeout_ms = 3000;     // one HTTP request's budget through store failures
+  int drain_ms = 5000;             // SIGTERM: longest wait for in-flight requests
+  int drain_linger_ms = 0;         // SIGTERM: keep serving (healthz 503) at least this long
+  int max_connections = 1024;      // HTTP connections
+  int max_pending = 4096;          // store operations queued or in flight, beyond: 503
+  int store_connections = 2;       // pipelined RESP connections per store member
+  int max_body_bytes = 64 * 1024;  // POST /orders body, beyond: 413
+  int health_interval_ms = 500;    // PING every member this often
+  int healthy_within_ms = 2000;    // /healthz: a PING answered within this long
+};
+
+// Parses TOML text; nullopt with errors (FILE:LINE:COL: message) on any problem.
+std::optional<AppConfig> ParseAppConfig(std::string_view text, const std::string& file,
+                                        ConfigErrors* errors);
+std::optional<AppConfig> ReadAppConfig(const std::string& file, ConfigErrors* errors);
+
+}  // namespace nines::app

@@ -1,0 +1,73 @@
+// The `nines app` process: the orders API over SimpleServer, every byte of
+// state kept in the store through StoreClient, health and drain on SIGTERM.
+// One event loop thread runs it all (the work is waiting on the store).
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "app/app_config.h"
+#include "app/store_client.h"
+#include "base/metrics.h"
+#include "http/simple_server.h"
+
+namespace nines::app {
+
+class AppServer {
+ public:
+  explicit AppServer(AppConfig config);
+  ~AppServer();
+
+  // Binds the listener (throws std::system_error naming the address).
+  void Start();
+  // Runs until drained after SIGTERM/SIGINT; returns the exit status.
+  int Run();
+
+  // For the handlers (orders_api.cc).
+  struct Counters {
+    Counter* created = nullptr;
+    Counter* replayed = nullptr;
+    Counter* recovered = nullptr;  // SET NX lost to our own earlier attempt
+    Counter* store_unavailable = nullptr;
+    Counter* overloaded = nullptr;
+  };
+
+ private:
+  class PostOrder;
+  class ListOrders;
+
+  void Handle(const http::Request& request, http::Responder respond);
+  void Route(const http::Request& request, const std::function<void(http::Response)>& reply);
+  void PostOrders(const http::Request& request, std::function<void(http::Response)> reply);
+  void GetOrder(const std::string& id, std::function<void(http::Response)> reply);
+  void GetOrders(const http::Request& request, std::function<void(http::Response)> reply);
+  http::Response StoreFailure(const StoreResult& result);
+  std::string StatusJson() const;
+  bool Healthy() const;
+  void WatchSignals();
+  void CheckDrain();
+
+  AppConfig config_;
+  asio::io_context io_;
+  MetricsRegistry metrics_;
+  StoreClient store_;
+  http::SimpleServer server_;
+  asio::signal_set signals_;
+  asio::steady_timer drain_timer_;
+  Counters counters_;
+  Histogram* latency_ = nullptr;
+  uint64_t nonce_ = 0;
+  uint64_t generated_ = 0;
+  int64_t in_flight_ = 0;
+  bool draining_ = false;
+  int64_t drain_started_ms_ = 0;
+  int64_t started_ms_ = 0;
+  int exit_status_ = 0;
+};
+
+}  // namespace nines::app

@@ -1,0 +1,111 @@
+// An asynchronous RESP2 client for the nines store, built for failover: a few
+// pipelined connections per member, every command retried on the next member
+// after a connection loss, a silent member or -TRYAGAIN, until the caller's
+// deadline; a bounded number of commands pending; PINGs that tell whether any
+// member is reachable. Everything runs on one io_context (no locks).
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/resp_reply.h"
+#include "base/config.h"
+#include "base/metrics.h"
+
+namespace nines::app {
+
+struct StoreClientOptions {
+  std::vector<Endpoint> members;  // nearest first
+  int connections_per_member = 2;
+  size_t max_pending = 4096;      // commands accepted and not yet answered
+  int attempt_timeout_ms = 1500;  // connect or reply slower than this: try the next member
+  int health_interval_ms = 500;   // PING every member this often
+  int healthy_within_ms = 2000;   // Reachable(): some member answered within this long
+  RespReplyLimits reply_limits;
+};
+
+struct StoreResult {
+  enum class Status { kOk, kUnavailable, kOverloaded };
+  Status status = Status::kUnavailable;
+  RespReply reply;    // kOk: the member's reply (may be a non-retryable error)
+  std::string error;  // otherwise: the last failure seen
+  int attempts = 0;
+  bool ok() const { return status == Status::kOk; }
+};
+
+using StoreCallback = std::function<void(StoreResult)>;
+
+// True for the replies that mean "ask again, maybe elsewhere" (-TRYAGAIN ...).
+bool IsRetryableStoreError(const RespReply& reply);
+
+// Milliseconds on the steady clock (deadlines).
+int64_t SteadyNowMs();
+
+class StoreClient {
+ public:
+  StoreClient(asio::io_context& io, StoreClientOptions options, MetricsRegistry* metrics);
+  ~StoreClient();
+  StoreClient(const StoreClient&) = delete;
+  StoreClient& operator=(const StoreClient&) = delete;
+
+  void Start();  // health checks
+  void Stop();   // closes every connection; pending commands fail
+
+  // Sends one command. `done` runs exactly once, on the io_context's thread.
+  // Retries through failures until deadline_ms (SteadyNowMs() scale).
+  void Call(std::vector<std::string> args, int64_t deadline_ms, StoreCallback done);
+
+  // Some member answered (PING or any command) within healthy_within_ms.
+  bool Reachable() const;
+  size_t pending() const { return pending_; }
+  size_t max_pending() const { return options_.max_pending; }
+  // JSON object for GET /status.
+  std::string StatusJson() const;
+
+ private:
+  struct Operation;
+  class Connection;
+  struct Member {
+    Endpoint endpoint;
+    std::vector<std::shared_ptr<Connection>> connections;
+    size_t next_connection = 0;
+    int64_t last_ok_ms = -1;
+    int64_t last_failure_ms = -1;
+    std::string last_error;
+    bool ping_in_flight = false;
+    uint64_t failures = 0;
+    Counter* requests = nullptr;
+    Counter* failures_total = nullptr;
+  };
+
+  void Dispatch(const std::shared_ptr<Operation>& op);
+  int PickMember(const Operation& op) const;
+  void OnReply(const std::shared_ptr<Operation>& op, int member, RespReply reply);
+  void OnAttemptFailed(const std::shared_ptr<Operation>& op, int member, const std::string& why);
+  void OnConnectionFailed(int member, const std::string& why);
+  void Finish(const std::shared_ptr<Operation>& op, StoreResult result);
+  void Sweep();
+  void SendPings();
+
+  asio::io_context& io_;
+  StoreClientOptions options_;
+  std::vector<Member> members_;
+  asio::steady_timer sweep_timer_;
+  std::deque<std::shared_ptr<Operation>> waiting_;  // in backoff before a retry
+  size_t pending_ = 0;
+  int64_t last_ping_ms_ = 0;
+  bool stopped_ = false;
+  Counter* retries_ = nullptr;
+  Counter* unavailable_ = nullptr;
+  Counter* overloaded_ = nullptr;
+  Counter* tryagain_ = nullptr;
+};
+
+}  // namespace nines::app

@@ -1,0 +1,270 @@
+// Routing and JSON for the dashboard API (see api.h and docs/up.md).
+#include "up/api.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "up/dashboard_html.h"
+
+namespace nines::up {
+namespace {
+
+using nlohmann::json;
+
+http::Response Error(int status, const std::string& message) {
+  return http::Response::Json(status, json{{"error", message}}.dump());
+}
+
+http::Response Ok(json extra = json::object()) {
+  extra["ok"] = true;
+  return http::Response::Json(200, extra.dump());
+}
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+http::Response NodeAction(const UpContext& ctx, const std::string& name,
+                          const std::string& action) {
+  const NodeSpec* spec = ctx.supervisor->Find(name);
+  if (!spec) return Error(404, fmt::format("no node named '{}'", name));
+  std::string err;
+  if (action == "kill") {
+    err = ctx.supervisor->Kill(name);
+  } else if (action == "restart" || action == "start") {
+    err = ctx.supervisor->Restart(name);
+  } else if (action == "freeze") {
+    err = ctx.supervisor->Freeze(name);
+  } else if (action == "thaw") {
+    err = ctx.supervisor->Thaw(name);
+  } else if (action == "isolate" || action == "heal") {
+    const std::string& ip = spec->address.host;
+    if (ip == "127.0.0.1") {
+      return Error(409, fmt::format("cannot isolate {}: 127.0.0.1 is the source address of all "
+                                    "local traffic; give it another address in the blueprint",
+                                    name));
+    }
+    err = action == "isolate" ? ctx.isolation->Isolate(ip) : ctx.isolation->Heal(ip);
+    if (!err.empty()) return Error(409, err);
+    ctx.supervisor->SetIsolated(name, action == "isolate");
+    return Ok({{"node", name}, {"action", action}, {"address", ip}});
+  } else {
+    return Error(
+        404,
+        fmt::format("unknown action '{}' (kill, restart, freeze, thaw, isolate, heal)", action));
+  }
+  if (!err.empty()) return Error(409, err);
+  return Ok({{"node", name}, {"action", action}});
+}
+
+const RegionSpec* FindRegion(const Blueprint& bp, const std::string& name) {
+  for (const RegionSpec& r : bp.regions) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+http::Response SpikeAction(const UpContext& ctx, const std::string& body) {
+  json j = json::object();
+  if (!body.empty()) {
+    j = json::parse(body, nullptr, false);
+    if (!j.is_object()) return Error(400, "the body must be a JSON object");
+  }
+  const Blueprint& bp = *ctx.blueprint;
+  std::string region = bp.regions.front().name;
+  int rate = 1000;
+  int seconds = 10;
+  try {
+    if (j.contains("region")) region = j["region"].get<std::string>();
+    if (j.contains("rate")) rate = j["rate"].get<int>();
+    if (j.contains("seconds")) seconds = j["seconds"].get<int>();
+  } catch (const json::exception&) {
+    return Error(400, "region must be a string, rate and seconds integers");
+  }
+  const RegionSpec* r = FindRegion(bp, region);
+  if (!r) return Error(404, fmt::format("no region named '{}'", region));
+  if (rate < 1 || rate > Spike::kMaxRate) {
+    return Error(400, fmt::format("rate must be 1..{}", Spike::kMaxRate));
+  }
+  if (seconds < 1 || seconds > Spike::kMaxSeconds) {
+    return Error(400, fmt::format("seconds must be 1..{}", Spike::kMaxSeconds));
+  }
+  std::string source = r->prefix + ".250";
+  Endpoint lb{r->prefix + "." + std::to_string(kFirstLbHost), static_cast<uint16_t>(kLbPort)};
+  std::string err = ctx.spike->Start(region, source, lb, rate, seconds);
+  if (!err.empty()) return Error(409, err);
+  return Ok({{"region", region},
+             {"rate", rate},
+             {"seconds", seconds},
+             {"source", source},
+             {"target", lb.ToString()}});
+}
+
+}  // namespace
+
+std::string StateJson(const UpContext& ctx) {
+  std::vector<NodeStatus> statuses = ctx.supervisor->Snapshot();
+  const std::vector<NodeSpec>& specs = ctx.supervisor->nodes();
+  ObservedState observed = ctx.poller->Snapshot();
+  json nodes = json::array();
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const NodeSpec& spec = specs[i];
+    const NodeStatus& st = statuses[i];
+    nodes.push_back({{"name", spec.name},
+                     {"kind", NodeKindName(spec.kind)},
+                     {"region", spec.region},
+                     {"address", spec.address.ToString()},
+                     {"admin", spec.admin.ToString()},
+                     {"pid", st.pid > 0 ? st.pid : 0},
+                     {"state", NodeStateName(st.state)},
+                     {"restarts", st.restarts},
+                     {"last_exit", st.last_exit}});
+  }
+  json members = json::array();
+  for (const StoreMemberState& m : observed.store.members) {
+    members.push_back({{"name", m.node},
+                       {"role", m.role},
+                       {"term", m.term},
+                       {"commit", m.commit},
+                       {"applied", m.applied},
+                       {"lag", m.lag}});
+  }
+  json store = {{"leader", observed.store.leader_node.empty() ? json(nullptr)
+                                                              : json(observed.store.leader_node)},
+                {"term", observed.store.term},
+                {"members", members}};
+  json lbs = json::array();
+  for (const LbStats& l : observed.lbs) {
+    lbs.push_back({{"name", l.node},
+                   {"reachable", l.reachable},
+                   {"requests", l.requests},
+                   {"rps", l.rps},
+                   {"errors", l.errors},
+                   {"rate_limited", l.rate_limited},
+                   {"availability", l.availability}});
+  }
+  json regions = json::array();
+  for (const RegionSpec& r : ctx.blueprint->regions) {
+    regions.push_back({{"name", r.name},
+                       {"location", {r.latitude, r.longitude}},
+                       {"prefix", r.prefix},
+                       {"up", ctx.supervisor->RegionUp(r.name)}});
+  }
+  json dns = json::array();
+  for (const Endpoint& ep : ctx.blueprint->dns_servers) dns.push_back(ep.ToString());
+  SpikeStatus sp = ctx.spike->Status();
+  json spike = {{"running", sp.running},           {"region", sp.region}, {"rate", sp.rate},
+                {"seconds", sp.seconds},           {"sent", sp.sent},     {"ok", sp.ok},
+                {"rate_limited", sp.rate_limited}, {"failed", sp.failed}};
+  json out = {{"started_ms", ctx.started_ms},
+              {"zone", ctx.blueprint->zone},
+              {"dns", dns},
+              {"nodes", nodes},
+              {"store", store},
+              {"lbs", lbs},
+              {"regions", regions},
+              {"spike", spike},
+              {"events", ctx.supervisor->Events()}};
+  return out.dump();
+}
+
+void RegisterUpMetrics(const UpContext& ctx) {
+  Supervisor* sup = ctx.supervisor;
+  for (NodeState s : {NodeState::kStarting, NodeState::kRunning, NodeState::kStopped,
+                      NodeState::kCrashed, NodeState::kFrozen, NodeState::kIsolated}) {
+    ctx.metrics->AddGaugeCallback("nines_up_nodes", "Processes of the blueprint by state.",
+                                  {{"state", NodeStateName(s)}}, [sup, s] {
+                                    double n = 0;
+                                    for (const NodeStatus& st : sup->Snapshot()) n += st.state == s;
+                                    return n;
+                                  });
+  }
+  for (const NodeSpec& spec : sup->nodes()) {
+    std::string name = spec.name;
+    ctx.metrics->AddCounterCallback("nines_up_restarts_total",
+                                    "Times each process was started again.", {{"node", name}},
+                                    [sup, name] {
+                                      for (const NodeStatus& st : sup->Snapshot()) {
+                                        if (st.name == name)
+                                          return static_cast<double>(st.restarts);
+                                      }
+                                      return 0.0;
+                                    });
+  }
+}
+
+http::Response HandleUpRequest(const UpContext& ctx, const http::Request& req) {
+  ctx.metrics
+      ->GetCounter("nines_up_api_requests_total", "Dashboard and API requests by method.",
+                   {{"method", req.method == "GET" || req.method == "POST" ? req.method : "other"}})
+      ->Add();
+  std::vector<std::string> parts = SplitPath(req.path);
+  if (req.method == "GET" || req.method == "HEAD") {
+    if (req.path == "/" || req.path == "/index.html") {
+      http::Response r;
+      r.content_type = "text/html; charset=utf-8";
+      r.body = kDashboardHtml;
+      r.headers.push_back({"Cache-Control", "no-store"});
+      return r;
+    }
+    if (req.path == "/api/state") {
+      http::Response r = http::Response::Json(200, StateJson(ctx));
+      r.headers.push_back({"Cache-Control", "no-store"});
+      return r;
+    }
+    if (req.path == "/status") {
+      int running = 0;
+      std::vector<NodeStatus> statuses = ctx.supervisor->Snapshot();
+      for (const NodeStatus& s : statuses) running += s.state == NodeState::kRunning;
+      ObservedState observed = ctx.poller->Snapshot();
+      json j = {{"nodes", statuses.size()},
+                {"running", running},
+                {"all_ready", ctx.supervisor->AllReady()},
+                {"store_leader", observed.store.leader_node},
+                {"started_ms", ctx.started_ms}};
+      return http::Response::Json(200, j.dump());
+    }
+    if (req.path == "/metrics") {
+      http::Response r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = ctx.metrics->RenderPrometheus();
+      return r;
+    }
+    if (req.path == "/healthz") return http::Response::Text(200, "ok\n");
+    return Error(404, "not found: try /, /api/state, /status or /metrics");
+  }
+  if (req.method != "POST") return Error(405, "use GET or POST");
+  if (parts.size() == 4 && parts[0] == "api" && parts[1] == "nodes") {
+    return NodeAction(ctx, parts[2], parts[3]);
+  }
+  if (parts.size() == 4 && parts[0] == "api" && parts[1] == "regions") {
+    if (!FindRegion(*ctx.blueprint, parts[2])) {
+      return Error(404, fmt::format("no region named '{}'", parts[2]));
+    }
+    std::string err;
+    if (parts[3] == "stop") {
+      err = ctx.supervisor->StopRegion(parts[2]);
+    } else if (parts[3] == "start") {
+      err = ctx.supervisor->StartRegion(parts[2]);
+    } else {
+      return Error(404, fmt::format("unknown region action '{}' (stop, start)", parts[3]));
+    }
+    if (!err.empty()) return Error(409, err);
+    return Ok({{"region", parts[2]}, {"action", parts[3]}});
+  }
+  if (parts.size() == 2 && parts[0] == "api" && parts[1] == "spike") {
+    return SpikeAction(ctx, req.body);
+  }
+  return Error(404, "not found");
+}
+
+}  // namespace nines::up

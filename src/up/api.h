@@ -1,0 +1,37 @@
+// The dashboard's HTTP surface: the page at /, the JSON API of contract.md
+// (GET /api/state; POST node, region and spike actions), /status and /metrics.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/metrics.h"
+#include "http/simple_server.h"
+#include "up/blueprint.h"
+#include "up/isolation.h"
+#include "up/spike.h"
+#include "up/state_poller.h"
+#include "up/supervisor.h"
+
+namespace nines::up {
+
+struct UpContext {
+  const Blueprint* blueprint = nullptr;
+  Supervisor* supervisor = nullptr;
+  StatePoller* poller = nullptr;
+  Isolation* isolation = nullptr;
+  Spike* spike = nullptr;
+  MetricsRegistry* metrics = nullptr;
+  int64_t started_ms = 0;  // wall clock, ms since the epoch
+};
+
+// The body of GET /api/state.
+std::string StateJson(const UpContext& ctx);
+
+// Answers one request; never blocks for long (iptables at most).
+http::Response HandleUpRequest(const UpContext& ctx, const http::Request& request);
+
+// Registers the supervisor's gauges (nodes by state, restarts) in ctx.metrics.
+void RegisterUpMetrics(const UpContext& ctx);
+
+}  // namespace nines::up

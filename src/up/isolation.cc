@@ -1,0 +1,116 @@
+// iptables rules for isolate/heal, run without a shell (posix_spawn).
+#include "up/isolation.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <vector>
+
+namespace nines::up {
+namespace {
+
+const char* IptablesPath() {
+  for (const char* p : {"/usr/sbin/iptables", "/sbin/iptables", "/usr/bin/iptables"}) {
+    if (access(p, X_OK) == 0) return p;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+int RunIptables(const std::vector<std::string>& args) {
+  const char* path = IptablesPath();
+  if (!path) return -1;
+  std::vector<std::string> all = {"iptables", "-w"};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, path, &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return -1;
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Isolation::~Isolation() {
+  RemoveAll();
+}
+
+std::string Isolation::Available() {
+  if (geteuid() != 0) return "isolate needs root (iptables): run nines up as root";
+  if (!IptablesPath()) return "isolate needs iptables, which is not installed";
+  return "";
+}
+
+std::string Isolation::EnsureChain() {
+  if (chain_) return "";
+  RunIptables({"-N", kIptablesChain});  // fails harmlessly when it exists
+  for (const char* hook : {"INPUT", "OUTPUT"}) {
+    if (RunIptables({"-C", hook, "-j", kIptablesChain}) != 0 &&
+        RunIptables({"-I", hook, "-j", kIptablesChain}) != 0) {
+      return std::string("iptables: cannot add the jump from ") + hook + " to " + kIptablesChain;
+    }
+  }
+  chain_ = true;
+  return "";
+}
+
+std::string Isolation::Isolate(const std::string& ip) {
+  std::lock_guard lock(mu_);
+  std::string err = Available();
+  if (!err.empty()) return err;
+  err = EnsureChain();
+  if (!err.empty()) return err;
+  if (isolated_.count(ip)) return "";
+  if (RunIptables({"-A", kIptablesChain, "-s", ip, "-j", "DROP"}) != 0 ||
+      RunIptables({"-A", kIptablesChain, "-d", ip, "-j", "DROP"}) != 0) {
+    return "iptables: cannot add the DROP rules for " + ip;
+  }
+  isolated_.insert(ip);
+  return "";
+}
+
+std::string Isolation::Heal(const std::string& ip) {
+  std::lock_guard lock(mu_);
+  if (!isolated_.count(ip)) return "";
+  RunIptables({"-D", kIptablesChain, "-s", ip, "-j", "DROP"});
+  RunIptables({"-D", kIptablesChain, "-d", ip, "-j", "DROP"});
+  isolated_.erase(ip);
+  if (isolated_.empty()) RemoveAllLocked();
+  return "";
+}
+
+void Isolation::RemoveAll() {
+  std::lock_guard lock(mu_);
+  RemoveAllLocked();
+}
+
+void Isolation::RemoveAllLocked() {
+  if (!chain_) return;
+  for (const char* hook : {"INPUT", "OUTPUT"}) {
+    while (RunIptables({"-D", hook, "-j", kIptablesChain}) == 0) {
+    }
+  }
+  RunIptables({"-F", kIptablesChain});
+  RunIptables({"-X", kIptablesChain});
+  isolated_.clear();
+  chain_ = false;
+}
+
+}  // namespace nines::up

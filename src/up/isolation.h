@@ -1,0 +1,39 @@
+// Network isolation of one node with iptables: every packet to or from the
+// node's loopback address is dropped, by rules in a chain of our own
+// (NINES-UP) jumped to from INPUT and OUTPUT. The chain is removed on heal of
+// the last node and when `nines up` exits.
+#pragma once
+
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace nines::up {
+
+inline constexpr const char* kIptablesChain = "NINES-UP";
+
+class Isolation {
+ public:
+  ~Isolation();
+  // "" on success, else why not (not root, no iptables, iptables failed).
+  std::string Isolate(const std::string& ip);
+  std::string Heal(const std::string& ip);
+  // Removes the chain and the jumps to it (idempotent).
+  void RemoveAll();
+
+ private:
+  std::string Available();
+  std::string EnsureChain();
+  void RemoveAllLocked();
+
+  std::mutex mu_;
+  std::set<std::string> isolated_;
+  bool chain_ = false;
+};
+
+// Runs iptables with `args` (no shell), output discarded; returns its exit
+// status, or -1 when it could not run.
+int RunIptables(const std::vector<std::string>& args);
+
+}  // namespace nines::up

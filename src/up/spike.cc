@@ -1,0 +1,62 @@
+// The spike sender: paced requests on keep-alive connections from one source address.
+#include "up/spike.h"
+
+#include <chrono>
+
+#include "up/http_fetch.h"
+
+namespace nines::up {
+
+Spike::~Spike() {
+  Stop();
+}
+
+void Spike::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  stop_ = false;
+}
+
+std::string Spike::Start(const std::string& region, const std::string& source_ip, Endpoint lb,
+                         int rate, int seconds) {
+  std::lock_guard lock(mu_);
+  if (status_.running) return "a spike is already running (region " + status_.region + ")";
+  if (thread_.joinable()) thread_.join();
+  status_ = SpikeStatus{true, region, rate, seconds, 0, 0, 0, 0};
+  thread_ =
+      std::thread([this, lb, source_ip, rate, seconds] { Run(lb, source_ip, rate, seconds); });
+  return "";
+}
+
+SpikeStatus Spike::Status() const {
+  std::lock_guard lock(mu_);
+  return status_;
+}
+
+void Spike::Run(Endpoint lb, std::string source_ip, int rate, int seconds) {
+  using Clock = std::chrono::steady_clock;
+  HttpClient client(lb, source_ip, 1000);
+  Clock::time_point start = Clock::now();
+  Clock::time_point end = start + std::chrono::seconds(seconds);
+  int64_t sent = 0;
+  while (!stop_ && Clock::now() < end) {
+    // Pace: request k goes out at start + k / rate.
+    Clock::time_point due = start + std::chrono::microseconds(sent * 1000000 / rate);
+    if (due > Clock::now()) std::this_thread::sleep_until(due);
+    FetchResult r = client.Request("GET", "/");
+    sent++;
+    std::lock_guard lock(mu_);
+    status_.sent = sent;
+    if (!r.ok || r.status >= 500) {
+      status_.failed++;
+    } else if (r.status == 429) {
+      status_.rate_limited++;
+    } else {
+      status_.ok++;
+    }
+  }
+  std::lock_guard lock(mu_);
+  status_.running = false;
+}
+
+}  // namespace nines::up

@@ -1,0 +1,94 @@
+// Runs every process of the blueprint as a child of `nines up` (the same
+// binary, /proc/self/exe), restarts one that dies on its own with exponential
+// backoff (systemd's Restart=on-failure), and carries out the dashboard's
+// kill/restart/freeze/thaw/stop/start. Children live in their own process
+// groups (Ctrl-C reaches only `nines up`) and die with it (PR_SET_PDEATHSIG).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "up/topology.h"
+
+namespace nines::up {
+
+enum class NodeState { kStarting, kRunning, kStopped, kCrashed, kFrozen, kIsolated };
+const char* NodeStateName(NodeState state);
+
+struct NodeStatus {
+  std::string name;
+  pid_t pid = -1;
+  NodeState state = NodeState::kStarting;
+  int restarts = 0;
+  std::string last_exit;  // "exit 1", "signal 9", or ""
+};
+
+// Backoff before restarting a process that died on its own, after `failures`
+// deaths in a row: 250 ms doubling per failure, at most 8 s.
+int64_t RestartBackoffMs(int failures);
+
+class Supervisor {
+ public:
+  static constexpr int64_t kHealthyRunMs = 10000;  // running this long resets the backoff
+  static constexpr size_t kMaxEvents = 100;
+
+  Supervisor(std::vector<NodeSpec> nodes, std::string run_dir);
+
+  // Main thread only (fork happens there, so PR_SET_PDEATHSIG stays tied to it).
+  void StartAll(int64_t now_ms);
+  void Tick(int64_t now_ms);          // reap, restart with backoff, carry out requests
+  void StopAll(int term_timeout_ms);  // SIGTERM (and SIGCONT), SIGKILL after the deadline
+
+  // Any thread. Each returns "" or an error message for the API.
+  std::string Kill(const std::string& name);     // SIGKILL, held down until Restart
+  std::string Restart(const std::string& name);  // (re)start now, clears a hold
+  std::string Freeze(const std::string& name);   // SIGSTOP
+  std::string Thaw(const std::string& name);     // SIGCONT
+  std::string StopRegion(const std::string& region);
+  std::string StartRegion(const std::string& region);
+  void SetReady(const std::string& name, pid_t pid, bool ready);
+  void SetIsolated(const std::string& name, bool isolated);
+
+  const std::vector<NodeSpec>& nodes() const { return specs_; }
+  const NodeSpec* Find(const std::string& name) const;
+  std::vector<NodeStatus> Snapshot() const;
+  std::vector<std::string> Events() const;  // newest last
+  bool AllReady() const;
+  bool AnyAlive() const;
+  bool RegionUp(const std::string& region) const;  // some process of it not held down
+
+ private:
+  struct Runtime {
+    pid_t pid = -1;
+    bool held = false;        // killed or stopped through the API: no auto-restart
+    bool want_start = false;  // start as soon as the old process is gone
+    bool frozen = false;
+    bool isolated = false;
+    bool ready = false;
+    bool started_once = false;
+    int restarts = 0;
+    int failures = 0;  // deaths in a row without a healthy run
+    int64_t started_ms = 0;
+    int64_t next_start_ms = 0;
+    std::string last_exit;
+  };
+
+  int IndexOf(const std::string& name) const;
+  void Spawn(size_t i, int64_t now_ms);  // mutex held
+  void Reap(size_t i, int status, int64_t now_ms);
+  void AddEvent(std::string text, bool log = true);  // mutex held
+  std::string KillLocked(size_t i);
+
+  std::vector<NodeSpec> specs_;
+  std::string run_dir_;
+  mutable std::mutex mu_;
+  std::vector<Runtime> rt_;
+  std::deque<std::string> events_;
+};
+
+}  // namespace nines::up

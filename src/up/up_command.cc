@@ -1,0 +1,285 @@
+// `nines up`: writes every process's config under the run directory, starts
+// them as children, shows progress, prints the addresses once all are ready,
+// serves the dashboard, and on SIGINT/SIGTERM stops everything and exits 0.
+#include "up/up_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "up/api.h"
+#include "up/http_fetch.h"
+
+namespace nines {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace nines::up;
+
+constexpr int kStopTimeoutMs = 5000;
+constexpr int64_t kStartupWarnMs = 60000;
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+// Refuses a run directory another live `nines up` is using.
+std::string ClaimRunDir(const std::string& run_dir) {
+  std::string pid_file = run_dir + "/up.pid";
+  std::ifstream in(pid_file);
+  long pid = 0;
+  if (in >> pid && pid > 0 && pid != getpid() && kill(static_cast<pid_t>(pid), 0) == 0) {
+    std::ifstream comm(fmt::format("/proc/{}/comm", pid));
+    std::string name;
+    comm >> name;
+    if (name == "nines") {
+      return fmt::format("{} is in use by another nines up (pid {}); stop it or use --dir", run_dir,
+                         pid);
+    }
+  }
+  if (!WriteText(pid_file, fmt::format("{}\n", getpid()))) return "cannot write " + pid_file;
+  return "";
+}
+
+void PrintAddresses(const Blueprint& bp, const Supervisor& sup, const std::string& run_dir) {
+  std::string dns;
+  for (const Endpoint& ep : bp.dns_servers) dns += ep.ToString() + "  ";
+  std::printf("\nnines up: the blueprint is running (%zu processes, run dir %s)\n",
+              sup.nodes().size(), run_dir.c_str());
+  std::printf("  %-14s %s (UDP and TCP), zone %s\n", "DNS", dns.c_str(), bp.zone.c_str());
+  for (const NodeSpec& n : sup.nodes()) {
+    if (n.kind != NodeKind::kLb) continue;
+    std::printf("  %-14s http://%s/   admin http://%s/status\n", n.name.c_str(),
+                n.address.ToString().c_str(), n.admin.ToString().c_str());
+  }
+  std::printf("  %-14s http://%s/\n", "dashboard", bp.dashboard.ToString().c_str());
+  if (bp.regions.size() > 1 && !bp.dns_servers.empty()) {
+    std::printf("\n  try:  dig @%s -p %d %s +subnet=%s +short\n", bp.dns_servers[0].host.c_str(),
+                bp.dns_servers[0].port, bp.zone.c_str(),
+                bp.regions[1].networks.empty() ? "10.2.0.0/24" : bp.regions[1].networks[0].c_str());
+    std::printf("        curl -X POST -d '{\"item\":\"book\"}' http://%s.%d:%d/orders\n",
+                bp.regions[1].prefix.c_str(), kFirstLbHost, kLbPort);
+  }
+  std::printf("\nCtrl-C stops everything.\n");
+  std::fflush(stdout);
+}
+
+int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh) {
+  std::error_code ec;
+  std::string run_dir = fs::absolute(run_dir_arg, ec).lexically_normal().string();
+  if (!run_dir.empty() && run_dir.back() == '/') run_dir.pop_back();
+  if (fresh && fs::exists(run_dir)) {
+    std::string claim_err;
+    fs::create_directories(run_dir, ec);
+    claim_err = ClaimRunDir(run_dir);
+    if (!claim_err.empty()) {
+      std::fprintf(stderr, "nines up: %s\n", claim_err.c_str());
+      return 1;
+    }
+    fs::remove_all(run_dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "nines up: cannot wipe %s: %s\n", run_dir.c_str(), ec.message().c_str());
+      return 1;
+    }
+  }
+  for (const char* sub : {"conf", "logs", "data"}) {
+    fs::create_directories(run_dir + "/" + sub, ec);
+    if (ec) {
+      std::fprintf(stderr, "nines up: cannot create %s/%s: %s\n", run_dir.c_str(), sub,
+                   ec.message().c_str());
+      return 1;
+    }
+  }
+  std::string claim_err = ClaimRunDir(run_dir);
+  if (!claim_err.empty()) {
+    std::fprintf(stderr, "nines up: %s\n", claim_err.c_str());
+    return 1;
+  }
+  std::vector<NodeSpec> nodes = ExpandBlueprint(bp, run_dir);
+  for (const NodeSpec& n : nodes) {
+    if (!WriteText(n.config_path, n.config_text)) {
+      std::fprintf(stderr, "nines up: cannot write %s\n", n.config_path.c_str());
+      return 1;
+    }
+    if (TcpConnects(n.address, 200) || TcpConnects(n.admin, 200)) {
+      std::fprintf(stderr,
+                   "nines up: %s (%s) is already taken by another process; is another nines up "
+                   "running?\n",
+                   n.address.ToString().c_str(), n.name.c_str());
+      return 1;
+    }
+  }
+
+  // SIGINT and SIGTERM are taken by sigtimedwait in the main loop; blocked
+  // before any thread starts so that every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Supervisor supervisor(std::move(nodes), run_dir);
+  StatePoller poller(&supervisor);
+  Isolation isolation;
+  Spike spike;
+  MetricsRegistry metrics;
+  UpContext ctx{&bp, &supervisor, &poller, &isolation, &spike, &metrics, WallMs()};
+  RegisterUpMetrics(ctx);
+
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  http::SimpleServer server(
+      io, bp.dashboard,
+      [&ctx](const http::Request& req, http::Responder respond) {
+        respond(HandleUpRequest(ctx, req));
+      },
+      http::ServerOptions{256, 64 * 1024, 10000, 60000});
+  try {
+    server.Start();
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "nines up: dashboard %s: %s\n", bp.dashboard.ToString().c_str(), e.what());
+    return 1;
+  }
+  std::thread io_thread([&io] { io.run(); });
+
+  size_t total = supervisor.nodes().size();
+  std::printf("nines up: starting %zu processes (configs and logs in %s)\n", total,
+              run_dir.c_str());
+  std::fflush(stdout);
+  int64_t start_ms = SteadyMs();
+  supervisor.StartAll(start_ms);
+  poller.Start();
+
+  std::set<std::string> announced;
+  bool all_ready = false;
+  bool warned = false;
+  int stop_signal = 0;
+  while (stop_signal == 0) {
+    timespec wait{0, 50 * 1000 * 1000};
+    int sig = sigtimedwait(&stop_signals, nullptr, &wait);
+    if (sig == SIGINT || sig == SIGTERM) {
+      stop_signal = sig;
+      break;
+    }
+    int64_t now = SteadyMs();
+    supervisor.Tick(now);
+    if (!all_ready) {
+      std::vector<NodeStatus> statuses = supervisor.Snapshot();
+      for (size_t i = 0; i < statuses.size(); ++i) {
+        const NodeSpec& spec = supervisor.nodes()[i];
+        if (statuses[i].state != NodeState::kRunning || announced.count(spec.name)) continue;
+        announced.insert(spec.name);
+        std::printf("  [%2zu/%zu] %-16s ready  %-18s pid %d  (%.1f s)\n", announced.size(), total,
+                    spec.name.c_str(), spec.address.ToString().c_str(), statuses[i].pid,
+                    (now - start_ms) / 1000.0);
+        std::fflush(stdout);
+      }
+      if (supervisor.AllReady()) {
+        all_ready = true;
+        PrintAddresses(bp, supervisor, run_dir);
+      } else if (!warned && now - start_ms > kStartupWarnMs) {
+        warned = true;
+        std::string missing;
+        for (const NodeSpec& n : supervisor.nodes()) {
+          if (!announced.count(n.name)) missing += " " + n.name;
+        }
+        std::fprintf(stderr, "nines up: still waiting after %lld s for:%s (see %s/logs/NAME.log)\n",
+                     static_cast<long long>(kStartupWarnMs / 1000), missing.c_str(),
+                     run_dir.c_str());
+      }
+    }
+  }
+
+  std::printf("\nnines up: %s: stopping every process...\n", strsignal(stop_signal));
+  std::fflush(stdout);
+  spike.Stop();
+  poller.Stop();
+  supervisor.StopAll(kStopTimeoutMs);
+  isolation.RemoveAll();
+  server.Stop();
+  work.reset();
+  io.stop();
+  io_thread.join();
+  fs::remove(run_dir + "/up.pid", ec);
+  std::printf("nines up: stopped; nothing left running\n");
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
+std::string CheckBlueprintConfig(const std::string& file) {
+  ConfigErrors errors;
+  ReadBlueprint(file, &errors);
+  return errors.ToString();
+}
+
+int RunUpCommand(const std::vector<std::string>& args) {
+  CLI::App app{
+      "nines up: the whole blueprint on this machine (DNS, load balancers, app servers, the\n"
+      "replicated store) with a live dashboard. Without a file it runs the built-in\n"
+      "three-region blueprint (docs/up.md, examples/blueprint.toml).",
+      "nines up"};
+  std::string file;
+  std::string run_dir = "run";
+  bool fresh = false;
+  std::string log_level = "info";
+  app.add_option("blueprint", file, "blueprint.toml (default: the built-in blueprint)");
+  app.add_flag("--fresh", fresh, "wipe the run directory first (configs, logs, store data)");
+  app.add_option("--dir", run_dir, "run directory for configs, logs and data (default ./run)");
+  app.add_option("--log-level", log_level, "debug, info, warn or error");
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  LogLevel level;
+  if (!ParseLogLevel(log_level, &level)) {
+    std::fprintf(stderr, "nines up: bad --log-level '%s'\n", log_level.c_str());
+    return 2;
+  }
+  SetLogLevel(level);
+  Blueprint bp = BuiltInBlueprint();
+  if (!file.empty()) {
+    ConfigErrors errors;
+    std::optional<Blueprint> read = ReadBlueprint(file, &errors);
+    if (!read) {
+      std::fprintf(stderr, "%s\n", errors.ToString().c_str());
+      return 2;
+    }
+    bp = std::move(*read);
+  }
+  return RunBlueprint(bp, run_dir, fresh);
+}
+
+}  // namespace nines

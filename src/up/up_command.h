@@ -1,0 +1,13 @@
+// `nines up [blueprint.toml] [--fresh] [--dir RUN]`: the whole blueprint on
+// this machine with a live dashboard; and `nines check` for blueprints.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace nines {
+
+int RunUpCommand(const std::vector<std::string>& args);
+std::string CheckBlueprintConfig(const std::string& file);
+
+}  // namespace nines

@@ -1,0 +1,86 @@
+// app.toml parsing: the contract's example, defaults, and every mistake
+// reported as FILE:LINE:COL: message.
+#include "app/app_config.h"
+
+#include <gtest/gtest.h>
+
+namespace nines::app {
+namespace {
+
+std::string Errors(const std::string& text) {
+  ConfigErrors errors;
+  std::optional<AppConfig> c = ParseAppConfig(text, "app.toml", &errors);
+  EXPECT_EQ(c.has_value(), errors.empty());
+  return errors.ToString();
+}
+
+TEST(AppConfig, ContractExample) {
+  ConfigErrors errors;
+  std::optional<AppConfig> c = ParseAppConfig(R"(
+name = "us-east-app-1"
+region = "us-east"
+listen = "127.0.1.11:8081"
+store = ["127.0.1.21:6380", "127.0.2.21:6380", "127.0.3.21:6380"]
+store_timeout_ms = 3000
+drain_ms = 5000
+max_connections = 1024
+)",
+                                              "app.toml", &errors);
+  ASSERT_TRUE(c) << errors.ToString();
+  EXPECT_EQ(c->name, "us-east-app-1");
+  EXPECT_EQ(c->region, "us-east");
+  EXPECT_EQ(c->listen.ToString(), "127.0.1.11:8081");
+  ASSERT_EQ(c->store.size(), 3u);
+  EXPECT_EQ(c->store[1].ToString(), "127.0.2.21:6380");
+  EXPECT_EQ(c->store_timeout_ms, 3000);
+  EXPECT_EQ(c->drain_ms, 5000);
+  EXPECT_EQ(c->max_connections, 1024);
+  EXPECT_EQ(c->max_body_bytes, 64 * 1024);
+}
+
+TEST(AppConfig, Defaults) {
+  ConfigErrors errors;
+  auto c = ParseAppConfig("listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\n", "a", &errors);
+  ASSERT_TRUE(c) << errors.ToString();
+  EXPECT_EQ(c->name, "app");
+  EXPECT_EQ(c->store_timeout_ms, 3000);
+  EXPECT_EQ(c->drain_ms, 5000);
+  EXPECT_EQ(c->drain_linger_ms, 0);
+}
+
+TEST(AppConfig, UnknownKeyHasLineAndColumn) {
+  EXPECT_EQ(Errors("listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\n  colour = 1\n"),
+            "app.toml:3:3: unknown key 'colour'");
+}
+
+TEST(AppConfig, MissingRequiredKeys) {
+  std::string e = Errors("name = \"x\"\n");
+  EXPECT_NE(e.find("missing required key 'listen'"), std::string::npos) << e;
+  EXPECT_NE(e.find("missing required key 'store'"), std::string::npos) << e;
+}
+
+TEST(AppConfig, BadStoreAddressPointsAtTheItem) {
+  std::string e = Errors("listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\", \"nope\"]\n");
+  EXPECT_EQ(e.rfind("app.toml:2:25: 'store':", 0), 0u) << e;
+}
+
+TEST(AppConfig, EmptyStoreAndWrongTypes) {
+  EXPECT_NE(Errors("listen = \"127.0.0.1:1\"\nstore = []\n").find("at least one member"),
+            std::string::npos);
+  std::string e =
+      Errors("listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\ndrain_ms = \"5s\"\n");
+  EXPECT_EQ(e.rfind("app.toml:3:", 0), 0u) << e;
+  e = Errors("listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\nstore_timeout_ms = 5\n");
+  EXPECT_NE(e.find("between 100 and"), std::string::npos) << e;
+  e = Errors(
+      "listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\ndrain_ms = 10\ndrain_linger_ms = 20\n");
+  EXPECT_NE(e.find("must not exceed"), std::string::npos) << e;
+}
+
+TEST(AppConfig, SyntaxError) {
+  std::string e = Errors("listen = \n");
+  EXPECT_EQ(e.rfind("app.toml:1:", 0), 0u) << e;
+}
+
+}  // namespace
+}  // namespace nines::app

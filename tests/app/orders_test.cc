@@ -1,0 +1,94 @@
+// The orders model: idempotency keys, ids (deterministic and collision-free),
+// store keys, list limits, body validation and the record format.
+#include "app/orders.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace nines::app {
+namespace {
+
+TEST(Orders, IdempotencyKeys) {
+  EXPECT_TRUE(ValidIdempotencyKey("abc-DEF_0.9:x"));
+  EXPECT_TRUE(ValidIdempotencyKey(std::string(128, 'a')));
+  EXPECT_FALSE(ValidIdempotencyKey(std::string(129, 'a')));
+  EXPECT_FALSE(ValidIdempotencyKey(""));
+  for (std::string bad : {"a b", "a/b", "a%20", "é", "a\r\n", "a,b"}) {
+    EXPECT_FALSE(ValidIdempotencyKey(bad)) << bad;
+  }
+}
+
+TEST(Orders, IdsAreDeterministicAndCollisionFree) {
+  EXPECT_EQ(OrderIdForClientKey("abc"), OrderIdForClientKey("abc"));
+  EXPECT_NE(OrderIdForClientKey("abc"), OrderIdForClientKey("abd"));
+  // A client cannot pick a key that lands on a generated id.
+  std::string generated = OrderIdForGeneratedKey(0x1234, 7);
+  EXPECT_EQ(generated, "g-0000000000001234-7");
+  std::string tail = generated.substr(2);
+  EXPECT_NE(OrderIdForClientKey(tail), generated);
+  EXPECT_NE(OrderIdForClientKey(generated), generated);
+  std::set<std::string> ids;
+  for (uint64_t n = 0; n < 1000; ++n) ids.insert(OrderIdForGeneratedKey(42, n));
+  EXPECT_EQ(ids.size(), 1000u);
+  EXPECT_NE(OrderIdForGeneratedKey(1, 11), OrderIdForGeneratedKey(11, 1));
+  EXPECT_TRUE(ValidOrderId(OrderIdForClientKey(std::string(128, 'z'))));
+  EXPECT_TRUE(ValidOrderId(generated));
+  EXPECT_FALSE(ValidOrderId("abc"));
+  EXPECT_FALSE(ValidOrderId("k-"));
+  EXPECT_FALSE(ValidOrderId("k-a/b"));
+}
+
+TEST(Orders, StoreKeys) {
+  EXPECT_EQ(OrderKey("k-a"), "order:k-a");
+  EXPECT_EQ(SequenceKey(), "orders:seq");
+  EXPECT_EQ(IndexKey(12), "orders:by_seq:12");
+}
+
+TEST(Orders, ListLimit) {
+  int limit = 0;
+  EXPECT_EQ(ParseListLimit("", &limit), "");
+  EXPECT_EQ(limit, 20);
+  EXPECT_EQ(ParseListLimit("1", &limit), "");
+  EXPECT_EQ(limit, 1);
+  EXPECT_EQ(ParseListLimit("100", &limit), "");
+  EXPECT_EQ(limit, 100);
+  for (std::string bad : {"0", "101", "-1", "5x", "x", " 5", "99999999999"}) {
+    EXPECT_NE(ParseListLimit(bad, &limit), "") << bad;
+  }
+}
+
+TEST(Orders, BodyValidation) {
+  std::string canonical;
+  EXPECT_EQ(ValidateOrderBody(R"({ "item" : "book", "qty": 2 })", &canonical), "");
+  EXPECT_EQ(canonical, R"({"item":"book","qty":2})");
+  EXPECT_NE(ValidateOrderBody("[1,2]", &canonical), "");
+  EXPECT_NE(ValidateOrderBody("{\"a\":", &canonical), "");
+  EXPECT_NE(ValidateOrderBody("", &canonical), "");
+  EXPECT_NE(ValidateOrderBody("\"\xff\"", &canonical), "");
+}
+
+TEST(Orders, RecordRoundTrip) {
+  OrderRecord r;
+  r.id = "k-abc";
+  r.created_ms = 1700000000123;
+  r.app = "us-east-app-1";
+  r.region = "us-east";
+  r.seq = 9;
+  r.order_json = R"({"item":"book"})";
+  std::string text = EncodeOrderRecord(r);
+  EXPECT_EQ(
+      text,
+      R"({"id":"k-abc","created_ms":1700000000123,"app":"us-east-app-1","region":"us-east","seq":9,"order":{"item":"book"}})");
+  EXPECT_EQ(text, EncodeOrderRecord(r));  // same inputs, same bytes
+  std::string id;
+  int64_t seq = 0;
+  ASSERT_TRUE(DecodeOrderRecord(text, &id, &seq));
+  EXPECT_EQ(id, "k-abc");
+  EXPECT_EQ(seq, 9);
+  EXPECT_FALSE(DecodeOrderRecord("{}", &id, &seq));
+  EXPECT_FALSE(DecodeOrderRecord("nope", &id, &seq));
+}
+
+}  // namespace
+}  // namespace nines::app

@@ -1,0 +1,172 @@
+// blueprint.toml reading (errors as FILE:LINE:COL) and the configs `nines up`
+// generates from a blueprint, checked with each part's own config reader.
+#include "up/blueprint.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "dns/dns_command.h"
+#include "lb/lb_command.h"
+#include "store/store_command.h"
+#include "up/topology.h"
+
+namespace nines::up {
+namespace {
+
+std::string ExamplePath() {
+  const char* root = std::getenv("NINES_SOURCE_DIR");
+  return std::string(root ? root : ".") + "/examples/blueprint.toml";
+}
+
+TEST(BlueprintTest, BuiltInMatchesDesign) {
+  Blueprint bp = BuiltInBlueprint();
+  ASSERT_EQ(bp.regions.size(), 3u);
+  EXPECT_EQ(bp.regions[0].name, "us-east");
+  EXPECT_EQ(bp.regions[1].name, "us-west");
+  EXPECT_EQ(bp.regions[2].name, "eu-west");
+  EXPECT_EQ(bp.regions[1].prefix, "127.0.2");
+  EXPECT_EQ(bp.regions[2].networks, std::vector<std::string>{"10.3.0.0/16"});
+  EXPECT_EQ(bp.zone, "shop.test.");
+  EXPECT_EQ(bp.ttl, 5);
+  ASSERT_EQ(bp.dns_servers.size(), 2u);
+  EXPECT_EQ(bp.dns_servers[1].ToString(), "127.0.0.2:5353");
+  EXPECT_EQ(bp.dashboard.ToString(), "127.0.0.1:9900");
+}
+
+TEST(BlueprintTest, ExampleFileEqualsBuiltIn) {
+  ConfigErrors errors;
+  std::optional<Blueprint> bp = ReadBlueprint(ExamplePath(), &errors);
+  ASSERT_TRUE(bp) << errors.ToString();
+  std::vector<NodeSpec> a = ExpandBlueprint(*bp, "/run");
+  std::vector<NodeSpec> b = ExpandBlueprint(BuiltInBlueprint(), "/run");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].name, b[i].name);
+    EXPECT_EQ(a[i].config_text, b[i].config_text) << a[i].name;
+  }
+}
+
+TEST(BlueprintTest, ExpandsToDesignAddresses) {
+  std::vector<NodeSpec> nodes = ExpandBlueprint(BuiltInBlueprint(), "/tmp/run");
+  ASSERT_EQ(nodes.size(), 2u + 3u * 5u);
+  auto find = [&](const std::string& name) -> const NodeSpec& {
+    for (const NodeSpec& n : nodes) {
+      if (n.name == name) return n;
+    }
+    ADD_FAILURE() << "no node " << name;
+    return nodes[0];
+  };
+  EXPECT_EQ(find("dns-2").address.ToString(), "127.0.0.2:5353");
+  EXPECT_EQ(find("us-west-lb").address.ToString(), "127.0.2.1:8080");
+  EXPECT_EQ(find("us-west-lb").admin.ToString(), "127.0.2.1:9901");
+  EXPECT_EQ(find("eu-west-app-3").address.ToString(), "127.0.3.13:8081");
+  EXPECT_EQ(find("us-east-store").address.ToString(), "127.0.1.21:6380");
+  EXPECT_EQ(find("us-east-store").admin.ToString(), "127.0.1.21:7380");
+  EXPECT_EQ(find("us-east-store").store_id, "us-east");
+  EXPECT_EQ(find("us-east-store").config_path, "/tmp/run/conf/us-east-store.toml");
+  // The lb balances over its own apps and keeps the other regions' as backups.
+  const std::string& lb = find("us-west-lb").config_text;
+  EXPECT_NE(lb.find("name = \"us-west-app-1\"\naddress = \"127.0.2.11:8081\"\n\n"),
+            std::string::npos)
+      << lb;
+  EXPECT_NE(lb.find("name = \"eu-west-app-2\"\naddress = \"127.0.3.12:8081\"\nbackup = true"),
+            std::string::npos)
+      << lb;
+  EXPECT_NE(lb.find("per_client = \"50/s\""), std::string::npos);
+  // Apps list their own region's store member first, then the nearest.
+  const std::string& app = find("eu-west-app-1").config_text;
+  EXPECT_NE(app.find("store = [\"127.0.3.21:6380\", \"127.0.1.21:6380\", \"127.0.2.21:6380\"]"),
+            std::string::npos)
+      << app;
+  const std::string& dns = find("dns-1").config_text;
+  EXPECT_NE(dns.find("networks = [\"10.2.0.0/16\"]"), std::string::npos) << dns;
+  EXPECT_NE(dns.find("addresses = [\"127.0.3.1\"]"), std::string::npos) << dns;
+}
+
+TEST(BlueprintTest, CustomCountsAndNames) {
+  ConfigErrors errors;
+  std::optional<Blueprint> bp = ParseBlueprintText(R"(
+dashboard = "127.0.0.1:9911"
+[dns]
+servers = ["127.0.0.1:5354"]
+zone = "example.test."
+[rate_limit]
+per_client = "5/s"
+[[region]]
+name = "a"
+location = [0, 0]
+prefix = "127.0.8"
+lbs = 2
+apps = 1
+stores = 3
+)",
+                                                   "bp.toml", &errors);
+  ASSERT_TRUE(bp) << errors.ToString();
+  std::vector<NodeSpec> nodes = ExpandBlueprint(*bp, "/r");
+  std::vector<std::string> names;
+  for (const NodeSpec& n : nodes) names.push_back(n.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"dns-1", "a-lb-1", "a-lb-2", "a-app-1", "a-store-1",
+                                             "a-store-2", "a-store-3"}));
+  EXPECT_EQ(nodes[2].address.ToString(), "127.0.8.2:8080");
+  EXPECT_EQ(nodes[6].address.ToString(), "127.0.8.23:6380");
+  EXPECT_EQ(nodes[6].store_id, "a-3");
+  EXPECT_EQ(bp->regions[0].networks, std::vector<std::string>{"10.1.0.0/16"});
+  EXPECT_EQ(bp->dashboard.port, 9911);
+}
+
+void ExpectError(const std::string& text, const std::string& expected) {
+  ConfigErrors errors;
+  std::optional<Blueprint> bp = ParseBlueprintText(text, "bp.toml", &errors);
+  EXPECT_FALSE(bp);
+  EXPECT_NE(errors.ToString().find(expected), std::string::npos)
+      << "expected '" << expected << "' in:\n"
+      << errors.ToString();
+}
+
+TEST(BlueprintTest, ErrorsNameFileLineAndColumn) {
+  ExpectError("", "bp.toml:");
+  ExpectError("", "at least one [[region]]");
+  ExpectError("[[region]]\nname = \"a\"\nlocation = [0, 0]\nprefix = \"10.0.1\"\n",
+              "bp.toml:4:10: 'prefix' must be three numbers inside 127.0.0.0/8");
+  ExpectError("[[region]]\nname = \"a\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\napps = 10\n",
+              "bp.toml:5:");
+  ExpectError("[[region]]\nname = \"a\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\nstores = 0\n",
+              "at least one store member");
+  ExpectError("[[region]]\nname = \"a\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\nbogus = 1\n",
+              "bogus");
+  ExpectError(
+      "[[region]]\nname = \"a\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\n"
+      "[[region]]\nname = \"a\"\nlocation = [1, 1]\nprefix = \"127.0.2\"\n",
+      "bp.toml:6:8: region 'a' is defined twice");
+  ExpectError("[[region]]\nname = \"a\"\nlocation = [100, 0]\nprefix = \"127.0.1\"\n",
+              "bp.toml:3:");
+  ExpectError("[rate_limit]\nper_client = \"fast\"\n", "bp.toml:2:");
+  ExpectError("[[region]\n", "bp.toml:1:");
+}
+
+// Every generated lb, store and dns config passes that part's own checker.
+TEST(BlueprintTest, GeneratedConfigsAreValid) {
+  std::string dir = ::testing::TempDir() + "up_blueprint_configs";
+  std::filesystem::create_directories(dir + "/conf");
+  for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), dir)) {
+    std::ofstream(n.config_path) << n.config_text;
+    std::string errors;
+    if (n.kind == NodeKind::kLb) errors = CheckLbConfig(n.config_path);
+    if (n.kind == NodeKind::kStore) errors = CheckStoreConfig(n.config_path);
+    if (n.kind == NodeKind::kDns) errors = CheckDnsConfig(n.config_path);
+    EXPECT_EQ(errors, "") << n.name << ":\n" << n.config_text;
+  }
+}
+
+TEST(BlueprintTest, DistanceIsGreatCircle) {
+  // Washington to Dublin is about 5,450 km.
+  double km = DistanceKm(38.9, -77.0, 53.3, -6.3);
+  EXPECT_GT(km, 5300);
+  EXPECT_LT(km, 5600);
+  EXPECT_EQ(DistanceKm(1, 2, 1, 2), 0);
+}
+
+}  // namespace
+}  // namespace nines::up

@@ -1,0 +1,231 @@
+// `nines up` end to end on the built-in blueprint (issue 7, acceptance 2, 3
+// and 5): DNS answers by client subnet, an order written through one region
+// is read through another, every single-process kill and a whole-region stop
+// leave orders working through the surviving regions, and SIGINT leaves no
+// process behind. Uses the blueprint's fixed addresses; stops everything by
+// PID even when an assertion fails.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "support/http_client.h"
+#include "support/process.h"
+#include "support/wait.h"
+
+namespace nines::test {
+namespace {
+
+using nlohmann::json;
+
+std::string RunShell(const std::string& command) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (!p) return out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  return out;
+}
+
+std::string Dig(const std::string& server, const std::string& subnet) {
+  std::string out = RunShell("dig @" + server + " -p 5353 shop.test A +subnet=" + subnet +
+                             " +short +time=1 +tries=1 2>&1");
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+bool Alive(pid_t pid) {
+  return pid > 0 && kill(pid, 0) == 0;
+}
+
+// `nines up` and every PID it reported; the destructor kills whatever is left.
+class UpRun {
+ public:
+  explicit UpRun(const std::string& dir)
+      : up_({NinesBinary(), "up", "--fresh", "--dir", dir + "/run"}, dir + "/up.log") {}
+  ~UpRun() {
+    if (up_.running()) up_.Stop(SIGKILL, 5000);
+    for (pid_t pid : pids_) {
+      if (Alive(pid)) kill(pid, SIGKILL);
+    }
+  }
+  ChildProcess& process() { return up_; }
+
+  json State() {
+    HttpResult r = HttpGet("127.0.0.1", 9900, "/api/state", "", 2000);
+    if (!r.ok || r.status != 200) return json();
+    json j = json::parse(r.body, nullptr, false);
+    if (j.is_discarded()) return json();
+    for (const json& n : j["nodes"]) {
+      if (n["pid"].get<int>() > 0) pids_.insert(n["pid"].get<int>());
+    }
+    return j;
+  }
+  json Node(const std::string& name) {
+    json s = State();
+    if (!s.is_object()) return json();
+    for (const json& n : s["nodes"]) {
+      if (n["name"] == name) return n;
+    }
+    return json();
+  }
+  bool AllRunning() {
+    json s = State();
+    if (!s.is_object()) return false;
+    for (const json& n : s["nodes"]) {
+      if (n["state"] != "running") return false;
+    }
+    return true;
+  }
+  const std::set<pid_t>& pids() const { return pids_; }
+
+ private:
+  ChildProcess up_;
+  std::set<pid_t> pids_;
+};
+
+bool Post(const std::string& path) {
+  HttpResult r = HttpPost("127.0.0.1", 9900, path, "", 3000);
+  return r.ok && r.status == 200;
+}
+
+// Creates an order through `write_host` and reads it back through `read_host`.
+bool OrderRoundTrip(const std::string& write_host, const std::string& read_host, std::string* why) {
+  HttpResult w = HttpPost(write_host, 8080, "/orders", R"({"item":"book","qty":1})", 5000);
+  if (!w.ok || w.status != 201) {
+    *why = "POST via " + write_host + ": " +
+           (w.ok ? std::to_string(w.status) + " " + w.body : w.error);
+    return false;
+  }
+  json order = json::parse(w.body, nullptr, false);
+  if (!order.is_object() || !order.contains("id")) {
+    *why = "POST answer without id: " + w.body;
+    return false;
+  }
+  std::string id = order["id"].get<std::string>();
+  HttpResult r = HttpGet(read_host, 8080, "/orders/" + id, "", 5000);
+  if (!r.ok || r.status != 200) {
+    *why =
+        "GET via " + read_host + ": " + (r.ok ? std::to_string(r.status) + " " + r.body : r.error);
+    return false;
+  }
+  json read = json::parse(r.body, nullptr, false);
+  if (!read.is_object() || read.value("id", "") != id) {
+    *why = "GET returned another order: " + r.body;
+    return false;
+  }
+  return true;
+}
+
+// Orders keep working through the regions in `hosts`: within a short window
+// for the failover, then several round trips in a row without a failure.
+void ExpectOrdersWork(const std::vector<std::string>& hosts, const std::string& after) {
+  std::string why;
+  bool ok = WaitUntil([&] { return OrderRoundTrip(hosts[0], hosts[1], &why); }, 15000, 100);
+  ASSERT_TRUE(ok) << "after " << after << ": " << why;
+  for (int i = 0; i < 6; ++i) {
+    const std::string& a = hosts[i % hosts.size()];
+    const std::string& b = hosts[(i + 1) % hosts.size()];
+    EXPECT_TRUE(OrderRoundTrip(a, b, &why)) << "after " << after << ": " << why;
+  }
+}
+
+void KillAndCheck(UpRun& up, const std::string& node, const std::vector<std::string>& hosts) {
+  SCOPED_TRACE("kill " + node);
+  int pid = up.Node(node).value("pid", 0);
+  ASSERT_GT(pid, 0) << node;
+  ASSERT_TRUE(Post("/api/nodes/" + node + "/kill"));
+  ASSERT_TRUE(WaitUntil([&] { return !Alive(pid); }, 5000));
+  EXPECT_TRUE(WaitUntil([&] { return up.Node(node).value("state", "") == "stopped"; }, 3000));
+  ExpectOrdersWork(hosts, "killing " + node);
+  ASSERT_TRUE(Post("/api/nodes/" + node + "/restart"));
+  ASSERT_TRUE(WaitUntil([&] { return up.AllRunning(); }, 20000)) << node << " did not come back";
+}
+
+TEST(UpTest, WholeBlueprint) {
+  if (RunShell(NinesBinary() + " app --help 2>&1").find("not built") != std::string::npos) {
+    GTEST_SKIP() << "this build has no `nines app`";
+  }
+  std::string dir = TestDir("up_whole_blueprint");
+  UpRun up(dir);
+  ChildProcess& p = up.process();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return p.Log().find("the blueprint is running") != std::string::npos; }, 60000, 100))
+      << p.Log();
+  ASSERT_TRUE(up.AllRunning());
+  std::string log = p.Log();
+  EXPECT_NE(log.find("http://127.0.0.1:9900/"), std::string::npos) << log;
+  EXPECT_NE(log.find("127.0.0.2:5353"), std::string::npos) << log;
+  EXPECT_NE(log.find("http://127.0.2.1:8080/"), std::string::npos) << log;
+
+  // 2: DNS by client subnet, write in us-west, read in eu-west.
+  EXPECT_TRUE(WaitUntil([] { return Dig("127.0.0.1", "10.2.0.0/24") == "127.0.2.1"; }, 15000, 200))
+      << Dig("127.0.0.1", "10.2.0.0/24");
+  EXPECT_EQ(Dig("127.0.0.2", "10.3.0.0/24"), "127.0.3.1");
+  ExpectOrdersWork({"127.0.2.1", "127.0.3.1"}, "start");
+
+  // The store's leader as the API reports it.
+  std::string leader;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        json s = up.State();
+        if (!s.is_object() || s["store"]["leader"].is_null()) return false;
+        leader = s["store"]["leader"].get<std::string>();
+        return true;
+      },
+      10000));
+
+  // 3: each single process, then a whole region.
+  KillAndCheck(up, "us-east-app-1", {"127.0.1.1", "127.0.2.1", "127.0.3.1"});
+  KillAndCheck(up, "us-west-lb", {"127.0.1.1", "127.0.3.1"});
+  KillAndCheck(up, leader, {"127.0.1.1", "127.0.2.1", "127.0.3.1"});
+  {
+    SCOPED_TRACE("kill dns-1");
+    ASSERT_TRUE(Post("/api/nodes/dns-1/kill"));
+    EXPECT_EQ(Dig("127.0.0.2", "10.2.0.0/24"), "127.0.2.1");
+    ASSERT_TRUE(Post("/api/nodes/dns-1/restart"));
+    ASSERT_TRUE(WaitUntil([&] { return up.AllRunning(); }, 20000));
+  }
+  {
+    SCOPED_TRACE("stop region us-east");
+    ASSERT_TRUE(Post("/api/regions/us-east/stop"));
+    EXPECT_TRUE(WaitUntil(
+        [&] {
+          json s = up.State();
+          if (!s.is_object()) return false;
+          for (const json& n : s["nodes"]) {
+            if (n["region"] == "us-east" && n["state"] != "stopped") return false;
+          }
+          return true;
+        },
+        3000));
+    ExpectOrdersWork({"127.0.2.1", "127.0.3.1"}, "stopping us-east");
+    // us-east's users fail over to the nearest healthy region.
+    EXPECT_TRUE(WaitUntil(
+        [] {
+          std::string a = Dig("127.0.0.1", "10.1.0.0/24");
+          return a == "127.0.2.1" || a == "127.0.3.1";
+        },
+        10000, 200))
+        << Dig("127.0.0.1", "10.1.0.0/24");
+    ASSERT_TRUE(Post("/api/regions/us-east/start"));
+    EXPECT_TRUE(WaitUntil([&] { return up.AllRunning(); }, 20000));
+  }
+
+  // 5: SIGINT stops every process it started.
+  up.State();
+  std::set<pid_t> pids = up.pids();
+  ASSERT_GE(pids.size(), 17u);
+  EXPECT_EQ(p.Stop(SIGINT, 20000), 0) << p.Log();
+  for (pid_t pid : pids) EXPECT_FALSE(Alive(pid)) << "pid " << pid << " still running";
+  EXPECT_NE(p.Log().find("nothing left running"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nines::test
