@@ -165,7 +165,7 @@ std::string RenderSvg(const nlohmann::json& r) {
   const nlohmann::json& seconds = r["seconds"];
   size_t n = std::max<size_t>(seconds.size(), 1);
   constexpr double kWidth = 1000, kLeft = 56, kRight = 16;
-  constexpr double kTopY = 24, kTopH = 200, kGap = 44, kLatH = 150;
+  constexpr double kTopY = 38, kTopH = 200, kGap = 44, kLatH = 150;
   double plot_w = kWidth - kLeft - kRight;
   double bar_w = plot_w / static_cast<double>(n);
   double lat_y = kTopY + kTopH + kGap;
@@ -197,7 +197,8 @@ std::string RenderSvg(const nlohmann::json& r) {
     std::string target = f.value("target", std::string());
     if (!target.empty()) label += " " + target;
     svg += fmt::format("<g class=\"fault\" data-kind=\"{}\" data-index=\"{}\">",
-                       Escape(f.value("kind", std::string("?"))), index++);
+                       Escape(f.value("kind", std::string("?"))), index);
+    ++index;
     svg += fmt::format(
         "<rect class=\"fault-window\" x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{:.0f}\" "
         "fill=\"{}\" opacity=\"0.45\"><title>{} held {:.1f}-{:.1f} s</title></rect>",
@@ -211,7 +212,9 @@ std::string RenderSvg(const nlohmann::json& r) {
         "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2:.0f}\" "
         "stroke=\"#d08a00\" stroke-width=\"1.5\"/>",
         x_of(s), kTopY - 4, lat_y + kLatH);
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\">{}{}</text></g>\n", x_of(s) + 3, kTopY - 8,
+    // Labels alternate between two rows so neighbours do not overlap.
+    double label_y = kTopY - (index % 2 == 1 ? 8 : 22);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\">{}{}</text></g>\n", x_of(s) + 3, label_y,
                        Escape(label), skipped ? " (skipped)" : "");
   }
   // Axes and grid.
@@ -301,7 +304,8 @@ std::string RenderHtml(const nlohmann::json& r) {
       ".cards{display:flex;gap:12px;margin:16px 0}.card{border:1px solid #ddd;border-radius:6px;"
       "padding:10px 14px}.card b{display:block;font-size:18px}\n"
       "table{border-collapse:collapse;margin-top:16px}th,td{border-bottom:1px solid #e5e5e5;"
-      "padding:6px 10px;text-align:right}th:first-child,td:first-child,td:nth-child(2),"
+      "padding:6px "
+      "10px;text-align:right;white-space:nowrap}th:first-child,td:first-child,td:nth-child(2),"
       "th:nth-child(2){text-align:left}\n.legend span{margin-right:14px}\n"
       ".sw{display:inline-block;width:10px;height:10px;margin-right:4px}\n"
       "</style></head><body>\n";
