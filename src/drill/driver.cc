@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
+#include "base/config.h"
 #include "drill/blocking_http.h"
 #include "drill/cluster_state.h"
 #include "drill/fault_action.h"
@@ -96,6 +97,17 @@ bool LbMarksDown(const std::string& admin, const std::string& app_address) {
   return false;
 }
 
+// The dashboard address a blueprint file sets (`dashboard = "H:P"`), or "".
+std::string DashboardOf(const std::string& blueprint) {
+  if (blueprint.empty()) return "";
+  ConfigErrors errors;
+  std::optional<ConfigValue> root = LoadConfigFile(blueprint, &errors);
+  if (!root) return "";
+  const ConfigEntry* e = root->Find("dashboard");
+  if (!e || e->value.type != ConfigValue::Type::kString) return "";
+  return e->value.string_value;
+}
+
 struct Progress {
   std::mutex mu;
   std::string fault;  // what is broken right now
@@ -123,7 +135,9 @@ int RunDrill(const DrillOptions& o) {
 
   // 1. The blueprint: a running one (--up) or our own child.
   UpChild child;
-  Api api{HostPortOfUrl(o.up_url.empty() ? "http://127.0.0.1:9900" : o.up_url)};
+  std::string dashboard = DashboardOf(o.blueprint);
+  if (dashboard.empty()) dashboard = "127.0.0.1:9900";
+  Api api{HostPortOfUrl(o.up_url.empty() ? dashboard : o.up_url)};
   if (api.host_port.empty()) {
     std::fprintf(stderr, "nines drill: --up: expected http://HOST:PORT, got '%s'\n",
                  o.up_url.c_str());
