@@ -140,6 +140,7 @@ void RegionResolver::RequestRefresh(size_t region) {
 }
 
 bool RegionResolver::Resolve(size_t region, int64_t now_ms, std::string* error) {
+  if (servers_.empty()) return !Current(region).empty();
   DnsAnswer answer;
   for (const std::string& server : servers_) {
     answer = QueryApex(server, zone_, subnets_[region], 300);
@@ -179,6 +180,13 @@ bool RegionResolver::ResolveAll(int64_t now_ms, std::string* error) {
     if (!Resolve(i, now_ms, error)) return false;
   }
   return true;
+}
+
+void RegionResolver::Pin(size_t region, std::string address) {
+  std::lock_guard lock(mu_);
+  if (region >= entries_.size()) return;
+  entries_[region].address = std::move(address);
+  entries_[region].expires_ms = INT64_MAX;
 }
 
 uint64_t RegionResolver::queries() const {

@@ -41,6 +41,10 @@ class RegionResolver {
   // Resolves every region once now; false (with *error) if one gets no answer.
   bool ResolveAll(int64_t now_ms, std::string* error);
 
+  // Fixes a region's address without DNS (tests; a resolver without DNS
+  // servers keeps pinned addresses forever).
+  void Pin(size_t region, std::string address);
+
   uint64_t queries() const;
   uint64_t failures() const;
 

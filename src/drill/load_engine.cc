@@ -306,12 +306,13 @@ asio::awaitable<LoadEngine::Exchange> LoadEngine::Send(size_t user, const std::s
         s->close(ignored);
       }
     });
-    co_await conn.socket->async_connect(tcp::endpoint(lb, 8080),
+    co_await conn.socket->async_connect(tcp::endpoint(lb, options_.lb_port),
                                         asio::redirect_error(asio::use_awaitable, ec));
     watchdog.cancel();
     if (ec) {
       out.retryable = true;
-      out.error = "connect " + address + ":8080: " + ec.message();
+      out.error =
+          "connect " + address + ":" + std::to_string(options_.lb_port) + ": " + ec.message();
       co_return out;
     }
     conn.socket->set_option(tcp::no_delay(true), ec);

@@ -36,6 +36,7 @@ struct LoadOptions {
   size_t max_in_flight = 4096;    // beyond: the request fails at once (counted)
   size_t max_idle_per_user = 4;   // keep-alive connections kept per user
   std::string run_id = "drill";   // prefix of Idempotency-Keys
+  uint16_t lb_port = 8080;        // the port of the address DNS names
 };
 
 // Live counters for the progress line (read from other threads).
