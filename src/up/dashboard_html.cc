@@ -29,19 +29,19 @@ main { padding:18px 24px; display:grid; gap:18px; }
 .region-head { display:flex; align-items:center; justify-content:space-between; margin-bottom:10px; }
 .region-head h2 { margin:0; font-size:17px; color:var(--ink); text-transform:none; letter-spacing:0; }
 .region-head small { color:var(--muted); display:block; }
-.node { display:grid; grid-template-columns:12px 1fr auto; gap:2px 10px; align-items:center; padding:8px 0; border-top:1px solid var(--line); }
+.node { display:grid; grid-template-columns:12px minmax(0,1fr) auto; gap:2px 10px; align-items:center; padding:8px 0; border-top:1px solid var(--line); }
 .node:first-of-type { border-top:none; }
 .dot { width:12px; height:12px; border-radius:50%; background:var(--off); }
 .s-running .dot { background:var(--ok); } .s-starting .dot { background:var(--warn); }
 .s-crashed .dot { background:var(--bad); } .s-stopped .dot { background:var(--off); }
 .s-frozen .dot { background:var(--frozen); } .s-isolated .dot { background:#7c3aed; }
 .name { font-weight:600; }
-.meta { grid-column:2; color:var(--muted); font-size:12px; font-variant-numeric:tabular-nums; }
+.meta { grid-column:2; color:var(--muted); font-size:12px; font-variant-numeric:tabular-nums; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
 .badge { display:inline-block; font-size:11px; padding:1px 7px; border-radius:9px; background:#eef2ff; color:#3730a3; margin-left:6px; font-weight:600; }
 .badge.leader { background:#fef3c7; color:#92400e; }
 .badge.state { background:#f3f4f6; color:#374151; font-weight:500; }
-.actions { grid-row:1 / span 2; grid-column:3; display:flex; gap:6px; }
-button { font:inherit; font-size:12px; border:1px solid var(--line); background:#fff; color:var(--ink); border-radius:6px; padding:4px 10px; cursor:pointer; }
+.actions { grid-row:1 / span 2; grid-column:3; display:flex; gap:4px; }
+button { font:inherit; font-size:12px; border:1px solid var(--line); background:#fff; color:var(--ink); border-radius:6px; padding:3px 8px; cursor:pointer; }
 button:hover { border-color:#9ca3af; }
 button.danger { color:var(--bad); border-color:#fecaca; } button.danger:hover { background:#fef2f2; }
 button.primary { background:var(--info); color:#fff; border-color:var(--info); }
@@ -122,7 +122,7 @@ function nodeHtml(n, leader) {
       ${n.state === "frozen" ? `<button data-action="thaw" data-node="${esc(n.name)}">thaw</button>` : (alive ? `<button data-action="freeze" data-node="${esc(n.name)}">freeze</button>` : "")}
       <button data-action="restart" data-node="${esc(n.name)}">${alive ? "restart" : "start"}</button>
     </span>
-    <span class="meta">${esc(n.address)} · pid ${alive ? n.pid : "-"} · restarts ${n.restarts}</span>
+    <span class="meta">${esc(n.address)} · pid ${alive ? n.pid : "-"}${n.restarts ? ` · ${n.restarts} restart${n.restarts > 1 ? "s" : ""}` : ""}</span>
   </div>`;
 }
 function render(s) {

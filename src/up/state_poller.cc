@@ -21,6 +21,10 @@ LbCounters Sum(const LbCounters& a, const LbCounters& b) {
   return {a.requests + b.requests, a.errors + b.errors, a.rate_limited + b.rate_limited};
 }
 
+LbCounters Difference(const LbCounters& a, const LbCounters& b) {
+  return {a.requests - b.requests, a.errors - b.errors, a.rate_limited - b.rate_limited};
+}
+
 }  // namespace
 
 LbCounters ParseLbMetrics(const std::string& text) {
@@ -84,6 +88,7 @@ void StatePoller::PollOnce() {
   std::vector<NodeStatus> statuses = supervisor_->Snapshot();
   const std::vector<NodeSpec>& specs = supervisor_->nodes();
   ObservedState next;
+  bool reset = reset_requested_.exchange(false);
   struct StoreReading {
     size_t member;
     std::string leader_id;
@@ -130,7 +135,8 @@ void StatePoller::PollOnce() {
           track.last = now;
         }
       }
-      LbCounters total = Sum(track.base, track.last);
+      if (reset) track.offset = Sum(track.base, track.last);
+      LbCounters total = Difference(Sum(track.base, track.last), track.offset);
       int64_t now_ms = NowMs();
       if (track.last_ms > 0 && now_ms > track.last_ms) {
         double rps = (total.requests - track.last_requests_total) * 1000.0 /

@@ -64,11 +64,16 @@ class StatePoller {
   void Start();
   void Stop();
   ObservedState Snapshot() const;
+  // Counts lb traffic from now on: called once everything is first up, so the
+  // health checks that failed while the app servers started do not count
+  // against availability.
+  void ResetCounters() { reset_requested_ = true; }
 
  private:
   struct LbTrack {
     LbCounters base;  // counts of earlier lb processes
     LbCounters last;  // last reading of the current one
+    LbCounters offset;  // totals before ResetCounters
     double last_requests_total = 0;
     int64_t last_ms = 0;
     double rps = 0;
@@ -78,6 +83,7 @@ class StatePoller {
 
   Supervisor* supervisor_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> reset_requested_{false};
   std::thread thread_;
   mutable std::mutex mu_;
   ObservedState state_;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,6 +113,11 @@ void Supervisor::Spawn(size_t i, int64_t now_ms) {
       dup2(log_fd, 2);
     }
     if (null_fd >= 0) dup2(null_fd, 0);
+    // No inherited descriptors beyond 0-2: the dashboard's listening socket
+    // and other children's pipes must not live on in this child.
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+      for (int fd = 3; fd < 4096; ++fd) close(fd);
+    }
     if (chdir(run_dir_.c_str()) != 0) _exit(127);
     signal(SIGPIPE, SIG_DFL);
     signal(SIGINT, SIG_DFL);

@@ -136,7 +136,7 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
     }
   }
 
-  // SIGINT and SIGTERM are taken by sigtimedwait in the main loop; blocked
+  // SIGINT, SIGTERM and SIGHUP are taken by sigtimedwait in the main loop; blocked
   // before any thread starts so that every thread inherits the mask.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -185,7 +185,7 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   while (stop_signal == 0) {
     timespec wait{0, 50 * 1000 * 1000};
     int sig = sigtimedwait(&stop_signals, nullptr, &wait);
-    if (sig == SIGINT || sig == SIGTERM) {
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {  // HUP: the terminal went away
       stop_signal = sig;
       break;
     }
@@ -204,6 +204,7 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
       }
       if (supervisor.AllReady()) {
         all_ready = true;
+        poller.ResetCounters();
         PrintAddresses(bp, supervisor, run_dir);
       } else if (!warned && now - start_ms > kStartupWarnMs) {
         warned = true;

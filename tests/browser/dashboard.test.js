@@ -61,7 +61,7 @@ async function main() {
     }
 
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     await page.goto(DASHBOARD);
     for (const region of ["us-east", "us-west", "eu-west"]) {
       await page.locator(`section[data-region="${region}"]`).waitFor({ timeout: 10000 });

@@ -1,0 +1,116 @@
+// The dashboard API without processes: routing, JSON shape, errors; the lb
+// metrics parser and the restart backoff.
+#include "up/api.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace nines::up {
+namespace {
+
+using nlohmann::json;
+
+struct ApiFixture : ::testing::Test {
+  Blueprint bp = BuiltInBlueprint();
+  Supervisor supervisor{ExpandBlueprint(bp, "/nonexistent/run"), "/nonexistent/run"};
+  StatePoller poller{&supervisor};
+  Isolation isolation;
+  Spike spike;
+  MetricsRegistry metrics;
+  UpContext ctx{&bp, &supervisor, &poller, &isolation, &spike, &metrics, 1234};
+
+  http::Response Call(const std::string& method, const std::string& path,
+                      const std::string& body = "") {
+    http::Request req;
+    req.method = method;
+    req.target = path;
+    req.path = path;
+    req.body = body;
+    return HandleUpRequest(ctx, req);
+  }
+};
+
+TEST_F(ApiFixture, StateListsEveryNodeAndRegion) {
+  http::Response r = Call("GET", "/api/state");
+  ASSERT_EQ(r.status, 200);
+  json s = json::parse(r.body);
+  EXPECT_EQ(s["started_ms"], 1234);
+  ASSERT_EQ(s["nodes"].size(), 17u);
+  EXPECT_EQ(s["nodes"][0]["name"], "dns-1");
+  EXPECT_EQ(s["nodes"][0]["kind"], "dns");
+  EXPECT_EQ(s["nodes"][2]["name"], "us-east-lb");
+  EXPECT_EQ(s["nodes"][2]["admin"], "127.0.1.1:9901");
+  EXPECT_EQ(s["regions"].size(), 3u);
+  EXPECT_EQ(s["regions"][1]["prefix"], "127.0.2");
+  EXPECT_TRUE(s["store"]["leader"].is_null());
+  EXPECT_TRUE(s["lbs"].is_array());
+}
+
+TEST_F(ApiFixture, ActionsAndErrors) {
+  EXPECT_EQ(Call("POST", "/api/nodes/nope/kill").status, 404);
+  EXPECT_EQ(Call("POST", "/api/nodes/us-east-app-1/explode").status, 404);
+  EXPECT_EQ(Call("POST", "/api/regions/mars/stop").status, 404);
+  EXPECT_EQ(Call("POST", "/api/spike", "[1").status, 400);
+  EXPECT_EQ(Call("POST", "/api/spike", R"({"rate":0})").status, 400);
+  EXPECT_EQ(Call("POST", "/api/spike", R"({"region":"mars"})").status, 404);
+  EXPECT_EQ(Call("POST", "/api/nodes/dns-1/isolate").status, 409);  // 127.0.0.1
+  EXPECT_EQ(Call("DELETE", "/api/state").status, 405);
+  EXPECT_EQ(Call("GET", "/nothing").status, 404);
+  // Kill holds a node down; restart releases it.
+  EXPECT_EQ(Call("POST", "/api/nodes/us-west-app-2/kill").status, 200);
+  EXPECT_EQ(Call("POST", "/api/regions/eu-west/stop").status, 200);
+  json s = json::parse(Call("GET", "/api/state").body);
+  for (const json& n : s["nodes"]) {
+    bool held = n["name"] == "us-west-app-2" || n["region"] == "eu-west";
+    EXPECT_EQ(n["state"], held ? "stopped" : "crashed") << n.dump();
+  }
+  EXPECT_FALSE(s["regions"][2]["up"]);
+  EXPECT_TRUE(s["regions"][1]["up"]);
+  EXPECT_EQ(Call("POST", "/api/nodes/us-west-app-2/restart").status, 200);
+  EXPECT_EQ(Call("POST", "/api/regions/eu-west/start").status, 200);
+  s = json::parse(Call("GET", "/api/state").body);
+  for (const json& n : s["nodes"]) EXPECT_EQ(n["state"], "crashed") << n.dump();
+}
+
+TEST_F(ApiFixture, PageStatusAndMetrics) {
+  http::Response page = Call("GET", "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.content_type.find("text/html"), std::string::npos);
+  EXPECT_NE(page.body.find("/api/state"), std::string::npos);
+  EXPECT_EQ(page.body.find("http://"), std::string::npos);  // nothing external
+  EXPECT_EQ(page.body.find("https://"), std::string::npos);
+  RegisterUpMetrics(ctx);
+  json status = json::parse(Call("GET", "/status").body);
+  EXPECT_EQ(status["nodes"], 17);
+  std::string m = Call("GET", "/metrics").body;
+  EXPECT_NE(m.find("nines_up_nodes{state=\"running\"} 0"), std::string::npos) << m;
+  EXPECT_NE(m.find("nines_up_restarts_total{node=\"us-east-store\"} 0"), std::string::npos);
+}
+
+TEST(LbMetricsTest, SumsRequestsErrorsAndLimits) {
+  LbCounters c = ParseLbMetrics(
+      "# HELP nines_lb_requests_total x\n"
+      "nines_lb_requests_total 120\n"
+      "nines_lb_local_responses_total{code=\"4xx\"} 7\n"
+      "nines_lb_local_responses_total{code=\"5xx\"} 3\n"
+      "nines_lb_server_responses_total{server=\"a\",code=\"5xx\"} 2\n"
+      "nines_lb_server_responses_total{server=\"a\",code=\"2xx\"} 90\n"
+      "nines_lb_rate_limited_total{scope=\"client\"} 10\n"
+      "nines_lb_rate_limited_total{scope=\"global\"} 1\n"
+      "garbage\n");
+  EXPECT_EQ(c.requests, 120);
+  EXPECT_EQ(c.errors, 5);
+  EXPECT_EQ(c.rate_limited, 11);
+}
+
+TEST(BackoffTest, DoublesUpToACap) {
+  EXPECT_EQ(RestartBackoffMs(1), 250);
+  EXPECT_EQ(RestartBackoffMs(2), 500);
+  EXPECT_EQ(RestartBackoffMs(3), 1000);
+  EXPECT_EQ(RestartBackoffMs(6), 8000);
+  EXPECT_EQ(RestartBackoffMs(50), 8000);
+}
+
+}  // namespace
+}  // namespace nines::up
