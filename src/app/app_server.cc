@@ -135,6 +135,12 @@ void AppServer::WatchSignals() {
 
 void AppServer::CheckDrain() {
   int64_t waited = SteadyNowMs() - drain_started_ms_;
+  if (waited >= config_.drain_linger_ms && !listener_closed_) {
+    // Past the linger: no new connections, so the requests still coming on
+    // open ones are the only thing left to finish.
+    listener_closed_ = true;
+    server_.Stop();
+  }
   bool done = in_flight_ == 0 && waited >= config_.drain_linger_ms;
   if (done || waited >= config_.drain_ms) {
     if (!done) {
@@ -162,12 +168,15 @@ void AppServer::Handle(const http::Request& request, http::Responder respond) {
   ++in_flight_;
   int64_t start = SteadyNowMs();
   std::string route = RouteOf(request);
-  auto reply = [this, respond = std::move(respond), start, route,
+  auto reply = [this, respond = std::move(respond), start, route, method = request.method,
+                target = request.target,
                 answered = std::make_shared<bool>(false)](http::Response response) {
     if (*answered) return;
     *answered = true;
     --in_flight_;
-    latency_->Observe(static_cast<double>(SteadyNowMs() - start) / 1000.0);
+    int64_t took = SteadyNowMs() - start;
+    latency_->Observe(static_cast<double>(took) / 1000.0);
+    LogDebug("app", "{} {} {} {} ms", method, target, response.status, took);
     metrics_
         .GetCounter("nines_app_http_requests_total", "HTTP requests by route and status",
                     {{"route", route}, {"code", std::to_string(response.status)}})

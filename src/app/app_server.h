@@ -65,6 +65,7 @@ class AppServer {
   uint64_t generated_ = 0;
   int64_t in_flight_ = 0;
   bool draining_ = false;
+  bool listener_closed_ = false;
   int64_t drain_started_ms_ = 0;
   int64_t started_ms_ = 0;
   int exit_status_ = 0;

@@ -12,6 +12,9 @@ std::string GuessConfigKind(const std::string& file) {
   if (root->Find("server") || root->Find("balance")) return "lb";
   if (root->Find("member") || root->Find("data_dir")) return "store";
   if (root->Find("zone")) return "dns";
+  // An app.toml has a string `region` too: its `store` list and `listen` tell it apart.
+  const ConfigEntry* store = root->Find("store");
+  if (store && store->value.type == ConfigValue::Type::kArray && root->Find("listen")) return "app";
   if (root->Find("regions") || root->Find("region") || root->Find("blueprint")) return "up";
   if (root->Find("store")) return "app";
   return "";
