@@ -416,6 +416,10 @@ int RunDrill(const DrillOptions& o) {
     }
     report.faults.push_back(f);
   }
+  // A fault's window ends where the next one really began.
+  for (size_t i = 0; i + 1 < report.faults.size(); ++i) {
+    report.faults[i].window_end_ms = report.faults[i + 1].start_ms;
+  }
   // Let the load finish, then the requests still in flight.
   SleepUntil(start_ms + duration_ms);
   if (g_interrupted) {

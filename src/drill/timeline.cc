@@ -72,7 +72,8 @@ namespace {
 std::pair<size_t, size_t> SlotRange(int64_t from_ms, int64_t to_ms, size_t slots) {
   constexpr int64_t kSlotMs = 1000 / Timeline::kSlotsPerSecond;
   int64_t from = std::max<int64_t>(from_ms, 0) / kSlotMs;
-  int64_t to = (std::max<int64_t>(to_ms, 0) + kSlotMs - 1) / kSlotMs;
+  // Both ends round down, so adjacent windows share no slot.
+  int64_t to = std::max<int64_t>(to_ms, 0) / kSlotMs;
   return {std::min<size_t>(from, slots), std::min<size_t>(to, slots)};
 }
 }  // namespace

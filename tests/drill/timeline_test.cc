@@ -58,6 +58,9 @@ TEST(Timeline, LastFailureEnd) {
   EXPECT_EQ(t.LastFailureEndBetween(5000, 8000), -1);
   EXPECT_EQ(t.FailuresBetween(2000, 8000), 63u);  // 3000..4240 every 20 ms
   EXPECT_EQ(t.RequestsBetween(2000, 8000), 300u);
+  // Adjacent windows share no slot, even at a boundary inside one.
+  EXPECT_EQ(t.FailuresBetween(2000, 3650) + t.FailuresBetween(3650, 8000), 63u);
+  EXPECT_EQ(t.RequestsBetween(0, 3650) + t.RequestsBetween(3650, 10000), 500u);
 }
 
 TEST(FaultFigures, FromTheWindow) {
