@@ -1,0 +1,39 @@
+// ComputeAvailability and its human text.
+#include "drill/availability.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace nines::drill {
+
+double NinesOf(double fraction) {
+  fraction = std::clamp(fraction, 0.0, 1.0);
+  if (fraction >= 1.0) return INFINITY;
+  return -std::log10(1.0 - fraction);
+}
+
+Availability ComputeAvailability(uint64_t ok, uint64_t total) {
+  Availability a;
+  a.ok = std::min(ok, total);
+  a.total = total;
+  if (total == 0) return a;
+  a.perfect = a.ok == total;
+  double fraction = static_cast<double>(a.ok) / static_cast<double>(total);
+  a.percent = fraction * 100.0;
+  a.nines = a.perfect ? std::log10(static_cast<double>(total)) : NinesOf(fraction);
+  return a;
+}
+
+std::string Availability::Text() const {
+  if (total == 0) return "n/a (no requests)";
+  if (perfect) {
+    return fmt::format("100% (>= {:.1f} nines over {} requests)", nines, total);
+  }
+  // Never round up to a figure the run did not reach (99.9996 is not "100.000").
+  double shown = std::floor(percent * 1000.0 + 1e-6) / 1000.0;
+  return fmt::format("{:.3f}% ({:.1f} nines)", shown, std::floor(nines * 10.0 + 1e-6) / 10.0);
+}
+
+}  // namespace nines::drill

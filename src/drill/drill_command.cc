@@ -1,0 +1,56 @@
+// `nines drill`: the command line (CLI11) in front of RunDrill.
+#include "drill/drill_command.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "drill/driver.h"
+#include "drill/fault_schedule.h"
+
+namespace nines {
+
+int RunDrillCommand(const std::vector<std::string>& args) {
+  CLI::App app{
+      "nines drill: drive open-loop load through the blueprint (DNS -> lb -> app -> store)\n"
+      "while killing, freezing and cutting off its parts; report availability in nines,\n"
+      "per-fault cost and lost writes. Exit status 1 when availability < --slo or a write\n"
+      "was lost.",
+      "nines drill"};
+  drill::DrillOptions o;
+  app.add_option("blueprint", o.blueprint, "blueprint.toml (default: the built-in blueprint)");
+  app.add_option("--duration", o.duration_s, "seconds of load (default 60)")
+      ->check(CLI::Range(5.0, 3600.0));
+  app.add_option("--rate", o.rate, "requests per second, open loop (default 50)")
+      ->check(CLI::Range(1.0, 20000.0));
+  app.add_option("--faults", o.faults,
+                 "comma-separated: app,lb,leader,freeze,partition,region,spike or all; "
+                 "'' for none (default all)");
+  app.add_option("--slo", o.slo_percent, "availability objective in percent (default 99.9)")
+      ->check(CLI::Range(0.0, 100.0));
+  app.add_option("--report", o.report_dir, "directory for report.json and report.html");
+  app.add_option("--up", o.up_url,
+                 "URL of a running `nines up` API (default: start one under REPORT/run)");
+  app.add_option(
+      "--zone", o.zone,
+      "the service name clients resolve (default: the zone /api/state names, else shop.test.)");
+  app.add_option("--users", o.users_per_region, "simulated users per region (1..100, default 20)")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--startup-timeout", o.startup_timeout_s,
+                 "seconds to wait for the blueprint to be ready (default 120)");
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  std::string error;
+  if (!drill::ParseFaultList(o.faults, &error)) {
+    std::fprintf(stderr, "nines drill: --faults: %s\n", error.c_str());
+    return 2;
+  }
+  return drill::RunDrill(o);
+}
+
+}  // namespace nines

@@ -1,0 +1,13 @@
+// `nines drill [blueprint.toml] [--duration S] [--rate R] [--faults LIST]
+// [--slo 99.9] [--report DIR] [--up URL]`: drives load through the blueprint
+// while injecting faults, and reports availability in nines (issue 8).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace nines {
+
+int RunDrillCommand(const std::vector<std::string>& args);
+
+}  // namespace nines

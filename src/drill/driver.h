@@ -1,0 +1,26 @@
+// The drill run: bring the blueprint up (or use a running one), wait until
+// it is ready, run the load and the fault schedule, read every acknowledged
+// order back, write the report, and say whether the SLO held.
+#pragma once
+
+#include <string>
+
+namespace nines::drill {
+
+struct DrillOptions {
+  std::string blueprint;  // "" = built-in
+  double duration_s = 60;
+  double rate = 50;
+  std::string faults = "app,lb,leader,freeze,partition,region,spike";
+  double slo_percent = 99.9;
+  std::string report_dir = "drill-report";
+  std::string up_url;  // "" = start `nines up` as a child
+  std::string zone;    // "" = what /api/state says, else shop.test.
+  int users_per_region = 20;
+  int startup_timeout_s = 120;
+};
+
+// Returns the exit status: 0 passed, 1 SLO missed / write lost / runtime failure.
+int RunDrill(const DrillOptions& options);
+
+}  // namespace nines::drill

@@ -1,0 +1,119 @@
+// PlanFaultAction: app/lb/spike hit the first region; leader, freeze and
+// partition hit the store leader; region stops the leader's region (store
+// failover and DNS failover at once, the hardest single-region loss).
+#include "drill/fault_action.h"
+
+namespace nines::drill {
+
+namespace {
+
+size_t RegionIndex(const ClusterState& s, const std::string& name) {
+  for (size_t i = 0; i < s.regions.size(); ++i) {
+    if (s.regions[i].name == name) return i;
+  }
+  return 0;
+}
+
+const NodeState* LbOfRegion(const ClusterState& s, const std::string& region) {
+  for (const NodeState* n : s.OfKind("lb")) {
+    if (n->region == region) return n;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const char* DetectionText(Detection d) {
+  switch (d) {
+    case Detection::kNone:
+      return "";
+    case Detection::kLbMarksDown:
+      return "lb marked the app server down";
+    case Detection::kLeaderChanged:
+      return "store elected a new leader";
+    case Detection::kDnsMovesRegion:
+      return "DNS sent the region's clients elsewhere";
+    case Detection::kFirstSpike429:
+      return "lb answered the spiking client 429";
+  }
+  return "";
+}
+
+FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
+  FaultAction a;
+  if (s.regions.empty()) {
+    a.error = "the blueprint has no regions";
+    return a;
+  }
+  const std::string& first_region = s.regions[0].name;
+  auto node_action = [&](const std::string& name, const char* inject, const char* undo) {
+    a.target = name;
+    a.inject_path = "/api/nodes/" + name + "/" + inject;
+    a.undo_path = "/api/nodes/" + name + "/" + undo;
+    a.ok = true;
+  };
+  switch (kind) {
+    case FaultKind::kApp: {
+      const NodeState* app = s.Find(first_region + "-app-1");
+      if (!app) {
+        auto apps = s.OfKind("app");
+        if (apps.empty()) break;
+        app = apps[0];
+      }
+      const NodeState* lb = LbOfRegion(s, app->region);
+      node_action(app->name, "kill", "restart");
+      a.detection = lb && !lb->admin.empty() ? Detection::kLbMarksDown : Detection::kNone;
+      if (lb) a.lb_admin = lb->admin;
+      a.app_address = app->address;
+      break;
+    }
+    case FaultKind::kLb: {
+      const NodeState* lb = LbOfRegion(s, first_region);
+      if (!lb) break;
+      node_action(lb->name, "kill", "restart");
+      a.detection = Detection::kDnsMovesRegion;
+      a.region_index = 0;
+      a.lb_host = HostOf(lb->address);
+      break;
+    }
+    case FaultKind::kLeader:
+    case FaultKind::kFreeze:
+    case FaultKind::kPartition: {
+      if (s.leader.empty()) {
+        a.error = "the store has no leader to break";
+        return a;
+      }
+      if (kind == FaultKind::kLeader) node_action(s.leader, "kill", "restart");
+      if (kind == FaultKind::kFreeze) node_action(s.leader, "freeze", "thaw");
+      if (kind == FaultKind::kPartition) node_action(s.leader, "isolate", "heal");
+      a.detection = Detection::kLeaderChanged;
+      a.old_leader = s.leader;
+      break;
+    }
+    case FaultKind::kRegion: {
+      std::string region = first_region;
+      if (const NodeState* leader = s.Find(s.leader)) region = leader->region;
+      a.target = region;
+      a.inject_path = "/api/regions/" + region + "/stop";
+      a.undo_path = "/api/regions/" + region + "/start";
+      a.region_index = RegionIndex(s, region);
+      const NodeState* lb = LbOfRegion(s, region);
+      a.lb_host = lb ? HostOf(lb->address) : "";
+      a.detection = Detection::kDnsMovesRegion;
+      a.old_leader = s.leader;
+      a.ok = true;
+      break;
+    }
+    case FaultKind::kSpike:
+      a.target = first_region;
+      a.detection = Detection::kFirstSpike429;
+      a.ok = true;
+      break;
+  }
+  if (!a.ok && a.error.empty()) {
+    a.error = std::string("no node to ") + FaultName(kind) + " in this blueprint";
+  }
+  return a;
+}
+
+}  // namespace nines::drill

@@ -1,0 +1,44 @@
+// The faults a drill injects, parsed from --faults ("app,lb,leader,freeze,
+// partition,region,spike" or "all") and spread over the run: a quiet lead-in,
+// then one slot per fault (the fault held for part of the slot, then undone,
+// the rest of the slot left for recovery), then a quiet tail.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nines::drill {
+
+enum class FaultKind {
+  kApp,        // SIGKILL one app server, restart it later
+  kLb,         // SIGKILL a region's load balancer
+  kLeader,     // SIGKILL the store leader
+  kFreeze,     // SIGSTOP the store leader (a gray failure), SIGCONT later
+  kPartition,  // iptables-isolate the store leader, heal later (root only)
+  kRegion,     // stop every process of a region, start it later
+  kSpike,      // 10x the drill's rate from one client address (429 expected)
+};
+
+const char* FaultName(FaultKind kind);
+std::optional<FaultKind> FaultFromName(std::string_view name);
+// Every kind in the order the issue lists them ("all").
+std::vector<FaultKind> AllFaults();
+
+// Parses a comma-separated list; "" gives no faults. On an unknown name
+// returns nullopt and sets *error naming it and the known ones.
+std::optional<std::vector<FaultKind>> ParseFaultList(std::string_view list, std::string* error);
+
+struct PlannedFault {
+  FaultKind kind;
+  int64_t start_ms = 0;       // since the load started
+  int64_t end_ms = 0;         // when it is undone
+  int64_t window_end_ms = 0;  // next fault's start, or the end of the load
+};
+
+// Spreads `faults` over a run of `duration_ms`, in the given order.
+std::vector<PlannedFault> PlanFaults(const std::vector<FaultKind>& faults, int64_t duration_ms);
+
+}  // namespace nines::drill

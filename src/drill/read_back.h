@@ -1,0 +1,23 @@
+// The lost-write check: every order the service acknowledged is read back
+// through every region's load balancer after the run. 404 anywhere (after
+// a few retries, for replicas still catching up) is a lost write; a read that
+// keeps failing for other reasons is "unverifiable", reported apart.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "drill/report.h"
+
+namespace nines::drill {
+
+struct ReadBackOptions {
+  std::vector<std::string> lbs;         // "A.B.C.D:8080" of every region's lb
+  std::vector<std::string> source_ips;  // rotated so no single client hits a rate limit
+  int threads = 8;
+  int timeout_ms = 3000;
+};
+
+WriteCheck ReadBack(const std::vector<std::string>& ids, const ReadBackOptions& options);
+
+}  // namespace nines::drill

@@ -1,0 +1,122 @@
+// /api/state parsing, readiness, and which node each fault hits.
+#include "drill/fault_action.h"
+
+#include <gtest/gtest.h>
+
+#include "drill/cluster_state.h"
+
+namespace nines::drill {
+namespace {
+
+// The shape contract.md gives for GET /api/state, two regions.
+const char* kState = R"({
+  "started_ms": 1,
+  "nodes": [
+    {"name":"dns-1","kind":"dns","region":"","address":"127.0.0.1:5353","admin":"","pid":1,"state":"running","restarts":0},
+    {"name":"us-east-lb","kind":"lb","region":"us-east","address":"127.0.1.1:8080","admin":"127.0.1.1:9901","pid":2,"state":"running","restarts":0},
+    {"name":"us-east-app-1","kind":"app","region":"us-east","address":"127.0.1.11:8081","admin":"","pid":3,"state":"running","restarts":0},
+    {"name":"us-east-store","kind":"store","region":"us-east","address":"127.0.1.21:6380","admin":"127.0.1.21:7380","pid":4,"state":"running","restarts":0},
+    {"name":"us-west-lb","kind":"lb","region":"us-west","address":"127.0.2.1:8080","admin":"127.0.2.1:9901","pid":5,"state":"running","restarts":1},
+    {"name":"us-west-app-1","kind":"app","region":"us-west","address":"127.0.2.11:8081","admin":"","pid":6,"state":"running","restarts":0},
+    {"name":"us-west-store","kind":"store","region":"us-west","address":"127.0.2.21:6380","admin":"127.0.2.21:7380","pid":7,"state":"running","restarts":0}
+  ],
+  "store": {"leader":"us-west-store","term":3,"members":[]},
+  "lbs": [],
+  "regions": [{"name":"us-east","location":[38.9,-77.0],"prefix":"127.0.1","up":true},
+              {"name":"us-west","location":[37.4,-122.1],"prefix":"127.0.2","up":true}]
+})";
+
+ClusterState Parse(const std::string& text) {
+  std::string error;
+  auto s = ParseClusterState(text, &error);
+  EXPECT_TRUE(s) << error;
+  return s.value_or(ClusterState{});
+}
+
+TEST(ClusterState, Parses) {
+  ClusterState s = Parse(kState);
+  ASSERT_EQ(s.nodes.size(), 7u);
+  EXPECT_EQ(s.leader, "us-west-store");
+  EXPECT_EQ(s.term, 3);
+  EXPECT_EQ(s.zone, "");
+  ASSERT_EQ(s.regions.size(), 2u);
+  EXPECT_EQ(s.regions[1].prefix, "127.0.2");
+  EXPECT_EQ(s.OfKind("lb").size(), 2u);
+  EXPECT_EQ(s.Find("us-west-lb")->restarts, 1);
+  EXPECT_EQ(s.NotReadyReason(), "");
+}
+
+TEST(ClusterState, NotReady) {
+  std::string text = kState;
+  ClusterState s = Parse(text);
+  s.nodes[2].state = "starting";
+  EXPECT_EQ(s.NotReadyReason(), "us-east-app-1 is starting");
+  s.nodes[2].state = "running";
+  s.leader.clear();
+  EXPECT_EQ(s.NotReadyReason(), "the store has no leader yet");
+  std::string null_leader = text;
+  null_leader.replace(null_leader.find("\"us-west-store\",\"term\""), 15, "null");
+  EXPECT_EQ(Parse(null_leader).leader, "");
+}
+
+TEST(ClusterState, MalformedIsAnError) {
+  std::string error;
+  EXPECT_FALSE(ParseClusterState("not json", &error));
+  EXPECT_FALSE(ParseClusterState("{\"nodes\":3}", &error));
+  EXPECT_NE(error.find("nodes"), std::string::npos);
+}
+
+TEST(ClusterState, SubnetsAndHosts) {
+  EXPECT_EQ(ClientSubnetOf(RegionState{"a", "127.0.3", true}, 0), "10.3.0.0/24");
+  EXPECT_EQ(ClientSubnetOf(RegionState{"a", "10.9.9", true}, 4), "10.5.0.0/24");
+  EXPECT_EQ(HostOf("127.0.1.1:8080"), "127.0.1.1");
+}
+
+TEST(FaultAction, TargetsAndPaths) {
+  ClusterState s = Parse(kState);
+  FaultAction app = PlanFaultAction(FaultKind::kApp, s);
+  ASSERT_TRUE(app.ok);
+  EXPECT_EQ(app.target, "us-east-app-1");
+  EXPECT_EQ(app.inject_path, "/api/nodes/us-east-app-1/kill");
+  EXPECT_EQ(app.undo_path, "/api/nodes/us-east-app-1/restart");
+  EXPECT_EQ(app.detection, Detection::kLbMarksDown);
+  EXPECT_EQ(app.lb_admin, "127.0.1.1:9901");
+  EXPECT_EQ(app.app_address, "127.0.1.11:8081");
+
+  FaultAction lb = PlanFaultAction(FaultKind::kLb, s);
+  EXPECT_EQ(lb.target, "us-east-lb");
+  EXPECT_EQ(lb.detection, Detection::kDnsMovesRegion);
+  EXPECT_EQ(lb.lb_host, "127.0.1.1");
+
+  FaultAction leader = PlanFaultAction(FaultKind::kLeader, s);
+  EXPECT_EQ(leader.inject_path, "/api/nodes/us-west-store/kill");
+  EXPECT_EQ(leader.old_leader, "us-west-store");
+  EXPECT_EQ(PlanFaultAction(FaultKind::kFreeze, s).undo_path, "/api/nodes/us-west-store/thaw");
+  EXPECT_EQ(PlanFaultAction(FaultKind::kPartition, s).inject_path,
+            "/api/nodes/us-west-store/isolate");
+
+  // A region: the one holding the store leader.
+  FaultAction region = PlanFaultAction(FaultKind::kRegion, s);
+  EXPECT_EQ(region.target, "us-west");
+  EXPECT_EQ(region.inject_path, "/api/regions/us-west/stop");
+  EXPECT_EQ(region.undo_path, "/api/regions/us-west/start");
+  EXPECT_EQ(region.region_index, 1u);
+  EXPECT_EQ(region.lb_host, "127.0.2.1");
+
+  FaultAction spike = PlanFaultAction(FaultKind::kSpike, s);
+  EXPECT_TRUE(spike.ok);
+  EXPECT_TRUE(spike.inject_path.empty());
+}
+
+TEST(FaultAction, NoLeaderNoTarget) {
+  ClusterState s = Parse(kState);
+  s.leader.clear();
+  FaultAction a = PlanFaultAction(FaultKind::kLeader, s);
+  EXPECT_FALSE(a.ok);
+  EXPECT_NE(a.error.find("no leader"), std::string::npos);
+  ClusterState empty;
+  EXPECT_FALSE(PlanFaultAction(FaultKind::kApp, empty).ok);
+}
+
+}  // namespace
+}  // namespace nines::drill
