@@ -36,8 +36,8 @@ struct WalOptions {
   // disk are corruption.
   uint32_t max_record_bytes = 64u << 20;
   // Called whenever a new segment is started (on a roll, and when Open has to
-  // start a fresh one): records added here are written first in it. The Raft integration re-writes its
-  // hard state here so compaction never deletes the only copy of it.
+  // start a fresh one): records added here are written first in it. The Raft integration re-writes
+  // its hard state here so compaction never deletes the only copy of it.
   std::function<void(WalBatch* preamble)> segment_preamble;
 };
 

@@ -63,8 +63,7 @@ bool WalReader::HasValidRecordAfter(uint64_t offset) const {
     // Cheap filters first: most garbage fails on the type byte or the length.
     if (static_cast<uint8_t>(contents_[at + 8]) != wal::kFullType) continue;
     const uint32_t length = DecodeFixed32(contents_.data() + at + 4);
-    if (length > max_record_bytes_ ||
-        length > contents_.size() - at - wal::kRecordHeaderSize) {
+    if (length > max_record_bytes_ || length > contents_.size() - at - wal::kRecordHeaderSize) {
       continue;
     }
     spent += length + wal::kRecordHeaderSize;
