@@ -92,7 +92,7 @@ void LoadEngine::Start(LoadSchedule schedule, std::vector<SimUser> users) {
   });
 }
 
-void LoadEngine::StartSpike(LoadSchedule schedule, SimUser user) {
+void LoadEngine::StartSpike(LoadSchedule schedule, const SimUser& user) {
   ++schedules_running_;
   asio::post(io_, [this, schedule, user]() {
     users_.push_back(std::make_unique<UserState>(UserState{user, {}}));

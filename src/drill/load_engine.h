@@ -54,7 +54,7 @@ class LoadEngine {
 
   // Both post work onto the loop; call before or while it runs.
   void Start(LoadSchedule schedule, std::vector<SimUser> users);
-  void StartSpike(LoadSchedule schedule, SimUser user);
+  void StartSpike(LoadSchedule schedule, const SimUser& user);
   // No new requests after this; in-flight ones finish or time out.
   void StopSending();
   bool Idle() const;  // nothing in flight and every schedule done

@@ -29,6 +29,7 @@ std::string UpChild::Start(const std::string& run_dir, const std::string& bluepr
   std::vector<std::string> args = {self, "up", "--fresh", "--dir", run_dir};
   if (!blueprint.empty()) args.push_back(blueprint);
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;

@@ -250,15 +250,16 @@ void StoreServer::StepMemberJob() {
       std::string payload(1, kDirectoryEntry);
       payload += EncodeDirectory(d);
       job.step = Step::kWaitDirectory;
-      bool proposed = ProposeEntry(
-          std::move(payload), nullptr, [this](const KvResult* result, uint64_t, std::string error) {
-            if (!member_job_) return;
-            if (result == nullptr) {
-              FinishMemberJob(503, error);
-              return;
-            }
-            member_job_->step = member_job_->add ? Step::kAddLearner : Step::kRemove;
-          });
+      bool proposed =
+          ProposeEntry(std::move(payload), nullptr,
+                       [this](const KvResult* result, uint64_t, const std::string& error) {
+                         if (!member_job_) return;
+                         if (result == nullptr) {
+                           FinishMemberJob(503, error);
+                           return;
+                         }
+                         member_job_->step = member_job_->add ? Step::kAddLearner : Step::kRemove;
+                       });
       if (!proposed) job.step = Step::kDirectory;
       break;
     }
