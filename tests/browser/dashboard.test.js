@@ -84,7 +84,9 @@ async function main() {
       return t && t !== "-" && t !== "none" && t !== leader ? t : null;
     }, 20000);
     console.log(`new leader ${next}`);
-    await sleep(1200);  // one more refresh so that the lag column has settled
+    // The store table has caught up with the new leader before the screenshot.
+    await waitFor(`${next} listed as leader in the store table`, async () =>
+      (await page.locator(`#store tr[data-member="${next}"] td:nth-child(2)`).innerText()).trim() === "leader", 10000);
     const shot = path.join(OUT, "dashboard.png");
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`screenshot: ${shot}`);
