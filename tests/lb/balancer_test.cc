@@ -77,6 +77,14 @@ TEST(BalancerTest, PowerOfTwoNeverPicksTheBusiestOfThree) {
   EXPECT_GT(hits[2], 300);
 }
 
+TEST(BalancerTest, PowerOfTwoReachesEveryServerOfSeventy) {
+  // Issue 12, bug 12: candidates past the first 64 were never considered.
+  auto pool = BuildServerPool(Servers(70, 0), BalanceMode::kPowerOfTwo, "");
+  auto hits = Count(*pool, 7000);
+  EXPECT_EQ(hits[-1], 0);
+  for (int id = 0; id < 70; ++id) EXPECT_GT(hits[id], 20) << "server " << id;
+}
+
 TEST(BalancerTest, DownDrainingAndEjectedServersAreSkipped) {
   auto servers = Servers(4, 0);
   servers[0]->health_up = false;
