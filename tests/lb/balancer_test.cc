@@ -102,6 +102,58 @@ TEST(BalancerTest, DownDrainingAndEjectedServersAreSkipped) {
   EXPECT_EQ(hits[3], 5);
 }
 
+TEST(BalancerTest, PanicRoutesToEjectedServersWhenTooFewAreHealthy) {
+  // Issue 12, bug 7: with fewer than half the servers healthy (Envoy's
+  // healthy_panic_threshold), ejections are ignored and every server that
+  // the active check says is up takes traffic.
+  auto servers = Servers(4, 0);
+  servers[0]->ejected_until_ms = 1'000'000;
+  servers[1]->ejected_until_ms = 1'000'000;
+  auto pool = BuildServerPool(servers, BalanceMode::kRoundRobin, "");
+  PickState state;
+  PickRequest r;
+  r.now_ms = 10;
+  std::map<int, int> hits;
+  for (int i = 0; i < 100; ++i) hits[PickServer(*pool, r, &state)]++;
+  EXPECT_EQ(hits[2] + hits[3], 100);  // half healthy: no panic, the ejected are skipped
+
+  servers[2]->ejected_until_ms = 1'000'000;
+  hits.clear();
+  for (int i = 0; i < 100; ++i) hits[PickServer(*pool, r, &state)]++;
+  for (int id = 0; id < 4; ++id) EXPECT_EQ(hits[id], 25) << id;  // panic: all four
+
+  // Active checks still rule: a server that is down gets nothing.
+  servers[3]->health_up = false;
+  hits.clear();
+  for (int i = 0; i < 99; ++i) hits[PickServer(*pool, r, &state)]++;
+  EXPECT_EQ(hits[3], 0);
+  EXPECT_EQ(hits[-1], 0);
+  EXPECT_EQ(hits[0] + hits[1] + hits[2], 99);
+}
+
+TEST(BalancerTest, OnlyServerEjectedStillServes) {
+  auto servers = Servers(1, 0);
+  servers[0]->ejected_until_ms = 1'000'000;
+  auto pool = BuildServerPool(servers, BalanceMode::kPowerOfTwo, "");
+  PickState state;
+  PickRequest r;
+  r.now_ms = 10;
+  EXPECT_EQ(PickServer(*pool, r, &state), 0);
+}
+
+TEST(BalancerTest, HealthyBackupsComeBeforePanic) {
+  auto servers = Servers(2, 2);
+  servers[0]->ejected_until_ms = 1'000'000;
+  servers[1]->ejected_until_ms = 1'000'000;
+  auto pool = BuildServerPool(servers, BalanceMode::kRoundRobin, "");
+  PickState state;
+  PickRequest r;
+  r.now_ms = 10;
+  std::map<int, int> hits;
+  for (int i = 0; i < 10; ++i) hits[PickServer(*pool, r, &state)]++;
+  EXPECT_EQ(hits[2] + hits[3], 10);  // two of four healthy: the backups serve
+}
+
 TEST(BalancerTest, BackupsOnlyWhenNoPrimaryCanServe) {
   auto servers = Servers(2, 2);
   auto pool = BuildServerPool(servers, BalanceMode::kRoundRobin, "");
