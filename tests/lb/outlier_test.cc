@@ -88,5 +88,19 @@ TEST(RetryBudgetTest, RatioLimitsShare) {
   EXPECT_EQ(retries, 200);
 }
 
+TEST(RetryBudgetTest, BankedCreditIsCapped) {
+  // Issue 12, bug 5: healthy traffic banked up to 1,000 retries, so a
+  // following outage got three attempts per request instead of two.
+  RetryBudget budget(1.0);
+  for (int i = 0; i < 10000; ++i) budget.OnRequest();
+  int retries = 0;
+  for (int i = 0; i < 100; ++i) {
+    budget.OnRequest();
+    for (int k = 0; k < 2; ++k) retries += budget.TryRetry() ? 1 : 0;
+  }
+  EXPECT_GT(retries, 0);
+  EXPECT_LE(retries, 100 + 10);  // the ratio, plus a bank of at most 10
+}
+
 }  // namespace
 }  // namespace nines

@@ -50,5 +50,41 @@ TEST_F(Policy, ApplicationErrorsDoNotEjectAndPanicRoutesToTheLastServer) {
   }
 }
 
+// Issue 12, bug 5: credit banked by earlier traffic (including requests
+// refused with 429) let 100 failing requests make 300 attempts. The budget
+// allows retries of at most `retry_budget` (1.0) of the requests forwarded,
+// plus a bank of at most 10.
+TEST_F(Policy, RetryBudgetHoldsFailingLoadToTheDocumentedRatio) {
+  StartAll({{"a"}, {"b"}, {"c"}},
+           "retries = 2\nretry_budget = 1.0\n"
+           "[outlier]\nconsecutive_failures = 0\n"
+           "[rate_limit]\nper_client = \"150/min\"\nclient_key = \"header:X-Key\"\n");
+  // Healthy traffic, then a flood the rate limit refuses.
+  HttpConnection c;
+  ASSERT_TRUE(c.Connect(host_, 8080));
+  int refused = 0;
+  for (int i = 0; i < 350; ++i) {
+    ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: t\r\nX-Key: flood\r\n\r\n"));
+    HttpResult r = c.Read();
+    ASSERT_TRUE(r.ok) << r.error;
+    refused += r.status == 429 ? 1 : 0;
+  }
+  EXPECT_EQ(refused, 200);
+  int before = BackendCount(0) + BackendCount(1) + BackendCount(2);
+  // Now every server fails every request, and each request wants 2 retries.
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(c.Send("GET /status/503 HTTP/1.1\r\nHost: t\r\nX-Key: victim\r\n\r\n"));
+    HttpResult r = c.Read();
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 503);
+    if (r.closed) {
+      ASSERT_TRUE(c.Connect(host_, 8080));
+    }
+  }
+  int attempts = BackendCount(0) + BackendCount(1) + BackendCount(2) - before;
+  EXPECT_GE(attempts, 100);
+  EXPECT_LE(attempts, 100 + 100 + 10) << "retries exceeded the budget";
+}
+
 }  // namespace
 }  // namespace nines::test
