@@ -2,9 +2,12 @@
 // clients that try to eject every server with application errors, a retry
 // budget that must hold the load on failing servers to its documented ratio
 // whatever was banked before, and a balancer out of file descriptors.
+#include <dirent.h>
+
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "lb/lb_fixture.h"
 
@@ -20,6 +23,23 @@ nlohmann::json ServerStatus(const std::string& status_body, const std::string& n
     if (s["name"] == name) return s;
   }
   return nlohmann::json();
+}
+
+int CountLines(const std::string& text, const std::string& needle) {
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) n += line.find(needle) != std::string::npos ? 1 : 0;
+  return n;
+}
+
+int OpenFds(pid_t pid) {
+  DIR* dir = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (!dir) return -1;
+  int n = 0;
+  while (readdir(dir) != nullptr) ++n;
+  closedir(dir);
+  return n - 2;  // . and ..
 }
 
 // Issue 12, bug 7: a 500 or 501 is the application's answer, not a sign the
@@ -84,6 +104,39 @@ TEST_F(Policy, RetryBudgetHoldsFailingLoadToTheDocumentedRatio) {
   int attempts = BackendCount(0) + BackendCount(1) + BackendCount(2) - before;
   EXPECT_GE(attempts, 100);
   EXPECT_LE(attempts, 100 + 100 + 10) << "retries exceeded the budget";
+}
+
+// Issue 12, bug 9: out of file descriptors, accept failed at once again and
+// again, logging each time (535,656 lines in 3 s). It must pause accepting,
+// log once per burst, and serve again when descriptors free up.
+TEST_F(Policy, AcceptBacksOffWhenOutOfFileDescriptors) {
+  StartAll({{"a"}});
+  int baseline = OpenFds(lb_.pid());
+  ASSERT_GT(baseline, 0);
+  lb_.Stop(SIGKILL, 5000);
+  // The same balancer with only a few descriptors to spare.
+  int limit = baseline + 12;
+  lb_ = ChildProcess({"/usr/bin/prlimit", "--nofile=" + std::to_string(limit), NinesBinary(), "lb",
+                      "--config", config_path()},
+                     dir_ + "/lb.log");
+  ASSERT_TRUE(WaitUntil([&] { return HttpGet(host_, 9901, "/status").ok; }, 10000)) << lb_.Log();
+  ASSERT_EQ(Get("/").status, 200);
+
+  std::vector<std::unique_ptr<HttpConnection>> idle;
+  for (int i = 0; i < 40; ++i) {
+    idle.push_back(std::make_unique<HttpConnection>());
+    ASSERT_TRUE(idle.back()->Connect(host_, 8080));
+  }
+  // The balancer runs out: the pending connections wait in the backlog.
+  ASSERT_TRUE(WaitUntil([&] { return OpenFds(lb_.pid()) >= limit; }, 5000))
+      << OpenFds(lb_.pid()) << " of " << limit;
+  ASSERT_TRUE(WaitUntil([&] { return CountLines(lb_.Log(), "accept") > 0; }, 5000)) << lb_.Log();
+  idle.clear();
+  // Descriptors free up: the balancer serves again.
+  ASSERT_TRUE(WaitUntil([&] { return Get("/").status == 200; }, 15000))
+      << lb_.Log().substr(0, 4000);
+  int lines = CountLines(lb_.Log(), "accept");
+  EXPECT_LE(lines, 12) << "the accept failure flooded the log";
 }
 
 }  // namespace
