@@ -48,6 +48,36 @@ TEST_F(RateLimit, PerClientLimitAnswers429WithRetryAfter) {
             std::string::npos);
 }
 
+// Issue 12, bug 2: behind a trusted proxy the client controls the left of
+// X-Forwarded-For; each proxy appends what it saw on the right. The key is
+// the rightmost address that is not a trusted proxy (nginx's
+// real_ip_recursive), across every X-Forwarded-For header in order.
+TEST_F(RateLimit, ClientKeyIsTheRightmostUntrustedForwardedAddress) {
+  StartAll({{"a"}},
+           "[rate_limit]\nper_client = \"2/min\"\n"
+           "trusted_proxies = [\"127.0.0.0/8\", \"10.0.0.0/8\"]");
+  int allowed = 0;
+  for (int i = 0; i < 6; ++i) {
+    // A new spoofed value each time, then the address the proxy saw.
+    HttpResult r =
+        Get("/", "X-Forwarded-For: 192.0.2." + std::to_string(i) + ", 198.51.100.7, 10.1.2.3\r\n");
+    ASSERT_TRUE(r.ok) << r.error;
+    allowed += r.status == 200 ? 1 : 0;
+  }
+  EXPECT_EQ(allowed, 2) << "the client chose its own key";
+  // Another client whose spoofed left part names the limited one is not limited.
+  EXPECT_EQ(Get("/", "X-Forwarded-For: 198.51.100.7, 203.0.113.9\r\n").status, 200);
+  // Split over two headers: the last header's addresses are the rightmost.
+  allowed = 0;
+  for (int i = 0; i < 4; ++i) {
+    HttpResult r = Get("/", "X-Forwarded-For: 192.0.2." + std::to_string(i) +
+                                "\r\nX-Forwarded-For: 203.0.113.20, 127.0.0.9\r\n");
+    ASSERT_TRUE(r.ok) << r.error;
+    allowed += r.status == 200 ? 1 : 0;
+  }
+  EXPECT_EQ(allowed, 2);
+}
+
 // Hammers `port` from `threads` keep-alive clients for `ms` and counts 200s and 429s.
 struct Hammer {
   std::atomic<int> ok{0};
