@@ -78,6 +78,41 @@ TEST_F(RateLimit, ClientKeyIsTheRightmostUntrustedForwardedAddress) {
   EXPECT_EQ(allowed, 2);
 }
 
+// Issue 12, bug 8: a key was a whole header value (up to ~64 KiB), so the
+// table's memory was bounded by key count, not bytes: 3,000 keys of 60 KB
+// took 178 MB. Long keys are stored as a fixed-size digest.
+TEST_F(RateLimit, LongKeysTakeFixedSpace) {
+  const int kKeys = 3000;
+  StartAll({{"a"}},
+           "[rate_limit]\nper_client = \"5/min\"\nclient_key = \"header:X-API-Key\"\n"
+           "global = \"1/h\"\nglobal_burst = 1\n");
+  int64_t rss_before = RssKb(lb_.pid());
+  std::string key(60000, 'k');
+  int limited = 0;
+  HttpConnection c;
+  ASSERT_TRUE(c.Connect(host_, 8080));
+  for (int base = 0; base < kKeys; base += 10) {
+    std::string batch;
+    for (int k = base; k < base + 10; ++k) {
+      std::string id = std::to_string(k);
+      std::memcpy(key.data(), id.data(), id.size());
+      batch += "GET / HTTP/1.1\r\nHost: t\r\nX-API-Key: " + key + "\r\n\r\n";
+    }
+    ASSERT_TRUE(c.Send(batch));
+    for (int k = 0; k < 10; ++k) {
+      HttpResult r = c.Read();
+      ASSERT_TRUE(r.ok) << r.error;
+      limited += r.status == 429 ? 1 : 0;
+    }
+  }
+  EXPECT_GE(limited, kKeys - 1);  // the global limit let one through
+  auto status = nlohmann::json::parse(AdminGet("/status"));
+  EXPECT_EQ(status["rate_limit"]["per_client"]["clients"].get<int>(), kKeys);
+  int64_t rss_after = RssKb(lb_.pid());
+  // 3,000 keys of 60 KB are 180 MB if stored whole.
+  EXPECT_LT(rss_after - rss_before, 16 * 1024) << rss_before << " kB -> " << rss_after << " kB";
+}
+
 // Hammers `port` from `threads` keep-alive clients for `ms` and counts 200s and 429s.
 struct Hammer {
   std::atomic<int> ok{0};
