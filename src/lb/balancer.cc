@@ -114,19 +114,30 @@ int PickFrom(const ServerPool& pool, const std::vector<int>& group, const std::v
       return best;
     }
     case BalanceMode::kPowerOfTwo: {
-      int candidates[64];
+      // Two distinct random candidates among the usable servers, whatever
+      // their number; the less loaded one wins. Counted first, then found
+      // by rank, so the pick allocates nothing.
       int count = 0;
-      for (int id : group) {
-        if (count < 64 && usable(id)) candidates[count++] = id;
-      }
+      for (int id : group) count += usable(id) ? 1 : 0;
       if (count == 0) return -1;
-      if (count == 1) return candidates[0];
-      // Two distinct random candidates; the less loaded one wins.
       int i = static_cast<int>(NextRandom(&state->rng) % count);
-      int j = static_cast<int>(NextRandom(&state->rng) % (count - 1));
-      if (j >= i) ++j;
-      int a = candidates[i];
-      int b = candidates[j];
+      int j = i;
+      if (count > 1) {
+        j = static_cast<int>(NextRandom(&state->rng) % (count - 1));
+        if (j >= i) ++j;
+      }
+      int a = -1, b = -1;
+      int rank = 0;
+      for (int id : group) {
+        if (!usable(id)) continue;
+        if (rank == i) a = id;
+        if (rank == j) b = id;
+        ++rank;
+      }
+      // A server that became unusable between the two passes (another
+      // thread) leaves its rank unfilled; the other candidate stands.
+      if (a < 0) return b;
+      if (b < 0) return a;
       return LessLoaded(*pool.servers[b], *pool.servers[a]) ? b : a;
     }
     case BalanceMode::kHashIp:
