@@ -80,11 +80,16 @@ bool LessLoaded(const ServerState& a, const ServerState& b) {
   return la < lb;
 }
 
+// Can take a request, ejected or not if `panic`.
+bool Takes(const ServerState& s, int64_t now_ms, bool panic) {
+  return panic ? s.InRotation() : s.Available(now_ms);
+}
+
 int PickFrom(const ServerPool& pool, const std::vector<int>& group, const std::vector<int>& rr,
-             const HashRing& ring, const PickRequest& r, PickState* state) {
+             const HashRing& ring, const PickRequest& r, bool panic, PickState* state) {
   auto usable = [&](int id) {
     const ServerState& s = *pool.servers[id];
-    return s.Available(r.now_ms) && s.HasCapacity() && !WasTried(r, id);
+    return Takes(s, r.now_ms, panic) && s.HasCapacity() && !WasTried(r, id);
   };
   switch (pool.mode) {
     case BalanceMode::kRoundRobin: {
@@ -149,18 +154,36 @@ int PickFrom(const ServerPool& pool, const std::vector<int>& group, const std::v
 
 }  // namespace
 
+bool InPanic(const ServerPool& pool, int64_t now_ms) {
+  if (pool.panic_threshold <= 0) return false;
+  int in_pool = 0;
+  int healthy = 0;
+  for (const auto& s : pool.servers) {
+    if (!s->InPool()) continue;
+    ++in_pool;
+    healthy += s->Available(now_ms) ? 1 : 0;
+  }
+  return in_pool > 0 && healthy * 100 < pool.panic_threshold * in_pool;
+}
+
 bool AnyServerBusy(const ServerPool& pool, const PickRequest& request) {
+  bool panic = InPanic(pool, request.now_ms);
   for (int id = 0; id < static_cast<int>(pool.servers.size()); ++id) {
     const ServerState& s = *pool.servers[id];
-    if (s.Available(request.now_ms) && !s.HasCapacity() && !WasTried(request, id)) return true;
+    if (Takes(s, request.now_ms, panic) && !s.HasCapacity() && !WasTried(request, id)) return true;
   }
   return false;
 }
 
 int PickServer(const ServerPool& pool, const PickRequest& request, PickState* state) {
-  int id = PickFrom(pool, pool.primaries, pool.rr_primaries, pool.ring_primaries, request, state);
-  if (id >= 0) return id;
-  return PickFrom(pool, pool.backups, pool.rr_backups, pool.ring_backups, request, state);
+  bool panic = InPanic(pool, request.now_ms);
+  int id =
+      PickFrom(pool, pool.primaries, pool.rr_primaries, pool.ring_primaries, request, panic, state);
+  if (id < 0) {
+    id = PickFrom(pool, pool.backups, pool.rr_backups, pool.ring_backups, request, panic, state);
+  }
+  if (id >= 0 && panic && pool.panic_picks) pool.panic_picks->Add();
+  return id;
 }
 
 }  // namespace nines

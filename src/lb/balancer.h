@@ -25,6 +25,11 @@ struct ServerPool {
   HashRing ring_backups;
   BalanceMode mode = BalanceMode::kLeastConn;
   std::string hash_header;
+  // Panic routing (Envoy's healthy_panic_threshold): while fewer than this
+  // percent of the pool's servers are healthy (up and not ejected), passive
+  // ejections are ignored. Active checks still rule. 0: never.
+  int panic_threshold = 50;
+  Counter* panic_picks = nullptr;  // picks made in panic (may be null)
 };
 
 std::shared_ptr<ServerPool> BuildServerPool(std::vector<std::shared_ptr<ServerState>> servers,
@@ -43,8 +48,12 @@ struct PickRequest {
   int tried_count = 0;
 };
 
+// True while too few of the pool's servers are healthy: see panic_threshold.
+bool InPanic(const ServerPool& pool, int64_t now_ms);
+
 // Returns the index in pool.servers of the chosen server, or -1 if none can
-// take the request (down, draining, ejected, tried, or at max_conn).
+// take the request (down, draining, ejected outside panic, tried, or at
+// max_conn). The healthy share that decides panic counts backups too.
 int PickServer(const ServerPool& pool, const PickRequest& request, PickState* state);
 
 // True if some untried server could take the request but for its max_conn:

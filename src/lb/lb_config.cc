@@ -80,6 +80,8 @@ void ReadOutlier(TableReader& t, OutlierConfig* out) {
       static_cast<int>(t.Integer("max_ejection_ms", out->max_ejection_ms, 1, 86400000));
   out->max_ejection_percent =
       static_cast<int>(t.Integer("max_ejection_percent", out->max_ejection_percent, 0, 100));
+  out->panic_threshold =
+      static_cast<int>(t.Integer("panic_threshold", out->panic_threshold, 0, 100));
   t.Finish();
 }
 

@@ -37,13 +37,16 @@ struct RateLimitConfig {
 };
 
 // Passive checks (Envoy's outlier detection): a server that fails
-// `consecutive_failures` connects or 5xx in a row is ejected for
-// base_ejection_ms * (times ejected), capped at max_ejection_ms.
+// `consecutive_failures` times in a row (connect errors, resets, timeouts,
+// bad responses, 502/503/504) is ejected for base_ejection_ms * (times
+// ejected), capped at max_ejection_ms. While fewer than panic_threshold
+// percent of the servers are healthy, ejections are ignored (panic routing).
 struct OutlierConfig {
   int consecutive_failures = 5;
   int base_ejection_ms = 5000;
   int max_ejection_ms = 300000;
   int max_ejection_percent = 50;  // never eject more than this share of servers (at least one)
+  int panic_threshold = 50;       // percent; 0: never panic
 };
 
 struct LbTimeouts {

@@ -21,6 +21,9 @@ LbShared::LbShared() {
                                                 "Retries not made because the budget was spent.");
   metrics.no_server =
       r.GetCounter("nines_lb_no_server_total", "Requests answered 503: no server could take them.");
+  metrics.panic_picks =
+      r.GetCounter("nines_lb_panic_total",
+                   "Requests routed in panic: too few healthy servers, ejections ignored.");
   metrics.connections_accepted =
       r.GetCounter("nines_lb_connections_accepted_total", "Client connections accepted.");
   metrics.connections_rejected = r.GetCounter(

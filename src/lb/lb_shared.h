@@ -32,7 +32,8 @@ struct LbMetrics {
   Counter* bad_requests = nullptr;   // rejected before reaching a server
   Counter* retries = nullptr;
   Counter* retry_budget_exhausted = nullptr;
-  Counter* no_server = nullptr;  // 503 because no server could take it
+  Counter* no_server = nullptr;    // 503 because no server could take it
+  Counter* panic_picks = nullptr;  // requests routed ignoring ejections (panic)
   Counter* connections_accepted = nullptr;
   Counter* connections_rejected = nullptr;  // over max_connections
   Counter* timeouts_header = nullptr;

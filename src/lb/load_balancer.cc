@@ -112,6 +112,8 @@ std::shared_ptr<LbRuntime> LoadBalancer::BuildRuntime(LbConfig config, const LbR
   }
   auto runtime = std::make_shared<LbRuntime>();
   runtime->pool = BuildServerPool(std::move(servers), config.balance, config.hash_header);
+  runtime->pool->panic_threshold = config.outlier.panic_threshold;
+  runtime->pool->panic_picks = shared_.metrics.panic_picks;
 
   // Rate limits keep their state across a reload that does not change them.
   const RateLimitConfig& limits = config.rate_limit;
@@ -342,6 +344,7 @@ std::string LoadBalancer::StatusJson() {
       {"draining", shared_.draining.load()},
       {"requests", shared_.metrics.requests->Value()},
       {"retry_budget", shared_.retry_budget.credits()},
+      {"panic", InPanic(*runtime->pool, now)},
       {"reloads", reloads_},
       {"reload_failures", reload_failures_},
       {"uptime_s", (now - started_ms_) / 1000},

@@ -9,6 +9,17 @@
 
 namespace nines {
 
+bool IsGatewayFailure(int status) {
+  return status == 502 || status == 503 || status == 504;
+}
+
+bool RecordResponse(ServerState& server, int status, int64_t now_ms, const OutlierConfig& config,
+                    const std::vector<std::shared_ptr<ServerState>>& pool) {
+  if (IsGatewayFailure(status)) return RecordFailure(server, now_ms, config, pool);
+  RecordSuccess(server, now_ms, config);
+  return false;
+}
+
 void RecordSuccess(ServerState& server, int64_t now_ms, const OutlierConfig& config) {
   if (server.consecutive_failures.load(std::memory_order_relaxed) != 0) {
     server.consecutive_failures.store(0, std::memory_order_relaxed);

@@ -13,10 +13,21 @@
 
 namespace nines {
 
+// True for the statuses that say the server (or what is behind it) failed,
+// not the application: 502, 503 and 504, as Envoy's
+// consecutive_gateway_failure counts. A 500 or 501 is the application's
+// answer to that request; any client can ask for one, so it must not eject.
+bool IsGatewayFailure(int status);
+
+// Records a response head with `status` from `server`: a failure if it is a
+// gateway failure, else a success. Returns true if it ejected the server.
+bool RecordResponse(ServerState& server, int status, int64_t now_ms, const OutlierConfig& config,
+                    const std::vector<std::shared_ptr<ServerState>>& pool);
+
 // Records a successful response (anything but a failure) from `server`.
 void RecordSuccess(ServerState& server, int64_t now_ms, const OutlierConfig& config);
 
-// Records a failure (connect error, reset, timeout, 5xx). Returns true if it
+// Records a failure (connect error, reset, timeout, bad response, 502-504). Returns true if it
 // ejected the server. `pool` is used for the max_ejection_percent guard.
 bool RecordFailure(ServerState& server, int64_t now_ms, const OutlierConfig& config,
                    const std::vector<std::shared_ptr<ServerState>>& pool);

@@ -579,11 +579,7 @@ void ClientConnection::OnResponseHead() {
     return OnAttemptFailed(Failure::kStatus);
   }
   int64_t now = worker_.now_ms();
-  if (status_ >= 500) {
-    RecordFailure(*server_, now, rt.config.outlier, rt.pool->servers);
-  } else {
-    RecordSuccess(*server_, now, rt.config.outlier);
-  }
+  RecordResponse(*server_, status_, now, rt.config.outlier, rt.pool->servers);
 
   std::string& head = response_head_;
   head.clear();

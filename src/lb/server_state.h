@@ -71,11 +71,14 @@ struct ServerState {
   bool Ejected(int64_t now_ms) const {
     return now_ms < ejected_until_ms.load(std::memory_order_relaxed);
   }
-  // Can take a new request now (not counting per-server limits).
-  bool Available(int64_t now_ms) const {
-    return health_up.load(std::memory_order_relaxed) && !draining.load(std::memory_order_relaxed) &&
-           !removed.load(std::memory_order_relaxed) && !Ejected(now_ms);
+  // Part of the pool: neither draining nor removed.
+  bool InPool() const {
+    return !draining.load(std::memory_order_relaxed) && !removed.load(std::memory_order_relaxed);
   }
+  // Can take a new request if ejections are ignored (panic routing).
+  bool InRotation() const { return InPool() && health_up.load(std::memory_order_relaxed); }
+  // Can take a new request now (not counting per-server limits).
+  bool Available(int64_t now_ms) const { return InRotation() && !Ejected(now_ms); }
   // "up", "down" or "draining" as /status shows it.
   const char* StateName(int64_t now_ms) const;
 };

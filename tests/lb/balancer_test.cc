@@ -91,6 +91,7 @@ TEST(BalancerTest, DownDrainingAndEjectedServersAreSkipped) {
   servers[1]->draining = true;
   servers[2]->ejected_until_ms = 1'000'000;
   auto pool = BuildServerPool(servers, BalanceMode::kRoundRobin, "");
+  pool->panic_threshold = 0;  // one of three healthy would be panic (tested below)
   PickState state;
   PickRequest r;
   r.now_ms = 10;

@@ -43,6 +43,18 @@ TEST(LbConfigTest, ExampleIsValid) {
   EXPECT_EQ(Check(kValid), "");
 }
 
+TEST(LbConfigTest, PanicThreshold) {
+  std::string path = testing::TempDir() + "lb_config_panic.toml";
+  std::ofstream(path) << kValid << "[outlier]\npanic_threshold = 30\n";
+  ConfigErrors errors;
+  std::optional<LbConfig> config = ReadLbConfig(path, &errors);
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(config->outlier.panic_threshold, 30);
+  std::ofstream(path) << kValid << "[outlier]\npanic_threshold = 101\n";
+  EXPECT_FALSE(ReadLbConfig(path, &errors).has_value());
+  std::remove(path.c_str());
+}
+
 TEST(LbConfigTest, UnknownKey) {
   EXPECT_EQ(Check("colour = 1\n" + std::string(kValid)), "lb.toml:1:1: unknown key 'colour'");
 }

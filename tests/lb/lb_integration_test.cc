@@ -172,12 +172,12 @@ TEST_F(Lb, PostIsNotRetriedOnAServerError) {
 }
 
 TEST_F(Lb, PassiveChecksEjectAFailingServer) {
-  StartAll({{"bad", false, "--fail-status 500"}, {"good"}},
+  // 502 is a gateway failure (a 500 is the application's answer: no ejection).
+  StartAll({{"bad", false, "--fail-status 502"}, {"good"}},
            "balance = \"round_robin\"\n[outlier]\nconsecutive_failures = 3\n"
            "base_ejection_ms = 60000");
-  int bad = 0;
-  for (int i = 0; i < 40; ++i) bad += Get("/").status == 500 ? 1 : 0;
-  EXPECT_EQ(bad, 3);  // ejected after three 500s in a row
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(Get("/").status, 200);  // retried on good
+  EXPECT_EQ(BackendCount(0), 3);  // ejected after three 502s in a row
   EXPECT_EQ(ServerState("bad"), "down");
   EXPECT_NE(AdminGet("/metrics").find("nines_lb_server_ejections_total{server=\"bad\"} 1"),
             std::string::npos);

@@ -102,5 +102,21 @@ TEST(RetryBudgetTest, BankedCreditIsCapped) {
   EXPECT_LE(retries, 100 + 10);  // the ratio, plus a bank of at most 10
 }
 
+TEST(OutlierTest, OnlyGatewayFailuresCount) {
+  auto pool = Pool(4);
+  OutlierConfig config;
+  config.consecutive_failures = 2;
+  ServerState& s = *pool[0];
+  for (int status : {500, 501, 505, 500, 404, 200}) {
+    EXPECT_FALSE(RecordResponse(s, status, 0, config, pool)) << status;
+  }
+  EXPECT_FALSE(RecordResponse(s, 502, 0, config, pool));
+  EXPECT_FALSE(RecordResponse(s, 500, 0, config, pool));  // the application answered: run reset
+  EXPECT_FALSE(RecordResponse(s, 503, 0, config, pool));
+  EXPECT_TRUE(RecordResponse(s, 504, 0, config, pool));
+  EXPECT_TRUE(IsGatewayFailure(502));
+  EXPECT_FALSE(IsGatewayFailure(500));
+}
+
 }  // namespace
 }  // namespace nines
