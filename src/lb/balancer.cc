@@ -154,6 +154,12 @@ int PickFrom(const ServerPool& pool, const std::vector<int>& group, const std::v
 
 }  // namespace
 
+int InFlight(const ServerPool& pool) {
+  int n = 0;
+  for (const auto& s : pool.servers) n += s->active_requests.load(std::memory_order_relaxed);
+  return n;
+}
+
 bool InPanic(const ServerPool& pool, int64_t now_ms) {
   if (pool.panic_threshold <= 0) return false;
   int in_pool = 0;

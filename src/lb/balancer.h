@@ -48,6 +48,9 @@ struct PickRequest {
   int tried_count = 0;
 };
 
+// Requests in flight to the pool's servers.
+int InFlight(const ServerPool& pool);
+
 // True while too few of the pool's servers are healthy: see panic_threshold.
 bool InPanic(const ServerPool& pool, int64_t now_ms);
 

@@ -158,7 +158,6 @@ void ClientConnection::ProcessHead() {
   runtime_ = worker_.runtime_ref();
   request_start_ns_ = SteadyClock::Instance().NowNanos();
   shared_.metrics.requests->Add();
-  shared_.retry_budget.OnRequest();
   head_size_ = request_.head_size;
   client_http10_ = request_.version_minor == 0;
   if (!client_http10_ && request_.Find("host") == nullptr) {
@@ -342,6 +341,7 @@ void ClientConnection::TryServer() {
     return LocalReply(503, must_close);
   }
   server_ = rt.pool->servers[id];
+  if (tried_count_ == 0) shared_.retry_budget.OnRequest(InFlight(*rt.pool));  // forwarded only
   if (tried_count_ < static_cast<int>(std::size(tried_))) tried_[tried_count_++] = id;
   server_->requests->Add();
   ++attempt_;

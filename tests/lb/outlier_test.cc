@@ -71,9 +71,9 @@ TEST(RetryBudgetTest, RetriesNeverExceedRequests) {
   RetryBudget budget(1.0);
   int retries = 0;
   for (int i = 0; i < 1000; ++i) {
-    budget.OnRequest();
+    budget.OnRequestAt(0);
     // Every request fails and wants three retries.
-    for (int k = 0; k < 3; ++k) retries += budget.TryRetry() ? 1 : 0;
+    for (int k = 0; k < 3; ++k) retries += budget.TryRetryAt(0) ? 1 : 0;
   }
   EXPECT_EQ(retries, 1000);
 }
@@ -82,8 +82,8 @@ TEST(RetryBudgetTest, RatioLimitsShare) {
   RetryBudget budget(0.2);
   int retries = 0;
   for (int i = 0; i < 1000; ++i) {
-    budget.OnRequest();
-    retries += budget.TryRetry() ? 1 : 0;
+    budget.OnRequestAt(0);
+    retries += budget.TryRetryAt(0) ? 1 : 0;
   }
   EXPECT_EQ(retries, 200);
 }
@@ -100,6 +100,31 @@ TEST(RetryBudgetTest, BankedCreditIsCapped) {
   }
   EXPECT_GT(retries, 0);
   EXPECT_LE(retries, 100 + 10);  // the ratio, plus a bank of at most 10
+}
+
+TEST(RetryBudgetTest, BankDecays) {
+  RetryBudget budget(1.0);
+  for (int i = 0; i < 10; ++i) budget.OnRequestAt(1000);
+  EXPECT_DOUBLE_EQ(budget.credits(), 10);
+  EXPECT_TRUE(budget.TryRetryAt(1999));  // no decay within a second
+  EXPECT_DOUBLE_EQ(budget.credits(), 9);
+  EXPECT_TRUE(budget.TryRetryAt(11000));  // ten seconds: half left (4.5), one spent
+  EXPECT_DOUBLE_EQ(budget.credits(), 3.5);
+  // An hour later nothing is left.
+  EXPECT_FALSE(budget.TryRetryAt(3'601'000));
+}
+
+TEST(RetryBudgetTest, BankGrowsWithRequestsInFlight) {
+  // 40 requests in flight: all of them may need a retry at once.
+  RetryBudget budget(1.0);
+  for (int i = 0; i < 100; ++i) budget.OnRequestAt(0, 40);
+  EXPECT_DOUBLE_EQ(budget.credits(), 40);
+  // Fewer in flight: no new credit above the smaller cap, none taken away.
+  budget.OnRequestAt(0, 1);
+  EXPECT_DOUBLE_EQ(budget.credits(), 40);
+  RetryBudget small(0.2);
+  for (int i = 0; i < 1000; ++i) small.OnRequestAt(0, 40);
+  EXPECT_DOUBLE_EQ(small.credits(), 10);  // 0.2 x 40 = 8 < 10
 }
 
 TEST(OutlierTest, OnlyGatewayFailuresCount) {
