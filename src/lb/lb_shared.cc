@@ -28,6 +28,9 @@ LbShared::LbShared() {
       r.GetCounter("nines_lb_connections_accepted_total", "Client connections accepted.");
   metrics.connections_rejected = r.GetCounter(
       "nines_lb_connections_rejected_total", "Client connections closed at once: max_connections.");
+  metrics.accept_errors = r.GetCounter(
+      "nines_lb_accept_errors_total",
+      "Accepts that failed for want of file descriptors or memory; each pauses accepting.");
   metrics.timeouts_header =
       r.GetCounter("nines_lb_request_header_timeouts_total", "408: request head too slow.");
   metrics.limited_client =

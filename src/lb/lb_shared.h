@@ -36,6 +36,7 @@ struct LbMetrics {
   Counter* panic_picks = nullptr;  // requests routed ignoring ejections (panic)
   Counter* connections_accepted = nullptr;
   Counter* connections_rejected = nullptr;  // over max_connections
+  Counter* accept_errors = nullptr;         // out of descriptors or memory: accepts paused
   Counter* timeouts_header = nullptr;
   Counter* limited_client = nullptr;      // 429 by the per-client limit
   Counter* limited_global = nullptr;      // 429 by the global limit

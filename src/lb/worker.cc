@@ -3,6 +3,8 @@
 
 #include <asio/post.hpp>
 
+#include <algorithm>
+#include <cerrno>
 #include <vector>
 
 #include "base/clock.h"
@@ -13,7 +15,13 @@
 namespace nines {
 
 Worker::Worker(asio::io_context& io, int index, LbShared& shared)
-    : io_(io), index_(index), shared_(shared), acceptor_(io), sweep_timer_(io), queue_timer_(io) {
+    : io_(io),
+      index_(index),
+      shared_(shared),
+      acceptor_(io),
+      sweep_timer_(io),
+      accept_timer_(io),
+      queue_timer_(io) {
   pick_.rng ^= static_cast<uint64_t>(index + 1) * 0x2545f4914f6cdd1dull;
   pick_.rr_counter = static_cast<uint64_t>(index) * 7919;
   RefreshNow();
@@ -49,6 +57,7 @@ void Worker::Start(const Endpoint& listen) {
 
 void Worker::StopAccepting() {
   accepting_ = false;
+  accept_timer_.cancel();
   std::error_code ec;
   acceptor_.close(ec);
 }
@@ -62,6 +71,7 @@ void Worker::CloseAll() {
     q.clear();
   }
   sweep_timer_.cancel();
+  accept_timer_.cancel();
   queue_timer_.cancel();
 }
 
@@ -147,10 +157,25 @@ void Worker::CheckQueueDeadlines() {
   }
 }
 
+namespace {
+
+bool OutOfResources(const std::error_code& ec) {
+  if (ec.category() != asio::error::get_system_category()) return false;
+  int e = ec.value();
+  return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+}
+
+}  // namespace
+
 void Worker::Accept() {
   acceptor_.async_accept([this](std::error_code ec, asio::ip::tcp::socket socket) {
     if (!accepting_) return;
     if (!ec) {
+      if (accept_backoff_ms_ != 0) {
+        LogInfo("lb", "accepting again after {} failed accepts", accept_failures_);
+        accept_backoff_ms_ = 0;
+        accept_failures_ = 0;
+      }
       const LbRuntime& rt = runtime();
       if (shared_.connections.load(std::memory_order_relaxed) >= rt.config.max_connections ||
           shared_.draining.load(std::memory_order_relaxed)) {
@@ -163,11 +188,30 @@ void Worker::Accept() {
       }
     } else if (ec == asio::error::operation_aborted) {
       return;
+    } else if (OutOfResources(ec)) {
+      return PauseAccepting(ec);
     } else {
-      // EMFILE and friends: log once per burst and keep accepting.
-      LogWarn("lb", "accept failed: {}", ec.message());
+      // A connection that failed before it was accepted (ECONNABORTED):
+      // only that connection is lost.
+      LogDebug("lb", "accept failed: {}", ec.message());
     }
     Accept();
+  });
+}
+
+void Worker::PauseAccepting(const std::error_code& ec) {
+  shared_.metrics.accept_errors->Add();
+  ++accept_failures_;
+  if (accept_backoff_ms_ == 0) {
+    accept_backoff_ms_ = 10;
+    LogWarn("lb", "accept failed: {}; pausing accepts (logged once until one succeeds)",
+            ec.message());
+  } else {
+    accept_backoff_ms_ = std::min(accept_backoff_ms_ * 2, 1000);
+  }
+  accept_timer_.expires_after(std::chrono::milliseconds(accept_backoff_ms_));
+  accept_timer_.async_wait([this](std::error_code timer_ec) {
+    if (!timer_ec && accepting_) Accept();
   });
 }
 

@@ -61,6 +61,9 @@ class Worker {
 
  private:
   void Accept();
+  // Out of descriptors or memory: accepting again at once would fail at
+  // once, so wait (10 ms doubling to 1 s) and log once per burst.
+  void PauseAccepting(const std::error_code& ec);
   void Sweep();
   void CheckQueueDeadlines();
   std::shared_ptr<ClientConnection> PopQueued();
@@ -76,6 +79,9 @@ class Worker {
   uint64_t runtime_generation_ = ~0ull;
   int64_t now_ms_ = 0;
   bool accepting_ = false;
+  asio::steady_timer accept_timer_;
+  int accept_backoff_ms_ = 0;     // 0: not in a burst of failed accepts
+  uint64_t accept_failures_ = 0;  // in the current burst
   std::unordered_set<ClientConnection*> connections_;
   std::deque<std::shared_ptr<ClientConnection>> queue_[2];  // [0] established, [1] new
   asio::steady_timer queue_timer_;

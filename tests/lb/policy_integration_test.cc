@@ -137,6 +137,11 @@ TEST_F(Policy, AcceptBacksOffWhenOutOfFileDescriptors) {
       << lb_.Log().substr(0, 4000);
   int lines = CountLines(lb_.Log(), "accept");
   EXPECT_LE(lines, 12) << "the accept failure flooded the log";
+  // Each failed accept is counted.
+  std::string metrics = AdminGet("/metrics");
+  size_t at = metrics.find("\nnines_lb_accept_errors_total ");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_GE(std::stod(metrics.substr(at + 30)), 1);
 }
 
 }  // namespace
