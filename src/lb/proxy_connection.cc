@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "http/response.h"
+#include "lb/client_key.h"
 #include "lb/outlier.h"
 #include "net/tcp.h"
 
@@ -370,25 +371,7 @@ void ClientConnection::ShedFromQueue(bool timed_out) {
 // ---- Rate limits ------------------------------------------------------------
 
 std::string_view ClientConnection::ClientKey(const LbRuntime& rt) const {
-  const RateLimitConfig& limits = rt.config.rate_limit;
-  if (!limits.client_header.empty()) {
-    const http::Header* h = request_.Find(limits.client_header);
-    if (h && !h->value.empty()) return h->value;
-  } else if (!limits.trusted_proxies.empty()) {
-    bool trusted = false;
-    for (const Ipv4Network& net : limits.trusted_proxies) {
-      trusted = trusted || net.Contains(client_ip_number_);
-    }
-    const http::Header* h = trusted ? request_.Find("x-forwarded-for") : nullptr;
-    if (h) {
-      std::string_view first = h->value.substr(0, h->value.find(','));
-      while (!first.empty() && (first.back() == ' ' || first.back() == '\t')) {
-        first.remove_suffix(1);
-      }
-      if (!first.empty()) return first;
-    }
-  }
-  return client_ip_;
+  return ClientKeyOf(request_, client_ip_, client_ip_number_, rt.config.rate_limit);
 }
 
 bool ClientConnection::AdmitByRateLimits() {
