@@ -61,6 +61,12 @@ LbShared::LbShared() {
         auto rt = runtime();
         return rt && rt->per_client ? static_cast<double>(rt->per_client->size()) : 0.0;
       });
+  r.AddGaugeCallback(
+      "nines_lb_ratelimit_memory_bytes",
+      "Bytes held by the per-client table (keys are stored in at most 15 bytes).", {}, [this] {
+        auto rt = runtime();
+        return rt && rt->per_client ? static_cast<double>(rt->per_client->memory_bytes()) : 0.0;
+      });
   r.AddGaugeCallback("nines_lb_ratelimit_global_share",
                      "This balancer's share of the global limit (1 when alone).", {}, [this] {
                        auto rt = runtime();

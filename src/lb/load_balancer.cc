@@ -363,6 +363,7 @@ std::string LoadBalancer::StatusJson() {
         {"key", rl.client_header.empty() ? "ip" : "header:" + rl.client_header},
         {"clients", runtime->per_client->size()},
         {"max_clients", runtime->per_client->max_keys()},
+        {"memory_bytes", runtime->per_client->memory_bytes()},
         {"evictions", runtime->per_client->evictions()},
         {"limited", shared_.metrics.limited_client->Value()},
     };

@@ -32,7 +32,9 @@ void KeyedRateLimiter::PushFront(Shard& shard, Node* n) {
   shard.head.next = n;
 }
 
-GcraDecision KeyedRateLimiter::Take(std::string_view key, int64_t now_ns) {
+GcraDecision KeyedRateLimiter::Take(std::string_view client_key, int64_t now_ns) {
+  std::array<char, KeyDigester::kDigestSize> scratch;
+  std::string_view key = digester_.Form(client_key, &scratch);
   size_t h = Hash()(key);
   // The low bits pick the bucket inside the shard's map; use high bits here.
   Shard& shard = *shards_[(h >> 48) % shards_.size()];
@@ -55,6 +57,18 @@ GcraDecision KeyedRateLimiter::Take(std::string_view key, int64_t now_ns) {
   }
   PushFront(shard, node);
   return GcraTake(params_, &node->tat, now_ns);
+}
+
+size_t KeyedRateLimiter::memory_bytes() const {
+  // A hash node: next pointer, cached hash, key, state; plus malloc's header.
+  constexpr size_t kEntryBytes =
+      sizeof(void*) + sizeof(size_t) + sizeof(std::string) + sizeof(Node) + 16;
+  size_t bytes = 0;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mu);
+    bytes += shard->map.size() * kEntryBytes + shard->map.bucket_count() * sizeof(void*);
+  }
+  return bytes;
 }
 
 size_t KeyedRateLimiter::size() const {

@@ -3,6 +3,8 @@
 // own lock, hash map and least-recently-seen list; when a shard is full the
 // key seen longest ago is evicted (and counted). A flood of distinct keys
 // therefore costs a fixed amount of memory and cannot slow down the others.
+// Keys are stored in a fixed-size form (KeyDigester): a key of 60 KB costs
+// what a key of 15 bytes does, so memory is bounded in bytes, not only keys.
 #pragma once
 
 #include <atomic>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "ratelimit/gcra.h"
+#include "ratelimit/key_digest.h"
 
 namespace nines {
 
@@ -29,6 +32,9 @@ class KeyedRateLimiter {
   size_t max_keys() const { return max_keys_; }
   size_t size() const;
   uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
+  // Bytes the table holds: entries (key form, state, list links, the hash
+  // node and allocator overhead) and bucket arrays.
+  size_t memory_bytes() const;
 
  private:
   struct Node {
@@ -57,6 +63,7 @@ class KeyedRateLimiter {
 
   GcraParams params_;
   size_t max_keys_;
+  KeyDigester digester_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<uint64_t> evictions_{0};
 };
