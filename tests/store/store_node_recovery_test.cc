@@ -1,0 +1,105 @@
+// Recovery of a whole StoreNode from its WAL and snapshots: what survives a
+// crash at awkward moments, and which damage makes it refuse to start.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "node_harness.h"
+#include "raft/codec.h"
+#include "store/wal.h"
+#include "store/wal_format.h"
+#include "test_util.h"
+
+namespace nines::store {
+namespace {
+
+using testing::NodeHarness;
+using testing::SetCommand;
+
+uint64_t LastSegmentNumber(const std::string& wal_dir) {
+  std::vector<std::string> names;
+  EXPECT_TRUE(PosixFileSystem()->List(wal_dir, &names).ok());
+  uint64_t last = 0;
+  for (const std::string& name : names) {
+    if (auto n = wal::ParseSegmentFileName(name)) last = std::max(last, *n);
+  }
+  return last;
+}
+
+std::string EntryRecord(uint64_t term, uint64_t index, std::string data = "") {
+  raft::Entry e;
+  e.term = term;
+  e.index = index;
+  e.data = std::move(data);
+  return "E" + raft::EncodeEntry(e);
+}
+
+std::string HardStateRecord(uint64_t term, uint64_t vote, uint64_t commit) {
+  return "H" + raft::EncodeHardState(raft::HardState{term, vote, commit});
+}
+
+// A crash inside StartSegment (the segment file created, its header never
+// written) makes the next start rewrite that segment. Its preamble must carry
+// the recovered hard state: a preamble of term 0 and no vote would let the
+// member vote twice in one term after the start after that.
+TEST(StoreNodeRecoveryTest, CrashInsideStartSegmentKeepsTermAndVoteOverTwoRestarts) {
+  testing::TempDir dir;
+  NodeHarness h(dir.path());
+  raft::HardState before;
+  {
+    std::unique_ptr<StoreNode> node = h.Make();
+    ASSERT_TRUE(h.StartAlone(*node));
+    ASSERT_TRUE(h.Write(*node, SetCommand("k", "v")));
+    before = node->hard_state();
+    ASSERT_GE(before.term, 1u);
+    ASSERT_EQ(before.vote, h.config_.members[0].raft_id);
+    ASSERT_TRUE(node->Close().ok());
+  }
+  const std::string wal_dir = dir.Sub("wal");
+  uint64_t next = LastSegmentNumber(wal_dir) + 1;
+  testing::WriteFileBytes(wal_dir + "/" + wal::SegmentFileName(next), "");  // no header yet
+  for (int restart = 1; restart <= 2; ++restart) {
+    std::unique_ptr<StoreNode> node = h.Make();
+    ASSERT_TRUE(node->Recover().ok()) << "restart " << restart;
+    EXPECT_EQ(node->hard_state().term, before.term) << "restart " << restart;
+    EXPECT_EQ(node->hard_state().vote, before.vote) << "restart " << restart;
+    EXPECT_EQ(node->hard_state().commit, before.commit) << "restart " << restart;
+    ASSERT_TRUE(node->Close().ok());
+  }
+}
+
+// A hard state whose commit index is past the last entry on disk (its entries
+// lost to a torn tail) must stop the member with the file and offset, not be
+// clamped: clamping would apply old uncommitted entries as committed.
+TEST(StoreNodeRecoveryTest, CommitPastTheLastDurableEntryRefusesToStart) {
+  testing::TempDir dir;
+  NodeHarness h(dir.path());
+  const uint64_t self = h.config_.members[0].raft_id;
+  const std::string wal_dir = dir.Sub("wal");
+  {
+    std::unique_ptr<Wal> wal;
+    WalRecoveryReport report;
+    auto ignore = [](uint64_t, std::string_view) { return Status::Ok(); };
+    ASSERT_TRUE(Wal::Open(PosixFileSystem(), wal_dir, {}, ignore, &wal, &report).ok());
+    ASSERT_TRUE(wal->Append(0, HardStateRecord(1, self, 0)).ok());
+    ASSERT_TRUE(wal->Append(1, EntryRecord(1, 1)).ok());
+    ASSERT_TRUE(wal->Append(0, HardStateRecord(1, self, 1)).ok());
+    // As a rolled segment's preamble would have it: commit 3 ahead of entries
+    // 2 and 3, which a torn tail then took away.
+    ASSERT_TRUE(wal->Append(0, HardStateRecord(1, self, 3)).ok());
+    ASSERT_TRUE(wal->Sync().ok());
+    ASSERT_TRUE(wal->Close().ok());
+  }
+  std::unique_ptr<StoreNode> node = h.Make();
+  Status s = node->Recover();
+  ASSERT_FALSE(s.ok()) << "recovered with commit " << node->hard_state().commit;
+  EXPECT_NE(s.message().find(wal::SegmentFileName(1)), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("offset"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("commit 3"), std::string::npos) << s.ToString();
+}
+
+}  // namespace
+}  // namespace nines::store
