@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <fmt/format.h>
+
 #include "base/log.h"
 #include "raft/codec.h"
 #include "raft/membership.h"
@@ -97,9 +99,14 @@ Status StoreNode::Recover() {
     last_snapshot_index_ = meta.index;
   }
   raft::HardState hs;
+  std::string hs_file;  // where hs was read
+  uint64_t hs_offset = 0;
+  synced_hard_state_ = raft::HardState{};
   WalOptions options;
+  // A segment started during recovery (replacing a half-created one) repeats
+  // the hard state recovered so far: every record before it is durable.
   options.segment_preamble = [this](WalBatch* preamble) {
-    preamble->Add(0, "H" + raft::EncodeHardState(hard_state_));
+    preamble->Add(0, "H" + raft::EncodeHardState(synced_hard_state_));
   };
   WalRecoveryReport report;
   auto on_record = [&](uint64_t, std::string_view payload) -> Status {
@@ -123,6 +130,9 @@ Status StoreNode::Recover() {
         if (!raft::DecodeHardState(payload.substr(1), &hs, &error)) {
           return Status::Corruption("bad WAL hard state: " + error);
         }
+        synced_hard_state_ = hs;
+        hs_file = report.record_file;
+        hs_offset = report.record_offset;
         return Status::Ok();
       case 'S': {
         if (payload.size() != 17) return Status::Corruption("bad WAL snapshot marker");
@@ -140,10 +150,18 @@ Status StoreNode::Recover() {
     LogWarn("store", "WAL torn tail truncated: {} at offset {} ({}), {} bytes dropped",
             report.torn_file, report.torn_offset, report.torn_reason, report.dropped_bytes);
   }
+  if (hs.commit > storage_.LastIndex()) {
+    // The entries this commit index covers were lost (a torn tail after a
+    // hard state that went ahead of them): applying what is left as
+    // committed could apply entries that were never committed.
+    return Status::Corruption(
+        fmt::format("{} at offset {}: hard state commit {} is past the last durable log entry {}; "
+                    "refusing to start (restore this member from its peers)",
+                    hs_file, hs_offset, hs.commit, storage_.LastIndex()));
+  }
   if (hs.commit < applied_) hs.commit = applied_;
-  if (hs.commit > storage_.LastIndex()) hs.commit = storage_.LastIndex();
   storage_.SetHardState(hs);
-  hard_state_ = hs;
+  synced_hard_state_ = hs;
   LogInfo("store", "recovered: snapshot {} entries {}..{} term {} commit {} ({} WAL records)",
           applied_, storage_.FirstIndex(), storage_.LastIndex(), hs.term, hs.commit,
           report.records);
@@ -293,10 +311,7 @@ void StoreNode::Persist(const raft::Ready& rd) {
     batch.Add(snap.meta.index, marker);
   }
   for (const raft::Entry& e : rd.entries) batch.Add(e.index, "E" + raft::EncodeEntry(e));
-  if (rd.hard_state) {
-    hard_state_ = *rd.hard_state;
-    batch.Add(0, "H" + raft::EncodeHardState(hard_state_));
-  }
+  if (rd.hard_state) batch.Add(0, "H" + raft::EncodeHardState(*rd.hard_state));
   if (!batch.empty()) {
     Status s = wal_->Write(batch);
     if (!s.ok()) Fatal(s, "writing the WAL");
@@ -306,6 +321,8 @@ void StoreNode::Persist(const raft::Ready& rd) {
       if (!s.ok()) Fatal(s, "syncing the WAL");
       ++counters_.fsyncs;
     }
+    // Only now may a new segment's preamble repeat it.
+    if (rd.hard_state) synced_hard_state_ = *rd.hard_state;
   }
   if (rd.snapshot) storage_.ApplySnapshot(*rd.snapshot);
   if (!rd.entries.empty()) storage_.Append(rd.entries);

@@ -220,7 +220,9 @@ class StoreNode {
   MemberDirectory directory_;
   raft::Membership applied_membership_;  // the last configuration applied (for snapshots)
   std::optional<MemberJob> member_job_;
-  raft::HardState hard_state_;
+  // The last hard state known durable: what a new WAL segment's preamble
+  // repeats (never one whose entries may not be on disk yet).
+  raft::HardState synced_hard_state_;
   uint64_t applied_ = 0;
   uint64_t last_snapshot_index_ = 0;
   bool drain_requested_ = false;
