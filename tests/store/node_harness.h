@@ -25,6 +25,8 @@ class NodeHarness {
     StoreMember self;
     self.id = "solo";
     self.raft_id = StableRaftId(self.id);
+    self.peer = Endpoint{"127.0.0.1", 1};  // never dialled: the node only hands out messages
+    self.client = Endpoint{"127.0.0.1", 2};
     config_.members = {self};
   }
 
