@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -81,11 +82,54 @@ Status StoreNode::Recover() {
   Status s = fs_->CreateDirs(wal_dir_);
   if (s.ok()) s = fs_->CreateDirs(snap_dir_);
   if (!s.ok()) return s;
+  WalOptions options;
+  // A segment started during recovery (replacing a half-created one) repeats
+  // the hard state recovered so far: every record before it is durable.
+  options.segment_preamble = [this](WalBatch* preamble) {
+    preamble->Add(0, "H" + raft::EncodeHardState(synced_hard_state_));
+  };
+  // First pass over the WAL: the snapshot markers. Only a snapshot whose
+  // marker is in the WAL is used (as etcd does): a snapshot file written just
+  // before a crash, its marker lost, may not match the log.
+  std::set<std::pair<uint64_t, uint64_t>> marked;  // (index, term)
+  synced_hard_state_ = raft::HardState{};
+  {
+    std::unique_ptr<Wal> scan;
+    WalRecoveryReport scan_report;
+    auto on_marker = [&](uint64_t, std::string_view payload) -> Status {
+      if (payload.size() == 17 && (payload[0] == 'S' || payload[0] == 'C')) {
+        marked.emplace(GetU64(payload.substr(1)), GetU64(payload.substr(9)));
+      } else if (!payload.empty() && payload[0] == 'H') {
+        raft::HardState hs;
+        std::string error;
+        if (raft::DecodeHardState(payload.substr(1), &hs, &error)) synced_hard_state_ = hs;
+      }
+      return Status::Ok();
+    };
+    s = Wal::Open(fs_, wal_dir_, options, on_marker, &scan, &scan_report);
+    if (!s.ok()) return s;
+    (void)scan->Close();
+  }
   store::SnapshotMeta meta;
   std::string content;
   bool found = false;
-  s = LoadLatestSnapshot(fs_, snap_dir_, kMaxSnapshotBytes, &meta, &content, &found);
+  std::vector<SnapshotFileInfo> files;
+  s = ListSnapshots(fs_, snap_dir_, &files);
   if (!s.ok()) return s;
+  for (auto it = files.rbegin(); it != files.rend() && !found; ++it) {
+    if (marked.count({it->meta.index, it->meta.term}) == 0) {
+      LogWarn("store",
+              "ignoring snapshot {}: its marker is not in the WAL (written just before a "
+              "crash?)",
+              it->path);
+      continue;
+    }
+    // A damaged marked snapshot is an error: an older one could skip entries
+    // that compaction already deleted.
+    s = LoadSnapshot(fs_, it->path, kMaxSnapshotBytes, &meta, &content);
+    if (!s.ok()) return s;
+    found = true;
+  }
   raft::Snapshot snapshot;
   if (found) {
     s = InstallSnapshotContent(content, Bootstrap());
@@ -102,12 +146,6 @@ Status StoreNode::Recover() {
   std::string hs_file;  // where hs was read
   uint64_t hs_offset = 0;
   synced_hard_state_ = raft::HardState{};
-  WalOptions options;
-  // A segment started during recovery (replacing a half-created one) repeats
-  // the hard state recovered so far: every record before it is durable.
-  options.segment_preamble = [this](WalBatch* preamble) {
-    preamble->Add(0, "H" + raft::EncodeHardState(synced_hard_state_));
-  };
   WalRecoveryReport report;
   auto on_record = [&](uint64_t, std::string_view payload) -> Status {
     if (payload.empty()) return Status::Corruption("empty WAL record");
@@ -140,6 +178,9 @@ Status StoreNode::Recover() {
         if (found && index == snapshot.meta.index) storage_.ApplySnapshot(snapshot);
         return Status::Ok();
       }
+      case 'C':  // a snapshot this member took: marks it valid, leaves the log alone
+        if (payload.size() != 17) return Status::Corruption("bad WAL snapshot marker");
+        return Status::Ok();
       default:
         return Status::Corruption("unknown WAL record type");
     }
@@ -505,6 +546,14 @@ void StoreNode::MaybeSnapshot() {
   std::string data = SnapshotContent();
   Status s = WriteSnapshot(fs_, snap_dir_, store::SnapshotMeta{applied_, *term}, data);
   if (!s.ok()) Fatal(s, "writing a snapshot");
+  // Its marker makes it usable at recovery; durable before compaction
+  // deletes the segments it replaces.
+  std::string marker = "C";
+  PutU64(&marker, applied_);
+  PutU64(&marker, *term);
+  s = wal_->Append(applied_, marker);
+  if (s.ok()) s = wal_->Sync();
+  if (!s.ok()) Fatal(s, "writing a snapshot marker to the WAL");
   storage_.CreateSnapshot(applied_, applied_membership_, std::move(data));
   if (applied_ > kRetainedEntries) storage_.Compact(applied_ - kRetainedEntries);
   s = wal_->Compact(applied_);

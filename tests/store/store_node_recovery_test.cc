@@ -141,5 +141,32 @@ TEST(StoreNodeRecoveryTest, SnapshotWithoutItsWalMarkerIsIgnored) {
   EXPECT_EQ(e->value, "logged");
 }
 
+// A snapshot the member takes itself gets its marker, so the next start
+// uses it (and the log after it).
+TEST(StoreNodeRecoveryTest, OwnSnapshotIsMarkedAndUsedAtRecovery) {
+  testing::TempDir dir;
+  NodeHarness h(dir.path());
+  h.config_.snapshot_entries = 5;
+  {
+    std::unique_ptr<StoreNode> node = h.Make();
+    ASSERT_TRUE(h.StartAlone(*node));
+    for (int i = 0; i < 12; ++i) {
+      ASSERT_TRUE(h.Write(*node, SetCommand("k" + std::to_string(i), std::to_string(i))));
+    }
+    ASSERT_GE(node->counters().snapshots, 1u);
+    ASSERT_TRUE(node->Close().ok());
+  }
+  std::unique_ptr<StoreNode> node = h.Make();
+  ASSERT_TRUE(node->Recover().ok());
+  EXPECT_GE(node->applied_index(), 5u);  // recovered from the snapshot
+  node->CampaignIfAlone();
+  h.Settle(*node);
+  for (int i = 0; i < 12; ++i) {
+    const KvEntry* e = node->state().Find("k" + std::to_string(i), node->WallMs());
+    ASSERT_NE(e, nullptr) << i;
+    EXPECT_EQ(e->value, std::to_string(i));
+  }
+}
+
 }  // namespace
 }  // namespace nines::store
