@@ -104,6 +104,10 @@ TEST(StoreNodeRecoveryTest, CommitPastTheLastDurableEntryRefusesToStart) {
   EXPECT_NE(s.message().find("commit 3"), std::string::npos) << s.ToString();
 }
 
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
 // Snapshot content for the single member of NodeHarness with `kv` applied.
 std::string SnapshotWith(const NodeHarness& h, const std::vector<std::string>& commands) {
   KvState state;
@@ -166,6 +170,38 @@ TEST(StoreNodeRecoveryTest, OwnSnapshotIsMarkedAndUsedAtRecovery) {
     ASSERT_NE(e, nullptr) << i;
     EXPECT_EQ(e->value, std::to_string(i));
   }
+}
+
+// Replay honours a truncating append at or below the snapshot index: entry 4
+// of term 1 was overwritten (the append of entry 3 of term 2 cut it off)
+// before the snapshot at 3 was taken, so it must not come back.
+TEST(StoreNodeRecoveryTest, TruncationAtOrBelowTheSnapshotIsReplayed) {
+  testing::TempDir dir;
+  NodeHarness h(dir.path());
+  const uint64_t self = h.config_.members[0].raft_id;
+  {
+    std::unique_ptr<Wal> wal;
+    WalRecoveryReport report;
+    auto ignore = [](uint64_t, std::string_view) { return Status::Ok(); };
+    ASSERT_TRUE(Wal::Open(PosixFileSystem(), dir.Sub("wal"), {}, ignore, &wal, &report).ok());
+    ASSERT_TRUE(wal->Append(0, HardStateRecord(1, self, 0)).ok());
+    for (uint64_t i = 1; i <= 4; ++i) ASSERT_TRUE(wal->Append(i, EntryRecord(1, i)).ok());
+    ASSERT_TRUE(wal->Append(0, HardStateRecord(2, self, 2)).ok());
+    ASSERT_TRUE(wal->Append(3, EntryRecord(2, 3)).ok());  // cuts off 3 and 4 of term 1
+    ASSERT_TRUE(wal->Append(0, HardStateRecord(2, self, 3)).ok());
+    ASSERT_TRUE(
+        WriteSnapshot(PosixFileSystem(), dir.Sub("snap"), SnapshotMeta{3, 2}, SnapshotWith(h, {}))
+            .ok());
+    std::string marker = "C";
+    PutU64(&marker, 3);
+    PutU64(&marker, 2);
+    ASSERT_TRUE(wal->Append(3, marker).ok());
+    ASSERT_TRUE(wal->Sync().ok());
+    ASSERT_TRUE(wal->Close().ok());
+  }
+  std::unique_ptr<StoreNode> node = h.Make();
+  ASSERT_TRUE(node->Recover().ok());
+  EXPECT_EQ(node->last_index(), 3u) << "the overwritten entry 4 of term 1 came back";
 }
 
 }  // namespace
