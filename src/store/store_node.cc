@@ -156,7 +156,12 @@ Status StoreNode::Recover() {
         if (!raft::DecodeEntry(payload.substr(1), &e, &error)) {
           return Status::Corruption("bad WAL entry: " + error);
         }
-        if (e.index < storage_.FirstIndex()) return Status::Ok();
+        if (found && e.index <= snapshot.meta.index) {
+          // An append at or below the snapshot cut off everything after it:
+          // no entry past the snapshot that came before it survives.
+          if (storage_.LastIndex() > snapshot.meta.index) storage_.ApplySnapshot(snapshot);
+          return Status::Ok();
+        }
         if (e.index > storage_.LastIndex() + 1) {
           return Status::Corruption("WAL entry " + std::to_string(e.index) +
                                     " leaves a gap after " + std::to_string(storage_.LastIndex()));
@@ -175,8 +180,14 @@ Status StoreNode::Recover() {
       case 'S': {
         if (payload.size() != 17) return Status::Corruption("bad WAL snapshot marker");
         uint64_t index = GetU64(payload.substr(1));
-        if (found && index == snapshot.meta.index) storage_.ApplySnapshot(snapshot);
-        return Status::Ok();
+        // A snapshot installed from the leader replaced the whole log.
+        if (found && index <= snapshot.meta.index) {
+          storage_.ApplySnapshot(snapshot);
+          return Status::Ok();
+        }
+        return Status::Corruption(
+            fmt::format("{} at offset {}: the WAL installs snapshot {} but {} has no such snapshot",
+                        report.record_file, report.record_offset, index, snap_dir_));
       }
       case 'C':  // a snapshot this member took: marks it valid, leaves the log alone
         if (payload.size() != 17) return Status::Corruption("bad WAL snapshot marker");
