@@ -204,5 +204,43 @@ TEST(StoreNodeRecoveryTest, TruncationAtOrBelowTheSnapshotIsReplayed) {
   EXPECT_EQ(node->last_index(), 3u) << "the overwritten entry 4 of term 1 came back";
 }
 
+StoreMember OtherMember(const std::string& id, uint16_t port) {
+  StoreMember m;
+  m.id = id;
+  m.raft_id = StableRaftId(id);
+  m.peer = Endpoint{"127.0.0.1", port};
+  m.client = Endpoint{"127.0.0.1", static_cast<uint16_t>(port + 1)};
+  return m;
+}
+
+// The [[member]] list bootstraps the group once: the first start writes it to
+// the log as entry 1 (committed), and a later start never reads the voters
+// from store.toml again. An edited list on an initialized member could give
+// members disjoint majorities: it is refused, pointing at /v1/members.
+TEST(StoreNodeRecoveryTest, BootstrapConfigurationIsTheFirstLogEntry) {
+  testing::TempDir dir;
+  NodeHarness h(dir.path());
+  h.config_.members.push_back(OtherMember("b", 3));
+  h.config_.members.push_back(OtherMember("c", 5));
+  {
+    std::unique_ptr<StoreNode> node = h.Make();
+    ASSERT_TRUE(node->Recover().ok());
+    EXPECT_EQ(node->last_index(), 1u);
+    EXPECT_EQ(node->hard_state().commit, 1u);
+    ASSERT_TRUE(node->Close().ok());
+  }
+  {
+    std::unique_ptr<StoreNode> node = h.Make();  // same list: starts
+    ASSERT_TRUE(node->Recover().ok());
+    EXPECT_EQ(node->last_index(), 1u);
+    ASSERT_TRUE(node->Close().ok());
+  }
+  h.config_.members.back() = OtherMember("d", 7);  // c replaced by d in store.toml
+  std::unique_ptr<StoreNode> node = h.Make();
+  Status s = node->Recover();
+  ASSERT_FALSE(s.ok()) << "started with voters re-read from an edited [[member]] list";
+  EXPECT_NE(s.message().find("/v1/members"), std::string::npos) << s.ToString();
+}
+
 }  // namespace
 }  // namespace nines::store
