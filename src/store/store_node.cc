@@ -32,6 +32,12 @@ uint64_t GetU64(std::string_view in) {
   return v;
 }
 
+std::string VoterList(const raft::Membership& m) {
+  std::string out;
+  for (raft::NodeId id : m.voters) out += (out.empty() ? "" : ",") + std::to_string(id);
+  return out;
+}
+
 }  // namespace
 
 StoreNode::StoreNode(StoreConfig config, StoreNodeEnv env)
@@ -39,14 +45,13 @@ StoreNode::StoreNode(StoreConfig config, StoreNodeEnv env)
       env_(std::move(env)),
       self_(config_.Self()),
       fs_(env_.fs),
-      storage_(Bootstrap()) {
+      storage_(raft::Membership{}) {
   wal_dir_ = JoinPath(config_.data_dir, "wal");
   snap_dir_ = JoinPath(config_.data_dir, "snap");
   command_config_.requirepass = config_.requirepass;
   start_ms_ = NowMs();
   next_request_id_ = static_cast<uint64_t>(WallMs()) << 20;
   for (const StoreMember& m : config_.members) directory_.Upsert(m);
-  applied_membership_ = Bootstrap();
 }
 
 StoreNode::~StoreNode() = default;
@@ -92,17 +97,30 @@ Status StoreNode::Recover() {
   // marker is in the WAL is used (as etcd does): a snapshot file written just
   // before a crash, its marker lost, may not match the log.
   std::set<std::pair<uint64_t, uint64_t>> marked;  // (index, term)
+  bool any_entry = false;
+  std::optional<raft::Membership> bootstrapped;  // entry 1, when it is a configuration
   synced_hard_state_ = raft::HardState{};
   {
     std::unique_ptr<Wal> scan;
     WalRecoveryReport scan_report;
-    auto on_marker = [&](uint64_t, std::string_view payload) -> Status {
+    auto on_marker = [&](uint64_t index, std::string_view payload) -> Status {
       if (payload.size() == 17 && (payload[0] == 'S' || payload[0] == 'C')) {
         marked.emplace(GetU64(payload.substr(1)), GetU64(payload.substr(9)));
       } else if (!payload.empty() && payload[0] == 'H') {
         raft::HardState hs;
         std::string error;
         if (raft::DecodeHardState(payload.substr(1), &hs, &error)) synced_hard_state_ = hs;
+      } else if (!payload.empty() && payload[0] == 'E') {
+        any_entry = true;
+        raft::Entry e;
+        raft::Membership m;
+        std::string error;
+        if (index == 1 && raft::DecodeEntry(payload.substr(1), &e, &error)) {
+          bootstrapped.reset();
+          if (e.type == raft::EntryType::kConfig && raft::DecodeMembership(e.data, &m, &error)) {
+            bootstrapped = std::move(m);
+          }
+        }
       }
       return Status::Ok();
     };
@@ -129,6 +147,25 @@ Status StoreNode::Recover() {
     s = LoadSnapshot(fs_, it->path, kMaxSnapshotBytes, &meta, &content);
     if (!s.ok()) return s;
     found = true;
+  }
+  // The voters come from the log (entry 1 is the bootstrap configuration)
+  // and snapshots, never again from [[member]] once the member has state.
+  if (bootstrapped && !config_.join && bootstrapped->voters != Bootstrap().voters) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: the [[member]] list (voters {}) differs from the one this member was bootstrapped "
+        "with (voters {}); [[member]] only bootstraps a new group: restore the original list and "
+        "change members with POST /v1/members and DELETE /v1/members/ID",
+        config_.file.empty() ? "store.toml" : config_.file, VoterList(Bootstrap()),
+        VoterList(*bootstrapped)));
+  }
+  const bool legacy =
+      !found && !bootstrapped && (any_entry || synced_hard_state_ != raft::HardState{});
+  if (legacy && !config_.join) {
+    // A data directory written before entry 1 carried the configuration.
+    LogWarn("store", "{}: no bootstrap configuration in the log; using the [[member]] list",
+            wal_dir_);
+    storage_ = raft::MemoryStorage(Bootstrap());
+    applied_membership_ = Bootstrap();
   }
   raft::Snapshot snapshot;
   if (found) {
@@ -201,6 +238,21 @@ Status StoreNode::Recover() {
   if (report.dropped_bytes > 0) {
     LogWarn("store", "WAL torn tail truncated: {} at offset {} ({}), {} bytes dropped",
             report.torn_file, report.torn_offset, report.torn_reason, report.dropped_bytes);
+  }
+  if (!found && !legacy && !config_.join && storage_.LastIndex() == 0 && hs == raft::HardState{}) {
+    // First start of a new group: the [[member]] voters become entry 1,
+    // committed (every member writes the same entry, as etcd does).
+    raft::Entry e{1, 1, raft::EntryType::kConfig, raft::EncodeMembership(Bootstrap())};
+    hs = raft::HardState{1, raft::kNoNode, 1};
+    WalBatch batch;
+    batch.Add(e.index, "E" + raft::EncodeEntry(e));
+    batch.Add(0, "H" + raft::EncodeHardState(hs));
+    s = wal_->Write(batch);
+    if (s.ok()) s = wal_->Sync();
+    if (!s.ok()) return s;
+    storage_.Append({e});
+    LogInfo("store", "new group: bootstrap configuration of {} voters written as entry 1",
+            Bootstrap().voters.size());
   }
   if (hs.commit > storage_.LastIndex()) {
     // The entries this commit index covers were lost (a torn tail after a
