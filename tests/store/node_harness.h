@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,10 @@ class NodeHarness {
     env.send = [this](const raft::Message& m) { sent_.push_back(m); };
     env.schedule_drain = [this] { ++drains_asked_; };
     env.seed = 42;
+    // A crash-stop unwinds the test instead of ending the process.
+    env.fatal = [](const Status& status, const char* what) {
+      throw std::runtime_error(std::string(what) + ": " + status.ToString());
+    };
     return std::make_unique<StoreNode>(config_, std::move(env));
   }
 

@@ -242,5 +242,33 @@ TEST(StoreNodeRecoveryTest, BootstrapConfigurationIsTheFirstLogEntry) {
   EXPECT_NE(s.message().find("/v1/members"), std::string::npos) << s.ToString();
 }
 
+// A committed entry the member cannot decode stops it with a clear error
+// naming the entry (crash-stop) instead of being skipped: skipping it would
+// let this member's state silently diverge from the others'.
+TEST(StoreNodeRecoveryTest, UndecodableCommittedEntryStopsTheMember) {
+  testing::TempDir dir;
+  NodeHarness h(dir.path());
+  const uint64_t self = h.config_.members[0].raft_id;
+  {
+    std::unique_ptr<Wal> wal;
+    WalRecoveryReport report;
+    auto ignore = [](uint64_t, std::string_view) { return Status::Ok(); };
+    ASSERT_TRUE(Wal::Open(PosixFileSystem(), dir.Sub("wal"), {}, ignore, &wal, &report).ok());
+    ASSERT_TRUE(wal->Append(1, EntryRecord(1, 1)).ok());         // the leader's empty entry
+    ASSERT_TRUE(wal->Append(2, EntryRecord(1, 2, "xyz")).ok());  // too short for its header
+    ASSERT_TRUE(wal->Append(0, HardStateRecord(1, self, 2)).ok());
+    ASSERT_TRUE(wal->Sync().ok());
+    ASSERT_TRUE(wal->Close().ok());
+  }
+  std::unique_ptr<StoreNode> node = h.Make();
+  ASSERT_TRUE(node->Recover().ok());
+  try {
+    node->Drain();  // applies the committed entries
+    FAIL() << "entry 2 was skipped; applied index " << node->applied_index();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("entry 2"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace nines::store
