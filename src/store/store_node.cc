@@ -436,20 +436,32 @@ void StoreNode::Persist(const raft::Ready& rd) {
 void StoreNode::ApplyEntry(const raft::Entry& e) {
   if (e.index <= applied_) return;
   applied_ = e.index;
+  // An entry this member cannot decode stops it: skipping it would let its
+  // state diverge silently from the other members'.
+  auto undecodable = [&](const std::string& why) {
+    Fatal(Status::Corruption(fmt::format("entry {} (term {}): {}", e.index, e.term, why)),
+          "applying the log");
+  };
+  std::string error;
   if (e.type == raft::EntryType::kConfig) {
     raft::Membership m;
-    std::string error;
-    if (raft::DecodeMembership(e.data, &m, &error)) {
-      applied_membership_ = std::move(m);
-      LogInfo("store", "configuration at index {}: {} voters, {} learners{}", e.index,
-              applied_membership_.voters.size(), applied_membership_.learners.size(),
-              raft::IsMember(applied_membership_, self_->raft_id)
-                  ? ""
-                  : "; this member is no longer part of it");
-    }
+    if (!raft::DecodeMembership(e.data, &m, &error)) undecodable("bad configuration: " + error);
+    applied_membership_ = std::move(m);
+    LogInfo("store", "configuration at index {}: {} voters, {} learners{}", e.index,
+            applied_membership_.voters.size(), applied_membership_.learners.size(),
+            raft::IsMember(applied_membership_, self_->raft_id)
+                ? ""
+                : "; this member is no longer part of it");
     return;
   }
-  if (e.type != raft::EntryType::kNormal || e.data.size() < kEntryHeader) return;
+  if (e.type != raft::EntryType::kNormal) {
+    undecodable(fmt::format("unknown entry type {}", static_cast<int>(e.type)));
+  }
+  if (e.data.empty()) return;  // the empty entry a new leader appends to commit its term
+  if (e.data.size() <= kEntryHeader) {
+    undecodable(fmt::format("{} bytes, too short for the {}-byte header and a command",
+                            e.data.size(), kEntryHeader));
+  }
   std::string_view data(e.data);
   uint64_t origin = GetU64(data);
   uint64_t request = GetU64(data.substr(8));
@@ -457,14 +469,14 @@ void StoreNode::ApplyEntry(const raft::Entry& e) {
   KvResult result;
   if (!payload.empty() && payload[0] == kDirectoryEntry) {
     MemberDirectory directory;
-    std::string error;
-    if (DecodeDirectory(payload.substr(1), &directory, &error)) {
-      directory_ = std::move(directory);
-    } else {
-      LogWarn("store", "entry {}: {}", e.index, error);
+    if (!DecodeDirectory(payload.substr(1), &directory, &error)) {
+      undecodable("bad member directory: " + error);
     }
+    directory_ = std::move(directory);
   } else {
-    result = state_.Apply(e.index, payload);
+    Status s = DecodeKvCommand(payload, &apply_scratch_);
+    if (!s.ok()) undecodable("bad command: " + s.message());
+    result = state_.ApplyCommand(e.index, apply_scratch_);
   }
   if (origin != self_->raft_id) return;
   auto it = pending_writes_.find(request);

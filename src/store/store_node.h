@@ -217,6 +217,7 @@ class StoreNode {
   raft::MemoryStorage storage_;
   std::unique_ptr<raft::Raft> raft_;
   KvState state_;
+  KvCommand apply_scratch_;  // views into the entry being applied
   MemberDirectory directory_;
   raft::Membership applied_membership_;  // the last configuration applied (for snapshots)
   std::optional<MemberJob> member_job_;
