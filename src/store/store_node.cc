@@ -84,6 +84,11 @@ Status StoreNode::InstallSnapshotContent(std::string_view content,
 }
 
 Status StoreNode::Recover() {
+  if (!config_.fsync) {
+    LogWarn("store",
+            "UNSAFE: unsafe_no_fsync = true: the WAL is never fsynced; a crash of the machine can "
+            "lose acknowledged writes and let this member vote twice in one term");
+  }
   Status s = fs_->CreateDirs(wal_dir_);
   if (s.ok()) s = fs_->CreateDirs(snap_dir_);
   if (!s.ok()) return s;
