@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -18,8 +17,7 @@ namespace nines::store {
 
 namespace {
 
-constexpr size_t kEntryHeader = 16;  // [u64 origin member][u64 request id]
-constexpr uint64_t kMaxSnapshotBytes = 8ull << 30;
+constexpr size_t kEntryHeader = 16;          // [u64 origin member][u64 request id]
 constexpr uint64_t kRetainedEntries = 1000;  // kept after a snapshot for slow followers
 constexpr char kDirectoryEntry = 'D';  // entry payload: 'D' + directory (KvCommands start with 1)
 
@@ -30,12 +28,6 @@ uint64_t GetU64(std::string_view in) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[i]);
   return v;
-}
-
-std::string VoterList(const raft::Membership& m) {
-  std::string out;
-  for (raft::NodeId id : m.voters) out += (out.empty() ? "" : ",") + std::to_string(id);
-  return out;
 }
 
 }  // namespace
@@ -81,209 +73,6 @@ Status StoreNode::InstallSnapshotContent(std::string_view content,
   if (wrapped) directory_ = std::move(directory);
   applied_membership_ = m;
   return state_.Deserialize(kv);
-}
-
-Status StoreNode::Recover() {
-  if (!config_.fsync) {
-    LogWarn("store",
-            "UNSAFE: unsafe_no_fsync = true: the WAL is never fsynced; a crash of the machine can "
-            "lose acknowledged writes and let this member vote twice in one term");
-  }
-  Status s = fs_->CreateDirs(wal_dir_);
-  if (s.ok()) s = fs_->CreateDirs(snap_dir_);
-  if (!s.ok()) return s;
-  WalOptions options;
-  // A segment started during recovery (replacing a half-created one) repeats
-  // the hard state recovered so far: every record before it is durable.
-  options.segment_preamble = [this](WalBatch* preamble) {
-    preamble->Add(0, "H" + raft::EncodeHardState(synced_hard_state_));
-  };
-  // First pass over the WAL: the snapshot markers. Only a snapshot whose
-  // marker is in the WAL is used (as etcd does): a snapshot file written just
-  // before a crash, its marker lost, may not match the log.
-  std::set<std::pair<uint64_t, uint64_t>> marked;  // (index, term)
-  bool any_entry = false;
-  std::optional<raft::Membership> bootstrapped;  // entry 1, when it is a configuration
-  synced_hard_state_ = raft::HardState{};
-  {
-    std::unique_ptr<Wal> scan;
-    WalRecoveryReport scan_report;
-    auto on_marker = [&](uint64_t index, std::string_view payload) -> Status {
-      if (payload.size() == 17 && (payload[0] == 'S' || payload[0] == 'C')) {
-        marked.emplace(GetU64(payload.substr(1)), GetU64(payload.substr(9)));
-      } else if (!payload.empty() && payload[0] == 'H') {
-        raft::HardState hs;
-        std::string error;
-        if (raft::DecodeHardState(payload.substr(1), &hs, &error)) synced_hard_state_ = hs;
-      } else if (!payload.empty() && payload[0] == 'E') {
-        any_entry = true;
-        raft::Entry e;
-        raft::Membership m;
-        std::string error;
-        if (index == 1 && raft::DecodeEntry(payload.substr(1), &e, &error)) {
-          bootstrapped.reset();
-          if (e.type == raft::EntryType::kConfig && raft::DecodeMembership(e.data, &m, &error)) {
-            bootstrapped = std::move(m);
-          }
-        }
-      }
-      return Status::Ok();
-    };
-    s = Wal::Open(fs_, wal_dir_, options, on_marker, &scan, &scan_report);
-    if (!s.ok()) return s;
-    (void)scan->Close();
-  }
-  store::SnapshotMeta meta;
-  std::string content;
-  bool found = false;
-  std::vector<SnapshotFileInfo> files;
-  s = ListSnapshots(fs_, snap_dir_, &files);
-  if (!s.ok()) return s;
-  for (auto it = files.rbegin(); it != files.rend() && !found; ++it) {
-    if (marked.count({it->meta.index, it->meta.term}) == 0) {
-      LogWarn("store",
-              "ignoring snapshot {}: its marker is not in the WAL (written just before a "
-              "crash?)",
-              it->path);
-      continue;
-    }
-    // A damaged marked snapshot is an error: an older one could skip entries
-    // that compaction already deleted.
-    s = LoadSnapshot(fs_, it->path, kMaxSnapshotBytes, &meta, &content);
-    if (!s.ok()) return s;
-    found = true;
-  }
-  // The voters come from the log (entry 1 is the bootstrap configuration)
-  // and snapshots, never again from [[member]] once the member has state.
-  if (bootstrapped && !config_.join && bootstrapped->voters != Bootstrap().voters) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: the [[member]] list (voters {}) differs from the one this member was bootstrapped "
-        "with (voters {}); [[member]] only bootstraps a new group: restore the original list and "
-        "change members with POST /v1/members and DELETE /v1/members/ID",
-        config_.file.empty() ? "store.toml" : config_.file, VoterList(Bootstrap()),
-        VoterList(*bootstrapped)));
-  }
-  const bool legacy =
-      !found && !bootstrapped && (any_entry || synced_hard_state_ != raft::HardState{});
-  if (legacy && !config_.join) {
-    // A data directory written before entry 1 carried the configuration.
-    LogWarn("store", "{}: no bootstrap configuration in the log; using the [[member]] list",
-            wal_dir_);
-    storage_ = raft::MemoryStorage(Bootstrap());
-    applied_membership_ = Bootstrap();
-  }
-  raft::Snapshot snapshot;
-  if (found) {
-    s = InstallSnapshotContent(content, Bootstrap());
-    snapshot.meta = raft::SnapshotMeta{meta.index, meta.term, applied_membership_};
-    snapshot.data = content;
-    storage_.ApplySnapshot(snapshot);
-    if (!s.ok())
-      return Status::Corruption("snapshot index " + std::to_string(meta.index) + ": " +
-                                s.message());
-    applied_ = meta.index;
-    last_snapshot_index_ = meta.index;
-  }
-  raft::HardState hs;
-  std::string hs_file;  // where hs was read
-  uint64_t hs_offset = 0;
-  synced_hard_state_ = raft::HardState{};
-  WalRecoveryReport report;
-  auto on_record = [&](uint64_t, std::string_view payload) -> Status {
-    if (payload.empty()) return Status::Corruption("empty WAL record");
-    std::string error;
-    switch (payload[0]) {
-      case 'E': {
-        raft::Entry e;
-        if (!raft::DecodeEntry(payload.substr(1), &e, &error)) {
-          return Status::Corruption("bad WAL entry: " + error);
-        }
-        if (found && e.index <= snapshot.meta.index) {
-          // An append at or below the snapshot cut off everything after it:
-          // no entry past the snapshot that came before it survives.
-          if (storage_.LastIndex() > snapshot.meta.index) storage_.ApplySnapshot(snapshot);
-          return Status::Ok();
-        }
-        if (e.index > storage_.LastIndex() + 1) {
-          return Status::Corruption("WAL entry " + std::to_string(e.index) +
-                                    " leaves a gap after " + std::to_string(storage_.LastIndex()));
-        }
-        storage_.Append({e});
-        return Status::Ok();
-      }
-      case 'H':
-        if (!raft::DecodeHardState(payload.substr(1), &hs, &error)) {
-          return Status::Corruption("bad WAL hard state: " + error);
-        }
-        synced_hard_state_ = hs;
-        hs_file = report.record_file;
-        hs_offset = report.record_offset;
-        return Status::Ok();
-      case 'S': {
-        if (payload.size() != 17) return Status::Corruption("bad WAL snapshot marker");
-        uint64_t index = GetU64(payload.substr(1));
-        // A snapshot installed from the leader replaced the whole log.
-        if (found && index <= snapshot.meta.index) {
-          storage_.ApplySnapshot(snapshot);
-          return Status::Ok();
-        }
-        return Status::Corruption(
-            fmt::format("{} at offset {}: the WAL installs snapshot {} but {} has no such snapshot",
-                        report.record_file, report.record_offset, index, snap_dir_));
-      }
-      case 'C':  // a snapshot this member took: marks it valid, leaves the log alone
-        if (payload.size() != 17) return Status::Corruption("bad WAL snapshot marker");
-        return Status::Ok();
-      default:
-        return Status::Corruption("unknown WAL record type");
-    }
-  };
-  s = Wal::Open(fs_, wal_dir_, options, on_record, &wal_, &report);
-  if (!s.ok()) return s;
-  if (report.dropped_bytes > 0) {
-    LogWarn("store", "WAL torn tail truncated: {} at offset {} ({}), {} bytes dropped",
-            report.torn_file, report.torn_offset, report.torn_reason, report.dropped_bytes);
-  }
-  if (!found && !legacy && !config_.join && storage_.LastIndex() == 0 && hs == raft::HardState{}) {
-    // First start of a new group: the [[member]] voters become entry 1,
-    // committed (every member writes the same entry, as etcd does).
-    raft::Entry e{1, 1, raft::EntryType::kConfig, raft::EncodeMembership(Bootstrap())};
-    hs = raft::HardState{1, raft::kNoNode, 1};
-    WalBatch batch;
-    batch.Add(e.index, "E" + raft::EncodeEntry(e));
-    batch.Add(0, "H" + raft::EncodeHardState(hs));
-    s = wal_->Write(batch);
-    if (s.ok()) s = wal_->Sync();
-    if (!s.ok()) return s;
-    storage_.Append({e});
-    LogInfo("store", "new group: bootstrap configuration of {} voters written as entry 1",
-            Bootstrap().voters.size());
-  }
-  if (hs.commit > storage_.LastIndex()) {
-    // The entries this commit index covers were lost (a torn tail after a
-    // hard state that went ahead of them): applying what is left as
-    // committed could apply entries that were never committed.
-    return Status::Corruption(
-        fmt::format("{} at offset {}: hard state commit {} is past the last durable log entry {}; "
-                    "refusing to start (restore this member from its peers)",
-                    hs_file, hs_offset, hs.commit, storage_.LastIndex()));
-  }
-  if (hs.commit < applied_) hs.commit = applied_;
-  storage_.SetHardState(hs);
-  synced_hard_state_ = hs;
-  LogInfo("store", "recovered: snapshot {} entries {}..{} term {} commit {} ({} WAL records)",
-          applied_, storage_.FirstIndex(), storage_.LastIndex(), hs.term, hs.commit,
-          report.records);
-
-  raft::Config rc;
-  rc.id = self_->raft_id;
-  rc.heartbeat_ticks = std::max(1, config_.heartbeat_ms / config_.tick_ms);
-  rc.election_ticks = std::max(2, config_.election_ms / config_.tick_ms);
-  rc.seed = env_.seed;
-  rc.applied = applied_;
-  raft_ = std::make_unique<raft::Raft>(rc, &storage_);
-  UpdateInfo();
-  return Status::Ok();
 }
 
 void StoreNode::CampaignIfAlone() {

@@ -24,6 +24,7 @@
 #include "store/file.h"
 #include "store/kv_state.h"
 #include "store/member_directory.h"
+#include "store/snapshot_file.h"
 #include "store/store_config.h"
 #include "store/wal.h"
 
@@ -187,6 +188,15 @@ class StoreNode {
     int64_t deadline = 0;
     std::function<void(bool)> fn;
   };
+
+  // Recovery steps (store_recovery.cc).
+  struct WalScan;
+  WalOptions RecoveryWalOptions();
+  Status ScanWal(WalScan* scan);
+  Status LoadMarkedSnapshot(const WalScan& scan, SnapshotMeta* meta, std::string* content,
+                            bool* found);
+  Status ReplayWal(const raft::Snapshot* snapshot, raft::HardState* hs, std::string* hs_where);
+  Status WriteBootstrapEntry(raft::HardState* hs);
 
   void HandleReady(raft::Ready& rd);
   void Persist(const raft::Ready& rd);
