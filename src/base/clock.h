@@ -22,6 +22,14 @@ class SteadyClock : public Clock {
   static SteadyClock& Instance();
 };
 
+// The process's wall clock (nanoseconds since the Unix epoch; may step).
+// Injectable where wall time matters (TTLs), so simulations can skew it.
+class SystemClock : public Clock {
+ public:
+  int64_t NowNanos() const override;
+  static SystemClock& Instance();
+};
+
 // A clock that moves only when told to; for tests.
 class ManualClock : public Clock {
  public:

@@ -58,15 +58,14 @@ ClientConnection::ClientConnection(StoreServer* server, asio::ip::tcp::socket so
   resp::Limits limits;
   limits.max_request_bytes = server->config().max_request_bytes;
   parser_ = resp::RequestParser(limits);
-  session_.id = ++server->next_client_id_;
+  session_.id = server->NextClientId();
   session_.authenticated = server->config().requirepass.empty();
 }
 
 void ClientConnection::Start() {
   asio::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-  ++server_->open_connections_;
-  ++server_->counters_.client_connections;
+  server_->ConnectionOpened();
   Read();
 }
 
@@ -254,7 +253,7 @@ void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq) {
   w.ArrayHeader(request->args.size());
   for (const std::string& a : request->args) w.Bulk(a);
   fwd_slots_.emplace_back(seq, std::move(request));
-  ++server_->counters_.forwarded;
+  ++server_->counters().forwarded;
   ForwardFlush();
 }
 

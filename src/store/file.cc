@@ -172,7 +172,13 @@ class Posix : public FileSystem {
       pos = dir.find('/', pos + 1);
       partial = dir.substr(0, pos);
       if (partial.empty()) continue;
-      if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+      if (::mkdir(partial.c_str(), 0755) == 0) {
+        // The new entry is durable only once the directory holding it is synced.
+        size_t slash = partial.rfind('/');
+        std::string parent = slash == std::string::npos ? "." : partial.substr(0, slash);
+        Status status = SyncDir(parent.empty() ? "/" : parent);
+        if (!status.ok()) return status;
+      } else if (errno != EEXIST) {
         return ErrnoStatus("mkdir", partial, errno);
       }
     }

@@ -43,7 +43,7 @@ class FileSystem {
   virtual Status Truncate(const std::string& path, uint64_t size) = 0;
   // Makes creations, renames and removals in dir durable (fsync on the directory).
   virtual Status SyncDir(const std::string& dir) = 0;
-  // mkdir -p.
+  // mkdir -p; each directory it creates is made durable (its parent is synced).
   virtual Status CreateDirs(const std::string& dir) = 0;
 };
 

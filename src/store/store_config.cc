@@ -51,6 +51,14 @@ std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors
   c.max_request_bytes = static_cast<uint64_t>(root.Integer(
       "max_request_bytes", static_cast<int64_t>(c.max_request_bytes), 1024, 1ll << 30));
   c.fsync = root.Bool("fsync", true);
+  c.unsafe_no_fsync = root.Bool("unsafe_no_fsync", false);
+  if (!c.fsync && !c.unsafe_no_fsync) {
+    root.ErrorAt("fsync",
+                 "'fsync = false' voids the durability of votes and acknowledged writes (after a "
+                 "crash a member can vote twice in a term or forget acknowledged data); set "
+                 "'unsafe_no_fsync = true' to accept that (benchmarks and tests only)");
+  }
+  if (c.unsafe_no_fsync) c.fsync = false;
   c.join = root.Bool("join", false);
   if (c.heartbeat_ms < c.tick_ms) root.ErrorAt("heartbeat_ms", "'heartbeat_ms' must be >= tick_ms");
   if (c.election_ms < 2 * c.heartbeat_ms) {

@@ -35,7 +35,10 @@ struct StoreConfig {
   uint64_t snapshot_entries = 10000;
   std::string requirepass;
   uint64_t max_request_bytes = 64u << 20;
+  // fsync is turned off only by unsafe_no_fsync = true (as etcd's
+  // --unsafe-no-fsync); `fsync = false` alone is a config error.
   bool fsync = true;
+  bool unsafe_no_fsync = false;
   // Joins a running group (added with POST /v1/members): starts with no
   // configuration and waits for the leader instead of bootstrapping from [[member]].
   bool join = false;

@@ -57,7 +57,7 @@ void StoreServer::HandleHttp(const http::Request& request, http::Responder respo
     return;
   }
   if (request.path == "/v1/members" && request.method == "GET") {
-    respond(http::Response::Json(200, "{\"members\":" + MembersJson() + "}\n"));
+    respond(http::Response::Json(200, "{\"members\":" + node_->MembersJson() + "}\n"));
     return;
   }
   if ((request.path == "/v1/members" && request.method == "POST") ||
@@ -70,27 +70,12 @@ void StoreServer::HandleHttp(const http::Request& request, http::Responder respo
       respond(JsonError(409, "not the leader"));
       return;
     }
-    std::string to = request.QueryParam("to");
-    raft::NodeId target = raft::kNoNode;
-    raft::Index best = 0;
-    for (raft::NodeId voter : raft_->membership().voters) {
-      const StoreMember* m = directory_.ByRaftId(voter);
-      if (voter == self_->raft_id || m == nullptr) continue;
-      const raft::ReplicationProgress* pr = raft_->progress(voter);
-      if (!to.empty()) {
-        if (m->id == to) target = voter;
-      } else if (pr && (target == raft::kNoNode || pr->match > best)) {
-        target = voter;
-        best = pr->match;
-      }
-    }
-    if (target == raft::kNoNode || !raft_->TransferLeadership(target)) {
+    std::string target = node_->TransferLeadership(request.QueryParam("to"));
+    if (target.empty()) {
       respond(JsonError(400, "no member to transfer leadership to"));
       return;
     }
-    ScheduleDrain();
-    respond(http::Response::Json(
-        202, nlohmann::json{{"transferring_to", directory_.ByRaftId(target)->id}}.dump() + "\n"));
+    respond(http::Response::Json(202, nlohmann::json{{"transferring_to", target}}.dump() + "\n"));
     return;
   }
   respond(JsonError(404, "not found"));
@@ -135,7 +120,7 @@ void StoreServer::HandleKv(const http::Request& request, http::Responder respond
         respond(JsonError(503, error));
         return;
       }
-      const KvEntry* e = state_.Find(key, WallMs());
+      const KvEntry* e = state().Find(key, WallMs());
       if (e == nullptr) {
         respond(JsonError(404, "no such key"));
         return;
@@ -223,19 +208,20 @@ void StoreServer::HandleKv(const http::Request& request, http::Responder respond
 std::string StoreServer::StatusJson() const {
   nlohmann::json j;
   j["id"] = config_.id;
-  j["role"] = info_.role;
-  j["term"] = raft_->term();
+  j["role"] = node_->role_name();
+  j["term"] = node_->term();
   const StoreMember* leader = LeaderMember();
   j["leader"] = leader ? nlohmann::json(leader->id) : nlohmann::json(nullptr);
-  j["commit"] = raft_->log().committed();
-  j["applied"] = applied_;
-  j["last_index"] = raft_->log().LastIndex();
-  j["keys"] = state_.stored_keys();
-  j["members"] = nlohmann::json::parse(MembersJson());
+  j["commit"] = node_->commit_index();
+  j["applied"] = node_->applied_index();
+  j["last_index"] = node_->last_index();
+  j["keys"] = state().stored_keys();
+  j["members"] = nlohmann::json::parse(node_->MembersJson());
   return j.dump() + "\n";
 }
 
 std::string StoreServer::MetricsText() const {
+  const StoreCounters& counters_ = node_->counters();  // the node's, named as before the split
   std::string out;
   auto gauge = [&](const char* name, const char* help, uint64_t v) {
     out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name, help, v);
@@ -244,16 +230,16 @@ std::string StoreServer::MetricsText() const {
     out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, v);
   };
   gauge("nines_store_is_leader", "1 if this member is the leader", IsLeader() ? 1 : 0);
-  gauge("nines_store_term", "current Raft term", raft_->term());
-  gauge("nines_store_commit_index", "commit index", raft_->log().committed());
-  gauge("nines_store_applied_index", "applied index", applied_);
-  gauge("nines_store_keys", "stored keys", state_.stored_keys());
-  gauge("nines_store_memory_bytes", "keys + values bytes", state_.memory_bytes());
-  gauge("nines_store_client_connections", "open RESP connections", open_connections_);
+  gauge("nines_store_term", "current Raft term", node_->term());
+  gauge("nines_store_commit_index", "commit index", node_->commit_index());
+  gauge("nines_store_applied_index", "applied index", node_->applied_index());
+  gauge("nines_store_keys", "stored keys", state().stored_keys());
+  gauge("nines_store_memory_bytes", "keys + values bytes", state().memory_bytes());
+  gauge("nines_store_client_connections", "open RESP connections", node_->open_connections());
   gauge("nines_store_pending_reads", "linearizable reads waiting for their read barrier",
-        pending_read_count_);
+        node_->pending_reads());
   gauge("nines_store_read_batches", "read barriers (ReadIndex requests) in flight",
-        read_batches_.size());
+        node_->read_batches());
   counter("nines_store_fsyncs_total", "WAL fsyncs (group commits)", counters_.fsyncs);
   counter("nines_store_wal_batches_total", "WAL batch writes", counters_.wal_batches);
   counter("nines_store_proposals_total", "writes proposed by this member", counters_.proposals);

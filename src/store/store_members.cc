@@ -1,13 +1,15 @@
-// Membership changes over HTTP: POST /v1/members adds a member (directory
-// entry, then learner, then voter once caught up), DELETE /v1/members/ID
-// removes one (a leader removing itself hands leadership over first and
-// redirects). One change at a time, stepped by the tick; see docs/store.md.
+// Membership changes: POST /v1/members adds a member (directory entry, then
+// learner, then voter once caught up), DELETE /v1/members/ID removes one (a
+// leader removing itself hands leadership over first and redirects). The
+// HTTP handler (StoreServer) parses the request; the change itself is a
+// StoreNode job, one at a time, stepped by the tick; see docs/store.md.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 
 #include "base/log.h"
 #include "raft/membership.h"
+#include "store/store_node.h"
 #include "store/store_server.h"
 
 namespace nines::store {
@@ -53,7 +55,7 @@ bool EndpointField(const nlohmann::json& body, const char* name, bool required, 
 
 }  // namespace
 
-std::string StoreServer::MembersJson() const {
+std::string StoreNode::MembersJson() const {
   const raft::Membership& m = raft_->membership();
   std::vector<raft::NodeId> ids = m.voters;
   ids.insert(ids.end(), m.learners.begin(), m.learners.end());
@@ -87,8 +89,8 @@ std::string StoreServer::MembersJson() const {
 }
 
 void StoreServer::HandleMembers(const http::Request& request, http::Responder respond) {
-  if (!IsLeader()) {
-    const StoreMember* leader = LeaderMember();
+  if (!node_->IsLeader()) {
+    const StoreMember* leader = node_->LeaderMember();
     if (leader && leader->http) {
       http::Response r = JsonError(307, "not the leader");
       r.headers.emplace_back("Location", "http://" + leader->http->ToString() + request.target);
@@ -98,27 +100,27 @@ void StoreServer::HandleMembers(const http::Request& request, http::Responder re
     }
     return;
   }
-  if (member_job_) {
-    respond(JsonError(409, "a membership change is in progress; retry when it is done"));
-    return;
-  }
-  const raft::Membership& membership = raft_->membership();
-  MemberJob job;
-  job.deadline = NowMs() + std::max<int64_t>(kMinJobMs, 5 * config_.request_timeout_ms);
-  job.respond = std::move(respond);
+  auto done = [respond](MemberChangeResult result) {
+    if (result.status == 200) {
+      respond(http::Response::Json(200, result.body));
+      return;
+    }
+    http::Response r = JsonError(result.status, result.body);
+    if (!result.location.empty()) r.headers.emplace_back("Location", result.location);
+    respond(std::move(r));
+  };
   if (request.method == "POST") {
     nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
     if (!body.is_object()) {
-      job.respond(
-          JsonError(400, "body must be a JSON object {\"id\",\"peer\",\"client\",\"http\"}"));
+      respond(JsonError(400, "body must be a JSON object {\"id\",\"peer\",\"client\",\"http\"}"));
       return;
     }
     std::string error;
     bool present = false;
-    StoreMember& m = job.member;
+    StoreMember m;
     if (!body.contains("id") || !body["id"].is_string() ||
         !ValidMemberId(body["id"].get<std::string>())) {
-      job.respond(JsonError(400, "\"id\" must be 1-64 characters of [A-Za-z0-9._-]"));
+      respond(JsonError(400, "\"id\" must be 1-64 characters of [A-Za-z0-9._-]"));
       return;
     }
     m.id = body["id"];
@@ -126,94 +128,114 @@ void StoreServer::HandleMembers(const http::Request& request, http::Responder re
     if (!EndpointField(body, "peer", true, &m.peer, &present, &error) ||
         !EndpointField(body, "client", true, &m.client, &present, &error) ||
         !EndpointField(body, "http", false, &http_at, &present, &error)) {
-      job.respond(JsonError(400, error));
+      respond(JsonError(400, error));
       return;
     }
     if (present) m.http = http_at;
     m.raft_id = StableRaftId(m.id);
-    if (directory_.WasRemoved(m.id)) {
-      job.respond(JsonError(409, "member id '" + m.id + "' was removed before; use a new id"));
-      return;
-    }
-    if (raft::IsMember(membership, m.raft_id)) {
-      job.respond(JsonError(409, "'" + m.id + "' is already a member"));
-      return;
-    }
-    for (const StoreMember& other : directory_.members) {
-      if (other.raft_id == m.raft_id && other.id != m.id) {
-        job.respond(JsonError(409, "id '" + m.id + "' hashes to the Raft id of '" + other.id +
-                                       "'; choose another id"));
-        return;
-      }
-    }
-    job.add = true;
-    job.step = MemberJob::Step::kDirectory;
+    node_->AddMember(std::move(m), std::move(done));
   } else if (request.method == "DELETE") {
-    std::string id = request.path.substr(std::string("/v1/members/").size());
-    const StoreMember* m = directory_.ById(id);
-    if (m == nullptr || !raft::IsMember(membership, m->raft_id)) {
-      job.respond(JsonError(404, "no member '" + id + "'"));
-      return;
-    }
-    if (raft::IsVoter(membership, m->raft_id) && membership.voters.size() == 1) {
-      job.respond(JsonError(409, "cannot remove the last voter"));
-      return;
-    }
-    job.add = false;
-    job.member = *m;
-    job.step = MemberJob::Step::kDirectory;
-    if (m->raft_id == self_->raft_id) {
-      // Removing the leader: hand leadership to the most up-to-date voter first;
-      // the client is then redirected to the new leader to finish the removal.
-      raft::NodeId best = raft::kNoNode;
-      raft::Index best_match = 0;
-      for (raft::NodeId voter : membership.voters) {
-        const raft::ReplicationProgress* pr = raft_->progress(voter);
-        if (voter == self_->raft_id || pr == nullptr) continue;
-        if (best == raft::kNoNode || pr->match > best_match) {
-          best = voter;
-          best_match = pr->match;
-        }
-      }
-      if (best == raft::kNoNode || !raft_->TransferLeadership(best)) {
-        job.respond(JsonError(503, "cannot hand leadership over before removing this member"));
-        return;
-      }
-      ScheduleDrain();
-      job.step = MemberJob::Step::kTransfer;
-    }
+    node_->RemoveMember(request.path.substr(std::string("/v1/members/").size()), std::move(done));
   } else {
-    job.respond(JsonError(405, "use POST /v1/members or DELETE /v1/members/ID"));
-    return;
+    respond(JsonError(405, "use POST /v1/members or DELETE /v1/members/ID"));
   }
-  LogInfo("store", "membership change: {} member {}", job.add ? "adding" : "removing",
-          job.member.id);
-  member_job_ = std::move(job);
+}
+
+void StoreNode::AddMember(StoreMember m, MemberChangeDone done) {
+  auto refuse = [&](int status, const std::string& why) {
+    done(MemberChangeResult{status, why, ""});
+  };
+  if (!IsLeader()) return refuse(503, "not the leader");
+  if (member_job_) return refuse(409, "a membership change is in progress; retry when it is done");
+  if (directory_.WasRemoved(m.id)) {
+    return refuse(409, "member id '" + m.id + "' was removed before; use a new id");
+  }
+  if (raft::IsMember(raft_->membership(), m.raft_id)) {
+    return refuse(409, "'" + m.id + "' is already a member");
+  }
+  for (const StoreMember& other : directory_.members) {
+    if (other.raft_id == m.raft_id && other.id != m.id) {
+      return refuse(
+          409, "id '" + m.id + "' hashes to the Raft id of '" + other.id + "'; choose another id");
+    }
+  }
+  MemberJob job;
+  job.add = true;
+  job.member = std::move(m);
+  job.step = MemberJob::Step::kDirectory;
+  job.done = std::move(done);
+  StartMemberJob(&job);
+}
+
+void StoreNode::RemoveMember(const std::string& id, MemberChangeDone done) {
+  auto refuse = [&](int status, const std::string& why) {
+    done(MemberChangeResult{status, why, ""});
+  };
+  if (!IsLeader()) return refuse(503, "not the leader");
+  if (member_job_) return refuse(409, "a membership change is in progress; retry when it is done");
+  const raft::Membership& membership = raft_->membership();
+  const StoreMember* m = directory_.ById(id);
+  if (m == nullptr || !raft::IsMember(membership, m->raft_id)) {
+    return refuse(404, "no member '" + id + "'");
+  }
+  if (raft::IsVoter(membership, m->raft_id) && membership.voters.size() == 1) {
+    return refuse(409, "cannot remove the last voter");
+  }
+  MemberJob job;
+  job.add = false;
+  job.member = *m;
+  job.step = MemberJob::Step::kDirectory;
+  if (m->raft_id == self_->raft_id) {
+    // Removing the leader: hand leadership to the most up-to-date voter first;
+    // the client is then redirected to the new leader to finish the removal.
+    raft::NodeId best = raft::kNoNode;
+    raft::Index best_match = 0;
+    for (raft::NodeId voter : membership.voters) {
+      const raft::ReplicationProgress* pr = raft_->progress(voter);
+      if (voter == self_->raft_id || pr == nullptr) continue;
+      if (best == raft::kNoNode || pr->match > best_match) {
+        best = voter;
+        best_match = pr->match;
+      }
+    }
+    if (best == raft::kNoNode || !raft_->TransferLeadership(best)) {
+      return refuse(503, "cannot hand leadership over before removing this member");
+    }
+    RequestDrain();
+    job.step = MemberJob::Step::kTransfer;
+  }
+  job.done = std::move(done);
+  StartMemberJob(&job);
+}
+
+void StoreNode::StartMemberJob(MemberJob* job) {
+  job->deadline = NowMs() + std::max<int64_t>(kMinJobMs, 5 * config_.request_timeout_ms);
+  LogInfo("store", "membership change: {} member {}", job->add ? "adding" : "removing",
+          job->member.id);
+  member_job_ = std::move(*job);
   StepMemberJob();
 }
 
-void StoreServer::FinishMemberJob(int status, const std::string& body) {
+void StoreNode::FinishMemberJob(int status, const std::string& body) {
   if (!member_job_) return;
-  http::Responder respond = std::move(member_job_->respond);
+  MemberChangeDone done = std::move(member_job_->done);
   LogInfo("store", "membership change of {} finished: {}", member_job_->member.id, status);
   member_job_.reset();
-  respond(status == 200 ? http::Response::Json(200, body) : JsonError(status, body));
+  done(MemberChangeResult{status, body, ""});
 }
 
-void StoreServer::StepMemberJob() {
+void StoreNode::StepMemberJob() {
   if (!member_job_) return;
   MemberJob& job = *member_job_;
   using Step = MemberJob::Step;
   if (job.step == Step::kTransfer) {
     const StoreMember* leader = LeaderMember();
     if (!IsLeader() && leader && leader->raft_id != self_->raft_id && leader->http) {
-      http::Responder respond = std::move(job.respond);
+      MemberChangeDone done = std::move(job.done);
       member_job_.reset();
       // The member to remove is this one: send the client to the new leader.
-      http::Response r = JsonError(307, "leadership handed over; finish the removal there");
-      r.headers.emplace_back("Location",
-                             "http://" + leader->http->ToString() + "/v1/members/" + config_.id);
-      respond(std::move(r));
+      done(MemberChangeResult{307, "leadership handed over; finish the removal there",
+                              "http://" + leader->http->ToString() + "/v1/members/" + config_.id});
     } else if (NowMs() > job.deadline) {
       FinishMemberJob(503, "leadership hand-over did not complete");
     }
@@ -234,7 +256,7 @@ void StoreServer::StepMemberJob() {
     if (e == raft::ProposeError::kNone) {
       job.wait_index = raft_->log().LastIndex();
       job.step = next;
-      ScheduleDrain();
+      RequestDrain();
     } else if (e == raft::ProposeError::kInvalidConfig) {
       FinishMemberJob(409, "configuration change refused: " + error);
     }  // else (pending change, transfer, backlog): retry on the next tick

@@ -1,7 +1,9 @@
-// `nines store`: one member of the replicated key-value store. Everything runs
-// on one io_context thread that owns the Raft node (the raft loop): ticks,
-// peer messages, client requests (RESP2 and HTTP), and the drain of Readies
-// (WAL write + one fsync per batch = group commit, send, apply, reply).
+// `nines store`: one member of the replicated key-value store as a process.
+// StoreServer owns the io_context thread, the listeners (RESP2, HTTP), the
+// peer transport, the tick timer and the signals, and drives a StoreNode (the
+// Raft loop, pure of sockets and clocks): timer -> Tick, transport -> Step,
+// posted drain -> Drain. The front ends use the node through the public
+// interface below.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -11,44 +13,20 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include "http/simple_server.h"
-#include "raft/raft.h"
-#include "raft/storage.h"
-#include "store/commands.h"
-#include "store/kv_state.h"
-#include "store/member_directory.h"
 #include "store/peer_transport.h"
 #include "store/store_config.h"
-#include "store/wal.h"
+#include "store/store_node.h"
 
 namespace nines::store {
 
-class ClientConnection;
-
-struct StoreCounters {
-  uint64_t fsyncs = 0;
-  uint64_t wal_batches = 0;
-  uint64_t proposals = 0;
-  uint64_t writes_acked = 0;
-  uint64_t reads_served = 0;
-  uint64_t forwarded = 0;
-  uint64_t tryagain = 0;
-  uint64_t snapshots = 0;
-  uint64_t snapshots_installed = 0;
-  uint64_t client_connections = 0;
-};
-
 class StoreServer {
  public:
-  // Completion of a write: result null when it failed or timed out (error says why).
-  using WriteDone = std::function<void(const KvResult* result, uint64_t index, std::string error)>;
-  using ReadDone = std::function<void(bool ok, std::string error)>;
+  using WriteDone = StoreNode::WriteDone;
+  using ReadDone = StoreNode::ReadDone;
 
   explicit StoreServer(StoreConfig config);
   ~StoreServer();
@@ -59,142 +37,52 @@ class StoreServer {
   // Runs until SIGTERM/SIGINT (after handing leadership over). Returns the exit status.
   int Run();
 
-  // --- used by the front ends, on the loop thread ---
-  bool IsLeader() const { return raft_->role() == raft::Role::kLeader; }
-  raft::NodeId leader() const { return raft_->leader(); }
-  const StoreMember* LeaderMember() const { return directory_.ByRaftId(raft_->leader()); }
-  const StoreMember* MemberByRaftId(uint64_t id) const { return directory_.ByRaftId(id); }
-  // Proposes a write on the leader; false (and done not called) if it cannot
-  // now (not leader, transfer in progress): the caller waits or forwards.
-  bool ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done);
-  // Starts a linearizable read barrier on the leader: done(true) once the
-  // state reflects every write committed before the call (and min_index).
-  bool StartRead(uint64_t min_index, ReadDone done);
-  // Calls fn(false) when a leader is known (or fn(true) at deadline_ms).
-  void WhenLeaderKnown(int64_t deadline_ms, std::function<void(bool timed_out)> fn);
-  int64_t NowMs() const;  // steady ms
-  int64_t WallMs() const;
-  int64_t RequestDeadline() const { return NowMs() + config_.request_timeout_ms; }
-  const StoreConfig& config() const { return config_; }
-  const KvState& state() const { return state_; }
-  CommandContext Context() const;
-  StoreCounters& counters() { return counters_; }
+  // --- used by the front ends, on the loop thread (see StoreNode) ---
+  StoreNode& node() { return *node_; }
+  bool IsLeader() const { return node_->IsLeader(); }
+  raft::NodeId leader() const { return node_->leader(); }
+  const StoreMember* LeaderMember() const { return node_->LeaderMember(); }
+  const StoreMember* MemberByRaftId(uint64_t id) const { return node_->MemberByRaftId(id); }
+  bool ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done) {
+    return node_->ProposeWrite(std::move(proposal), last_index, std::move(done));
+  }
+  bool StartRead(uint64_t min_index, ReadDone done) {
+    return node_->StartRead(min_index, std::move(done));
+  }
+  void WhenLeaderKnown(int64_t deadline_ms, std::function<void(bool timed_out)> fn) {
+    node_->WhenLeaderKnown(deadline_ms, std::move(fn));
+  }
+  int64_t NowMs() const { return node_->NowMs(); }
+  int64_t WallMs() const { return node_->WallMs(); }
+  int64_t RequestDeadline() const { return node_->RequestDeadline(); }
+  const StoreConfig& config() const { return node_->config(); }
+  const KvState& state() const { return node_->state(); }
+  CommandContext Context() const { return node_->Context(); }
+  StoreCounters& counters() { return node_->counters(); }
+  uint64_t NextClientId() { return node_->NextClientId(); }
+  void ConnectionOpened() { node_->ConnectionOpened(); }
+  void ConnectionClosed() { node_->ConnectionClosed(); }
   asio::io_context& io() { return io_; }
-  void ScheduleDrain();
-  void ConnectionClosed() { --open_connections_; }
 
  private:
-  struct PendingWrite {
-    int64_t deadline = 0;
-    WriteDone done;
-  };
-  struct PendingRead {
-    uint64_t min_index = 0;  // the connection's last proposed write
-    ReadDone done;
-  };
-  // Reads that share one ReadIndex request: every read that arrives before
-  // the next GetReady (which sends the heartbeat round) joins the open batch.
-  struct ReadBatch {
-    uint64_t read_index = 0;  // 0 until the ReadState arrives
-    bool ready = false;
-    int64_t deadline = 0;
-    std::vector<PendingRead> reads;
-  };
-  // One membership change at a time (POST/DELETE /v1/members), stepped by
-  // the tick: directory entry, configuration change(s), wait for commit.
-  struct MemberJob {
-    enum class Step {
-      kDirectory,
-      kWaitDirectory,
-      kAddLearner,
-      kCatchUp,
-      kPromote,
-      kRemove,
-      kWaitConfig,
-      kTransfer
-    };
-    bool add = true;
-    StoreMember member;
-    Step step = Step::kDirectory;
-    uint64_t wait_index = 0;
-    int64_t deadline = 0;
-    http::Responder respond;
-  };
-  struct Waiter {
-    int64_t deadline = 0;
-    std::function<void(bool)> fn;
-  };
-
   void OnTick();
-  void Drain();
-  void HandleReady(raft::Ready& rd);
-  void Persist(const raft::Ready& rd);
-  void ApplyEntry(const raft::Entry& e);
-  void ServeReads();
-  void SweepTimeouts();
-  void ReleaseWaiters();
-  void MaybeSnapshot();
-  void MaybePurgeExpired();
-  void UpdateInfo();
-  [[noreturn]] void Fatal(const Status& status, const char* what);
+  void DrainNode();
+  void SyncPeers();
   void AcceptClients();
   void HandleHttp(const http::Request& request, http::Responder respond);
   void HandleKv(const http::Request& request, http::Responder respond);
+  void HandleMembers(const http::Request& request, http::Responder respond);
   std::string StatusJson() const;
   std::string MetricsText() const;
-  void BeginShutdown();
-  raft::Membership Bootstrap() const;
-  // Entry payload after the [origin][request] header; false when not leader.
-  bool ProposeEntry(std::string payload, uint64_t* last_index, WriteDone done);
-  void SyncPeers();
-  void HandleMembers(const http::Request& request, http::Responder respond);
-  void StartMemberJob(MemberJob job);
-  void StepMemberJob();
-  void FinishMemberJob(int status, const std::string& body);
-  std::string MembersJson() const;
-  std::string SnapshotContent() const;
-  Status InstallSnapshotContent(std::string_view content, const raft::Membership& membership);
 
   StoreConfig config_;
-  const StoreMember* self_;
   asio::io_context io_;
-  FileSystem* fs_;
-  std::string wal_dir_;
-  std::string snap_dir_;
-  std::unique_ptr<Wal> wal_;
-  raft::MemoryStorage storage_;
-  std::unique_ptr<raft::Raft> raft_;
-  KvState state_;
-  MemberDirectory directory_;
-  raft::Membership applied_membership_;  // the last configuration applied (for snapshots)
-  std::optional<MemberJob> member_job_;
-  raft::HardState hard_state_;
-  uint64_t applied_ = 0;
-  uint64_t last_snapshot_index_ = 0;
+  std::unique_ptr<StoreNode> node_;
   std::unique_ptr<PeerTransport> transport_;
   std::unique_ptr<http::SimpleServer> http_;
   asio::ip::tcp::acceptor client_acceptor_;
   asio::steady_timer tick_timer_;
   asio::signal_set signals_;
-  bool drain_scheduled_ = false;
-  bool shutting_down_ = false;
-  int64_t shutdown_deadline_ = 0;
-  uint64_t next_request_id_ = 0;
-  uint64_t next_read_id_ = 0;
-  std::map<uint64_t, PendingWrite> pending_writes_;
-  std::map<uint64_t, ReadBatch> read_batches_;
-  ReadBatch* open_read_batch_ = nullptr;  // closed before every GetReady
-  size_t pending_read_count_ = 0;
-  std::vector<Waiter> waiters_;
-  int64_t last_purge_ms_ = 0;
-  bool purge_in_flight_ = false;
-  int64_t start_ms_ = 0;
-  ServerInfo info_;
-  CommandConfig command_config_;
-  StoreCounters counters_;
-  uint64_t open_connections_ = 0;
-  uint64_t next_client_id_ = 0;
-  friend class ClientConnection;
 };
 
 }  // namespace nines::store

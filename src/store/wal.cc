@@ -98,6 +98,8 @@ Status Wal::Recover(const RecordCallback& on_record, WalRecoveryReport* report) 
     while ((result = reader.Next(&record)) == WalReader::Result::kRecord) {
       info.max_index = std::max(info.max_index, record.index);
       ++report->records;
+      report->record_file = path;
+      report->record_offset = record.offset;
       status = on_record(record.index, record.payload);
       if (!status.ok()) return status;
     }

@@ -48,6 +48,10 @@ struct WalRecoveryReport {
   std::string torn_file;       // where the torn tail was, if any
   uint64_t torn_offset = 0;
   std::string torn_reason;
+  // Where the record being handed to on_record is (file path, byte offset),
+  // so the caller can name it in an error.
+  std::string record_file;
+  uint64_t record_offset = 0;
 };
 
 struct WalSegmentInfo {

@@ -1,0 +1,544 @@
+// The Raft loop of one store member; see store_node.h.
+#include "store/store_node.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "raft/codec.h"
+#include "raft/membership.h"
+#include "store/coding.h"
+#include "store/snapshot_file.h"
+
+namespace nines::store {
+
+namespace {
+
+constexpr size_t kEntryHeader = 16;          // [u64 origin member][u64 request id]
+constexpr uint64_t kRetainedEntries = 1000;  // kept after a snapshot for slow followers
+constexpr char kDirectoryEntry = 'D';  // entry payload: 'D' + directory (KvCommands start with 1)
+
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t GetU64(std::string_view in) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+}  // namespace
+
+StoreNode::StoreNode(StoreConfig config, StoreNodeEnv env)
+    : config_(std::move(config)),
+      env_(std::move(env)),
+      self_(config_.Self()),
+      fs_(env_.fs),
+      storage_(raft::Membership{}) {
+  wal_dir_ = JoinPath(config_.data_dir, "wal");
+  snap_dir_ = JoinPath(config_.data_dir, "snap");
+  command_config_.requirepass = config_.requirepass;
+  start_ms_ = NowMs();
+  next_request_id_ = static_cast<uint64_t>(WallMs()) << 20;
+  for (const StoreMember& m : config_.members) directory_.Upsert(m);
+}
+
+StoreNode::~StoreNode() = default;
+
+raft::Membership StoreNode::Bootstrap() const {
+  raft::Membership m;
+  if (config_.join) return m;  // a joining member learns its configuration from the leader
+  for (const StoreMember& member : config_.members) m.voters.push_back(member.raft_id);
+  std::sort(m.voters.begin(), m.voters.end());
+  return m;
+}
+
+std::string StoreNode::SnapshotContent() const {
+  return EncodeSnapshotContent(applied_membership_, directory_, state_.Serialize());
+}
+
+Status StoreNode::InstallSnapshotContent(std::string_view content,
+                                         const raft::Membership& membership) {
+  bool wrapped = false;
+  raft::Membership m = membership;
+  MemberDirectory directory;
+  std::string_view kv;
+  std::string error;
+  if (!DecodeSnapshotContent(content, &wrapped, &m, &directory, &kv, &error)) {
+    return Status::Corruption(error);
+  }
+  if (wrapped) directory_ = std::move(directory);
+  applied_membership_ = m;
+  return state_.Deserialize(kv);
+}
+
+void StoreNode::CampaignIfAlone() {
+  if (raft_->membership().voters == std::vector<raft::NodeId>{self_->raft_id} &&
+      raft_->membership().learners.empty()) {
+    raft_->Campaign();
+    RequestDrain();
+  }
+}
+
+Status StoreNode::Close() {
+  return wal_ ? wal_->Close() : Status::Ok();
+}
+
+void StoreNode::BeginShutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  shutdown_deadline_ = NowMs() + 1000;
+  if (IsLeader() && raft_->membership().voters.size() > 1) {
+    raft::NodeId best = raft::kNoNode;
+    raft::Index best_match = 0;
+    for (raft::NodeId voter : raft_->membership().voters) {
+      if (voter == self_->raft_id) continue;
+      const raft::ReplicationProgress* pr = raft_->progress(voter);
+      if (pr && (best == raft::kNoNode || pr->match > best_match)) {
+        best = voter;
+        best_match = pr->match;
+      }
+    }
+    if (best != raft::kNoNode && raft_->TransferLeadership(best)) {
+      LogInfo("store", "transferring leadership to member {}", best);
+      RequestDrain();
+      return;
+    }
+  }
+  shutdown_deadline_ = 0;
+}
+
+bool StoreNode::ShutdownDone() const {
+  return shutting_down_ && (!IsLeader() || NowMs() >= shutdown_deadline_);
+}
+
+void StoreNode::Tick() {
+  raft_->Tick();
+  RequestDrain();
+  StepMemberJob();
+  SweepTimeouts();
+  ReleaseWaiters();
+  MaybePurgeExpired();
+}
+
+void StoreNode::Step(const raft::Message& m) {
+  if (m.to != self_->raft_id) return;
+  raft_->Step(m);
+  RequestDrain();
+}
+
+void StoreNode::RequestDrain() {
+  if (drain_requested_) return;
+  drain_requested_ = true;
+  env_.schedule_drain();
+}
+
+bool StoreNode::Drain() {
+  drain_requested_ = false;
+  bool any = false;
+  while (raft_->HasReady()) {
+    // The heartbeat round goes out with this Ready: reads arriving from now on
+    // need a round sent after them (a new batch).
+    open_read_batch_ = nullptr;
+    raft::Ready rd = raft_->GetReady();
+    HandleReady(rd);
+    raft_->Advance(rd);
+    any = true;
+  }
+  if (any) {
+    UpdateInfo();
+    ServeReads();
+    ReleaseWaiters();
+    MaybeSnapshot();
+  }
+  return any;
+}
+
+void StoreNode::HandleReady(raft::Ready& rd) {
+  for (const raft::Message& m : rd.messages) {
+    if (raft::MaySendBeforePersist(m)) env_.send(m);
+  }
+  // Committed entries this member already has on disk (from earlier Readies)
+  // need not wait for this Ready's fsync: applying them first answers their
+  // writes one fsync sooner. Entries of this Ready are applied after it.
+  size_t applied_early = 0;
+  if (!rd.snapshot) {
+    uint64_t durable = storage_.LastIndex();  // not past an entry this Ready replaces
+    if (!rd.entries.empty()) durable = std::min<uint64_t>(durable, rd.entries.front().index - 1);
+    while (applied_early < rd.committed_entries.size() &&
+           rd.committed_entries[applied_early].index <= durable) {
+      ApplyEntry(rd.committed_entries[applied_early++]);
+    }
+  }
+  Persist(rd);
+  for (const raft::Message& m : rd.messages) {
+    if (!raft::MaySendBeforePersist(m)) env_.send(m);
+  }
+  if (rd.snapshot) {
+    Status s = InstallSnapshotContent(rd.snapshot->data, rd.snapshot->meta.membership);
+    if (!s.ok()) Fatal(s, "installing a snapshot from the leader");
+    applied_ = rd.snapshot->meta.index;
+    last_snapshot_index_ = applied_;
+    ++counters_.snapshots_installed;
+  }
+  for (size_t i = applied_early; i < rd.committed_entries.size(); ++i) {
+    ApplyEntry(rd.committed_entries[i]);
+  }
+  for (const raft::ReadState& rs : rd.read_states) {
+    if (rs.context.size() != 8) continue;
+    auto it = read_batches_.find(GetU64(rs.context));
+    if (it == read_batches_.end()) continue;
+    it->second.read_index = rs.index;
+    it->second.ready = true;
+  }
+}
+
+void StoreNode::Persist(const raft::Ready& rd) {
+  WalBatch batch;
+  if (rd.snapshot) {
+    const raft::Snapshot& snap = *rd.snapshot;
+    Status s = WriteSnapshot(fs_, snap_dir_, store::SnapshotMeta{snap.meta.index, snap.meta.term},
+                             snap.data);
+    if (!s.ok()) Fatal(s, "writing a received snapshot");
+    std::string marker = "S";
+    PutU64(&marker, snap.meta.index);
+    PutU64(&marker, snap.meta.term);
+    batch.Add(snap.meta.index, marker);
+  }
+  for (const raft::Entry& e : rd.entries) batch.Add(e.index, "E" + raft::EncodeEntry(e));
+  if (rd.hard_state) batch.Add(0, "H" + raft::EncodeHardState(*rd.hard_state));
+  if (!batch.empty()) {
+    Status s = wal_->Write(batch);
+    if (!s.ok()) Fatal(s, "writing the WAL");
+    ++counters_.wal_batches;
+    if (config_.fsync) {
+      s = wal_->Sync();
+      if (!s.ok()) Fatal(s, "syncing the WAL");
+      ++counters_.fsyncs;
+    }
+    // Only now may a new segment's preamble repeat it.
+    if (rd.hard_state) synced_hard_state_ = *rd.hard_state;
+  }
+  if (rd.snapshot) storage_.ApplySnapshot(*rd.snapshot);
+  if (!rd.entries.empty()) storage_.Append(rd.entries);
+  if (rd.hard_state) storage_.SetHardState(*rd.hard_state);
+}
+
+void StoreNode::ApplyEntry(const raft::Entry& e) {
+  if (e.index <= applied_) return;
+  applied_ = e.index;
+  // An entry this member cannot decode stops it: skipping it would let its
+  // state diverge silently from the other members'.
+  auto undecodable = [&](const std::string& why) {
+    Fatal(Status::Corruption(fmt::format("entry {} (term {}): {}", e.index, e.term, why)),
+          "applying the log");
+  };
+  std::string error;
+  if (e.type == raft::EntryType::kConfig) {
+    raft::Membership m;
+    if (!raft::DecodeMembership(e.data, &m, &error)) undecodable("bad configuration: " + error);
+    applied_membership_ = std::move(m);
+    LogInfo("store", "configuration at index {}: {} voters, {} learners{}", e.index,
+            applied_membership_.voters.size(), applied_membership_.learners.size(),
+            raft::IsMember(applied_membership_, self_->raft_id)
+                ? ""
+                : "; this member is no longer part of it");
+    return;
+  }
+  if (e.type != raft::EntryType::kNormal) {
+    undecodable(fmt::format("unknown entry type {}", static_cast<int>(e.type)));
+  }
+  if (e.data.empty()) return;  // the empty entry a new leader appends to commit its term
+  if (e.data.size() <= kEntryHeader) {
+    undecodable(fmt::format("{} bytes, too short for the {}-byte header and a command",
+                            e.data.size(), kEntryHeader));
+  }
+  std::string_view data(e.data);
+  uint64_t origin = GetU64(data);
+  uint64_t request = GetU64(data.substr(8));
+  std::string_view payload = data.substr(kEntryHeader);
+  KvResult result;
+  if (!payload.empty() && payload[0] == kDirectoryEntry) {
+    MemberDirectory directory;
+    if (!DecodeDirectory(payload.substr(1), &directory, &error)) {
+      undecodable("bad member directory: " + error);
+    }
+    directory_ = std::move(directory);
+  } else {
+    Status s = DecodeKvCommand(payload, &apply_scratch_);
+    if (!s.ok()) undecodable("bad command: " + s.message());
+    result = state_.ApplyCommand(e.index, apply_scratch_);
+  }
+  if (origin != self_->raft_id) return;
+  auto it = pending_writes_.find(request);
+  if (it == pending_writes_.end()) return;
+  WriteDone done = std::move(it->second.done);
+  pending_writes_.erase(it);
+  ++counters_.writes_acked;
+  done(&result, e.index, "");
+}
+
+void StoreNode::ServeReads() {
+  for (auto it = read_batches_.begin(); it != read_batches_.end();) {
+    ReadBatch& b = it->second;
+    if (!b.ready || applied_ < b.read_index) {
+      ++it;
+      continue;
+    }
+    // Serve every read of the batch whose connection's writes are applied;
+    // keep the others (their callbacks may start new reads: take them out first).
+    std::vector<PendingRead> reads;
+    reads.swap(b.reads);
+    std::vector<PendingRead> waiting;
+    for (PendingRead& r : reads) {
+      if (applied_ >= r.min_index) {
+        --pending_read_count_;
+        ++counters_.reads_served;
+        r.done(true, "");
+      } else {
+        waiting.push_back(std::move(r));
+      }
+    }
+    b.reads = std::move(waiting);
+    if (b.reads.empty() && open_read_batch_ != &b) {
+      it = read_batches_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void StoreNode::SweepTimeouts() {
+  int64_t now = NowMs();
+  for (auto it = pending_writes_.begin(); it != pending_writes_.end();) {
+    if (it->second.deadline <= now) {
+      WriteDone done = std::move(it->second.done);
+      it = pending_writes_.erase(it);
+      ++counters_.tryagain;
+      done(nullptr, 0, "TRYAGAIN write not committed in time (outcome unknown)");
+    } else {
+      ++it;
+    }
+  }
+  bool leader = IsLeader();
+  for (auto it = read_batches_.begin(); it != read_batches_.end();) {
+    if (it->second.deadline <= now || (!leader && !it->second.ready)) {
+      std::vector<PendingRead> reads = std::move(it->second.reads);
+      if (open_read_batch_ == &it->second) open_read_batch_ = nullptr;
+      it = read_batches_.erase(it);
+      for (PendingRead& r : reads) {
+        --pending_read_count_;
+        ++counters_.tryagain;
+        r.done(false, "TRYAGAIN read barrier not confirmed (leadership changed or timed out)");
+      }
+    } else {
+      ++it;
+    }
+  }
+}
+
+void StoreNode::WhenLeaderKnown(int64_t deadline_ms, std::function<void(bool)> fn) {
+  waiters_.push_back(Waiter{deadline_ms, std::move(fn)});
+}
+
+void StoreNode::ReleaseWaiters() {
+  if (waiters_.empty()) return;
+  bool usable = raft_->leader() != raft::kNoNode && raft_->lead_transferee() == raft::kNoNode;
+  int64_t now = NowMs();
+  std::vector<Waiter> waiting;
+  waiting.swap(waiters_);
+  for (Waiter& w : waiting) {
+    if (usable) {
+      w.fn(false);
+    } else if (w.deadline <= now) {
+      ++counters_.tryagain;
+      w.fn(true);
+    } else {
+      waiters_.push_back(std::move(w));
+    }
+  }
+}
+
+bool StoreNode::ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done) {
+  if (!IsLeader() || shutting_down_) return false;
+  StampTime(&proposal, WallMs());
+  return ProposeEntry(std::move(proposal), last_index, std::move(done));
+}
+
+bool StoreNode::ProposeEntry(std::string proposal, uint64_t* last_index, WriteDone done) {
+  if (!IsLeader() || shutting_down_) return false;
+  uint64_t id = ++next_request_id_;
+  std::string data;
+  data.reserve(kEntryHeader + proposal.size());
+  PutU64(&data, self_->raft_id);
+  PutU64(&data, id);
+  data += proposal;
+  raft::ProposeError err = raft_->Propose(std::move(data));
+  if (err == raft::ProposeError::kBacklog) {
+    ++counters_.tryagain;
+    done(nullptr, 0, "TRYAGAIN too many uncommitted writes");
+    return true;
+  }
+  if (err != raft::ProposeError::kNone) return false;
+  ++counters_.proposals;
+  uint64_t index = raft_->log().LastIndex();
+  if (last_index) *last_index = std::max(*last_index, index);
+  pending_writes_[id] = PendingWrite{RequestDeadline(), std::move(done)};
+  RequestDrain();
+  return true;
+}
+
+bool StoreNode::StartRead(uint64_t min_index, ReadDone done) {
+  if (!IsLeader()) return false;
+  if (open_read_batch_ == nullptr) {
+    uint64_t id = ++next_read_id_;
+    std::string context;
+    PutU64(&context, id);
+    if (!raft_->ReadIndex(context)) return false;
+    ReadBatch& batch = read_batches_[id];
+    batch.deadline = RequestDeadline();
+    open_read_batch_ = &batch;
+    RequestDrain();
+  }
+  open_read_batch_->reads.push_back(PendingRead{min_index, std::move(done)});
+  ++pending_read_count_;
+  return true;
+}
+
+void StoreNode::MaybeSnapshot() {
+  if (applied_ < last_snapshot_index_ + config_.snapshot_entries) return;
+  std::optional<raft::Term> term = storage_.TermAt(applied_);
+  if (!term || applied_ > storage_.LastIndex()) return;
+  std::string data = SnapshotContent();
+  Status s = WriteSnapshot(fs_, snap_dir_, store::SnapshotMeta{applied_, *term}, data);
+  if (!s.ok()) Fatal(s, "writing a snapshot");
+  // Its marker makes it usable at recovery; durable before compaction
+  // deletes the segments it replaces.
+  std::string marker = "C";
+  PutU64(&marker, applied_);
+  PutU64(&marker, *term);
+  s = wal_->Append(applied_, marker);
+  if (s.ok()) s = wal_->Sync();
+  if (!s.ok()) Fatal(s, "writing a snapshot marker to the WAL");
+  storage_.CreateSnapshot(applied_, applied_membership_, std::move(data));
+  if (applied_ > kRetainedEntries) storage_.Compact(applied_ - kRetainedEntries);
+  s = wal_->Compact(applied_);
+  if (!s.ok()) LogWarn("store", "WAL compaction failed: {}", s.ToString());
+  s = RemoveOldSnapshots(fs_, snap_dir_, 2);
+  if (!s.ok()) LogWarn("store", "removing old snapshots failed: {}", s.ToString());
+  last_snapshot_index_ = applied_;
+  ++counters_.snapshots;
+  LogInfo("store", "snapshot at index {} (term {})", applied_, *term);
+}
+
+void StoreNode::MaybePurgeExpired() {
+  if (!IsLeader() || purge_in_flight_ || state_.keys_with_expiry() == 0) return;
+  int64_t now = NowMs();
+  if (now - last_purge_ms_ < 100) return;
+  last_purge_ms_ = now;
+  KvCommand c;
+  c.op = KvOp::kPurgeExpired;
+  c.number = 1000;
+  std::string encoded;
+  EncodeKvCommand(c, &encoded);
+  purge_in_flight_ = true;
+  if (!ProposeWrite(std::move(encoded), nullptr,
+                    [this](const KvResult*, uint64_t, std::string) { purge_in_flight_ = false; })) {
+    purge_in_flight_ = false;
+  }
+}
+
+void StoreNode::UpdateInfo() {
+  info_.id = config_.id;
+  switch (raft_->role()) {
+    case raft::Role::kLeader:
+      info_.role = "leader";
+      break;
+    case raft::Role::kFollower:
+      info_.role = "follower";
+      break;
+    default:
+      info_.role = "candidate";
+  }
+  const StoreMember* leader = LeaderMember();
+  info_.leader_id = leader ? leader->id : "";
+  info_.leader_host = leader ? leader->client.host : "";
+  info_.leader_port = leader ? leader->client.port : 0;
+  info_.term = raft_->term();
+  info_.commit_index = raft_->log().committed();
+  info_.applied_index = applied_;
+  info_.tcp_port = config_.client.port;
+  info_.uptime_seconds = (NowMs() - start_ms_) / 1000;
+  info_.connected_clients = open_connections_;
+  info_.process_id = env_.process_id;
+  info_.members.clear();
+  const raft::Membership& membership = raft_->membership();
+  for (const StoreMember& m : directory_.members) {
+    if (m.raft_id == self_->raft_id || !raft::IsMember(membership, m.raft_id)) continue;
+    MemberInfo mi;
+    mi.id = m.id;
+    mi.client_host = m.client.host;
+    mi.client_port = m.client.port;
+    const raft::ReplicationProgress* pr = IsLeader() ? raft_->progress(m.raft_id) : nullptr;
+    mi.match_index = pr ? pr->match : 0;
+    info_.members.push_back(std::move(mi));
+  }
+}
+
+void StoreNode::ConnectionOpened() {
+  ++open_connections_;
+  ++counters_.client_connections;
+}
+
+std::vector<std::pair<raft::NodeId, Endpoint>> StoreNode::Peers() const {
+  std::vector<std::pair<raft::NodeId, Endpoint>> peers;
+  const raft::Membership& m = raft_->membership();
+  for (const StoreMember& member : directory_.members) {
+    if (member.raft_id == self_->raft_id) continue;
+    if (directory_.WasRemoved(member.id) && !raft::IsMember(m, member.raft_id)) continue;
+    peers.emplace_back(member.raft_id, member.peer);
+  }
+  return peers;
+}
+
+std::string StoreNode::TransferLeadership(const std::string& to) {
+  if (!IsLeader()) return "";
+  raft::NodeId target = raft::kNoNode;
+  raft::Index best = 0;
+  for (raft::NodeId voter : raft_->membership().voters) {
+    const StoreMember* m = directory_.ByRaftId(voter);
+    if (voter == self_->raft_id || m == nullptr) continue;
+    const raft::ReplicationProgress* pr = raft_->progress(voter);
+    if (!to.empty()) {
+      if (m->id == to) target = voter;
+    } else if (pr && (target == raft::kNoNode || pr->match > best)) {
+      target = voter;
+      best = pr->match;
+    }
+  }
+  if (target == raft::kNoNode || !raft_->TransferLeadership(target)) return "";
+  RequestDrain();
+  return directory_.ByRaftId(target)->id;
+}
+
+CommandContext StoreNode::Context() const {
+  CommandContext c;
+  c.config = &command_config_;
+  c.info = &info_;
+  c.now_ms = WallMs();
+  c.used_memory_bytes = state_.memory_bytes();
+  return c;
+}
+
+void StoreNode::Fatal(const Status& status, const char* what) {
+  if (env_.fatal) env_.fatal(status, what);
+  LogError("store", "{} failed: {}; stopping without acknowledging anything more (crash-stop)",
+           what, status.ToString());
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+}  // namespace nines::store
