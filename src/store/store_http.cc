@@ -135,7 +135,7 @@ void StoreServer::HandleKv(const http::Request& request, http::Responder respond
         respond(JsonError(503, error));
         return;
       }
-      const KvEntry* e = state_.Find(key, WallMs());
+      const KvEntry* e = state_.Find(key, log_clock_.ReadTime(state_.clock_ms()));
       if (e == nullptr) {
         respond(JsonError(404, "no such key"));
         return;

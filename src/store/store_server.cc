@@ -42,6 +42,8 @@ StoreServer::StoreServer(StoreConfig config)
       self_(config_.Self()),
       fs_(PosixFileSystem()),
       storage_(Bootstrap()),
+      log_clock_([this] { return WallMs(); }, [this] { return NowMs(); },
+                 config_.max_clock_skew_ms),
       client_acceptor_(io_),
       tick_timer_(io_),
       signals_(io_, SIGTERM, SIGINT) {
@@ -80,7 +82,9 @@ Status StoreServer::InstallSnapshotContent(std::string_view content,
   }
   if (wrapped) directory_ = std::move(directory);
   applied_membership_ = m;
-  return state_.Deserialize(kv);
+  Status s = state_.Deserialize(kv);
+  if (s.ok()) log_clock_.Observe(state_.clock_ms());
+  return s;
 }
 
 int64_t StoreServer::NowMs() const {
@@ -394,6 +398,7 @@ void StoreServer::ApplyEntry(const raft::Entry& e) {
     }
   } else {
     result = state_.Apply(e.index, payload);
+    log_clock_.Observe(state_.clock_ms());
   }
   if (origin != self_->raft_id) return;
   auto it = pending_writes_.find(request);
@@ -487,7 +492,7 @@ void StoreServer::ReleaseWaiters() {
 
 bool StoreServer::ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done) {
   if (!IsLeader() || shutting_down_) return false;
-  StampTime(&proposal, WallMs());
+  StampTime(&proposal, log_clock_.Stamp());
   return ProposeEntry(std::move(proposal), last_index, std::move(done));
 }
 
@@ -607,7 +612,7 @@ CommandContext StoreServer::Context() const {
   CommandContext c;
   c.config = &command_config_;
   c.info = &info_;
-  c.now_ms = WallMs();
+  c.now_ms = log_clock_.ReadTime(state_.clock_ms());
   c.used_memory_bytes = state_.memory_bytes();
   return c;
 }

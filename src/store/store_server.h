@@ -22,6 +22,7 @@
 #include "raft/storage.h"
 #include "store/commands.h"
 #include "store/kv_state.h"
+#include "store/log_clock.h"
 #include "store/member_directory.h"
 #include "store/peer_transport.h"
 #include "store/store_config.h"
@@ -165,6 +166,7 @@ class StoreServer {
   raft::MemoryStorage storage_;
   std::unique_ptr<raft::Raft> raft_;
   KvState state_;
+  LogClock log_clock_;  // the time writes are stamped with and reads judge expiry at
   MemberDirectory directory_;
   raft::Membership applied_membership_;  // the last configuration applied (for snapshots)
   std::optional<MemberJob> member_job_;
