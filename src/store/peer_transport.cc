@@ -47,10 +47,12 @@ void BindSource(asio::ip::tcp::socket& socket, const std::string& host) {
   }
 }
 
-PeerTransport::PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on_message)
+PeerTransport::PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on_message,
+                             PeerTransportOptions options)
     : io_(io),
       listen_(std::move(listen)),
       on_message_(std::move(on_message)),
+      options_(std::move(options)),
       acceptor_(io),
       stopped_(std::make_shared<bool>(false)) {}
 
@@ -78,6 +80,11 @@ void PeerTransport::Start() {
   started_ = true;
   Accept();
   for (auto& [id, out] : peers_) Connect(out);
+}
+
+uint16_t PeerTransport::listen_port() const {
+  asio::error_code ec;
+  return acceptor_.local_endpoint(ec).port();
 }
 
 void PeerTransport::Stop() {
@@ -158,6 +165,7 @@ void PeerTransport::Flush(const std::shared_ptr<Outbound>& out) {
     out->queue.pop_front();
     ++stats_.sent;
   }
+  stats_.max_buffer_bytes = std::max<uint64_t>(stats_.max_buffer_bytes, out->writing.size());
   out->write_busy = true;
   auto stopped = stopped_;
   asio::async_write(out->socket, asio::buffer(out->writing),
@@ -191,11 +199,12 @@ void PeerTransport::ReadFrames(const std::shared_ptr<Inbound>& in) {
       asio::buffer(in->chunk), [this, in, stopped](const asio::error_code& ec, size_t n) {
         if (*stopped || ec) return;
         in->buffer.append(in->chunk, n);
+        stats_.max_buffer_bytes = std::max<uint64_t>(stats_.max_buffer_bytes, in->buffer.size());
         size_t pos = 0;
         while (in->buffer.size() - pos >= 4) {
           const auto* p = reinterpret_cast<const unsigned char*>(in->buffer.data() + pos);
           uint32_t len = p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
-          if (len > kMaxFrameBytes) {
+          if (len > options_.max_frame_bytes) {
             ++stats_.decode_errors;
             LogWarn("store", "peer frame of {} bytes is over the limit; closing", len);
             return;

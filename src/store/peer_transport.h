@@ -18,6 +18,7 @@
 
 #include "base/config.h"
 #include "raft/types.h"
+#include "store/file.h"
 
 namespace nines::store {
 
@@ -27,6 +28,15 @@ struct PeerStats {
   uint64_t received = 0;
   uint64_t decode_errors = 0;
   uint64_t connects = 0;
+  uint64_t max_buffer_bytes = 0;  // the largest frame buffer built or read so far
+};
+
+struct PeerTransportOptions {
+  uint64_t max_frame_bytes = 512u << 20;     // larger inbound frames close the connection
+  uint64_t snapshot_chunk_bytes = 1u << 20;  // snapshot data per frame
+  uint64_t max_snapshot_bytes = 1ull << 40;  // larger snapshots are refused
+  FileSystem* fs = nullptr;                  // where received snapshots are staged
+  std::string snapshot_dir;
 };
 
 // Opens `socket` bound to `host` (port 0) so outgoing connections leave from
@@ -38,14 +48,15 @@ class PeerTransport {
  public:
   using OnMessage = std::function<void(raft::Message)>;
   static constexpr size_t kMaxQueued = 4096;
-  static constexpr uint32_t kMaxFrameBytes = 512u << 20;
 
-  PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on_message);
+  PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on_message,
+                PeerTransportOptions options = {});
   ~PeerTransport();
   // Adds (or re-addresses) a peer; after Start it connects at once.
   void AddPeer(raft::NodeId id, Endpoint at);
   bool HasPeer(raft::NodeId id) const { return peers_.count(id) != 0; }
-  void Start();  // binds the listener; throws std::system_error naming the address
+  void Start();                  // binds the listener; throws std::system_error naming the address
+  uint16_t listen_port() const;  // the bound port (after Start)
   void Stop();
   void Send(const raft::Message& m);
   const PeerStats& stats() const { return stats_; }
@@ -62,6 +73,7 @@ class PeerTransport {
   asio::io_context& io_;
   Endpoint listen_;
   OnMessage on_message_;
+  PeerTransportOptions options_;
   asio::ip::tcp::acceptor acceptor_;
   std::map<raft::NodeId, std::shared_ptr<Outbound>> peers_;
   std::shared_ptr<bool> stopped_;

@@ -184,11 +184,17 @@ Status StoreServer::Recover() {
 }
 
 void StoreServer::Start() {
-  transport_ = std::make_unique<PeerTransport>(io_, config_.peer, [this](raft::Message m) {
-    if (m.to != self_->raft_id) return;
-    raft_->Step(m);
-    ScheduleDrain();
-  });
+  PeerTransportOptions peer_options;
+  peer_options.fs = fs_;
+  peer_options.snapshot_dir = snap_dir_;
+  transport_ = std::make_unique<PeerTransport>(
+      io_, config_.peer,
+      [this](raft::Message m) {
+        if (m.to != self_->raft_id) return;
+        raft_->Step(m);
+        ScheduleDrain();
+      },
+      std::move(peer_options));
   transport_->Start();
   SyncPeers();
   OpenListener(client_acceptor_, config_.client, false);
