@@ -1,8 +1,11 @@
 // Raft messages between members over TCP: one persistent outbound connection
 // per peer (reconnect with backoff, bounded queue dropping the oldest: Raft
-// tolerates loss), frames of [u32 little-endian length][codec bytes], all
-// queued frames written in one write. Inbound messages are handed to the
-// caller's callback on the same io_context (the raft loop).
+// tolerates loss), frames as in peer_frame.h, queued frames written together.
+// A snapshot goes as a start frame and then chunks of snapshot_chunk_bytes,
+// one chunk per write, so no buffer grows with the snapshot; the receiver
+// stages the chunks in the snapshot directory and hands the InstallSnapshot
+// message over only once the whole stream is there and verified. Inbound
+// messages are handed to the caller's callback on the same io_context.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -19,6 +22,7 @@
 #include "base/config.h"
 #include "raft/types.h"
 #include "store/file.h"
+#include "store/peer_frame.h"
 
 namespace nines::store {
 
@@ -28,7 +32,10 @@ struct PeerStats {
   uint64_t received = 0;
   uint64_t decode_errors = 0;
   uint64_t connects = 0;
-  uint64_t max_buffer_bytes = 0;  // the largest frame buffer built or read so far
+  uint64_t max_buffer_bytes = 0;    // the largest frame buffer built or read so far
+  uint64_t snapshots_sent = 0;      // streams written to the end
+  uint64_t snapshots_received = 0;  // streams complete and verified
+  uint64_t snapshot_errors = 0;     // streams refused (bad chunk, checksum, size, disk)
 };
 
 struct PeerTransportOptions {
@@ -69,6 +76,10 @@ class PeerTransport {
   void Flush(const std::shared_ptr<Outbound>& out);
   void Broken(const std::shared_ptr<Outbound>& out);
   void ReadFrames(const std::shared_ptr<Inbound>& in);
+  // One inbound frame; false closes the connection.
+  bool HandleFrame(Inbound& in, FrameKind kind, std::string_view body);
+  void QueueSnapshot(Outbound& out, const raft::Message& m);
+  bool FinishSnapshot(Inbound& in);
 
   asio::io_context& io_;
   Endpoint listen_;

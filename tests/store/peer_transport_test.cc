@@ -4,6 +4,7 @@
 #include "store/peer_transport.h"
 
 #include <gtest/gtest.h>
+#include <asio/write.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -11,6 +12,8 @@
 #include <random>
 #include <string>
 
+#include "store/crc32c.h"
+#include "store/peer_frame.h"
 #include "test_util.h"
 
 namespace nines::store {
@@ -84,9 +87,93 @@ TEST(PeerTransportTest, SnapshotLargerThanTheFrameLimitArrivesInBoundedChunks) {
   EXPECT_TRUE(got->snapshot.data == m.snapshot.data) << "snapshot data differs";
   // Memory: no buffer of the transport grew near the snapshot size.
   EXPECT_LE(sender.stats().max_buffer_bytes, 2 * kChunk);
-  EXPECT_LE(receiver.stats().max_buffer_bytes, 2 * kChunk);
+  EXPECT_LE(receiver.stats().max_buffer_bytes, 3 * kChunk);
   EXPECT_EQ(PartFiles(dir.path()), 0u);
+  EXPECT_EQ(sender.stats().snapshots_sent, 1u);
+  EXPECT_EQ(receiver.stats().snapshots_received, 1u);
   sender.Stop();
+  receiver.Stop();
+}
+
+// A raw peer connection that writes hand-made frames to the receiver.
+struct RawPeer {
+  RawPeer(asio::io_context& io, const char* host, uint16_t port) : socket(io) {
+    socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address(host), port));
+  }
+  // Writes in the background while the test runs io (the receiver reads on it).
+  void Write(std::string bytes) {
+    pending = std::move(bytes);
+    asio::async_write(socket, asio::buffer(pending), [](const asio::error_code&, size_t) {});
+  }
+  asio::ip::tcp::socket socket;
+  std::string pending;
+};
+
+std::string StartFrame(const raft::Message& m) {
+  std::string frame;
+  AppendFrame(FrameKind::kSnapshotStart,
+              EncodeSnapshotStart(m, m.snapshot.data.size(), crc32c::Value(m.snapshot.data)),
+              &frame);
+  return frame;
+}
+
+std::string ChunkFrame(const raft::Message& m, uint64_t offset, bool damage) {
+  std::string body =
+      EncodeSnapshotChunk(offset, std::string_view(m.snapshot.data).substr(offset, kChunk));
+  if (damage) body.back() ^= 0x40;
+  std::string frame;
+  AppendFrame(FrameKind::kSnapshotChunk, body, &frame);
+  return frame;
+}
+
+TEST(PeerTransportTest, DamagedChunkStreamIsRefusedCleanly) {
+  testing::TempDir dir;
+  asio::io_context io;
+  int delivered = 0;
+  PeerTransport receiver(
+      io, Endpoint{"127.0.211.3", 0}, [&](raft::Message) { ++delivered; }, SmallFrames(dir.path()));
+  receiver.Start();
+  raft::Message m = BigSnapshot(4 * kChunk);
+  RawPeer peer(io, "127.0.211.3", receiver.listen_port());
+  peer.Write(StartFrame(m) + ChunkFrame(m, 0, false) + ChunkFrame(m, kChunk, true));
+  ASSERT_TRUE(RunUntil(io, [&] { return receiver.stats().snapshot_errors == 1; }));
+  // The receiver closed the connection and removed the staged file.
+  char byte;
+  asio::error_code ec;
+  peer.socket.read_some(asio::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_EQ(PartFiles(dir.path()), 0u);
+  EXPECT_EQ(delivered, 0);
+  receiver.Stop();
+}
+
+TEST(PeerTransportTest, TruncatedChunkStreamLeavesNothingBehind) {
+  testing::TempDir dir;
+  asio::io_context io;
+  int delivered = 0;
+  PeerTransport receiver(
+      io, Endpoint{"127.0.211.5", 0}, [&](raft::Message) { ++delivered; }, SmallFrames(dir.path()));
+  receiver.Start();
+  raft::Message m = BigSnapshot(4 * kChunk);
+  {
+    RawPeer peer(io, "127.0.211.5", receiver.listen_port());
+    // A start frame, one chunk, and half of the next frame: then the peer dies.
+    std::string second = ChunkFrame(m, kChunk, false);
+    peer.Write(StartFrame(m) + ChunkFrame(m, 0, false) + second.substr(0, second.size() / 2));
+    ASSERT_TRUE(RunUntil(io, [&] { return PartFiles(dir.path()) == 1; }));
+  }
+  ASSERT_TRUE(RunUntil(io, [&] { return PartFiles(dir.path()) == 0; }));
+  EXPECT_EQ(delivered, 0);
+  // A frame over the limit is refused as well (and never allocated).
+  {
+    RawPeer peer(io, "127.0.211.5", receiver.listen_port());
+    std::string huge;
+    AppendFrame(FrameKind::kMessage, std::string(kFrameLimit, 'x'), &huge);
+    peer.Write(huge.substr(0, 64));
+    ASSERT_TRUE(RunUntil(io, [&] { return receiver.stats().decode_errors == 1; }));
+  }
+  EXPECT_LE(receiver.stats().max_buffer_bytes, 3 * kChunk);
+  EXPECT_EQ(delivered, 0);
   receiver.Stop();
 }
 
