@@ -27,6 +27,8 @@ struct PeerTransport::Outbound {
   // The snapshot being streamed: its start frame, then its data in chunks.
   // A broken connection starts it over; a newer snapshot replaces it.
   struct SnapshotStream {
+    raft::Term term = 0;  // of the message
+    raft::SnapshotMeta meta;
     std::string start;
     std::string data;
     uint64_t offset = 0;
@@ -145,12 +147,17 @@ void PeerTransport::Send(const raft::Message& m) {
 }
 
 void PeerTransport::QueueSnapshot(Outbound& out, const raft::Message& m) {
+  if (out.snapshot && out.snapshot->term == m.term && out.snapshot->meta == m.snapshot.meta) {
+    return;  // Raft's retry of the snapshot being streamed: restarting would never finish
+  }
   Outbound::SnapshotStream s;
+  s.term = m.term;
+  s.meta = m.snapshot.meta;
   uint32_t crc = crc32c::Value(m.snapshot.data);
   AppendFrame(FrameKind::kSnapshotStart, EncodeSnapshotStart(m, m.snapshot.data.size(), crc),
               &s.start);
   s.data = m.snapshot.data;
-  out.snapshot = std::move(s);  // a stream in progress restarts with the newer snapshot
+  out.snapshot = std::move(s);  // a different snapshot replaces one in progress
 }
 
 void PeerTransport::Connect(const std::shared_ptr<Outbound>& out) {
