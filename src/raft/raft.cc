@@ -705,7 +705,14 @@ bool Raft::MaybeCommit() {
 #else
   size_t quorum = QuorumSize(m);
 #endif
+#if NINES_RAFT_PLANT == 4
+  // Planted bug (§5.4.2): an entry of an earlier term commits by counting
+  // replicas, without an entry of the current term above it.
+  std::optional<Term> quorum_term = log_.TermAt(matches[quorum - 1]);
+  bool committed = quorum_term && log_.MaybeCommit(matches[quorum - 1], *quorum_term);
+#else
   bool committed = log_.MaybeCommit(matches[quorum - 1], term_);
+#endif
   if (committed && !IsMember(m, id_) && config_history_.CurrentIndex() <= log_.committed()) {
     // Our own removal has committed: hand over by stepping down.
     BecomeFollower(term_, kNoNode);

@@ -81,7 +81,7 @@ struct CommandConfig {
 struct CommandContext {
   const CommandConfig* config = nullptr;
   const ServerInfo* info = nullptr;
-  int64_t now_ms = 0;              // this member's wall clock, Unix ms
+  int64_t now_ms = 0;              // log time reads judge expiry at (LogClock::ReadTime)
   uint64_t used_memory_bytes = 0;  // KvState::memory_bytes() of the local state
 };
 

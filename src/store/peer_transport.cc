@@ -6,10 +6,13 @@
 #include <asio/write.hpp>
 
 #include <algorithm>
+#include <optional>
 
 #include "base/log.h"
 #include "net/tcp.h"
 #include "raft/codec.h"
+#include "store/crc32c.h"
+#include "store/snapshot_receiver.h"
 
 namespace nines::store {
 
@@ -21,6 +24,17 @@ struct PeerTransport::Outbound {
   asio::steady_timer timer;
   std::deque<std::string> queue;  // encoded frames
   std::string writing;            // frames being written
+  // The snapshot being streamed: its start frame, then its data in chunks.
+  // A broken connection starts it over; a newer snapshot replaces it.
+  struct SnapshotStream {
+    raft::Term term = 0;  // of the message
+    raft::SnapshotMeta meta;
+    std::string start;
+    std::string data;
+    uint64_t offset = 0;
+    bool started = false;
+  };
+  std::optional<SnapshotStream> snapshot;
   bool connected = false;
   bool connecting = false;
   bool write_busy = false;
@@ -32,6 +46,8 @@ struct PeerTransport::Inbound {
   asio::ip::tcp::socket socket;
   std::string buffer;
   char chunk[64 * 1024];
+  std::unique_ptr<SnapshotReceiver> snapshot;  // the stream being received, if any
+  raft::Message snapshot_message;              // its InstallSnapshot message
 };
 
 void BindSource(asio::ip::tcp::socket& socket, const std::string& host) {
@@ -47,10 +63,12 @@ void BindSource(asio::ip::tcp::socket& socket, const std::string& host) {
   }
 }
 
-PeerTransport::PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on_message)
+PeerTransport::PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on_message,
+                             PeerTransportOptions options)
     : io_(io),
       listen_(std::move(listen)),
       on_message_(std::move(on_message)),
+      options_(std::move(options)),
       acceptor_(io),
       stopped_(std::make_shared<bool>(false)) {}
 
@@ -74,10 +92,21 @@ void PeerTransport::AddPeer(raft::NodeId id, Endpoint at) {
 }
 
 void PeerTransport::Start() {
+  if (options_.fs && !options_.snapshot_dir.empty()) {
+    Status s = RemoveIncomingSnapshots(options_.fs, options_.snapshot_dir);
+    if (!s.ok() && s.code() != Status::Code::kNotFound) {
+      LogWarn("store", "removing unfinished incoming snapshots: {}", s.ToString());
+    }
+  }
   OpenListener(acceptor_, listen_, false);
   started_ = true;
   Accept();
   for (auto& [id, out] : peers_) Connect(out);
+}
+
+uint16_t PeerTransport::listen_port() const {
+  asio::error_code ec;
+  return acceptor_.local_endpoint(ec).port();
 }
 
 void PeerTransport::Stop() {
@@ -95,17 +124,40 @@ void PeerTransport::Send(const raft::Message& m) {
   auto it = peers_.find(m.to);
   if (it == peers_.end()) return;
   Outbound& out = *it->second;
+  if (m.type == raft::MessageType::kSnapshot) {
+    QueueSnapshot(out, m);
+    Flush(it->second);
+    return;
+  }
   std::string body = raft::EncodeMessage(m);
-  std::string frame(4, '\0');
-  uint32_t n = static_cast<uint32_t>(body.size());
-  for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-  frame += body;
+  if (body.size() + 1 > options_.max_frame_bytes) {
+    ++stats_.dropped;
+    LogWarn("store", "raft message of {} bytes is over the frame limit; dropped", body.size());
+    return;
+  }
+  std::string frame;
+  frame.reserve(kFrameHeaderBytes + body.size());
+  AppendFrame(FrameKind::kMessage, body, &frame);
   out.queue.push_back(std::move(frame));
   while (out.queue.size() > kMaxQueued) {
     out.queue.pop_front();
     ++stats_.dropped;
   }
   Flush(it->second);
+}
+
+void PeerTransport::QueueSnapshot(Outbound& out, const raft::Message& m) {
+  if (out.snapshot && out.snapshot->term == m.term && out.snapshot->meta == m.snapshot.meta) {
+    return;  // Raft's retry of the snapshot being streamed: restarting would never finish
+  }
+  Outbound::SnapshotStream s;
+  s.term = m.term;
+  s.meta = m.snapshot.meta;
+  uint32_t crc = crc32c::Value(m.snapshot.data);
+  AppendFrame(FrameKind::kSnapshotStart, EncodeSnapshotStart(m, m.snapshot.data.size(), crc),
+              &s.start);
+  s.data = m.snapshot.data;
+  out.snapshot = std::move(s);  // a different snapshot replaces one in progress
 }
 
 void PeerTransport::Connect(const std::shared_ptr<Outbound>& out) {
@@ -135,6 +187,10 @@ void PeerTransport::Broken(const std::shared_ptr<Outbound>& out) {
   out->connected = false;
   out->write_busy = false;
   out->writing.clear();
+  if (out->snapshot) {
+    out->snapshot->offset = 0;  // the receiver dropped the stream with the connection
+    out->snapshot->started = false;
+  }
   if (*stopped_) return;
   out->timer.expires_after(std::chrono::milliseconds(out->backoff_ms));
   out->backoff_ms = std::min(out->backoff_ms * 2, 1000);
@@ -151,13 +207,32 @@ void PeerTransport::Flush(const std::shared_ptr<Outbound>& out) {
     Connect(out);
     return;
   }
-  if (out->write_busy || out->queue.empty()) return;
+  if (out->write_busy || (out->queue.empty() && !out->snapshot)) return;
   out->writing.clear();
   while (!out->queue.empty() && out->writing.size() < (8u << 20)) {
     out->writing += out->queue.front();
     out->queue.pop_front();
     ++stats_.sent;
   }
+  if (out->snapshot) {
+    // One piece of the snapshot per write: the start frame, then a chunk.
+    Outbound::SnapshotStream& s = *out->snapshot;
+    if (!s.started) {
+      out->writing += s.start;
+      s.started = true;
+    }
+    if (s.offset < s.data.size()) {
+      uint64_t n = std::min<uint64_t>(options_.snapshot_chunk_bytes, s.data.size() - s.offset);
+      std::string_view piece = std::string_view(s.data).substr(s.offset, n);
+      AppendFrame(FrameKind::kSnapshotChunk, EncodeSnapshotChunk(s.offset, piece), &out->writing);
+      s.offset += n;
+    }
+    if (s.offset == s.data.size()) {
+      out->snapshot.reset();
+      ++stats_.snapshots_sent;
+    }
+  }
+  stats_.max_buffer_bytes = std::max<uint64_t>(stats_.max_buffer_bytes, out->writing.size());
   out->write_busy = true;
   auto stopped = stopped_;
   asio::async_write(out->socket, asio::buffer(out->writing),
@@ -191,31 +266,97 @@ void PeerTransport::ReadFrames(const std::shared_ptr<Inbound>& in) {
       asio::buffer(in->chunk), [this, in, stopped](const asio::error_code& ec, size_t n) {
         if (*stopped || ec) return;
         in->buffer.append(in->chunk, n);
+        stats_.max_buffer_bytes = std::max<uint64_t>(stats_.max_buffer_bytes, in->buffer.size());
         size_t pos = 0;
-        while (in->buffer.size() - pos >= 4) {
-          const auto* p = reinterpret_cast<const unsigned char*>(in->buffer.data() + pos);
-          uint32_t len = p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
-          if (len > kMaxFrameBytes) {
+        uint32_t len = 0;
+        FrameKind kind = FrameKind::kMessage;
+        while (PeekFrame(std::string_view(in->buffer).substr(pos), &len, &kind)) {
+          if (len == 0 || len > options_.max_frame_bytes) {
             ++stats_.decode_errors;
-            LogWarn("store", "peer frame of {} bytes is over the limit; closing", len);
+            LogWarn("store", "peer frame of {} bytes is outside the limit; closing", len);
             return;
           }
           if (in->buffer.size() - pos - 4 < len) break;
-          raft::Message m;
-          std::string error;
-          if (!raft::DecodeMessage(std::string_view(in->buffer).substr(pos + 4, len), &m, &error)) {
-            ++stats_.decode_errors;
-            LogWarn("store", "bad peer message ({}); closing the connection", error);
-            return;
-          }
+          std::string_view body = std::string_view(in->buffer).substr(pos + 5, len - 1);
           pos += 4 + len;
-          ++stats_.received;
-          on_message_(std::move(m));
+          if (!HandleFrame(*in, kind, body)) return;
           if (*stopped) return;
         }
         in->buffer.erase(0, pos);
         ReadFrames(in);
       });
+}
+
+bool PeerTransport::HandleFrame(Inbound& in, FrameKind kind, std::string_view body) {
+  std::string error;
+  switch (kind) {
+    case FrameKind::kMessage: {
+      raft::Message m;
+      if (!raft::DecodeMessage(body, &m, &error)) break;
+      ++stats_.received;
+      on_message_(std::move(m));
+      return true;
+    }
+    case FrameKind::kSnapshotStart: {
+      SnapshotStart start;
+      if (!DecodeSnapshotStart(body, &start, &error)) break;
+      if (!options_.fs || options_.snapshot_dir.empty()) {
+        error = "this member takes no snapshots over this connection";
+        break;
+      }
+      if (!in.snapshot) {
+        in.snapshot = std::make_unique<SnapshotReceiver>(options_.fs, options_.snapshot_dir,
+                                                         options_.max_snapshot_bytes);
+      }
+      Status s = in.snapshot->Begin(start.total, start.crc);
+      if (!s.ok()) {
+        error = s.ToString();
+        break;
+      }
+      in.snapshot_message = std::move(start.message);
+      if (start.total > 0) return true;
+      return FinishSnapshot(in);
+    }
+    case FrameKind::kSnapshotChunk: {
+      SnapshotChunk chunk;
+      if (!DecodeSnapshotChunk(body, &chunk, &error)) break;
+      if (!in.snapshot || !in.snapshot->active()) {
+        error = "snapshot chunk without a start frame";
+        break;
+      }
+      Status s = in.snapshot->Add(chunk.offset, chunk.bytes, chunk.crc);
+      if (!s.ok()) {
+        error = s.ToString();
+        break;
+      }
+      if (!in.snapshot->complete()) return true;
+      return FinishSnapshot(in);
+    }
+    default:
+      error = "unknown frame kind " + std::to_string(static_cast<int>(kind));
+  }
+  if (kind != FrameKind::kMessage) ++stats_.snapshot_errors;
+  ++stats_.decode_errors;
+  if (in.snapshot) in.snapshot->Abort();
+  LogWarn("store", "bad peer frame ({}); closing the connection", error);
+  return false;
+}
+
+bool PeerTransport::FinishSnapshot(Inbound& in) {
+  std::string data;
+  Status s = in.snapshot->Finish(&data);
+  if (!s.ok()) {
+    ++stats_.snapshot_errors;
+    ++stats_.decode_errors;
+    LogWarn("store", "incoming snapshot refused: {}; closing the connection", s.ToString());
+    return false;
+  }
+  raft::Message m = std::move(in.snapshot_message);
+  m.snapshot.data = std::move(data);
+  ++stats_.received;
+  ++stats_.snapshots_received;
+  on_message_(std::move(m));
+  return true;
 }
 
 }  // namespace nines::store

@@ -1,8 +1,11 @@
 // Raft messages between members over TCP: one persistent outbound connection
 // per peer (reconnect with backoff, bounded queue dropping the oldest: Raft
-// tolerates loss), frames of [u32 little-endian length][codec bytes], all
-// queued frames written in one write. Inbound messages are handed to the
-// caller's callback on the same io_context (the raft loop).
+// tolerates loss), frames as in peer_frame.h, queued frames written together.
+// A snapshot goes as a start frame and then chunks of snapshot_chunk_bytes,
+// one chunk per write, so no buffer grows with the snapshot; the receiver
+// stages the chunks in the snapshot directory and hands the InstallSnapshot
+// message over only once the whole stream is there and verified. Inbound
+// messages are handed to the caller's callback on the same io_context.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -18,6 +21,8 @@
 
 #include "base/config.h"
 #include "raft/types.h"
+#include "store/file.h"
+#include "store/peer_frame.h"
 
 namespace nines::store {
 
@@ -27,6 +32,18 @@ struct PeerStats {
   uint64_t received = 0;
   uint64_t decode_errors = 0;
   uint64_t connects = 0;
+  uint64_t max_buffer_bytes = 0;    // the largest frame buffer built or read so far
+  uint64_t snapshots_sent = 0;      // streams written to the end
+  uint64_t snapshots_received = 0;  // streams complete and verified
+  uint64_t snapshot_errors = 0;     // streams refused (bad chunk, checksum, size, disk)
+};
+
+struct PeerTransportOptions {
+  uint64_t max_frame_bytes = 512u << 20;     // larger inbound frames close the connection
+  uint64_t snapshot_chunk_bytes = 1u << 20;  // snapshot data per frame
+  uint64_t max_snapshot_bytes = 1ull << 40;  // larger snapshots are refused
+  FileSystem* fs = nullptr;                  // where received snapshots are staged
+  std::string snapshot_dir;
 };
 
 // Opens `socket` bound to `host` (port 0) so outgoing connections leave from
@@ -38,14 +55,15 @@ class PeerTransport {
  public:
   using OnMessage = std::function<void(raft::Message)>;
   static constexpr size_t kMaxQueued = 4096;
-  static constexpr uint32_t kMaxFrameBytes = 512u << 20;
 
-  PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on_message);
+  PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on_message,
+                PeerTransportOptions options = {});
   ~PeerTransport();
   // Adds (or re-addresses) a peer; after Start it connects at once.
   void AddPeer(raft::NodeId id, Endpoint at);
   bool HasPeer(raft::NodeId id) const { return peers_.count(id) != 0; }
-  void Start();  // binds the listener; throws std::system_error naming the address
+  void Start();                  // binds the listener; throws std::system_error naming the address
+  uint16_t listen_port() const;  // the bound port (after Start)
   void Stop();
   void Send(const raft::Message& m);
   const PeerStats& stats() const { return stats_; }
@@ -58,10 +76,15 @@ class PeerTransport {
   void Flush(const std::shared_ptr<Outbound>& out);
   void Broken(const std::shared_ptr<Outbound>& out);
   void ReadFrames(const std::shared_ptr<Inbound>& in);
+  // One inbound frame; false closes the connection.
+  bool HandleFrame(Inbound& in, FrameKind kind, std::string_view body);
+  void QueueSnapshot(Outbound& out, const raft::Message& m);
+  bool FinishSnapshot(Inbound& in);
 
   asio::io_context& io_;
   Endpoint listen_;
   OnMessage on_message_;
+  PeerTransportOptions options_;
   asio::ip::tcp::acceptor acceptor_;
   std::map<raft::NodeId, std::shared_ptr<Outbound>> peers_;
   std::shared_ptr<bool> stopped_;

@@ -45,6 +45,8 @@ std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors
   c.election_ms = static_cast<int>(root.Integer("election_ms", c.election_ms, 2, 600000));
   c.request_timeout_ms =
       static_cast<int>(root.Integer("request_timeout_ms", c.request_timeout_ms, 1, 3600000));
+  c.max_clock_skew_ms =
+      static_cast<int>(root.Integer("max_clock_skew_ms", c.max_clock_skew_ms, 0, 3600000));
   c.snapshot_entries = static_cast<uint64_t>(
       root.Integer("snapshot_entries", static_cast<int64_t>(c.snapshot_entries), 1, 1ll << 40));
   c.requirepass = root.String("requirepass", "");

@@ -32,6 +32,9 @@ struct StoreConfig {
   int heartbeat_ms = 100;
   int election_ms = 500;
   int request_timeout_ms = 2000;
+  // Expiry: how far a leader's stamped time may run ahead of (or behind) log
+  // time plus its own steady clock (see docs/store.md "Expiry and time").
+  int max_clock_skew_ms = 500;
   uint64_t snapshot_entries = 10000;
   std::string requirepass;
   uint64_t max_request_bytes = 64u << 20;

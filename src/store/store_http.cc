@@ -120,7 +120,7 @@ void StoreServer::HandleKv(const http::Request& request, http::Responder respond
         respond(JsonError(503, error));
         return;
       }
-      const KvEntry* e = state().Find(key, WallMs());
+      const KvEntry* e = state().Find(key, node_->ReadTimeMs());
       if (e == nullptr) {
         respond(JsonError(404, "no such key"));
         return;
@@ -255,6 +255,12 @@ std::string StoreServer::MetricsText() const {
   counter("nines_store_peer_dropped_total", "Raft messages dropped (queue full)", ps.dropped);
   counter("nines_store_peer_received_total", "Raft messages received", ps.received);
   counter("nines_store_peer_decode_errors_total", "bad peer frames", ps.decode_errors);
+  counter("nines_store_peer_snapshots_sent_total", "snapshot streams sent", ps.snapshots_sent);
+  counter("nines_store_peer_snapshots_received_total", "snapshot streams received and verified",
+          ps.snapshots_received);
+  counter("nines_store_peer_snapshot_errors_total", "snapshot streams refused", ps.snapshot_errors);
+  gauge("nines_store_peer_max_buffer_bytes", "largest peer frame buffer so far",
+        ps.max_buffer_bytes);
   return out;
 }
 

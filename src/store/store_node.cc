@@ -37,7 +37,9 @@ StoreNode::StoreNode(StoreConfig config, StoreNodeEnv env)
       env_(std::move(env)),
       self_(config_.Self()),
       fs_(env_.fs),
-      storage_(raft::Membership{}) {
+      storage_(raft::Membership{}),
+      log_clock_([this] { return WallMs(); }, [this] { return NowMs(); },
+                 config_.max_clock_skew_ms) {
   wal_dir_ = JoinPath(config_.data_dir, "wal");
   snap_dir_ = JoinPath(config_.data_dir, "snap");
   command_config_.requirepass = config_.requirepass;
@@ -72,7 +74,9 @@ Status StoreNode::InstallSnapshotContent(std::string_view content,
   }
   if (wrapped) directory_ = std::move(directory);
   applied_membership_ = m;
-  return state_.Deserialize(kv);
+  Status s = state_.Deserialize(kv);
+  if (s.ok()) log_clock_.Observe(state_.clock_ms());
+  return s;
 }
 
 void StoreNode::CampaignIfAlone() {
@@ -271,6 +275,7 @@ void StoreNode::ApplyEntry(const raft::Entry& e) {
     Status s = DecodeKvCommand(payload, &apply_scratch_);
     if (!s.ok()) undecodable("bad command: " + s.message());
     result = state_.ApplyCommand(e.index, apply_scratch_);
+    log_clock_.Observe(state_.clock_ms());
   }
   if (origin != self_->raft_id) return;
   auto it = pending_writes_.find(request);
@@ -364,7 +369,7 @@ void StoreNode::ReleaseWaiters() {
 
 bool StoreNode::ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done) {
   if (!IsLeader() || shutting_down_) return false;
-  StampTime(&proposal, WallMs());
+  StampTime(&proposal, log_clock_.Stamp());
   return ProposeEntry(std::move(proposal), last_index, std::move(done));
 }
 
@@ -528,7 +533,7 @@ CommandContext StoreNode::Context() const {
   CommandContext c;
   c.config = &command_config_;
   c.info = &info_;
-  c.now_ms = WallMs();
+  c.now_ms = ReadTimeMs();
   c.used_memory_bytes = state_.memory_bytes();
   return c;
 }

@@ -23,6 +23,7 @@
 #include "store/commands.h"
 #include "store/file.h"
 #include "store/kv_state.h"
+#include "store/log_clock.h"
 #include "store/member_directory.h"
 #include "store/snapshot_file.h"
 #include "store/store_config.h"
@@ -115,6 +116,8 @@ class StoreNode {
   int64_t RequestDeadline() const { return NowMs() + config_.request_timeout_ms; }
   const StoreConfig& config() const { return config_; }
   const KvState& state() const { return state_; }
+  // The time reads judge expiry at: the log's clock (see LogClock).
+  int64_t ReadTimeMs() const { return log_clock_.ReadTime(state_.clock_ms()); }
   CommandContext Context() const;
   StoreCounters& counters() { return counters_; }
   const StoreCounters& counters() const { return counters_; }
@@ -227,6 +230,7 @@ class StoreNode {
   raft::MemoryStorage storage_;
   std::unique_ptr<raft::Raft> raft_;
   KvState state_;
+  LogClock log_clock_;  // the time writes are stamped with and reads judge expiry at
   KvCommand apply_scratch_;  // views into the entry being applied
   MemberDirectory directory_;
   raft::Membership applied_membership_;  // the last configuration applied (for snapshots)

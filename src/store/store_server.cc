@@ -38,8 +38,11 @@ Status StoreServer::Recover() {
 }
 
 void StoreServer::Start() {
-  transport_ = std::make_unique<PeerTransport>(io_, config_.peer,
-                                               [this](raft::Message m) { node_->Step(m); });
+  PeerTransportOptions peer_options;
+  peer_options.fs = PosixFileSystem();
+  peer_options.snapshot_dir = JoinPath(config_.data_dir, "snap");
+  transport_ = std::make_unique<PeerTransport>(
+      io_, config_.peer, [this](raft::Message m) { node_->Step(m); }, std::move(peer_options));
   transport_->Start();
   SyncPeers();
   OpenListener(client_acceptor_, config_.client, false);

@@ -70,6 +70,11 @@ struct SimNode {
   Term seen_term = 0;
   Index seen_commit = 0;
   bool slow_disk = false;
+  // Figure-8 schedule: where this leader's term starts, the commit index when
+  // it won, and whether it was cut off for entries of older terms already.
+  Index term_start = 0;
+  Index commit_at_win = 0;
+  bool figure8_cut = false;
 };
 
 struct ClientRequest {
@@ -147,6 +152,9 @@ class Simulation {
 
   // Faults and checks.
   void InjectFault();
+  bool Figure8Active() const { return figure8_ && faults_ && now_ < fault_end_; }
+  void Isolate(SimNode& n, const char* why);
+  void MaybeCutOnOlderTerm(SimNode& n);
   void ChangeMembership();
   void HealAll();
   void CheckLogs();
@@ -170,6 +178,12 @@ class Simulation {
   double loss_ = 0, dup_ = 0;
   bool faults_ = true;
   bool lease_reads_ = false;
+  // Figure-8 seeds (Raft §5.4.2): a new leader is cut off within milliseconds
+  // of winning, and entries travel one or two per message, so entries of an
+  // older term end up on a majority without being committed, and a leader
+  // without them can win next.
+  bool figure8_ = false;
+  size_t max_msg_entries_ = 16;
   bool clients_on_ = true;
   std::vector<SimClient> clients_;
   uint64_t next_request_ = 1;
@@ -186,6 +200,7 @@ class Simulation {
   NodeId probe_node_ = 0;
   Term probe_min_term_ = 0;
   bool probe_proposed_ = false;
+  int64_t fault_end_ = 0;
   Term probe_term_ = 0;
 };
 
@@ -218,7 +233,7 @@ void Simulation::StartNode(SimNode& n) {
   cfg.election_ticks = kElectionTicks;
   cfg.seed = opt_.seed * 1000 + n.id * 10 + n.generation;
   cfg.applied = d.snapshot.meta.index;
-  cfg.max_msg_entries = 16;
+  cfg.max_msg_entries = max_msg_entries_;
   cfg.max_inflight = 8;
   cfg.lease_reads = lease_reads_;
   n.raft = std::make_unique<raft::Raft>(cfg, n.storage.get());
@@ -266,7 +281,15 @@ void Simulation::Observe(SimNode& n) {
   if (r.role() != n.seen_role || r.term() != n.seen_term) {
     Trace("n" + std::to_string(n.id) + " is " + raft::RoleName(r.role()) + " in term " +
           std::to_string(r.term()));
-    if (r.role() == Role::kLeader) checker_.LeaderElected(now_, n.id, r.term(), r.log());
+    if (r.role() == Role::kLeader) {
+      checker_.LeaderElected(now_, n.id, r.term(), r.log());
+      n.term_start = r.log().LastIndex();  // its no-op entry
+      n.commit_at_win = r.log().committed();
+      n.figure8_cut = false;
+      // Figure 8, first half: a new leader cut off at once, before its first
+      // append leaves, keeps its term's entries to itself.
+      if (Figure8Active() && prng_.Chance(0.5)) Isolate(n, "new leader");
+    }
     n.seen_role = r.role();
     n.seen_term = r.term();
   }
@@ -277,6 +300,7 @@ void Simulation::Observe(SimNode& n) {
     }
     n.seen_commit = c;
   }
+  if (Figure8Active() && r.role() == Role::kLeader && !n.figure8_cut) MaybeCutOnOlderTerm(n);
 }
 
 void Simulation::Pump(SimNode& n) {
@@ -656,6 +680,43 @@ void Simulation::InjectFault() {
   }
 }
 
+void Simulation::MaybeCutOnOlderTerm(SimNode& n) {
+  raft::Raft& r = *n.raft;
+  if (n.term_start <= n.commit_at_win + 1) return;  // no entries of older terms to commit
+  std::vector<Index> matches;
+  for (NodeId v : r.membership().voters) {
+    const raft::ReplicationProgress* pr = r.progress(v);
+    matches.push_back(pr ? pr->match : 0);
+  }
+  if (matches.empty()) return;
+  std::sort(matches.begin(), matches.end(), std::greater<Index>());
+  Index q = matches[raft::QuorumSize(r.membership()) - 1];
+  if (q <= n.commit_at_win || q >= n.term_start) return;
+  // Figure 8, second half: entries of older terms now sit on a majority, the
+  // leader's own term on a minority. Cut the leader off and bring back the
+  // members cut off before: one without those entries may win next.
+  n.figure8_cut = true;
+  blocked_.clear();
+  Isolate(n, "leader with older-term entries on a majority");
+}
+
+void Simulation::Isolate(SimNode& n, const char* why) {
+  NodeId id = n.id;
+  for (auto& [other, o] : nodes_) {
+    if (other == id) continue;
+    blocked_.insert({id, other});
+    blocked_.insert({other, id});
+  }
+  Trace("figure 8: " + std::string(why) + " n" + std::to_string(id) + " of term " +
+        std::to_string(n.raft->term()) + " cut off");
+  After(prng_.Range(300, 2000) * kMs, [this, id] {
+    for (auto it = blocked_.begin(); it != blocked_.end();) {
+      it = it->first == id || it->second == id ? blocked_.erase(it) : std::next(it);
+    }
+    Trace("figure 8: n" + std::to_string(id) + " reconnected");
+  });
+}
+
 void Simulation::HealAll() {
   blocked_.clear();
   loss_ = 0;
@@ -718,6 +779,10 @@ SimResult Simulation::Run() {
   faults_ = !failover && opt_.seed % 10 != 0;
   result.faults = faults_;
   lease_reads_ = prng_.Chance(0.3);  // a third of the seeds read from the leader lease
+  if (faults_ && prng_.Chance(0.5)) {
+    figure8_ = true;
+    max_msg_entries_ = 1 + prng_.Below(2);
+  }
   result.members = members_;
   raft::Membership bootstrap;
   for (int i = 1; i <= members_; ++i) bootstrap.voters.push_back(i);
@@ -786,6 +851,7 @@ SimResult Simulation::Run() {
     RunUntil(now_ + kClientTimeout + 100 * kMs);
   } else {
     int64_t fault_end = 15 * kSec;
+    fault_end_ = fault_end;
     if (faults_) {
       int64_t t = 500 * kMs;
       while (true) {

@@ -1,0 +1,78 @@
+// Peer connection frames; see peer_frame.h.
+#include "store/peer_frame.h"
+
+#include "raft/codec.h"
+#include "store/coding.h"
+#include "store/crc32c.h"
+
+namespace nines::store {
+
+void AppendFrame(FrameKind kind, std::string_view body, std::string* out) {
+  uint32_t n = static_cast<uint32_t>(body.size() + 1);
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  out->push_back(static_cast<char>(kind));
+  out->append(body);
+}
+
+bool PeekFrame(std::string_view bytes, uint32_t* length, FrameKind* kind) {
+  if (bytes.size() < kFrameHeaderBytes) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  *length = p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
+  *kind = static_cast<FrameKind>(p[4]);
+  return true;
+}
+
+std::string EncodeSnapshotStart(const raft::Message& message, uint64_t total, uint32_t crc) {
+  raft::Message meta;
+  meta.type = message.type;
+  meta.from = message.from;
+  meta.to = message.to;
+  meta.term = message.term;
+  meta.log_term = message.log_term;
+  meta.index = message.index;
+  meta.commit = message.commit;
+  meta.context = message.context;
+  meta.snapshot.meta = message.snapshot.meta;
+  std::string body;
+  PutFixed64(&body, total);
+  PutFixed32(&body, crc);
+  body += raft::EncodeMessage(meta);
+  return body;
+}
+
+bool DecodeSnapshotStart(std::string_view body, SnapshotStart* out, std::string* error) {
+  if (body.size() < 12) {
+    *error = "snapshot start frame too short";
+    return false;
+  }
+  out->total = DecodeFixed64(body.data());
+  out->crc = DecodeFixed32(body.data() + 8);
+  if (!raft::DecodeMessage(body.substr(12), &out->message, error)) return false;
+  if (out->message.type != raft::MessageType::kSnapshot || !out->message.snapshot.data.empty()) {
+    *error = "snapshot start frame without an empty InstallSnapshot message";
+    return false;
+  }
+  return true;
+}
+
+std::string EncodeSnapshotChunk(uint64_t offset, std::string_view bytes) {
+  std::string body;
+  body.reserve(12 + bytes.size());
+  PutFixed64(&body, offset);
+  PutFixed32(&body, crc32c::Value(bytes));
+  body.append(bytes);
+  return body;
+}
+
+bool DecodeSnapshotChunk(std::string_view body, SnapshotChunk* out, std::string* error) {
+  if (body.size() < 12) {
+    *error = "snapshot chunk frame too short";
+    return false;
+  }
+  out->offset = DecodeFixed64(body.data());
+  out->crc = DecodeFixed32(body.data() + 8);
+  out->bytes = body.substr(12);
+  return true;
+}
+
+}  // namespace nines::store

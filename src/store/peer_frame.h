@@ -1,0 +1,44 @@
+// Frames on a peer connection. Every frame is
+//   [u32 little-endian length][u8 kind][body]   (length counts kind + body)
+// kMessage carries one encoded raft::Message. A snapshot never travels in one
+// frame: kSnapshotStart carries the InstallSnapshot message without its data
+// plus the data's total size and crc32c, then kSnapshotChunk frames carry the
+// data in order, each with its offset and its own crc32c. So a snapshot of
+// any size moves in frames of a bounded size.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "raft/types.h"
+
+namespace nines::store {
+
+enum class FrameKind : uint8_t { kMessage = 1, kSnapshotStart = 2, kSnapshotChunk = 3 };
+
+constexpr size_t kFrameHeaderBytes = 5;  // length + kind
+
+// Appends one frame to out.
+void AppendFrame(FrameKind kind, std::string_view body, std::string* out);
+// Parses the frame header at the front of bytes: false if fewer than 5 bytes.
+bool PeekFrame(std::string_view bytes, uint32_t* length, FrameKind* kind);
+
+struct SnapshotStart {
+  raft::Message message;  // the InstallSnapshot message, snapshot.data empty
+  uint64_t total = 0;     // bytes of snapshot data that follow
+  uint32_t crc = 0;       // crc32c of all of them
+};
+// message.snapshot.data is ignored (only its size and crc go in the frame).
+std::string EncodeSnapshotStart(const raft::Message& message, uint64_t total, uint32_t crc);
+bool DecodeSnapshotStart(std::string_view body, SnapshotStart* out, std::string* error);
+
+struct SnapshotChunk {
+  uint64_t offset = 0;
+  uint32_t crc = 0;  // crc32c of bytes
+  std::string_view bytes;
+};
+std::string EncodeSnapshotChunk(uint64_t offset, std::string_view bytes);
+bool DecodeSnapshotChunk(std::string_view body, SnapshotChunk* out, std::string* error);
+
+}  // namespace nines::store
