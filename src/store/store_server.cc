@@ -49,7 +49,6 @@ StoreServer::StoreServer(StoreConfig config)
   snap_dir_ = JoinPath(config_.data_dir, "snap");
   command_config_.requirepass = config_.requirepass;
   start_ms_ = NowMs();
-  next_request_id_ = static_cast<uint64_t>(WallMs()) << 20;
   for (const StoreMember& m : config_.members) directory_.Upsert(m);
   applied_membership_ = Bootstrap();
 }
@@ -493,7 +492,7 @@ bool StoreServer::ProposeWrite(std::string proposal, uint64_t* last_index, Write
 
 bool StoreServer::ProposeEntry(std::string proposal, uint64_t* last_index, WriteDone done) {
   if (!IsLeader() || shutting_down_) return false;
-  uint64_t id = ++next_request_id_;
+  uint64_t id = request_ids_.Next();
   std::string data;
   data.reserve(kEntryHeader + proposal.size());
   PutU64(&data, self_->raft_id);

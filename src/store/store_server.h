@@ -24,6 +24,7 @@
 #include "store/kv_state.h"
 #include "store/member_directory.h"
 #include "store/peer_transport.h"
+#include "store/request_id.h"
 #include "store/store_config.h"
 #include "store/wal.h"
 
@@ -179,7 +180,7 @@ class StoreServer {
   bool drain_scheduled_ = false;
   bool shutting_down_ = false;
   int64_t shutdown_deadline_ = 0;
-  uint64_t next_request_id_ = 0;
+  RequestIdGenerator request_ids_{BootNonce()};
   uint64_t next_read_id_ = 0;
   std::map<uint64_t, PendingWrite> pending_writes_;
   std::map<uint64_t, ReadBatch> read_batches_;
