@@ -2,7 +2,9 @@
 // carries (origin member, request id), which pending writes and the
 // replicated dedup table are keyed by. Ids must not repeat across restarts of
 // the member, so a generator starts at a per-boot nonce and counts up (the
-// shape of etcd's idutil.Generator, whose start comes from the boot time).
+// shape of etcd's idutil.Generator; etcd takes the start from the boot time,
+// this one from a random 64-bit nonce, so a clock stepped back cannot repeat
+// an earlier boot's ids).
 #pragma once
 
 #include <cstdint>
