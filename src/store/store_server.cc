@@ -15,6 +15,7 @@
 #include "raft/codec.h"
 #include "raft/membership.h"
 #include "store/coding.h"
+#include "store/outcome.h"
 #include "store/snapshot_file.h"
 
 namespace nines::store {
@@ -439,8 +440,8 @@ void StoreServer::SweepTimeouts() {
     if (it->second.deadline <= now) {
       WriteDone done = std::move(it->second.done);
       it = pending_writes_.erase(it);
-      ++counters_.tryagain;
-      done(nullptr, 0, "TRYAGAIN write not committed in time (outcome unknown)");
+      ++counters_.unknown_outcome;
+      done(nullptr, 0, UnknownOutcomeError("write not committed in time"));
     } else {
       ++it;
     }
@@ -484,9 +485,11 @@ void StoreServer::ReleaseWaiters() {
   }
 }
 
-bool StoreServer::ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done) {
+bool StoreServer::ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done,
+                               const RequestKey* dedup) {
   if (!IsLeader() || shutting_down_) return false;
   StampTime(&proposal, WallMs());
+  if (dedup) proposal = WrapDeduplicated(*dedup, proposal);
   return ProposeEntry(std::move(proposal), last_index, std::move(done));
 }
 

@@ -24,6 +24,7 @@
 #include "store/kv_state.h"
 #include "store/member_directory.h"
 #include "store/peer_transport.h"
+#include "store/request_dedup.h"
 #include "store/request_id.h"
 #include "store/store_config.h"
 #include "store/wal.h"
@@ -40,6 +41,8 @@ struct StoreCounters {
   uint64_t reads_served = 0;
   uint64_t forwarded = 0;
   uint64_t tryagain = 0;
+  uint64_t unknown_outcome = 0;
+  uint64_t forward_failures = 0;
   uint64_t snapshots = 0;
   uint64_t snapshots_installed = 0;
   uint64_t client_connections = 0;
@@ -67,7 +70,9 @@ class StoreServer {
   const StoreMember* MemberByRaftId(uint64_t id) const { return directory_.ByRaftId(id); }
   // Proposes a write on the leader; false (and done not called) if it cannot
   // now (not leader, transfer in progress): the caller waits or forwards.
-  bool ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done);
+  // With dedup (a forwarded write) it is applied at most once per key.
+  bool ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done,
+                    const RequestKey* dedup = nullptr);
   // Starts a linearizable read barrier on the leader: done(true) once the
   // state reflects every write committed before the call (and min_index).
   bool StartRead(uint64_t min_index, ReadDone done);
