@@ -1,11 +1,18 @@
 // RESP2 client connections of a store member; see client_connection.h.
 #include "store/client_connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
+#include <algorithm>
+#include <chrono>
+
 #include "base/log.h"
 #include "net/tcp.h"
+#include "store/outcome.h"
 #include "store/resp_writer.h"
 #include "store/store_server.h"
 
@@ -14,6 +21,19 @@ namespace nines::store {
 namespace {
 constexpr size_t kMaxSlots = 4096;          // pause reading beyond this many pending replies
 constexpr size_t kMaxOutBytes = 64u << 20;  // and beyond this much unsent output
+constexpr int kForwardCheckMs = 50;         // how often forwarded requests are checked
+
+// Keepalive on the forwarding connection: an idle connection to a leader that
+// vanished is noticed in about 5 s even when no request is waiting.
+void SetKeepAlive(asio::ip::tcp::socket& socket) {
+  asio::error_code ignored;
+  socket.set_option(asio::socket_base::keep_alive(true), ignored);
+  int fd = socket.native_handle();
+  int idle = 2, interval = 1, count = 3;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
+}
 
 void AppendError(std::string* out, std::string_view text) {
   resp::ReplyWriter(out).Error(text);
@@ -116,8 +136,23 @@ uint64_t ClientConnection::AddSlot() {
   return first_seq_ + slots_.size() - 1;
 }
 
-void ClientConnection::Handle(const std::vector<std::string_view>& args) {
+void ClientConnection::Handle(const std::vector<std::string_view>& received) {
   uint64_t seq = AddSlot();
+  // A write forwarded by another member under its request id (outcome.h).
+  std::optional<RequestKey> dedup;
+  std::vector<std::string_view> forwarded;
+  if (IsForwarded(received)) {
+    RequestKey key;
+    std::string error;
+    if (!ParseForwarded(received, &key, &forwarded, &error)) {
+      std::string out;
+      AppendError(&out, error);
+      Complete(seq, std::move(out));
+      return;
+    }
+    dedup = key;
+  }
+  const std::vector<std::string_view>& args = dedup ? forwarded : received;
   CommandContext context = server_->Context();
   CommandPlan plan;
   std::string out;
@@ -143,11 +178,17 @@ void ClientConnection::Handle(const std::vector<std::string_view>& args) {
   request->plan = std::move(plan);
   request->plan.pattern = {};
   request->deadline_ms = server_->RequestDeadline();
+  if (request->write) request->dedup = dedup;
   Route(std::move(request), seq);
 }
 
-void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq) {
+void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq, bool retried) {
   if (closed_) return;
+  // Requests being sent again go first: pipelined commands keep their order.
+  if (!retried && retrying_ > 0) {
+    Retry(std::move(request), seq, "no leader: the group has no elected leader right now");
+    return;
+  }
   auto self = shared_from_this();
   if (server_->IsLeader()) {
     bool started;
@@ -159,10 +200,11 @@ void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq) {
             if (result) {
               FormatWriteReply(request->plan, *result, &out);
             } else {
-              AppendError(&out, error);
+              AppendError(&out, Reclassify(*request, request->sends, std::move(error)));
             }
             self->Complete(seq, std::move(out));
-          });
+          },
+          request->dedup ? &*request->dedup : nullptr);
     } else {
       started =
           server_->StartRead(last_write_index_, [self, request, seq](bool ok, std::string error) {
@@ -177,18 +219,45 @@ void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq) {
     }
     if (started) return;
   } else if (server_->leader() != 0) {
-    Forward(std::move(request), seq);
+    Forward(std::move(request), seq, retried);
     return;
   }
-  server_->WhenLeaderKnown(request->deadline_ms, [self, request, seq](bool timed_out) {
+  Retry(std::move(request), seq, "no leader: the group has no elected leader right now");
+}
+
+void ClientConnection::Retry(std::shared_ptr<Request> request, uint64_t seq,
+                             const std::string& why) {
+  if (closed_) return;
+  if (server_->NowMs() >= request->deadline_ms) {
+    std::string out;
+    AppendError(&out, FinalError(*request, why));
+    Complete(seq, std::move(out));
+    return;
+  }
+  ++retrying_;
+  auto self = shared_from_this();
+  server_->WhenLeaderKnown(request->deadline_ms, [self, request, seq, why](bool timed_out) {
+    --self->retrying_;
     if (timed_out) {
       std::string out;
-      AppendError(&out, "TRYAGAIN no leader: the group has no elected leader right now");
+      AppendError(&out, FinalError(*request, why));
       self->Complete(seq, std::move(out));
       return;
     }
-    self->Route(request, seq);
+    self->Route(request, seq, true);
   });
+}
+
+std::string ClientConnection::FinalError(const Request& request, const std::string& why) {
+  // A write handed to a leader may have been applied; nothing else was.
+  if (request.write && request.sent) return UnknownOutcomeError(why);
+  return TryAgainError(why);
+}
+
+std::string ClientConnection::Reclassify(const Request& request, int earlier_sends,
+                                         std::string error) {
+  if (!request.write || earlier_sends == 0 || error.rfind("TRYAGAIN", 0) != 0) return error;
+  return UnknownOutcomeError(error.substr(9) + " (an earlier attempt may have been applied)");
 }
 
 void ClientConnection::RunRead(const Request& request, uint64_t seq) {
@@ -206,31 +275,30 @@ void ClientConnection::RunRead(const Request& request, uint64_t seq) {
   Complete(seq, std::move(out));
 }
 
-void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq) {
+void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq, bool retried) {
   uint64_t leader = server_->leader();
-  if (fwd_ && fwd_leader_ != leader && fwd_slots_.empty()) {
-    asio::error_code ignored;
-    fwd_->close(ignored);
-    fwd_.reset();
+  // A new leader: what is in flight to the old one is sent again (below, in order).
+  if (fwd_ && fwd_leader_ != leader) ForwardFailed("the leader changed");
+  if (!retried && retrying_ > 0) {
+    Retry(std::move(request), seq, "the leader changed");
+    return;
   }
   if (!fwd_) {
     const StoreMember* target = server_->MemberByRaftId(leader);
     if (target == nullptr) {
-      std::string out;
-      AppendError(&out, "TRYAGAIN leader unknown");
-      Complete(seq, std::move(out));
+      Retry(std::move(request), seq, "leader unknown");
       return;
     }
     fwd_ = std::make_unique<asio::ip::tcp::socket>(server_->io());
     fwd_leader_ = leader;
+    ++fwd_generation_;
     fwd_connected_ = false;
+    fwd_connect_deadline_ =
+        server_->NowMs() + std::clamp(server_->config().request_timeout_ms / 4, 100, 1000);
     fwd_in_.clear();
     fwd_out_.clear();
     if (!server_->config().requirepass.empty()) {
-      std::vector<std::string_view> auth = {"AUTH", server_->config().requirepass};
-      resp::ReplyWriter w(&fwd_out_);
-      w.ArrayHeader(auth.size());
-      for (std::string_view a : auth) w.Bulk(a);
+      EncodeForwarded(nullptr, {"AUTH", server_->config().requirepass}, &fwd_out_);
       fwd_slots_.emplace_back(0, nullptr);
     }
     auto self = shared_from_this();
@@ -239,21 +307,24 @@ void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq) {
     socket->async_connect(ToTcp(target->client), [self, socket](const asio::error_code& ec) {
       if (self->closed_ || self->fwd_.get() != socket) return;
       if (ec) {
-        self->ForwardFailed("TRYAGAIN cannot reach the leader: " + ec.message(), true);
+        self->ForwardFailed("cannot reach the leader: " + ec.message());
         return;
       }
       asio::error_code ignored;
       socket->set_option(asio::ip::tcp::no_delay(true), ignored);
+      SetKeepAlive(*socket);
       self->fwd_connected_ = true;
       self->ForwardFlush();
       self->ForwardRead();
     });
   }
-  resp::ReplyWriter w(&fwd_out_);
-  w.ArrayHeader(request->args.size());
-  for (const std::string& a : request->args) w.Bulk(a);
+  if (request->write && !request->dedup) {
+    request->dedup = RequestKey{server_->SelfRaftId(), server_->NextRequestId()};
+  }
+  EncodeForwarded(request->write ? &*request->dedup : nullptr, request->args, &fwd_out_);
   fwd_slots_.emplace_back(seq, std::move(request));
   ++server_->counters().forwarded;
+  ArmForwardCheck();
   ForwardFlush();
 }
 
@@ -262,6 +333,13 @@ void ClientConnection::ForwardFlush() {
   fwd_writing_.swap(fwd_out_);
   fwd_out_.clear();
   fwd_write_busy_ = true;
+  // Everything queued so far is in this write: from now on the leader may apply it.
+  for (auto& [seq, request] : fwd_slots_) {
+    if (!request || request->sent_on == fwd_generation_) continue;
+    request->sent = true;
+    request->sent_on = fwd_generation_;
+    ++request->sends;
+  }
   auto self = shared_from_this();
   asio::ip::tcp::socket* socket = fwd_.get();
   asio::async_write(*socket, asio::buffer(fwd_writing_),
@@ -269,7 +347,7 @@ void ClientConnection::ForwardFlush() {
                       if (self->closed_ || self->fwd_.get() != socket) return;
                       self->fwd_write_busy_ = false;
                       if (ec) {
-                        self->ForwardFailed("TRYAGAIN lost the connection to the leader", false);
+                        self->ForwardFailed("lost the connection to the leader");
                         return;
                       }
                       self->ForwardFlush();
@@ -283,7 +361,7 @@ void ClientConnection::ForwardRead() {
       asio::buffer(fwd_chunk_), [self, socket](const asio::error_code& ec, size_t n) {
         if (self->closed_ || self->fwd_.get() != socket) return;
         if (ec) {
-          self->ForwardFailed("TRYAGAIN lost the connection to the leader", false);
+          self->ForwardFailed("lost the connection to the leader");
           return;
         }
         self->fwd_in_.append(self->fwd_chunk_, n);
@@ -291,18 +369,63 @@ void ClientConnection::ForwardRead() {
         while (!self->fwd_slots_.empty()) {
           size_t len = RespReplyLength(std::string_view(self->fwd_in_).substr(offset));
           if (len == 0) break;
-          uint64_t seq = self->fwd_slots_.front().first;
+          auto [seq, request] = std::move(self->fwd_slots_.front());
           self->fwd_slots_.pop_front();
-          if (seq != 0) self->Complete(seq, self->fwd_in_.substr(offset, len));
+          std::string reply = self->fwd_in_.substr(offset, len);
           offset += len;
+          if (seq == 0) continue;
+          if (request && reply.size() > 3 && reply[0] == '-') {
+            std::string error =
+                Reclassify(*request, request->sends - 1, reply.substr(1, reply.size() - 3));
+            if (error != std::string_view(reply).substr(1, reply.size() - 3)) {
+              reply.clear();
+              AppendError(&reply, error);
+            }
+          }
+          self->Complete(seq, std::move(reply));
         }
         self->fwd_in_.erase(0, offset);
-        if (self->closed_) return;
+        if (self->closed_ || self->fwd_.get() != socket) return;
         self->ForwardRead();
       });
 }
 
-void ClientConnection::ForwardFailed(const std::string& why, bool retry) {
+void ClientConnection::ArmForwardCheck() {
+  if (fwd_timer_armed_ || closed_) return;
+  if (!fwd_timer_) fwd_timer_ = std::make_unique<asio::steady_timer>(server_->io());
+  fwd_timer_armed_ = true;
+  fwd_timer_->expires_after(std::chrono::milliseconds(kForwardCheckMs));
+  auto self = shared_from_this();
+  fwd_timer_->async_wait([self](const asio::error_code&) {
+    self->fwd_timer_armed_ = false;
+    if (!self->closed_) self->ForwardCheck();
+  });
+}
+
+void ClientConnection::ForwardCheck() {
+  if (!fwd_) return;
+  int64_t now = server_->NowMs();
+  if (!fwd_connected_ && now >= fwd_connect_deadline_) {
+    ForwardFailed("cannot reach the leader: connect timed out");
+    return;
+  }
+  uint64_t leader = server_->leader();
+  if (leader != 0 && leader != fwd_leader_ && !fwd_slots_.empty()) {
+    ForwardFailed("the leader changed");
+    return;
+  }
+  for (const auto& [seq, request] : fwd_slots_) {
+    if (request && now >= request->deadline_ms) {
+      // Replies come in order: a late one holds back the rest, so the
+      // connection goes (the others are sent again on a new one).
+      ForwardFailed("no reply from the leader in time");
+      return;
+    }
+  }
+  if (!fwd_connected_ || !fwd_slots_.empty()) ArmForwardCheck();
+}
+
+void ClientConnection::ForwardFailed(const std::string& why) {
   if (fwd_) {
     asio::error_code ignored;
     fwd_->close(ignored);
@@ -310,30 +433,14 @@ void ClientConnection::ForwardFailed(const std::string& why, bool retry) {
   }
   fwd_connected_ = false;
   fwd_write_busy_ = false;
+  fwd_in_.clear();
+  fwd_out_.clear();
+  ++server_->counters().forward_failures;
   std::deque<std::pair<uint64_t, std::shared_ptr<Request>>> failed;
   failed.swap(fwd_slots_);
-  auto self = shared_from_this();
+  // In order, so they reach the next leader in the order they came.
   for (auto& [seq, request] : failed) {
-    if (seq == 0) continue;
-    if (retry && server_->NowMs() < request->deadline_ms) {
-      // Nothing reached the leader: try again once the tick sees a leader
-      // (the dead one until the election, then the new one).
-      std::shared_ptr<Request> r = request;
-      uint64_t s = seq;
-      server_->WhenLeaderKnown(r->deadline_ms, [self, r, s](bool timed_out) {
-        if (timed_out) {
-          std::string out;
-          AppendError(&out, "TRYAGAIN no reachable leader");
-          self->Complete(s, std::move(out));
-          return;
-        }
-        self->Route(r, s);
-      });
-      continue;
-    }
-    std::string out;
-    AppendError(&out, why);
-    Complete(seq, std::move(out));
+    if (seq != 0 && request) Retry(std::move(request), seq, why);
   }
 }
 
@@ -378,6 +485,7 @@ void ClientConnection::Close() {
   asio::error_code ignored;
   socket_.close(ignored);
   if (fwd_) fwd_->close(ignored);
+  if (fwd_timer_) fwd_timer_->cancel();
   server_->ConnectionClosed();
 }
 

@@ -2,18 +2,25 @@
 // even when some wait for commit or are forwarded to the leader (a slot per
 // request, flushed from the front as they complete). A follower forwards
 // writes and linearizable reads over one connection to the leader's client
-// port and relays the replies.
+// port and relays the replies. Forwarding is bounded: a connect timeout,
+// TCP keepalive, and each request's deadline; a lost connection or a new
+// leader sends the requests again (a write under its first request id, so
+// it is applied at most once) until their deadline. At the deadline a write
+// that was sent gets -UNKNOWN, anything else -TRYAGAIN (store/outcome.h).
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "store/commands.h"
+#include "store/request_dedup.h"
 #include "store/resp_parser.h"
 
 namespace nines::store {
@@ -35,20 +42,37 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     std::vector<std::string> args;
     CommandPlan plan;
     bool write = false;
-    int64_t deadline_ms = 0;  // when waiting for a leader ends with -TRYAGAIN
+    int64_t deadline_ms = 0;  // when waiting (for a leader, a reply) ends
+    // A write's request id once it was forwarded (or arrived forwarded):
+    // every retry proposes it under this id.
+    std::optional<RequestKey> dedup;
+    bool sent = false;     // handed to a forwarding connection: may have been applied
+    int sends = 0;         // forwarding connections it was handed to
+    uint64_t sent_on = 0;  // the last of them (fwd_generation_)
   };
 
   void Read();
   void OnInput();
   void Handle(const std::vector<std::string_view>& args);
-  void Route(std::shared_ptr<Request> request, uint64_t seq);
+  // retried: called by Retry (else it waits behind requests being retried).
+  void Route(std::shared_ptr<Request> request, uint64_t seq, bool retried = false);
+  // Routes the request again once a leader is known, or fails it at its deadline.
+  void Retry(std::shared_ptr<Request> request, uint64_t seq, const std::string& why);
+  // The final error of a request that ran out of time.
+  static std::string FinalError(const Request& request, const std::string& why);
+  // A -TRYAGAIN for one attempt of a write that an earlier attempt may have
+  // applied is not a promise that nothing was applied: it becomes -UNKNOWN.
+  static std::string Reclassify(const Request& request, int earlier_sends, std::string error);
   void RunRead(const Request& request, uint64_t seq);
-  void Forward(std::shared_ptr<Request> request, uint64_t seq);
+  void Forward(std::shared_ptr<Request> request, uint64_t seq, bool retried);
   void ForwardRead();
   void ForwardFlush();
-  // Fails the forwarded requests; with `retry` (nothing was sent: the connect
-  // failed) they are routed again until their deadline instead.
-  void ForwardFailed(const std::string& why, bool retry);
+  // Checks the forwarding connection: connect timeout, request deadlines, a
+  // new leader. Runs while requests are forwarded.
+  void ForwardCheck();
+  void ArmForwardCheck();
+  // Drops the forwarding connection; its requests are sent again (Retry).
+  void ForwardFailed(const std::string& why);
   uint64_t AddSlot();
   void Complete(uint64_t seq, std::string reply);
   void Flush();
@@ -72,7 +96,12 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // forwarding to the leader
   std::unique_ptr<asio::ip::tcp::socket> fwd_;
   uint64_t fwd_leader_ = 0;
+  uint64_t fwd_generation_ = 0;  // counts forwarding connections
   bool fwd_connected_ = false;
+  int64_t fwd_connect_deadline_ = 0;
+  std::unique_ptr<asio::steady_timer> fwd_timer_;  // ForwardCheck, while requests are forwarded
+  bool fwd_timer_armed_ = false;
+  size_t retrying_ = 0;  // requests waiting in Retry
   bool fwd_write_busy_ = false;
   std::string fwd_out_;
   std::string fwd_writing_;

@@ -13,7 +13,8 @@
 namespace nines::store {
 namespace {
 
-constexpr uint32_t kSnapshotMagic = 0x314b564e;  // "NVK1"
+constexpr uint32_t kSnapshotMagicV1 = 0x314b564e;  // "NVK1": keys only (older versions)
+constexpr uint32_t kSnapshotMagic = 0x324b564e;    // "NVK2": keys, then the dedup table
 
 int64_t SaturatingAdd(int64_t a, int64_t b) {
   int64_t out;
@@ -25,6 +26,26 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
 
 std::string FormatInt(int64_t v) {
   return fmt::format("{}", v);
+}
+
+// A result as kept in the dedup table: type, integer, version, bulk.
+void EncodeResult(const KvResult& r, std::string* out) {
+  out->push_back(static_cast<char>(r.type));
+  PutFixed64(out, static_cast<uint64_t>(r.integer));
+  PutFixed64(out, r.version);
+  out->append(r.bulk);
+}
+
+bool DecodeResult(std::string_view in, KvResult* r) {
+  if (in.size() < 17 ||
+      static_cast<uint8_t>(in[0]) > static_cast<uint8_t>(KvResult::Type::kError)) {
+    return false;
+  }
+  r->type = static_cast<KvResult::Type>(in[0]);
+  r->integer = static_cast<int64_t>(DecodeFixed64(in.data() + 1));
+  r->version = DecodeFixed64(in.data() + 9);
+  r->bulk = std::string(in.substr(17));
+  return true;
 }
 
 }  // namespace
@@ -267,6 +288,25 @@ bool KvState::CheckIndexes() const {
 // ---------------------------------------------------------------- apply
 
 KvResult KvState::Apply(uint64_t index, std::string_view encoded) {
+  RequestKey key;
+  std::string_view command;
+  if (!UnwrapDeduplicated(encoded, &key, &command)) return ApplyEncoded(index, encoded);
+  if (const std::string* earlier = dedup_.Find(key)) {
+    KvResult result;
+    if (DecodeResult(*earlier, &result)) {
+      assert(index > applied_index_);
+      applied_index_ = index;
+      return result;
+    }
+  }
+  KvResult result = ApplyEncoded(index, command);
+  std::string encoded_result;
+  EncodeResult(result, &encoded_result);
+  dedup_.Record(key, index, std::move(encoded_result));
+  return result;
+}
+
+KvResult KvState::ApplyEncoded(uint64_t index, std::string_view encoded) {
   Status status = DecodeKvCommand(encoded, &scratch_);
   if (!status.ok()) {
     assert(index > applied_index_);
@@ -518,11 +558,13 @@ std::string KvState::Serialize() const {
     PutFixed64(&out, entry.version);
     return true;
   });
+  dedup_.Serialize(&out);  // absent in "NVK1" snapshots of older versions
   return out;
 }
 
 Status KvState::Deserialize(std::string_view bytes) {
   Clear();
+  dedup_.Clear();
   applied_index_ = 0;
   clock_ms_ = 0;
   auto bad = [this](std::string_view why) {
@@ -536,7 +578,9 @@ Status KvState::Deserialize(std::string_view bytes) {
   uint64_t applied = 0;
   uint64_t clock = 0;
   uint64_t count = 0;
-  if (!decoder.GetFixed32(&magic) || magic != kSnapshotMagic) return bad("bad magic");
+  if (!decoder.GetFixed32(&magic) || (magic != kSnapshotMagic && magic != kSnapshotMagicV1)) {
+    return bad("bad magic");
+  }
   if (!decoder.GetFixed64(&applied) || !decoder.GetFixed64(&clock) ||
       !decoder.GetVarint64(&count)) {
     return bad("truncated header");
@@ -558,7 +602,14 @@ Status KvState::Deserialize(std::string_view bytes) {
     Assign(it, value, version);
     SetExpiry(it, static_cast<int64_t>(expire_at));
   }
-  if (!decoder.done()) return bad("trailing bytes");
+  if (magic == kSnapshotMagic) {
+    size_t used = 0;
+    Status dedup = dedup_.Deserialize(bytes.substr(bytes.size() - decoder.remaining()), &used);
+    if (!dedup.ok()) return bad(dedup.message());
+    if (used != decoder.remaining()) return bad("trailing bytes");
+  } else if (!decoder.done()) {
+    return bad("trailing bytes");
+  }
   applied_index_ = applied;
   clock_ms_ = static_cast<int64_t>(clock);
   return Status::Ok();

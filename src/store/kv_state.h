@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "store/kv_command.h"
+#include "store/request_dedup.h"
 #include "store/status.h"
 
 namespace nines::store {
@@ -103,6 +104,8 @@ class KvState {
   // Applies the committed command at log `index` (> applied_index()). A
   // command that does not decode yields an error result, the same on every
   // member.
+  // A command wrapped with a request id (store/request_dedup.h) whose id was
+  // applied before is not applied again: the first result is returned.
   KvResult Apply(uint64_t index, std::string_view encoded);
   KvResult ApplyCommand(uint64_t index, const KvCommand& command);
 
@@ -127,6 +130,7 @@ class KvState {
   size_t stored_keys() const { return map_.size(); }
   size_t keys_with_expiry() const { return expiry_.size(); }
   uint64_t memory_bytes() const { return memory_bytes_; }
+  const RequestDedup& dedup() const { return dedup_; }
 
   // Whole-state snapshot (deterministic bytes for equal states) and back.
   std::string Serialize() const;
@@ -154,6 +158,7 @@ class KvState {
   void Clear();
   int64_t Effective(int64_t now_ms) const { return now_ms > clock_ms_ ? now_ms : clock_ms_; }
 
+  KvResult ApplyEncoded(uint64_t index, std::string_view encoded);
   KvResult ApplySet(uint64_t index, const KvCommand& c);
   KvResult ApplyExpire(uint64_t index, const KvCommand& c);
   KvResult ApplyIncrBy(uint64_t index, const KvCommand& c);
@@ -167,6 +172,7 @@ class KvState {
   int64_t clock_ms_ = 0;
   uint64_t memory_bytes_ = 0;  // keys + values, a rough measure for INFO
   KvCommand scratch_;          // reused by Apply to avoid allocations
+  RequestDedup dedup_;         // applied request ids (kept in snapshots, not cleared by FLUSHALL)
 };
 
 // The hash SCAN cursors follow (stable across members and restarts).

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "store/client_connection.h"
+#include "store/outcome.h"
 #include "store/store_server.h"
 
 namespace nines::store {
@@ -16,6 +17,19 @@ namespace {
 
 http::Response JsonError(int status, const std::string& message) {
   return http::Response::Json(status, nlohmann::json{{"error", message}}.dump() + "\n");
+}
+
+// 503 with Retry-After: the request was certainly not applied; try again.
+http::Response Unavailable(const std::string& message) {
+  http::Response r = JsonError(503, message);
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+// A write that failed: 504 (no Retry-After) when its outcome is unknown, else 503.
+http::Response WriteFailed(const std::string& error) {
+  if (HttpStatusForError(error) == 504) return JsonError(504, error);
+  return Unavailable(error);
 }
 
 bool ParseVersion(const std::string& text, uint64_t* out) {
@@ -100,14 +114,14 @@ void StoreServer::HandleKv(const http::Request& request, http::Responder respond
         r.headers.emplace_back("Location", "http://" + leader->http->ToString() + request.target);
         respond(std::move(r));
       } else {
-        respond(JsonError(503, "not the leader; leader is " + leader->id));
+        respond(Unavailable("not the leader; leader is " + leader->id));
       }
       return;
     }
     auto req = std::make_shared<http::Request>(request);
     WhenLeaderKnown(RequestDeadline(), [this, req, respond](bool timed_out) {
       if (timed_out) {
-        respond(JsonError(503, "no leader elected"));
+        respond(Unavailable("no leader elected"));
       } else {
         HandleKv(*req, respond);
       }
@@ -117,7 +131,7 @@ void StoreServer::HandleKv(const http::Request& request, http::Responder respond
   if (method == "GET") {
     bool started = StartRead(0, [this, key, respond](bool ok, std::string error) {
       if (!ok) {
-        respond(JsonError(503, error));
+        respond(Unavailable(error));
         return;
       }
       const KvEntry* e = state().Find(key, node_->ReadTimeMs());
@@ -137,7 +151,7 @@ void StoreServer::HandleKv(const http::Request& request, http::Responder respond
       auto req = std::make_shared<http::Request>(request);
       WhenLeaderKnown(RequestDeadline(), [this, req, respond](bool timed_out) {
         if (timed_out) {
-          respond(JsonError(503, "no leader able to serve reads"));
+          respond(Unavailable("no leader able to serve reads"));
         } else {
           HandleKv(*req, respond);
         }
@@ -166,7 +180,7 @@ void StoreServer::HandleKv(const http::Request& request, http::Responder respond
       std::move(encoded), nullptr,
       [respond, cas, is_put](const KvResult* result, uint64_t index, std::string error) {
         if (result == nullptr) {
-          respond(JsonError(503, error));
+          respond(WriteFailed(error));
           return;
         }
         if (result->type == KvResult::Type::kError) {
@@ -197,7 +211,7 @@ void StoreServer::HandleKv(const http::Request& request, http::Responder respond
     auto req = std::make_shared<http::Request>(request);
     WhenLeaderKnown(RequestDeadline(), [this, req, respond](bool timed_out) {
       if (timed_out) {
-        respond(JsonError(503, "no leader elected"));
+        respond(Unavailable("no leader elected"));
       } else {
         HandleKv(*req, respond);
       }
@@ -247,6 +261,18 @@ std::string StoreServer::MetricsText() const {
   counter("nines_store_reads_total", "linearizable reads served", counters_.reads_served);
   counter("nines_store_forwarded_total", "requests forwarded to the leader", counters_.forwarded);
   counter("nines_store_tryagain_total", "requests failed with TRYAGAIN/503", counters_.tryagain);
+  counter("nines_store_unknown_outcome_total",
+          "writes failed with -UNKNOWN/504 (proposed, not committed in time)",
+          counters_.unknown_outcome);
+  counter("nines_store_forward_failures_total",
+          "forwarding connections dropped (lost, timed out, leader changed); requests resent",
+          counters_.forward_failures);
+  gauge("nines_store_dedup_entries", "request ids in the dedup table", state_.dedup().size());
+  gauge("nines_store_dedup_bytes", "bytes of the dedup table (bound 32 MiB)",
+        state_.dedup().bytes());
+  counter("nines_store_dedup_evictions_total",
+          "dedup entries evicted by the bound (100000 entries, 32 MiB)",
+          state_.dedup().evictions());
   counter("nines_store_snapshots_total", "snapshots written", counters_.snapshots);
   counter("nines_store_snapshots_installed_total", "snapshots installed from the leader",
           counters_.snapshots_installed);

@@ -11,6 +11,7 @@
 #include "raft/codec.h"
 #include "raft/membership.h"
 #include "store/coding.h"
+#include "store/outcome.h"
 #include "store/snapshot_file.h"
 
 namespace nines::store {
@@ -39,12 +40,12 @@ StoreNode::StoreNode(StoreConfig config, StoreNodeEnv env)
       fs_(env_.fs),
       storage_(raft::Membership{}),
       log_clock_([this] { return WallMs(); }, [this] { return NowMs(); },
-                 config_.max_clock_skew_ms) {
+                 config_.max_clock_skew_ms),
+      request_ids_(env_.request_id_nonce) {
   wal_dir_ = JoinPath(config_.data_dir, "wal");
   snap_dir_ = JoinPath(config_.data_dir, "snap");
   command_config_.requirepass = config_.requirepass;
   start_ms_ = NowMs();
-  next_request_id_ = static_cast<uint64_t>(WallMs()) << 20;
   for (const StoreMember& m : config_.members) directory_.Upsert(m);
 }
 
@@ -322,8 +323,8 @@ void StoreNode::SweepTimeouts() {
     if (it->second.deadline <= now) {
       WriteDone done = std::move(it->second.done);
       it = pending_writes_.erase(it);
-      ++counters_.tryagain;
-      done(nullptr, 0, "TRYAGAIN write not committed in time (outcome unknown)");
+      ++counters_.unknown_outcome;
+      done(nullptr, 0, UnknownOutcomeError("write not committed in time"));
     } else {
       ++it;
     }
@@ -367,15 +368,17 @@ void StoreNode::ReleaseWaiters() {
   }
 }
 
-bool StoreNode::ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done) {
+bool StoreNode::ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done,
+                             const RequestKey* dedup) {
   if (!IsLeader() || shutting_down_) return false;
   StampTime(&proposal, log_clock_.Stamp());
+  if (dedup) proposal = WrapDeduplicated(*dedup, proposal);
   return ProposeEntry(std::move(proposal), last_index, std::move(done));
 }
 
 bool StoreNode::ProposeEntry(std::string proposal, uint64_t* last_index, WriteDone done) {
   if (!IsLeader() || shutting_down_) return false;
-  uint64_t id = ++next_request_id_;
+  uint64_t id = request_ids_.Next();
   std::string data;
   data.reserve(kEntryHeader + proposal.size());
   PutU64(&data, self_->raft_id);

@@ -25,6 +25,8 @@
 #include "store/kv_state.h"
 #include "store/log_clock.h"
 #include "store/member_directory.h"
+#include "store/request_dedup.h"
+#include "store/request_id.h"
 #include "store/snapshot_file.h"
 #include "store/store_config.h"
 #include "store/wal.h"
@@ -39,6 +41,8 @@ struct StoreCounters {
   uint64_t reads_served = 0;
   uint64_t forwarded = 0;
   uint64_t tryagain = 0;
+  uint64_t unknown_outcome = 0;
+  uint64_t forward_failures = 0;
   uint64_t snapshots = 0;
   uint64_t snapshots_installed = 0;
   uint64_t client_connections = 0;
@@ -54,6 +58,10 @@ struct StoreNodeEnv {
   // Asks for Drain() to be called soon, from the driving thread (not from inside this call).
   std::function<void()> schedule_drain;
   uint64_t seed = 0;       // randomizes Raft's election timeouts
+  // Where this boot's request ids start: random per boot (BootNonce()), so
+  // ids never repeat across restarts whatever the clocks do; a simulation
+  // derives it from its seed.
+  uint64_t request_id_nonce = 0;
   int64_t process_id = 0;  // reported by INFO
   // Called on a disk error before the member stops (crash-stop); may throw
   // to unwind a simulated member. Default: none (log, then _Exit(1)).
@@ -105,7 +113,12 @@ class StoreNode {
   const StoreMember* MemberByRaftId(uint64_t id) const { return directory_.ByRaftId(id); }
   // Proposes a write on the leader; false (and done not called) if it cannot
   // now (not leader, transfer in progress): the caller waits or forwards.
-  bool ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done);
+  // With dedup (a forwarded write) it is applied at most once per key.
+  bool ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done,
+                    const RequestKey* dedup = nullptr);
+  uint64_t SelfRaftId() const { return self_->raft_id; }
+  // A request id no other boot of any member uses (forwarded writes, entries).
+  uint64_t NextRequestId() { return request_ids_.Next(); }
   // Starts a linearizable read barrier on the leader: done(true) once the
   // state reflects every write committed before the call (and min_index).
   bool StartRead(uint64_t min_index, ReadDone done);
@@ -243,7 +256,7 @@ class StoreNode {
   bool drain_requested_ = false;
   bool shutting_down_ = false;
   int64_t shutdown_deadline_ = 0;
-  uint64_t next_request_id_ = 0;
+  RequestIdGenerator request_ids_;
   uint64_t next_read_id_ = 0;
   std::map<uint64_t, PendingWrite> pending_writes_;
   std::map<uint64_t, ReadBatch> read_batches_;

@@ -27,6 +27,7 @@ StoreServer::StoreServer(StoreConfig config)
   env.schedule_drain = [this] { asio::post(io_, [this] { DrainNode(); }); };
   const StoreMember* self = config_.Self();
   env.seed = self->raft_id * 0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(WallMillis());
+  env.request_id_nonce = BootNonce();
   env.process_id = static_cast<int64_t>(::getpid());
   node_ = std::make_unique<StoreNode>(config_, std::move(env));
 }

@@ -43,9 +43,12 @@ class StoreServer {
   raft::NodeId leader() const { return node_->leader(); }
   const StoreMember* LeaderMember() const { return node_->LeaderMember(); }
   const StoreMember* MemberByRaftId(uint64_t id) const { return node_->MemberByRaftId(id); }
-  bool ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done) {
-    return node_->ProposeWrite(std::move(proposal), last_index, std::move(done));
+  bool ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done,
+                    const RequestKey* dedup = nullptr) {
+    return node_->ProposeWrite(std::move(proposal), last_index, std::move(done), dedup);
   }
+  uint64_t SelfRaftId() const { return node_->SelfRaftId(); }
+  uint64_t NextRequestId() { return node_->NextRequestId(); }
   bool StartRead(uint64_t min_index, ReadDone done) {
     return node_->StartRead(min_index, std::move(done));
   }

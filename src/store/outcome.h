@@ -1,0 +1,37 @@
+// What a store answer tells the client about its command (docs/store.md,
+// "Outcome semantics a client can rely on"):
+// - -TRYAGAIN (HTTP 503 with Retry-After): certainly not applied; retry.
+// - -UNKNOWN outcome unknown: ... (HTTP 504, no Retry-After): it may or may
+//   not have been applied. No Redis client library retries this prefix on
+//   its own (redis-py, go-redis, Jedis and hiredis retry at most TRYAGAIN,
+//   MOVED, ASK, CLUSTERDOWN, LOADING, READONLY, MASTERDOWN).
+// And the internal request a follower forwards a write with, so that its
+// retries keep one request id (store/request_dedup.h):
+//   NINES.FWD <origin member raft id> <request id> <command> <args...>
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/request_dedup.h"
+
+namespace nines::store {
+
+inline constexpr std::string_view kForwardCommand = "NINES.FWD";
+
+std::string TryAgainError(std::string_view why);
+std::string UnknownOutcomeError(std::string_view why);
+bool IsUnknownOutcome(std::string_view error);
+// HTTP status for a failed write's error text: 504 when unknown, else 503.
+int HttpStatusForError(std::string_view error);
+
+// True when args is a NINES.FWD request (any case). Then, when well formed,
+// *key and *command (a view of args' tail) are set; else *error says why.
+bool IsForwarded(const std::vector<std::string_view>& args);
+bool ParseForwarded(const std::vector<std::string_view>& args, RequestKey* key,
+                    std::vector<std::string_view>* command, std::string* error);
+// Appends the RESP array of a forwarded command (key set: NINES.FWD form).
+void EncodeForwarded(const RequestKey* key, const std::vector<std::string>& args, std::string* out);
+
+}  // namespace nines::store

@@ -1,0 +1,180 @@
+// The replicated dedup table (store/request_dedup.h) and its use by the state
+// machine: a wrapped write whose request id was applied is not applied again,
+// eviction is oldest-first within the bounds, and the table survives a
+// snapshot round trip (and older snapshots without it still load).
+#include "store/request_dedup.h"
+
+#include <gtest/gtest.h>
+
+#include "store/kv_command.h"
+#include "store/kv_state.h"
+#include "store/outcome.h"
+
+namespace nines::store {
+namespace {
+
+std::string Incr(const std::string& key) {
+  KvCommand c;
+  c.op = KvOp::kIncrBy;
+  c.args = {key};
+  c.integer = 1;
+  std::string out;
+  EncodeKvCommand(c, &out);
+  return out;
+}
+
+TEST(RequestDedup, WrapRoundTrips) {
+  std::string wrapped = WrapDeduplicated({7, 99}, "cmd");
+  RequestKey key;
+  std::string_view command;
+  ASSERT_TRUE(UnwrapDeduplicated(wrapped, &key, &command));
+  EXPECT_EQ(key, (RequestKey{7, 99}));
+  EXPECT_EQ(command, "cmd");
+  EXPECT_FALSE(UnwrapDeduplicated(Incr("k"), &key, &command)) << "plain commands are not wrapped";
+  EXPECT_FALSE(UnwrapDeduplicated("F", &key, &command)) << "short input";
+}
+
+TEST(RequestDedup, RecordsFirstResultOnly) {
+  RequestDedup table;
+  EXPECT_EQ(table.Find({1, 1}), nullptr);
+  table.Record({1, 1}, 10, "first");
+  table.Record({1, 1}, 11, "second");
+  ASSERT_NE(table.Find({1, 1}), nullptr);
+  EXPECT_EQ(*table.Find({1, 1}), "first");
+  EXPECT_EQ(table.Find({2, 1}), nullptr) << "keyed by origin too";
+  EXPECT_EQ(table.size(), 1u);
+}
+
+TEST(RequestDedup, EvictsOldestBeyondTheCountBound) {
+  RequestDedup table;
+  for (uint64_t i = 1; i <= RequestDedup::kMaxEntries + 5; ++i) table.Record({1, i}, i, "");
+  EXPECT_EQ(table.size(), RequestDedup::kMaxEntries);
+  EXPECT_EQ(table.evictions(), 5u);
+  for (uint64_t i = 1; i <= 5; ++i) EXPECT_EQ(table.Find({1, i}), nullptr) << i;
+  EXPECT_NE(table.Find({1, 6}), nullptr);
+  EXPECT_NE(table.Find({1, RequestDedup::kMaxEntries + 5}), nullptr);
+}
+
+TEST(RequestDedup, EvictsOldestBeyondTheByteBound) {
+  RequestDedup table;
+  std::string big(RequestDedup::kMaxBytes / 4, 'x');
+  for (uint64_t i = 1; i <= 5; ++i) table.Record({1, i}, i, big);
+  EXPECT_LE(table.bytes(), RequestDedup::kMaxBytes);
+  EXPECT_EQ(table.size(), 3u);
+  EXPECT_EQ(table.Find({1, 2}), nullptr);
+  EXPECT_NE(table.Find({1, 3}), nullptr);
+}
+
+TEST(RequestDedup, SerializesInOrderAndEvictsTheSameAfterwards) {
+  RequestDedup a;
+  for (uint64_t i = 1; i <= 10; ++i) a.Record({i % 3 + 1, 100 - i}, i, "r" + std::to_string(i));
+  std::string bytes;
+  a.Serialize(&bytes);
+  bytes += "tail";
+  RequestDedup b;
+  size_t used = 0;
+  ASSERT_TRUE(b.Deserialize(bytes, &used).ok());
+  EXPECT_EQ(used, bytes.size() - 4);
+  EXPECT_EQ(b.size(), a.size());
+  std::string again;
+  b.Serialize(&again);
+  EXPECT_EQ(again, bytes.substr(0, used)) << "same order, same bytes";
+  // Filling both to the bound evicts the same (oldest) keys on both.
+  for (uint64_t i = 0; i < RequestDedup::kMaxEntries; ++i) {
+    a.Record({9, i}, 100 + i, "");
+    b.Record({9, i}, 100 + i, "");
+  }
+  std::string full_a, full_b;
+  a.Serialize(&full_a);
+  b.Serialize(&full_b);
+  EXPECT_EQ(full_a, full_b);
+}
+
+TEST(RequestDedup, RejectsDamagedInput) {
+  RequestDedup a;
+  a.Record({1, 2}, 3, "result");
+  std::string bytes;
+  a.Serialize(&bytes);
+  RequestDedup b;
+  size_t used = 0;
+  EXPECT_FALSE(b.Deserialize(bytes.substr(0, bytes.size() - 1), &used).ok());
+  EXPECT_FALSE(b.Deserialize("XXXX", &used).ok());
+  EXPECT_EQ(b.size(), 0u);
+}
+
+TEST(RequestDedup, StateMachineAppliesARetriedWriteOnce) {
+  KvState state;
+  std::string wrapped = WrapDeduplicated({5, 1000}, Incr("n"));
+  KvResult first = state.Apply(1, wrapped);
+  ASSERT_EQ(first.type, KvResult::Type::kInteger);
+  EXPECT_EQ(first.integer, 1);
+  // The retry (same key) gets the first result; the value stays.
+  KvResult again = state.Apply(2, wrapped);
+  EXPECT_EQ(again.type, KvResult::Type::kInteger);
+  EXPECT_EQ(again.integer, 1);
+  EXPECT_EQ(state.applied_index(), 2u);
+  // Another id, or no wrapper, is a new write.
+  EXPECT_EQ(state.Apply(3, WrapDeduplicated({5, 1001}, Incr("n"))).integer, 2);
+  EXPECT_EQ(state.Apply(4, Incr("n")).integer, 3);
+  EXPECT_EQ(state.dedup().size(), 2u);
+
+  // The table is kept in snapshots: a member restored from one still refuses the repeat.
+  KvState restored;
+  ASSERT_TRUE(restored.Deserialize(state.Serialize()).ok());
+  EXPECT_EQ(restored.dedup().size(), 2u);
+  EXPECT_EQ(restored.Apply(5, wrapped).integer, 1);
+  EXPECT_EQ(restored.Apply(6, Incr("n")).integer, 4);
+}
+
+TEST(RequestDedup, SnapshotsWithoutTheTableStillLoad) {
+  KvState state;
+  state.Apply(1, Incr("n"));
+  std::string bytes = state.Serialize();
+  // An older snapshot: magic "NVK1" and no table section after the keys.
+  std::string empty_table;
+  RequestDedup().Serialize(&empty_table);
+  ASSERT_EQ(bytes.substr(0, 4), "NVK2");
+  ASSERT_EQ(bytes.substr(bytes.size() - empty_table.size()), empty_table);
+  bytes.resize(bytes.size() - empty_table.size());
+  bytes[3] = '1';
+  KvState restored;
+  ASSERT_TRUE(restored.Deserialize(bytes).ok());
+  EXPECT_EQ(restored.dedup().size(), 0u);
+  EXPECT_EQ(restored.Apply(2, Incr("n")).integer, 2);
+  EXPECT_FALSE(restored.Deserialize(bytes + "junk").ok()) << "trailing bytes are refused";
+  // A new snapshot cut off where the table starts is damaged, not old.
+  bytes[3] = '2';
+  EXPECT_FALSE(restored.Deserialize(bytes).ok());
+}
+
+TEST(Outcome, ErrorsTellAppliedFromUnknown) {
+  EXPECT_EQ(TryAgainError("no leader"), "TRYAGAIN no leader");
+  EXPECT_EQ(UnknownOutcomeError("timeout"), "UNKNOWN outcome unknown: timeout");
+  EXPECT_TRUE(IsUnknownOutcome(UnknownOutcomeError("x")));
+  EXPECT_FALSE(IsUnknownOutcome(TryAgainError("x")));
+  EXPECT_EQ(HttpStatusForError(UnknownOutcomeError("x")), 504);
+  EXPECT_EQ(HttpStatusForError(TryAgainError("x")), 503);
+}
+
+TEST(Outcome, ForwardedRequestsParse) {
+  std::vector<std::string> args = {"INCR", "k"};
+  RequestKey key{3, 17};
+  std::string encoded;
+  EncodeForwarded(&key, args, &encoded);
+  EXPECT_EQ(encoded, "*5\r\n$9\r\nNINES.FWD\r\n$1\r\n3\r\n$2\r\n17\r\n$4\r\nINCR\r\n$1\r\nk\r\n");
+  std::vector<std::string_view> in = {"nines.fwd", "3", "17", "INCR", "k"};
+  ASSERT_TRUE(IsForwarded(in));
+  RequestKey parsed;
+  std::vector<std::string_view> command;
+  std::string error;
+  ASSERT_TRUE(ParseForwarded(in, &parsed, &command, &error)) << error;
+  EXPECT_EQ(parsed, key);
+  EXPECT_EQ(command, (std::vector<std::string_view>{"INCR", "k"}));
+  EXPECT_FALSE(ParseForwarded({"NINES.FWD", "3", "17"}, &parsed, &command, &error));
+  EXPECT_FALSE(ParseForwarded({"NINES.FWD", "0", "17", "GET", "k"}, &parsed, &command, &error));
+  EXPECT_FALSE(ParseForwarded({"NINES.FWD", "3", "-1", "GET", "k"}, &parsed, &command, &error));
+  EXPECT_FALSE(IsForwarded({"GET", "k"}));
+}
+
+}  // namespace
+}  // namespace nines::store
