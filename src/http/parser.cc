@@ -355,6 +355,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+bool IsFramingOrRouting(std::string_view name) {
+  return EqualsIgnoreCase(name, "content-length") || EqualsIgnoreCase(name, "host");
+}
+
 bool IsHopByHop(std::string_view name, std::string_view connection_tokens) {
   static constexpr std::string_view kHopByHop[] = {
       "connection",        "keep-alive",        "proxy-connection", "te",
@@ -363,6 +367,11 @@ bool IsHopByHop(std::string_view name, std::string_view connection_tokens) {
   for (std::string_view h : kHopByHop) {
     if (EqualsIgnoreCase(name, h)) return true;
   }
+  // The message was framed and routed by these: a Connection token naming
+  // them is ignored, or the body would reach the next hop as a second
+  // (smuggled) message and the Host would be replaced. HAProxy 2.6 and
+  // nginx 1.22 forward them too.
+  if (IsFramingOrRouting(name)) return false;
   size_t i = 0;
   const std::string_view v = connection_tokens;
   while (i < v.size()) {

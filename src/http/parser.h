@@ -128,7 +128,12 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // True if `name` is a hop-by-hop header a proxy must not forward
 // (Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding,
 // Upgrade, Proxy-Authorization, Proxy-Authenticate) or is listed in the
-// message's Connection header value `connection_tokens`.
+// message's Connection header value `connection_tokens`. Content-Length and
+// Host are never hop-by-hop, whatever Connection says (the proxy framed and
+// routed the message by them); the proxy writes Transfer-Encoding itself.
 bool IsHopByHop(std::string_view name, std::string_view connection_tokens);
+
+// Content-Length or Host: headers a Connection token cannot remove.
+bool IsFramingOrRouting(std::string_view name);
 
 }  // namespace nines::http
