@@ -603,7 +603,8 @@ void ChunkedReader::Reset() {
 // Chunk sizes are at most 16 hex digits (no overflow), no whitespace; extensions are bytes
 // without CTLs (HTAB allowed) up to the CRLF, the line bounded by kMaxChunkLine. Trailer lines
 // are `token ":" field-chars CRLF`, kMaxTrailerBytes in total.
-size_t ChunkedReader::Consume(std::string_view in, bool* done, ParseError* error) {
+size_t ChunkedReader::Consume(std::string_view in, bool* done, ParseError* error,
+                              std::string* data) {
   *done = false;
   auto fail = [&](const char* reason) -> size_t {
     state_ = State::kError;
@@ -672,6 +673,7 @@ size_t ChunkedReader::Consume(std::string_view in, bool* done, ParseError* error
         const uint64_t take = available < chunk_remaining_ ? available : chunk_remaining_;
         chunk_remaining_ -= take;
         data_bytes_ += take;
+        if (data != nullptr) data->append(p, static_cast<size_t>(take));
         p += take;
         if (chunk_remaining_ == 0) state_ = State::kDataCr;
         break;
