@@ -888,11 +888,13 @@ void ClientConnection::LocalReply(int status, bool close,
               !shared_.draining.load(std::memory_order_relaxed);
   shared_.metrics.local_responses[std::clamp(status / 100, 1, 5)]->Add();
   if (status == 408) shared_.metrics.timeouts_header->Add();
-  local_reply_ = pending_continue_ + http::BuildErrorResponse(status, keep, headers);
+  local_reply_ = pending_continue_;
   pending_continue_.clear();
+  size_t head_from = local_reply_.size();
+  local_reply_ += http::BuildErrorResponse(status, keep, headers);
   if (head_request_) {
     // A reply to HEAD has the headers of the GET reply and no body.
-    local_reply_.resize(local_reply_.find("\r\n\r\n") + 4);
+    local_reply_.resize(local_reply_.find("\r\n\r\n", head_from) + 4);
   }
   phase_ = Phase::kLocalReply;
   SetDeadline(worker_.runtime().config.timeouts.client_body_ms);
