@@ -355,6 +355,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+bool IsFramingOrRouting(std::string_view name) {
+  return EqualsIgnoreCase(name, "content-length") || EqualsIgnoreCase(name, "host");
+}
+
 bool IsHopByHop(std::string_view name, std::string_view connection_tokens) {
   static constexpr std::string_view kHopByHop[] = {
       "connection",        "keep-alive",        "proxy-connection", "te",
@@ -363,6 +367,11 @@ bool IsHopByHop(std::string_view name, std::string_view connection_tokens) {
   for (std::string_view h : kHopByHop) {
     if (EqualsIgnoreCase(name, h)) return true;
   }
+  // The message was framed and routed by these: a Connection token naming
+  // them is ignored, or the body would reach the next hop as a second
+  // (smuggled) message and the Host would be replaced. HAProxy 2.6 and
+  // nginx 1.22 forward them too.
+  if (IsFramingOrRouting(name)) return false;
   size_t i = 0;
   const std::string_view v = connection_tokens;
   while (i < v.size()) {
@@ -594,7 +603,8 @@ void ChunkedReader::Reset() {
 // Chunk sizes are at most 16 hex digits (no overflow), no whitespace; extensions are bytes
 // without CTLs (HTAB allowed) up to the CRLF, the line bounded by kMaxChunkLine. Trailer lines
 // are `token ":" field-chars CRLF`, kMaxTrailerBytes in total.
-size_t ChunkedReader::Consume(std::string_view in, bool* done, ParseError* error) {
+size_t ChunkedReader::Consume(std::string_view in, bool* done, ParseError* error,
+                              std::string* data) {
   *done = false;
   auto fail = [&](const char* reason) -> size_t {
     state_ = State::kError;
@@ -663,6 +673,7 @@ size_t ChunkedReader::Consume(std::string_view in, bool* done, ParseError* error
         const uint64_t take = available < chunk_remaining_ ? available : chunk_remaining_;
         chunk_remaining_ -= take;
         data_bytes_ += take;
+        if (data != nullptr) data->append(p, static_cast<size_t>(take));
         p += take;
         if (chunk_remaining_ == 0) state_ = State::kDataCr;
         break;

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -90,8 +91,9 @@ class ChunkedReader {
   // Consumes up to in.size() bytes of body. Returns how many bytes belong to
   // this message (all of `in` unless the message ended inside it). Sets
   // *done when the terminating chunk and trailers have been consumed. On
-  // malformed input returns 0 and sets *error (status 400).
-  size_t Consume(std::string_view in, bool* done, ParseError* error);
+  // malformed input returns 0 and sets *error (status 400). With `data`, the
+  // chunk data is also appended there (decoding, for HTTP/1.0 recipients).
+  size_t Consume(std::string_view in, bool* done, ParseError* error, std::string* data = nullptr);
   void Reset();
   // Sum of chunk-data bytes seen so far (for limits and metrics).
   uint64_t data_bytes() const { return data_bytes_; }
@@ -128,7 +130,12 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // True if `name` is a hop-by-hop header a proxy must not forward
 // (Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding,
 // Upgrade, Proxy-Authorization, Proxy-Authenticate) or is listed in the
-// message's Connection header value `connection_tokens`.
+// message's Connection header value `connection_tokens`. Content-Length and
+// Host are never hop-by-hop, whatever Connection says (the proxy framed and
+// routed the message by them); the proxy writes Transfer-Encoding itself.
 bool IsHopByHop(std::string_view name, std::string_view connection_tokens);
+
+// Content-Length or Host: headers a Connection token cannot remove.
+bool IsFramingOrRouting(std::string_view name);
 
 }  // namespace nines::http

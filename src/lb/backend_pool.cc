@@ -6,7 +6,7 @@
 namespace nines {
 
 std::unique_ptr<BackendConnection> BackendPool::Take(const ServerState* server, int64_t now_ms,
-                                                     int max_idle_ms, bool may_skip_check) {
+                                                     int max_idle_ms) {
   auto it = idle_.find(server);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
@@ -14,8 +14,7 @@ std::unique_ptr<BackendConnection> BackendPool::Take(const ServerState* server, 
     std::unique_ptr<BackendConnection> conn = std::move(list.back());
     list.pop_back();
     int64_t idle = now_ms - conn->idle_since_ms;
-    bool check = !may_skip_check || idle >= 1000;
-    if (idle > max_idle_ms || server->removed.load() || (check && PeerClosed(conn->socket))) {
+    if (idle > max_idle_ms || server->removed.load() || PeerClosed(conn->socket)) {
       std::error_code ec;
       conn->socket.close(ec);
       continue;

@@ -19,17 +19,16 @@ struct BackendConnection {
   asio::ip::tcp::socket socket;
   std::shared_ptr<ServerState> server;
   int64_t idle_since_ms = 0;
-  bool reused = false;
+  bool reused = false;  // taken from the pool: the server may have closed it meanwhile
 };
 
 class BackendPool {
  public:
-  // An idle connection to `server`, or null. With `may_skip_check`, a
-  // connection idle for less than a second is reused without asking the
-  // kernel whether the server closed it (one syscall less per request): for
-  // idempotent requests, which are retried if it was closed after all.
+  // An idle connection to `server`, or null. Each candidate is checked with
+  // the kernel first (one non-blocking peek): a connection the server closed,
+  // or one with unsolicited bytes waiting, is closed and skipped.
   std::unique_ptr<BackendConnection> Take(const ServerState* server, int64_t now_ms,
-                                          int max_idle_ms, bool may_skip_check);
+                                          int max_idle_ms);
   // Keeps `conn` for reuse (at most max_idle per server; extras are closed).
   void Put(std::unique_ptr<BackendConnection> conn, int64_t now_ms, int max_idle);
   // Closes connections idle too long or to removed servers.

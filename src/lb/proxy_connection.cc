@@ -6,7 +6,10 @@
 #include <fmt/format.h>
 #include <asio/write.hpp>
 
+#include <sys/socket.h>
+
 #include <array>
+#include <cerrno>
 #include <cstring>
 
 #include "base/clock.h"
@@ -43,6 +46,13 @@ std::string ConnectionTokens(const Head& head) {
     }
   }
   return tokens;
+}
+
+// A WebSocket handshake: Upgrade: websocket (Connection: upgrade).
+bool IsWebSocketUpgrade(const http::RequestHead& request) {
+  const http::Header* upgrade = request.Find("upgrade");
+  return upgrade != nullptr && upgrade->value.size() >= 9 &&
+         http::EqualsIgnoreCase(upgrade->value.substr(0, 9), "websocket");
 }
 
 }  // namespace
@@ -90,9 +100,15 @@ void ClientConnection::ConsumeClient(size_t n) {
 // ---- Client side ----------------------------------------------------------
 
 void ClientConnection::ReadClient() {
+  // One read at a time: a second would race the first for the same bytes
+  // (after a 408, the read of the slow request is still pending). The
+  // pending one delivers to whatever phase comes next.
+  if (client_reading_) return;
+  client_reading_ = true;
   EnsureSpace(in_, in_used_, 4096);
   client_.async_read_some(asio::buffer(in_.data() + in_used_, in_.size() - in_used_),
                           [self = shared_from_this()](std::error_code ec, size_t n) {
+                            self->client_reading_ = false;
                             if (self->phase_ == Phase::kClosed) return;
                             if (ec) return self->Close();
                             self->in_used_ += n;
@@ -126,6 +142,7 @@ void ClientConnection::ProcessHead() {
   const LbRuntime& rt = worker_.runtime();
   if (phase_ == Phase::kIdle) {
     phase_ = Phase::kHead;
+    head_request_ = false;  // until a head says so
     worker_.RefreshNow();
     SetDeadline(rt.config.timeouts.request_header_ms);
   }
@@ -151,6 +168,7 @@ void ClientConnection::ProcessHead() {
     return ReadClient();
   }
   head_parsed_upto_ = 0;
+  head_request_ = false;
   if (status == http::ParseStatus::kError) {
     shared_.metrics.bad_requests->Add();
     return LocalReply(error.status, true);
@@ -164,6 +182,12 @@ void ClientConnection::ProcessHead() {
   if (!client_http10_ && request_.Find("host") == nullptr) {
     shared_.metrics.bad_requests->Add();
     return LocalReply(400, true);  // RFC 9112 3.2: HTTP/1.1 requires Host
+  }
+  if (request_.method == "CONNECT" || IsWebSocketUpgrade(request_)) {
+    // No tunnels: refused clearly rather than forwarded as a plain request
+    // (CONNECT) or with the upgrade silently stripped (WebSocket).
+    shared_.metrics.bad_requests->Add();
+    return LocalReply(501, true);
   }
   client_keep_alive_ = request_.keep_alive && !shared_.draining.load(std::memory_order_relaxed);
   queue_deadline_ms_ = 0;
@@ -252,11 +276,35 @@ void ClientConnection::ContinueBody() {
   ReadClient();
 }
 
+// While a server works on the request, notice a client that goes away
+// (nginx's 499): the attempt is abandoned at once instead of holding a server
+// connection until the response or server_ms. Pipelined bytes end the watch.
+void ClientConnection::WatchClient() {
+  if (client_reading_ || client_watching_) return;
+  client_watching_ = true;
+  client_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](std::error_code ec) {
+    self->client_watching_ = false;
+    if (ec) return;
+    if (self->phase_ != Phase::kWaitResponse && self->phase_ != Phase::kResponse) {
+      return;
+    }
+    char byte;
+    ssize_t n = ::recv(self->client_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    bool gone = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    if (gone) {
+      LogDebug("lb", "client {} went away before the response", self->client_ip_);
+      self->Close();
+    }
+  });
+}
+
 void ClientConnection::SendContinue() {
   static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
   std::error_code ec;
-  client_.write_some(asio::buffer(kContinue.data(), kContinue.size()), ec);
-  // A full socket buffer here only delays the client's body by its own timeout.
+  size_t n = client_.write_some(asio::buffer(kContinue.data(), kContinue.size()), ec);
+  // What did not fit (a full socket buffer) goes first with our next write to
+  // the client: the response head or our own reply.
+  if (n < kContinue.size()) pending_continue_.assign(kContinue.substr(n));
 }
 
 void ClientConnection::BuildUpstreamHead() {
@@ -275,8 +323,12 @@ void ClientConnection::BuildUpstreamHead() {
       Append(forwarded_for, h.value);
       continue;
     }
+    // Who the client is, we say: its own Forwarded and X-Real-IP are dropped
+    // (X-Forwarded-For is kept and appended to, for chains of proxies).
     if (http::EqualsIgnoreCase(h.name, "x-forwarded-proto") ||
-        http::EqualsIgnoreCase(h.name, "expect") || http::IsHopByHop(h.name, tokens)) {
+        http::EqualsIgnoreCase(h.name, "forwarded") ||
+        http::EqualsIgnoreCase(h.name, "x-real-ip") || http::EqualsIgnoreCase(h.name, "expect") ||
+        http::IsHopByHop(h.name, tokens)) {
       continue;
     }
     if (http::EqualsIgnoreCase(h.name, "host")) has_host = true;
@@ -296,6 +348,8 @@ void ClientConnection::BuildUpstreamHead() {
     out += forwarded_for;
     out += ", ";
   }
+  out += client_ip_;
+  out += "\r\nX-Real-IP: ";
   out += client_ip_;
   out += "\r\nX-Forwarded-Proto: http\r\n\r\n";
 }
@@ -349,8 +403,7 @@ void ClientConnection::TryServer() {
   backend_reusable_ = true;
   out_used_ = 0;
   backend_ =
-      worker_.backends().Take(server_.get(), worker_.now_ms(), rt.config.timeouts.pool_idle_ms,
-                              idempotent_ && !stream_started_ && body_complete_);
+      worker_.backends().Take(server_.get(), worker_.now_ms(), rt.config.timeouts.pool_idle_ms);
   if (backend_) return SendRequest();
   Connect();
 }
@@ -448,6 +501,7 @@ void ClientConnection::SendRequest() {
         }
         self->phase_ = Phase::kWaitResponse;
         self->SetDeadline(self->runtime_->config.timeouts.server_ms);
+        self->WatchClient();
         self->ReadServer();
       });
 }
@@ -481,6 +535,7 @@ void ClientConnection::StreamBody() {
           self->request_end_ = 0;
           self->phase_ = Phase::kWaitResponse;
           self->SetDeadline(self->runtime_->config.timeouts.server_ms);
+          self->WatchClient();
           return self->ReadServer();
         }
         self->SetDeadline(self->runtime_->config.timeouts.client_body_ms);
@@ -503,21 +558,9 @@ void ClientConnection::OnServerData(size_t n, std::error_code ec) {
   if (phase_ == Phase::kWaitResponse) {
     if (ec) return OnAttemptFailed(out_used_ == 0 ? Failure::kReset : Failure::kBadResponse);
     out_used_ += n;
-    while (true) {
-      http::ParseError error;
-      http::ParseStatus status =
-          http::ParseResponseHead(std::string_view(out_.data(), out_used_), http::Limits(),
-                                  head_request_ ? "HEAD" : "GET", &response_, &error);
-      if (status == http::ParseStatus::kNeedMore) return ReadServer();
-      if (status == http::ParseStatus::kError) return OnAttemptFailed(Failure::kBadResponse);
-      if (response_.status >= 200) break;
-      if (response_.status == 101) return OnAttemptFailed(Failure::kBadResponse);
-      // Interim 1xx: we answered 100-continue ourselves; drop it and go on.
-      size_t rest = out_used_ - response_.head_size;
-      std::memmove(out_.data(), out_.data() + response_.head_size, rest);
-      out_used_ = rest;
-      if (out_used_ == 0) return ReadServer();
-    }
+    http::ParseStatus status = ParseServerHead();
+    if (status == http::ParseStatus::kNeedMore) return ReadServer();
+    if (status == http::ParseStatus::kError) return OnAttemptFailed(Failure::kBadResponse);
     return OnResponseHead();
   }
   if (phase_ != Phase::kResponse) return;
@@ -538,6 +581,24 @@ void ClientConnection::OnServerData(size_t n, std::error_code ec) {
   ContinueResponse();
 }
 
+// Parses the response head in out_, dropping interim 1xx responses (we
+// answered 100-continue ourselves). A 101 is an error: no upgrade was asked for.
+http::ParseStatus ClientConnection::ParseServerHead() {
+  while (true) {
+    http::ParseError error;
+    http::ParseStatus status =
+        http::ParseResponseHead(std::string_view(out_.data(), out_used_), http::Limits(),
+                                head_request_ ? "HEAD" : "GET", &response_, &error);
+    if (status != http::ParseStatus::kDone) return status;
+    if (response_.status >= 200) return status;
+    if (response_.status == 101) return http::ParseStatus::kError;
+    size_t rest = out_used_ - response_.head_size;
+    std::memmove(out_.data(), out_.data() + response_.head_size, rest);
+    out_used_ = rest;
+    if (out_used_ == 0) return http::ParseStatus::kNeedMore;
+  }
+}
+
 bool ClientConnection::RetryAllowed(Failure failure) {
   const LbConfig& config = runtime_->config;
   if (tried_count_ > config.retries) return false;
@@ -555,17 +616,32 @@ bool ClientConnection::RetryAllowed(Failure failure) {
   return true;
 }
 
+// True if a server not yet tried could take this request (now or after a
+// wait in the queue). Without one, a retry could only end in our own 503, and
+// the server's own error (with its body and Retry-After) is the better answer.
+bool ClientConnection::UntriedServerExists() {
+  PickRequest pick;
+  pick.now_ms = worker_.now_ms();
+  pick.key_hash = key_hash_;
+  pick.tried = tried_;
+  pick.tried_count = tried_count_;
+  PickState scratch = worker_.pick_state();  // a look, not a pick: no state changes
+  return PickServer(*runtime_->pool, pick, &scratch) >= 0 || AnyServerBusy(*runtime_->pool, pick);
+}
+
 void ClientConnection::OnResponseHead() {
   const LbRuntime& rt = *runtime_;
   status_ = response_.status;
-  if ((status_ == 502 || status_ == 503 || status_ == 504) && RetryAllowed(Failure::kStatus)) {
+  if ((status_ == 502 || status_ == 503 || status_ == 504) && UntriedServerExists() &&
+      RetryAllowed(Failure::kStatus)) {
     return OnAttemptFailed(Failure::kStatus);
   }
   int64_t now = worker_.now_ms();
   RecordResponse(*server_, status_, now, rt.config.outlier, rt.pool->servers);
 
   std::string& head = response_head_;
-  head.clear();
+  head = pending_continue_;
+  pending_continue_.clear();
   head += "HTTP/1.1 ";
   head += std::to_string(status_);
   head += ' ';
@@ -583,7 +659,11 @@ void ClientConnection::OnResponseHead() {
     Append(head, h.value);
     head += "\r\n";
   }
-  if (response_.body == http::BodyKind::kChunked) head += "Transfer-Encoding: chunked\r\n";
+  // HTTP/1.0 has no chunked coding: decode, and delimit by closing.
+  dechunk_ = client_http10_ && response_.body == http::BodyKind::kChunked;
+  if (response_.body == http::BodyKind::kChunked && !dechunk_) {
+    head += "Transfer-Encoding: chunked\r\n";
+  }
   if (!rate_limit_state_.empty()) {
     head += "RateLimit-Policy: ";
     head += rt.rate_limit_policy;
@@ -592,7 +672,7 @@ void ClientConnection::OnResponseHead() {
     head += "\r\n";
   }
   client_keep_alive_ = client_keep_alive_ && response_.body != http::BodyKind::kUntilClose &&
-                       !shared_.draining.load(std::memory_order_relaxed);
+                       !dechunk_ && !shared_.draining.load(std::memory_order_relaxed);
   if (!client_keep_alive_) {
     head += "Connection: close\r\n";
   } else if (client_http10_) {
@@ -618,8 +698,9 @@ void ClientConnection::OnResponseHead() {
       response_chunks_.Reset();
       http::ParseError error;
       error.status = 0;
+      decoded_.clear();
       take = response_chunks_.Consume(std::string_view(out_.data() + start, available),
-                                      &response_done_, &error);
+                                      &response_done_, &error, dechunk_ ? &decoded_ : nullptr);
       if (error.status != 0) return OnAttemptFailed(Failure::kBadResponse);
       break;
     }
@@ -637,7 +718,7 @@ void ClientConnection::OnResponseHead() {
 void ClientConnection::WriteResponseChunk(size_t offset, size_t length, bool with_head) {
   std::array<asio::const_buffer, 2> buffers{
       asio::buffer(with_head ? std::string_view(response_head_) : std::string_view()),
-      asio::buffer(out_.data() + offset, length)};
+      dechunk_ ? asio::buffer(decoded_) : asio::buffer(out_.data() + offset, length)};
   asio::async_write(client_, buffers,
                     [self = shared_from_this(), attempt = attempt_](std::error_code ec, size_t) {
                       if (self->attempt_ != attempt || self->phase_ != Phase::kResponse) return;
@@ -660,8 +741,9 @@ void ClientConnection::ContinueResponse() {
     case http::BodyKind::kChunked: {
       http::ParseError error;
       error.status = 0;
+      decoded_.clear();
       take = response_chunks_.Consume(std::string_view(out_.data(), out_used_), &response_done_,
-                                      &error);
+                                      &error, dechunk_ ? &decoded_ : nullptr);
       if (error.status != 0) {
         server_->failures->Add();
         return Close();
@@ -684,6 +766,10 @@ void ClientConnection::FinishResponse() {
   server_->latency->Observe(seconds);
   server_->responses_by_class[std::clamp(status_ / 100, 1, 5)]->Add();
   if (status_ < 400) had_success_ = true;
+  // Bytes after a complete response (a body after a HEAD response, a second
+  // response) would be read as the next request's: such a connection is
+  // closed, never pooled.
+  if (backend_reusable_ && PeerClosed(backend_->socket)) backend_reusable_ = false;
   if (backend_reusable_) {
     worker_.backends().Put(std::move(backend_), worker_.now_ms(),
                            runtime_->config.max_idle_per_server);
@@ -695,6 +781,20 @@ void ClientConnection::FinishResponse() {
 }
 
 void ClientConnection::OnAttemptFailed(Failure failure) {
+  // A server that answers early (413 to an upload) and closes makes our
+  // write fail: its answer is what the client gets.
+  if (failure == Failure::kSend && TakeEarlyResponse()) return;
+  // A pooled connection the server closed just as the request went out (its
+  // keep-alive timeout crossed our request on the wire) says nothing about
+  // the server: send again on a fresh connection, without charging it. The
+  // fresh connection is not reused, so this happens once per attempt.
+  if ((failure == Failure::kSend || failure == Failure::kReset) && backend_ && backend_->reused &&
+      out_used_ == 0 && !stream_started_ && server_) {
+    ++attempt_;
+    DropBackend();
+    shared_.metrics.retries->Add();
+    return Connect();
+  }
   last_failure_ = failure;
   ++attempt_;  // abandon the attempt's pending operations
   if (server_) {
@@ -713,6 +813,31 @@ void ClientConnection::OnAttemptFailed(Failure failure) {
   int status = failure == Failure::kTimeout ? 504 : failure == Failure::kConnect ? 503 : 502;
   if (status == 503) shared_.metrics.no_server->Add();
   LocalReply(status, must_close);
+}
+
+// Reads what the server already sent; true if that is a final response head,
+// which then goes to the client (the rest of the request body is not sent,
+// and both connections close after the response).
+bool ClientConnection::TakeEarlyResponse() {
+  if (!backend_) return false;
+  std::error_code ec;
+  backend_->socket.cancel(ec);  // no pending operation may touch out_ now
+  while (true) {
+    EnsureSpace(out_, out_used_, 4096);
+    ssize_t n = ::recv(backend_->socket.native_handle(), out_.data() + out_used_,
+                       out_.size() - out_used_, MSG_DONTWAIT);
+    if (n <= 0) break;
+    out_used_ += static_cast<size_t>(n);
+    if (out_used_ > 65536) break;
+  }
+  if (ParseServerHead() != http::ParseStatus::kDone) return false;
+  ++attempt_;
+  stream_started_ = true;  // the request is spent: no retry
+  client_keep_alive_ = false;
+  backend_reusable_ = false;
+  phase_ = Phase::kWaitResponse;
+  OnResponseHead();
+  return true;
 }
 
 void ClientConnection::ReleaseServer() {
@@ -742,7 +867,14 @@ void ClientConnection::LocalReply(int status, bool close,
               !shared_.draining.load(std::memory_order_relaxed);
   shared_.metrics.local_responses[std::clamp(status / 100, 1, 5)]->Add();
   if (status == 408) shared_.metrics.timeouts_header->Add();
-  local_reply_ = http::BuildErrorResponse(status, keep, headers);
+  local_reply_ = pending_continue_;
+  pending_continue_.clear();
+  size_t head_from = local_reply_.size();
+  local_reply_ += http::BuildErrorResponse(status, keep, headers);
+  if (head_request_) {
+    // A reply to HEAD has the headers of the GET reply and no body.
+    local_reply_.resize(local_reply_.find("\r\n\r\n", head_from) + 4);
+  }
   phase_ = Phase::kLocalReply;
   SetDeadline(worker_.runtime().config.timeouts.client_body_ms);
   asio::async_write(client_, asio::buffer(local_reply_),

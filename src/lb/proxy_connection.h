@@ -62,6 +62,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void ContinueBody();
   bool FeedBody();
   void SendContinue();
+  void WatchClient();
 
   // Server side.
   void BuildUpstreamHead();
@@ -71,7 +72,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void StreamBody();
   void ReadServer();
   void OnServerData(size_t n, std::error_code ec);
+  http::ParseStatus ParseServerHead();
   void OnResponseHead();
+  bool UntriedServerExists();
+  bool TakeEarlyResponse();
   void WriteResponseChunk(size_t offset, size_t length, bool with_head);
   void ContinueResponse();
   void FinishResponse();
@@ -145,6 +149,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool backend_reusable_ = true;
   std::string response_head_;  // rewritten head for the client
   std::string local_reply_;
+  std::string pending_continue_;  // the part of "100 Continue" a full socket did not take
+  bool dechunk_ = false;          // chunked response to an HTTP/1.0 client: decoded
+  std::string decoded_;           // the decoded bytes being written
+  bool client_reading_ = false;   // an async_read_some on the client is pending
+  bool client_watching_ = false;  // an async_wait for a client close is pending
   int status_ = 0;
 };
 

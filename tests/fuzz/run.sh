@@ -16,7 +16,9 @@ for t in "${targets[@]}"; do
   corpus=$(mktemp -d)
   [ -d "$here/corpus/$name" ] && cp -r "$here/corpus/$name/." "$corpus/"
   echo "fuzz: $name for ${seconds}s"
-  if ! "$t" -max_total_time="$seconds" -print_final_stats=0 "$corpus" >"$corpus.log" 2>&1; then
+  dict=()
+  case $name in fuzz_http_*) dict=(-dict="$here/http.dict") ;; esac
+  if ! "$t" -max_total_time="$seconds" -print_final_stats=0 "${dict[@]}" "$corpus" >"$corpus.log" 2>&1; then
     tail -50 "$corpus.log"
     echo "fuzz: $name FAILED (log: $corpus.log)"
     exit 1

@@ -184,5 +184,21 @@ TEST(ChunkedReaderHostile, ErrorIsSticky) {
   EXPECT_STREQ(again.reason, error.reason);
 }
 
+// Decoding (for HTTP/1.0 recipients): the chunk data alone, however split.
+TEST(ChunkedReader, DecodesChunkDataWhateverTheSplit) {
+  const std::string body = "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nT: v\r\n\r\nGET / HTTP/1.1";
+  for (size_t step = 1; step <= body.size(); ++step) {
+    ChunkedReader reader;
+    std::string data;
+    ParseError error;
+    bool done = false;
+    for (size_t offset = 0; offset < body.size() && !done; offset += step) {
+      reader.Consume(std::string_view(body).substr(offset, step), &done, &error, &data);
+    }
+    EXPECT_TRUE(done) << step;
+    EXPECT_EQ(data, "hello world") << step;
+  }
+}
+
 }  // namespace
 }  // namespace nines::http

@@ -26,6 +26,10 @@ const std::vector<std::string>& Fragments() {
                                                      "Transfer-Encoding: chunked\r\n",
                                                      "Transfer-Encoding: gzip\r\n",
                                                      "Connection: close\r\n",
+                                                     "Connection: Content-Length\r\n",
+                                                     "Connection: keep-alive, Host\r\n",
+                                                     "Connection: Transfer-Encoding, close\r\n",
+                                                     "Connection: HOST,content-length\r\n",
                                                      "Expect: 100-continue\r\n",
                                                      "X-Long: aaaaaaaaaaaaaaaaaaaaaaaa\r\n",
                                                      "\r\n",
@@ -242,6 +246,56 @@ RC_GTEST_PROP(SplitProperty, ChunkedSplitsAgree, ()) {
     RC_ASSERT(whole.consumed == split.consumed);
     RC_ASSERT(whole.data_bytes == split.data_bytes);
   }
+}
+
+// What a proxy forwards: the head without its hop-by-hop headers (those named
+// in Connection included), Transfer-Encoding written back for chunked bodies.
+std::string ForwardedRequest(const RequestHead& head) {
+  std::string tokens;
+  for (const Header& h : head.headers) {
+    if (EqualsIgnoreCase(h.name, "connection")) tokens += std::string(h.value) + ",";
+  }
+  std::string out = std::string(head.method) + " " + std::string(head.target) + " HTTP/1.1\r\n";
+  for (const Header& h : head.headers) {
+    if (IsHopByHop(h.name, tokens)) continue;
+    out += std::string(h.name) + ": " + std::string(h.value) + "\r\n";
+  }
+  if (head.body == BodyKind::kChunked) out += "Transfer-Encoding: chunked\r\n";
+  return out + "\r\n";
+}
+
+// Framing and routing survive forwarding whatever Connection names: the next
+// hop sees the same body length and the same Host as the proxy did.
+RC_GTEST_PROP(SplitProperty, ForwardingKeepsFramingAndHost, ()) {
+  static const char* kTokens[] = {"Content-Length",    "content-length", "Host",       "HOST",
+                                  "Transfer-Encoding", "close",          "keep-alive", "X-A"};
+  const auto picks = *rc::gen::container<std::vector<size_t>>(rc::gen::inRange<size_t>(0, 8));
+  std::string connection;
+  for (size_t i : picks) connection += std::string(connection.empty() ? "" : ", ") + kTokens[i];
+  const int framing = *rc::gen::inRange(0, 3);
+  std::string data = "POST /p HTTP/1.1\r\nHost: origin.example\r\nX-A: 1\r\n";
+  if (framing == 1) data += "Content-Length: 17\r\n";
+  if (framing == 2) data += "Transfer-Encoding: chunked\r\n";
+  data += "Connection: " + connection + "\r\n\r\n";
+  RequestHead head;
+  ParseError error;
+  RC_ASSERT(ParseRequestHead(data, Limits(), &head, &error) == ParseStatus::kDone);
+  const std::string forwarded = ForwardedRequest(head);
+  RequestHead next;
+  RC_ASSERT(ParseRequestHead(forwarded, Limits(), &next, &error) == ParseStatus::kDone);
+  RC_ASSERT(next.body == head.body);
+  RC_ASSERT(next.content_length == head.content_length);
+  const Header* host = next.Find("host");
+  RC_ASSERT(host != nullptr);
+  RC_ASSERT(host->value == "origin.example");
+}
+
+TEST(SplitProperty, ConnectionCannotRemoveFramingOrRouting) {
+  for (const char* name : {"Content-Length", "content-length", "Host", "hOsT"}) {
+    EXPECT_FALSE(IsHopByHop(name, "close, Content-Length, Host")) << name;
+  }
+  EXPECT_TRUE(IsHopByHop("Transfer-Encoding", ""));  // written back by the proxy itself
+  EXPECT_TRUE(IsHopByHop("X-Secret", "keep-alive, X-Secret"));
 }
 
 // Exhaustive byte-at-a-time feeding of fixed samples: every prefix agrees with the whole.

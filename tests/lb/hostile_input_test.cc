@@ -79,5 +79,82 @@ TEST_F(Hostile, GoodRequestAfterwardsStillWorks) {
   EXPECT_EQ(r.status, 200);
 }
 
+// Connection may name only hop-by-hop headers. Naming Content-Length must not
+// strip the request's framing (the body would reach the server as a second,
+// smuggled request), and naming Host must not replace the client's Host.
+TEST_F(Hostile, ConnectionNamingContentLengthKeepsTheFraming) {
+  const std::string smuggled = "GET /count HTTP/1.1\r\nHost: t\r\n\r\n";
+  HttpConnection c;
+  ASSERT_TRUE(c.Connect(host_, 8080));
+  ASSERT_TRUE(c.Send(
+      "POST /headers HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(smuggled.size()) +
+      "\r\nConnection: Content-Length\r\n\r\n" + smuggled));
+  HttpResult r = c.Read("POST");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("Content-Length: " + std::to_string(smuggled.size()) + "\n"),
+            std::string::npos)
+      << "framing header stripped:\n"
+      << r.body;
+  // The next request on the connection gets its own response, not the
+  // smuggled request's.
+  ASSERT_TRUE(c.Send("GET /status/201 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  r = c.Read();
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.status, 201);
+}
+
+TEST_F(Hostile, ConnectionNamingHostKeepsTheHost) {
+  HttpResult r = Get("/headers", "Connection: Host\r\n");
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("Host: test\n"), std::string::npos) << r.body;
+  HttpResult v = HttpRequest(host_, 8080,
+                             "GET /headers HTTP/1.1\r\nHost: victim.example\r\n"
+                             "Connection: keep-alive, Host, Transfer-Encoding\r\n\r\n");
+  ASSERT_TRUE(v.ok) << v.error;
+  EXPECT_NE(v.body.find("Host: victim.example\n"), std::string::npos) << v.body;
+}
+
+// The balancer's own replies to HEAD have no body, or a pipelining client
+// would read the body as the next response.
+TEST_F(Hostile, OwnRepliesToHeadHaveNoBody) {
+  KillBackend(0);
+  HttpConnection c;
+  ASSERT_TRUE(c.Connect(host_, 8080));
+  ASSERT_TRUE(c.Send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\nHEAD /b HTTP/1.1\r\nHost: t\r\n\r\n"));
+  for (int i = 0; i < 2; ++i) {
+    HttpResult r = c.Read("HEAD");
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 503);
+    EXPECT_NE(r.Header("Content-Length"), "");
+  }
+  bool closed = false;
+  EXPECT_EQ(c.ReadUntilClose(300, &closed), "") << "bytes after the HEAD replies";
+}
+
+// No tunnels: CONNECT and WebSocket handshakes are refused, not forwarded as
+// plain requests with the upgrade silently stripped.
+TEST_F(Hostile, ConnectIsRefused) {
+  Expect("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501);
+}
+
+TEST_F(Hostile, WebSocketUpgradeIsRefused) {
+  Expect(
+      "GET /chat HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      501);
+}
+
+// The client does not get to say who it is: its Forwarded and X-Real-IP are
+// dropped and X-Real-IP is set to its address.
+TEST_F(Hostile, ClientForwardedAndRealIpAreReplaced) {
+  HttpResult r = Get("/headers", "Forwarded: for=6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\n");
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.find("6.6.6.6"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("X-Real-IP: 127.0.0.1\n"), std::string::npos) << r.body;
+}
+
 }  // namespace
 }  // namespace nines::test
