@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -26,6 +27,21 @@ int64_t WallNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// The Idempotency-Key header: absent (false), or present with its value
+// (which may be empty: that is a 400, not "no key").
+bool FindHeader(const http::Request& request, std::string_view name, std::string* value) {
+  for (const auto& [n, v] : request.headers) {
+    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      *value = v;
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -156,9 +172,9 @@ void AppServer::PostOrders(const http::Request& request, Reply reply) {
   std::string canonical;
   std::string problem = ValidateOrderBody(request.body, &canonical);
   if (!problem.empty()) return reply(JsonError(400, problem));
-  std::string key = request.Header("Idempotency-Key");
+  std::string key;
   std::string id;
-  if (!key.empty()) {
+  if (FindHeader(request, "Idempotency-Key", &key)) {
     if (!ValidIdempotencyKey(key)) {
       return reply(JsonError(
           400, fmt::format("Idempotency-Key must be 1 to {} characters of A-Z a-z 0-9 . _ : -",
