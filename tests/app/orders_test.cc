@@ -90,5 +90,25 @@ TEST(Orders, RecordRoundTrip) {
   EXPECT_FALSE(DecodeOrderRecord("nope", &id, &seq));
 }
 
+std::string Nested(int depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
+
+TEST(Orders, BodyDepthIsBounded) {
+  constexpr int kMaxOrderDepth = 32;  // docs/app.md: at most 32 levels of [ and {
+  std::string canonical;
+  // Within the bound: accepted.
+  std::string ok = "{\"a\":" + Nested(kMaxOrderDepth - 1) + "}";
+  EXPECT_EQ(ValidateOrderBody(ok, &canonical), "");
+  // One level deeper, and far deeper (within 64 KiB, and beyond): refused, no recursion.
+  for (int depth : {kMaxOrderDepth, 5000, 32000, 200000}) {
+    std::string deep = "{\"a\":" + Nested(depth) + "}";
+    EXPECT_NE(ValidateOrderBody(deep, &canonical), "") << depth;
+  }
+  // Brackets inside strings are not nesting.
+  std::string quoted = "{\"a\":\"" + std::string(1000, '[') + "\\\"{\"}";
+  EXPECT_EQ(ValidateOrderBody(quoted, &canonical), "");
+}
+
 }  // namespace
 }  // namespace nines::app
