@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace nines::app {
@@ -12,6 +13,35 @@ namespace {
 bool TokenChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '_' || c == ':' || c == '-';
+}
+
+// The deepest nesting of [ and { outside strings, stopping early past `limit`.
+int NestingDepth(std::string_view text, int limit) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) return deepest;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
 }
 
 }  // namespace
@@ -65,6 +95,10 @@ std::string ParseListLimit(std::string_view text, int* limit) {
 }
 
 std::string ValidateOrderBody(std::string_view body, std::string* canonical) {
+  // Before parsing: the serializer recurses, so depth is bounded first.
+  if (NestingDepth(body, kMaxOrderDepth) > kMaxOrderDepth) {
+    return fmt::format("body is nested deeper than {} levels", kMaxOrderDepth);
+  }
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded()) return "body is not valid JSON";
   if (!j.is_object()) return "body must be a JSON object";

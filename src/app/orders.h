@@ -16,6 +16,8 @@ namespace nines::app {
 constexpr size_t kMaxIdempotencyKeyBytes = 128;
 constexpr int kDefaultListLimit = 20;
 constexpr int kMaxListLimit = 100;
+// Nesting of [ and { in a POST /orders body, the object itself counting 1.
+constexpr int kMaxOrderDepth = 32;
 
 // A token of [A-Za-z0-9._:-], 1..128 bytes.
 bool ValidIdempotencyKey(std::string_view key);
@@ -44,8 +46,9 @@ struct OrderRecord {
   std::string order_json;  // the client's JSON object, re-serialized compactly
 };
 
-// Validates a POST /orders body: a JSON object. On success sets *canonical to
-// its compact serialization and returns ""; else returns the error message.
+// Validates a POST /orders body: a JSON object nested at most kMaxOrderDepth
+// deep (checked before parsing, without recursion). On success sets
+// *canonical to its compact serialization and returns ""; else the error.
 std::string ValidateOrderBody(std::string_view body, std::string* canonical);
 // The record as stored and returned: {"id","created_ms","app","region","seq","order"}.
 std::string EncodeOrderRecord(const OrderRecord& record);

@@ -95,7 +95,6 @@ std::string Nested(int depth) {
 }
 
 TEST(Orders, BodyDepthIsBounded) {
-  constexpr int kMaxOrderDepth = 32;  // docs/app.md: at most 32 levels of [ and {
   std::string canonical;
   // Within the bound: accepted.
   std::string ok = "{\"a\":" + Nested(kMaxOrderDepth - 1) + "}";
