@@ -82,5 +82,58 @@ TEST(AppServer, EmptyIdempotencyKeyIs400) {
   EXPECT_EQ(h.store.CountPrefix("order:"), 0u);
 }
 
+// Bug 5 (draft-ietf-httpapi-idempotency-key-header): the same key with
+// another body is 422, never the first order.
+TEST(AppServer, SameKeyDifferentBodyIs422) {
+  AppHarness h(18803);
+  HttpResult first = h.Post(R"({"item":"book"})", "Idempotency-Key: k1\r\n");
+  ASSERT_EQ(first.status, 201) << Show(first);
+  HttpResult again = h.Post(R"({"item":"book"})", "Idempotency-Key: k1\r\n");
+  EXPECT_EQ(again.status, 200) << Show(again);
+  EXPECT_EQ(again.body, first.body);
+  HttpResult other = h.Post(R"({"item":"car"})", "Idempotency-Key: k1\r\n");
+  EXPECT_EQ(other.status, 422) << Show(other);
+  EXPECT_EQ(h.store.CountPrefix("order:"), 1u);
+}
+
+// Bug 5: a request whose key is still in flight gets 409 at once.
+TEST(AppServer, ConcurrentSameKeyIs409) {
+  AppHarness h(18805, 3000);
+  h.store.HoldWrites("order:");
+  HttpResult first;
+  std::thread t([&] { first = h.Post(R"({"item":"book"})", "Idempotency-Key: busy\r\n", 8000); });
+  ASSERT_TRUE(test::WaitUntil([&] { return h.store.held() > 0; }, 5000));
+  HttpResult second = h.Post(R"({"item":"book"})", "Idempotency-Key: busy\r\n", 8000);
+  EXPECT_EQ(second.status, 409) << Show(second);
+  h.store.Release();
+  t.join();
+  EXPECT_EQ(first.status, 201) << Show(first);
+  EXPECT_EQ(h.store.CountPrefix("order:"), 1u);
+}
+
+// Bug 5: keys are scoped per client (the Authorization credential): another
+// client's same key makes its own order, and an order cannot be read by
+// guessing the key it was made with.
+TEST(AppServer, KeysAreScopedPerClient) {
+  AppHarness h(18807);
+  HttpResult a =
+      h.Post(R"({"item":"book"})", "Authorization: Bearer alice\r\nIdempotency-Key: k\r\n");
+  ASSERT_EQ(a.status, 201) << Show(a);
+  HttpResult b =
+      h.Post(R"({"item":"book"})", "Authorization: Bearer bob\r\nIdempotency-Key: k\r\n");
+  ASSERT_EQ(b.status, 201) << Show(b);
+  std::string id_a = json::parse(a.body)["id"];
+  std::string id_b = json::parse(b.body)["id"];
+  EXPECT_NE(id_a, id_b);
+  // Alice's replay is still hers.
+  HttpResult a2 =
+      h.Post(R"({"item":"book"})", "Authorization: Bearer alice\r\nIdempotency-Key: k\r\n");
+  EXPECT_EQ(a2.status, 200) << Show(a2);
+  EXPECT_EQ(json::parse(a2.body)["id"], id_a);
+  // The key does not name the order.
+  EXPECT_EQ(h.Get("/orders/k-k").status, 404);
+  EXPECT_EQ(h.Get("/orders/" + id_a).status, 200);
+}
+
 }  // namespace
 }  // namespace nines::app
