@@ -64,7 +64,7 @@ AppServer::AppServer(AppConfig config)
           HttpOptions(config_)),
       signals_(io_, SIGINT, SIGTERM),
       drain_timer_(io_) {
-  nonce_ = RandomNonce();
+  rng_.seed(RandomNonce());
   started_ms_ = SteadyNowMs();
   counters_.created = metrics_.GetCounter("nines_app_orders_created_total", "orders created (201)");
   counters_.replayed = metrics_.GetCounter("nines_app_orders_replayed_total",

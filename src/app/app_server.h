@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
 
 #include "app/app_config.h"
@@ -61,8 +62,7 @@ class AppServer {
   asio::steady_timer drain_timer_;
   Counters counters_;
   Histogram* latency_ = nullptr;
-  uint64_t nonce_ = 0;
-  uint64_t generated_ = 0;
+  std::mt19937_64 rng_;  // order ids
   int64_t in_flight_ = 0;
   bool draining_ = false;
   bool listener_closed_ = false;

@@ -1,6 +1,7 @@
-// The orders endpoints: POST /orders (idempotent through SET NX on order:ID),
-// GET /orders/ID and GET /orders?limit=N, each a short chain of store commands
-// sharing one deadline (store_timeout_ms from the request's arrival).
+// The orders endpoints: POST /orders (idempotent by
+// draft-ietf-httpapi-idempotency-key-header), GET /orders/ID and
+// GET /orders?limit=N, each a short chain of store commands sharing one
+// deadline (store_timeout_ms from the request's arrival).
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -46,34 +47,96 @@ bool FindHeader(const http::Request& request, std::string_view name, std::string
 
 }  // namespace
 
-// POST /orders:
-//   1. GET order:ID          found: 200 with it (the key was used before)
-//   2. INCR orders:seq       the new order's sequence number
-//   3. SET order:ID REC NX   OK: ours. nil: someone has it, so
-//   3b. GET order:ID         same bytes as REC: our own earlier attempt
-//                            committed (the store client retried): 201;
-//                            otherwise another request won: 200 with theirs
-//   4. SET orders:by_seq:N ID  (idempotent) then answer
-// A retried INCR only leaves a gap in the sequence; listing skips gaps.
+// POST /orders. With a key K of client scope S (draft-ietf-httpapi-idempotency-key-header):
+//   1. GET idem:S:K          "done ID FP": same body FP -> 200 with order ID, else 422;
+//                            "pending ..": another request with K runs: 422 if its body
+//                            differs, else 409
+//   2. SET idem:S:K "pending ID FP" NX PX ttl   nil: someone took K first; GET it again:
+//                            our own value (a retried SET that committed) -> go on, else step 1
+//   3. INCR orders:seq       only the request holding K gets here: no number is burnt
+//   4. SET order:ID REC NX   ID is new and random; nil only if our own retry committed
+//   5. SET orders:by_seq:N ID
+//   6. SET idem:S:K "done ID FP" (no TTL), then 201
+// Without a key, steps 3 to 5.
 class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
  public:
-  PostOrder(AppServer* server, std::string id, std::string order_json, Reply reply)
+  PostOrder(AppServer* server, std::string idem_key, std::string id, std::string order_json,
+            Reply reply)
       : server_(server),
+        idem_key_(std::move(idem_key)),
         id_(std::move(id)),
         order_json_(std::move(order_json)),
+        fingerprint_(BodyFingerprint(order_json_)),
         reply_(std::move(reply)),
         deadline_ms_(SteadyNowMs() + server->config_.store_timeout_ms) {}
 
   void Start() {
-    auto self = shared_from_this();
-    Store({"GET", OrderKey(id_)}, [self](RespReply r) {
-      if (r.type == RespReply::Type::kBulk) return self->Existing(std::move(r.text));
-      if (!r.IsNil()) return self->Unexpected("GET", r);
-      self->Allocate();
-    });
+    if (idem_key_.empty()) return Allocate();
+    Lookup(true);
   }
 
  private:
+  // Steps 1 and 2: what does the store know about this key?
+  void Lookup(bool may_claim) {
+    auto self = shared_from_this();
+    Store({"GET", idem_key_}, [self, may_claim](const RespReply& r) {
+      if (r.IsNil()) {
+        if (may_claim) return self->Claim();
+        return self->Finish(
+            JsonError(409, "a request with this Idempotency-Key is in progress; retry later"));
+      }
+      IdemState state;
+      if (r.type != RespReply::Type::kBulk || !DecodeIdemState(r.text, &state)) {
+        return self->Finish(JsonError(500, "stored idempotency state is not valid"));
+      }
+      if (state.fingerprint != self->fingerprint_) {
+        return self->Finish(
+            JsonError(422, "this Idempotency-Key was used with a different request body"));
+      }
+      if (!state.done) {
+        if (state.id == self->id_) return self->Allocate();  // our own claim
+        return self->Finish(
+            JsonError(409, "a request with this Idempotency-Key is in progress; retry later"));
+      }
+      self->Replay(state.id);
+    });
+  }
+
+  void Claim() {
+    IdemState pending{false, id_, fingerprint_};
+    // The claim outlives this request's deadline, so a crashed request frees
+    // the key after a while instead of forever.
+    int64_t ttl = 2LL * server_->config_.store_timeout_ms;
+    auto self = shared_from_this();
+    Store({"SET", idem_key_, EncodeIdemState(pending), "NX", "PX", std::to_string(ttl)},
+          [self](const RespReply& r) {
+            if (r.type == RespReply::Type::kSimple) return self->Allocate();
+            if (!r.IsNil()) return self->Unexpected("SET idem NX", r);
+            self->Lookup(false);
+          });
+  }
+
+  void Replay(const std::string& id) {
+    auto self = shared_from_this();
+    Store({"GET", OrderKey(id)}, [self, id](RespReply r) {
+      std::string stored_id;
+      int64_t seq = 0;
+      std::string order;
+      if (r.type != RespReply::Type::kBulk ||
+          !DecodeOrderRecord(r.text, &stored_id, &seq, &order)) {
+        return self->Finish(JsonError(500, "the order of this Idempotency-Key is missing"));
+      }
+      if (order != self->order_json_) {
+        return self->Finish(
+            JsonError(422, "this Idempotency-Key was used with a different request body"));
+      }
+      self->server_->counters_.replayed->Add();
+      http::Response response = http::Response::Json(200, std::move(r.text));
+      response.headers.emplace_back("Location", "/orders/" + id);
+      self->Finish(std::move(response));
+    });
+  }
+
   void Allocate() {
     auto self = shared_from_this();
     Store({"INCR", SequenceKey()}, [self](const RespReply& r) {
@@ -94,52 +157,46 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   void Insert() {
     auto self = shared_from_this();
     Store({"SET", OrderKey(id_), record_, "NX"}, [self](const RespReply& r) {
-      if (r.type == RespReply::Type::kSimple) return self->Index(self->seq_, 201, self->record_);
+      if (r.type == RespReply::Type::kSimple) return self->Index();
       if (!r.IsNil()) return self->Unexpected("SET", r);
-      // Refused: the key exists. Ours (an earlier attempt that committed
-      // although its reply was lost) or another request's?
-      self->Store({"GET", OrderKey(self->id_)}, [self](RespReply g) {
-        if (g.type != RespReply::Type::kBulk) return self->Unexpected("GET after SET NX", g);
-        if (g.text == self->record_) {
-          self->server_->counters_.recovered->Add();
-          return self->Index(self->seq_, 201, self->record_);
+      // Refused: the id is new and random, so only an earlier attempt of
+      // this request (the store client retried) can have written it.
+      self->Store({"GET", OrderKey(self->id_)}, [self](const RespReply& g) {
+        if (g.type != RespReply::Type::kBulk || g.text != self->record_) {
+          return self->Unexpected("GET after SET NX", g);
         }
-        self->Existing(std::move(g.text));
+        self->server_->counters_.recovered->Add();
+        self->Index();
       });
     });
   }
 
-  // The key was used before: answer with that order, and make sure its index
-  // entry exists (its creator may have died between the two writes).
-  void Existing(std::string record) {
-    std::string id;
-    int64_t seq = 0;
-    if (!DecodeOrderRecord(record, &id, &seq)) {
-      return Finish(JsonError(500, "stored order is not a valid record"));
-    }
-    server_->counters_.replayed->Add();
-    Index(seq, 200, std::move(record));
-  }
-
-  void Index(int64_t seq, int status, std::string record) {
+  void Index() {
     auto self = shared_from_this();
-    Store({"SET", IndexKey(seq), id_},
-          [self, status, record = std::move(record)](const RespReply& r) {
-            if (r.IsError()) return self->Unexpected("SET index", r);
-            if (status == 201) self->server_->counters_.created->Add();
-            http::Response response = http::Response::Json(status, record);
-            response.headers.emplace_back("Location", "/orders/" + self->id_);
-            self->Finish(std::move(response));
-          });
+    Store({"SET", IndexKey(seq_), id_}, [self](const RespReply& r) {
+      if (r.type != RespReply::Type::kSimple) return self->Unexpected("SET index", r);
+      if (self->idem_key_.empty()) return self->Created();
+      IdemState done{true, self->id_, self->fingerprint_};
+      self->Store({"SET", self->idem_key_, EncodeIdemState(done)}, [self](const RespReply& d) {
+        if (d.type != RespReply::Type::kSimple) return self->Unexpected("SET idem done", d);
+        self->Created();
+      });
+    });
   }
 
-  // Runs one store command; on failure answers 503/500 and stops the chain.
+  void Created() {
+    server_->counters_.created->Add();
+    http::Response response = http::Response::Json(201, record_);
+    response.headers.emplace_back("Location", "/orders/" + id_);
+    Finish(std::move(response));
+  }
+
+  // Runs one store command; on failure answers and stops the chain.
   void Store(std::vector<std::string> args, std::function<void(RespReply)> next) {
     auto self = shared_from_this();
     server_->store_.Call(std::move(args), deadline_ms_,
                          [self, next = std::move(next)](StoreResult result) {
-                           if (!result.ok())
-                             return self->Finish(self->server_->StoreFailure(result));
+                           if (!result.ok()) return self->Failed(result);
                            next(std::move(result.reply));
                          });
   }
@@ -149,17 +206,21 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
       StoreResult result;
       result.status = StoreResult::Status::kOk;
       result.reply = r;
-      return Finish(server_->StoreFailure(result));
+      return Failed(result);
     }
     LogWarn("app", "POST /orders {}: unexpected store reply {}", step, r.Describe());
     Finish(JsonError(500, fmt::format("unexpected store reply to {}", step)));
   }
 
+  void Failed(const StoreResult& result) { Finish(server_->StoreFailure(result)); }
+
   void Finish(http::Response response) { reply_(std::move(response)); }
 
   AppServer* server_;
+  std::string idem_key_;  // "" without a key
   std::string id_;
   std::string order_json_;
+  std::string fingerprint_;
   Reply reply_;
   int64_t deadline_ms_;
   int64_t seq_ = 0;
@@ -173,18 +234,19 @@ void AppServer::PostOrders(const http::Request& request, Reply reply) {
   std::string problem = ValidateOrderBody(request.body, &canonical);
   if (!problem.empty()) return reply(JsonError(400, problem));
   std::string key;
-  std::string id;
+  std::string idem_key;
   if (FindHeader(request, "Idempotency-Key", &key)) {
     if (!ValidIdempotencyKey(key)) {
       return reply(JsonError(
           400, fmt::format("Idempotency-Key must be 1 to {} characters of A-Z a-z 0-9 . _ : -",
                            kMaxIdempotencyKeyBytes)));
     }
-    id = OrderIdForClientKey(key);
-  } else {
-    id = OrderIdForGeneratedKey(nonce_, ++generated_);
+    idem_key = IdemKey(IdempotencyScope(request.Header("Authorization")), key);
   }
-  std::make_shared<PostOrder>(this, std::move(id), std::move(canonical), std::move(reply))->Start();
+  std::string id = NewOrderId(rng_(), rng_());
+  std::make_shared<PostOrder>(this, std::move(idem_key), std::move(id), std::move(canonical),
+                              std::move(reply))
+      ->Start();
 }
 
 void AppServer::GetOrder(const std::string& id, const Reply& reply) {
