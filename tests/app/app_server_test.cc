@@ -135,5 +135,50 @@ TEST(AppServer, KeysAreScopedPerClient) {
   EXPECT_EQ(h.Get("/orders/" + id_a).status, 200);
 }
 
+// Bug 1: requests that lose a same-key race do not take sequence numbers.
+TEST(AppServer, LostRacesDoNotBurnTheSequence) {
+  AppHarness h(18809);
+  std::vector<std::thread> threads;
+  std::atomic<int> created{0};
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&] {
+      HttpResult r = h.Post(R"({"item":"book"})", "Idempotency-Key: race\r\n");
+      if (r.status == 201) created++;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(h.store.CountPrefix("order:"), 1u);
+  EXPECT_EQ(h.store.Get("orders:seq"), "1");
+}
+
+// Bug 1: listing finds the orders that exist whatever the sequence says.
+TEST(AppServer, ListingSurvivesSequenceGaps) {
+  AppHarness h(18811);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    HttpResult r = h.Post(R"({"n":)" + std::to_string(i) + "}");
+    ASSERT_EQ(r.status, 201) << Show(r);
+    ids.push_back(json::parse(r.body)["id"]);
+  }
+  h.store.Set("orders:seq", "100000");  // a sequence far above the orders
+  for (const char* q : {"/orders", "/orders?limit=1", "/orders?limit=20"}) {
+    HttpResult r = h.Get(q);
+    ASSERT_EQ(r.status, 200) << q << " " << Show(r);
+    json list = json::parse(r.body)["orders"];
+    ASSERT_FALSE(list.empty()) << q;
+    EXPECT_EQ(list[0]["id"], ids.back()) << q;  // newest first
+    if (std::string(q) != "/orders?limit=1") {
+      EXPECT_EQ(list.size(), 3u) << q;
+    }
+  }
+  // New orders after the jump list first.
+  HttpResult r = h.Post(R"({"n":3})");
+  ASSERT_EQ(r.status, 201) << Show(r);
+  json list = json::parse(h.Get("/orders").body)["orders"];
+  ASSERT_EQ(list.size(), 4u);
+  EXPECT_EQ(list[0]["id"], json::parse(r.body)["id"]);
+}
+
 }  // namespace
 }  // namespace nines::app
