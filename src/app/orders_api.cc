@@ -259,12 +259,16 @@ void AppServer::GetOrder(const std::string& id, const Reply& reply) {
               });
 }
 
-// GET /orders?limit=N: read orders:seq, then walk the index downwards in
-// windows (MGET of index keys, then MGET of the orders), skipping gaps and
-// duplicates, at most kMaxRounds windows.
+// GET /orders?limit=N, newest first. Fast path: read orders:seq and walk the
+// index downwards in windows (MGET of index keys, then MGET of the orders).
+// The sequence may have gaps of any size (a retried INCR, a crashed request,
+// a counter set by hand): when kFastRounds windows did not fill the page, the
+// index keys are SCANned instead, keeping the N highest, so the answer never
+// depends on the sequence being dense.
 class AppServer::ListOrders : public std::enable_shared_from_this<ListOrders> {
  public:
-  static constexpr int kMaxRounds = 4;
+  static constexpr int kFastRounds = 2;
+  static constexpr int kScanCount = 1000;
 
   ListOrders(AppServer* server, int limit, Reply reply)
       : server_(server),
@@ -296,38 +300,73 @@ class AppServer::ListOrders : public std::enable_shared_from_this<ListOrders> {
     }
   }
 
+  int Missing() const { return limit_ - static_cast<int>(records_.size()); }
+
   void Round() {
-    if (next_ < 1 || static_cast<int>(records_.size()) >= limit_ || rounds_ >= kMaxRounds) {
-      return Respond();
-    }
+    if (next_ < 1 || Missing() <= 0) return Respond();
+    if (rounds_ >= kFastRounds) return Scan("0");
     ++rounds_;
-    int64_t window =
-        std::min<int64_t>(std::max(2 * (limit_ - static_cast<int>(records_.size())), 8), 200);
-    std::vector<std::string> args = {"MGET"};
-    for (int64_t s = next_; s > 0 && s > next_ - window; --s) args.push_back(IndexKey(s));
+    int64_t window = std::min<int64_t>(std::max(2 * Missing(), 8), 200);
+    std::vector<int64_t> seqs;
+    for (int64_t s = next_; s > 0 && s > next_ - window; --s) seqs.push_back(s);
     next_ -= window;
+    Fetch(std::move(seqs), [self = shared_from_this()] { self->Round(); });
+  }
+
+  // MGETs the index entries `seqs` (highest first), then their orders, and
+  // appends the orders found (skipping gaps and ids already listed).
+  void Fetch(std::vector<int64_t> seqs, std::function<void()> then) {
+    std::vector<std::string> args = {"MGET"};
+    for (int64_t s : seqs) args.push_back(IndexKey(s));
     auto self = shared_from_this();
-    Store(std::move(args), [self](const RespReply& r) {
+    Store(std::move(args), [self, then = std::move(then)](const RespReply& r) {
       if (r.type != RespReply::Type::kArray) return self->Finish(JsonError(500, "bad MGET reply"));
       std::vector<std::string> ids = {"MGET"};
       for (const RespReply& e : r.elements) {
         if (e.type != RespReply::Type::kBulk || !self->seen_.insert(e.text).second) continue;
         ids.push_back(OrderKey(e.text));
       }
-      if (ids.size() == 1) return self->Round();
-      self->Store(std::move(ids), [self](const RespReply& o) {
+      if (ids.size() == 1) return then();
+      self->Store(std::move(ids), [self, then](const RespReply& o) {
         if (o.type != RespReply::Type::kArray) {
           return self->Finish(JsonError(500, "bad MGET reply"));
         }
         for (const RespReply& e : o.elements) {
-          if (static_cast<int>(self->records_.size()) >= self->limit_) break;
+          if (self->Missing() <= 0) break;
           if (e.type == RespReply::Type::kBulk && nlohmann::json::accept(e.text)) {
             self->records_.push_back(e.text);
           }
         }
-        self->Round();
+        then();
       });
     });
+  }
+
+  // The slow path: every index key, keeping the `limit` highest sequence
+  // numbers not listed yet (below next_); memory stays O(limit).
+  void Scan(const std::string& cursor) {
+    auto self = shared_from_this();
+    Store({"SCAN", cursor, "MATCH", IndexPattern(), "COUNT", std::to_string(kScanCount)},
+          [self](const RespReply& r) {
+            if (r.type != RespReply::Type::kArray || r.elements.size() != 2 ||
+                r.elements[1].type != RespReply::Type::kArray) {
+              return self->Finish(JsonError(500, "bad SCAN reply"));
+            }
+            for (const RespReply& k : r.elements[1].elements) {
+              int64_t seq = 0;
+              if (!ParseIndexKey(k.text, &seq) || seq > self->next_) continue;
+              self->best_.insert(seq);
+              if (static_cast<int>(self->best_.size()) > self->Missing()) {
+                self->best_.erase(self->best_.begin());
+              }
+            }
+            const std::string& next = r.elements[0].text;
+            if (next != "0") return self->Scan(next);
+            std::vector<int64_t> seqs(self->best_.rbegin(), self->best_.rend());
+            self->next_ = 0;
+            if (seqs.empty()) return self->Respond();
+            self->Fetch(std::move(seqs), [self] { self->Respond(); });
+          });
   }
 
   void Respond() {
@@ -357,9 +396,10 @@ class AppServer::ListOrders : public std::enable_shared_from_this<ListOrders> {
   int limit_;
   Reply reply_;
   int64_t deadline_ms_;
-  int64_t next_ = 0;
+  int64_t next_ = 0;  // highest sequence number not looked at yet
   int rounds_ = 0;
   std::set<std::string> seen_;
+  std::set<int64_t> best_;  // SCAN: the highest sequence numbers found
   std::vector<std::string> records_;
 };
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string_view>
 
 #include "app/resp_reply.h"
 
@@ -32,11 +33,15 @@ bool IsWrite(const std::string& cmd) {
 }
 
 // Redis's glob with only '*' (what the app uses).
-bool Match(const std::string& pattern, const std::string& s) {
-  size_t star = pattern.find('*');
-  if (star == std::string::npos) return pattern == s;
-  return s.compare(0, star, pattern, 0, star) == 0 &&
-         Match(pattern.substr(star + 1), s.substr(std::min(s.size(), star)));
+bool Match(std::string_view pattern, std::string_view s) {
+  if (pattern.empty()) return s.empty();
+  if (pattern[0] == '*') {
+    for (size_t i = 0; i <= s.size(); ++i) {
+      if (Match(pattern.substr(1), s.substr(i))) return true;
+    }
+    return false;
+  }
+  return !s.empty() && pattern[0] == s[0] && Match(pattern.substr(1), s.substr(1));
 }
 
 }  // namespace
