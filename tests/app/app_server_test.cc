@@ -180,5 +180,26 @@ TEST(AppServer, ListingSurvivesSequenceGaps) {
   EXPECT_EQ(list[0]["id"], json::parse(r.body)["id"]);
 }
 
+// Bug 4: a write whose outcome is unknown is 504 without Retry-After (a
+// retry without a key could create a second order).
+TEST(AppServer, UnknownOutcomeIs504WithoutRetryAfter) {
+  AppHarness h(18813, 800);
+  h.store.FailWrites("order:", "-ERR outcome unknown: the write may or may not be applied");
+  HttpResult r = h.Post(R"({"item":"book"})");
+  EXPECT_EQ(r.status, 504) << Show(r);
+  EXPECT_EQ(r.Header("Retry-After"), "");
+  h.store.FailWrites("", "");
+  h.store.HoldWrites("order:");  // sent, never answered: the deadline passes
+  r = h.Post(R"({"item":"book"})");
+  EXPECT_EQ(r.status, 504) << Show(r);
+  EXPECT_EQ(r.Header("Retry-After"), "");
+  h.store.Release();
+  // Nothing was written yet when the store is unavailable from the start: 503, retry.
+  h.store.SetNoLeader(true);
+  r = h.Post(R"({"item":"book"})");
+  EXPECT_EQ(r.status, 503) << Show(r);
+  EXPECT_EQ(r.Header("Retry-After"), "1");
+}
+
 }  // namespace
 }  // namespace nines::app
