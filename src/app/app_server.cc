@@ -76,6 +76,9 @@ AppServer::AppServer(AppConfig config)
                                                     "503 answers: store unreachable in time");
   counters_.overloaded = metrics_.GetCounter("nines_app_overloaded_responses_total",
                                              "503 answers: max_pending store commands pending");
+  counters_.unknown_outcome = metrics_.GetCounter(
+      "nines_app_unknown_outcome_responses_total",
+      "504 answers: a POST failed after its order was sent, so the order may exist");
   latency_ =
       metrics_.GetHistogram("nines_app_request_duration_seconds", "time from request to response");
   metrics_.AddGaugeCallback("nines_app_http_connections", "open HTTP connections", {},
@@ -277,7 +280,8 @@ std::string AppServer::StatusJson() const {
         {"replayed", counters_.replayed->Value()},
         {"recovered", counters_.recovered->Value()},
         {"store_unavailable", counters_.store_unavailable->Value()},
-        {"overloaded", counters_.overloaded->Value()}}},
+        {"overloaded", counters_.overloaded->Value()},
+        {"unknown_outcome", counters_.unknown_outcome->Value()}}},
       {"store", nlohmann::json::parse(store_.StatusJson())},
   };
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

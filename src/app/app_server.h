@@ -36,6 +36,7 @@ class AppServer {
     Counter* recovered = nullptr;  // SET NX lost to our own earlier attempt
     Counter* store_unavailable = nullptr;
     Counter* overloaded = nullptr;
+    Counter* unknown_outcome = nullptr;  // 504: the order may or may not exist
   };
 
  private:

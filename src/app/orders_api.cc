@@ -58,6 +58,8 @@ bool FindHeader(const http::Request& request, std::string_view name, std::string
 //   5. SET orders:by_seq:N ID
 //   6. SET idem:S:K "done ID FP" (no TTL), then 201
 // Without a key, steps 3 to 5.
+// A failure once step 4 may have been applied is an unknown outcome: 504
+// without Retry-After (see Failed).
 class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
  public:
   PostOrder(AppServer* server, std::string idem_key, std::string id, std::string order_json,
@@ -156,6 +158,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
 
   void Insert() {
     auto self = shared_from_this();
+    writing_order_ = true;
     Store({"SET", OrderKey(id_), record_, "NX"}, [self](const RespReply& r) {
       if (r.type == RespReply::Type::kSimple) return self->Index();
       if (!r.IsNil()) return self->Unexpected("SET", r);
@@ -172,6 +175,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   }
 
   void Index() {
+    order_written_ = true;
     auto self = shared_from_this();
     Store({"SET", IndexKey(seq_), id_}, [self](const RespReply& r) {
       if (r.type != RespReply::Type::kSimple) return self->Unexpected("SET index", r);
@@ -212,7 +216,23 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
     Finish(JsonError(500, fmt::format("unexpected store reply to {}", step)));
   }
 
-  void Failed(const StoreResult& result) { Finish(server_->StoreFailure(result)); }
+  // Until the order's SET may have been applied nothing of it exists: the
+  // usual 503 (or 500 for a store error). After, the order may exist, and a
+  // retry without a key could create a second one: 504, no Retry-After. An
+  // error reply to that SET other than -TRYAGAIN (which the client retries:
+  // it means "not applied") counts as "may have been applied".
+  void Failed(const StoreResult& result) {
+    bool order_may_exist =
+        order_written_ || (writing_order_ && (result.ok() || result.maybe_applied));
+    if (!order_may_exist) return Finish(server_->StoreFailure(result));
+    server_->counters_.unknown_outcome->Add();
+    LogWarn("app", "POST /orders {}: outcome unknown: {}", id_,
+            result.ok() ? result.reply.Describe() : result.error);
+    nlohmann::json j = {{"error", "outcome unknown: the order may or may not have been created"},
+                        {"id", id_}};
+    Finish(http::Response::Json(504,
+                                j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  }
 
   void Finish(http::Response response) { reply_(std::move(response)); }
 
@@ -224,6 +244,8 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   Reply reply_;
   int64_t deadline_ms_;
   int64_t seq_ = 0;
+  bool writing_order_ = false;  // the order's SET was sent
+  bool order_written_ = false;  // ... and it is known to be applied
   std::string record_;
 };
 
