@@ -201,5 +201,19 @@ TEST(AppServer, UnknownOutcomeIs504WithoutRetryAfter) {
   EXPECT_EQ(r.Header("Retry-After"), "1");
 }
 
+// Bug 6: /healthz is readiness (a store round trip that needs a leader);
+// /livez is liveness and stays 200.
+TEST(AppServer, HealthzNeedsAStoreThatServes) {
+  AppHarness h(18815);
+  ASSERT_TRUE(test::WaitUntil([&] { return h.Get("/healthz").status == 200; }, 5000));
+  h.store.SetNoLeader(true);  // PING still answered
+  EXPECT_TRUE(test::WaitUntil([&] { return h.Get("/healthz").status == 503; }, 5000))
+      << Show(h.Get("/healthz"));
+  HttpResult live = h.Get("/livez");
+  EXPECT_EQ(live.status, 200) << Show(live);
+  h.store.SetNoLeader(false);
+  EXPECT_TRUE(test::WaitUntil([&] { return h.Get("/healthz").status == 200; }, 5000));
+}
+
 }  // namespace
 }  // namespace nines::app

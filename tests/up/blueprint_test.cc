@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "app/app_config.h"
 #include "dns/dns_command.h"
 #include "lb/lb_command.h"
 #include "store/store_command.h"
@@ -166,6 +167,19 @@ TEST(BlueprintTest, DistanceIsGreatCircle) {
   EXPECT_GT(km, 5300);
   EXPECT_LT(km, 5600);
   EXPECT_EQ(DistanceKm(1, 2, 1, 2), 0);
+}
+
+// Bug 6: an app of the blueprint drains at least as long as one request
+// may wait for the store, so SIGTERM never cuts a request short.
+TEST(BlueprintTest, AppsDrainLongerThanTheirStoreTimeout) {
+  for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), "/run")) {
+    if (n.kind != NodeKind::kApp) continue;
+    ConfigErrors errors;
+    std::optional<app::AppConfig> c = app::ParseAppConfig(n.config_text, n.name, &errors);
+    ASSERT_TRUE(c) << errors.ToString();
+    EXPECT_GE(c->drain_ms, c->store_timeout_ms) << n.name;
+    EXPECT_GT(c->drain_linger_ms, 0) << n.name;
+  }
 }
 
 }  // namespace
