@@ -11,6 +11,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "app/app_config.h"
 #include "app/store_client.h"
@@ -21,6 +22,10 @@ namespace nines::app {
 
 class AppServer {
  public:
+  // GET /healthz's store round trip gives up after this long (or
+  // store_timeout_ms if shorter): under a balancer's health-check timeout.
+  static constexpr int kReadinessDeadlineMs = 300;
+
   explicit AppServer(AppConfig config);
   ~AppServer();
 
@@ -51,6 +56,11 @@ class AppServer {
   http::Response StoreFailure(const StoreResult& result);
   std::string StatusJson() const;
   bool Healthy() const;
+  // GET /healthz: readiness from a store round trip (a linearizable GET,
+  // which needs a leader) with a short deadline, cached for half of
+  // health_interval_ms; callers arriving during a probe share it.
+  void Readiness(const std::function<void(http::Response)>& reply);
+  void ProbeDone(bool ready, const std::string& why);
   void WatchSignals();
   void CheckDrain();
 
@@ -64,6 +74,11 @@ class AppServer {
   Counters counters_;
   Histogram* latency_ = nullptr;
   std::mt19937_64 rng_;  // order ids
+  bool ready_ = false;   // the last readiness probe succeeded
+  std::string not_ready_why_ = "store not checked yet";
+  int64_t probed_ms_ = -1;  // when the last probe finished (-1: never)
+  bool probing_ = false;
+  std::vector<std::function<void(http::Response)>> probe_waiters_;
   int64_t in_flight_ = 0;
   bool draining_ = false;
   bool listener_closed_ = false;
