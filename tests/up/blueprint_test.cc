@@ -182,5 +182,29 @@ TEST(BlueprintTest, AppsDrainLongerThanTheirStoreTimeout) {
   }
 }
 
+// Bug 8: generated ids and addresses that collide are errors, not crash loops.
+TEST(BlueprintTest, GeneratedIdsAndAddressesMustNotCollide) {
+  // Region "us" with two stores makes store ids us-1 and us-2; region "us-1" makes us-1.
+  ExpectError(
+      "[[region]]\nname = \"us\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\nstores = 2\n"
+      "[[region]]\nname = \"us-1\"\nlocation = [1, 1]\nprefix = \"127.0.2\"\n",
+      "store member id 'us-1'");
+  // A DNS server on a load balancer's address.
+  ExpectError(
+      "[dns]\nservers = [\"127.0.1.1:8080\"]\n"
+      "[[region]]\nname = \"a\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\n",
+      "127.0.1.1:8080");
+  // The dashboard on an app's address.
+  ExpectError(
+      "dashboard = \"127.0.1.11:8081\"\n"
+      "[[region]]\nname = \"a\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\n",
+      "127.0.1.11:8081");
+  // DNS admin port equal to the DNS port on the same host.
+  ExpectError(
+      "[dns]\nservers = [\"127.0.0.9:5353\"]\nadmin_port = 5353\n"
+      "[[region]]\nname = \"a\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\n",
+      "127.0.0.9:5353");
+}
+
 }  // namespace
 }  // namespace nines::up
