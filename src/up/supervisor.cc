@@ -174,6 +174,18 @@ void Supervisor::Reap(size_t i, int status, int64_t now_ms) {
     AddEvent(fmt::format("{}: exited cleanly, not restarted", spec.name));
     return;
   }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+    // Every nines command exits 2 for bad usage or config: starting it again
+    // cannot help, so it stays down until a restart through the API.
+    rt.held = true;
+    AddEvent(
+        fmt::format("{}: exited with status 2 (bad config or usage), not restarted; see "
+                    "{}/logs/{}.log",
+                    spec.name, run_dir_, spec.name));
+    LogWarn("up", "{} will not be restarted: fix its config ({}) and restart it", spec.name,
+            spec.config_path);
+    return;
+  }
   if (now_ms - rt.started_ms >= kHealthyRunMs) rt.failures = 0;
   rt.failures++;
   int64_t backoff = RestartBackoffMs(rt.failures);

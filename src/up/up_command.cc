@@ -232,7 +232,12 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
 
 std::string CheckBlueprintConfig(const std::string& file) {
   ConfigErrors errors;
-  ReadBlueprint(file, &errors);
+  std::optional<Blueprint> bp = ReadBlueprint(file, &errors);
+  if (bp) {
+    for (const std::string& w : BlueprintWarnings(*bp)) {
+      std::fprintf(stderr, "%s: %s\n", file.c_str(), w.c_str());
+    }
+  }
   return errors.ToString();
 }
 
@@ -273,6 +278,8 @@ int RunUpCommand(const std::vector<std::string>& args) {
     }
     bp = std::move(*read);
   }
+  for (const std::string& w : BlueprintWarnings(bp))
+    std::fprintf(stderr, "nines up: %s\n", w.c_str());
   return RunBlueprint(bp, run_dir, fresh);
 }
 

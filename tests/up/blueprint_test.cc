@@ -206,5 +206,15 @@ TEST(BlueprintTest, GeneratedIdsAndAddressesMustNotCollide) {
       "127.0.0.9:5353");
 }
 
+// Bug 8: a dashboard reachable from other machines is worth a warning.
+TEST(BlueprintTest, WarnsOnANonLoopbackDashboard) {
+  Blueprint bp = BuiltInBlueprint();
+  EXPECT_TRUE(BlueprintWarnings(bp).empty());
+  bp.dashboard = Endpoint{"0.0.0.0", 9900};
+  std::vector<std::string> warnings = BlueprintWarnings(bp);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("0.0.0.0:9900"), std::string::npos) << warnings[0];
+}
+
 }  // namespace
 }  // namespace nines::up
