@@ -15,6 +15,8 @@ inline constexpr const char* kIptablesChain = "NINES-UP";
 
 class Isolation {
  public:
+  // `chain`: the iptables chain used (tests pass their own).
+  explicit Isolation(std::string chain = kIptablesChain);
   ~Isolation();
   // "" on success, else why not (not root, no iptables, iptables failed).
   std::string Isolate(const std::string& ip);
@@ -27,6 +29,7 @@ class Isolation {
   std::string EnsureChain();
   void RemoveAllLocked();
 
+  const std::string chain_name_;
   std::mutex mu_;
   std::set<std::string> isolated_;
   bool chain_ = false;
