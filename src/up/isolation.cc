@@ -52,7 +52,10 @@ int RunIptables(const std::vector<std::string>& args) {
 Isolation::Isolation(std::string chain) : chain_name_(std::move(chain)) {}
 
 Isolation::~Isolation() {
-  RemoveAll();
+  // Only what this instance made: an Isolation that never isolated anything
+  // (the API tests') must not touch a running `nines up`'s chain.
+  std::lock_guard lock(mu_);
+  if (chain_) RemoveAllLocked();
 }
 
 std::string Isolation::Available() {
@@ -91,9 +94,13 @@ std::string Isolation::Isolate(const std::string& ip) {
 
 std::string Isolation::Heal(const std::string& ip) {
   std::lock_guard lock(mu_);
-  if (!isolated_.count(ip)) return "";
-  RunIptables({"-D", chain_name_, "-s", ip, "-j", "DROP"});
-  RunIptables({"-D", chain_name_, "-d", ip, "-j", "DROP"});
+  std::string err = Available();
+  if (!err.empty()) return err;
+  // Whatever this process remembers: the rules may be an earlier run's.
+  for (const char* dir : {"-s", "-d"}) {
+    while (RunIptables({"-D", chain_name_, dir, ip, "-j", "DROP"}) == 0) {
+    }
+  }
   isolated_.erase(ip);
   if (isolated_.empty()) RemoveAllLocked();
   return "";
@@ -104,8 +111,8 @@ void Isolation::RemoveAll() {
   RemoveAllLocked();
 }
 
+// Unconditional: the chain may be left over from a `nines up` that was killed.
 void Isolation::RemoveAllLocked() {
-  if (!chain_) return;
   for (const char* hook : {"INPUT", "OUTPUT"}) {
     while (RunIptables({"-D", hook, "-j", chain_name_}) == 0) {
     }

@@ -142,6 +142,9 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   Supervisor supervisor(std::move(nodes), run_dir);
   StatePoller poller(&supervisor);
   Isolation isolation;
+  // A `nines up` killed with SIGKILL cannot remove its chain: do it now, or
+  // an address it isolated stays cut off (its node stuck in "starting").
+  if (geteuid() == 0) isolation.RemoveAll();
   Spike spike;
   MetricsRegistry metrics;
   UpContext ctx{&bp, &supervisor, &poller, &isolation, &spike, &metrics, WallMs()};
