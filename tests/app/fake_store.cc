@@ -175,7 +175,8 @@ void FakeStore::Serve() {
     int held = 0;
     for (size_t i = 0; i < conns.size(); ++i) {
       Conn& c = conns[i];
-      if (fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) {
+      // A connection accepted just now was not polled: read it next round.
+      if (i + 1 < fds.size() && (fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR))) {
         char chunk[65536];
         ssize_t n = ::recv(c.fd, chunk, sizeof(chunk), 0);
         if (n <= 0) {
