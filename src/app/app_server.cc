@@ -45,7 +45,8 @@ uint64_t RandomNonce() {
 std::string RouteOf(const http::Request& r) {
   if (r.path == "/orders") return r.method == "POST" ? "post_orders" : "list_orders";
   if (r.path.rfind("/orders/", 0) == 0) return "get_order";
-  if (r.path == "/healthz" || r.path == "/" || r.path == "/status" || r.path == "/metrics") {
+  if (r.path == "/healthz" || r.path == "/livez" || r.path == "/" || r.path == "/status" ||
+      r.path == "/metrics") {
     return r.path == "/" ? "root" : r.path.substr(1);
   }
   return "other";
@@ -64,7 +65,7 @@ AppServer::AppServer(AppConfig config)
           HttpOptions(config_)),
       signals_(io_, SIGINT, SIGTERM),
       drain_timer_(io_) {
-  nonce_ = RandomNonce();
+  rng_.seed(RandomNonce());
   started_ms_ = SteadyNowMs();
   counters_.created = metrics_.GetCounter("nines_app_orders_created_total", "orders created (201)");
   counters_.replayed = metrics_.GetCounter("nines_app_orders_replayed_total",
@@ -76,6 +77,9 @@ AppServer::AppServer(AppConfig config)
                                                     "503 answers: store unreachable in time");
   counters_.overloaded = metrics_.GetCounter("nines_app_overloaded_responses_total",
                                              "503 answers: max_pending store commands pending");
+  counters_.unknown_outcome = metrics_.GetCounter(
+      "nines_app_unknown_outcome_responses_total",
+      "504 answers: a POST failed after its order was sent, so the order may exist");
   latency_ =
       metrics_.GetHistogram("nines_app_request_duration_seconds", "time from request to response");
   metrics_.AddGaugeCallback("nines_app_http_connections", "open HTTP connections", {},
@@ -90,7 +94,7 @@ AppServer::AppServer(AppConfig config)
                             [this] { return draining_ ? 1.0 : 0.0; });
   metrics_.AddGaugeCallback("nines_app_store_reachable", "1 if a store member answered lately", {},
                             [this] { return store_.Reachable() ? 1.0 : 0.0; });
-  metrics_.AddGaugeCallback("nines_app_healthy", "1 if GET /healthz answers 200", {},
+  metrics_.AddGaugeCallback("nines_app_healthy", "1 if GET /healthz answered 200 last", {},
                             [this] { return Healthy() ? 1.0 : 0.0; });
 }
 
@@ -111,7 +115,47 @@ int AppServer::Run() {
 }
 
 bool AppServer::Healthy() const {
-  return !draining_ && store_.Reachable();
+  return !draining_ && ready_;
+}
+
+void AppServer::Readiness(const std::function<void(http::Response)>& reply) {
+  int64_t now = SteadyNowMs();
+  int64_t cache_ms = std::max(1, config_.health_interval_ms / 2);
+  if (probed_ms_ >= 0 && now - probed_ms_ < cache_ms) {
+    if (ready_) return reply(http::Response::Json(200, R"({"status":"ok"})"));
+    nlohmann::json j = {{"status", "store not ready"}, {"why", not_ready_why_}};
+    return reply(http::Response::Json(
+        503, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  }
+  probe_waiters_.push_back(reply);
+  if (probing_) return;
+  probing_ = true;
+  // Short: a balancer's health check waits for this answer.
+  int deadline = std::min(config_.store_timeout_ms, kReadinessDeadlineMs);
+  store_.Call({"GET", "nines:app:ready"}, now + deadline, [this](const StoreResult& r) {
+    if (!r.ok()) return ProbeDone(false, r.error.empty() ? "store unavailable" : r.error);
+    if (r.reply.IsError()) return ProbeDone(false, "store error: " + r.reply.text);
+    ProbeDone(true, "");
+  });
+}
+
+void AppServer::ProbeDone(bool ready, const std::string& why) {
+  if (ready_ != ready) {
+    LogInfo("app", "readiness: {}", ready ? "the store serves: ready" : "not ready: " + why);
+  }
+  ready_ = ready;
+  not_ready_why_ = why;
+  probed_ms_ = SteadyNowMs();
+  probing_ = false;
+  std::vector<std::function<void(http::Response)>> waiters = std::move(probe_waiters_);
+  probe_waiters_.clear();
+  for (auto& w : waiters) {
+    if (draining_) {
+      w(http::Response::Json(503, R"({"status":"draining"})"));
+    } else {
+      Readiness(w);
+    }
+  }
 }
 
 void AppServer::WatchSignals() {
@@ -210,7 +254,8 @@ void AppServer::Route(const http::Request& request,
     return GetOrder(path.substr(8), reply);
   }
   if (!get) {
-    if (path == "/" || path == "/healthz" || path == "/status" || path == "/metrics") {
+    if (path == "/" || path == "/healthz" || path == "/livez" || path == "/status" ||
+        path == "/metrics") {
       return method_not_allowed("GET, HEAD");
     }
     return reply(http::Response::Json(404, R"({"error":"not found"})"));
@@ -221,11 +266,9 @@ void AppServer::Route(const http::Request& request,
   }
   if (path == "/healthz") {
     if (draining_) return reply(http::Response::Json(503, R"({"status":"draining"})"));
-    if (!store_.Reachable()) {
-      return reply(http::Response::Json(503, R"({"status":"store unreachable"})"));
-    }
-    return reply(http::Response::Json(200, R"({"status":"ok"})"));
+    return Readiness(reply);
   }
+  if (path == "/livez") return reply(http::Response::Json(200, R"({"status":"alive"})"));
   if (path == "/status") return reply(http::Response::Json(200, StatusJson()));
   if (path == "/metrics") {
     http::Response r = http::Response::Text(200, metrics_.RenderPrometheus());
@@ -277,7 +320,8 @@ std::string AppServer::StatusJson() const {
         {"replayed", counters_.replayed->Value()},
         {"recovered", counters_.recovered->Value()},
         {"store_unavailable", counters_.store_unavailable->Value()},
-        {"overloaded", counters_.overloaded->Value()}}},
+        {"overloaded", counters_.overloaded->Value()},
+        {"unknown_outcome", counters_.unknown_outcome->Value()}}},
       {"store", nlohmann::json::parse(store_.StatusJson())},
   };
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -9,7 +9,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "app/app_config.h"
 #include "app/store_client.h"
@@ -20,6 +22,10 @@ namespace nines::app {
 
 class AppServer {
  public:
+  // GET /healthz's store round trip gives up after this long (or
+  // store_timeout_ms if shorter): under a balancer's health-check timeout.
+  static constexpr int kReadinessDeadlineMs = 300;
+
   explicit AppServer(AppConfig config);
   ~AppServer();
 
@@ -35,6 +41,7 @@ class AppServer {
     Counter* recovered = nullptr;  // SET NX lost to our own earlier attempt
     Counter* store_unavailable = nullptr;
     Counter* overloaded = nullptr;
+    Counter* unknown_outcome = nullptr;  // 504: the order may or may not exist
   };
 
  private:
@@ -49,6 +56,11 @@ class AppServer {
   http::Response StoreFailure(const StoreResult& result);
   std::string StatusJson() const;
   bool Healthy() const;
+  // GET /healthz: readiness from a store round trip (a linearizable GET,
+  // which needs a leader) with a short deadline, cached for half of
+  // health_interval_ms; callers arriving during a probe share it.
+  void Readiness(const std::function<void(http::Response)>& reply);
+  void ProbeDone(bool ready, const std::string& why);
   void WatchSignals();
   void CheckDrain();
 
@@ -61,8 +73,12 @@ class AppServer {
   asio::steady_timer drain_timer_;
   Counters counters_;
   Histogram* latency_ = nullptr;
-  uint64_t nonce_ = 0;
-  uint64_t generated_ = 0;
+  std::mt19937_64 rng_;  // order ids
+  bool ready_ = false;   // the last readiness probe succeeded
+  std::string not_ready_why_ = "store not checked yet";
+  int64_t probed_ms_ = -1;  // when the last probe finished (-1: never)
+  bool probing_ = false;
+  std::vector<std::function<void(http::Response)>> probe_waiters_;
   int64_t in_flight_ = 0;
   bool draining_ = false;
   bool listener_closed_ = false;

@@ -1,10 +1,11 @@
-// The orders data model, pure: idempotency keys and the order ids derived
-// from them, the store keys an order lives under, and the record format.
+// The orders data model, pure: idempotency keys and their per-client scope,
+// order ids, the store keys an order lives under, and the record format.
 //
 // In the store (docs/app.md):
-//   order:ID          the record, JSON (exactly the body GET /orders/ID returns)
-//   orders:seq        INCR counter giving every new order a sequence number
-//   orders:by_seq:N   ID of the order with sequence number N (listing, newest first)
+//   order:ID            the record, JSON (exactly the body GET /orders/ID returns)
+//   orders:seq          INCR counter: every created order takes one number
+//   orders:by_seq:N     ID of the order with sequence number N (listing, newest first)
+//   idem:SCOPE:KEY      the state of a client's Idempotency-Key (see IdemState)
 #pragma once
 
 #include <cstdint>
@@ -16,21 +17,41 @@ namespace nines::app {
 constexpr size_t kMaxIdempotencyKeyBytes = 128;
 constexpr int kDefaultListLimit = 20;
 constexpr int kMaxListLimit = 100;
+// Nesting of [ and { in a POST /orders body, the object itself counting 1.
+constexpr int kMaxOrderDepth = 32;
 
 // A token of [A-Za-z0-9._:-], 1..128 bytes.
 bool ValidIdempotencyKey(std::string_view key);
-// The order id for a client's key: "k-" + key. Injective, so two keys never share an order.
-std::string OrderIdForClientKey(std::string_view key);
-// The order id for a request without a key: "g-" + 16 hex digits of the
-// process's random nonce + "-" + a per-process counter. The "g-" prefix keeps
-// these apart from every client key.
-std::string OrderIdForGeneratedKey(uint64_t nonce, uint64_t counter);
-// Ids as they may appear in GET /orders/ID (what the two functions above make).
+// The scope of a client's keys: 16 hex digits of a hash of its credential
+// (the Authorization header), or "anon" for requests without one.
+std::string IdempotencyScope(std::string_view authorization);
+// A new order id: "o-" + 32 hex digits of randomness (not derived from the
+// key, so it cannot be guessed from it).
+std::string NewOrderId(uint64_t high, uint64_t low);
+// Ids as they may appear in GET /orders/ID: NewOrderId's, and the k-KEY /
+// g-NONCE-N ids of orders written by earlier versions.
 bool ValidOrderId(std::string_view id);
 
 std::string OrderKey(std::string_view id);  // "order:ID"
 std::string SequenceKey();                  // "orders:seq"
 std::string IndexKey(int64_t seq);          // "orders:by_seq:N"
+std::string IndexPattern();                 // "orders:by_seq:*" (SCAN MATCH)
+// orders:by_seq:N -> N; false if the key is not one.
+bool ParseIndexKey(std::string_view key, int64_t* seq);
+std::string IdemKey(std::string_view scope, std::string_view key);  // "idem:SCOPE:KEY"
+
+// The value of idem:SCOPE:KEY: "pending ID FP" while its request runs (with a
+// TTL, so a crashed request frees the key), "done ID FP" once the order exists.
+// FP is the fingerprint of the request body.
+struct IdemState {
+  bool done = false;
+  std::string id;
+  std::string fingerprint;
+};
+std::string EncodeIdemState(const IdemState& state);
+bool DecodeIdemState(std::string_view text, IdemState* state);
+// 16 hex digits of a hash of the canonical body.
+std::string BodyFingerprint(std::string_view canonical);
 
 // Parses limit=N of GET /orders ("" -> default). Returns "" or an error message.
 std::string ParseListLimit(std::string_view text, int* limit);
@@ -44,12 +65,14 @@ struct OrderRecord {
   std::string order_json;  // the client's JSON object, re-serialized compactly
 };
 
-// Validates a POST /orders body: a JSON object. On success sets *canonical to
-// its compact serialization and returns ""; else returns the error message.
+// Validates a POST /orders body: a JSON object nested at most kMaxOrderDepth
+// deep (checked before parsing, without recursion). On success sets
+// *canonical to its compact serialization and returns ""; else the error.
 std::string ValidateOrderBody(std::string_view body, std::string* canonical);
 // The record as stored and returned: {"id","created_ms","app","region","seq","order"}.
 std::string EncodeOrderRecord(const OrderRecord& record);
-// Reads back id and seq of a stored record; false if it is not one.
-bool DecodeOrderRecord(std::string_view text, std::string* id, int64_t* seq);
+// Reads back id, seq and the canonical order of a stored record; false if it is not one.
+bool DecodeOrderRecord(std::string_view text, std::string* id, int64_t* seq,
+                       std::string* order_json = nullptr);
 
 }  // namespace nines::app

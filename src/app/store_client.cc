@@ -43,6 +43,7 @@ struct StoreClient::Operation {
   int pinned_member = -1;  // health PINGs: this member only, one attempt
   int64_t retry_at_ms = 0;
   std::string last_error;
+  bool maybe_applied = false;  // an attempt reached a connected socket and was lost
 };
 
 class StoreClient::Connection : public std::enable_shared_from_this<Connection> {
@@ -70,6 +71,7 @@ class StoreClient::Connection : public std::enable_shared_from_this<Connection> 
     pending_.clear();
     client_->OnConnectionFailed(member_, why);
     for (Pending& p : pending) {
+      if (state_ == State::kReady) p.op->maybe_applied = true;
       if (!p.op->finished) client_->OnAttemptFailed(p.op, member_, why);
     }
   }
@@ -90,6 +92,7 @@ class StoreClient::Connection : public std::enable_shared_from_this<Connection> 
       if (!p.op->finished && now >= p.op->deadline_ms) expired.push_back(p.op);
     }
     for (auto& op : expired) {
+      if (state_ == State::kReady) op->maybe_applied = true;
       StoreResult r;
       r.status = StoreResult::Status::kUnavailable;
       r.error = op->last_error.empty() ? "deadline passed waiting for " + endpoint_.ToString()
@@ -388,6 +391,7 @@ void StoreClient::Finish(const std::shared_ptr<Operation>& op, StoreResult resul
   op->finished = true;
   if (op->counted) --pending_;
   result.attempts = op->attempts;
+  if (!result.ok()) result.maybe_applied = op->maybe_applied;
   if (result.status == StoreResult::Status::kUnavailable && op->pinned_member < 0) {
     unavailable_->Add();
   }

@@ -37,6 +37,9 @@ struct StoreResult {
   RespReply reply;    // kOk: the member's reply (may be a non-retryable error)
   std::string error;  // otherwise: the last failure seen
   int attempts = 0;
+  // Not kOk, and some attempt was written to a member and then lost (no
+  // reply, connection gone): a write may have been applied.
+  bool maybe_applied = false;
   bool ok() const { return status == Status::kOk; }
 };
 

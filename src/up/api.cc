@@ -66,6 +66,21 @@ http::Response NodeAction(const UpContext& ctx, const std::string& name,
   return Ok({{"node", name}, {"action", action}});
 }
 
+// A JSON integer (not a float, not a string) within [lo, hi].
+bool IntegerIn(const json& v, int64_t lo, int64_t hi, int* out) {
+  if (!v.is_number_integer()) return false;
+  if (v.is_number_unsigned()) {
+    uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(hi) || static_cast<int64_t>(u) < lo) return false;
+    *out = static_cast<int>(u);
+    return true;
+  }
+  int64_t x = v.get<int64_t>();
+  if (x < lo || x > hi) return false;
+  *out = static_cast<int>(x);
+  return true;
+}
+
 const RegionSpec* FindRegion(const Blueprint& bp, const std::string& name) {
   for (const RegionSpec& r : bp.regions) {
     if (r.name == name) return &r;
@@ -83,21 +98,20 @@ http::Response SpikeAction(const UpContext& ctx, const std::string& body) {
   std::string region = bp.regions.front().name;
   int rate = 1000;
   int seconds = 10;
-  try {
-    if (j.contains("region")) region = j["region"].get<std::string>();
-    if (j.contains("rate")) rate = j["rate"].get<int>();
-    if (j.contains("seconds")) seconds = j["seconds"].get<int>();
-  } catch (const json::exception&) {
-    return Error(400, "region must be a string, rate and seconds integers");
+  if (j.contains("region")) {
+    if (!j["region"].is_string()) return Error(400, "region must be a string");
+    region = j["region"].get<std::string>();
+  }
+  // Whole JSON numbers in range only: 4294967297 is not 1, and 2.9 is not 2.
+  if (j.contains("rate") && !IntegerIn(j["rate"], 1, Spike::kMaxRate, &rate)) {
+    return Error(400, fmt::format("rate must be a whole number from 1 to {}", Spike::kMaxRate));
+  }
+  if (j.contains("seconds") && !IntegerIn(j["seconds"], 1, Spike::kMaxSeconds, &seconds)) {
+    return Error(400,
+                 fmt::format("seconds must be a whole number from 1 to {}", Spike::kMaxSeconds));
   }
   const RegionSpec* r = FindRegion(bp, region);
   if (!r) return Error(404, fmt::format("no region named '{}'", region));
-  if (rate < 1 || rate > Spike::kMaxRate) {
-    return Error(400, fmt::format("rate must be 1..{}", Spike::kMaxRate));
-  }
-  if (seconds < 1 || seconds > Spike::kMaxSeconds) {
-    return Error(400, fmt::format("seconds must be 1..{}", Spike::kMaxSeconds));
-  }
   std::string source = r->prefix + ".250";
   Endpoint lb{r->prefix + "." + std::to_string(kFirstLbHost), static_cast<uint16_t>(kLbPort)};
   std::string err = ctx.spike->Start(region, source, lb, rate, seconds);
@@ -162,9 +176,11 @@ std::string StateJson(const UpContext& ctx) {
   json dns = json::array();
   for (const Endpoint& ep : ctx.blueprint->dns_servers) dns.push_back(ep.ToString());
   SpikeStatus sp = ctx.spike->Status();
-  json spike = {{"running", sp.running},           {"region", sp.region}, {"rate", sp.rate},
-                {"seconds", sp.seconds},           {"sent", sp.sent},     {"ok", sp.ok},
-                {"rate_limited", sp.rate_limited}, {"failed", sp.failed}};
+  json spike = {{"running", sp.running}, {"achieved_rate", sp.achieved_rate},
+                {"region", sp.region},   {"rate", sp.rate},
+                {"seconds", sp.seconds}, {"sent", sp.sent},
+                {"ok", sp.ok},           {"rate_limited", sp.rate_limited},
+                {"failed", sp.failed}};
   json out = {{"started_ms", ctx.started_ms},
               {"zone", ctx.blueprint->zone},
               {"dns", dns},

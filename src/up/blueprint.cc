@@ -3,7 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <set>
+
+#include "up/topology.h"
 
 namespace nines::up {
 namespace {
@@ -81,7 +84,63 @@ void ReadRegion(TableReader& t, size_t index, Blueprint* bp) {
   bp->regions.push_back(std::move(r));
 }
 
+// Two listeners collide on the same port if their hosts are equal or one is
+// the wildcard 0.0.0.0.
+bool SameSocket(const Endpoint& a, const Endpoint& b) {
+  return a.port == b.port && (a.host == b.host || a.host == "0.0.0.0" || b.host == "0.0.0.0");
+}
+
+// Every generated process name, store member id and listening address must
+// be unique, or a child crash-loops on "address in use" or the store group
+// has two members with one id.
+void CheckGenerated(const Blueprint& bp, TableReader& top) {
+  std::vector<NodeSpec> nodes = ExpandBlueprint(bp, "/check");
+  std::map<std::string, std::string> names;
+  std::map<std::string, std::string> store_ids;
+  std::vector<std::pair<Endpoint, std::string>> sockets = {{bp.dashboard, "the dashboard"}};
+  for (const NodeSpec& n : nodes) {
+    if (!names.emplace(n.name, n.region).second) {
+      top.Error(fmt::format("process name '{}' is generated twice; rename a region", n.name));
+    }
+    if (n.kind == NodeKind::kStore) {
+      auto [it, fresh] = store_ids.emplace(n.store_id, n.name);
+      if (!fresh) {
+        top.Error(
+            fmt::format("store member id '{}' is generated twice (by {} and {}); rename "
+                        "a region",
+                        n.store_id, it->second, n.name));
+      }
+      sockets.push_back(
+          {Endpoint{n.address.host, static_cast<uint16_t>(kStorePeerPort)}, n.name + " (peers)"});
+    }
+    sockets.push_back({n.address, n.name});
+    if (n.kind != NodeKind::kApp) {  // an app serves its status on its own address
+      sockets.push_back({n.admin, n.name + " (admin)"});
+    }
+  }
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    for (size_t j = i + 1; j < sockets.size(); ++j) {
+      if (SameSocket(sockets[i].first, sockets[j].first)) {
+        top.Error(fmt::format("address {} is used twice: by {} and by {}",
+                              sockets[j].first.ToString(), sockets[i].second, sockets[j].second));
+      }
+    }
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> BlueprintWarnings(const Blueprint& bp) {
+  std::vector<std::string> out;
+  uint32_t ip = 0;
+  if (!ParseIpv4Address(bp.dashboard.host, &ip) || (ip >> 24) != 127) {
+    out.push_back(fmt::format(
+        "warning: the dashboard listens on {}, which is not a loopback address: anyone who can "
+        "reach it can kill, freeze and isolate processes (it has no authentication)",
+        bp.dashboard.ToString()));
+  }
+  return out;
+}
 
 Blueprint BuiltInBlueprint() {
   Blueprint bp;
@@ -158,6 +217,7 @@ static std::optional<Blueprint> ParseBlueprintFromRoot(const ConfigValue& root,
   if (!bp.regions.empty() && store_members == 0) {
     top.Error("the blueprint needs at least one store member ('stores' in some [[region]])");
   }
+  if (errors->lines().size() == before) CheckGenerated(bp, top);
   top.Finish();
   if (errors->lines().size() != before) return std::nullopt;
   return bp;

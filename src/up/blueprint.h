@@ -51,6 +51,10 @@ struct Blueprint {
 // DESIGN.md's built-in blueprint: us-east, us-west, eu-west.
 Blueprint BuiltInBlueprint();
 
+// Advice that does not stop a run ("warning: ..."): a dashboard on a
+// non-loopback address.
+std::vector<std::string> BlueprintWarnings(const Blueprint& bp);
+
 // Reads blueprint.toml; every problem goes to `errors` as FILE:LINE:COL.
 std::optional<Blueprint> ReadBlueprint(const std::string& file, ConfigErrors* errors);
 std::optional<Blueprint> ParseBlueprintText(const std::string& text, const std::string& file,

@@ -49,8 +49,13 @@ int RunIptables(const std::vector<std::string>& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+Isolation::Isolation(std::string chain) : chain_name_(std::move(chain)) {}
+
 Isolation::~Isolation() {
-  RemoveAll();
+  // Only what this instance made: an Isolation that never isolated anything
+  // (the API tests') must not touch a running `nines up`'s chain.
+  std::lock_guard lock(mu_);
+  if (chain_) RemoveAllLocked();
 }
 
 std::string Isolation::Available() {
@@ -61,11 +66,11 @@ std::string Isolation::Available() {
 
 std::string Isolation::EnsureChain() {
   if (chain_) return "";
-  RunIptables({"-N", kIptablesChain});  // fails harmlessly when it exists
+  RunIptables({"-N", chain_name_});  // fails harmlessly when it exists
   for (const char* hook : {"INPUT", "OUTPUT"}) {
-    if (RunIptables({"-C", hook, "-j", kIptablesChain}) != 0 &&
-        RunIptables({"-I", hook, "-j", kIptablesChain}) != 0) {
-      return std::string("iptables: cannot add the jump from ") + hook + " to " + kIptablesChain;
+    if (RunIptables({"-C", hook, "-j", chain_name_}) != 0 &&
+        RunIptables({"-I", hook, "-j", chain_name_}) != 0) {
+      return std::string("iptables: cannot add the jump from ") + hook + " to " + chain_name_;
     }
   }
   chain_ = true;
@@ -79,8 +84,8 @@ std::string Isolation::Isolate(const std::string& ip) {
   err = EnsureChain();
   if (!err.empty()) return err;
   if (isolated_.count(ip)) return "";
-  if (RunIptables({"-A", kIptablesChain, "-s", ip, "-j", "DROP"}) != 0 ||
-      RunIptables({"-A", kIptablesChain, "-d", ip, "-j", "DROP"}) != 0) {
+  if (RunIptables({"-A", chain_name_, "-s", ip, "-j", "DROP"}) != 0 ||
+      RunIptables({"-A", chain_name_, "-d", ip, "-j", "DROP"}) != 0) {
     return "iptables: cannot add the DROP rules for " + ip;
   }
   isolated_.insert(ip);
@@ -89,9 +94,13 @@ std::string Isolation::Isolate(const std::string& ip) {
 
 std::string Isolation::Heal(const std::string& ip) {
   std::lock_guard lock(mu_);
-  if (!isolated_.count(ip)) return "";
-  RunIptables({"-D", kIptablesChain, "-s", ip, "-j", "DROP"});
-  RunIptables({"-D", kIptablesChain, "-d", ip, "-j", "DROP"});
+  std::string err = Available();
+  if (!err.empty()) return err;
+  // Whatever this process remembers: the rules may be an earlier run's.
+  for (const char* dir : {"-s", "-d"}) {
+    while (RunIptables({"-D", chain_name_, dir, ip, "-j", "DROP"}) == 0) {
+    }
+  }
   isolated_.erase(ip);
   if (isolated_.empty()) RemoveAllLocked();
   return "";
@@ -102,14 +111,14 @@ void Isolation::RemoveAll() {
   RemoveAllLocked();
 }
 
+// Unconditional: the chain may be left over from a `nines up` that was killed.
 void Isolation::RemoveAllLocked() {
-  if (!chain_) return;
   for (const char* hook : {"INPUT", "OUTPUT"}) {
-    while (RunIptables({"-D", hook, "-j", kIptablesChain}) == 0) {
+    while (RunIptables({"-D", hook, "-j", chain_name_}) == 0) {
     }
   }
-  RunIptables({"-F", kIptablesChain});
-  RunIptables({"-X", kIptablesChain});
+  RunIptables({"-F", chain_name_});
+  RunIptables({"-X", chain_name_});
   isolated_.clear();
   chain_ = false;
 }

@@ -1,7 +1,7 @@
 // Network isolation of one node with iptables: every packet to or from the
 // node's loopback address is dropped, by rules in a chain of our own
 // (NINES-UP) jumped to from INPUT and OUTPUT. The chain is removed on heal of
-// the last node and when `nines up` exits.
+// the last node, and when `nines up` starts (a killed run's leftovers) and exits.
 #pragma once
 
 #include <mutex>
@@ -15,11 +15,14 @@ inline constexpr const char* kIptablesChain = "NINES-UP";
 
 class Isolation {
  public:
+  // `chain`: the iptables chain used (tests pass their own).
+  explicit Isolation(std::string chain = kIptablesChain);
   ~Isolation();
   // "" on success, else why not (not root, no iptables, iptables failed).
   std::string Isolate(const std::string& ip);
   std::string Heal(const std::string& ip);
-  // Removes the chain and the jumps to it (idempotent).
+  // Removes the chain and the jumps to it, also when an earlier `nines up`
+  // (killed before it could clean up) made them: called at start and at exit.
   void RemoveAll();
 
  private:
@@ -27,6 +30,7 @@ class Isolation {
   std::string EnsureChain();
   void RemoveAllLocked();
 
+  const std::string chain_name_;
   std::mutex mu_;
   std::set<std::string> isolated_;
   bool chain_ = false;

@@ -1,6 +1,7 @@
 // The spike sender: paced requests on keep-alive connections from one source address.
 #include "up/spike.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -23,7 +24,11 @@ std::string Spike::Start(const std::string& region, const std::string& source_ip
   std::lock_guard lock(mu_);
   if (status_.running) return "a spike is already running (region " + status_.region + ")";
   if (thread_.joinable()) thread_.join();
-  status_ = SpikeStatus{true, region, rate, seconds, 0, 0, 0, 0};
+  status_ = SpikeStatus{};
+  status_.running = true;
+  status_.region = region;
+  status_.rate = rate;
+  status_.seconds = seconds;
   thread_ =
       std::thread([this, lb, source_ip, rate, seconds] { Run(lb, source_ip, rate, seconds); });
   return "";
@@ -46,8 +51,13 @@ void Spike::Run(Endpoint lb, std::string source_ip, int rate, int seconds) {
     if (due > Clock::now()) std::this_thread::sleep_until(due);
     FetchResult r = client.Request("GET", "/");
     sent++;
+    double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     std::lock_guard lock(mu_);
     status_.sent = sent;
+    // Over the time used so far (at least the time the requests were due in),
+    // so a sender that cannot keep up shows it.
+    status_.achieved_rate =
+        static_cast<double>(sent) / std::max(elapsed, static_cast<double>(sent) / rate);
     if (!r.ok || r.status >= 500) {
       status_.failed++;
     } else if (r.status == 429) {

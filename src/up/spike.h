@@ -16,8 +16,9 @@ namespace nines::up {
 struct SpikeStatus {
   bool running = false;
   std::string region;
-  int rate = 0;
+  int rate = 0;  // asked for
   int seconds = 0;
+  double achieved_rate = 0;  // requests sent per second of the spike so far
   int64_t sent = 0;
   int64_t ok = 0;            // 2xx-4xx other than 429
   int64_t rate_limited = 0;  // 429

@@ -68,8 +68,11 @@ int64_t RestartBackoffMs(int failures) {
   return ms < 8000 ? ms : 8000;
 }
 
-Supervisor::Supervisor(std::vector<NodeSpec> nodes, std::string run_dir)
-    : specs_(std::move(nodes)), run_dir_(std::move(run_dir)), rt_(specs_.size()) {}
+Supervisor::Supervisor(std::vector<NodeSpec> nodes, std::string run_dir, std::string binary)
+    : specs_(std::move(nodes)),
+      run_dir_(std::move(run_dir)),
+      binary_(std::move(binary)),
+      rt_(specs_.size()) {}
 
 int Supervisor::IndexOf(const std::string& name) const {
   for (size_t i = 0; i < specs_.size(); ++i) {
@@ -126,7 +129,7 @@ void Supervisor::Spawn(size_t i, int64_t now_ms) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    execv("/proc/self/exe", argv.data());
+    execv(binary_.c_str(), argv.data());
     _exit(127);
   }
   if (pid < 0) {
@@ -169,6 +172,18 @@ void Supervisor::Reap(size_t i, int status, int64_t now_ms) {
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     rt.held = true;  // Restart=on-failure: a clean exit stays down
     AddEvent(fmt::format("{}: exited cleanly, not restarted", spec.name));
+    return;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+    // Every nines command exits 2 for bad usage or config: starting it again
+    // cannot help, so it stays down until a restart through the API.
+    rt.held = true;
+    AddEvent(
+        fmt::format("{}: exited with status 2 (bad config or usage), not restarted; see "
+                    "{}/logs/{}.log",
+                    spec.name, run_dir_, spec.name));
+    LogWarn("up", "{} will not be restarted: fix its config ({}) and restart it", spec.name,
+            spec.config_path);
     return;
   }
   if (now_ms - rt.started_ms >= kHealthyRunMs) rt.failures = 0;

@@ -37,7 +37,9 @@ class Supervisor {
   static constexpr int64_t kHealthyRunMs = 10000;  // running this long resets the backoff
   static constexpr size_t kMaxEvents = 100;
 
-  Supervisor(std::vector<NodeSpec> nodes, std::string run_dir);
+  // `binary` is what every child runs (`nines`; tests pass the built binary).
+  Supervisor(std::vector<NodeSpec> nodes, std::string run_dir,
+             std::string binary = "/proc/self/exe");
 
   // Main thread only (fork happens there, so PR_SET_PDEATHSIG stays tied to it).
   void StartAll(int64_t now_ms);
@@ -86,6 +88,7 @@ class Supervisor {
 
   std::vector<NodeSpec> specs_;
   std::string run_dir_;
+  std::string binary_;
   mutable std::mutex mu_;
   std::vector<Runtime> rt_;
   std::deque<std::string> events_;

@@ -101,13 +101,16 @@ std::string StoreConfig(const Blueprint& bp, const NodeSpec& node, const std::st
   return t;
 }
 
+// drain_linger_ms covers the balancers' health.fall * interval_ms (2 x 500)
+// so they take the app out before its port closes; drain_ms adds the store
+// timeout so a request still waiting on the store is answered.
 std::string AppConfig(const Blueprint& bp, const RegionSpec& region, const NodeSpec& node) {
   std::string t = Header(node.name);
   std::vector<std::string> store;
   for (const Endpoint& ep : StoreAddressesFor(bp, region)) store.push_back(ep.ToString());
   t += fmt::format(
       "name = \"{}\"\nregion = \"{}\"\nlisten = \"{}\"\nstore = {}\nstore_timeout_ms = 3000\n"
-      "drain_ms = 1000\nmax_connections = 1024\n",
+      "drain_ms = 4000\ndrain_linger_ms = 1000\nmax_connections = 1024\n",
       node.name, region.name, node.address.ToString(), QuotedList(store));
   return t;
 }

@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "up/api.h"
 #include "up/http_fetch.h"
+#include "up/run_dir.h"
 
 namespace nines {
 namespace {
@@ -95,26 +96,18 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   std::string run_dir = fs::absolute(run_dir_arg, ec).lexically_normal().string();
   if (!run_dir.empty() && run_dir.back() == '/') run_dir.pop_back();
   if (fresh && fs::exists(run_dir)) {
-    std::string claim_err;
-    fs::create_directories(run_dir, ec);
-    claim_err = ClaimRunDir(run_dir);
-    if (!claim_err.empty()) {
-      std::fprintf(stderr, "nines up: %s\n", claim_err.c_str());
-      return 1;
-    }
-    fs::remove_all(run_dir, ec);
-    if (ec) {
-      std::fprintf(stderr, "nines up: cannot wipe %s: %s\n", run_dir.c_str(), ec.message().c_str());
+    // Not in a directory another live run is using, nor one nines up did not make.
+    // Refuses (deleting nothing) unless the directory is marked or empty.
+    std::string err = IsNinesRunDir(run_dir) ? ClaimRunDir(run_dir) : "";
+    if (err.empty()) err = WipeRunDir(run_dir);
+    if (!err.empty()) {
+      std::fprintf(stderr, "nines up: %s\n", err.c_str());
       return 1;
     }
   }
-  for (const char* sub : {"conf", "logs", "data"}) {
-    fs::create_directories(run_dir + "/" + sub, ec);
-    if (ec) {
-      std::fprintf(stderr, "nines up: cannot create %s/%s: %s\n", run_dir.c_str(), sub,
-                   ec.message().c_str());
-      return 1;
-    }
+  if (std::string err = PrepareRunDir(run_dir); !err.empty()) {
+    std::fprintf(stderr, "nines up: %s\n", err.c_str());
+    return 1;
   }
   std::string claim_err = ClaimRunDir(run_dir);
   if (!claim_err.empty()) {
@@ -149,6 +142,9 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   Supervisor supervisor(std::move(nodes), run_dir);
   StatePoller poller(&supervisor);
   Isolation isolation;
+  // A `nines up` killed with SIGKILL cannot remove its chain: do it now, or
+  // an address it isolated stays cut off (its node stuck in "starting").
+  if (geteuid() == 0) isolation.RemoveAll();
   Spike spike;
   MetricsRegistry metrics;
   UpContext ctx{&bp, &supervisor, &poller, &isolation, &spike, &metrics, WallMs()};
@@ -239,7 +235,12 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
 
 std::string CheckBlueprintConfig(const std::string& file) {
   ConfigErrors errors;
-  ReadBlueprint(file, &errors);
+  std::optional<Blueprint> bp = ReadBlueprint(file, &errors);
+  if (bp) {
+    for (const std::string& w : BlueprintWarnings(*bp)) {
+      std::fprintf(stderr, "%s: %s\n", file.c_str(), w.c_str());
+    }
+  }
   return errors.ToString();
 }
 
@@ -280,6 +281,8 @@ int RunUpCommand(const std::vector<std::string>& args) {
     }
     bp = std::move(*read);
   }
+  for (const std::string& w : BlueprintWarnings(bp))
+    std::fprintf(stderr, "nines up: %s\n", w.c_str());
   return RunBlueprint(bp, run_dir, fresh);
 }
 

@@ -19,30 +19,55 @@ TEST(Orders, IdempotencyKeys) {
   }
 }
 
-TEST(Orders, IdsAreDeterministicAndCollisionFree) {
-  EXPECT_EQ(OrderIdForClientKey("abc"), OrderIdForClientKey("abc"));
-  EXPECT_NE(OrderIdForClientKey("abc"), OrderIdForClientKey("abd"));
-  // A client cannot pick a key that lands on a generated id.
-  std::string generated = OrderIdForGeneratedKey(0x1234, 7);
-  EXPECT_EQ(generated, "g-0000000000001234-7");
-  std::string tail = generated.substr(2);
-  EXPECT_NE(OrderIdForClientKey(tail), generated);
-  EXPECT_NE(OrderIdForClientKey(generated), generated);
-  std::set<std::string> ids;
-  for (uint64_t n = 0; n < 1000; ++n) ids.insert(OrderIdForGeneratedKey(42, n));
-  EXPECT_EQ(ids.size(), 1000u);
-  EXPECT_NE(OrderIdForGeneratedKey(1, 11), OrderIdForGeneratedKey(11, 1));
-  EXPECT_TRUE(ValidOrderId(OrderIdForClientKey(std::string(128, 'z'))));
-  EXPECT_TRUE(ValidOrderId(generated));
+TEST(Orders, IdsAreRandomAndScopesSeparateClients) {
+  EXPECT_EQ(NewOrderId(0x1234, 7), "o-00000000000012340000000000000007");
+  EXPECT_NE(NewOrderId(1, 2), NewOrderId(2, 1));
+  EXPECT_TRUE(ValidOrderId(NewOrderId(~0ULL, 0)));
+  // Ids written by earlier versions stay readable.
+  EXPECT_TRUE(ValidOrderId("k-" + std::string(128, 'z')));
+  EXPECT_TRUE(ValidOrderId("g-0000000000001234-7"));
   EXPECT_FALSE(ValidOrderId("abc"));
   EXPECT_FALSE(ValidOrderId("k-"));
   EXPECT_FALSE(ValidOrderId("k-a/b"));
+  EXPECT_FALSE(ValidOrderId("o-0000000000001234000000000000000g"));
+  EXPECT_FALSE(ValidOrderId("o-00"));
+  // Scopes: one per credential, "anon" without one.
+  EXPECT_EQ(IdempotencyScope(""), "anon");
+  EXPECT_EQ(IdempotencyScope("Bearer a"), IdempotencyScope("Bearer a"));
+  EXPECT_NE(IdempotencyScope("Bearer a"), IdempotencyScope("Bearer b"));
+  EXPECT_EQ(IdempotencyScope("Bearer a").size(), 16u);
+  EXPECT_NE(IdemKey(IdempotencyScope("Bearer a"), "k"), IdemKey(IdempotencyScope("Bearer b"), "k"));
+}
+
+TEST(Orders, IdemState) {
+  IdemState s{false, NewOrderId(1, 2), BodyFingerprint("{}")};
+  std::string text = EncodeIdemState(s);
+  EXPECT_EQ(text, "pending o-00000000000000010000000000000002 " + BodyFingerprint("{}"));
+  IdemState back;
+  ASSERT_TRUE(DecodeIdemState(text, &back));
+  EXPECT_FALSE(back.done);
+  EXPECT_EQ(back.id, s.id);
+  EXPECT_EQ(back.fingerprint, s.fingerprint);
+  s.done = true;
+  ASSERT_TRUE(DecodeIdemState(EncodeIdemState(s), &back));
+  EXPECT_TRUE(back.done);
+  for (const char* bad : {"", "done", "done x", "maybe o-1 f", "done nope fp"}) {
+    EXPECT_FALSE(DecodeIdemState(bad, &back)) << bad;
+  }
+  EXPECT_NE(BodyFingerprint(R"({"a":1})"), BodyFingerprint(R"({"a":2})"));
 }
 
 TEST(Orders, StoreKeys) {
   EXPECT_EQ(OrderKey("k-a"), "order:k-a");
   EXPECT_EQ(SequenceKey(), "orders:seq");
   EXPECT_EQ(IndexKey(12), "orders:by_seq:12");
+  EXPECT_EQ(IdemKey("anon", "k1"), "idem:anon:k1");
+  int64_t seq = 0;
+  EXPECT_TRUE(ParseIndexKey(IndexKey(12), &seq));
+  EXPECT_EQ(seq, 12);
+  for (const char* bad : {"orders:by_seq:", "orders:by_seq:0", "orders:by_seq:1x", "order:k-1"}) {
+    EXPECT_FALSE(ParseIndexKey(bad, &seq)) << bad;
+  }
 }
 
 TEST(Orders, ListLimit) {
@@ -88,6 +113,28 @@ TEST(Orders, RecordRoundTrip) {
   EXPECT_EQ(seq, 9);
   EXPECT_FALSE(DecodeOrderRecord("{}", &id, &seq));
   EXPECT_FALSE(DecodeOrderRecord("nope", &id, &seq));
+  std::string order;
+  ASSERT_TRUE(DecodeOrderRecord(text, &id, &seq, &order));
+  EXPECT_EQ(order, r.order_json);
+}
+
+std::string Nested(int depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
+
+TEST(Orders, BodyDepthIsBounded) {
+  std::string canonical;
+  // Within the bound: accepted.
+  std::string ok = "{\"a\":" + Nested(kMaxOrderDepth - 1) + "}";
+  EXPECT_EQ(ValidateOrderBody(ok, &canonical), "");
+  // One level deeper, and far deeper (within 64 KiB, and beyond): refused, no recursion.
+  for (int depth : {kMaxOrderDepth, 5000, 32000, 200000}) {
+    std::string deep = "{\"a\":" + Nested(depth) + "}";
+    EXPECT_NE(ValidateOrderBody(deep, &canonical), "") << depth;
+  }
+  // Brackets inside strings are not nesting.
+  std::string quoted = "{\"a\":\"" + std::string(1000, '[') + "\\\"{\"}";
+  EXPECT_EQ(ValidateOrderBody(quoted, &canonical), "");
 }
 
 }  // namespace

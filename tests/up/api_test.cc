@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <thread>
+
 namespace nines::up {
 namespace {
 
@@ -110,6 +113,39 @@ TEST(BackoffTest, DoublesUpToACap) {
   EXPECT_EQ(RestartBackoffMs(3), 1000);
   EXPECT_EQ(RestartBackoffMs(6), 8000);
   EXPECT_EQ(RestartBackoffMs(50), 8000);
+}
+
+// Bug 9: spike parameters are validated, not truncated (4294967297 is not 1,
+// 2.9 is not 2). The region is moved to this test's own 127.0.189.x so that
+// a spike started by mistake hits nothing of the blueprint's.
+TEST_F(ApiFixture, SpikeParametersAreValidated) {
+  bp.regions[0].prefix = "127.0.189";
+  for (const char* body :
+       {R"({"rate":4294967297})", R"({"rate":2.9})", R"({"rate":-1})", R"({"rate":"10"})",
+        R"({"seconds":4294967297})", R"({"seconds":1.5})", R"({"rate":1e3})", R"({"region":7})"}) {
+    http::Response r = Call("POST", "/api/spike", body);
+    EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
+  }
+  EXPECT_FALSE(spike.Status().running);
+  EXPECT_EQ(spike.Status().sent, 0);
+}
+
+// Bug 9: the state reports the rate the spike achieved beside the one asked for.
+TEST_F(ApiFixture, SpikeReportsTheAchievedRate) {
+  bp.regions[0].prefix = "127.0.189";  // nothing listens there: every request fails fast
+  ASSERT_EQ(Call("POST", "/api/spike", R"({"rate":20,"seconds":1})").status, 200);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (spike.Status().running && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_FALSE(spike.Status().running);
+  json s = json::parse(Call("GET", "/api/state").body)["spike"];
+  EXPECT_EQ(s["rate"], 20);
+  ASSERT_TRUE(s.contains("achieved_rate")) << s.dump();
+  double achieved = s["achieved_rate"].get<double>();
+  EXPECT_GT(achieved, 0);
+  EXPECT_LE(achieved, 20 * 1.2);
+  EXPECT_GT(s["sent"].get<int>(), 0);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "app/app_config.h"
 #include "dns/dns_command.h"
 #include "lb/lb_command.h"
 #include "store/store_command.h"
@@ -166,6 +167,53 @@ TEST(BlueprintTest, DistanceIsGreatCircle) {
   EXPECT_GT(km, 5300);
   EXPECT_LT(km, 5600);
   EXPECT_EQ(DistanceKm(1, 2, 1, 2), 0);
+}
+
+// Bug 6: an app of the blueprint drains at least as long as one request
+// may wait for the store, so SIGTERM never cuts a request short.
+TEST(BlueprintTest, AppsDrainLongerThanTheirStoreTimeout) {
+  for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), "/run")) {
+    if (n.kind != NodeKind::kApp) continue;
+    ConfigErrors errors;
+    std::optional<app::AppConfig> c = app::ParseAppConfig(n.config_text, n.name, &errors);
+    ASSERT_TRUE(c) << errors.ToString();
+    EXPECT_GE(c->drain_ms, c->store_timeout_ms) << n.name;
+    EXPECT_GT(c->drain_linger_ms, 0) << n.name;
+  }
+}
+
+// Bug 8: generated ids and addresses that collide are errors, not crash loops.
+TEST(BlueprintTest, GeneratedIdsAndAddressesMustNotCollide) {
+  // Region "us" with two stores makes store ids us-1 and us-2; region "us-1" makes us-1.
+  ExpectError(
+      "[[region]]\nname = \"us\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\nstores = 2\n"
+      "[[region]]\nname = \"us-1\"\nlocation = [1, 1]\nprefix = \"127.0.2\"\n",
+      "store member id 'us-1'");
+  // A DNS server on a load balancer's address.
+  ExpectError(
+      "[dns]\nservers = [\"127.0.1.1:8080\"]\n"
+      "[[region]]\nname = \"a\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\n",
+      "127.0.1.1:8080");
+  // The dashboard on an app's address.
+  ExpectError(
+      "dashboard = \"127.0.1.11:8081\"\n"
+      "[[region]]\nname = \"a\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\n",
+      "127.0.1.11:8081");
+  // DNS admin port equal to the DNS port on the same host.
+  ExpectError(
+      "[dns]\nservers = [\"127.0.0.9:5353\"]\nadmin_port = 5353\n"
+      "[[region]]\nname = \"a\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\n",
+      "127.0.0.9:5353");
+}
+
+// Bug 8: a dashboard reachable from other machines is worth a warning.
+TEST(BlueprintTest, WarnsOnANonLoopbackDashboard) {
+  Blueprint bp = BuiltInBlueprint();
+  EXPECT_TRUE(BlueprintWarnings(bp).empty());
+  bp.dashboard = Endpoint{"0.0.0.0", 9900};
+  std::vector<std::string> warnings = BlueprintWarnings(bp);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("0.0.0.0:9900"), std::string::npos) << warnings[0];
 }
 
 }  // namespace

@@ -1,0 +1,60 @@
+// The supervisor with a real child (the built `nines`): a child that exits
+// with status 2 (bad config) is not restarted, and the event says why.
+#include "up/supervisor.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "support/process.h"
+#include "support/wait.h"
+
+namespace nines::up {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(Supervisor, BadConfigExitIsNotRestarted) {
+  std::string dir = test::TestDir("supervisor_bad_config");
+  std::filesystem::create_directories(dir + "/logs");
+  NodeSpec spec;
+  spec.name = "broken-app";
+  spec.kind = NodeKind::kApp;
+  spec.config_path = dir + "/broken.toml";
+  test::WriteFile(spec.config_path, "listen = \"not an address\"\n");
+  Supervisor sup({spec}, dir, test::NinesBinary());
+  sup.StartAll(NowMs());
+  ASSERT_TRUE(test::WaitUntil(
+      [&] {
+        sup.Tick(NowMs());
+        return sup.Snapshot()[0].last_exit == "exit 2";
+      },
+      10000))
+      << sup.Snapshot()[0].last_exit;
+  // Its backoff would be 250 ms: give it four times that to (wrongly) restart.
+  bool restarted = test::WaitUntil(
+      [&] {
+        sup.Tick(NowMs());
+        return sup.Snapshot()[0].restarts > 0;
+      },
+      1000);
+  EXPECT_FALSE(restarted);
+  EXPECT_EQ(sup.Snapshot()[0].state, NodeState::kStopped);
+  bool explained = false;
+  for (const std::string& e : sup.Events()) {
+    explained = explained || (e.find("broken-app") != std::string::npos &&
+                              e.find("bad config") != std::string::npos &&
+                              e.find("logs/broken-app.log") != std::string::npos);
+  }
+  EXPECT_TRUE(explained);
+  sup.StopAll(2000);
+}
+
+}  // namespace
+}  // namespace nines::up
