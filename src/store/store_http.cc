@@ -267,12 +267,12 @@ std::string StoreServer::MetricsText() const {
   counter("nines_store_forward_failures_total",
           "forwarding connections dropped (lost, timed out, leader changed); requests resent",
           counters_.forward_failures);
-  gauge("nines_store_dedup_entries", "request ids in the dedup table", state_.dedup().size());
+  gauge("nines_store_dedup_entries", "request ids in the dedup table", state().dedup().size());
   gauge("nines_store_dedup_bytes", "bytes of the dedup table (bound 32 MiB)",
-        state_.dedup().bytes());
+        state().dedup().bytes());
   counter("nines_store_dedup_evictions_total",
           "dedup entries evicted by the bound (100000 entries, 32 MiB)",
-          state_.dedup().evictions());
+          state().dedup().evictions());
   counter("nines_store_snapshots_total", "snapshots written", counters_.snapshots);
   counter("nines_store_snapshots_installed_total", "snapshots installed from the leader",
           counters_.snapshots_installed);
