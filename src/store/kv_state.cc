@@ -291,15 +291,26 @@ KvResult KvState::Apply(uint64_t index, std::string_view encoded) {
   RequestKey key;
   std::string_view command;
   if (!UnwrapDeduplicated(encoded, &key, &command)) return ApplyEncoded(index, encoded);
-  if (const std::string* earlier = dedup_.Find(key)) {
-    KvResult result;
-    if (DecodeResult(*earlier, &result)) {
-      assert(index > applied_index_);
-      applied_index_ = index;
-      return result;
-    }
-  }
+  if (const KvResult* earlier = AppliedBefore(index, key)) return *earlier;
   KvResult result = ApplyEncoded(index, command);
+  std::string encoded_result;
+  EncodeResult(result, &encoded_result);
+  dedup_.Record(key, index, std::move(encoded_result));
+  return result;
+}
+
+const KvResult* KvState::AppliedBefore(uint64_t index, const RequestKey& key) {
+  const std::string* earlier = dedup_.Find(key);
+  if (earlier == nullptr || !DecodeResult(*earlier, &dedup_result_)) return nullptr;
+  assert(index > applied_index_);
+  applied_index_ = index;
+  return &dedup_result_;
+}
+
+KvResult KvState::ApplyDeduplicated(uint64_t index, const RequestKey& key,
+                                    const KvCommand& command) {
+  if (const KvResult* earlier = AppliedBefore(index, key)) return *earlier;
+  KvResult result = ApplyCommand(index, command);
   std::string encoded_result;
   EncodeResult(result, &encoded_result);
   dedup_.Record(key, index, std::move(encoded_result));

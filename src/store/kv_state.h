@@ -108,6 +108,9 @@ class KvState {
   // applied before is not applied again: the first result is returned.
   KvResult Apply(uint64_t index, std::string_view encoded);
   KvResult ApplyCommand(uint64_t index, const KvCommand& command);
+  // ApplyCommand for a command that came wrapped with key: applied at most
+  // once per key (a repeat consumes its index and returns the first result).
+  KvResult ApplyDeduplicated(uint64_t index, const RequestKey& key, const KvCommand& command);
 
   // --- reads, at a given now (Unix ms; raised to clock_ms()) ---
   // The live entry for key, or nullptr if absent or expired.
@@ -159,6 +162,9 @@ class KvState {
   int64_t Effective(int64_t now_ms) const { return now_ms > clock_ms_ ? now_ms : clock_ms_; }
 
   KvResult ApplyEncoded(uint64_t index, std::string_view encoded);
+  // The first result of key when it was applied before (then index is
+  // consumed), else nullptr.
+  const KvResult* AppliedBefore(uint64_t index, const RequestKey& key);
   KvResult ApplySet(uint64_t index, const KvCommand& c);
   KvResult ApplyExpire(uint64_t index, const KvCommand& c);
   KvResult ApplyIncrBy(uint64_t index, const KvCommand& c);
@@ -172,6 +178,7 @@ class KvState {
   int64_t clock_ms_ = 0;
   uint64_t memory_bytes_ = 0;  // keys + values, a rough measure for INFO
   KvCommand scratch_;          // reused by Apply to avoid allocations
+  KvResult dedup_result_;      // the repeat's result AppliedBefore returns
   RequestDedup dedup_;         // applied request ids (kept in snapshots, not cleared by FLUSHALL)
 };
 

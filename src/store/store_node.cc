@@ -273,9 +273,15 @@ void StoreNode::ApplyEntry(const raft::Entry& e) {
     }
     directory_ = std::move(directory);
   } else {
-    Status s = DecodeKvCommand(payload, &apply_scratch_);
+    // A write a follower forwarded comes wrapped with its request key and is
+    // applied at most once per key (store/request_dedup.h).
+    RequestKey dedup_key;
+    std::string_view command = payload;
+    bool deduplicated = UnwrapDeduplicated(payload, &dedup_key, &command);
+    Status s = DecodeKvCommand(command, &apply_scratch_);
     if (!s.ok()) undecodable("bad command: " + s.message());
-    result = state_.ApplyCommand(e.index, apply_scratch_);
+    result = deduplicated ? state_.ApplyDeduplicated(e.index, dedup_key, apply_scratch_)
+                          : state_.ApplyCommand(e.index, apply_scratch_);
     log_clock_.Observe(state_.clock_ms());
   }
   if (origin != self_->raft_id) return;
