@@ -142,6 +142,36 @@ TEST(BalancerTest, OnlyServerEjectedStillServes) {
   EXPECT_EQ(PickServer(*pool, r, &state), 0);
 }
 
+TEST(BalancerTest, EveryServerDownFailsOpen) {
+  // When the active check fails on every server, primaries and backups alike,
+  // a dependency they share is the likelier cause (an app's readiness needs
+  // the store, which is electing a leader): as Envoy's panic routing at 0%
+  // healthy and as nines dns with every region down, route to them all
+  // rather than answer 503 to everyone. A server that is really dead fails
+  // to connect and the attempt is retried elsewhere.
+  auto servers = Servers(2, 1);
+  for (auto& s : servers) s->health_up = false;
+  auto pool = BuildServerPool(servers, BalanceMode::kRoundRobin, "");
+  PickState state;
+  PickRequest r;
+  r.now_ms = 10;
+  std::map<int, int> hits;
+  for (int i = 0; i < 100; ++i) hits[PickServer(*pool, r, &state)]++;
+  EXPECT_EQ(hits[-1], 0);
+  EXPECT_EQ(hits[0] + hits[1], 100);  // primaries first, as when healthy
+
+  // One server up again: it alone takes the traffic (no fail-open).
+  servers[2]->health_up = true;
+  hits.clear();
+  for (int i = 0; i < 10; ++i) hits[PickServer(*pool, r, &state)]++;
+  EXPECT_EQ(hits[2], 10);
+
+  // Panic routing off (panic_threshold = 0): every server down is a 503.
+  servers[2]->health_up = false;
+  pool->panic_threshold = 0;
+  EXPECT_EQ(PickServer(*pool, r, &state), -1);
+}
+
 TEST(BalancerTest, HealthyBackupsComeBeforePanic) {
   auto servers = Servers(2, 2);
   servers[0]->ejected_until_ms = 1'000'000;
