@@ -80,16 +80,44 @@ bool LessLoaded(const ServerState& a, const ServerState& b) {
   return la < lb;
 }
 
-// Can take a request, ejected or not if `panic`.
-bool Takes(const ServerState& s, int64_t now_ms, bool panic) {
-  return panic ? s.InRotation() : s.Available(now_ms);
+// Which servers may take a request: normally the available ones; in panic
+// the ejected ones too; failing open (every server down by its active check)
+// every server in the pool (not draining or disabled).
+enum class Admit { kAvailable, kIgnoreEjection, kIgnoreHealth };
+
+bool Takes(const ServerState& s, int64_t now_ms, Admit admit) {
+  switch (admit) {
+    case Admit::kAvailable:
+      return s.Available(now_ms);
+    case Admit::kIgnoreEjection:
+      return s.InRotation();
+    case Admit::kIgnoreHealth:
+      return s.InPool();
+  }
+  return false;
+}
+
+// True when the pool has servers and the active check fails on all of them.
+bool EveryServerDown(const ServerPool& pool) {
+  bool any = false;
+  for (const auto& s : pool.servers) {
+    if (!s->InPool()) continue;
+    if (s->InRotation()) return false;
+    any = true;
+  }
+  return any;
+}
+
+Admit AdmitNow(const ServerPool& pool, int64_t now_ms) {
+  if (!InPanic(pool, now_ms)) return Admit::kAvailable;
+  return EveryServerDown(pool) ? Admit::kIgnoreHealth : Admit::kIgnoreEjection;
 }
 
 int PickFrom(const ServerPool& pool, const std::vector<int>& group, const std::vector<int>& rr,
-             const HashRing& ring, const PickRequest& r, bool panic, PickState* state) {
+             const HashRing& ring, const PickRequest& r, Admit admit, PickState* state) {
   auto usable = [&](int id) {
     const ServerState& s = *pool.servers[id];
-    return Takes(s, r.now_ms, panic) && s.HasCapacity() && !WasTried(r, id);
+    return Takes(s, r.now_ms, admit) && s.HasCapacity() && !WasTried(r, id);
   };
   switch (pool.mode) {
     case BalanceMode::kRoundRobin: {
@@ -173,22 +201,22 @@ bool InPanic(const ServerPool& pool, int64_t now_ms) {
 }
 
 bool AnyServerBusy(const ServerPool& pool, const PickRequest& request) {
-  bool panic = InPanic(pool, request.now_ms);
+  Admit admit = AdmitNow(pool, request.now_ms);
   for (int id = 0; id < static_cast<int>(pool.servers.size()); ++id) {
     const ServerState& s = *pool.servers[id];
-    if (Takes(s, request.now_ms, panic) && !s.HasCapacity() && !WasTried(request, id)) return true;
+    if (Takes(s, request.now_ms, admit) && !s.HasCapacity() && !WasTried(request, id)) return true;
   }
   return false;
 }
 
 int PickServer(const ServerPool& pool, const PickRequest& request, PickState* state) {
-  bool panic = InPanic(pool, request.now_ms);
+  Admit admit = AdmitNow(pool, request.now_ms);
   int id =
-      PickFrom(pool, pool.primaries, pool.rr_primaries, pool.ring_primaries, request, panic, state);
+      PickFrom(pool, pool.primaries, pool.rr_primaries, pool.ring_primaries, request, admit, state);
   if (id < 0) {
-    id = PickFrom(pool, pool.backups, pool.rr_backups, pool.ring_backups, request, panic, state);
+    id = PickFrom(pool, pool.backups, pool.rr_backups, pool.ring_backups, request, admit, state);
   }
-  if (id >= 0 && panic && pool.panic_picks) pool.panic_picks->Add();
+  if (id >= 0 && admit != Admit::kAvailable && pool.panic_picks) pool.panic_picks->Add();
   return id;
 }
 
