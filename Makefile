@@ -5,7 +5,11 @@ RELEASE := build/release
 ASAN    := build/asan
 TSAN    := build/tsan
 FUZZ    := build/fuzz
-CMAKE_GEN := -G Ninja
+# Warnings are errors in every build configured here (CI runs these; one
+# flag set keeps ccache shared between CI and developers). A plain cmake
+# build leaves NINES_WERROR off; `make WERROR=OFF ...` on a newer compiler.
+WERROR ?= ON
+CMAKE_GEN := -G Ninja -DNINES_WERROR=$(WERROR)
 SEEDS ?= 1000
 FIRST ?= 1
 FUZZ_SECONDS ?= 20
