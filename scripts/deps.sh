@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that nines needs to build, test and benchmark.
-# Idempotent and quiet when everything is already present. Services that the
-# packages would start on their own (nginx, redis, etcd, haproxy, gdnsd) are
-# kept from starting: tests and benchmarks start their own instances by PID.
+# Installs the Debian packages that nines needs. Without arguments: what
+# building and testing need (make build, make test, make demo). With --bench:
+# also the benchmark anchors (make bench). Idempotent and quiet when
+# everything is already present. Services that the packages would start on
+# their own (nginx, redis, etcd, haproxy, gdnsd) are kept from starting:
+# tests and benchmarks start their own instances by PID.
+# usage: scripts/deps.sh [--bench]
 set -euo pipefail
 
 PACKAGES=(
@@ -10,12 +13,23 @@ PACKAGES=(
   cmake ninja-build ccache g++ clang clang-format clang-tidy libclang-rt-14-dev pkg-config
   libasio-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
-  # tests and benchmarks: anchors and tools
-  curl wrk haproxy nginx redis-server redis-tools etcd-server etcd-client
-  gdnsd dnsutils dnsperf iptables iproute2 procps psmisc bc python3
+  # tools the tests drive: redis-cli/redis-benchmark, dig, iptables, ip, ps/kill
+  redis-tools dnsutils iptables iproute2 procps psmisc
   # browser tests (dashboard, drill report): Debian's Chromium
   chromium
 )
+# make bench: the anchors nines is measured against, and the load generators.
+BENCH_PACKAGES=(
+  curl wrk haproxy nginx redis-server etcd-server etcd-client gdnsd dnsperf bc python3
+)
+case "${1:-}" in
+  "") ;;
+  --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+  *)
+    echo "usage: $0 [--bench]" >&2
+    exit 2
+    ;;
+esac
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 

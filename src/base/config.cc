@@ -84,9 +84,9 @@ ConfigValue Convert(const toml::node& node) {
       v.table.push_back(std::move(e));
     }
     // toml++ keeps tables in key order; report in file order instead.
-    std::stable_sort(v.table.begin(), v.table.end(), [](const auto& a, const auto& b) {
-      return std::pair(a.key_pos.line, a.key_pos.column) <
-             std::pair(b.key_pos.line, b.key_pos.column);
+    std::stable_sort(v.table.begin(), v.table.end(), [](const auto& x, const auto& y) {
+      return std::pair(x.key_pos.line, x.key_pos.column) <
+             std::pair(y.key_pos.line, y.key_pos.column);
     });
   } else {
     // Dates and times: not used by nines; keep as a string so the reader

@@ -2,9 +2,10 @@
 #include "dns/policy.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <numeric>
+
+#include "base/check.h"
 
 namespace nines::dns {
 namespace {
@@ -56,14 +57,14 @@ AnswerPolicy::AnswerPolicy(std::vector<RegionSpec> regions, double default_latit
 }
 
 int AnswerPolicy::RegionOfAddress(int index) const {
-  assert(index >= 0 && index < address_count_);
+  NINES_CHECK(index >= 0 && index < address_count_, "address index within the zone");
   auto it = std::upper_bound(first_address_.begin(), first_address_.end(), index);
   return static_cast<int>(it - first_address_.begin()) - 1;
 }
 
 void AnswerPolicy::Choose(const IpAddress& client, int family, HealthFlags health,
                           PolicyAnswer* answer) const {
-  assert(static_cast<int>(health.size()) >= address_count_);
+  NINES_CHECK(static_cast<int>(health.size()) >= address_count_, "a health flag per address");
   *answer = PolicyAnswer{.addresses = std::move(answer->addresses)};
   answer->addresses.clear();
 

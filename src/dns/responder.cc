@@ -3,8 +3,8 @@
 #include "dns/responder.h"
 
 #include <algorithm>
-#include <cassert>
 
+#include "base/check.h"
 #include "dns/dns_constants.h"
 #include "dns/name.h"
 #include "dns/writer.h"
@@ -181,8 +181,7 @@ bool Respond(const Zone& zone, HealthFlags health, std::span<const uint8_t> pack
   }
   // From here the question was parsed; a 255-byte name always fits in 512.
   bool question_ok = w.AddQuestion(q.name, q.qtype, q.qclass);
-  assert(question_ok);
-  (void)question_ok;
+  NINES_CHECK(question_ok, "a parsed question fits in a 512-byte reply");
   if (parsed == ParseResult::kBadVers) {
     info->rcode = kRcodeBadVers;
     w.SetFlags(ResponseFlags(q, kRcodeBadVers & 0xF));
@@ -237,8 +236,7 @@ bool Respond(const Zone& zone, HealthFlags health, std::span<const uint8_t> pack
   w.SetFlags(flags);
   if (q.edns.present) {
     bool opt_ok = w.AddOpt(kAdvertisedUdpSize, 0, q.edns.dnssec_ok, ecs ? &echo : nullptr);
-    assert(opt_ok);
-    (void)opt_ok;
+    NINES_CHECK(opt_ok, "room for the OPT record was kept");
   }
   info->rcode = rcode;
   w.Finish();

@@ -3,9 +3,9 @@
 // pointed to by later names.
 #include "dns/writer.h"
 
-#include <cassert>
 #include <cstring>
 
+#include "base/check.h"
 #include "dns/dns_constants.h"
 
 namespace nines::dns {
@@ -19,7 +19,8 @@ inline uint8_t Lower(uint8_t c) {
 
 MessageWriter::MessageWriter(std::vector<uint8_t>* out, size_t max_size)
     : out_(out), max_size_(max_size) {
-  assert(max_size >= kHeaderSize && max_size <= kMaxMessageSize);
+  NINES_CHECK(max_size >= kHeaderSize && max_size <= kMaxMessageSize,
+              "message size limit between a header and 64 KiB");
   // The buffer is sized once to the limit and written through a position;
   // Finish() trims it. (A reused vector keeps its capacity.)
   out_->resize(max_size);
@@ -38,7 +39,7 @@ void MessageWriter::SetFlags(uint16_t flags) {
 }
 
 void MessageWriter::set_max_size(size_t max_size) {
-  assert(max_size <= out_->size());  // never beyond the buffer sized at construction
+  NINES_CHECK(max_size <= out_->size(), "size limit not beyond the buffer sized at construction");
   max_size_ = max_size;
 }
 
@@ -134,7 +135,7 @@ void MessageWriter::Rollback() {
 }
 
 bool MessageWriter::AddQuestion(std::string_view name, uint16_t qtype, uint16_t qclass) {
-  assert(current_section_ < 0 && counts_[0] == 0);
+  NINES_CHECK(current_section_ < 0 && counts_[0] == 0, "one question, before any record");
   record_start_ = pos_;
   targets_at_record_start_ = target_count_;
   if (!WriteName(name) || !Put16(qtype) || !Put16(qclass)) {
@@ -150,7 +151,7 @@ bool MessageWriter::AddQuestion(std::string_view name, uint16_t qtype, uint16_t 
 bool MessageWriter::BeginRecord(Section section, std::string_view name, uint16_t type,
                                 uint16_t rrclass, uint32_t ttl) {
   int s = static_cast<int>(section);
-  assert(s >= current_section_);  // sections in order
+  NINES_CHECK(s >= current_section_, "sections written in order");
   current_section_ = s;
   if (question_end_ == 0) question_end_ = pos_;
   record_start_ = pos_;
@@ -172,7 +173,7 @@ bool MessageWriter::EndRecord(size_t rdlength_at) {
 
 bool MessageWriter::AddAddress(Section section, std::string_view name, uint32_t ttl,
                                std::span<const uint8_t> address) {
-  assert(address.size() == 4 || address.size() == 16);
+  NINES_CHECK(address.size() == 4 || address.size() == 16, "an A or AAAA address (4 or 16 bytes)");
   uint16_t type = address.size() == 4 ? kTypeA : kTypeAaaa;
   return AddRaw(section, name, type, ttl, address);
 }
