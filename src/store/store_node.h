@@ -57,7 +57,7 @@ struct StoreNodeEnv {
   std::function<void(const raft::Message&)> send;
   // Asks for Drain() to be called soon, from the driving thread (not from inside this call).
   std::function<void()> schedule_drain;
-  uint64_t seed = 0;       // randomizes Raft's election timeouts
+  uint64_t seed = 0;  // randomizes Raft's election timeouts
   // Where this boot's request ids start: random per boot (BootNonce()), so
   // ids never repeat across restarts whatever the clocks do; a simulation
   // derives it from its seed.
@@ -243,7 +243,7 @@ class StoreNode {
   raft::MemoryStorage storage_;
   std::unique_ptr<raft::Raft> raft_;
   KvState state_;
-  LogClock log_clock_;  // the time writes are stamped with and reads judge expiry at
+  LogClock log_clock_;       // the time writes are stamped with and reads judge expiry at
   KvCommand apply_scratch_;  // views into the entry being applied
   MemberDirectory directory_;
   raft::Membership applied_membership_;  // the last configuration applied (for snapshots)
