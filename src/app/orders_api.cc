@@ -196,13 +196,12 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   }
 
   // Runs one store command; on failure answers and stops the chain.
-  void Store(std::vector<std::string> args, std::function<void(RespReply)> next) {
+  void Store(const std::vector<std::string>& args, std::function<void(RespReply)> next) {
     auto self = shared_from_this();
-    server_->store_.Call(std::move(args), deadline_ms_,
-                         [self, next = std::move(next)](StoreResult result) {
-                           if (!result.ok()) return self->Failed(result);
-                           next(std::move(result.reply));
-                         });
+    server_->store_.Call(args, deadline_ms_, [self, next = std::move(next)](StoreResult result) {
+      if (!result.ok()) return self->Failed(result);
+      next(std::move(result.reply));
+    });
   }
 
   void Unexpected(const char* step, const RespReply& r) {
@@ -332,16 +331,16 @@ class AppServer::ListOrders : public std::enable_shared_from_this<ListOrders> {
     std::vector<int64_t> seqs;
     for (int64_t s = next_; s > 0 && s > next_ - window; --s) seqs.push_back(s);
     next_ -= window;
-    Fetch(std::move(seqs), [self = shared_from_this()] { self->Round(); });
+    Fetch(seqs, [self = shared_from_this()] { self->Round(); });
   }
 
   // MGETs the index entries `seqs` (highest first), then their orders, and
   // appends the orders found (skipping gaps and ids already listed).
-  void Fetch(std::vector<int64_t> seqs, std::function<void()> then) {
+  void Fetch(const std::vector<int64_t>& seqs, std::function<void()> then) {
     std::vector<std::string> args = {"MGET"};
     for (int64_t s : seqs) args.push_back(IndexKey(s));
     auto self = shared_from_this();
-    Store(std::move(args), [self, then = std::move(then)](const RespReply& r) {
+    Store(args, [self, then = std::move(then)](const RespReply& r) {
       if (r.type != RespReply::Type::kArray) return self->Finish(JsonError(500, "bad MGET reply"));
       std::vector<std::string> ids = {"MGET"};
       for (const RespReply& e : r.elements) {
@@ -349,7 +348,7 @@ class AppServer::ListOrders : public std::enable_shared_from_this<ListOrders> {
         ids.push_back(OrderKey(e.text));
       }
       if (ids.size() == 1) return then();
-      self->Store(std::move(ids), [self, then](const RespReply& o) {
+      self->Store(ids, [self, then](const RespReply& o) {
         if (o.type != RespReply::Type::kArray) {
           return self->Finish(JsonError(500, "bad MGET reply"));
         }
@@ -387,7 +386,7 @@ class AppServer::ListOrders : public std::enable_shared_from_this<ListOrders> {
             std::vector<int64_t> seqs(self->best_.rbegin(), self->best_.rend());
             self->next_ = 0;
             if (seqs.empty()) return self->Respond();
-            self->Fetch(std::move(seqs), [self] { self->Respond(); });
+            self->Fetch(seqs, [self] { self->Respond(); });
           });
   }
 
@@ -401,15 +400,14 @@ class AppServer::ListOrders : public std::enable_shared_from_this<ListOrders> {
     Finish(http::Response::Json(200, std::move(body)));
   }
 
-  void Store(std::vector<std::string> args, std::function<void(RespReply)> next) {
+  void Store(const std::vector<std::string>& args, std::function<void(RespReply)> next) {
     auto self = shared_from_this();
-    server_->store_.Call(std::move(args), deadline_ms_,
-                         [self, next = std::move(next)](StoreResult result) {
-                           if (!result.ok() || result.reply.IsError()) {
-                             return self->Finish(self->server_->StoreFailure(result));
-                           }
-                           next(std::move(result.reply));
-                         });
+    server_->store_.Call(args, deadline_ms_, [self, next = std::move(next)](StoreResult result) {
+      if (!result.ok() || result.reply.IsError()) {
+        return self->Finish(self->server_->StoreFailure(result));
+      }
+      next(std::move(result.reply));
+    });
   }
 
   void Finish(http::Response response) { reply_(std::move(response)); }

@@ -637,12 +637,10 @@ size_t ChunkedReader::Consume(std::string_view in, bool* done, ParseError* error
           chunk_remaining_ = chunk_remaining_ * 16 + static_cast<uint64_t>(digit);
           ++size_digits_;
           ++line_bytes_;
-        } else if (size_digits_ == 0) {
-          return fail("invalid chunk size");
-        } else if (c == ';') {
+        } else if (size_digits_ > 0 && c == ';') {
           state_ = State::kExtension;
           ++line_bytes_;
-        } else if (c == '\r') {
+        } else if (size_digits_ > 0 && c == '\r') {
           state_ = State::kSizeLf;
         } else {
           return fail("invalid chunk size");

@@ -150,8 +150,8 @@ void LoadBalancer::Start() {
   const LbConfig& config = shared_.runtime()->config;
   for (auto& w : workers_) w->Start(config.listen);
   admin_ = std::make_unique<http::SimpleServer>(
-      control_, config.admin, [this](const http::Request& request, http::Responder respond) {
-        HandleAdmin(request, std::move(respond));
+      control_, config.admin, [this](const http::Request& request, const http::Responder& respond) {
+        HandleAdmin(request, respond);
       });
   admin_->Start();
   auto runtime = shared_.runtime();
@@ -400,7 +400,7 @@ std::string LoadBalancer::MetricsText() {
   return shared_.registry.RenderPrometheus();
 }
 
-void LoadBalancer::HandleAdmin(const http::Request& request, http::Responder respond) {
+void LoadBalancer::HandleAdmin(const http::Request& request, const http::Responder& respond) {
   const std::string& path = request.path;
   if (path == "/status" && request.method == "GET") {
     return respond(http::Response::Json(200, StatusJson()));

@@ -49,7 +49,7 @@ class LoadBalancer {
   // A runtime for `config`, reusing from `old` (may be null) the servers,
   // health state and rate-limit state that did not change.
   std::shared_ptr<LbRuntime> BuildRuntime(LbConfig config, const LbRuntime* old);
-  void HandleAdmin(const http::Request& request, http::Responder respond);
+  void HandleAdmin(const http::Request& request, const http::Responder& respond);
   void WatchSignals();
   void FinishDrain(int64_t deadline_ms);
 

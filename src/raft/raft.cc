@@ -352,10 +352,9 @@ void Raft::Step(const Message& m) {
                       election_elapsed_ < cfg_.election_ticks;
       if (!force && in_lease) return;  // a live leader exists: ignore the disruption
     }
-    if (m.type == MessageType::kPreVote) {
-      // Never change term on a pre-vote.
-    } else if (m.type == MessageType::kPreVoteResp && !m.reject) {
-      // Our own pre-vote's future term; the real campaign bumps it.
+    if (m.type == MessageType::kPreVote || (m.type == MessageType::kPreVoteResp && !m.reject)) {
+      // Never change term on a pre-vote, nor on a grant of our own pre-vote
+      // (its future term): the real campaign bumps it.
     } else if (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat ||
                m.type == MessageType::kSnapshot) {
       BecomeFollower(m.term, m.from);

@@ -186,7 +186,7 @@ void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq, boo
   if (closed_) return;
   // Requests being sent again go first: pipelined commands keep their order.
   if (!retried && retrying_ > 0) {
-    Retry(std::move(request), seq, "no leader: the group has no elected leader right now");
+    Retry(request, seq, "no leader: the group has no elected leader right now");
     return;
   }
   auto self = shared_from_this();
@@ -206,26 +206,26 @@ void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq, boo
           },
           request->dedup ? &*request->dedup : nullptr);
     } else {
-      started =
-          server_->StartRead(last_write_index_, [self, request, seq](bool ok, std::string error) {
-            if (!ok) {
-              std::string out;
-              AppendError(&out, error);
-              self->Complete(seq, std::move(out));
-              return;
-            }
-            self->RunRead(*request, seq);
-          });
+      started = server_->StartRead(last_write_index_,
+                                   [self, request, seq](bool ok, const std::string& error) {
+                                     if (!ok) {
+                                       std::string out;
+                                       AppendError(&out, error);
+                                       self->Complete(seq, std::move(out));
+                                       return;
+                                     }
+                                     self->RunRead(*request, seq);
+                                   });
     }
     if (started) return;
   } else if (server_->leader() != 0) {
     Forward(std::move(request), seq, retried);
     return;
   }
-  Retry(std::move(request), seq, "no leader: the group has no elected leader right now");
+  Retry(request, seq, "no leader: the group has no elected leader right now");
 }
 
-void ClientConnection::Retry(std::shared_ptr<Request> request, uint64_t seq,
+void ClientConnection::Retry(const std::shared_ptr<Request>& request, uint64_t seq,
                              const std::string& why) {
   if (closed_) return;
   if (server_->NowMs() >= request->deadline_ms) {
@@ -280,13 +280,13 @@ void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq, b
   // A new leader: what is in flight to the old one is sent again (below, in order).
   if (fwd_ && fwd_leader_ != leader) ForwardFailed("the leader changed");
   if (!retried && retrying_ > 0) {
-    Retry(std::move(request), seq, "the leader changed");
+    Retry(request, seq, "the leader changed");
     return;
   }
   if (!fwd_) {
     const StoreMember* target = server_->MemberByRaftId(leader);
     if (target == nullptr) {
-      Retry(std::move(request), seq, "leader unknown");
+      Retry(request, seq, "leader unknown");
       return;
     }
     fwd_ = std::make_unique<asio::ip::tcp::socket>(server_->io());
@@ -440,7 +440,7 @@ void ClientConnection::ForwardFailed(const std::string& why) {
   failed.swap(fwd_slots_);
   // In order, so they reach the next leader in the order they came.
   for (auto& [seq, request] : failed) {
-    if (seq != 0 && request) Retry(std::move(request), seq, why);
+    if (seq != 0 && request) Retry(request, seq, why);
   }
 }
 

@@ -57,7 +57,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // retried: called by Retry (else it waits behind requests being retried).
   void Route(std::shared_ptr<Request> request, uint64_t seq, bool retried = false);
   // Routes the request again once a leader is known, or fails it at its deadline.
-  void Retry(std::shared_ptr<Request> request, uint64_t seq, const std::string& why);
+  void Retry(const std::shared_ptr<Request>& request, uint64_t seq, const std::string& why);
   // The final error of a request that ran out of time.
   static std::string FinalError(const Request& request, const std::string& why);
   // A -TRYAGAIN for one attempt of a write that an earlier attempt may have

@@ -73,7 +73,11 @@ PeerTransport::PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on
       stopped_(std::make_shared<bool>(false)) {}
 
 PeerTransport::~PeerTransport() {
-  Stop();
+  try {
+    Stop();
+  } catch (const std::exception& e) {
+    LogError("store", "stopping the peer transport: {}", e.what());
+  }
 }
 
 void PeerTransport::AddPeer(raft::NodeId id, Endpoint at) {

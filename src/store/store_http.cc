@@ -55,9 +55,9 @@ void StoreServer::AcceptClients() {
   });
 }
 
-void StoreServer::HandleHttp(const http::Request& request, http::Responder respond) {
+void StoreServer::HandleHttp(const http::Request& request, const http::Responder& respond) {
   if (request.path.rfind("/v1/kv/", 0) == 0) {
-    HandleKv(request, std::move(respond));
+    HandleKv(request, respond);
     return;
   }
   if (request.path == "/status" && request.method == "GET") {
@@ -76,7 +76,7 @@ void StoreServer::HandleHttp(const http::Request& request, http::Responder respo
   }
   if ((request.path == "/v1/members" && request.method == "POST") ||
       (request.path.rfind("/v1/members/", 0) == 0 && request.method == "DELETE")) {
-    HandleMembers(request, std::move(respond));
+    HandleMembers(request, respond);
     return;
   }
   if (request.path == "/v1/leader/transfer" && request.method == "POST") {
@@ -95,7 +95,7 @@ void StoreServer::HandleHttp(const http::Request& request, http::Responder respo
   respond(JsonError(404, "not found"));
 }
 
-void StoreServer::HandleKv(const http::Request& request, http::Responder respond) {
+void StoreServer::HandleKv(const http::Request& request, const http::Responder& respond) {
   std::string key = request.path.substr(7);
   if (key.empty()) {
     respond(JsonError(400, "empty key"));
@@ -129,7 +129,7 @@ void StoreServer::HandleKv(const http::Request& request, http::Responder respond
     return;
   }
   if (method == "GET") {
-    bool started = StartRead(0, [this, key, respond](bool ok, std::string error) {
+    bool started = StartRead(0, [this, key, respond](bool ok, const std::string& error) {
       if (!ok) {
         respond(Unavailable(error));
         return;
@@ -178,7 +178,7 @@ void StoreServer::HandleKv(const http::Request& request, http::Responder respond
   bool is_put = method == "PUT";
   bool started = ProposeWrite(
       std::move(encoded), nullptr,
-      [respond, cas, is_put](const KvResult* result, uint64_t index, std::string error) {
+      [respond, cas, is_put](const KvResult* result, uint64_t index, const std::string& error) {
         if (result == nullptr) {
           respond(WriteFailed(error));
           return;

@@ -88,7 +88,7 @@ std::string StoreNode::MembersJson() const {
   return members.dump();
 }
 
-void StoreServer::HandleMembers(const http::Request& request, http::Responder respond) {
+void StoreServer::HandleMembers(const http::Request& request, const http::Responder& respond) {
   if (!node_->IsLeader()) {
     const StoreMember* leader = node_->LeaderMember();
     if (leader && leader->http) {
@@ -100,7 +100,7 @@ void StoreServer::HandleMembers(const http::Request& request, http::Responder re
     }
     return;
   }
-  auto done = [respond](MemberChangeResult result) {
+  auto done = [respond](const MemberChangeResult& result) {
     if (result.status == 200) {
       respond(http::Response::Json(200, result.body));
       return;
@@ -272,16 +272,15 @@ void StoreNode::StepMemberJob() {
       std::string payload(1, kDirectoryEntry);
       payload += EncodeDirectory(d);
       job.step = Step::kWaitDirectory;
-      bool proposed =
-          ProposeEntry(std::move(payload), nullptr,
-                       [this](const KvResult* result, uint64_t, const std::string& error) {
-                         if (!member_job_) return;
-                         if (result == nullptr) {
-                           FinishMemberJob(503, error);
-                           return;
-                         }
-                         member_job_->step = member_job_->add ? Step::kAddLearner : Step::kRemove;
-                       });
+      bool proposed = ProposeEntry(
+          payload, nullptr, [this](const KvResult* result, uint64_t, const std::string& error) {
+            if (!member_job_) return;
+            if (result == nullptr) {
+              FinishMemberJob(503, error);
+              return;
+            }
+            member_job_->step = member_job_->add ? Step::kAddLearner : Step::kRemove;
+          });
       if (!proposed) job.step = Step::kDirectory;
       break;
     }

@@ -379,10 +379,10 @@ bool StoreNode::ProposeWrite(std::string proposal, uint64_t* last_index, WriteDo
   if (!IsLeader() || shutting_down_) return false;
   StampTime(&proposal, log_clock_.Stamp());
   if (dedup) proposal = WrapDeduplicated(*dedup, proposal);
-  return ProposeEntry(std::move(proposal), last_index, std::move(done));
+  return ProposeEntry(proposal, last_index, std::move(done));
 }
 
-bool StoreNode::ProposeEntry(std::string proposal, uint64_t* last_index, WriteDone done) {
+bool StoreNode::ProposeEntry(const std::string& proposal, uint64_t* last_index, WriteDone done) {
   if (!IsLeader() || shutting_down_) return false;
   uint64_t id = request_ids_.Next();
   std::string data;
@@ -459,8 +459,9 @@ void StoreNode::MaybePurgeExpired() {
   std::string encoded;
   EncodeKvCommand(c, &encoded);
   purge_in_flight_ = true;
-  if (!ProposeWrite(std::move(encoded), nullptr,
-                    [this](const KvResult*, uint64_t, std::string) { purge_in_flight_ = false; })) {
+  if (!ProposeWrite(
+          std::move(encoded), nullptr,
+          [this](const KvResult*, uint64_t, const std::string&) { purge_in_flight_ = false; })) {
     purge_in_flight_ = false;
   }
 }

@@ -226,7 +226,7 @@ class StoreNode {
   [[noreturn]] void Fatal(const Status& status, const char* what);
   raft::Membership Bootstrap() const;
   // Entry payload after the [origin][request] header; false when not leader.
-  bool ProposeEntry(std::string payload, uint64_t* last_index, WriteDone done);
+  bool ProposeEntry(const std::string& payload, uint64_t* last_index, WriteDone done);
   void StartMemberJob(MemberJob* job);
   void StepMemberJob();
   void FinishMemberJob(int status, const std::string& body);

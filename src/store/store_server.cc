@@ -43,7 +43,8 @@ void StoreServer::Start() {
   peer_options.fs = PosixFileSystem();
   peer_options.snapshot_dir = JoinPath(config_.data_dir, "snap");
   transport_ = std::make_unique<PeerTransport>(
-      io_, config_.peer, [this](raft::Message m) { node_->Step(m); }, std::move(peer_options));
+      io_, config_.peer, [this](const raft::Message& m) { node_->Step(m); },
+      std::move(peer_options));
   transport_->Start();
   SyncPeers();
   OpenListener(client_acceptor_, config_.client, false);
@@ -52,9 +53,7 @@ void StoreServer::Start() {
   options.max_body_bytes = std::min<uint64_t>(config_.max_request_bytes, 64u << 20);
   http_ = std::make_unique<http::SimpleServer>(
       io_, config_.http,
-      [this](const http::Request& r, http::Responder respond) {
-        HandleHttp(r, std::move(respond));
-      },
+      [this](const http::Request& r, const http::Responder& respond) { HandleHttp(r, respond); },
       options);
   http_->Start();
   node_->CampaignIfAlone();

@@ -72,9 +72,9 @@ class StoreServer {
   void DrainNode();
   void SyncPeers();
   void AcceptClients();
-  void HandleHttp(const http::Request& request, http::Responder respond);
-  void HandleKv(const http::Request& request, http::Responder respond);
-  void HandleMembers(const http::Request& request, http::Responder respond);
+  void HandleHttp(const http::Request& request, const http::Responder& respond);
+  void HandleKv(const http::Request& request, const http::Responder& respond);
+  void HandleMembers(const http::Request& request, const http::Responder& respond);
   std::string StatusJson() const;
   std::string MetricsText() const;
 
