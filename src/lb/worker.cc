@@ -16,7 +16,6 @@ namespace nines {
 
 Worker::Worker(asio::io_context& io, int index, LbShared& shared)
     : io_(io),
-      index_(index),
       shared_(shared),
       acceptor_(io),
       sweep_timer_(io),

@@ -69,7 +69,6 @@ class Worker {
   std::shared_ptr<ClientConnection> PopQueued();
 
   asio::io_context& io_;
-  int index_;
   LbShared& shared_;
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer sweep_timer_;
