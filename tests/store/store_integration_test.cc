@@ -149,7 +149,10 @@ int64_t KillLeaderOnce(StoreGroup& g, int round) {
   EXPECT_LT(failover, 2000) << "writes resumed only after " << failover << " ms";
   // Every acknowledged write on every member (read locally once caught up).
   for (size_t i = 0; i < g.size(); ++i) {
-    for (const auto& [key, value] : acked) {
+    for (const auto& write : acked) {
+      // Named copies: clang 14 (the TSan build) cannot capture structured bindings.
+      const auto& key = write.first;
+      const auto& value = write.second;
       bool ok = WaitUntil([&] { return LocalGet(g, static_cast<int>(i), key) == Bulk(value); },
                           10000, 50);
       EXPECT_TRUE(ok) << "acknowledged " << key << " missing on member " << i;
