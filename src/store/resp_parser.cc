@@ -4,9 +4,10 @@
 #include "store/resp_parser.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cstring>
 #include <limits>
+
+#include "base/check.h"
 
 namespace nines::store::resp {
 namespace {
@@ -237,7 +238,7 @@ ParseResult RequestParser::ParseMultibulk(std::string_view input) {
     switch (stage_) {
       case Stage::kStart:
       case Stage::kInline:
-        assert(false);
+        NINES_CHECK(false, "the multibulk parser is never entered in the start or inline stage");
         return Fail("internal parser state");
       case Stage::kArrayHeader: {
         // The size checks do not depend on how the input was split into reads.

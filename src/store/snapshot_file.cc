@@ -4,10 +4,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cstring>
 #include <optional>
 
+#include "base/check.h"
 #include "store/coding.h"
 #include "store/crc32c.h"
 
@@ -65,7 +65,7 @@ Status WriteSnapshot(FileSystem* fs, const std::string& dir, const SnapshotMeta&
   PutFixed64(&header, content.size());
   PutFixed32(&header, crc32c::Mask(crc32c::Value(content)));
   PutFixed32(&header, crc32c::Mask(crc32c::Value(header)));
-  assert(header.size() == kSnapshotHeaderSize);
+  NINES_CHECK(header.size() == kSnapshotHeaderSize, "the snapshot header has its fixed size");
 
   const std::string final_path = JoinPath(dir, SnapshotFileName(meta));
   const std::string tmp_path = final_path + std::string(kTmpSuffix);
@@ -155,7 +155,7 @@ Status LoadLatestSnapshot(FileSystem* fs, const std::string& dir, uint64_t max_b
 }
 
 Status RemoveOldSnapshots(FileSystem* fs, const std::string& dir, size_t keep) {
-  assert(keep >= 1);
+  NINES_CHECK(keep >= 1, "at least one snapshot is kept");
   std::vector<std::string> names;
   Status status = fs->List(dir, &names);
   if (!status.ok()) return status;

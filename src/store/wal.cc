@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cassert>
 
+#include "base/check.h"
 #include "base/log.h"
 #include "store/wal_format.h"
 #include "store/wal_reader.h"
@@ -30,7 +30,8 @@ Wal::~Wal() {
 Status Wal::Open(FileSystem* fs, const std::string& dir, WalOptions options,
                  const RecordCallback& on_record, std::unique_ptr<Wal>* wal,
                  WalRecoveryReport* report) {
-  assert(options.segment_bytes > wal::kSegmentHeaderSize);
+  NINES_CHECK(options.segment_bytes > wal::kSegmentHeaderSize,
+              "a WAL segment holds more than its header");
   *report = WalRecoveryReport{};
   std::unique_ptr<Wal> log(new Wal(fs, dir, std::move(options)));
   Status status = fs->CreateDirs(dir);
@@ -132,7 +133,8 @@ Status Wal::Recover(const RecordCallback& on_record, WalRecoveryReport* report) 
   std::unique_ptr<File> file;
   status = fs_->OpenAppend(JoinPath(dir_, wal::SegmentFileName(segments_.back().number)), &file);
   if (!status.ok()) return status;
-  assert(file->Size() == segments_.back().bytes);
+  NINES_CHECK(file->Size() == segments_.back().bytes,
+              "the reopened WAL segment ends after its last valid record");
   writer_ = std::make_unique<WalWriter>(std::move(file));
   return Status::Ok();
 }
@@ -177,12 +179,12 @@ Status Wal::WriteEncoded(const WalBatch& batch) {
   WalSegmentInfo& active = segments_.back();
   active.bytes += batch.ByteSize();
   active.max_index = std::max(active.max_index, batch.max_index());
-  assert(active.bytes == writer_->size());
+  NINES_CHECK(active.bytes == writer_->size(), "the WAL's segment size matches the bytes written");
   return Status::Ok();
 }
 
 Status Wal::Fail(Status status) {
-  assert(!status.ok());
+  NINES_CHECK(!status.ok(), "Fail is given an error");
   if (failure_.ok()) {
     LogError("store", "WAL in {} failed, refusing further writes: {}", dir_, status.ToString());
     failure_ = status;

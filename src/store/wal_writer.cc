@@ -2,8 +2,8 @@
 #include "store/wal_writer.h"
 
 #include <algorithm>
-#include <cassert>
 
+#include "base/check.h"
 #include "store/wal_format.h"
 
 namespace nines::store {
@@ -23,7 +23,7 @@ void WalBatch::Clear() {
 }
 
 WalWriter::WalWriter(std::unique_ptr<File> file) : file_(std::move(file)) {
-  assert(file_ != nullptr);
+  NINES_CHECK(file_ != nullptr, "a WAL writer needs an open segment file");
 }
 
 Status WalWriter::AddRecord(uint64_t index, std::string_view payload) {
