@@ -154,7 +154,8 @@ Status LoadLatestSnapshot(FileSystem* fs, const std::string& dir, uint64_t max_b
   return Status::Ok();
 }
 
-Status RemoveOldSnapshots(FileSystem* fs, const std::string& dir, size_t keep) {
+Status RemoveOldSnapshots(FileSystem* fs, const std::string& dir, const SnapshotMeta& newest,
+                          size_t keep) {
   NINES_CHECK(keep >= 1, "at least one snapshot is kept");
   std::vector<std::string> names;
   Status status = fs->List(dir, &names);
@@ -171,6 +172,19 @@ Status RemoveOldSnapshots(FileSystem* fs, const std::string& dir, size_t keep) {
   std::vector<SnapshotFileInfo> snapshots;
   status = ListSnapshots(fs, dir, &snapshots);
   if (!status.ok()) return status;
+  // Unmarked leftovers must not take the place of the marked snapshot.
+  std::vector<SnapshotFileInfo> kept;
+  for (const SnapshotFileInfo& info : snapshots) {
+    if (info.meta.index > newest.index ||
+        (info.meta.index == newest.index && info.meta.term != newest.term)) {
+      status = fs->Remove(info.path);
+      if (!status.ok()) return status;
+      removed = true;
+    } else {
+      kept.push_back(info);
+    }
+  }
+  snapshots = std::move(kept);
   for (size_t i = 0; i + keep < snapshots.size(); ++i) {
     status = fs->Remove(snapshots[i].path);
     if (!status.ok()) return status;

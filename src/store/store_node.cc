@@ -441,7 +441,7 @@ void StoreNode::MaybeSnapshot() {
   if (applied_ > kRetainedEntries) storage_.Compact(applied_ - kRetainedEntries);
   s = wal_->Compact(applied_);
   if (!s.ok()) LogWarn("store", "WAL compaction failed: {}", s.ToString());
-  s = RemoveOldSnapshots(fs_, snap_dir_, 2);
+  s = RemoveOldSnapshots(fs_, snap_dir_, store::SnapshotMeta{applied_, *term}, 2);
   if (!s.ok()) LogWarn("store", "removing old snapshots failed: {}", s.ToString());
   last_snapshot_index_ = applied_;
   ++counters_.snapshots;

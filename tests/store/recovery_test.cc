@@ -244,7 +244,7 @@ TEST(Recovery, SnapshotWalCompactionAndCrashesKeepEveryDurableCommand) {
           size_t removed = 0;
           ASSERT_TRUE(wal->Compact(at.index, &removed).ok());
           compactions += removed > 0;
-          ASSERT_TRUE(RemoveOldSnapshots(&fs, snap_dir, 2).ok());
+          ASSERT_TRUE(RemoveOldSnapshots(&fs, snap_dir, at, 2).ok());
         }
       }
     }
