@@ -72,12 +72,16 @@ Status Wal::Recover(const RecordCallback& on_record, WalRecoveryReport* report) 
     status = fs_->ReadAll(path, max_segment_file, &contents);
     if (!status.ok()) return status;
 
-    if (contents.size() < wal::kSegmentHeaderSize && last) {
-      // Crashed while creating the segment: nothing in it was ever synced.
+    const bool all_zero = contents.find_first_not_of('\0') == std::string::npos;
+    if (last && (contents.size() < wal::kSegmentHeaderSize || all_zero)) {
+      // Crashed while creating the segment (StartSegment syncs the header
+      // before anything else goes in): nothing in it was ever synced. A file
+      // grown before its bytes landed reads as zeros, header included.
       report->dropped_bytes = contents.size();
       report->torn_file = path;
       report->torn_offset = 0;
-      report->torn_reason = "incomplete segment header";
+      report->torn_reason =
+          all_zero ? "zero-filled segment (never synced)" : "incomplete segment header";
       drop_last_segment = true;
       break;
     }
