@@ -176,5 +176,37 @@ TEST(Outcome, ForwardedRequestsParse) {
   EXPECT_FALSE(IsForwarded({"GET", "k"}));
 }
 
+// A retry that arrives after its id was evicted from the table must not be
+// applied a second time: the table remembers the evicted id ranges, and the
+// retry is answered "outcome unknown" (it was applied once, long ago, or is
+// a first attempt so late that its client was told so already).
+TEST(RequestDedup, RetryOfAnEvictedIdIsUnknownInsteadOfAppliedTwice) {
+  KvState state;
+  const std::string retried = WrapDeduplicated({5, 1000}, Incr("n"));
+  uint64_t index = 0;
+  ASSERT_EQ(state.Apply(++index, retried).integer, 1);
+  for (uint64_t id = 1001; id <= 1000 + RequestDedup::kMaxEntries; ++id) {
+    state.Apply(++index, WrapDeduplicated({5, id}, Incr("other")));
+  }
+  ASSERT_GT(state.dedup().evictions(), 0u) << "the first id is out of the table";
+
+  KvResult again = state.Apply(++index, retried);
+  EXPECT_EQ(again.type, KvResult::Type::kError);
+  EXPECT_TRUE(IsUnknownOutcome(again.bulk)) << again.bulk;
+  EXPECT_EQ(state.Apply(++index, Incr("n")).integer, 2) << "the retry was applied again";
+
+  // The same after a snapshot round trip.
+  KvState restored;
+  ASSERT_TRUE(restored.Deserialize(state.Serialize()).ok());
+  KvResult later = restored.Apply(++index, retried);
+  EXPECT_EQ(later.type, KvResult::Type::kError);
+  EXPECT_TRUE(IsUnknownOutcome(later.bulk)) << later.bulk;
+  EXPECT_EQ(restored.Apply(++index, Incr("n")).integer, 3);
+  // Ids of another boot (another nonce) and of other members are new writes.
+  EXPECT_EQ(restored.Apply(++index, WrapDeduplicated({5, 1000 + (1ull << 40)}, Incr("n"))).integer,
+            4);
+  EXPECT_EQ(restored.Apply(++index, WrapDeduplicated({6, 1000}, Incr("n"))).integer, 5);
+}
+
 }  // namespace
 }  // namespace nines::store
