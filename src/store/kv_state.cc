@@ -9,6 +9,7 @@
 
 #include "base/check.h"
 #include "store/coding.h"
+#include "store/outcome.h"
 
 namespace nines::store {
 namespace {
@@ -301,7 +302,14 @@ KvResult KvState::Apply(uint64_t index, std::string_view encoded) {
 
 const KvResult* KvState::AppliedBefore(uint64_t index, const RequestKey& key) {
   const std::string* earlier = dedup_.Find(key);
-  if (earlier == nullptr || !DecodeResult(*earlier, &dedup_result_)) return nullptr;
+  if (earlier == nullptr && dedup_.Evicted(key)) {
+    // Applied long ago (or a first attempt so late its client has given up):
+    // never apply it again; its result is gone.
+    dedup_result_ = KvResult::Error(UnknownOutcomeError(
+        "request id forgotten by the dedup table (retried too late); it may have been applied"));
+  } else if (earlier == nullptr || !DecodeResult(*earlier, &dedup_result_)) {
+    return nullptr;
+  }
   NINES_CHECK(index > applied_index_, "log entries are applied once, in index order");
   applied_index_ = index;
   return &dedup_result_;

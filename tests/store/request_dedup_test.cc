@@ -208,5 +208,63 @@ TEST(RequestDedup, RetryOfAnEvictedIdIsUnknownInsteadOfAppliedTwice) {
   EXPECT_EQ(restored.Apply(++index, WrapDeduplicated({6, 1000}, Incr("n"))).integer, 5);
 }
 
+// Evicted ids of one boot merge into one range; another boot's (far away)
+// get their own; the ranges are bounded, least recently extended dropped.
+TEST(RequestDedup, EvictedRangesMergePerBootAndStayBounded) {
+  RequestDedup table;
+  const uint64_t boot1 = 1ull << 50;
+  const uint64_t boot2 = 1ull << 60;
+  uint64_t index = 0;
+  for (uint64_t i = 0; i < RequestDedup::kMaxEntries; ++i)
+    table.Record({1, boot1 + 3 * i}, ++index, "");
+  for (uint64_t i = 0; i < RequestDedup::kMaxEntries; ++i)
+    table.Record({1, boot2 + 3 * i}, ++index, "");
+  EXPECT_EQ(table.evicted_ranges(), 1u);
+  EXPECT_TRUE(table.Evicted({1, boot1}));
+  EXPECT_TRUE(table.Evicted({1, boot1 + 3 * (RequestDedup::kMaxEntries - 1)}));
+  EXPECT_FALSE(table.Evicted({1, boot2})) << "still in the table";
+  EXPECT_FALSE(table.Evicted({2, boot1})) << "keyed by origin";
+  EXPECT_FALSE(table.Evicted({1, boot1 - RequestDedup::kMaxRangeGap * 4}));
+
+  RequestDedup far;
+  const uint64_t step = RequestDedup::kMaxRangeGap * 4;
+  const uint64_t extra = RequestDedup::kMaxEvictedRanges + 100;
+  for (uint64_t i = 0; i < RequestDedup::kMaxEntries + extra; ++i)
+    far.Record({1, i * step}, i + 1, "");
+  EXPECT_EQ(far.evicted_ranges(), RequestDedup::kMaxEvictedRanges);
+  EXPECT_FALSE(far.Evicted({1, 0})) << "the least recently extended range was dropped";
+  EXPECT_TRUE(far.Evicted({1, (extra - 1) * step}));
+  // The ranges survive serialization, byte for byte.
+  std::string bytes;
+  far.Serialize(&bytes);
+  RequestDedup copy;
+  size_t used = 0;
+  ASSERT_TRUE(copy.Deserialize(bytes, &used).ok());
+  EXPECT_EQ(used, bytes.size());
+  EXPECT_EQ(copy.evicted_ranges(), far.evicted_ranges());
+  EXPECT_TRUE(copy.Evicted({1, (extra - 1) * step}));
+  std::string again;
+  copy.Serialize(&again);
+  EXPECT_EQ(again, bytes);
+}
+
+// A table written before evicted ranges were kept ("RQD1") still loads.
+TEST(RequestDedup, TablesWithoutEvictedRangesStillLoad) {
+  RequestDedup a;
+  a.Record({1, 2}, 3, "result");
+  std::string bytes;
+  a.Serialize(&bytes);
+  ASSERT_EQ(bytes.substr(0, 4), "RQD2");
+  ASSERT_EQ(bytes.back(), '\0') << "no ranges: a zero count at the end";
+  bytes.pop_back();
+  bytes[3] = '1';
+  RequestDedup b;
+  size_t used = 0;
+  ASSERT_TRUE(b.Deserialize(bytes, &used).ok());
+  EXPECT_EQ(used, bytes.size());
+  ASSERT_NE(b.Find({1, 2}), nullptr);
+  EXPECT_EQ(*b.Find({1, 2}), "result");
+}
+
 }  // namespace
 }  // namespace nines::store
