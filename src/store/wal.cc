@@ -178,11 +178,15 @@ Status Wal::RollIfNeeded(uint64_t incoming_bytes) {
 }
 
 Status Wal::WriteEncoded(const WalBatch& batch) {
-  Status status = writer_->AddBatch(batch);
+  return WriteEncoded(batch.encoded(), batch.max_index());
+}
+
+Status Wal::WriteEncoded(std::string_view records, uint64_t max_index) {
+  Status status = writer_->AddEncoded(records);
   if (!status.ok()) return status;
   WalSegmentInfo& active = segments_.back();
-  active.bytes += batch.ByteSize();
-  active.max_index = std::max(active.max_index, batch.max_index());
+  active.bytes += records.size();
+  active.max_index = std::max(active.max_index, max_index);
   NINES_CHECK(active.bytes == writer_->size(), "the WAL's segment size matches the bytes written");
   return Status::Ok();
 }
@@ -203,15 +207,54 @@ Status Wal::Write(const WalBatch& batch) {
     return Status::InvalidArgument(fmt::format("WAL record of {} bytes exceeds the limit of {}",
                                                batch.max_payload(), options_.max_record_bytes));
   }
-  if (batch.count() > 1 && batch.ByteSize() > options_.segment_bytes) {
-    return Status::InvalidArgument(fmt::format("WAL batch of {} bytes exceeds the segment size {}",
-                                               batch.ByteSize(), options_.segment_bytes));
-  }
   if (writer_ == nullptr) return Status::IoError("WAL is closed");
+  if (batch.count() > 1 && batch.ByteSize() > options_.segment_bytes) {
+    Status status = WriteSplit(batch);
+    if (!status.ok()) return Fail(status);
+    return Status::Ok();
+  }
   Status status = RollIfNeeded(batch.ByteSize());
   if (!status.ok()) return Fail(status);
   status = WriteEncoded(batch);
   if (!status.ok()) return Fail(status);
+  return Status::Ok();
+}
+
+Status Wal::WriteSplit(const WalBatch& batch) {
+  // Greedy: as many whole records as fit in the active segment, then roll;
+  // a record larger than a whole segment goes alone into a fresh one.
+  size_t next = 0;
+  bool fresh = false;
+  while (next < batch.count()) {
+    const size_t begin = next == 0 ? 0 : batch.RecordEnd(next - 1);
+    const WalSegmentInfo& active = segments_.back();
+    const uint64_t room = options_.segment_bytes - std::min(options_.segment_bytes, active.bytes);
+    size_t end = next;
+    uint64_t max_index = 0;
+    while (end < batch.count() && batch.RecordEnd(end) - begin <= room) {
+      max_index = std::max(max_index, batch.RecordIndex(end));
+      ++end;
+    }
+    if (end == next) {
+      if (!fresh && active.bytes > wal::kSegmentHeaderSize) {
+        Status status = writer_->Sync();
+        if (status.ok()) status = writer_->Close();
+        if (!status.ok()) return status;
+        writer_.reset();
+        status = StartSegment(active.number + 1);
+        if (!status.ok()) return status;
+        fresh = true;
+        continue;
+      }
+      max_index = batch.RecordIndex(end);
+      ++end;
+    }
+    const size_t stop = batch.RecordEnd(end - 1);
+    Status status = WriteEncoded(batch.encoded().substr(begin, stop - begin), max_index);
+    if (!status.ok()) return status;
+    next = end;
+    fresh = false;
+  }
   return Status::Ok();
 }
 

@@ -154,6 +154,8 @@ TEST(Outcome, ErrorsTellAppliedFromUnknown) {
   EXPECT_FALSE(IsUnknownOutcome(TryAgainError("x")));
   EXPECT_EQ(HttpStatusForError(UnknownOutcomeError("x")), 504);
   EXPECT_EQ(HttpStatusForError(TryAgainError("x")), 503);
+  EXPECT_EQ(TooLargeError(70, 60).rfind("ERR command too large", 0), 0u);
+  EXPECT_EQ(HttpStatusForError(TooLargeError(70, 60)), 413);
 }
 
 TEST(Outcome, ForwardedRequestsParse) {
