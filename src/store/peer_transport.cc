@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 
 #include "base/log.h"
 #include "net/tcp.h"
@@ -148,6 +149,17 @@ void PeerTransport::Send(const raft::Message& m) {
     ++stats_.dropped;
   }
   Flush(it->second);
+}
+
+uint64_t PeerTransport::SnapshotBytesHeld() const {
+  std::set<const void*> seen;
+  uint64_t total = 0;
+  for (const auto& [id, out] : peers_) {
+    if (out->snapshot && seen.insert(&out->snapshot->data).second) {
+      total += out->snapshot->data.size();
+    }
+  }
+  return total;
 }
 
 void PeerTransport::QueueSnapshot(Outbound& out, const raft::Message& m) {
