@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "faulty_file.h"
 #include "node_harness.h"
 #include "raft/codec.h"
 #include "store/kv_state.h"
@@ -307,6 +308,24 @@ TEST(StoreNodeRecoveryTest, UnmarkedSnapshotLeftoversNeverCostTheMarkedSnapshot)
     ASSERT_NE(e, nullptr) << i;
     EXPECT_EQ(e->value, value + std::to_string(i));
   }
+}
+
+// A previous run that crashed between mkdir and the fsync of the parent left
+// the data directories in place but not durable; CreateDirs finds them
+// existing and syncs nothing. Recovery must make the entries of the data
+// directory, and of wal/ and snap/ in it, durable itself before anything is
+// acknowledged, or a power loss can drop the whole log.
+TEST(StoreNodeRecoveryTest, StartSyncsTheDataDirectoriesEvenWhenTheyExist) {
+  testing::TempDir dir;
+  const std::string data = dir.Sub("data");
+  ASSERT_TRUE(PosixFileSystem()->CreateDirs(data + "/wal").ok());
+  ASSERT_TRUE(PosixFileSystem()->CreateDirs(data + "/snap").ok());
+  testing::FaultyFileSystem fs;
+  NodeHarness h(data, &fs);
+  std::unique_ptr<StoreNode> node = h.Make();
+  ASSERT_TRUE(node->Recover().ok());
+  EXPECT_EQ(fs.synced_dirs().count(data), 1u) << "wal/ and snap/ in it were never made durable";
+  EXPECT_EQ(fs.synced_dirs().count(dir.path()), 1u) << "the data directory was never made durable";
 }
 
 }  // namespace
