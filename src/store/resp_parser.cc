@@ -154,7 +154,7 @@ void RequestParser::Reset() {
   error_.clear();
 }
 
-ParseResult RequestParser::Fail(std::string message) {
+ParseResult RequestParser::Fail(const std::string& message) {
   error_ = "Protocol error: " + message;
   stage_ = Stage::kStart;
   return ParseResult::kError;
