@@ -277,9 +277,13 @@ void ClientConnection::ContinueBody() {
 }
 
 // While a server works on the request, notice a client that goes away
-// (nginx's 499): the attempt is abandoned at once instead of holding a server
+// (nginx's 499): the attempt is abandoned instead of holding a server
 // connection until the response or server_ms. Pipelined bytes end the watch.
+// The worker's 100 ms sweep arms it, so only requests still waiting at a
+// sweep pay for it (an async_wait costs an epoll_ctl): a client that leaves
+// is noticed within about 100 ms.
 void ClientConnection::WatchClient() {
+  if (phase_ != Phase::kWaitResponse && phase_ != Phase::kResponse) return;
   if (client_reading_ || client_watching_) return;
   client_watching_ = true;
   client_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](std::error_code ec) {
@@ -501,7 +505,6 @@ void ClientConnection::SendRequest() {
         }
         self->phase_ = Phase::kWaitResponse;
         self->SetDeadline(self->runtime_->config.timeouts.server_ms);
-        self->WatchClient();
         self->ReadServer();
       });
 }
@@ -535,7 +538,6 @@ void ClientConnection::StreamBody() {
           self->request_end_ = 0;
           self->phase_ = Phase::kWaitResponse;
           self->SetDeadline(self->runtime_->config.timeouts.server_ms);
-          self->WatchClient();
           return self->ReadServer();
         }
         self->SetDeadline(self->runtime_->config.timeouts.client_body_ms);
@@ -766,10 +768,11 @@ void ClientConnection::FinishResponse() {
   server_->latency->Observe(seconds);
   server_->responses_by_class[std::clamp(status_ / 100, 1, 5)]->Add();
   if (status_ < 400) had_success_ = true;
-  // Bytes after a complete response (a body after a HEAD response, a second
-  // response) would be read as the next request's: such a connection is
-  // closed, never pooled.
-  if (backend_reusable_ && PeerClosed(backend_->socket)) backend_reusable_ = false;
+  // Bytes that follow the response in what was read already make the
+  // connection unusable (backend_reusable_ is false). Bytes that arrive
+  // later (a body after a HEAD response), or a close, are found by the one
+  // peek BackendPool::Take makes before the connection's next use: a peek
+  // here as well would cost every request a second system call.
   if (backend_reusable_) {
     worker_.backends().Put(std::move(backend_), worker_.now_ms(),
                            runtime_->config.max_idle_per_server);
