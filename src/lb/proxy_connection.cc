@@ -400,7 +400,8 @@ void ClientConnection::TryServer() {
     return LocalReply(503, must_close);
   }
   server_ = rt.pool->servers[id];
-  if (tried_count_ == 0) shared_.retry_budget.OnRequest(InFlight(*rt.pool));  // forwarded only
+  if (tried_count_ == 0)
+    shared_.retry_budget.OnRequestAt(pick.now_ms, InFlight(*rt.pool));  // forwarded only
   if (tried_count_ < static_cast<int>(std::size(tried_))) tried_[tried_count_++] = id;
   server_->requests->Add();
   ++attempt_;
@@ -611,7 +612,7 @@ bool ClientConnection::RetryAllowed(Failure failure) {
   // or broken for every request, and retrying would multiply the load.
   if (failure == Failure::kTimeout || failure == Failure::kBadResponse) return false;
   if (failure != Failure::kConnect && !idempotent_) return false;
-  if (!shared_.retry_budget.TryRetry()) {
+  if (!shared_.retry_budget.TryRetryAt(worker_.now_ms())) {
     shared_.metrics.retry_budget_exhausted->Add();
     return false;
   }
