@@ -344,7 +344,7 @@ bool KeepAlive(int version_minor, const Framing& f) {
 
 const Header* FindHeader(const std::vector<Header>& headers, std::string_view name) {
   for (const Header& h : headers) {
-    if (EqualsIgnoreCase(h.name, name)) return &h;
+    if (h.name.size() == name.size() && EqualsIgnoreCase(h.name, name)) return &h;
   }
   return nullptr;
 }
