@@ -23,4 +23,9 @@ void ComputeFaultFigures(const Timeline& timeline, FaultResult* f) {
   }
 }
 
+void ComputeFaultFigures(const Timeline& timeline, std::vector<FaultResult>* faults,
+                         int64_t load_end_ms) {
+  for (FaultResult& f : *faults) ComputeFaultFigures(timeline, &f);
+}
+
 }  // namespace nines::drill

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "drill/fault_schedule.h"
 #include "drill/timeline.h"
@@ -14,24 +15,34 @@ namespace nines::drill {
 
 struct FaultResult {
   FaultKind kind = FaultKind::kApp;
-  std::string target;              // node or region name ("" for spike)
-  bool skipped = false;            // not injected (e.g. partition without root)
-  std::string notice;              // why skipped, or what went wrong
-  int64_t start_ms = 0;            // injected (since the load started)
-  int64_t end_ms = 0;              // undone
-  int64_t window_end_ms = 0;       // figures count requests intended in [start_ms, window_end_ms)
-  int64_t detected_after_ms = -1;  // -1: not detected while polling
-  std::string detected_by;         // what changed in /api/state
+  std::string target;               // node or region name ("" for spike)
+  bool skipped = false;             // not injected (e.g. partition without root)
+  std::string notice;               // why skipped, or what went wrong
+  bool detection_measured = false;  // the drill watched for a detection signal
+  bool undone = false;              // the undo succeeded (or there was nothing to undo)
+  int64_t start_ms = 0;             // injected (since the load started)
+  int64_t end_ms = 0;               // undone
+  int64_t window_end_ms = 0;        // figures count requests intended in [start_ms, window_end_ms)
+  int64_t detected_after_ms = -1;   // -1: not detected while polling
+  std::string detected_by;          // what changed in /api/state
   // Computed from the timeline:
   uint64_t requests = 0;
   uint64_t failures = 0;
   // From injection to the end of the last 100 ms with a failed request in the
   // window; 0 when clients saw no failure at all.
   int64_t full_service_after_ms = 0;
+  // Failures ran on past the window (into the next fault's time): they are
+  // charged to this fault up to charged_until_ms, not to the next one.
+  bool full_service_beyond_window = false;
+  int64_t charged_until_ms = 0;
   // Spike only: what the spiking client got.
   uint64_t spike_sent = 0, spike_rate_limited = 0;
 };
 
 void ComputeFaultFigures(const Timeline& timeline, FaultResult* fault);
+
+// Every fault of a run, in order, the load ending at load_end_ms.
+void ComputeFaultFigures(const Timeline& timeline, std::vector<FaultResult>* faults,
+                         int64_t load_end_ms);
 
 }  // namespace nines::drill

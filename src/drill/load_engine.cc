@@ -226,6 +226,7 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
     case Outcome::kOk:
       ++counters_.ok;
       break;
+    case Outcome::kRefusedByClient:
     case Outcome::kFailed:
       ++counters_.failed;
       break;

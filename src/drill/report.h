@@ -35,6 +35,7 @@ struct DrillReport {
   std::vector<FaultResult> faults;
   WriteCheck writes;
   std::vector<std::string> notices;
+  bool interrupted = false;  // cut short (SIGINT/SIGTERM)
 };
 
 // Builds the JSON document (figures computed from `timeline`).

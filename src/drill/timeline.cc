@@ -28,6 +28,7 @@ void Timeline::Record(int64_t at_ms, Outcome outcome, int64_t latency_us) {
       regular = true;
       ++failures_per_slot_[slot];
       break;
+    case Outcome::kRefusedByClient:
     case Outcome::kRateLimited:
       ++s.rate_limited;
       regular = true;

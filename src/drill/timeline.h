@@ -12,10 +12,11 @@
 namespace nines::drill {
 
 enum class Outcome {
-  kOk,           // 2xx (and the expected 404 of nothing)
-  kFailed,       // 5xx, timeout, connection error, unexpected status
-  kRateLimited,  // 429 to a regular client: counts against availability
-  kSpikeOk,      // the spiking client's requests: excluded from availability
+  kOk,               // 2xx (and the expected 404 of nothing)
+  kFailed,           // 5xx, timeout, connection error, unexpected status
+  kRateLimited,      // 429 to a regular client: counts against availability
+  kRefusedByClient,  // never sent: the drill's own in-flight limit was reached
+  kSpikeOk,          // the spiking client's requests: excluded from availability
   kSpikeRateLimited,
   kSpikeFailed,
 };
@@ -31,7 +32,7 @@ struct SecondStats {
 };
 
 struct Totals {
-  uint64_t ok = 0, failed = 0, rate_limited = 0;
+  uint64_t ok = 0, failed = 0, rate_limited = 0, refused_by_client = 0;
   uint64_t spike_ok = 0, spike_rate_limited = 0, spike_failed = 0;
   uint64_t regular() const { return ok + failed + rate_limited; }
   uint64_t spike() const { return spike_ok + spike_rate_limited + spike_failed; }
