@@ -1,5 +1,6 @@
 // What one injected fault cost: requests made while it lasted (its window
-// runs from injection to the next fault or the end of the load), how many
+// runs from injection to the next fault really injected, or the end of the
+// load, and on while the failures it started go on), how many
 // failed, how long until the system noticed, how long until clients saw
 // full service again.
 #pragma once
@@ -41,7 +42,14 @@ struct FaultResult {
 
 void ComputeFaultFigures(const Timeline& timeline, FaultResult* fault);
 
-// Every fault of a run, in order, the load ending at load_end_ms.
+// A run of failures that goes on with gaps shorter than this belongs to the
+// fault that started it, even past that fault's window.
+constexpr int64_t kQuietMs = 1000;
+
+// Every fault of a run, in order, the load ending at load_end_ms. Sets each
+// window: to the next fault really injected (a skipped fault gets none, so
+// it can cost nothing). Failures that go on past a window (gaps < kQuietMs)
+// are charged to the fault whose window they began in, never to the next.
 void ComputeFaultFigures(const Timeline& timeline, std::vector<FaultResult>* faults,
                          int64_t load_end_ms);
 

@@ -33,7 +33,7 @@ struct LoadOptions {
   int request_timeout_ms = 5000;  // from dispatch to the end of the response, retries included
   int connect_timeout_ms = 1000;  // one connection attempt
   int read_percent = 50;          // share of requests that read a recent order
-  size_t max_in_flight = 4096;    // beyond: the request fails at once (counted)
+  size_t max_in_flight = 4096;    // beyond: the request fails at once (refused by the client)
   size_t max_idle_per_user = 4;   // keep-alive connections kept per user
   std::string run_id = "drill";   // prefix of Idempotency-Keys
   uint16_t lb_port = 8080;        // the port of the address DNS names
@@ -41,7 +41,7 @@ struct LoadOptions {
 
 // Live counters for the progress line (read from other threads).
 struct LoadCounters {
-  std::atomic<uint64_t> ok{0}, failed{0}, rate_limited{0};
+  std::atomic<uint64_t> ok{0}, failed{0}, rate_limited{0}, refused_by_client{0};
   std::atomic<uint64_t> spike_ok{0}, spike_rate_limited{0}, spike_failed{0};
   std::atomic<uint64_t> retries{0}, in_flight{0}, acknowledged{0};
 };

@@ -15,6 +15,8 @@ namespace nines::drill {
 
 namespace {
 
+constexpr double kMaxUncheckedShare = 0.01;
+
 double Ms(int64_t micros) {
   return static_cast<double>(micros) / 1000.0;
 }
@@ -35,12 +37,16 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
   j["rate"] = report.rate;
   j["slo_percent"] = report.slo_percent;
   j["faults_requested"] = report.faults_requested;
-  j["availability"] = {
-      {"percent", a.percent},      {"nines", a.perfect ? json(nullptr) : json(a.nines)},
-      {"nines_at_least", a.nines}, {"perfect", a.perfect},
-      {"text", a.Text()},          {"ok", t.ok},
-      {"failed", t.failed},        {"rate_limited", t.rate_limited},
-      {"total", t.regular()}};
+  j["availability"] = {{"percent", a.percent},
+                       {"nines", a.perfect ? json(nullptr) : json(a.nines)},
+                       {"nines_at_least", a.nines},
+                       {"perfect", a.perfect},
+                       {"text", a.Text()},
+                       {"ok", t.ok},
+                       {"failed", t.failed},
+                       {"rate_limited", t.rate_limited},
+                       {"refused_by_client", t.refused_by_client},
+                       {"total", t.regular()}};
   j["latency_ms"] = {{"p50", Ms(all.Percentile(50))},
                      {"p99", Ms(all.Percentile(99))},
                      {"p999", Ms(all.Percentile(99.9))},
@@ -57,9 +63,10 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
   json faults = json::array();
   int worst = -1;
   uint64_t worst_failures = 0;
-  for (size_t i = 0; i < report.faults.size(); ++i) {
-    FaultResult f = report.faults[i];
-    ComputeFaultFigures(timeline, &f);
+  std::vector<FaultResult> figures = report.faults;
+  ComputeFaultFigures(timeline, &figures, static_cast<int64_t>(report.duration_s * 1000));
+  for (size_t i = 0; i < figures.size(); ++i) {
+    const FaultResult& f = figures[i];
     json jf = {
         {"kind", FaultName(f.kind)},
         {"target", f.target},
@@ -72,12 +79,16 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
         {"failures", f.failures},
         {"detected_after_ms", f.detected_after_ms < 0 ? json(nullptr) : json(f.detected_after_ms)},
         {"detected_by", f.detected_by},
-        {"full_service_after_ms", f.full_service_after_ms}};
+        {"full_service_after_ms", f.full_service_after_ms},
+        {"full_service_beyond_window", f.full_service_beyond_window},
+        {"charged_until_ms", f.charged_until_ms},
+        {"detection_measured", f.detection_measured},
+        {"undone", f.undone}};
     if (f.kind == FaultKind::kSpike) {
       jf["spike_sent"] = f.spike_sent;
       jf["spike_rate_limited"] = f.spike_rate_limited;
     }
-    if (f.failures > worst_failures) {
+    if (!f.skipped && f.failures > worst_failures) {
       worst_failures = f.failures;
       worst = static_cast<int>(i);
     }
@@ -108,6 +119,33 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
   if (report.writes.lost > 0) {
     reasons.push_back(fmt::format("{} acknowledged write(s) lost", report.writes.lost));
   }
+  // A check that did not happen is not a pass: more than kMaxUncheckedShare
+  // of the writes unread fails the run.
+  const WriteCheck& w = report.writes;
+  if (w.unverifiable > 0 &&
+      static_cast<double>(w.unverifiable) >
+          kMaxUncheckedShare * static_cast<double>(std::max<uint64_t>(w.acknowledged, 1))) {
+    reasons.push_back(fmt::format(
+        "{} of {} acknowledged write(s) could not be checked (more than {:g}%): lost writes "
+        "unknown",
+        w.unverifiable, w.acknowledged, kMaxUncheckedShare * 100));
+  }
+  for (const FaultResult& f : figures) {
+    std::string label = std::string(FaultName(f.kind)) + (f.target.empty() ? "" : " " + f.target);
+    if (f.skipped) {
+      reasons.push_back(fmt::format("fault {} skipped: {}", label,
+                                    f.notice.empty() ? "no reason given" : f.notice));
+      continue;
+    }
+    if (f.detection_measured && f.detected_after_ms < 0) {
+      reasons.push_back(fmt::format("fault {} never detected while held", label));
+    }
+    if (!f.undone) {
+      reasons.push_back(
+          fmt::format("fault {} not undone{}", label, f.notice.empty() ? "" : ": " + f.notice));
+    }
+  }
+  if (report.interrupted) reasons.push_back("the run was interrupted before its end");
   j["passed"] = reasons.empty();
   j["fail_reasons"] = reasons;
   return j;
@@ -145,6 +183,12 @@ std::string MsText(const nlohmann::json& v) {
   if (v.is_null()) return "-";
   double ms = v.get<double>();
   return ms >= 10000 ? fmt::format("{:.1f} s", ms / 1000) : fmt::format("{:.0f} ms", ms);
+}
+
+// "full service after", marked "+" when it came after the fault's window.
+std::string FullServiceText(const nlohmann::json& f) {
+  std::string text = MsText(f["full_service_after_ms"]);
+  return f.value("full_service_beyond_window", false) ? text + "+" : text;
 }
 
 // A round axis maximum >= v (1, 2, 5 times a power of ten).
@@ -329,9 +373,9 @@ std::string RenderHtml(const nlohmann::json& r) {
       "requests ok</div>\n",
       Escape(a.value("text", std::string())), U(a, "ok"), U(a, "total"));
   html += fmt::format(
-      "<div class=\"card\">lost writes<b id=\"lost-writes\">{}</b>{} "
-      "acknowledged, {} verified</div>\n",
-      U(w, "lost"), U(w, "acknowledged"), U(w, "verified"));
+      "<div class=\"card\">lost writes<b id=\"lost-writes\">{} of {} verified</b>{} "
+      "acknowledged, {} could not be checked</div>\n",
+      U(w, "lost"), U(w, "verified") + U(w, "lost"), U(w, "acknowledged"), U(w, "unverifiable"));
   html += fmt::format("<div class=\"card\">latency<b>p50 {} / p99 {}</b>max {}</div>\n",
                       MsText(lat["p50"]), MsText(lat["p99"]), MsText(lat["max"]));
   html += fmt::format(
@@ -365,10 +409,16 @@ std::string RenderHtml(const nlohmann::json& r) {
         worst ? " class=\"costliest\" style=\"background:#fdecea\"" : "",
         Escape(f.value("kind", std::string())), f.value("skipped", false) ? " (skipped)" : "",
         Escape(f.value("target", std::string())), s, e - s, U(f, "requests"), U(f, "failures"),
-        MsText(f["detected_after_ms"]), MsText(f["full_service_after_ms"]),
+        MsText(f["detected_after_ms"]), FullServiceText(f),
         Escape(f.value("detected_by", std::string()) + (note.empty() ? "" : " — " + note)));
   }
   html += "</tbody></table>\n";
+  if (U(a, "refused_by_client") > 0) {
+    html += fmt::format(
+        "<p>{} requests were refused by the drill's own in-flight limit: failures, left out of "
+        "the latency.</p>\n",
+        U(a, "refused_by_client"));
+  }
   if (!r["notices"].empty()) {
     html += "<h2 style=\"font-size:15px\">notices</h2><ul>";
     for (const auto& n : r["notices"]) {
@@ -385,6 +435,7 @@ std::string RenderHtml(const nlohmann::json& r) {
 }
 
 std::string RenderTable(const nlohmann::json& r) {
+  bool beyond = false;
   std::string out =
       fmt::format("{:<10} {:<16} {:>7} {:>6} {:>9} {:>9} {:>13} {:>13}\n", "fault", "target", "at",
                   "held", "requests", "failures", "detected", "full service");
@@ -393,18 +444,27 @@ std::string RenderTable(const nlohmann::json& r) {
     double e = static_cast<double>(f.value("end_ms", int64_t{0})) / 1000.0;
     std::string kind = f.value("kind", std::string());
     if (f.value("skipped", false)) kind += "*";
+    out += fmt::format("{:<10} {:<16} {:>6.1f}s {:>5.1f}s {:>9} {:>9} {:>13} {:>13}\n", kind,
+                       f.value("target", std::string()), s, e - s, U(f, "requests"),
+                       U(f, "failures"), MsText(f["detected_after_ms"]), FullServiceText(f));
+    beyond = beyond || f.value("full_service_beyond_window", false);
+  }
+  if (beyond) {
     out +=
-        fmt::format("{:<10} {:<16} {:>6.1f}s {:>5.1f}s {:>9} {:>9} {:>13} {:>13}\n", kind,
-                    f.value("target", std::string()), s, e - s, U(f, "requests"), U(f, "failures"),
-                    MsText(f["detected_after_ms"]), MsText(f["full_service_after_ms"]));
+        "+ failures went on past the fault's window; they are charged to it, not to the next "
+        "fault\n";
   }
   const auto& a = r["availability"];
   const auto& w = r["writes"];
   const auto& sp = r["spike"];
   const auto& lat = r["latency_ms"];
-  out += fmt::format("\navailability: {}  ({} ok, {} failed, {} 429 of {} requests)\n",
-                     a.value("text", std::string()), U(a, "ok"), U(a, "failed"),
-                     U(a, "rate_limited"), U(a, "total"));
+  out +=
+      fmt::format("\navailability: {}  ({} ok, {} failed, {} 429{} of {} requests)\n",
+                  a.value("text", std::string()), U(a, "ok"), U(a, "failed"), U(a, "rate_limited"),
+                  U(a, "refused_by_client") > 0
+                      ? fmt::format(", {} refused by the client", U(a, "refused_by_client"))
+                      : "",
+                  U(a, "total"));
   out += fmt::format("latency: p50 {}  p99 {}  p99.9 {}  max {}\n", MsText(lat["p50"]),
                      MsText(lat["p99"]), MsText(lat["p999"]), MsText(lat["max"]));
   if (U(sp, "sent") > 0) {
@@ -415,6 +475,12 @@ std::string RenderTable(const nlohmann::json& r) {
       "writes: {} acknowledged, {} verified in every region, {} lost, {} could "
       "not be checked\n",
       U(w, "acknowledged"), U(w, "verified"), U(w, "lost"), U(w, "unverifiable"));
+  if (U(a, "refused_by_client") > 0) {
+    out += fmt::format(
+        "refused by the drill's own in-flight limit: {} (failures, left out of the latency)\n",
+        U(a, "refused_by_client"));
+  }
+  for (const auto& note : r["notices"]) out += "notice: " + note.get<std::string>() + "\n";
   auto costliest = r.value("costliest_fault", nlohmann::json());
   if (costliest.is_number()) {
     const auto& f = r["faults"][costliest.get<int>()];
