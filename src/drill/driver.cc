@@ -444,7 +444,7 @@ int RunDrill(const DrillOptions& o) {
   }
 
   // 5. Every acknowledged order, read back through every region's lb.
-  std::vector<std::string> ids = engine.Acknowledged();
+  std::vector<AcknowledgedWrite> ids = engine.Acknowledged();
   std::printf("drill: reading %zu acknowledged orders back through every region's lb\n",
               ids.size());
   std::fflush(stdout);

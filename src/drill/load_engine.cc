@@ -108,7 +108,7 @@ bool LoadEngine::Idle() const {
   return schedules_running_.load() == 0 && counters_.in_flight.load() == 0;
 }
 
-std::vector<std::string> LoadEngine::Acknowledged() const {
+std::vector<AcknowledgedWrite> LoadEngine::Acknowledged() const {
   std::lock_guard lock(mu_);
   return acknowledged_;
 }
@@ -254,7 +254,7 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
       recent_.push_back(id);
       if (recent_.size() > kMaxRecent) recent_.pop_front();
       std::lock_guard lock(mu_);
-      if (acknowledged_.size() < kMaxAcknowledged) acknowledged_.push_back(id);
+      if (acknowledged_.size() < kMaxAcknowledged) acknowledged_.push_back({id, 0});
       ++counters_.acknowledged;
     } else {
       AddNote("POST /orders answered " + std::to_string(s) + " without an id");

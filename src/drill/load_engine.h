@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "drill/acknowledged_write.h"
 #include "drill/dns_lookup.h"
 #include "drill/load_schedule.h"
 #include "drill/timeline.h"
@@ -44,6 +45,8 @@ struct LoadCounters {
   std::atomic<uint64_t> ok{0}, failed{0}, rate_limited{0}, refused_by_client{0};
   std::atomic<uint64_t> spike_ok{0}, spike_rate_limited{0}, spike_failed{0};
   std::atomic<uint64_t> retries{0}, in_flight{0}, acknowledged{0};
+  // 2xx to a POST without an order id: acknowledged, but nothing to read back.
+  std::atomic<uint64_t> acknowledged_without_id{0};
 };
 
 class LoadEngine {
@@ -61,7 +64,7 @@ class LoadEngine {
 
   const LoadCounters& counters() const { return counters_; }
   // Ids of orders the service acknowledged (copy; thread-safe).
-  std::vector<std::string> Acknowledged() const;
+  std::vector<AcknowledgedWrite> Acknowledged() const;
   // Notable client-side events (first few), e.g. unexpected statuses.
   std::vector<std::string> Notes() const;
 
@@ -91,7 +94,7 @@ class LoadEngine {
   std::mt19937_64 rng_{12345};
   std::deque<std::string> recent_;  // recent acknowledged ids for reads (loop thread only)
   mutable std::mutex mu_;
-  std::vector<std::string> acknowledged_;
+  std::vector<AcknowledgedWrite> acknowledged_;
   std::vector<std::string> notes_;
 };
 

@@ -27,7 +27,9 @@ Found ReadOne(const std::string& lb, const std::string& id, const std::string& s
 }
 }  // namespace
 
-WriteCheck ReadBack(const std::vector<std::string>& ids, const ReadBackOptions& o) {
+WriteCheck ReadBack(const std::vector<AcknowledgedWrite>& writes, const ReadBackOptions& o) {
+  std::vector<std::string> ids;
+  for (const AcknowledgedWrite& w : writes) ids.push_back(w.id);
   WriteCheck check;
   check.acknowledged = ids.size();
   std::atomic<size_t> next{0};

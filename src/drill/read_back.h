@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "drill/acknowledged_write.h"
 #include "drill/report.h"
 
 namespace nines::drill {
@@ -18,6 +19,6 @@ struct ReadBackOptions {
   int timeout_ms = 3000;
 };
 
-WriteCheck ReadBack(const std::vector<std::string>& ids, const ReadBackOptions& options);
+WriteCheck ReadBack(const std::vector<AcknowledgedWrite>& writes, const ReadBackOptions& options);
 
 }  // namespace nines::drill

@@ -21,7 +21,10 @@ struct WriteCheck {
   uint64_t verified = 0;              // read back from every region's lb
   uint64_t lost = 0;                  // acknowledged, then 404 somewhere
   uint64_t unverifiable = 0;          // read-back kept failing (not counted as lost)
+  uint64_t mismatched = 0;            // read back with another body than acknowledged
   std::vector<std::string> lost_ids;  // the first few
+  std::vector<std::string> mismatched_ids;
+  std::string problem;  // why nothing could be checked, if so
 };
 
 struct DrillReport {
