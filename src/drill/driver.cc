@@ -453,6 +453,11 @@ int RunDrill(const DrillOptions& o) {
   for (const NodeState* lb : state.OfKind("lb")) rb.lbs.push_back(lb->address);
   rb.source_ips = source_ips;
   report.writes = ReadBack(ids, rb);
+  // A 2xx to a POST without an id: acknowledged, never checkable.
+  uint64_t without_id = engine.counters().acknowledged_without_id;
+  report.writes.without_id = without_id;
+  report.writes.acknowledged += without_id;
+  report.writes.unverifiable += without_id;
 
   // 6. The report.
   nlohmann::json j = ReportToJson(report, timeline);

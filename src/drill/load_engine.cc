@@ -254,9 +254,13 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
       recent_.push_back(id);
       if (recent_.size() > kMaxRecent) recent_.pop_front();
       std::lock_guard lock(mu_);
-      if (acknowledged_.size() < kMaxAcknowledged) acknowledged_.push_back({id, 0});
+      if (acknowledged_.size() < kMaxAcknowledged) {
+        acknowledged_.push_back({id, BodyFingerprint(result.body)});
+      }
       ++counters_.acknowledged;
     } else {
+      // Acknowledged, but there is nothing to read back: uncheckable.
+      ++counters_.acknowledged_without_id;
       AddNote("POST /orders answered " + std::to_string(s) + " without an id");
     }
   }

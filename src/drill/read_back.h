@@ -1,7 +1,9 @@
 // The lost-write check: every order the service acknowledged is read back
-// through every region's load balancer after the run. 404 anywhere (after
-// a few retries, for replicas still catching up) is a lost write; a read that
-// keeps failing for other reasons is "unverifiable", reported apart.
+// through every region's load balancer after the run, and its body compared
+// with the one acknowledged. 404 anywhere (after a few retries, for replicas
+// still catching up) is a lost write; another body is a changed write; a read
+// that keeps failing for other reasons is "unverifiable", reported apart. No
+// lb at all: every write is unverifiable, with WriteCheck::problem saying why.
 #pragma once
 
 #include <string>

@@ -59,7 +59,11 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
                  {"verified", report.writes.verified},
                  {"lost", report.writes.lost},
                  {"unverifiable", report.writes.unverifiable},
-                 {"lost_ids", report.writes.lost_ids}};
+                 {"mismatched", report.writes.mismatched},
+                 {"without_id", report.writes.without_id},
+                 {"problem", report.writes.problem},
+                 {"lost_ids", report.writes.lost_ids},
+                 {"mismatched_ids", report.writes.mismatched_ids}};
   json faults = json::array();
   int worst = -1;
   uint64_t worst_failures = 0;
@@ -119,6 +123,11 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
   if (report.writes.lost > 0) {
     reasons.push_back(fmt::format("{} acknowledged write(s) lost", report.writes.lost));
   }
+  if (report.writes.mismatched > 0) {
+    reasons.push_back(fmt::format("{} acknowledged write(s) read back with another body",
+                                  report.writes.mismatched));
+  }
+  if (!report.writes.problem.empty()) reasons.push_back("writes: " + report.writes.problem);
   // A check that did not happen is not a pass: more than kMaxUncheckedShare
   // of the writes unread fails the run.
   const WriteCheck& w = report.writes;
@@ -374,8 +383,9 @@ std::string RenderHtml(const nlohmann::json& r) {
       Escape(a.value("text", std::string())), U(a, "ok"), U(a, "total"));
   html += fmt::format(
       "<div class=\"card\">lost writes<b id=\"lost-writes\">{} of {} verified</b>{} "
-      "acknowledged, {} could not be checked</div>\n",
-      U(w, "lost"), U(w, "verified") + U(w, "lost"), U(w, "acknowledged"), U(w, "unverifiable"));
+      "acknowledged, {} changed, {} could not be checked</div>\n",
+      U(w, "lost"), U(w, "verified") + U(w, "lost") + U(w, "mismatched"), U(w, "acknowledged"),
+      U(w, "mismatched"), U(w, "unverifiable"));
   html += fmt::format("<div class=\"card\">latency<b>p50 {} / p99 {}</b>max {}</div>\n",
                       MsText(lat["p50"]), MsText(lat["p99"]), MsText(lat["max"]));
   html += fmt::format(
@@ -472,9 +482,12 @@ std::string RenderTable(const nlohmann::json& r) {
                        U(sp, "rate_limited"), U(sp, "ok"));
   }
   out += fmt::format(
-      "writes: {} acknowledged, {} verified in every region, {} lost, {} could "
-      "not be checked\n",
-      U(w, "acknowledged"), U(w, "verified"), U(w, "lost"), U(w, "unverifiable"));
+      "writes: {} acknowledged, {} verified in every region, {} lost, {} changed, {} could "
+      "not be checked{}\n",
+      U(w, "acknowledged"), U(w, "verified"), U(w, "lost"), U(w, "mismatched"),
+      U(w, "unverifiable"),
+      U(w, "without_id") > 0 ? fmt::format(" ({} answered without an id)", U(w, "without_id"))
+                             : "");
   if (U(a, "refused_by_client") > 0) {
     out += fmt::format(
         "refused by the drill's own in-flight limit: {} (failures, left out of the latency)\n",

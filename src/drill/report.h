@@ -22,6 +22,7 @@ struct WriteCheck {
   uint64_t lost = 0;                  // acknowledged, then 404 somewhere
   uint64_t unverifiable = 0;          // read-back kept failing (not counted as lost)
   uint64_t mismatched = 0;            // read back with another body than acknowledged
+  uint64_t without_id = 0;            // 2xx to a POST without an id (in unverifiable too)
   std::vector<std::string> lost_ids;  // the first few
   std::vector<std::string> mismatched_ids;
   std::string problem;  // why nothing could be checked, if so
