@@ -134,6 +134,12 @@ std::string RegionResolver::Current(size_t region) const {
   return region < entries_.size() ? entries_[region].address : "";
 }
 
+std::vector<std::string> RegionResolver::Addresses(size_t region) const {
+  std::lock_guard lock(mu_);
+  if (region >= entries_.size() || entries_[region].address.empty()) return {};
+  return {entries_[region].address};
+}
+
 void RegionResolver::RequestRefresh(size_t region) {
   std::lock_guard lock(mu_);
   if (region < entries_.size()) entries_[region].refresh_requested = true;

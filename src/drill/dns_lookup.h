@@ -33,6 +33,8 @@ class RegionResolver {
 
   // The current lb address ("A.B.C.D") for clients of region `region`, or "".
   std::string Current(size_t region) const;
+  // Every address of the region's current answer, the preferred one first.
+  std::vector<std::string> Addresses(size_t region) const;
   // Re-resolve this region soon, even before the TTL (clients call it when
   // a connection fails; at most once per 200 ms per region).
   void RequestRefresh(size_t region);

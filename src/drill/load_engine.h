@@ -38,6 +38,10 @@ struct LoadOptions {
   size_t max_idle_per_user = 4;   // keep-alive connections kept per user
   std::string run_id = "drill";   // prefix of Idempotency-Keys
   uint16_t lb_port = 8080;        // the port of the address DNS names
+  // After a failed connection, look the name up again before its TTL runs
+  // out (what browsers do; no stub resolver does). Off: try the answer's
+  // next address, keep the answer for its TTL.
+  bool reresolve_on_failure = false;
 };
 
 // Live counters for the progress line (read from other threads).
