@@ -250,6 +250,7 @@ int RunDrill(const DrillOptions& o) {
   int64_t start_ms = start_nanos / 1'000'000;
   LoadOptions load_options;
   load_options.run_id = "drill-" + std::to_string(WallMillis());
+  load_options.reresolve_on_failure = o.reresolve_on_failure;
   LoadEngine engine(io, *resolver, timeline, start_nanos, load_options);
   engine.Start(LoadSchedule(o.rate, start_nanos, duration_ms * 1'000'000), users);
   auto work = asio::make_work_guard(io);

@@ -180,24 +180,32 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
   int64_t deadline = NowNanos() + int64_t{options_.request_timeout_ms} * 1'000'000;
   Exchange result;
   asio::steady_timer pause(io_);
+  size_t failed_addresses = 0;  // of the current answer, in its order
+  bool next_is_untried = false;
   for (int attempt = 0; attempt < kMaxAttempts && NowNanos() < deadline; ++attempt) {
-    if (attempt > 0) {
-      ++counters_.retries;
+    if (attempt > 0) ++counters_.retries;
+    if (attempt > 0 && !next_is_untried) {
       pause.expires_after(std::chrono::milliseconds(100 * attempt));
       std::error_code ec;
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    std::string address = resolver_.Current(u.user.region);
-    if (address.empty()) {
+    std::vector<std::string> addresses = resolver_.Addresses(u.user.region);
+    if (addresses.empty()) {
       result = Exchange{0, true, "no DNS answer yet", ""};
       resolver_.RequestRefresh(u.user.region);
+      next_is_untried = false;
       continue;
     }
+    const std::string& address = addresses[failed_addresses % addresses.size()];
     result = co_await Send(user, address, request, false, deadline);
     if (result.status != 0 || !result.retryable) break;
-    // Nothing came back: like a browser, look the name up again and retry
-    // (safe: reads are idempotent and writes carry an Idempotency-Key).
-    resolver_.RequestRefresh(u.user.region);
+    // Nothing came back: retry (safe: reads are idempotent and writes carry
+    // an Idempotency-Key) on the answer's next address, as a stub resolver's
+    // client does; the answer is kept for its TTL. Looking the name up again
+    // first is what browsers do, an opt-in.
+    ++failed_addresses;
+    next_is_untried = failed_addresses < addresses.size();
+    if (options_.reresolve_on_failure) resolver_.RequestRefresh(u.user.region);
   }
 
   int64_t done = NowNanos();

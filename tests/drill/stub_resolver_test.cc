@@ -91,7 +91,6 @@ TEST(StubResolver, KeepsEveryAddressOfTheAnswerForItsTtl) {
   ASSERT_TRUE(resolver.ResolveAll(0, &error)) << error;
   EXPECT_EQ(resolver.Addresses(0), (std::vector<std::string>{"127.0.9.32", "127.0.9.33"}));
   EXPECT_EQ(resolver.Current(0), "127.0.9.32");
-  resolver.RequestRefresh(0);  // a client failed to connect: a stub does not care
   resolver.RefreshDue(1000);
   resolver.RefreshDue(59'000);
   EXPECT_EQ(dns.queries(), 1);
