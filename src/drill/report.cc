@@ -493,7 +493,15 @@ std::string RenderTable(const nlohmann::json& r) {
         "refused by the drill's own in-flight limit: {} (failures, left out of the latency)\n",
         U(a, "refused_by_client"));
   }
-  for (const auto& note : r["notices"]) out += "notice: " + note.get<std::string>() + "\n";
+  // The first few notices; the rest are in report.json and report.html.
+  constexpr size_t kTableNotices = 5;
+  const auto& notices = r["notices"];
+  for (size_t i = 0; i < notices.size() && i < kTableNotices; ++i) {
+    out += "notice: " + notices[i].get<std::string>() + "\n";
+  }
+  if (notices.size() > kTableNotices) {
+    out += fmt::format("notice: ... and {} more in report.json\n", notices.size() - kTableNotices);
+  }
   auto costliest = r.value("costliest_fault", nlohmann::json());
   if (costliest.is_number()) {
     const auto& f = r["faults"][costliest.get<int>()];

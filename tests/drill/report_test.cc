@@ -176,6 +176,15 @@ TEST(Report, TablePrintsNoticesAndTheReasons) {
   EXPECT_EQ(table.find("PASSED"), std::string::npos) << table;
 }
 
+TEST(Report, TableShowsTheFirstNoticesAndCountsTheRest) {
+  DrillReport r = CleanReport();
+  for (int i = 0; i < 8; ++i) r.notices.push_back("client: note " + std::to_string(i));
+  std::string table = RenderTable(ReportToJson(r, CleanTimeline()));
+  EXPECT_NE(table.find("client: note 4"), std::string::npos) << table;
+  EXPECT_EQ(table.find("client: note 5"), std::string::npos) << table;
+  EXPECT_NE(table.find("and 3 more in report.json"), std::string::npos) << table;
+}
+
 TEST(Report, HtmlLostWritesCardSaysHowManyWereVerified) {
   DrillReport r = CleanReport();
   r.writes = {};
