@@ -36,6 +36,9 @@ struct FaultResult {
   // charged to this fault up to charged_until_ms, not to the next one.
   bool full_service_beyond_window = false;
   int64_t charged_until_ms = 0;
+  // Requests before this were charged to the previous fault (its failures
+  // were still going on): what this one cost before it is not separable.
+  int64_t counted_from_ms = 0;
   // Spike only: what the spiking client got.
   uint64_t spike_sent = 0, spike_rate_limited = 0;
 };

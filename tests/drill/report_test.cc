@@ -195,6 +195,20 @@ TEST(Report, HtmlLostWritesCardSaysHowManyWereVerified) {
   EXPECT_NE(html.find("300 could not be checked"), std::string::npos);
 }
 
+TEST(Report, TableMarksAFaultCountedOnlyAfterThePreviousOnesFailures) {
+  // Failures 3000-3400 and on, without a gap, past the spike's injection at 6000.
+  Timeline t(10);
+  for (int ms = 0; ms < 10000; ms += 20) {
+    bool failing = ms >= 3000 && ms < 6600;
+    t.Record(ms, failing ? Outcome::kFailed : Outcome::kOk, 1000);
+  }
+  nlohmann::json j = ReportToJson(CleanReport(), t);
+  EXPECT_EQ(j["faults"][1]["counted_from_ms"], 6600);
+  EXPECT_TRUE(j["faults"][0]["full_service_beyond_window"].get<bool>());
+  std::string table = RenderTable(j);
+  EXPECT_NE(table.find("~ spike: counted from 6.6 s"), std::string::npos) << table;
+}
+
 TEST(Report, ASkippedFaultIsNeverTheCostliest) {
   // Failures at 3000-3400: the leader fault is skipped, so nothing is to blame.
   DrillReport r = SampleReport();

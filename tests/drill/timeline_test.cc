@@ -163,6 +163,10 @@ TEST(FaultFigures, FailuresAfterTheWindowAreNotBlamedOnTheNextFault) {
   EXPECT_EQ(c.requests, 1040u);
   EXPECT_EQ(c.full_service_after_ms, 3200);
   EXPECT_FALSE(c.full_service_beyond_window);
+  // ... and C says its count starts late: its own cost before 9600 cannot be
+  // told apart from A's (never a clean "0 failures" for an overlapped fault).
+  EXPECT_EQ(c.counted_from_ms, 9600);
+  EXPECT_EQ(run.faults[0].counted_from_ms, 2000);
   // Every regular request is charged to at most one fault.
   EXPECT_EQ(run.faults[0].requests + run.faults[2].requests, 1800u);
 }
