@@ -64,8 +64,10 @@ void ComputeFaultFigures(const Timeline& timeline, std::vector<FaultResult>* fau
     f.full_service_after_ms = 0;
     f.full_service_beyond_window = false;
     f.charged_until_ms = f.start_ms;
+    f.counted_from_ms = f.start_ms;
     if (f.skipped) continue;
     int64_t from = std::max(f.start_ms, charged_until);
+    f.counted_from_ms = from;
     int64_t to = std::max(from, f.window_end_ms);
     int64_t last = timeline.LastFailureEndBetween(from, to);
     // Still failing when the window ends: the run of failures is this fault's.

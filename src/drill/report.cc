@@ -86,6 +86,7 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
         {"full_service_after_ms", f.full_service_after_ms},
         {"full_service_beyond_window", f.full_service_beyond_window},
         {"charged_until_ms", f.charged_until_ms},
+        {"counted_from_ms", f.counted_from_ms},
         {"detection_measured", f.detection_measured},
         {"undone", f.undone}};
     if (f.kind == FaultKind::kSpike) {
@@ -413,6 +414,15 @@ std::string RenderHtml(const nlohmann::json& r) {
     double s = static_cast<double>(f.value("start_ms", int64_t{0})) / 1000.0;
     double e = static_cast<double>(f.value("end_ms", int64_t{0})) / 1000.0;
     std::string note = f.value("notice", std::string());
+    int64_t counted_from = f.value("counted_from_ms", int64_t{0});
+    if (!f.value("skipped", false) && counted_from > f.value("start_ms", int64_t{0})) {
+      note += fmt::format("{}counted from {:.1f} s, when the previous fault's failures ended",
+                          note.empty() ? "" : "; ", static_cast<double>(counted_from) / 1000.0);
+    }
+    if (f.value("full_service_beyond_window", false)) {
+      note += std::string(note.empty() ? "" : "; ") +
+              "failures went on past the window (+), charged here";
+    }
     html += fmt::format(
         "<tr{}><td>{}{}</td><td>{}</td><td>{:.1f} s</td><td>{:.1f} s</td><td>{}</td><td>{}</td>"
         "<td>{}</td><td>{}</td><td>{}</td></tr>\n",
@@ -446,6 +456,7 @@ std::string RenderHtml(const nlohmann::json& r) {
 
 std::string RenderTable(const nlohmann::json& r) {
   bool beyond = false;
+  std::string overlapped;
   std::string out =
       fmt::format("{:<10} {:<16} {:>7} {:>6} {:>9} {:>9} {:>13} {:>13}\n", "fault", "target", "at",
                   "held", "requests", "failures", "detected", "full service");
@@ -454,11 +465,21 @@ std::string RenderTable(const nlohmann::json& r) {
     double e = static_cast<double>(f.value("end_ms", int64_t{0})) / 1000.0;
     std::string kind = f.value("kind", std::string());
     if (f.value("skipped", false)) kind += "*";
+    int64_t counted_from = f.value("counted_from_ms", int64_t{0});
+    bool late = !f.value("skipped", false) && counted_from > f.value("start_ms", int64_t{0});
+    std::string failures = std::to_string(U(f, "failures")) + (late ? "~" : "");
     out += fmt::format("{:<10} {:<16} {:>6.1f}s {:>5.1f}s {:>9} {:>9} {:>13} {:>13}\n", kind,
-                       f.value("target", std::string()), s, e - s, U(f, "requests"),
-                       U(f, "failures"), MsText(f["detected_after_ms"]), FullServiceText(f));
+                       f.value("target", std::string()), s, e - s, U(f, "requests"), failures,
+                       MsText(f["detected_after_ms"]), FullServiceText(f));
     beyond = beyond || f.value("full_service_beyond_window", false);
+    if (late) {
+      overlapped += fmt::format(
+          "~ {}: counted from {:.1f} s, when the previous fault's failures ended; its own "
+          "cost before that is not separable\n",
+          f.value("kind", std::string()), static_cast<double>(counted_from) / 1000.0);
+    }
   }
+  out += overlapped;
   if (beyond) {
     out +=
         "+ failures went on past the fault's window; they are charged to it, not to the next "
