@@ -103,15 +103,15 @@ TEST(FaultFigures, FromTheWindow) {
   EXPECT_EQ(clean.full_service_after_ms, 0);
 }
 
-// Every 10 ms a request; failures in [2000, 2500), [8500, 9600) and
-// [12000, 12200). Faults: A (leader) at 2000, B skipped at 6000, C (app) at 9000.
+// Every 10 ms a request, failing in the given [from, to) ranges. Faults: A
+// (leader) held 2000-4000, B skipped at 6000, C (app) at 9000.
 struct ThreeFaults {
   Timeline t{20};
   std::vector<FaultResult> faults;
-  ThreeFaults() {
+  explicit ThreeFaults(std::vector<std::pair<int, int>> failing_ranges) {
     for (int ms = 0; ms < 20000; ms += 10) {
-      bool failing =
-          (ms >= 2000 && ms < 2500) || (ms >= 8500 && ms < 9600) || (ms >= 12000 && ms < 12200);
+      bool failing = false;
+      for (auto [from, to] : failing_ranges) failing = failing || (ms >= from && ms < to);
       t.Record(ms, failing ? Outcome::kFailed : Outcome::kOk, 1000);
     }
     FaultResult a;
@@ -135,8 +135,13 @@ struct ThreeFaults {
   }
 };
 
+// A's outage never ended: failures from its injection on, past C's.
+ThreeFaults LongOutage() {
+  return ThreeFaults({{2000, 9600}, {12000, 12200}});
+}
+
 TEST(FaultFigures, ASkippedFaultGetsNoWindow) {
-  ThreeFaults run;
+  ThreeFaults run = LongOutage();
   const FaultResult& b = run.faults[1];
   EXPECT_EQ(b.requests, 0u);
   EXPECT_EQ(b.failures, 0u);
@@ -146,18 +151,18 @@ TEST(FaultFigures, ASkippedFaultGetsNoWindow) {
 }
 
 TEST(FaultFigures, FullServiceAfterIsNotCappedAtTheWindow) {
-  ThreeFaults run;
+  ThreeFaults run = LongOutage();
   const FaultResult& a = run.faults[0];
   // Failures ran on past C's injection until 9600: A's, not C's.
   EXPECT_EQ(a.full_service_after_ms, 7600);
   EXPECT_TRUE(a.full_service_beyond_window);
   EXPECT_EQ(a.charged_until_ms, 9600);
-  EXPECT_EQ(a.failures, 160u);  // 50 + 50 + 60
+  EXPECT_EQ(a.failures, 760u);
   EXPECT_EQ(a.requests, 760u);
 }
 
 TEST(FaultFigures, FailuresAfterTheWindowAreNotBlamedOnTheNextFault) {
-  ThreeFaults run;
+  ThreeFaults run = LongOutage();
   const FaultResult& c = run.faults[2];
   EXPECT_EQ(c.failures, 20u);  // only [12000, 12200)
   EXPECT_EQ(c.requests, 1040u);
@@ -169,6 +174,21 @@ TEST(FaultFigures, FailuresAfterTheWindowAreNotBlamedOnTheNextFault) {
   EXPECT_EQ(run.faults[0].counted_from_ms, 2000);
   // Every regular request is charged to at most one fault.
   EXPECT_EQ(run.faults[0].requests + run.faults[2].requests, 1800u);
+}
+
+// A recovered (clean from 2500), then failures began shortly before C's
+// injection (requests in flight when C struck): they are not A's outage
+// going on, so A's window is not stretched over C's failures.
+TEST(FaultFigures, FailuresThatBeganAfterARecoveryAreNotAnOutageGoingOn) {
+  ThreeFaults run({{2000, 2500}, {8500, 9600}, {12000, 12200}});
+  const FaultResult& a = run.faults[0];
+  EXPECT_FALSE(a.full_service_beyond_window);
+  EXPECT_EQ(a.charged_until_ms, 9000);
+  EXPECT_EQ(a.failures, 100u);  // [2000, 2500) and [8500, 9000): in its window
+  const FaultResult& c = run.faults[2];
+  EXPECT_EQ(c.counted_from_ms, 9000);
+  EXPECT_EQ(c.failures, 80u);  // [9000, 9600) and [12000, 12200)
+  EXPECT_EQ(c.requests, 1100u);
 }
 
 TEST(FaultFigures, SpikeCountsTheSpikingClient) {
