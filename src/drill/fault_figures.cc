@@ -38,6 +38,17 @@ int64_t FailureRunEnd(const Timeline& t, int64_t from_ms, int64_t last_failure_e
   return last_failure_end_ms;
 }
 
+// The start of the run of failures (gaps shorter than kQuietMs) that ends at
+// `last_failure_end_ms`, looking back no further than `from_ms`.
+int64_t FailureRunStart(const Timeline& t, int64_t from_ms, int64_t last_failure_end_ms) {
+  int64_t start = last_failure_end_ms - kSlotMs;
+  for (int64_t at = start - kSlotMs; at >= from_ms; at -= kSlotMs) {
+    if (start - at > kQuietMs) break;
+    if (t.FailuresBetween(at, at + kSlotMs) > 0) start = at;
+  }
+  return start;
+}
+
 }  // namespace
 
 void ComputeFaultFigures(const Timeline& timeline, std::vector<FaultResult>* faults,
@@ -70,8 +81,11 @@ void ComputeFaultFigures(const Timeline& timeline, std::vector<FaultResult>* fau
     f.counted_from_ms = from;
     int64_t to = std::max(from, f.window_end_ms);
     int64_t last = timeline.LastFailureEndBetween(from, to);
-    // Still failing when the window ends: the run of failures is this fault's.
-    if (last >= 0 && last >= to - kQuietMs && to < load_end_ms) {
+    // Still failing when the window ends, in a run of failures that began
+    // while the fault was held (not after a recovery, e.g. requests in
+    // flight when the next fault struck): the outage is this fault's.
+    if (last >= 0 && last >= to - kQuietMs && to < load_end_ms &&
+        FailureRunStart(timeline, from, last) <= std::max(f.end_ms, from)) {
       int64_t end = FailureRunEnd(timeline, to, last, load_end_ms);
       if (end > to) {
         f.full_service_beyond_window = true;
