@@ -31,7 +31,7 @@ struct Op {
   std::string via;  // e.g. "resp s2", "http s1": for the report
 };
 
-// Register keys start with 'r', counter keys with 'c'.
+// Counter keys start with 'c'; every other key is a register ('r', or 'e' with a TTL).
 inline bool IsCounterKey(const std::string& key) {
   return !key.empty() && key[0] == 'c';
 }

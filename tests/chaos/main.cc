@@ -106,7 +106,9 @@ int main(int argc, char** argv) {
     std::printf("chaos: no leader within 30 s of the start (logs in %s)\n", args.dir.c_str());
     return 1;
   }
-  nines::chaos::Workload workload(cluster, {.seed = args.seed});
+  // Clock jumps reach 2 h: the TTL keys outlive the run by 3 h.
+  nines::chaos::Workload workload(cluster,
+                                  {.seed = args.seed, .ttl_ms = (args.seconds + 3 * 3600) * 1000});
   nines::chaos::Nemesis nemesis(cluster, partition, args.seed, log);
   workload.Start();
   nemesis.Start();

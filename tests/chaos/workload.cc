@@ -200,7 +200,17 @@ void Workload::RegisterClient(int id) {
     uint64_t n = register_ops_++;
     Op op;
     op.client = static_cast<uint64_t>(id);
-    op.key = fmt::format("r{}", (n / 150) * 3 + n % 3);
+    // Every third group of keys is written with a TTL far longer than the run
+    // ('e' keys): a clock jump must never expire them early.
+    uint64_t group = n / 150;
+    op.key = fmt::format("{}{}", group % 3 == 2 ? 'e' : 'r', group * 3 + n % 3);
+    const bool ttl = op.key[0] == 'e';
+    // HTTP picks a member per request, RESP moves now and then: requests
+    // keep arriving at every member, a paused or cut-off one included.
+    if (http || prng.Chance(0.05)) {
+      member = prng.Below(cluster_.size());
+      resp.Close();
+    }
     uint64_t dice = prng.Below(100);
     op.type = dice < 40 ? OpType::kRead : dice < 75 ? OpType::kWrite : OpType::kCas;
     if (op.type != OpType::kRead) op.value = fmt::format("{}-{}", id, ++seq);
@@ -242,6 +252,10 @@ void Workload::RegisterClient(int id) {
         if (op.type == OpType::kRead) cmd = {"GET", op.key};
         if (op.type == OpType::kWrite) cmd = {"SET", op.key, op.value};
         if (op.type == OpType::kCas) cmd = {"SET", op.key, op.value, "NX"};  // CAS from absent
+        if (ttl && op.type != OpType::kRead) {
+          cmd.push_back("PX");
+          cmd.push_back(std::to_string(options_.ttl_ms));
+        }
         r = ParseResp(resp.Call(cmd, options_.timeout_ms));
       }
       op.ret_us = NowUs();
@@ -269,6 +283,10 @@ void Workload::CounterClient(int id) {
     op.client = static_cast<uint64_t>(id);
     op.key = fmt::format("c{}", n / 200);
     op.type = prng.Below(100) < 80 ? OpType::kIncr : OpType::kRead;
+    if (prng.Chance(0.05)) {
+      member = prng.Below(cluster_.size());
+      resp.Close();
+    }
     const MemberInfo& m = cluster_.member(member);
     op.via = "resp " + m.id;
     op.call_us = NowUs();

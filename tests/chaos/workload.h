@@ -2,6 +2,7 @@
 // registers (over RESP and HTTP) and INCR counters (RESP), against any
 // member, each operation bounded by a timeout and recorded with its outcome.
 // Every write writes a value no other write writes, so a value names its write.
+// Some keys are written with a long TTL: none may expire during the run.
 #pragma once
 
 #include <atomic>
@@ -21,6 +22,8 @@ struct WorkloadOptions {
   int counter_clients = 2;
   int timeout_ms = 3000;  // per operation (the members give up on a write after 1.5 s)
   uint64_t seed = 1;
+  // TTL of the 'e' keys' RESP writes: longer than the run and any clock jump.
+  int64_t ttl_ms = 3 * 3600 * 1000;
 };
 
 struct WorkloadCounts {
