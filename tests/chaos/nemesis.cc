@@ -62,8 +62,15 @@ void Nemesis::Run() {
   }
   if (!cluster_.has_clock()) kinds.erase(kinds.begin() + 2);
   if (cluster_.has_small_disk()) kinds.push_back("disk-full");
-  while (SleepMs(prng.Range(500, 2500))) {
-    const std::string& kind = kinds[prng.Below(kinds.size())];
+  // Rounds of every kind once, in a seeded order: a short run sees them all.
+  std::vector<std::string> round;
+  while (SleepMs(prng.Range(500, 2000))) {
+    if (round.empty()) {
+      round = kinds;
+      for (size_t i = round.size() - 1; i > 0; --i) std::swap(round[i], round[prng.Below(i + 1)]);
+    }
+    const std::string kind = round.back();
+    round.pop_back();
     int leader = cluster_.Leader();
     size_t target =
         leader >= 0 && prng.Chance(0.6) ? static_cast<size_t>(leader) : prng.Below(cluster_.size());
@@ -105,7 +112,7 @@ void Nemesis::Run() {
       ++counts_[kind];
     }
     log_(fmt::format("{}{}", what, leader == static_cast<int>(target) ? " (leader)" : ""));
-    SleepMs(prng.Range(1000, 5000));
+    SleepMs(prng.Range(1000, 4000));
     Heal();
     log_("heal");
   }

@@ -1,7 +1,8 @@
 // The nemesis of the chaos run: one fault at a time, chosen by a seeded
 // generator, held a few seconds, then healed: SIGKILL and restart, SIGSTOP and
 // SIGCONT, a member cut off both ways, a one-way cut, a wall-clock jump
-// (libfaketime), a full disk. Leaders are picked as targets more often.
+// (libfaketime), a full disk. Every kind once per round, in a seeded order;
+// leaders are picked as targets more often.
 #pragma once
 
 #include <atomic>
