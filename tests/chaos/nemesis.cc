@@ -72,8 +72,10 @@ void Nemesis::Run() {
     const std::string kind = round.back();
     round.pop_back();
     int leader = cluster_.Leader();
-    size_t target =
-        leader >= 0 && prng.Chance(0.6) ? static_cast<size_t>(leader) : prng.Below(cluster_.size());
+    // Only a leader stamps its clock into the log: clock jumps go to it more.
+    double to_leader = kind == "clock" ? 0.8 : 0.6;
+    size_t target = leader >= 0 && prng.Chance(to_leader) ? static_cast<size_t>(leader)
+                                                          : prng.Below(cluster_.size());
     const MemberInfo& t = cluster_.member(target);
     std::string what;
     if (kind == "kill") {
