@@ -6,7 +6,7 @@
 #include <chrono>
 #include <vector>
 
-#include "../sim/prng.h"
+#include "seed.h"
 
 namespace nines::chaos {
 
@@ -54,7 +54,7 @@ void Nemesis::Heal() {
 }
 
 void Nemesis::Run() {
-  sim::Prng prng(seed_);
+  sim::Prng prng = SeededPrng(seed_, 0);
   std::vector<std::string> kinds = {"kill", "pause", "clock"};
   if (partition_.unavailable().empty()) {
     kinds.push_back("partition");

@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <map>
 
-#include "../sim/prng.h"
+#include "seed.h"
 #include "store/store_cluster.h"
 #include "support/http_client.h"
 
@@ -184,7 +184,7 @@ WorkloadCounts Workload::Counts() const {
 }
 
 void Workload::RegisterClient(int id) {
-  sim::Prng prng(options_.seed * 1000 + static_cast<uint64_t>(id));
+  sim::Prng prng = SeededPrng(options_.seed, 1 + static_cast<uint64_t>(id));
   const bool http = id % 2 == 1;
   RespClient resp;
   size_t member = prng.Below(cluster_.size());
@@ -274,7 +274,7 @@ void Workload::RegisterClient(int id) {
 }
 
 void Workload::CounterClient(int id) {
-  sim::Prng prng(options_.seed * 1000 + static_cast<uint64_t>(id));
+  sim::Prng prng = SeededPrng(options_.seed, 1 + static_cast<uint64_t>(id));
   RespClient resp;
   size_t member = prng.Below(cluster_.size());
   while (!stop_) {
