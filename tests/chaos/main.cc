@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -148,10 +150,21 @@ int main(int argc, char** argv) {
     report.violations.push_back(fmt::format("key {}: no final read within 60 s of the heal", key));
   }
 
-  // The whole history, for a look after a violation.
+  // The operations of every key with a violation ("key K: ..."), in call order.
+  std::set<std::string> bad_keys;
+  for (const std::string& v : report.violations) {
+    if (v.rfind("key ", 0) == 0) bad_keys.insert(v.substr(4, v.find(':') - 4));
+  }
+  std::vector<const nines::chaos::Op*> shown;
+  for (const auto* ops : {&history, &finals}) {
+    for (const auto& op : *ops) {
+      if (bad_keys.count(op.key) != 0) shown.push_back(&op);
+    }
+  }
+  std::stable_sort(shown.begin(), shown.end(),
+                   [](const auto* a, const auto* b) { return a->call_us < b->call_us; });
   std::ofstream out(args.dir + "/history.txt");
-  for (const auto& op : history) out << op.key << " " << nines::chaos::Describe(op) << "\n";
-  for (const auto& op : finals) out << op.key << " " << nines::chaos::Describe(op) << "\n";
+  for (const auto* op : shown) out << op->key << " " << nines::chaos::Describe(*op) << "\n";
 
   for (size_t i = 0; i < report.violations.size() && i < 20; ++i) {
     std::printf("violation: %s\n", report.violations[i].c_str());
@@ -165,7 +178,7 @@ int main(int argc, char** argv) {
               nemesis.exits());
   std::printf(
       "chaos: %llu ok, %llu certainly not applied, %llu unknown, %llu unexpected replies; "
-      "%llu keys (%llu too long to check); history in %s/history.txt\n",
+      "%llu keys (%llu too long to check); violating keys' operations in %s/history.txt\n",
       static_cast<unsigned long long>(counts.ok), static_cast<unsigned long long>(counts.failed),
       static_cast<unsigned long long>(counts.unknown),
       static_cast<unsigned long long>(counts.unexpected),
