@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "cluster.h"
+#include "convergence.h"
 #include "history.h"
 #include "nemesis.h"
 #include "partition.h"
@@ -148,6 +149,12 @@ int main(int argc, char** argv) {
   if (leader < 0) report.violations.push_back("no leader within 30 s after every fault was healed");
   for (const std::string& key : unread) {
     report.violations.push_back(fmt::format("key {}: no final read within 60 s of the heal", key));
+  }
+  // Every member's own state comes to agree with the others'.
+  std::vector<std::string> keys;
+  for (const auto& op : finals) keys.push_back(op.key);
+  for (std::string& line : nines::chaos::CheckConvergence(cluster, keys, 30000)) {
+    report.violations.push_back(std::move(line));
   }
 
   // The operations of every key with a violation ("key K: ..."), in call order.
