@@ -152,6 +152,7 @@ int main(int argc, char** argv) {
   }
   // Every member's own state comes to agree with the others'.
   std::vector<std::string> keys;
+  keys.reserve(finals.size());
   for (const auto& op : finals) keys.push_back(op.key);
   for (std::string& line : nines::chaos::CheckConvergence(cluster, keys, 30000)) {
     report.violations.push_back(std::move(line));
