@@ -36,7 +36,12 @@ struct StoreConfig {
   // time plus its own steady clock (see docs/store.md "Expiry and time").
   int max_clock_skew_ms = 500;
   uint64_t snapshot_entries = 10000;
+  // The one password of the store (requirepass, or read from requirepass_file):
+  // RESP needs AUTH, HTTP needs `Authorization: Bearer PASSWORD` (docs/store.md "Security").
   std::string requirepass;
+  std::string requirepass_file;
+  // Leaves GET /status and GET /metrics open when a password is set (monitoring).
+  bool metrics_without_auth = false;
   uint64_t max_request_bytes = 64u << 20;
   // fsync is turned off only by unsafe_no_fsync = true (as etcd's
   // --unsafe-no-fsync); `fsync = false` alone is a config error.
