@@ -75,11 +75,15 @@ std::string HexEncode(std::string_view bytes) {
   return out;
 }
 
-std::string RandomSecret(size_t bytes) {
+std::string RandomBytes(size_t bytes) {
   std::string raw(bytes, '\0');
   int ok = RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
   NINES_CHECK(ok == 1, "no random bytes from OpenSSL");
-  return HexEncode(raw);
+  return raw;
+}
+
+std::string RandomSecret(size_t bytes) {
+  return HexEncode(RandomBytes(bytes));
 }
 
 }  // namespace nines

@@ -26,7 +26,10 @@ std::string HmacSha256(std::string_view key, std::string_view data);
 // Lowercase hex of bytes.
 std::string HexEncode(std::string_view bytes);
 
-// A fresh random secret: `bytes` random bytes from the OS, hex-encoded.
+// `bytes` random bytes (OpenSSL's CSPRNG), raw.
+std::string RandomBytes(size_t bytes);
+
+// A fresh random secret: `bytes` random bytes, hex-encoded.
 std::string RandomSecret(size_t bytes = 32);
 
 }  // namespace nines

@@ -59,6 +59,7 @@ class PeerTransport {
  public:
   using OnMessage = std::function<void(raft::Message)>;
   static constexpr size_t kMaxQueued = 4096;
+  static constexpr int kHandshakeMs = 2000;  // wait for a challenge at most this long
 
   PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on_message,
                 PeerTransportOptions options = {});
@@ -79,6 +80,10 @@ class PeerTransport {
   void Connect(const std::shared_ptr<Outbound>& out);
   void Flush(const std::shared_ptr<Outbound>& out);
   void Broken(const std::shared_ptr<Outbound>& out);
+  void Connected(const std::shared_ptr<Outbound>& out);
+  void AnswerChallenge(const std::shared_ptr<Outbound>& out);
+  void SendChallenge(const std::shared_ptr<Inbound>& in);
+  void RefuseUnauthenticated(Inbound& in, std::string_view why);
   void ReadFrames(const std::shared_ptr<Inbound>& in);
   // One inbound frame; false closes the connection.
   bool HandleFrame(Inbound& in, FrameKind kind, std::string_view body);

@@ -66,6 +66,16 @@ std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors
       root.ErrorAt("requirepass_file", "requirepass_file: " + error);
     }
   }
+  c.cluster_secret_file = root.String("cluster_secret_file", "");
+  if (!c.cluster_secret_file.empty()) {
+    std::string error, warning;
+    if (auto secret = ReadSecretFile(c.cluster_secret_file, file, &error, &warning)) {
+      c.cluster_secret = *secret;
+      if (!warning.empty()) LogWarn("store", "{}: cluster_secret_file: {}", file, warning);
+    } else {
+      root.ErrorAt("cluster_secret_file", "cluster_secret_file: " + error);
+    }
+  }
   c.metrics_without_auth = root.Bool("metrics_without_auth", false);
   c.max_request_bytes = static_cast<uint64_t>(root.Integer(
       "max_request_bytes", static_cast<int64_t>(c.max_request_bytes), 1024, 1ll << 30));

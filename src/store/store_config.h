@@ -40,6 +40,10 @@ struct StoreConfig {
   // RESP needs AUTH, HTTP needs `Authorization: Bearer PASSWORD` (docs/store.md "Security").
   std::string requirepass;
   std::string requirepass_file;
+  // The cluster secret (read from cluster_secret_file, the same on every
+  // member): peers prove they know it when they connect (docs/store.md "Security").
+  std::string cluster_secret;
+  std::string cluster_secret_file;
   // Leaves GET /status and GET /metrics open when a password is set (monitoring).
   bool metrics_without_auth = false;
   uint64_t max_request_bytes = 64u << 20;

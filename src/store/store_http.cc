@@ -329,6 +329,9 @@ std::string StoreServer::MetricsText() const {
   counter("nines_store_peer_dropped_total", "Raft messages dropped (queue full)", ps.dropped);
   counter("nines_store_peer_received_total", "Raft messages received", ps.received);
   counter("nines_store_peer_decode_errors_total", "bad peer frames", ps.decode_errors);
+  counter("nines_store_peer_auth_failures_total",
+          "peer connections refused: no or wrong answer to the cluster-secret challenge",
+          ps.auth_failures);
   counter("nines_store_peer_snapshots_sent_total", "snapshot streams sent", ps.snapshots_sent);
   counter("nines_store_peer_snapshots_received_total", "snapshot streams received and verified",
           ps.snapshots_received);

@@ -111,5 +111,56 @@ TEST(StoreAuth, StatusAndMetricsNeedThePasswordByDefault) {
   EXPECT_EQ(c.Call({"AUTH", "from-a-file"}), "+OK\r\n") << "RESP uses the file's password too";
 }
 
+// The value of a counter in Prometheus text, or -1.
+int64_t Counter(const std::string& metrics, const std::string& name) {
+  size_t at = metrics.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(metrics.substr(at + name.size() + 2));
+}
+
+// A frame as the peer transport writes it: [u32 LE length][u8 kind][body].
+std::string Frame(uint8_t kind, const std::string& body) {
+  uint32_t n = static_cast<uint32_t>(body.size() + 1);
+  std::string out;
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  out.push_back(static_cast<char>(kind));
+  return out + body;
+}
+
+// Members that share cluster_secret_file form a group; a stranger's frame on
+// the peer port is refused and counted, and the term does not move.
+TEST(StoreAuth, ClusterSecretGuardsThePeerPort) {
+  StoreGroup g("auth_peer", 163);
+  std::string secret = g.member(0).config + ".cluster";
+  WriteFile(secret, "cluster-secret\n");
+  PrependConfig(g, "cluster_secret_file = \"" + secret + "\"\n");
+  g.StartAll();
+  int leader = g.WaitLeader(g.All());
+  ASSERT_GE(leader, 0) << "members with the same cluster secret did not elect a leader";
+  RespClient c;
+  ASSERT_TRUE(c.Connect(g.member(leader).host, g.member(leader).client));
+  EXPECT_EQ(c.Call({"SET", "k", "v"}), "+OK\r\n");
+  int64_t term = (*g.Status(leader))["term"];
+
+  // A frame of kind 1 (a Raft message) without the answer to the challenge.
+  std::string garbage_vote(64, '\x7f');
+  HttpConnection conn;  // a plain TCP connection: only Send and ReadUntilClose are used
+  ASSERT_TRUE(conn.Connect(g.member(leader).host, g.member(leader).peer));
+  ASSERT_TRUE(conn.Send(Frame(1, garbage_vote)));
+  bool closed = false;
+  conn.ReadUntilClose(5000, &closed);
+  EXPECT_TRUE(closed) << "the member kept a connection that did not answer the challenge";
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        HttpResult m = Send(g, leader, "GET", "/metrics");
+        return m.status == 200 && Counter(m.body, "nines_store_peer_auth_failures_total") >= 1;
+      },
+      5000));
+  auto status = g.Status(leader);
+  ASSERT_TRUE(status);
+  EXPECT_EQ((*status)["term"], term);
+  EXPECT_EQ((*status)["role"], "leader");
+}
+
 }  // namespace
 }  // namespace nines::test
