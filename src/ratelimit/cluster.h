@@ -31,6 +31,8 @@ struct ClusterConfig {
   std::vector<Endpoint> peers;  // the others (this balancer's own address is skipped)
   int interval_ms = 100;
   int peer_timeout_ms = 1000;
+  // The shared key ([cluster] key_file): reports carry an HMAC-SHA256 under it.
+  std::string key;
 };
 
 struct PeerStatus {
@@ -60,6 +62,8 @@ class RateLimitCluster {
   double my_demand() const;
   std::vector<PeerStatus> peers() const;
   uint64_t malformed() const { return malformed_.load(); }
+  uint64_t unauthenticated() const { return unauthenticated_.load(); }
+  uint64_t replayed() const { return replayed_.load(); }
   const ClusterConfig& config() const { return config_; }
 
  private:
@@ -91,6 +95,8 @@ class RateLimitCluster {
   double my_demand_ = 0;
   std::map<std::string, Peer> peers_;  // by address
   std::atomic<uint64_t> malformed_{0};
+  std::atomic<uint64_t> unauthenticated_{0};
+  std::atomic<uint64_t> replayed_{0};
   bool stopped_ = false;
 };
 
