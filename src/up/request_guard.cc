@@ -34,7 +34,8 @@ bool SplitHostPort(const std::string& value, std::string* host, int* port) {
   if (has_port) {
     std::string digits = value.substr(colon + 1);
     if (digits.empty() || digits.size() > 5 ||
-        !std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c); })) {
+        !std::all_of(digits.begin(), digits.end(),
+                     [](unsigned char c) { return std::isdigit(c); })) {
       return false;
     }
     *port = std::stoi(digits);
@@ -48,8 +49,7 @@ std::string RefuseForeignRequest(const http::Request& request, const Endpoint& l
   std::string host_header = Lower(request.Header("Host"));
   std::string host;
   int port = 0;
-  if (!SplitHostPort(host_header, &host, &port) || !IsLiteralHost(host) ||
-      port != listen.port) {
+  if (!SplitHostPort(host_header, &host, &port) || !IsLiteralHost(host) || port != listen.port) {
     return "refused: Host '" + host_header + "' is not this dashboard's address (use http://" +
            listen.ToString() + "/ or http://localhost:" + std::to_string(listen.port) + "/)";
   }
