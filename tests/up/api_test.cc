@@ -126,13 +126,23 @@ TEST_F(ApiFixture, CrossSiteFormPostIsRefused) {
           .status,
       403);
   EXPECT_EQ(StateOf("us-east-app-3"), before);
-  // The page's own origin, with JSON, works.
-  EXPECT_EQ(CallWith("POST", "/api/nodes/us-east-app-3/kill",
+  // A form post stopping a region is refused as well.
+  EXPECT_EQ(CallWith("POST", "/api/regions/us-east/stop",
                      {{"Host", "127.0.0.1:9900"},
-                      {"Origin", "http://127.0.0.1:9900"},
-                      {"Content-Type", "application/json; charset=utf-8"}})
+                      {"Origin", "https://evil.example"},
+                      {"Content-Type", "application/x-www-form-urlencoded"}},
+                     "x=1")
                 .status,
-            200);
+            403);
+  EXPECT_EQ(StateOf("us-east-app-3"), before);
+  // The page's own origin, with JSON, passes the guard: the kill reaches the
+  // supervisor (409: nothing runs in this fixture), the region stop is done.
+  std::vector<std::pair<std::string, std::string>> own = {
+      {"Host", "127.0.0.1:9900"},
+      {"Origin", "http://127.0.0.1:9900"},
+      {"Content-Type", "application/json; charset=utf-8"}};
+  EXPECT_EQ(CallWith("POST", "/api/nodes/us-east-app-3/kill", own).status, 409);
+  EXPECT_EQ(CallWith("POST", "/api/regions/us-east/stop", own).status, 200);
   EXPECT_EQ(StateOf("us-east-app-3"), "stopped");
 }
 
