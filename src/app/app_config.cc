@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include "base/log.h"
+#include "base/secret.h"
+
 namespace nines::app {
 namespace {
 
@@ -33,6 +36,21 @@ std::optional<AppConfig> ReadRoot(const ConfigValue& root, const std::string& fi
         }
         config.store.push_back(e);
       }
+    }
+  }
+  // The store's requirepass: store_password_file (preferred) or store_password.
+  config.store_password = t.String("store_password", "");
+  std::string password_file = t.String("store_password_file", "");
+  if (!password_file.empty()) {
+    if (t.Has("store_password")) {
+      t.ErrorAt("store_password_file", "set 'store_password' or 'store_password_file', not both");
+    }
+    std::string error, warning;
+    if (auto secret = ReadSecretFile(password_file, file, &error, &warning)) {
+      config.store_password = *secret;
+      if (!warning.empty()) LogWarn("app", "{}: store_password_file: {}", file, warning);
+    } else {
+      t.ErrorAt("store_password_file", "store_password_file: " + error);
     }
   }
   config.store_timeout_ms =

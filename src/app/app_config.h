@@ -16,6 +16,7 @@ struct AppConfig {
   std::string region;              // shown in GET / and stamped into orders
   Endpoint listen;                 // HTTP
   std::vector<Endpoint> store;     // RESP addresses of the store members, nearest first
+  std::string store_password;      // the store's requirepass (or store_password_file)
   int store_timeout_ms = 3000;     // one HTTP request's budget through store failures
   int drain_ms = 5000;             // SIGTERM: longest wait for in-flight requests
   int drain_linger_ms = 0;         // SIGTERM: keep serving (healthz 503) at least this long

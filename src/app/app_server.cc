@@ -25,6 +25,7 @@ StoreClientOptions StoreOptions(const AppConfig& c) {
   o.health_interval_ms = c.health_interval_ms;
   o.healthy_within_ms = c.healthy_within_ms;
   o.reply_limits.max_bulk_bytes = 16u << 20;
+  o.password = c.store_password;
   return o;
 }
 

@@ -120,6 +120,13 @@ class StoreClient::Connection : public std::enable_shared_from_this<Connection> 
       std::error_code ignored;
       self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
       self->state_ = State::kReady;
+      if (!self->client_->options_.password.empty()) {
+        // AUTH goes ahead of every command already queued; its reply is read first.
+        std::string auth;
+        AppendRespCommand({"AUTH", self->client_->options_.password}, &auth);
+        self->out_.insert(0, auth);
+        self->awaiting_auth_ = true;
+      }
       self->Flush();
       self->Read();
     });
@@ -168,6 +175,14 @@ class StoreClient::Connection : public std::enable_shared_from_this<Connection> 
       RespParse r = ParseRespReply(std::string_view(in_).substr(offset),
                                    client_->options_.reply_limits, &reply, &consumed, &error);
       if (r == RespParse::kNeedMore) break;
+      if (r == RespParse::kReply && awaiting_auth_) {
+        awaiting_auth_ = false;
+        offset += consumed;
+        if (reply.IsError()) {
+          return Fail(fmt::format("{} refused AUTH: {}", endpoint_.ToString(), reply.text));
+        }
+        continue;
+      }
       if (r == RespParse::kError || pending_.empty()) {
         return Fail(fmt::format("bad reply from {}: {}", endpoint_.ToString(),
                                 r == RespParse::kError ? error : "reply without a request"));
@@ -187,6 +202,7 @@ class StoreClient::Connection : public std::enable_shared_from_this<Connection> 
   State state_ = State::kIdle;
   bool closed_ = false;
   bool writing_ = false;
+  bool awaiting_auth_ = false;  // the AUTH reply comes before any command's
   int64_t connect_started_ms_ = 0;
   std::deque<Pending> pending_;
   std::string out_;

@@ -29,6 +29,7 @@ struct StoreClientOptions {
   int health_interval_ms = 500;   // PING every member this often
   int healthy_within_ms = 2000;   // Reachable(): some member answered within this long
   RespReplyLimits reply_limits;
+  std::string password;  // the store's requirepass: AUTH first on every connection
 };
 
 struct StoreResult {

@@ -6,6 +6,9 @@
 #include <set>
 #include <thread>
 
+#include "base/log.h"
+#include "base/secret.h"
+
 namespace nines {
 
 const char* BalanceModeName(BalanceMode mode) {
@@ -122,6 +125,15 @@ void ReadCluster(TableReader& t, LbConfig* config) {
     c.peers.push_back(e);
   }
   c.id = t.String("id", "");
+  if (std::string key_file = t.String("key_file", ""); !key_file.empty()) {
+    std::string error, warning;
+    if (auto key = ReadSecretFile(key_file, t.file(), &error, &warning)) {
+      c.key = *key;
+      if (!warning.empty()) LogWarn("lb", "{}: [cluster] key_file: {}", t.file(), warning);
+    } else {
+      t.ErrorAt("key_file", fmt::format("'{}.key_file': {}", t.path(), error));
+    }
+  }
   c.interval_ms = static_cast<int>(t.Integer("interval_ms", c.interval_ms, 10, 10000));
   c.peer_timeout_ms = static_cast<int>(t.Integer("peer_timeout_ms", c.peer_timeout_ms, 50, 600000));
   if (c.peer_timeout_ms < 2 * c.interval_ms) {

@@ -158,6 +158,25 @@ void LoadBalancer::Start() {
   if (config.cluster && runtime->global) {
     cluster_ = std::make_unique<RateLimitCluster>(control_, *config.cluster, runtime->global.get());
     cluster_->Start();
+    RateLimitCluster* cluster = cluster_.get();
+    constexpr const char* kRefusedHelp =
+        "Rate-limit cluster reports dropped, by reason (malformed; unauthenticated: no or a "
+        "wrong MAC; replayed: a sequence number already taken).";
+    shared_.registry.AddCounterCallback(
+        "nines_lb_cluster_reports_refused_total", kRefusedHelp, {{"reason", "malformed"}},
+        [cluster] { return static_cast<double>(cluster->malformed()); });
+    shared_.registry.AddCounterCallback(
+        "nines_lb_cluster_reports_refused_total", kRefusedHelp, {{"reason", "unauthenticated"}},
+        [cluster] { return static_cast<double>(cluster->unauthenticated()); });
+    shared_.registry.AddCounterCallback(
+        "nines_lb_cluster_reports_refused_total", kRefusedHelp, {{"reason", "replayed"}},
+        [cluster] { return static_cast<double>(cluster->replayed()); });
+    if (config.cluster->key.empty()) {
+      LogWarn("lb",
+              "[cluster] has no key_file: any host that can send UDP to {} from a peer's address "
+              "can change this balancer's share of the global limit",
+              config.cluster->bind.ToString());
+    }
   }
 }
 
@@ -389,6 +408,9 @@ std::string LoadBalancer::StatusJson() {
       }
       global["peers"] = peers;
       global["malformed_reports"] = cluster_->malformed();
+      global["unauthenticated_reports"] = cluster_->unauthenticated();
+      global["replayed_reports"] = cluster_->replayed();
+      global["authenticated"] = !cluster_->config().key.empty();
     }
     limits["global"] = global;
   }

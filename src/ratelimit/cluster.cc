@@ -7,15 +7,15 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/secret.h"
 #include "net/tcp.h"
 
 namespace nines {
 
-bool ParseShareReport(std::string_view d, std::string* id, uint64_t* seq, double* demand) {
-  if (d.empty() || d.back() != '\n' || d.size() > 300) return false;
-  d.remove_suffix(1);
-  if (d.substr(0, 5) != "NRL1 ") return false;
-  d.remove_prefix(5);
+namespace {
+
+// "<id> <seq> <demand>" (after the "NRLn " prefix).
+bool ParseReportFields(std::string_view d, std::string* id, uint64_t* seq, double* demand) {
   size_t s1 = d.find(' ');
   if (s1 == std::string_view::npos || s1 == 0 || s1 > 128) return false;
   *id = std::string(d.substr(0, s1));
@@ -33,10 +33,53 @@ bool ParseShareReport(std::string_view d, std::string* id, uint64_t* seq, double
   return *demand >= 0 && *demand < 1e12;
 }
 
+constexpr size_t kMacHexBytes = 64;  // HMAC-SHA256, hex
+
+}  // namespace
+
+bool ParseShareReport(std::string_view d, std::string* id, uint64_t* seq, double* demand) {
+  if (d.empty() || d.back() != '\n' || d.size() > 300) return false;
+  d.remove_suffix(1);
+  if (d.substr(0, 5) != "NRL1 ") return false;
+  return ParseReportFields(d.substr(5), id, seq, demand);
+}
+
+std::string SignShareReport(std::string_view key, std::string_view id, uint64_t seq,
+                            double demand) {
+  std::string content = fmt::format("NRL2 {} {} {:.3f}", id, seq, demand);
+  return content + " " + HexEncode(HmacSha256(key, content)) + "\n";
+}
+
+ReportCheck ParseSignedShareReport(std::string_view d, std::string_view key, std::string* id,
+                                   uint64_t* seq, double* demand) {
+  if (d.empty() || d.back() != '\n' || d.size() > 300 + 1 + kMacHexBytes) {
+    return ReportCheck::kMalformed;
+  }
+  d.remove_suffix(1);
+  if (d.substr(0, 5) != "NRL2 ") {
+    return d.substr(0, 5) == "NRL1 " ? ReportCheck::kUnauthenticated : ReportCheck::kMalformed;
+  }
+  size_t last = d.rfind(' ');
+  if (last < 5) return ReportCheck::kUnauthenticated;  // "NRL2 x": no MAC
+  std::string_view content = d.substr(0, last);
+  std::string_view mac = d.substr(last + 1);
+  if (mac.size() != kMacHexBytes || !SecretEquals(mac, HexEncode(HmacSha256(key, content)))) {
+    return ReportCheck::kUnauthenticated;  // no MAC, another key, or content changed
+  }
+  if (!ParseReportFields(content.substr(5), id, seq, demand)) return ReportCheck::kMalformed;
+  return ReportCheck::kOk;
+}
+
 RateLimitCluster::RateLimitCluster(asio::io_context& io, ClusterConfig config,
                                    GlobalRateLimiter* limiter)
     : io_(io), config_(std::move(config)), limiter_(limiter), socket_(io), timer_(io) {
   if (config_.id.empty()) config_.id = config_.bind.ToString();
+  // Sequence numbers start at the wall clock in microseconds, so a restarted
+  // balancer's reports still go past the ones its peers last took from it
+  // (they take only increasing numbers: a replayed report is dropped).
+  seq_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
   int slots = std::max(1, 1000 / std::max(1, config_.interval_ms));
   window_.assign(static_cast<size_t>(slots), 0);
   for (const Endpoint& p : config_.peers) {
@@ -123,7 +166,9 @@ void RateLimitCluster::Tick() {
                               static_cast<int>(demands.size()));
   limiter_->SetShare(share);
 
-  std::string datagram = fmt::format("NRL1 {} {} {:.3f}\n", config_.id, ++seq_, demand);
+  std::string datagram = config_.key.empty()
+                             ? fmt::format("NRL1 {} {} {:.3f}\n", config_.id, ++seq_, demand)
+                             : SignShareReport(config_.key, config_.id, ++seq_, demand);
   for (const auto& target : targets_) {
     std::error_code ec;
     socket_.send_to(asio::buffer(datagram), target, 0, ec);  // loss is tolerated
@@ -146,9 +191,22 @@ void RateLimitCluster::OnDatagram(size_t n, const asio::ip::udp::endpoint& from)
   std::string id;
   uint64_t seq;
   double demand;
-  if (!ParseShareReport(std::string_view(buffer_.data(), n), &id, &seq, &demand)) {
-    malformed_.fetch_add(1);
-    return;
+  std::string_view datagram(buffer_.data(), n);
+  if (config_.key.empty()) {
+    if (!ParseShareReport(datagram, &id, &seq, &demand)) {
+      malformed_.fetch_add(1);
+      return;
+    }
+  } else {
+    ReportCheck check = ParseSignedShareReport(datagram, config_.key, &id, &seq, &demand);
+    if (check == ReportCheck::kUnauthenticated) {
+      unauthenticated_.fetch_add(1);
+      return;
+    }
+    if (check == ReportCheck::kMalformed) {
+      malformed_.fetch_add(1);
+      return;
+    }
   }
   std::string address = fmt::format("{}:{}", from.address().to_string(), from.port());
   std::lock_guard lock(mu_);
@@ -157,6 +215,11 @@ void RateLimitCluster::OnDatagram(size_t n, const asio::ip::udp::endpoint& from)
     malformed_.fetch_add(1);  // not a configured peer: ignored
     return;
   }
+  if (it->second.last_seq != 0 && seq <= it->second.last_seq) {
+    replayed_.fetch_add(1);  // a duplicate, a replay, or reordered behind a newer report
+    return;
+  }
+  it->second.last_seq = seq;
   it->second.id = id;
   it->second.demand = demand;
   it->second.last_seen_ms = SteadyClock::Instance().NowMillis();

@@ -5,7 +5,11 @@
 // not heard from for peer_timeout_ms is dropped and the survivors take its
 // share at their next tick.
 //
-// Datagram (text, one line): "NRL1 <id> <seq> <demand-per-second>\n".
+// Datagram (text, one line): "NRL1 <id> <seq> <demand-per-second>\n", or
+// with a key ([cluster] key_file) "NRL2 <id> <seq> <demand> <mac>\n" where mac
+// is the hex HMAC-SHA256 under the key of everything before its space. Only
+// reports with a sequence number above the last one taken from that peer are
+// taken (against replay); refusals are counted.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -31,6 +35,8 @@ struct ClusterConfig {
   std::vector<Endpoint> peers;  // the others (this balancer's own address is skipped)
   int interval_ms = 100;
   int peer_timeout_ms = 1000;
+  // The shared key ([cluster] key_file): reports carry an HMAC-SHA256 under it.
+  std::string key;
 };
 
 struct PeerStatus {
@@ -41,8 +47,16 @@ struct PeerStatus {
   int64_t last_seen_age_ms = -1;  // -1: never heard
 };
 
-// Parses one datagram. False if malformed.
+// Parses one NRL1 datagram. False if malformed.
 bool ParseShareReport(std::string_view datagram, std::string* id, uint64_t* seq, double* demand);
+
+// An NRL2 datagram signed with key.
+std::string SignShareReport(std::string_view key, std::string_view id, uint64_t seq, double demand);
+enum class ReportCheck { kOk, kUnauthenticated, kMalformed };
+// Checks the MAC of an NRL2 datagram under key, then parses it. An NRL1
+// datagram, or one without the right MAC, is kUnauthenticated.
+ReportCheck ParseSignedShareReport(std::string_view datagram, std::string_view key, std::string* id,
+                                   uint64_t* seq, double* demand);
 
 class RateLimitCluster {
  public:
@@ -60,6 +74,8 @@ class RateLimitCluster {
   double my_demand() const;
   std::vector<PeerStatus> peers() const;
   uint64_t malformed() const { return malformed_.load(); }
+  uint64_t unauthenticated() const { return unauthenticated_.load(); }
+  uint64_t replayed() const { return replayed_.load(); }
   const ClusterConfig& config() const { return config_; }
 
  private:
@@ -68,6 +84,7 @@ class RateLimitCluster {
     std::string address;
     double demand = 0;
     int64_t last_seen_ms = 0;  // steady ms; 0 = never
+    uint64_t last_seq = 0;     // of the last report taken; 0 = none
   };
   void Tick();
   void Receive();
@@ -91,6 +108,8 @@ class RateLimitCluster {
   double my_demand_ = 0;
   std::map<std::string, Peer> peers_;  // by address
   std::atomic<uint64_t> malformed_{0};
+  std::atomic<uint64_t> unauthenticated_{0};
+  std::atomic<uint64_t> replayed_{0};
   bool stopped_ = false;
 };
 

@@ -1,6 +1,7 @@
 // Peer connection frames; see peer_frame.h.
 #include "store/peer_frame.h"
 
+#include "base/secret.h"
 #include "raft/codec.h"
 #include "store/coding.h"
 #include "store/crc32c.h"
@@ -12,6 +13,13 @@ void AppendFrame(FrameKind kind, std::string_view body, std::string* out) {
   for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((n >> (8 * i)) & 0xff));
   out->push_back(static_cast<char>(kind));
   out->append(body);
+}
+
+std::string PeerAuthAnswer(std::string_view secret, std::string_view challenge) {
+  // The label keeps this MAC from being valid anywhere else the secret is used.
+  std::string message = "nines store peer auth v1:";
+  message.append(challenge);
+  return HmacSha256(secret, message);
 }
 
 bool PeekFrame(std::string_view bytes, uint32_t* length, FrameKind* kind) {

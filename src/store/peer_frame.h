@@ -5,6 +5,10 @@
 // plus the data's total size and crc32c, then kSnapshotChunk frames carry the
 // data in order, each with its offset and its own crc32c. So a snapshot of
 // any size moves in frames of a bounded size.
+// With a cluster secret, a connection starts with a challenge-response: the
+// accepting member sends kChallenge (16 random bytes), the connecting member
+// answers kAuth (HMAC-SHA256 of the challenge under the secret) before any
+// other frame. The connection carries nothing else until the answer checks.
 #pragma once
 
 #include <cstdint>
@@ -15,9 +19,20 @@
 
 namespace nines::store {
 
-enum class FrameKind : uint8_t { kMessage = 1, kSnapshotStart = 2, kSnapshotChunk = 3 };
+enum class FrameKind : uint8_t {
+  kMessage = 1,
+  kSnapshotStart = 2,
+  kSnapshotChunk = 3,
+  kChallenge = 4,
+  kAuth = 5,
+};
 
 constexpr size_t kFrameHeaderBytes = 5;  // length + kind
+constexpr size_t kChallengeBytes = 16;
+constexpr size_t kAuthBytes = 32;  // HMAC-SHA256
+
+// The kAuth body that answers `challenge` under the cluster secret.
+std::string PeerAuthAnswer(std::string_view secret, std::string_view challenge);
 
 // Appends one frame to out.
 void AppendFrame(FrameKind kind, std::string_view body, std::string* out);

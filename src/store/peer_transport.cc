@@ -10,6 +10,7 @@
 #include <set>
 
 #include "base/log.h"
+#include "base/secret.h"
 #include "net/tcp.h"
 #include "raft/codec.h"
 #include "store/crc32c.h"
@@ -25,6 +26,8 @@ struct PeerTransport::Outbound {
   asio::steady_timer timer;
   std::deque<std::string> queue;  // encoded frames
   std::string writing;            // frames being written
+  std::string handshake;          // the kAuth frame, written before anything else
+  char challenge[kFrameHeaderBytes + kChallengeBytes];
   // The snapshot being streamed: its start frame, then its data in chunks.
   // A broken connection starts it over; a newer snapshot replaces it.
   struct SnapshotStream {
@@ -50,6 +53,9 @@ struct PeerTransport::Inbound {
   char chunk[64 * 1024];
   std::unique_ptr<SnapshotReceiver> snapshot;  // the stream being received, if any
   raft::Message snapshot_message;              // its InstallSnapshot message
+  bool authenticated = true;                   // false until kAuth checks (with a secret)
+  std::string challenge;                       // the random bytes sent in kChallenge
+  std::string challenge_frame;                 // kept alive while it is written
 };
 
 void BindSource(asio::ip::tcp::socket& socket, const std::string& host) {
@@ -206,11 +212,53 @@ void PeerTransport::Connect(const std::shared_ptr<Outbound>& out) {
     }
     asio::error_code ignored;
     out->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-    out->connected = true;
-    out->backoff_ms = 20;
-    ++stats_.connects;
-    Flush(out);
+    if (options_.secret.empty()) {
+      Connected(out);
+    } else {
+      AnswerChallenge(out);
+    }
   });
+}
+
+void PeerTransport::Connected(const std::shared_ptr<Outbound>& out) {
+  out->connected = true;
+  out->backoff_ms = 20;
+  ++stats_.connects;
+  Flush(out);
+}
+
+// Reads the accepting member's challenge (bounded by kHandshakeMs: a member
+// without a secret sends none) and queues the answer ahead of every frame.
+void PeerTransport::AnswerChallenge(const std::shared_ptr<Outbound>& out) {
+  auto stopped = stopped_;
+  out->connecting = true;
+  out->timer.expires_after(std::chrono::milliseconds(kHandshakeMs));
+  out->timer.async_wait([out, stopped](const asio::error_code& ec) {
+    if (ec || *stopped) return;
+    asio::error_code ignored;
+    out->socket.close(ignored);  // the read below fails and reconnects
+  });
+  asio::async_read(out->socket, asio::buffer(out->challenge),
+                   [this, out, stopped](const asio::error_code& ec, size_t) {
+                     if (*stopped) return;
+                     out->timer.cancel();
+                     out->connecting = false;
+                     uint32_t len = 0;
+                     FrameKind kind = FrameKind::kMessage;
+                     std::string_view bytes(out->challenge, sizeof(out->challenge));
+                     if (ec || !PeekFrame(bytes, &len, &kind) || kind != FrameKind::kChallenge ||
+                         len != 1 + kChallengeBytes) {
+                       LogWarn("store", "peer {}: no cluster-secret challenge ({}); reconnecting",
+                               out->at.ToString(), ec ? ec.message() : "unexpected bytes");
+                       Broken(out);
+                       return;
+                     }
+                     out->handshake.clear();
+                     AppendFrame(FrameKind::kAuth,
+                                 PeerAuthAnswer(options_.secret, bytes.substr(kFrameHeaderBytes)),
+                                 &out->handshake);
+                     Connected(out);
+                   });
 }
 
 void PeerTransport::Broken(const std::shared_ptr<Outbound>& out) {
@@ -239,8 +287,9 @@ void PeerTransport::Flush(const std::shared_ptr<Outbound>& out) {
     Connect(out);
     return;
   }
-  if (out->write_busy || (out->queue.empty() && !out->snapshot)) return;
+  if (out->write_busy || (out->queue.empty() && !out->snapshot && out->handshake.empty())) return;
   out->writing.clear();
+  out->writing.swap(out->handshake);  // the answer to the challenge goes first
   while (!out->queue.empty() && out->writing.size() < (8u << 20)) {
     out->writing += out->queue.front();
     out->queue.pop_front();
@@ -286,10 +335,20 @@ void PeerTransport::Accept() {
     if (!ec) {
       asio::error_code ignored;
       s.set_option(asio::ip::tcp::no_delay(true), ignored);
-      ReadFrames(std::make_shared<Inbound>(std::move(s)));
+      auto in = std::make_shared<Inbound>(std::move(s));
+      if (!options_.secret.empty()) SendChallenge(in);
+      ReadFrames(in);
     }
     Accept();
   });
+}
+
+void PeerTransport::SendChallenge(const std::shared_ptr<Inbound>& in) {
+  in->authenticated = false;
+  in->challenge = RandomBytes(kChallengeBytes);
+  AppendFrame(FrameKind::kChallenge, in->challenge, &in->challenge_frame);
+  asio::async_write(in->socket, asio::buffer(in->challenge_frame),
+                    [in](const asio::error_code&, size_t) {});  // a failure shows on read
 }
 
 void PeerTransport::ReadFrames(const std::shared_ptr<Inbound>& in) {
@@ -303,6 +362,11 @@ void PeerTransport::ReadFrames(const std::shared_ptr<Inbound>& in) {
         uint32_t len = 0;
         FrameKind kind = FrameKind::kMessage;
         while (PeekFrame(std::string_view(in->buffer).substr(pos), &len, &kind)) {
+          if (!in->authenticated && (kind != FrameKind::kAuth || len != 1 + kAuthBytes)) {
+            // Before the answer to the challenge, nothing else is read (or buffered).
+            RefuseUnauthenticated(*in, "a frame before the cluster-secret answer");
+            return;
+          }
           if (len == 0 || len > options_.max_frame_bytes) {
             ++stats_.decode_errors;
             LogWarn("store", "peer frame of {} bytes is outside the limit; closing", len);
@@ -319,8 +383,25 @@ void PeerTransport::ReadFrames(const std::shared_ptr<Inbound>& in) {
       });
 }
 
+void PeerTransport::RefuseUnauthenticated(Inbound& in, std::string_view why) {
+  ++stats_.auth_failures;
+  asio::error_code ec;
+  asio::ip::tcp::endpoint remote = in.socket.remote_endpoint(ec);
+  LogWarn("store", "peer connection from {}:{} refused: {} (cluster_secret_file differs?)",
+          ec ? "?" : remote.address().to_string(), ec ? 0 : remote.port(), why);
+  in.socket.close(ec);
+}
+
 bool PeerTransport::HandleFrame(Inbound& in, FrameKind kind, std::string_view body) {
   std::string error;
+  if (!in.authenticated) {  // ReadFrames let only a kAuth frame of the right size through
+    if (!SecretEquals(body, PeerAuthAnswer(options_.secret, in.challenge))) {
+      RefuseUnauthenticated(in, "wrong answer to the cluster-secret challenge");
+      return false;
+    }
+    in.authenticated = true;
+    return true;
+  }
   switch (kind) {
     case FrameKind::kMessage: {
       raft::Message m;

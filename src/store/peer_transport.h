@@ -36,6 +36,7 @@ struct PeerStats {
   uint64_t snapshots_sent = 0;      // streams written to the end
   uint64_t snapshots_received = 0;  // streams complete and verified
   uint64_t snapshot_errors = 0;     // streams refused (bad chunk, checksum, size, disk)
+  uint64_t auth_failures = 0;       // inbound connections refused: no or wrong cluster secret
 };
 
 struct PeerTransportOptions {
@@ -44,6 +45,9 @@ struct PeerTransportOptions {
   uint64_t max_snapshot_bytes = 1ull << 40;  // larger snapshots are refused
   FileSystem* fs = nullptr;                  // where received snapshots are staged
   std::string snapshot_dir;
+  // The cluster secret (store.toml cluster_secret_file): when set, every
+  // connection starts with a challenge-response proving the peer knows it.
+  std::string secret;
 };
 
 // Opens `socket` bound to `host` (port 0) so outgoing connections leave from
@@ -55,6 +59,7 @@ class PeerTransport {
  public:
   using OnMessage = std::function<void(raft::Message)>;
   static constexpr size_t kMaxQueued = 4096;
+  static constexpr int kHandshakeMs = 2000;  // wait for a challenge at most this long
 
   PeerTransport(asio::io_context& io, Endpoint listen, OnMessage on_message,
                 PeerTransportOptions options = {});
@@ -78,6 +83,10 @@ class PeerTransport {
   void Connect(const std::shared_ptr<Outbound>& out);
   void Flush(const std::shared_ptr<Outbound>& out);
   void Broken(const std::shared_ptr<Outbound>& out);
+  void Connected(const std::shared_ptr<Outbound>& out);
+  void AnswerChallenge(const std::shared_ptr<Outbound>& out);
+  void SendChallenge(const std::shared_ptr<Inbound>& in);
+  void RefuseUnauthenticated(Inbound& in, std::string_view why);
   void ReadFrames(const std::shared_ptr<Inbound>& in);
   // One inbound frame; false closes the connection.
   bool HandleFrame(Inbound& in, FrameKind kind, std::string_view body);

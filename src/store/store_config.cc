@@ -3,6 +3,9 @@
 
 #include <set>
 
+#include "base/log.h"
+#include "base/secret.h"
+
 namespace nines::store {
 
 const StoreMember* StoreConfig::Self() const {
@@ -50,6 +53,30 @@ std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors
   c.snapshot_entries = static_cast<uint64_t>(
       root.Integer("snapshot_entries", static_cast<int64_t>(c.snapshot_entries), 1, 1ll << 40));
   c.requirepass = root.String("requirepass", "");
+  c.requirepass_file = root.String("requirepass_file", "");
+  if (!c.requirepass_file.empty()) {
+    if (root.Has("requirepass")) {
+      root.ErrorAt("requirepass_file", "set 'requirepass' or 'requirepass_file', not both");
+    }
+    std::string error, warning;
+    if (auto secret = ReadSecretFile(c.requirepass_file, file, &error, &warning)) {
+      c.requirepass = *secret;
+      if (!warning.empty()) LogWarn("store", "{}: requirepass_file: {}", file, warning);
+    } else {
+      root.ErrorAt("requirepass_file", "requirepass_file: " + error);
+    }
+  }
+  c.cluster_secret_file = root.String("cluster_secret_file", "");
+  if (!c.cluster_secret_file.empty()) {
+    std::string error, warning;
+    if (auto secret = ReadSecretFile(c.cluster_secret_file, file, &error, &warning)) {
+      c.cluster_secret = *secret;
+      if (!warning.empty()) LogWarn("store", "{}: cluster_secret_file: {}", file, warning);
+    } else {
+      root.ErrorAt("cluster_secret_file", "cluster_secret_file: " + error);
+    }
+  }
+  c.metrics_without_auth = root.Bool("metrics_without_auth", false);
   c.max_request_bytes = static_cast<uint64_t>(root.Integer(
       "max_request_bytes", static_cast<int64_t>(c.max_request_bytes), 1024, 1ll << 30));
   c.fsync = root.Bool("fsync", true);

@@ -39,7 +39,16 @@ struct StoreConfig {
   // Size at which the WAL rolls to a new segment (not in store.toml: tests
   // make it small to exercise rolling and compaction).
   uint64_t wal_segment_bytes = 64ull << 20;
+  // The one password of the store (requirepass, or read from requirepass_file):
+  // RESP needs AUTH, HTTP needs `Authorization: Bearer PASSWORD` (docs/store.md "Security").
   std::string requirepass;
+  std::string requirepass_file;
+  // The cluster secret (read from cluster_secret_file, the same on every
+  // member): peers prove they know it when they connect (docs/store.md "Security").
+  std::string cluster_secret;
+  std::string cluster_secret_file;
+  // Leaves GET /status and GET /metrics open when a password is set (monitoring).
+  bool metrics_without_auth = false;
   uint64_t max_request_bytes = 64u << 20;
   // fsync is turned off only by unsafe_no_fsync = true (as etcd's
   // --unsafe-no-fsync); `fsync = false` alone is a config error.

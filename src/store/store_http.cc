@@ -1,12 +1,19 @@
 // The store's HTTP API and client acceptor: GET|PUT|DELETE /v1/kv/KEY (PUT and
 // DELETE with If-Match: VERSION for compare-and-set), GET /status, GET
-// /metrics, POST /v1/leader/transfer. Followers redirect key requests to the
-// leader's HTTP address (307) when it is configured, else answer 503.
+// /metrics, POST /v1/leader/transfer, GET /healthz. Followers redirect key
+// requests to the leader's HTTP address (307) when it is configured, else
+// answer 503. With requirepass every endpoint but /healthz needs
+// `Authorization: Bearer PASSWORD` (/status and /metrics stay open with
+// metrics_without_auth).
 #include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "base/secret.h"
 #include "store/client_connection.h"
 #include "store/outcome.h"
 #include "store/store_server.h"
@@ -34,6 +41,29 @@ http::Response WriteFailed(const std::string& error) {
   return Unavailable(error);
 }
 
+// 401 with the challenge RFC 6750 asks for; the body says what to send.
+http::Response Unauthorized(bool token_given) {
+  http::Response r = JsonError(401, token_given ? "wrong password"
+                                                : "authentication required: send 'Authorization: "
+                                                  "Bearer PASSWORD' (the store's requirepass)");
+  r.headers.emplace_back("WWW-Authenticate",
+                         token_given ? "Bearer realm=\"nines-store\", error=\"invalid_token\""
+                                     : "Bearer realm=\"nines-store\"");
+  return r;
+}
+
+// The token of an `Authorization: Bearer TOKEN` header ("" when there is none).
+std::string BearerToken(const http::Request& request) {
+  std::string value = request.Header("Authorization");
+  constexpr std::string_view kScheme = "bearer ";
+  if (value.size() <= kScheme.size()) return "";
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(value[i])) != kScheme[i]) return "";
+  }
+  size_t start = value.find_first_not_of(' ', kScheme.size());
+  return start == std::string::npos ? "" : value.substr(start);
+}
+
 bool ParseVersion(const std::string& text, uint64_t* out) {
   std::string t = text;
   if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
@@ -58,6 +88,21 @@ void StoreServer::AcceptClients() {
 }
 
 void StoreServer::HandleHttp(const http::Request& request, const http::Responder& respond) {
+  if (request.path == "/healthz" && request.method == "GET") {
+    respond(http::Response::Text(200, "ok\n"));
+    return;
+  }
+  const std::string& password = config().requirepass;
+  bool open_monitoring = config().metrics_without_auth && request.method == "GET" &&
+                         (request.path == "/status" || request.path == "/metrics");
+  if (!password.empty() && !open_monitoring) {
+    std::string token = BearerToken(request);
+    if (!SecretEquals(token, password)) {
+      ++http_auth_failures_;
+      respond(Unauthorized(!token.empty()));
+      return;
+    }
+  }
   if (request.path.rfind("/v1/kv/", 0) == 0) {
     HandleKv(request, respond);
     return;
@@ -278,11 +323,17 @@ std::string StoreServer::MetricsText() const {
   counter("nines_store_snapshots_total", "snapshots written", counters_.snapshots);
   counter("nines_store_snapshots_installed_total", "snapshots installed from the leader",
           counters_.snapshots_installed);
+  counter("nines_store_http_auth_failures_total",
+          "HTTP requests refused with 401 (no or wrong Authorization: Bearer)",
+          http_auth_failures_);
   const PeerStats& ps = transport_->stats();
   counter("nines_store_peer_sent_total", "Raft messages sent", ps.sent);
   counter("nines_store_peer_dropped_total", "Raft messages dropped (queue full)", ps.dropped);
   counter("nines_store_peer_received_total", "Raft messages received", ps.received);
   counter("nines_store_peer_decode_errors_total", "bad peer frames", ps.decode_errors);
+  counter("nines_store_peer_auth_failures_total",
+          "peer connections refused: no or wrong answer to the cluster-secret challenge",
+          ps.auth_failures);
   counter("nines_store_peer_snapshots_sent_total", "snapshot streams sent", ps.snapshots_sent);
   counter("nines_store_peer_snapshots_received_total", "snapshot streams received and verified",
           ps.snapshots_received);

@@ -42,6 +42,13 @@ void StoreServer::Start() {
   PeerTransportOptions peer_options;
   peer_options.fs = PosixFileSystem();
   peer_options.snapshot_dir = JoinPath(config_.data_dir, "snap");
+  peer_options.secret = config_.cluster_secret;
+  if (config_.cluster_secret.empty() && config_.peer.host.rfind("127.", 0) != 0) {
+    LogWarn("store",
+            "the peer port {} takes Raft messages from anyone who can reach it: set "
+            "cluster_secret_file (docs/store.md \"Security\")",
+            config_.peer.ToString());
+  }
   transport_ = std::make_unique<PeerTransport>(
       io_, config_.peer, [this](const raft::Message& m) { node_->Step(m); },
       std::move(peer_options));

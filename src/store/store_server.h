@@ -86,6 +86,7 @@ class StoreServer {
   asio::ip::tcp::acceptor client_acceptor_;
   asio::steady_timer tick_timer_;
   asio::signal_set signals_;
+  uint64_t http_auth_failures_ = 0;  // on io_'s thread, as every HTTP handler
 };
 
 }  // namespace nines::store

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "up/dashboard_html.h"
+#include "up/request_guard.h"
 
 namespace nines::up {
 namespace {
@@ -223,6 +224,14 @@ http::Response HandleUpRequest(const UpContext& ctx, const http::Request& req) {
       ->GetCounter("nines_up_api_requests_total", "Dashboard and API requests by method.",
                    {{"method", req.method == "GET" || req.method == "POST" ? req.method : "other"}})
       ->Add();
+  if (req.path == "/healthz" && req.method == "GET") return http::Response::Text(200, "ok\n");
+  if (std::string why = RefuseForeignRequest(req, ctx.blueprint->dashboard); !why.empty()) {
+    ctx.metrics
+        ->GetCounter("nines_up_api_refused_total",
+                     "Requests refused by the guard (foreign Host or Origin, POST not JSON).", {})
+        ->Add();
+    return Error(403, why);
+  }
   std::vector<std::string> parts = SplitPath(req.path);
   if (req.method == "GET" || req.method == "HEAD") {
     if (req.path == "/" || req.path == "/index.html") {

@@ -4,8 +4,15 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+
+#include "base/secret.h"
 
 namespace nines::up {
 namespace {
@@ -90,6 +97,11 @@ std::string StoreConfig(const Blueprint& bp, const NodeSpec& node, const std::st
   t += fmt::format("id = \"{}\"\ndata_dir = \"{}\"\nclient = \"{}\"\nhttp = \"{}\"\n", id,
                    node.data_dir, node.address.ToString(), node.admin.ToString());
   t += fmt::format("peer = \"{}:{}\"\n", node.address.host, kStorePeerPort);
+  // Secrets beside this file (WriteBlueprintSecrets); the dashboard's poller
+  // reads /status without the password.
+  t += fmt::format("requirepass_file = \"{}\"\ncluster_secret_file = \"{}\"\n", kStorePasswordFile,
+                   kClusterSecretFile);
+  t += "metrics_without_auth = true\n";
   for (const RegionSpec& r : bp.regions) {
     for (int i = 0; i < r.stores; ++i) {
       std::string host = Host(r, kFirstStoreHost + i);
@@ -110,8 +122,9 @@ std::string AppConfig(const Blueprint& bp, const RegionSpec& region, const NodeS
   for (const Endpoint& ep : StoreAddressesFor(bp, region)) store.push_back(ep.ToString());
   t += fmt::format(
       "name = \"{}\"\nregion = \"{}\"\nlisten = \"{}\"\nstore = {}\nstore_timeout_ms = 3000\n"
-      "drain_ms = 4000\ndrain_linger_ms = 1000\nmax_connections = 1024\n",
-      node.name, region.name, node.address.ToString(), QuotedList(store));
+      "drain_ms = 4000\ndrain_linger_ms = 1000\nmax_connections = 1024\n"
+      "store_password_file = \"{}\"\n",
+      node.name, region.name, node.address.ToString(), QuotedList(store), kStorePasswordFile);
   return t;
 }
 
@@ -155,6 +168,20 @@ std::vector<Endpoint> StoreAddressesFor(const Blueprint& bp, const RegionSpec& r
     }
   }
   return out;
+}
+
+std::string WriteBlueprintSecrets(const std::string& run_dir) {
+  for (const char* name : {kStorePasswordFile, kClusterSecretFile}) {
+    std::string path = fmt::format("{}/conf/{}", run_dir, name);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST) continue;  // kept across runs; --fresh makes new ones
+    if (fd < 0) return fmt::format("cannot create {}: {}", path, std::strerror(errno));
+    std::string secret = RandomSecret() + "\n";
+    bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
+    ::close(fd);
+    if (!ok) return fmt::format("cannot write {}", path);
+  }
+  return "";
 }
 
 std::vector<NodeSpec> ExpandBlueprint(const Blueprint& bp, const std::string& run_dir) {

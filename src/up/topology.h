@@ -30,6 +30,16 @@ struct NodeSpec {
 // `run_dir` must be absolute: configs name their files by absolute path.
 std::vector<NodeSpec> ExpandBlueprint(const Blueprint& bp, const std::string& run_dir);
 
+// The secrets the generated configs name, in RUN_DIR/conf (docs/up.md "Security"):
+// the store's password (requirepass_file, the apps' store_password_file) and
+// the store members' cluster secret (cluster_secret_file).
+inline constexpr const char* kStorePasswordFile = "store.password";
+inline constexpr const char* kClusterSecretFile = "store-cluster.secret";
+
+// Creates each secret file with fresh random contents (mode 0600) unless it
+// exists. Returns "" or the error.
+std::string WriteBlueprintSecrets(const std::string& run_dir);
+
 // The app servers' store list: the region's own members, then the others by
 // distance from the region (nearest first).
 std::vector<Endpoint> StoreAddressesFor(const Blueprint& bp, const RegionSpec& region);

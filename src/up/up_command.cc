@@ -114,6 +114,10 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
     std::fprintf(stderr, "nines up: %s\n", claim_err.c_str());
     return 1;
   }
+  if (std::string err = WriteBlueprintSecrets(run_dir); !err.empty()) {
+    std::fprintf(stderr, "nines up: %s\n", err.c_str());
+    return 1;
+  }
   std::vector<NodeSpec> nodes = ExpandBlueprint(bp, run_dir);
   for (const NodeSpec& n : nodes) {
     if (!WriteText(n.config_path, n.config_text)) {

@@ -82,5 +82,18 @@ TEST(AppConfig, SyntaxError) {
   EXPECT_EQ(e.rfind("app.toml:1:", 0), 0u) << e;
 }
 
+TEST(AppConfig, StorePassword) {
+  ConfigErrors errors;
+  std::optional<AppConfig> c = ParseAppConfig(
+      "listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\nstore_password = \"pw\"\n", "app.toml",
+      &errors);
+  ASSERT_TRUE(c) << errors.ToString();
+  EXPECT_EQ(c->store_password, "pw");
+  EXPECT_NE(Errors("listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\n"
+                   "store_password_file = \"/no/such/file\"\n")
+                .find("app.toml:3:"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace nines::app

@@ -45,11 +45,15 @@ class FakeMember {
   }
   bool bound() const { return bound_; }
   int commands() const { return commands_.load(); }
+  int auths() const { return auths_.load(); }
+  // Commands (PING included) sent on a connection before its AUTH.
+  int unauthenticated() const { return unauthenticated_.load(); }
 
  private:
   void Serve() {
     std::vector<pollfd> fds = {{fd_, POLLIN, 0}};
     std::vector<std::string> buffers(1);
+    std::vector<bool> authed(1);
     while (!stop_) {
       if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
       for (size_t i = 0; i < fds.size(); ++i) {
@@ -59,6 +63,7 @@ class FakeMember {
           if (c >= 0) {
             fds.push_back({c, POLLIN, 0});
             buffers.emplace_back();
+            authed.push_back(false);
           }
           continue;
         }
@@ -78,6 +83,14 @@ class FakeMember {
           if (ParseRespReply(buffers[i], {}, &request, &used, &error) != RespParse::kReply) break;
           buffers[i].erase(0, used);
           bool ping = request.elements.size() == 1 && request.elements[0].text == "PING";
+          if (!request.elements.empty() && request.elements[0].text == "AUTH") {
+            auths_++;
+            authed[i] = true;
+            std::string ok = "+OK\r\n";
+            ::send(fds[i].fd, ok.data(), ok.size(), MSG_NOSIGNAL);
+            continue;
+          }
+          if (!authed[i]) unauthenticated_++;
           if (!ping) commands_++;
           if (!reply_.empty()) {
             std::string r = ping ? "+PONG\r\n" : reply_;
@@ -89,6 +102,7 @@ class FakeMember {
         if (fds[i].fd < 0) {
           fds.erase(fds.begin() + static_cast<long>(i));
           buffers.erase(buffers.begin() + static_cast<long>(i));
+          authed.erase(authed.begin() + static_cast<long>(i));
         }
       }
     }
@@ -100,6 +114,8 @@ class FakeMember {
   bool bound_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<int> commands_{0};
+  std::atomic<int> auths_{0};
+  std::atomic<int> unauthenticated_{0};
   std::thread thread_;
 };
 
@@ -225,6 +241,21 @@ TEST(StoreClient, RetryableErrors) {
   r.type = RespReply::Type::kSimple;
   r.text = "TRYAGAIN";
   EXPECT_FALSE(IsRetryableStoreError(r));
+}
+
+// With a password (the store's requirepass), every connection sends AUTH
+// before anything else, PINGs included.
+TEST(StoreClient, AuthenticatesEveryConnectionFirst) {
+  FakeMember member("127.0.162.51", 16409, "+OK\r\n");
+  ASSERT_TRUE(member.bound());
+  StoreClientOptions o;
+  o.members = {At(51, 16409)};
+  o.password = "pw";
+  Harness h(o);
+  StoreResult r = h.Call({"SET", "k", "v"}, 3000);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_GE(member.auths(), 1);
+  EXPECT_EQ(member.unauthenticated(), 0);
 }
 
 }  // namespace

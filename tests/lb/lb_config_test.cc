@@ -43,6 +43,27 @@ TEST(LbConfigTest, ExampleIsValid) {
   EXPECT_EQ(Check(kValid), "");
 }
 
+// [cluster] key_file: read relative to lb.toml; a missing file is an error at the key.
+TEST(LbConfigTest, ClusterKeyFile) {
+  std::string cluster =
+      "[rate_limit]\nglobal = \"100/s\"\n[cluster]\nbind = \"127.0.0.1:9902\"\n"
+      "peers = [\"127.0.0.1:9902\", \"127.0.0.2:9902\"]\n";
+  std::string error = Check(std::string(kValid) + cluster + "key_file = \"no-such.key\"\n");
+  EXPECT_NE(error.find("lb.toml:23:"), std::string::npos) << error;
+  EXPECT_NE(error.find("cluster.key_file"), std::string::npos) << error;
+  std::string key = testing::TempDir() + "lb_config_cluster.key";
+  std::ofstream(key) << "k3y\n";
+  std::string path = testing::TempDir() + "lb_config_cluster.toml";
+  std::ofstream(path) << kValid << cluster << "key_file = \"lb_config_cluster.key\"\n";
+  ConfigErrors errors;
+  std::optional<LbConfig> config = ReadLbConfig(path, &errors);
+  ASSERT_TRUE(config) << errors.ToString();
+  ASSERT_TRUE(config->cluster);
+  EXPECT_EQ(config->cluster->key, "k3y");
+  std::remove(path.c_str());
+  std::remove(key.c_str());
+}
+
 TEST(LbConfigTest, PanicThreshold) {
   std::string path = testing::TempDir() + "lb_config_panic.toml";
   std::ofstream(path) << kValid << "[outlier]\npanic_threshold = 30\n";

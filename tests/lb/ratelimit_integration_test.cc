@@ -182,9 +182,11 @@ TEST_F(RateLimit, GlobalLimitHoldsUnderFiftyClients) {
 }
 
 TEST_F(RateLimit, TwoBalancersShareOneGlobalLimit) {
+  // Signed reports (issue 16): both balancers read the same key_file.
+  WriteFile(dir_ + "/cluster.key", "rate-limit-cluster-key\n");
   StartAll({{"a"}}, "[rate_limit]\nglobal = \"200/s\"\nglobal_burst = 20\n[cluster]\nbind = \"" +
                         host_ + ":9902\"\npeers = [\"" + host_ + ":9902\", \"" + host_ +
-                        ":9903\"]");
+                        ":9903\"]\nkey_file = \"" + dir_ + "/cluster.key\"");
   // The second balancer: same servers, its own addresses, the other peer.
   std::string second = dir_ + "/lb2.toml";
   std::string text = [&] {

@@ -12,6 +12,7 @@
 #include <random>
 #include <string>
 
+#include "raft/codec.h"
 #include "store/crc32c.h"
 #include "store/peer_frame.h"
 #include "test_util.h"
@@ -200,6 +201,58 @@ TEST(PeerTransportTest, OneSnapshotStreamedToSeveralPeersIsHeldOnce) {
   }
   EXPECT_EQ(sender.SnapshotBytesHeld(), m.snapshot.data.size());
   sender.Stop();
+}
+
+// Issue 16: with a cluster secret, a raw TCP client that sends a valid
+// AppendEntries frame without proving it knows the secret is dropped, the
+// message never reaches Raft, and the refusal is counted. Members that share
+// the secret still talk.
+TEST(PeerTransportTest, PeerWithoutTheClusterSecretIsRefused) {
+  testing::TempDir dir;
+  asio::io_context io;
+  int delivered = 0;
+  PeerTransportOptions options = SmallFrames(dir.path());
+  options.secret = "cluster-secret";
+  PeerTransport receiver(
+      io, Endpoint{"127.0.211.6", 0}, [&](raft::Message) { ++delivered; }, options);
+  receiver.Start();
+  raft::Message forged;
+  forged.type = raft::MessageType::kAppend;
+  forged.from = 9;
+  forged.to = 2;
+  forged.term = 1000;
+  std::string frame;
+  AppendFrame(FrameKind::kMessage, raft::EncodeMessage(forged), &frame);
+  RawPeer peer(io, "127.0.211.6", receiver.listen_port());
+  peer.Write(frame);
+  ASSERT_TRUE(RunUntil(io, [&] { return receiver.stats().auth_failures == 1; }));
+  // The receiver closed the connection (after its challenge) and Raft saw nothing.
+  std::string bytes(256, '\0');
+  asio::error_code ec;
+  while (!ec) peer.socket.read_some(asio::buffer(bytes), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_EQ(delivered, 0);
+  EXPECT_EQ(receiver.stats().received, 0u);
+
+  // A member with the wrong secret is refused too; one with the right secret is heard.
+  PeerTransportOptions wrong = SmallFrames(dir.path());
+  wrong.secret = "another-secret";
+  PeerTransport impostor(
+      io, Endpoint{"127.0.211.7", 0}, [](raft::Message) {}, wrong);
+  impostor.AddPeer(2, Endpoint{"127.0.211.6", receiver.listen_port()});
+  impostor.Start();
+  impostor.Send(forged);
+  ASSERT_TRUE(RunUntil(io, [&] { return receiver.stats().auth_failures >= 2; }));
+  EXPECT_EQ(delivered, 0);
+  PeerTransport member(
+      io, Endpoint{"127.0.211.8", 0}, [](raft::Message) {}, options);
+  member.AddPeer(2, Endpoint{"127.0.211.6", receiver.listen_port()});
+  member.Start();
+  member.Send(forged);
+  ASSERT_TRUE(RunUntil(io, [&] { return delivered == 1; }));
+  member.Stop();
+  impostor.Stop();
+  receiver.Stop();
 }
 
 }  // namespace

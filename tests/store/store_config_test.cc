@@ -61,3 +61,30 @@ TEST(StoreConfigTest, UnsafeNoFsyncTurnsFsyncOff) {
 
 }  // namespace
 }  // namespace nines::store
+
+namespace nines::store {
+namespace {
+
+TEST(StoreConfigTest, RequirepassFileIsReadRelativeToTheConfig) {
+  testing::TempDir dir;
+  testing::WriteFileBytes(dir.Sub("secret"), "pw-from-file\n");
+  std::string errors;
+  std::optional<StoreConfig> c = Read(dir, MemberToml("requirepass_file = \"secret\"\n"), &errors);
+  ASSERT_TRUE(c) << errors;
+  EXPECT_EQ(c->requirepass, "pw-from-file");
+  EXPECT_FALSE(c->metrics_without_auth);
+}
+
+TEST(StoreConfigTest, RequirepassFileErrors) {
+  testing::TempDir dir;
+  std::string errors;
+  EXPECT_FALSE(Read(dir, MemberToml("requirepass_file = \"missing\"\n"), &errors));
+  EXPECT_NE(errors.find("requirepass_file"), std::string::npos) << errors;
+  testing::WriteFileBytes(dir.Sub("secret"), "x");
+  EXPECT_FALSE(
+      Read(dir, MemberToml("requirepass = \"a\"\nrequirepass_file = \"secret\"\n"), &errors));
+  EXPECT_NE(errors.find("not both"), std::string::npos) << errors;
+}
+
+}  // namespace
+}  // namespace nines::store

@@ -23,14 +23,30 @@ struct ApiFixture : ::testing::Test {
   MetricsRegistry metrics;
   UpContext ctx{&bp, &supervisor, &poller, &isolation, &spike, &metrics, 1234};
 
+  // A request as the dashboard's own page sends it: its own Host, JSON posts.
   http::Response Call(const std::string& method, const std::string& path,
                       const std::string& body = "") {
+    std::vector<std::pair<std::string, std::string>> headers = {{"Host", "127.0.0.1:9900"}};
+    if (method == "POST") headers.emplace_back("Content-Type", "application/json");
+    return CallWith(method, path, headers, body);
+  }
+  http::Response CallWith(const std::string& method, const std::string& path,
+                          std::vector<std::pair<std::string, std::string>> headers,
+                          const std::string& body = "") {
     http::Request req;
     req.method = method;
     req.target = path;
     req.path = path;
+    req.headers = std::move(headers);
     req.body = body;
     return HandleUpRequest(ctx, req);
+  }
+  std::string StateOf(const std::string& node) {
+    json s = json::parse(Call("GET", "/api/state").body);
+    for (const json& n : s["nodes"]) {
+      if (n["name"] == node) return n["state"];
+    }
+    return "";
   }
 };
 
@@ -75,6 +91,74 @@ TEST_F(ApiFixture, ActionsAndErrors) {
   EXPECT_EQ(Call("POST", "/api/regions/eu-west/start").status, 200);
   s = json::parse(Call("GET", "/api/state").body);
   for (const json& n : s["nodes"]) EXPECT_EQ(n["state"], "crashed") << n.dump();
+}
+
+// Issue 16: a cross-site form post killed a process. `curl -X POST -H 'Origin:
+// https://evil.example' -H 'Content-Type: application/x-www-form-urlencoded'
+// -d x=1 127.0.0.1:9900/api/nodes/us-east-app-3/kill` must answer 403 and
+// change nothing.
+TEST_F(ApiFixture, CrossSiteFormPostIsRefused) {
+  std::string before = StateOf("us-east-app-3");
+  http::Response r = CallWith("POST", "/api/nodes/us-east-app-3/kill",
+                              {{"Host", "127.0.0.1:9900"},
+                               {"Origin", "https://evil.example"},
+                               {"Content-Type", "application/x-www-form-urlencoded"}},
+                              "x=1");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(StateOf("us-east-app-3"), before) << "the refused kill changed the node";
+  // Each guard on its own: a foreign Origin, a form content type, no content type.
+  EXPECT_EQ(CallWith("POST", "/api/nodes/us-east-app-3/kill",
+                     {{"Host", "127.0.0.1:9900"},
+                      {"Origin", "https://evil.example"},
+                      {"Content-Type", "application/json"}})
+                .status,
+            403);
+  EXPECT_EQ(CallWith("POST", "/api/nodes/us-east-app-3/kill",
+                     {{"Host", "127.0.0.1:9900"}, {"Content-Type", "text/plain"}})
+                .status,
+            403);
+  EXPECT_EQ(CallWith("POST", "/api/nodes/us-east-app-3/kill", {{"Host", "127.0.0.1:9900"}}).status,
+            403);
+  EXPECT_EQ(
+      CallWith(
+          "POST", "/api/nodes/us-east-app-3/kill",
+          {{"Host", "127.0.0.1:9900"}, {"Origin", "null"}, {"Content-Type", "application/json"}})
+          .status,
+      403);
+  EXPECT_EQ(StateOf("us-east-app-3"), before);
+  // A form post stopping a region is refused as well.
+  EXPECT_EQ(CallWith("POST", "/api/regions/us-east/stop",
+                     {{"Host", "127.0.0.1:9900"},
+                      {"Origin", "https://evil.example"},
+                      {"Content-Type", "application/x-www-form-urlencoded"}},
+                     "x=1")
+                .status,
+            403);
+  EXPECT_EQ(StateOf("us-east-app-3"), before);
+  // The page's own origin, with JSON, passes the guard: the kill reaches the
+  // supervisor (409: nothing runs in this fixture), the region stop is done.
+  std::vector<std::pair<std::string, std::string>> own = {
+      {"Host", "127.0.0.1:9900"},
+      {"Origin", "http://127.0.0.1:9900"},
+      {"Content-Type", "application/json; charset=utf-8"}};
+  EXPECT_EQ(CallWith("POST", "/api/nodes/us-east-app-3/kill", own).status, 409);
+  EXPECT_EQ(CallWith("POST", "/api/regions/us-east/stop", own).status, 200);
+  EXPECT_EQ(StateOf("us-east-app-3"), "stopped");
+}
+
+// DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1
+// sends `Host: evil.example:9900`. Only IP literals and localhost are served.
+TEST_F(ApiFixture, ForeignHostIsRefused) {
+  EXPECT_EQ(CallWith("GET", "/api/state", {{"Host", "evil.example:9900"}}).status, 403);
+  EXPECT_EQ(CallWith("GET", "/", {{"Host", "evil.example:9900"}}).status, 403);
+  EXPECT_EQ(CallWith("GET", "/api/state", {}).status, 403) << "no Host";
+  EXPECT_EQ(CallWith("GET", "/api/state", {{"Host", "127.0.0.1:9999"}}).status, 403)
+      << "another port";
+  EXPECT_EQ(CallWith("GET", "/api/state", {{"Host", "localhost:9900"}}).status, 200);
+  EXPECT_EQ(CallWith("GET", "/api/state", {{"Host", "127.0.0.1:9900"}}).status, 200);
+  EXPECT_EQ(CallWith("GET", "/api/state", {{"Host", "[::1]:9900"}}).status, 200);
+  EXPECT_EQ(CallWith("GET", "/healthz", {{"Host", "evil.example"}}).status, 200)
+      << "health checks answer any Host";
 }
 
 TEST_F(ApiFixture, PageStatusAndMetrics) {

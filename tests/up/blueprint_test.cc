@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "app/app_config.h"
 #include "dns/dns_command.h"
@@ -151,6 +152,7 @@ TEST(BlueprintTest, ErrorsNameFileLineAndColumn) {
 TEST(BlueprintTest, GeneratedConfigsAreValid) {
   std::string dir = ::testing::TempDir() + "up_blueprint_configs";
   std::filesystem::create_directories(dir + "/conf");
+  ASSERT_EQ(WriteBlueprintSecrets(dir), "");
   for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), dir)) {
     std::ofstream(n.config_path) << n.config_text;
     std::string errors;
@@ -158,6 +160,38 @@ TEST(BlueprintTest, GeneratedConfigsAreValid) {
     if (n.kind == NodeKind::kStore) errors = CheckStoreConfig(n.config_path);
     if (n.kind == NodeKind::kDns) errors = CheckDnsConfig(n.config_path);
     EXPECT_EQ(errors, "") << n.name << ":\n" << n.config_text;
+  }
+}
+
+// Issue 16: the blueprint's store needs its password and its peers a cluster
+// secret; the secrets are random, private (0600) and kept across runs.
+TEST(BlueprintTest, StoreIsProtectedBySecrets) {
+  std::string dir = ::testing::TempDir() + "up_blueprint_secrets";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/conf");
+  ASSERT_EQ(WriteBlueprintSecrets(dir), "");
+  auto read = [&](const char* name) {
+    std::ifstream in(dir + "/conf/" + name);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  std::string password = read(kStorePasswordFile);
+  EXPECT_EQ(password.size(), 65u) << "32 random bytes in hex and a newline";
+  EXPECT_NE(password, read(kClusterSecretFile));
+  auto perms = std::filesystem::status(dir + "/conf/" + kStorePasswordFile).permissions();
+  EXPECT_EQ(perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+            std::filesystem::perms::none);
+  ASSERT_EQ(WriteBlueprintSecrets(dir), "");
+  EXPECT_EQ(read(kStorePasswordFile), password) << "a second start replaced the password";
+  for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), dir)) {
+    if (n.kind == NodeKind::kStore) {
+      EXPECT_NE(n.config_text.find("requirepass_file = \"store.password\""), std::string::npos);
+      EXPECT_NE(n.config_text.find("cluster_secret_file = "), std::string::npos);
+    }
+    if (n.kind == NodeKind::kApp) {
+      EXPECT_NE(n.config_text.find("store_password_file = \"store.password\""), std::string::npos);
+    }
   }
 }
 
@@ -172,10 +206,13 @@ TEST(BlueprintTest, DistanceIsGreatCircle) {
 // Bug 6: an app of the blueprint drains at least as long as one request
 // may wait for the store, so SIGTERM never cuts a request short.
 TEST(BlueprintTest, AppsDrainLongerThanTheirStoreTimeout) {
-  for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), "/run")) {
+  std::string dir = ::testing::TempDir() + "up_blueprint_apps";
+  std::filesystem::create_directories(dir + "/conf");
+  ASSERT_EQ(WriteBlueprintSecrets(dir), "");  // the apps read the store password
+  for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), dir)) {
     if (n.kind != NodeKind::kApp) continue;
     ConfigErrors errors;
-    std::optional<app::AppConfig> c = app::ParseAppConfig(n.config_text, n.name, &errors);
+    std::optional<app::AppConfig> c = app::ParseAppConfig(n.config_text, n.config_path, &errors);
     ASSERT_TRUE(c) << errors.ToString();
     EXPECT_GE(c->drain_ms, c->store_timeout_ms) << n.name;
     EXPECT_GT(c->drain_linger_ms, 0) << n.name;

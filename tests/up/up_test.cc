@@ -68,7 +68,8 @@ class UpRun {
   ChildProcess& process() { return up_; }
 
   json State() {
-    HttpResult r = HttpGet("127.0.0.1", 9900, "/api/state", "", 2000);
+    HttpResult r = HttpRequest(
+        "127.0.0.1", 9900, "GET /api/state HTTP/1.1\r\nHost: 127.0.0.1:9900\r\n\r\n", "GET", 2000);
     if (!r.ok || r.status != 200) return json();
     json j = json::parse(r.body, nullptr, false);
     if (j.is_discarded()) return json();
@@ -101,7 +102,12 @@ class UpRun {
 };
 
 bool Post(const std::string& path) {
-  HttpResult r = HttpPost("127.0.0.1", 9900, path, "", 3000);
+  // As the dashboard's page posts: its own Host, JSON (the API refuses anything else).
+  HttpResult r = HttpRequest("127.0.0.1", 9900,
+                             "POST " + path +
+                                 " HTTP/1.1\r\nHost: 127.0.0.1:9900\r\nContent-Type: "
+                                 "application/json\r\nContent-Length: 0\r\n\r\n",
+                             "POST", 3000);
   return r.ok && r.status == 200;
 }
 
