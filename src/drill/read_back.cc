@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include "drill/blocking_http.h"
+#include "http/client.h"
 
 namespace nines::drill {
 
@@ -19,7 +19,8 @@ Found ReadOne(const std::string& lb, const std::string& id, const std::string& s
   int not_found = 0;
   for (int attempt = 0; attempt < 8; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
-    HttpReply r = BlockingHttp(lb, "GET", "/orders/" + id, "", timeout_ms, source);
+    http::ClientResponse r = http::FetchAddress(
+        lb, "GET", "/orders/" + id, "", http::ClientOptions().Timeout(timeout_ms).Source(source));
     if (r.ok && r.status == 200) return Found::kYes;
     if (r.ok && r.status == 404 && ++not_found >= 3) return Found::kNo;
   }

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "base/config.h"
 #include "http/parser.h"
 
 namespace nines::http {
@@ -319,6 +320,19 @@ ClientResponse Fetch(const std::string& host, int port, std::string_view method,
                      std::string_view path, std::string_view body, const ClientOptions& options) {
   ClientConnection c;
   return c.Request(host, port, method, path, body, options);
+}
+
+ClientResponse FetchAddress(std::string_view address, std::string_view method,
+                            std::string_view path, std::string_view body,
+                            const ClientOptions& options) {
+  Endpoint to;
+  std::string error = ParseEndpoint(address, &to);
+  if (!error.empty()) {
+    ClientResponse r;
+    r.error = error;
+    return r;
+  }
+  return Fetch(to.host, to.port, method, path, body, options);
 }
 
 ClientResponse Get(const std::string& host, int port, std::string_view path,

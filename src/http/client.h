@@ -113,6 +113,10 @@ ClientResponse Get(const std::string& host, int port, std::string_view path,
                    const ClientOptions& options = {});
 ClientResponse Post(const std::string& host, int port, std::string_view path, std::string_view body,
                     const ClientOptions& options = {});
+// The same for an address "A.B.C.D:PORT", the form configs and /api/state use.
+ClientResponse FetchAddress(std::string_view address, std::string_view method,
+                            std::string_view path, std::string_view body = "",
+                            const ClientOptions& options = {});
 // Sends `raw` as is on a fresh connection and reads one response.
 ClientResponse Exchange(const std::string& host, int port, std::string_view raw,
                         std::string_view method = "GET", int timeout_ms = 5000);
