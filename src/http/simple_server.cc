@@ -52,32 +52,6 @@ Response Response::Json(int status, std::string body) {
   return r;
 }
 
-namespace {
-
-// Decodes a chunked body that ChunkedReader has already validated.
-std::string DecodeChunked(std::string_view raw) {
-  std::string out;
-  while (!raw.empty()) {
-    size_t eol = raw.find("\r\n");
-    if (eol == std::string_view::npos) break;
-    std::string_view size_text = raw.substr(0, eol);
-    size_t semicolon = size_text.find(';');
-    size_text = size_text.substr(0, semicolon);
-    uint64_t size = 0;
-    for (char c : size_text) {
-      if (c == ' ' || c == '\t') break;
-      size = size * 16 + static_cast<uint64_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-    }
-    raw.remove_prefix(eol + 2);
-    if (size == 0) break;
-    out.append(raw.substr(0, size));
-    raw.remove_prefix(std::min<size_t>(raw.size(), size + 2));
-  }
-  return out;
-}
-
-}  // namespace
-
 class SimpleServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(asio::ip::tcp::socket socket, const Handler& handler, const ServerOptions& options,
@@ -152,7 +126,6 @@ class SimpleServer::Connection : public std::enable_shared_from_this<Connection>
       keep_alive_ = head_.keep_alive;
       chunked_ = head_.body == BodyKind::kChunked;
       chunks_.Reset();
-      raw_body_.clear();
       body_needed_ = head_.content_length;
       Consume(head_.head_size);
       if (head_.expect_continue && (chunked_ || body_needed_ > used_)) {
@@ -166,13 +139,13 @@ class SimpleServer::Connection : public std::enable_shared_from_this<Connection>
       bool done = false;
       ParseError error;
       error.status = 0;
-      size_t take = chunks_.Consume(std::string_view(buffer_.data(), used_), &done, &error);
+      // The parser's ChunkedReader validates and decodes in one pass.
+      size_t take =
+          chunks_.Consume(std::string_view(buffer_.data(), used_), &done, &error, &request_.body);
       if (error.status != 0) return Fail(400);
-      raw_body_.append(buffer_.data(), take);
       Consume(take);
       if (chunks_.data_bytes() > options_.max_body_bytes) return Fail(413);
       if (!done) return Read();
-      request_.body = DecodeChunked(raw_body_);
     } else if (state_ == State::kBody) {
       size_t take = std::min<size_t>(body_needed_ - request_.body.size(), used_);
       request_.body.append(buffer_.data(), take);
@@ -250,7 +223,6 @@ class SimpleServer::Connection : public std::enable_shared_from_this<Connection>
   size_t body_needed_ = 0;
   bool chunked_ = false;
   ChunkedReader chunks_;
-  std::string raw_body_;
   bool keep_alive_ = true;
   std::string out_;
 };
@@ -271,6 +243,8 @@ SimpleServer::~SimpleServer() {
 
 void SimpleServer::Start() {
   OpenListener(acceptor_, at_, false);
+  std::error_code ec;
+  at_.port = acceptor_.local_endpoint(ec).port();  // the one the kernel chose for port 0
   Accept();
 }
 

@@ -60,6 +60,7 @@ class SimpleServer {
   SimpleServer(asio::io_context& io, Endpoint at, Handler handler, ServerOptions options = {});
   ~SimpleServer();
   // Binds and starts accepting; throws std::system_error naming the address.
+  // Port 0 binds an ephemeral port; endpoint() then tells which.
   void Start();
   void Stop();
   const Endpoint& endpoint() const { return at_; }
