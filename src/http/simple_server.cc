@@ -7,12 +7,22 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
+#include <cerrno>
+
+#include <nlohmann/json.hpp>
+
 #include "base/log.h"
 #include "http/parser.h"
 #include "http/response.h"
 #include "net/tcp.h"
 
 namespace nines::http {
+
+Response JsonError(int status, std::string_view message) {
+  // Invalid UTF-8 in a message (a key echoed back) is replaced, never thrown on.
+  nlohmann::json j = {{"error", message}};
+  return Response::Json(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
 
 std::string Request::Header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
@@ -235,7 +245,9 @@ SimpleServer::SimpleServer(asio::io_context& io, Endpoint at, Handler handler,
       options_(options),
       acceptor_(io),
       connections_(std::make_shared<std::atomic<size_t>>(0)),
-      stopped_(std::make_shared<std::atomic<bool>>(false)) {}
+      stopped_(std::make_shared<std::atomic<bool>>(false)),
+      accept_errors_(std::make_shared<std::atomic<uint64_t>>(0)),
+      accept_backoff_(io) {}
 
 SimpleServer::~SimpleServer() {
   Stop();
@@ -252,23 +264,57 @@ void SimpleServer::Stop() {
   stopped_->store(true);
   std::error_code ec;
   acceptor_.close(ec);
+  accept_backoff_.cancel();
+}
+
+void SimpleServer::ExportMetrics(MetricsRegistry& registry) const {
+  registry.AddCounterCallback(
+      "nines_http_accept_errors_total",
+      "Failed accepts on an HTTP listener (descriptors or memory exhausted, ...)",
+      {{"listen", at_.ToString()}},
+      [errors = accept_errors_] { return static_cast<double>(errors->load()); });
+}
+
+void SimpleServer::OnAcceptError(const std::error_code& ec) {
+  accept_errors_->fetch_add(1);
+  // Asio reports these in its own system category (not std::errc-comparable).
+  bool exhausted = ec.category() == asio::error::get_system_category() &&
+                   (ec.value() == EMFILE || ec.value() == ENFILE || ec.value() == ENOBUFS ||
+                    ec.value() == ENOMEM);
+  if (!exhausted) {
+    Accept();  // a connection that died before it was accepted: take the next one
+    return;
+  }
+  if (!in_accept_error_burst_) {
+    in_accept_error_burst_ = true;
+    LogWarn("http", "accept on {}: {}; pausing accepts for {} ms at a time until it clears",
+            at_.ToString(), ec.message(), kAcceptBackoffMs);
+  }
+  accept_backoff_.expires_after(std::chrono::milliseconds(kAcceptBackoffMs));
+  accept_backoff_.async_wait([this, stopped = stopped_](std::error_code timer_ec) {
+    if (timer_ec || stopped->load()) return;
+    Accept();
+  });
 }
 
 void SimpleServer::Accept() {
   acceptor_.async_accept([this, stopped = stopped_](std::error_code ec,
                                                     asio::ip::tcp::socket socket) {
     if (stopped->load()) return;
-    if (!ec) {
-      if (connections_->load() >= options_.max_connections) {
-        std::error_code ignored;
-        socket.close(ignored);
-      } else {
-        connections_->fetch_add(1);
-        socket.set_option(asio::ip::tcp::no_delay(true), ec);
-        std::make_shared<Connection>(std::move(socket), handler_, options_, connections_)->Start();
-      }
-    } else if (ec == asio::error::operation_aborted) {
-      return;
+    if (ec == asio::error::operation_aborted) return;
+    if (ec) return OnAcceptError(ec);
+    if (in_accept_error_burst_) {
+      in_accept_error_burst_ = false;
+      LogInfo("http", "accept on {} works again ({} failures so far)", at_.ToString(),
+              accept_errors_->load());
+    }
+    if (connections_->load() >= options_.max_connections) {
+      std::error_code ignored;
+      socket.close(ignored);
+    } else {
+      connections_->fetch_add(1);
+      socket.set_option(asio::ip::tcp::no_delay(true), ec);
+      std::make_shared<Connection>(std::move(socket), handler_, options_, connections_)->Start();
     }
     Accept();
   });
