@@ -237,6 +237,24 @@ TEST_F(DnsIntegrationTest, AnswersLikeAnAuthoritativeServer) {
   EXPECT_NE(metrics.body.find("nines_dns_responses_total{rcode=\"NXDOMAIN\"} 2"), std::string::npos)
       << metrics.body;
   EXPECT_NE(metrics.body.find("nines_dns_answers_total{region=\"us-west\"} 2"), std::string::npos);
+  // The admin listener is the project's SimpleServer: its accept counter, JSON errors.
+  EXPECT_NE(
+      metrics.body.find("nines_http_accept_errors_total{listen=\"" + std::string(kServerHost) +
+                        ":" + std::to_string(admin_port_) + "\"} 0"),
+      std::string::npos)
+      << metrics.body;
+  http::ClientResponse missing = http::Get(kServerHost, admin_port_, "/nope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.Header("Content-Type"), "application/json");
+  EXPECT_EQ(nlohmann::json::parse(missing.body, nullptr, false).value("error", ""),
+            "not found: try /status or /metrics");
+  http::ClientResponse post = http::Post(kServerHost, admin_port_, "/status", "");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.Header("Allow"), "GET, HEAD");
+  // Keep-alive: two requests on one connection.
+  http::ClientConnection c;
+  EXPECT_EQ(c.Request(kServerHost, admin_port_, "GET", "/status").status, 200);
+  EXPECT_EQ(c.Request(kServerHost, admin_port_, "HEAD", "/metrics").status, 200);
 }
 
 TEST_F(DnsIntegrationTest, DeadRegionFailsOverToTheNearestHealthyRegionAndBack) {
