@@ -205,6 +205,10 @@ TEST(AppIntegration, OrdersThroughTwoAppsSurviveLeaderKill) {
   EXPECT_NE(metrics.body.find("nines_app_orders_created_total 1"), std::string::npos);
   EXPECT_NE(metrics.body.find("nines_app_store_pending_limit 4096"), std::string::npos);
   EXPECT_NE(metrics.body.find("nines_app_http_max_connections 64"), std::string::npos);
+  EXPECT_NE(metrics.body.find("nines_http_accept_errors_total{listen=\"" + a.host + ":" +
+                              std::to_string(a.port) + "\"} 0"),
+            std::string::npos)
+      << metrics.body;
 
   // POSTs through both apps while the store leader is SIGKILLed.
   const int kBefore = 15;

@@ -341,6 +341,9 @@ TEST_F(Lb, MaxConnectionsIsEnforced) {
   held.pop_back();
   EXPECT_TRUE(WaitUntil([&] { return Get("/").status == 200; }, 3000));
   EXPECT_NE(AdminGet("/metrics").find("nines_lb_connections_rejected_total "), std::string::npos);
+  EXPECT_NE(
+      AdminGet("/metrics").find("nines_http_accept_errors_total{listen=\"" + host_ + ":9901\"} 0"),
+      std::string::npos);
 }
 
 TEST_F(Lb, StatusAndMetricsDescribeTheServers) {
