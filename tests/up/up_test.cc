@@ -103,7 +103,7 @@ class UpRun {
 
 bool Post(const std::string& path) {
   http::ClientResponse r =
-      http::Post("127.0.0.1", 9900, path, "", http::ClientOptions().Timeout(3000));
+      http::Post("127.0.0.1", 9900, path, "{}", http::ClientOptions().Timeout(3000));
   return r.ok && r.status == 200;
 }
 
