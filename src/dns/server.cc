@@ -354,7 +354,7 @@ void DnsServer::AcceptTcp() {
 
 // ---- control thread ----
 
-void DnsServer::Publish(std::shared_ptr<const DnsConfig> config) {
+void DnsServer::Publish(const std::shared_ptr<const DnsConfig>& config) {
   auto board = std::make_unique<HealthBoard>(control_io_, *config, board_.get(), &registry_);
   auto g = std::make_shared<Generation>();
   g->config = config;

@@ -89,7 +89,7 @@ class DnsServer {
   // Control thread.
   void WaitSignal();
   void Reload();
-  void Publish(std::shared_ptr<const DnsConfig> config);
+  void Publish(const std::shared_ptr<const DnsConfig>& config);
   // GET /status and GET /metrics, on the control thread.
   http::Response HandleAdmin(const http::Request& request);
   std::string StatusJson() const;

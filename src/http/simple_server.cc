@@ -168,14 +168,12 @@ class SimpleServer::Connection : public std::enable_shared_from_this<Connection>
       auto self = shared_from_this();
       asio::any_io_executor executor = socket_.get_executor();
       handler_(request_, [self, executor](Response response) {
-        asio::post(executor, [self, response = std::move(response)]() mutable {
-          self->Send(std::move(response));
-        });
+        asio::post(executor, [self, response = std::move(response)]() { self->Send(response); });
       });
     }
   }
 
-  void Send(Response response) {
+  void Send(const Response& response) {
     if (state_ != State::kHandling) return;
     out_ = BuildResponse(response.status, response.content_type,
                          request_.method == "HEAD" ? std::string_view() : response.body,
@@ -250,7 +248,10 @@ SimpleServer::SimpleServer(asio::io_context& io, Endpoint at, Handler handler,
       accept_backoff_(io) {}
 
 SimpleServer::~SimpleServer() {
-  Stop();
+  try {
+    Stop();
+  } catch (...) {  // a timer cancel that failed (epoll_ctl): nothing left to undo
+  }
 }
 
 void SimpleServer::Start() {

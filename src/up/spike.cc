@@ -39,7 +39,7 @@ SpikeStatus Spike::Status() const {
   return status_;
 }
 
-void Spike::Run(Endpoint lb, std::string source_ip, int rate, int seconds) {
+void Spike::Run(const Endpoint& lb, std::string source_ip, int rate, int seconds) {
   using Clock = std::chrono::steady_clock;
   // One keep-alive connection from the source address, reopened when the lb closes it.
   http::ClientConnection client;
