@@ -52,14 +52,14 @@ TEST_F(RateLimit, PerClientLimitAnswers429WithRetryAfter) {
 // no body, or a pipelining client would read the body as the next response.
 TEST_F(RateLimit, LimitedHeadRequestGetsNoBody) {
   StartAll({{"a"}}, "[rate_limit]\nper_client = \"1/min\"");
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   // The second and third are over the limit; all three arrive at once.
   ASSERT_TRUE(
       c.Send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\nHEAD /2 HTTP/1.1\r\nHost: t\r\n\r\n"
              "HEAD /3 HTTP/1.1\r\nHost: t\r\n\r\n"));
   for (int expected : {200, 429, 429}) {
-    HttpResult r = c.Read("HEAD");
+    http::ClientResponse r = c.Read("HEAD");
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.status, expected);
     if (expected == 429) {
