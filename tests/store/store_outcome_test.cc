@@ -139,7 +139,7 @@ TEST(StoreOutcome, OversizedWriteIsRefusedAndTheGroupGoesOn) {
         << reply.substr(0, 200);
   }
   // Receiving 64 MiB can delay heartbeats past an election: follow the leader.
-  HttpResult put;
+  http::ClientResponse put;
   for (int attempt = 0; attempt < 3 && (attempt == 0 || put.status == 307); ++attempt) {
     leader = g.WaitLeader(g.All());
     ASSERT_GE(leader, 0) << "no leader elected";
