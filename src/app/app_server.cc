@@ -106,6 +106,7 @@ AppServer::~AppServer() {
 
 void AppServer::Start() {
   server_.Start();
+  server_.ExportMetrics(metrics_);
   store_.Start();
   WatchSignals();
 }

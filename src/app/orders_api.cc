@@ -18,11 +18,7 @@ namespace {
 
 using Reply = std::function<void(http::Response)>;
 
-http::Response JsonError(int status, std::string_view message) {
-  nlohmann::json j = {{"error", message}};
-  return http::Response::Json(status,
-                              j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
+using http::JsonError;
 
 int64_t WallNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -15,6 +15,7 @@
 #include <csignal>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <system_error>
 #include <thread>
 
 #include "base/clock.h"
@@ -172,8 +173,6 @@ DnsServer::DnsServer(std::string config_file, ServerOverrides overrides)
       metrics_(&registry_),
       tcp_acceptor_(dns_io_),
       signals_(control_io_, SIGINT, SIGTERM, SIGHUP),
-      admin_(control_io_, [this](const std::string& method,
-                                 const std::string& path) { return HandleAdmin(method, path); }),
       udp_batch_(std::make_unique<UdpBatch>()) {
   reloads_ok_ = registry_.GetCounter("nines_dns_reloads_total", "Config reloads (SIGHUP)",
                                      {{"result", "ok"}});
@@ -211,11 +210,25 @@ int DnsServer::Run(DnsConfig initial) {
     LogError("dns", "cannot listen on TCP {}: {}", config->listen.ToString(), ec.message());
     return 1;
   }
-  std::string admin_error = admin_.Listen(config->admin);
-  if (!admin_error.empty()) {
-    LogError("dns", "{}", admin_error);
+  // The admin endpoints need no bodies and few connections.
+  http::ServerOptions admin_options;
+  admin_options.max_connections = 32;
+  admin_options.max_body_bytes = 0;
+  admin_options.header_timeout_ms = 5000;
+  admin_options.idle_timeout_ms = 5000;
+  admin_ = std::make_unique<http::SimpleServer>(
+      control_io_, config->admin,
+      [this](const http::Request& request, const http::Responder& respond) {
+        respond(HandleAdmin(request));
+      },
+      admin_options);
+  try {
+    admin_->Start();
+  } catch (const std::system_error& e) {
+    LogError("dns", "admin: {}", e.what());
     return 1;
   }
+  admin_->ExportMetrics(registry_);
 
   Publish(config);
   WaitSignal();
@@ -341,7 +354,7 @@ void DnsServer::AcceptTcp() {
 
 // ---- control thread ----
 
-void DnsServer::Publish(std::shared_ptr<const DnsConfig> config) {
+void DnsServer::Publish(const std::shared_ptr<const DnsConfig>& config) {
   auto board = std::make_unique<HealthBoard>(control_io_, *config, board_.get(), &registry_);
   auto g = std::make_shared<Generation>();
   g->config = config;
@@ -368,7 +381,7 @@ void DnsServer::WaitSignal() {
       return;
     }
     LogInfo("dns", "signal {}: stopping", signal_number);
-    admin_.Close();
+    if (admin_) admin_->Stop();
     if (board_) board_->Stop();
     dns_io_.stop();
   });
@@ -396,13 +409,19 @@ void DnsServer::Reload() {
           config_->zone.policy.regions().size());
 }
 
-AdminReply DnsServer::HandleAdmin(const std::string& method, const std::string& path) {
-  if (method != "GET" && method != "HEAD") return {405, "text/plain", "use GET\n"};
-  if (path == "/status") return {200, "application/json", StatusJson() + "\n"};
-  if (path == "/metrics") {
-    return {200, "text/plain; version=0.0.4; charset=utf-8", registry_.RenderPrometheus()};
+http::Response DnsServer::HandleAdmin(const http::Request& request) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    http::Response r = http::JsonError(405, "use GET");
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
   }
-  return {404, "text/plain", "not found: try /status or /metrics\n"};
+  if (request.path == "/status") return http::Response::Json(200, StatusJson());
+  if (request.path == "/metrics") {
+    http::Response r = http::Response::Text(200, registry_.RenderPrometheus());
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  }
+  return http::JsonError(404, "not found: try /status or /metrics");
 }
 
 std::string DnsServer::StatusJson() const {

@@ -22,10 +22,10 @@
 #include <vector>
 
 #include "base/metrics.h"
-#include "dns/admin_http.h"
 #include "dns/config.h"
 #include "dns/dns_metrics.h"
 #include "dns/health_board.h"
+#include "http/simple_server.h"
 
 namespace nines::dns {
 
@@ -89,8 +89,9 @@ class DnsServer {
   // Control thread.
   void WaitSignal();
   void Reload();
-  void Publish(std::shared_ptr<const DnsConfig> config);
-  AdminReply HandleAdmin(const std::string& method, const std::string& path);
+  void Publish(const std::shared_ptr<const DnsConfig>& config);
+  // GET /status and GET /metrics, on the control thread.
+  http::Response HandleAdmin(const http::Request& request);
   std::string StatusJson() const;
 
   std::string config_file_;
@@ -102,7 +103,7 @@ class DnsServer {
   asio::io_context control_io_;
   asio::ip::tcp::acceptor tcp_acceptor_;
   asio::signal_set signals_;
-  AdminHttp admin_;
+  std::unique_ptr<http::SimpleServer> admin_;  // made in Run, once the address is known
 
   // Published by the control thread, picked up by the DNS thread.
   std::mutex generation_mu_;

@@ -20,7 +20,6 @@
 
 #include "base/clock.h"
 #include "base/config.h"
-#include "drill/blocking_http.h"
 #include "drill/cluster_state.h"
 #include "drill/fault_action.h"
 #include "drill/fault_schedule.h"
@@ -29,6 +28,7 @@
 #include "drill/report.h"
 #include "drill/timeline.h"
 #include "drill/up_child.h"
+#include "http/client.h"
 
 namespace nines::drill {
 
@@ -53,11 +53,22 @@ void SleepUntil(int64_t until_ms) {
   while (!g_interrupted && NowMs() < until_ms) SleepMs(std::min<int64_t>(50, until_ms - NowMs()));
 }
 
+// Splits "http://H:P/..." or "H:P" into "H:P"; "" if malformed.
+std::string HostPortOfUrl(const std::string& url) {
+  std::string s = url;
+  if (s.rfind("http://", 0) == 0) s = s.substr(7);
+  size_t slash = s.find('/');
+  if (slash != std::string::npos) s = s.substr(0, slash);
+  if (s.find(':') == std::string::npos) return "";
+  return s;
+}
+
 struct Api {
   std::string host_port;
 
   std::optional<ClusterState> State(std::string* error) const {
-    HttpReply r = BlockingHttp(host_port, "GET", "/api/state", "", 2000);
+    http::ClientResponse r =
+        http::FetchAddress(host_port, "GET", "/api/state", "", http::ClientOptions().Timeout(2000));
     if (!r.ok) {
       *error = "GET /api/state: " + r.error;
       return std::nullopt;
@@ -72,7 +83,8 @@ struct Api {
   // POST path; "" on 2xx, else the error text the API gave (409 when the
   // target is not in a state the action applies to, e.g. kill of a stopped node).
   std::string Post(const std::string& path) const {
-    HttpReply r = BlockingHttp(host_port, "POST", path, "{}", 5000);
+    http::ClientResponse r =
+        http::FetchAddress(host_port, "POST", path, "{}", http::ClientOptions().Timeout(5000));
     if (!r.ok) return "POST " + path + ": " + r.error;
     if (r.status >= 200 && r.status < 300) return "";
     auto j = nlohmann::json::parse(r.body, nullptr, false);
@@ -85,7 +97,8 @@ struct Api {
 
 // The lb admin /status lists the app server as down.
 bool LbMarksDown(const std::string& admin, const std::string& app_address) {
-  HttpReply r = BlockingHttp(admin, "GET", "/status", "", 500);
+  http::ClientResponse r =
+      http::FetchAddress(admin, "GET", "/status", "", http::ClientOptions().Timeout(500));
   if (!r.ok || r.status != 200) return false;
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (!j.is_object() || !j.contains("servers") || !j["servers"].is_array()) return false;
@@ -206,7 +219,8 @@ int RunDrill(const DrillOptions& o) {
       resolver = std::make_unique<RegionResolver>(dns_servers, zone, subnets);
       bool lbs_ok = true;
       for (const NodeState* lb : s->OfKind("lb")) {
-        HttpReply r = BlockingHttp(lb->address, "GET", "/healthz", "", 1000);
+        http::ClientResponse r = http::FetchAddress(lb->address, "GET", "/healthz", "",
+                                                    http::ClientOptions().Timeout(1000));
         if (!r.ok || r.status != 200) {
           lbs_ok = false;
           not_ready = lb->name + " /healthz: " + (r.ok ? std::to_string(r.status) : r.error);

@@ -36,20 +36,6 @@ constexpr size_t kMaxNotes = 20;
 constexpr size_t kMaxResponseBytes = 1 << 20;
 constexpr int kMaxAttempts = 6;
 
-// Decodes a complete chunked body (already validated by ChunkedReader).
-std::string Dechunk(std::string_view raw) {
-  std::string out;
-  while (true) {
-    size_t eol = raw.find("\r\n");
-    if (eol == std::string_view::npos) return out;
-    size_t size = std::strtoul(std::string(raw.substr(0, eol)).c_str(), nullptr, 16);
-    raw.remove_prefix(eol + 2);
-    if (size == 0 || raw.size() < size) return out;
-    out.append(raw.substr(0, size));
-    raw.remove_prefix(std::min(raw.size(), size + 2));
-  }
-}
-
 }  // namespace
 
 struct LoadEngine::Connection {
@@ -347,6 +333,7 @@ asio::awaitable<LoadEngine::Exchange> LoadEngine::Send(size_t user, const std::s
   http::Limits limits;
   bool have_head = false;
   http::ChunkedReader chunked;
+  std::string dechunked;  // ChunkedReader's decoding of a chunked body
   size_t body_end = 0;
   bool complete = false;
   bool closed = false;
@@ -380,7 +367,9 @@ asio::awaitable<LoadEngine::Exchange> LoadEngine::Send(size_t user, const std::s
         bool done = false;
         http::ParseError perr;
         chunked.Reset();
-        size_t used = chunked.Consume(std::string_view(data).substr(start), &done, &perr);
+        dechunked.clear();
+        size_t used =
+            chunked.Consume(std::string_view(data).substr(start), &done, &perr, &dechunked);
         if (used == 0 && data.size() > start && !done && perr.reason[0] != '\0') {
           out.error = std::string("bad chunked body: ") + perr.reason;
           break;
@@ -414,7 +403,7 @@ asio::awaitable<LoadEngine::Exchange> LoadEngine::Send(size_t user, const std::s
     out.status = head.status;
     std::string_view body =
         std::string_view(data).substr(head.head_size, body_end - head.head_size);
-    out.body = head.body == http::BodyKind::kChunked ? Dechunk(body) : std::string(body);
+    out.body = head.body == http::BodyKind::kChunked ? std::move(dechunked) : std::string(body);
     bool reusable = head.keep_alive && !closed && body_end == data.size() &&
                     head.body != http::BodyKind::kUntilClose;
     if (reusable && u.idle.size() < options_.max_idle_per_user) {

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include "drill/blocking_http.h"
+#include "http/client.h"
 
 namespace nines::drill {
 
@@ -22,7 +22,8 @@ Found ReadOne(const std::string& lb, const AcknowledgedWrite& w, const std::stri
   int changed = 0;
   for (int attempt = 0; attempt < 8; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
-    HttpReply r = BlockingHttp(lb, "GET", "/orders/" + w.id, "", timeout_ms, source);
+    http::ClientResponse r = http::FetchAddress(
+        lb, "GET", "/orders/" + w.id, "", http::ClientOptions().Timeout(timeout_ms).Source(source));
     if (r.ok && r.status == 200) {
       if (BodyFingerprint(r.body) == w.body_fingerprint) return Found::kYes;
       if (++changed >= 3) return Found::kChanged;

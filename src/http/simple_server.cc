@@ -7,12 +7,22 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
+#include <cerrno>
+
+#include <nlohmann/json.hpp>
+
 #include "base/log.h"
 #include "http/parser.h"
 #include "http/response.h"
 #include "net/tcp.h"
 
 namespace nines::http {
+
+Response JsonError(int status, std::string_view message) {
+  // Invalid UTF-8 in a message (a key echoed back) is replaced, never thrown on.
+  nlohmann::json j = {{"error", message}};
+  return Response::Json(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
 
 std::string Request::Header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
@@ -51,32 +61,6 @@ Response Response::Json(int status, std::string body) {
   if (r.body.empty() || r.body.back() != '\n') r.body += '\n';
   return r;
 }
-
-namespace {
-
-// Decodes a chunked body that ChunkedReader has already validated.
-std::string DecodeChunked(std::string_view raw) {
-  std::string out;
-  while (!raw.empty()) {
-    size_t eol = raw.find("\r\n");
-    if (eol == std::string_view::npos) break;
-    std::string_view size_text = raw.substr(0, eol);
-    size_t semicolon = size_text.find(';');
-    size_text = size_text.substr(0, semicolon);
-    uint64_t size = 0;
-    for (char c : size_text) {
-      if (c == ' ' || c == '\t') break;
-      size = size * 16 + static_cast<uint64_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-    }
-    raw.remove_prefix(eol + 2);
-    if (size == 0) break;
-    out.append(raw.substr(0, size));
-    raw.remove_prefix(std::min<size_t>(raw.size(), size + 2));
-  }
-  return out;
-}
-
-}  // namespace
 
 class SimpleServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -152,7 +136,6 @@ class SimpleServer::Connection : public std::enable_shared_from_this<Connection>
       keep_alive_ = head_.keep_alive;
       chunked_ = head_.body == BodyKind::kChunked;
       chunks_.Reset();
-      raw_body_.clear();
       body_needed_ = head_.content_length;
       Consume(head_.head_size);
       if (head_.expect_continue && (chunked_ || body_needed_ > used_)) {
@@ -166,13 +149,13 @@ class SimpleServer::Connection : public std::enable_shared_from_this<Connection>
       bool done = false;
       ParseError error;
       error.status = 0;
-      size_t take = chunks_.Consume(std::string_view(buffer_.data(), used_), &done, &error);
+      // The parser's ChunkedReader validates and decodes in one pass.
+      size_t take =
+          chunks_.Consume(std::string_view(buffer_.data(), used_), &done, &error, &request_.body);
       if (error.status != 0) return Fail(400);
-      raw_body_.append(buffer_.data(), take);
       Consume(take);
       if (chunks_.data_bytes() > options_.max_body_bytes) return Fail(413);
       if (!done) return Read();
-      request_.body = DecodeChunked(raw_body_);
     } else if (state_ == State::kBody) {
       size_t take = std::min<size_t>(body_needed_ - request_.body.size(), used_);
       request_.body.append(buffer_.data(), take);
@@ -185,14 +168,12 @@ class SimpleServer::Connection : public std::enable_shared_from_this<Connection>
       auto self = shared_from_this();
       asio::any_io_executor executor = socket_.get_executor();
       handler_(request_, [self, executor](Response response) {
-        asio::post(executor, [self, response = std::move(response)]() mutable {
-          self->Send(std::move(response));
-        });
+        asio::post(executor, [self, response = std::move(response)]() { self->Send(response); });
       });
     }
   }
 
-  void Send(Response response) {
+  void Send(const Response& response) {
     if (state_ != State::kHandling) return;
     out_ = BuildResponse(response.status, response.content_type,
                          request_.method == "HEAD" ? std::string_view() : response.body,
@@ -250,7 +231,6 @@ class SimpleServer::Connection : public std::enable_shared_from_this<Connection>
   size_t body_needed_ = 0;
   bool chunked_ = false;
   ChunkedReader chunks_;
-  std::string raw_body_;
   bool keep_alive_ = true;
   std::string out_;
 };
@@ -263,14 +243,21 @@ SimpleServer::SimpleServer(asio::io_context& io, Endpoint at, Handler handler,
       options_(options),
       acceptor_(io),
       connections_(std::make_shared<std::atomic<size_t>>(0)),
-      stopped_(std::make_shared<std::atomic<bool>>(false)) {}
+      stopped_(std::make_shared<std::atomic<bool>>(false)),
+      accept_errors_(std::make_shared<std::atomic<uint64_t>>(0)),
+      accept_backoff_(io) {}
 
 SimpleServer::~SimpleServer() {
-  Stop();
+  try {
+    Stop();
+  } catch (...) {  // a timer cancel that failed (epoll_ctl): nothing left to undo
+  }
 }
 
 void SimpleServer::Start() {
   OpenListener(acceptor_, at_, false);
+  std::error_code ec;
+  at_.port = acceptor_.local_endpoint(ec).port();  // the one the kernel chose for port 0
   Accept();
 }
 
@@ -278,23 +265,57 @@ void SimpleServer::Stop() {
   stopped_->store(true);
   std::error_code ec;
   acceptor_.close(ec);
+  accept_backoff_.cancel();
+}
+
+void SimpleServer::ExportMetrics(MetricsRegistry& registry) const {
+  registry.AddCounterCallback(
+      "nines_http_accept_errors_total",
+      "Failed accepts on an HTTP listener (descriptors or memory exhausted, ...)",
+      {{"listen", at_.ToString()}},
+      [errors = accept_errors_] { return static_cast<double>(errors->load()); });
+}
+
+void SimpleServer::OnAcceptError(const std::error_code& ec) {
+  accept_errors_->fetch_add(1);
+  // Asio reports these in its own system category (not std::errc-comparable).
+  bool exhausted = ec.category() == asio::error::get_system_category() &&
+                   (ec.value() == EMFILE || ec.value() == ENFILE || ec.value() == ENOBUFS ||
+                    ec.value() == ENOMEM);
+  if (!exhausted) {
+    Accept();  // a connection that died before it was accepted: take the next one
+    return;
+  }
+  if (!in_accept_error_burst_) {
+    in_accept_error_burst_ = true;
+    LogWarn("http", "accept on {}: {}; pausing accepts for {} ms at a time until it clears",
+            at_.ToString(), ec.message(), kAcceptBackoffMs);
+  }
+  accept_backoff_.expires_after(std::chrono::milliseconds(kAcceptBackoffMs));
+  accept_backoff_.async_wait([this, stopped = stopped_](std::error_code timer_ec) {
+    if (timer_ec || stopped->load()) return;
+    Accept();
+  });
 }
 
 void SimpleServer::Accept() {
   acceptor_.async_accept([this, stopped = stopped_](std::error_code ec,
                                                     asio::ip::tcp::socket socket) {
     if (stopped->load()) return;
-    if (!ec) {
-      if (connections_->load() >= options_.max_connections) {
-        std::error_code ignored;
-        socket.close(ignored);
-      } else {
-        connections_->fetch_add(1);
-        socket.set_option(asio::ip::tcp::no_delay(true), ec);
-        std::make_shared<Connection>(std::move(socket), handler_, options_, connections_)->Start();
-      }
-    } else if (ec == asio::error::operation_aborted) {
-      return;
+    if (ec == asio::error::operation_aborted) return;
+    if (ec) return OnAcceptError(ec);
+    if (in_accept_error_burst_) {
+      in_accept_error_burst_ = false;
+      LogInfo("http", "accept on {} works again ({} failures so far)", at_.ToString(),
+              accept_errors_->load());
+    }
+    if (connections_->load() >= options_.max_connections) {
+      std::error_code ignored;
+      socket.close(ignored);
+    } else {
+      connections_->fetch_add(1);
+      socket.set_option(asio::ip::tcp::no_delay(true), ec);
+      std::make_shared<Connection>(std::move(socket), handler_, options_, connections_)->Start();
     }
     Accept();
   });

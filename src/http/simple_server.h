@@ -6,6 +6,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <atomic>
 #include <functional>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "base/config.h"
+#include "base/metrics.h"
 
 namespace nines::http {
 
@@ -43,6 +45,9 @@ struct Response {
   static Response Json(int status, std::string body);
 };
 
+// The JSON error reply every API in nines answers with: {"error":"message"}.
+Response JsonError(int status, std::string_view message);
+
 // The handler answers through `respond`, now or later (on the server's loop
 // or any thread: the server posts the write to its loop).
 using Responder = std::function<void(Response)>;
@@ -60,14 +65,26 @@ class SimpleServer {
   SimpleServer(asio::io_context& io, Endpoint at, Handler handler, ServerOptions options = {});
   ~SimpleServer();
   // Binds and starts accepting; throws std::system_error naming the address.
+  // Port 0 binds an ephemeral port; endpoint() then tells which.
   void Start();
   void Stop();
   const Endpoint& endpoint() const { return at_; }
   size_t connections() const { return connections_->load(); }
+  // Failed accepts so far (descriptors exhausted, ...).
+  uint64_t accept_errors() const { return accept_errors_->load(); }
+  // Publishes nines_http_accept_errors_total{listen="HOST:PORT"} in `registry`
+  // (call after Start, so the label carries the bound port).
+  void ExportMetrics(MetricsRegistry& registry) const;
+
+  // While accept fails for lack of descriptors or memory (EMFILE, ENFILE,
+  // ENOBUFS, ENOMEM) the server pauses accepting for this long rather than
+  // spin; the pending connections wait in the kernel's backlog.
+  static constexpr int kAcceptBackoffMs = 100;
 
  private:
   class Connection;
   void Accept();
+  void OnAcceptError(const std::error_code& ec);
 
   asio::io_context& io_;
   Endpoint at_;
@@ -76,6 +93,9 @@ class SimpleServer {
   asio::ip::tcp::acceptor acceptor_;
   std::shared_ptr<std::atomic<size_t>> connections_;
   std::shared_ptr<std::atomic<bool>> stopped_;
+  std::shared_ptr<std::atomic<uint64_t>> accept_errors_;
+  asio::steady_timer accept_backoff_;
+  bool in_accept_error_burst_ = false;  // logged once per burst of failures
 };
 
 }  // namespace nines::http

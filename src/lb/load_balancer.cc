@@ -154,6 +154,7 @@ void LoadBalancer::Start() {
         HandleAdmin(request, respond);
       });
   admin_->Start();
+  admin_->ExportMetrics(shared_.registry);
   auto runtime = shared_.runtime();
   if (config.cluster && runtime->global) {
     cluster_ = std::make_unique<RateLimitCluster>(control_, *config.cluster, runtime->global.get());

@@ -22,9 +22,7 @@ namespace nines::store {
 
 namespace {
 
-http::Response JsonError(int status, const std::string& message) {
-  return http::Response::Json(status, nlohmann::json{{"error", message}}.dump() + "\n");
-}
+using http::JsonError;
 
 // 503 with Retry-After: the request was certainly not applied; try again.
 http::Response Unavailable(const std::string& message) {

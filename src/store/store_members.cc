@@ -19,9 +19,7 @@ namespace {
 constexpr char kDirectoryEntry = 'D';
 constexpr int64_t kMinJobMs = 10000;
 
-http::Response JsonError(int status, const std::string& message) {
-  return http::Response::Json(status, nlohmann::json{{"error", message}}.dump() + "\n");
-}
+using http::JsonError;
 
 bool ValidMemberId(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;

@@ -14,7 +14,7 @@ namespace {
 using nlohmann::json;
 
 http::Response Error(int status, const std::string& message) {
-  return http::Response::Json(status, json{{"error", message}}.dump());
+  return http::JsonError(status, message);
 }
 
 http::Response Ok(json extra = json::object()) {

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <utility>
 
-#include "up/http_fetch.h"
+#include "http/client.h"
 
 namespace nines::up {
 
@@ -39,9 +39,11 @@ SpikeStatus Spike::Status() const {
   return status_;
 }
 
-void Spike::Run(Endpoint lb, std::string source_ip, int rate, int seconds) {
+void Spike::Run(const Endpoint& lb, std::string source_ip, int rate, int seconds) {
   using Clock = std::chrono::steady_clock;
-  HttpClient client(std::move(lb), std::move(source_ip), 1000);
+  // One keep-alive connection from the source address, reopened when the lb closes it.
+  http::ClientConnection client;
+  http::ClientOptions options = http::ClientOptions().Timeout(1000).Source(std::move(source_ip));
   Clock::time_point start = Clock::now();
   Clock::time_point end = start + std::chrono::seconds(seconds);
   int64_t sent = 0;
@@ -49,7 +51,7 @@ void Spike::Run(Endpoint lb, std::string source_ip, int rate, int seconds) {
     // Pace: request k goes out at start + k / rate.
     Clock::time_point due = start + std::chrono::microseconds(sent * 1000000 / rate);
     if (due > Clock::now()) std::this_thread::sleep_until(due);
-    FetchResult r = client.Request("GET", "/");
+    http::ClientResponse r = client.Request(lb.host, lb.port, "GET", "/", "", options);
     sent++;
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     std::lock_guard lock(mu_);

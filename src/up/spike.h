@@ -38,7 +38,7 @@ class Spike {
   void Stop();
 
  private:
-  void Run(Endpoint lb, std::string source_ip, int rate, int seconds);
+  void Run(const Endpoint& lb, std::string source_ip, int rate, int seconds);
 
   mutable std::mutex mu_;
   SpikeStatus status_;

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "up/http_fetch.h"
+#include "http/client.h"
 
 namespace nines::up {
 namespace {
@@ -103,7 +103,8 @@ void StatePoller::PollOnce() {
       StoreMemberState m;
       m.node = spec.name;
       if (alive) {
-        FetchResult r = HttpFetch(spec.admin, "GET", "/status", kProbeTimeoutMs);
+        http::ClientResponse r = http::Get(spec.admin.host, spec.admin.port, "/status",
+                                           http::ClientOptions().Timeout(kProbeTimeoutMs));
         if (r.ok && r.status == 200) {
           nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
           if (j.is_object()) {
@@ -124,7 +125,8 @@ void StatePoller::PollOnce() {
       stats.node = spec.name;
       LbTrack& track = lb_tracks_[spec.name];
       if (alive) {
-        FetchResult r = HttpFetch(spec.admin, "GET", "/metrics", kProbeTimeoutMs);
+        http::ClientResponse r = http::Get(spec.admin.host, spec.admin.port, "/metrics",
+                                           http::ClientOptions().Timeout(kProbeTimeoutMs));
         if (r.ok && r.status == 200) {
           probe_ready = true;
           stats.reachable = true;
@@ -154,7 +156,7 @@ void StatePoller::PollOnce() {
       if (stats.availability < 0) stats.availability = 0;
       next.lbs.push_back(stats);
     } else if (alive && st.state == NodeState::kStarting) {
-      probe_ready = TcpConnects(spec.admin, kProbeTimeoutMs);
+      probe_ready = http::TcpConnects(spec.admin.host, spec.admin.port, kProbeTimeoutMs);
     }
     if (alive && st.state == NodeState::kStarting && probe_ready) {
       supervisor_->SetReady(spec.name, st.pid, true);

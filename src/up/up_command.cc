@@ -19,8 +19,8 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "http/client.h"
 #include "up/api.h"
-#include "up/http_fetch.h"
 #include "up/run_dir.h"
 
 namespace nines {
@@ -124,7 +124,8 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
       std::fprintf(stderr, "nines up: cannot write %s\n", n.config_path.c_str());
       return 1;
     }
-    if (TcpConnects(n.address, 200) || TcpConnects(n.admin, 200)) {
+    if (http::TcpConnects(n.address.host, n.address.port, 200) ||
+        http::TcpConnects(n.admin.host, n.admin.port, 200)) {
       std::fprintf(stderr,
                    "nines up: %s (%s) is already taken by another process; is another nines up "
                    "running?\n",

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "support/http_client.h"
+#include "http/client.h"
 #include "support/process.h"
 #include "support/wait.h"
 
@@ -66,7 +66,8 @@ class StoreGroup {
     std::set<std::string> named;
     for (int i = 0; i < 3; ++i) {
       if (!processes_[i].running()) continue;
-      HttpResult r = HttpGet(hosts_[i], 17390, "/status", "", 500);
+      http::ClientResponse r =
+          http::Get(hosts_[i], 17390, "/status", http::ClientOptions().Timeout(500));
       if (!r.ok || r.status != 200) continue;
       auto j = nlohmann::json::parse(r.body, nullptr, false);
       if (j.is_discarded()) continue;
@@ -118,19 +119,20 @@ void StartApp(App* app, const StoreGroup& g, int net, const std::vector<int>& or
 }
 
 bool Healthy(const App& a) {
-  HttpResult r = HttpGet(a.host, a.port, "/healthz", "", 1000);
+  http::ClientResponse r =
+      http::Get(a.host, a.port, "/healthz", http::ClientOptions().Timeout(1000));
   return r.ok && r.status == 200;
 }
 
-HttpResult Post(const App& a, const std::string& body, const std::string& key = "",
-                int timeout_ms = 10000) {
+http::ClientResponse Post(const App& a, const std::string& body, const std::string& key = "",
+                          int timeout_ms = 10000) {
   std::string raw = "POST /orders HTTP/1.1\r\nHost: app\r\nContent-Type: application/json\r\n";
   if (!key.empty()) raw += "Idempotency-Key: " + key + "\r\n";
   raw += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-  return HttpRequest(a.host, a.port, raw, "POST", timeout_ms);
+  return http::Exchange(a.host, a.port, raw, "POST", timeout_ms);
 }
 
-nlohmann::json Json(const HttpResult& r) {
+nlohmann::json Json(const http::ClientResponse& r) {
   return nlohmann::json::parse(r.body, nullptr, false);
 }
 
@@ -145,64 +147,68 @@ TEST(AppIntegration, OrdersThroughTwoAppsSurviveLeaderKill) {
       << a.process.Log() << b.process.Log();
 
   // GET / names app and region.
-  HttpResult root = HttpGet(a.host, a.port, "/");
+  http::ClientResponse root = http::Get(a.host, a.port, "/");
   EXPECT_EQ(root.status, 200);
   EXPECT_EQ(Json(root)["app"], "app-160");
   EXPECT_EQ(Json(root)["region"], "r160");
 
   // Created through A, read through B.
-  HttpResult created = Post(a, R"({"item":"book","qty":2})", "order-1");
+  http::ClientResponse created = Post(a, R"({"item":"book","qty":2})", "order-1");
   ASSERT_EQ(created.status, 201) << created.body;
   nlohmann::json order = Json(created);
   std::string id1 = order["id"];
   EXPECT_EQ(id1.rfind("o-", 0), 0u) << id1;  // random, not the key
   EXPECT_EQ(order["app"], "app-160");
   EXPECT_EQ(order["order"]["item"], "book");
-  HttpResult read = HttpGet(b.host, b.port, "/orders/" + id1);
+  http::ClientResponse read = http::Get(b.host, b.port, "/orders/" + id1);
   ASSERT_EQ(read.status, 200);
   EXPECT_EQ(Json(read), order);
 
   // The same key again, through either app: the same order, 200.
   for (App* app : {&b, &a}) {
-    HttpResult again = Post(*app, R"({"item":"book","qty":2})", "order-1");
+    http::ClientResponse again = Post(*app, R"({"item":"book","qty":2})", "order-1");
     ASSERT_EQ(again.status, 200) << again.body;
     EXPECT_EQ(Json(again), order);
   }
   // Without a key every POST is a new order.
-  HttpResult anonymous = Post(b, R"({"item":"pen"})");
+  http::ClientResponse anonymous = Post(b, R"({"item":"pen"})");
   ASSERT_EQ(anonymous.status, 201);
   std::string anonymous_id = Json(anonymous)["id"];
   EXPECT_EQ(anonymous_id.rfind("o-", 0), 0u);
   EXPECT_NE(anonymous_id, id1);
 
   // Listing, newest first.
-  HttpResult list = HttpGet(a.host, a.port, "/orders?limit=2");
+  http::ClientResponse list = http::Get(a.host, a.port, "/orders?limit=2");
   ASSERT_EQ(list.status, 200);
   nlohmann::json orders = Json(list)["orders"];
   ASSERT_EQ(orders.size(), 2u) << list.body;
   EXPECT_EQ(orders[0]["id"], anonymous_id);
   EXPECT_EQ(orders[1]["id"], id1);
-  EXPECT_EQ(Json(HttpGet(a.host, a.port, "/orders?limit=1"))["orders"].size(), 1u);
+  EXPECT_EQ(Json(http::Get(a.host, a.port, "/orders?limit=1"))["orders"].size(), 1u);
 
   // Bad input.
-  EXPECT_EQ(HttpGet(a.host, a.port, "/orders?limit=0").status, 400);
-  EXPECT_EQ(HttpGet(a.host, a.port, "/orders?limit=101").status, 400);
-  EXPECT_EQ(HttpGet(a.host, a.port, "/orders/k-nothing").status, 404);
+  EXPECT_EQ(http::Get(a.host, a.port, "/orders?limit=0").status, 400);
+  EXPECT_EQ(http::Get(a.host, a.port, "/orders?limit=101").status, 400);
+  EXPECT_EQ(http::Get(a.host, a.port, "/orders/k-nothing").status, 404);
   EXPECT_EQ(Post(a, "{not json").status, 400);
   EXPECT_EQ(Post(a, "[1]").status, 400);
   EXPECT_EQ(Post(a, "{}", "bad key!").status, 400);
   EXPECT_EQ(Post(a, "{\"a\":\"" + std::string(70000, 'x') + "\"}").status, 413);
 
   // Status and metrics.
-  HttpResult status = HttpGet(a.host, a.port, "/status");
+  http::ClientResponse status = http::Get(a.host, a.port, "/status");
   ASSERT_EQ(status.status, 200);
   nlohmann::json s = Json(status);
   EXPECT_EQ(s["healthy"], true);
   EXPECT_EQ(s["store"]["members"].size(), 3u);
-  HttpResult metrics = HttpGet(a.host, a.port, "/metrics");
+  http::ClientResponse metrics = http::Get(a.host, a.port, "/metrics");
   EXPECT_NE(metrics.body.find("nines_app_orders_created_total 1"), std::string::npos);
   EXPECT_NE(metrics.body.find("nines_app_store_pending_limit 4096"), std::string::npos);
   EXPECT_NE(metrics.body.find("nines_app_http_max_connections 64"), std::string::npos);
+  EXPECT_NE(metrics.body.find("nines_http_accept_errors_total{listen=\"" + a.host + ":" +
+                              std::to_string(a.port) + "\"} 0"),
+            std::string::npos)
+      << metrics.body;
 
   // POSTs through both apps while the store leader is SIGKILLed.
   const int kBefore = 15;
@@ -215,7 +221,7 @@ TEST(AppIntegration, OrdersThroughTwoAppsSurviveLeaderKill) {
       std::string key = "kill-" + std::to_string(i);
       App& app = i % 2 ? b : a;
       int64_t start = SteadyMs();
-      HttpResult r = Post(app, "{\"n\":" + std::to_string(i) + "}", key, 15000);
+      http::ClientResponse r = Post(app, "{\"n\":" + std::to_string(i) + "}", key, 15000);
       int64_t took = SteadyMs() - start;
       if (r.status != 201) {
         failures.push_back(key + ": " + std::to_string(r.status) + " " + r.body + r.error);
@@ -236,7 +242,8 @@ TEST(AppIntegration, OrdersThroughTwoAppsSurviveLeaderKill) {
   EXPECT_EQ(ids.size(), static_cast<size_t>(kBefore + kAfter));
 
   // No duplicate: every key exactly once in the listing, and nothing else.
-  HttpResult all = HttpGet(b.host, b.port, "/orders?limit=100", "", 10000);
+  http::ClientResponse all =
+      http::Get(b.host, b.port, "/orders?limit=100", http::ClientOptions().Timeout(10000));
   ASSERT_EQ(all.status, 200) << all.body;
   ASSERT_FALSE(Json(all).is_discarded()) << all.body.substr(0, 2000);
   nlohmann::json listed = Json(all);
@@ -246,7 +253,7 @@ TEST(AppIntegration, OrdersThroughTwoAppsSurviveLeaderKill) {
   for (const auto& [id, n] : count) EXPECT_EQ(n, 1) << id;
   for (const auto& [key, id] : ids) EXPECT_EQ(count[id], 1) << key;
   // A retried POST of a key from before the kill is still the same order.
-  HttpResult replay = Post(b, "{\"n\":0}", "kill-0");
+  http::ClientResponse replay = Post(b, "{\"n\":0}", "kill-0");
   EXPECT_EQ(replay.status, 200);
   EXPECT_EQ(Json(replay)["id"], ids["kill-0"]);
 
@@ -261,14 +268,14 @@ TEST(AppIntegration, HealthzFollowsTheStoreAndSigtermDrains) {
   App a;
   StartApp(&a, g, 162, {2, 0, 1}, 1500, 1000);
   ASSERT_TRUE(WaitUntil([&] { return Healthy(a); }, 10000)) << a.process.Log();
-  HttpResult first = Post(a, "{}", "h-1");
+  http::ClientResponse first = Post(a, "{}", "h-1");
   ASSERT_EQ(first.status, 201);
   std::string first_id = Json(first)["id"];
 
   // Every store member down: 503 from /healthz and from the API.
   for (int i = 0; i < 3; ++i) g.Kill(i);
-  EXPECT_TRUE(WaitUntil([&] { return HttpGet(a.host, a.port, "/healthz").status == 503; }, 8000));
-  HttpResult down = Post(a, "{}", "h-2");
+  EXPECT_TRUE(WaitUntil([&] { return http::Get(a.host, a.port, "/healthz").status == 503; }, 8000));
+  http::ClientResponse down = Post(a, "{}", "h-2");
   EXPECT_EQ(down.status, 503);
   EXPECT_EQ(Json(down)["error"], "store unavailable");
 
@@ -276,18 +283,18 @@ TEST(AppIntegration, HealthzFollowsTheStoreAndSigtermDrains) {
   g.StartAll();
   EXPECT_TRUE(WaitUntil([&] { return Healthy(a); }, 15000));
   ASSERT_GE(g.WaitLeader(), 0);
-  HttpResult up = Post(a, "{}", "h-2");
+  http::ClientResponse up = Post(a, "{}", "h-2");
   EXPECT_EQ(up.status, 201) << up.body;
-  EXPECT_EQ(HttpGet(a.host, a.port, "/orders/" + first_id).status, 200);
+  EXPECT_EQ(http::Get(a.host, a.port, "/orders/" + first_id).status, 200);
 
   // SIGTERM with a request in flight (waiting for a store that is gone):
   // /healthz turns 503 at once, the request gets its answer, exit 0.
   for (int i = 0; i < 3; ++i) g.Kill(i);
-  HttpResult in_flight;
+  http::ClientResponse in_flight;
   std::thread client([&] { in_flight = Post(a, "{}", "h-3"); });
   ASSERT_TRUE(WaitUntil(
       [&] {
-        HttpResult m = HttpGet(a.host, a.port, "/metrics");
+        http::ClientResponse m = http::Get(a.host, a.port, "/metrics");
         return m.body.find("nines_app_in_flight 2") != std::string::npos;
       },
       5000));
@@ -295,7 +302,7 @@ TEST(AppIntegration, HealthzFollowsTheStoreAndSigtermDrains) {
   // drain_linger_ms = 1000 keeps it serving (503) for at least a second.
   EXPECT_TRUE(WaitUntil(
       [&] {
-        HttpResult h = HttpGet(a.host, a.port, "/healthz");
+        http::ClientResponse h = http::Get(a.host, a.port, "/healthz");
         return h.status == 503 && h.body.find("draining") != std::string::npos;
       },
       800));

@@ -17,15 +17,13 @@
 
 #include "app/app_server.h"
 #include "fake_store.h"
-#include "support/http_client.h"
+#include "http/client.h"
 #include "support/wait.h"
 
 namespace nines::app {
 namespace {
 
 using nlohmann::json;
-using test::HttpRequest;
-using test::HttpResult;
 
 constexpr const char* kAppHost = "127.0.188.1";
 constexpr const char* kStoreHost = "127.0.188.2";
@@ -58,17 +56,19 @@ struct AppHarness {
     thread.join();
   }
 
-  HttpResult Post(const std::string& body, const std::string& headers = "",
-                  int timeout_ms = 5000) const {
-    return HttpRequest(kAppHost, port,
-                       "POST /orders HTTP/1.1\r\nHost: t\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\n" + headers + "\r\n" + body,
-                       "POST", timeout_ms);
+  http::ClientResponse Post(const std::string& body, const std::string& headers = "",
+                            int timeout_ms = 5000) const {
+    return http::Exchange(kAppHost, port,
+                          "POST /orders HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n" + headers + "\r\n" + body,
+                          "POST", timeout_ms);
   }
-  HttpResult Get(const std::string& path) const { return test::HttpGet(kAppHost, port, path); }
+  http::ClientResponse Get(const std::string& path) const {
+    return http::Get(kAppHost, port, path);
+  }
 };
 
-std::string Show(const HttpResult& r) {
+std::string Show(const http::ClientResponse& r) {
   return r.ok ? std::to_string(r.status) + " " + r.body : "no answer: " + r.error;
 }
 
@@ -76,7 +76,7 @@ TEST(AppServer, EmptyIdempotencyKeyIs400) {
   AppHarness h(18801);
   ASSERT_TRUE(h.store.bound());
   for (const char* header : {"Idempotency-Key:\r\n", "Idempotency-Key:    \r\n"}) {
-    HttpResult r = h.Post(R"({"item":"book"})", header);
+    http::ClientResponse r = h.Post(R"({"item":"book"})", header);
     EXPECT_EQ(r.status, 400) << header << " -> " << Show(r);
   }
   EXPECT_EQ(h.store.CountPrefix("order:"), 0u);
@@ -86,12 +86,12 @@ TEST(AppServer, EmptyIdempotencyKeyIs400) {
 // another body is 422, never the first order.
 TEST(AppServer, SameKeyDifferentBodyIs422) {
   AppHarness h(18803);
-  HttpResult first = h.Post(R"({"item":"book"})", "Idempotency-Key: k1\r\n");
+  http::ClientResponse first = h.Post(R"({"item":"book"})", "Idempotency-Key: k1\r\n");
   ASSERT_EQ(first.status, 201) << Show(first);
-  HttpResult again = h.Post(R"({"item":"book"})", "Idempotency-Key: k1\r\n");
+  http::ClientResponse again = h.Post(R"({"item":"book"})", "Idempotency-Key: k1\r\n");
   EXPECT_EQ(again.status, 200) << Show(again);
   EXPECT_EQ(again.body, first.body);
-  HttpResult other = h.Post(R"({"item":"car"})", "Idempotency-Key: k1\r\n");
+  http::ClientResponse other = h.Post(R"({"item":"car"})", "Idempotency-Key: k1\r\n");
   EXPECT_EQ(other.status, 422) << Show(other);
   EXPECT_EQ(h.store.CountPrefix("order:"), 1u);
 }
@@ -100,10 +100,10 @@ TEST(AppServer, SameKeyDifferentBodyIs422) {
 TEST(AppServer, ConcurrentSameKeyIs409) {
   AppHarness h(18805, 3000);
   h.store.HoldWrites("order:");
-  HttpResult first;
+  http::ClientResponse first;
   std::thread t([&] { first = h.Post(R"({"item":"book"})", "Idempotency-Key: busy\r\n", 8000); });
   ASSERT_TRUE(test::WaitUntil([&] { return h.store.held() > 0; }, 5000));
-  HttpResult second = h.Post(R"({"item":"book"})", "Idempotency-Key: busy\r\n", 8000);
+  http::ClientResponse second = h.Post(R"({"item":"book"})", "Idempotency-Key: busy\r\n", 8000);
   EXPECT_EQ(second.status, 409) << Show(second);
   h.store.Release();
   t.join();
@@ -116,17 +116,17 @@ TEST(AppServer, ConcurrentSameKeyIs409) {
 // guessing the key it was made with.
 TEST(AppServer, KeysAreScopedPerClient) {
   AppHarness h(18807);
-  HttpResult a =
+  http::ClientResponse a =
       h.Post(R"({"item":"book"})", "Authorization: Bearer alice\r\nIdempotency-Key: k\r\n");
   ASSERT_EQ(a.status, 201) << Show(a);
-  HttpResult b =
+  http::ClientResponse b =
       h.Post(R"({"item":"book"})", "Authorization: Bearer bob\r\nIdempotency-Key: k\r\n");
   ASSERT_EQ(b.status, 201) << Show(b);
   std::string id_a = json::parse(a.body)["id"];
   std::string id_b = json::parse(b.body)["id"];
   EXPECT_NE(id_a, id_b);
   // Alice's replay is still hers.
-  HttpResult a2 =
+  http::ClientResponse a2 =
       h.Post(R"({"item":"book"})", "Authorization: Bearer alice\r\nIdempotency-Key: k\r\n");
   EXPECT_EQ(a2.status, 200) << Show(a2);
   EXPECT_EQ(json::parse(a2.body)["id"], id_a);
@@ -142,7 +142,7 @@ TEST(AppServer, LostRacesDoNotBurnTheSequence) {
   std::atomic<int> created{0};
   for (int i = 0; i < 16; ++i) {
     threads.emplace_back([&] {
-      HttpResult r = h.Post(R"({"item":"book"})", "Idempotency-Key: race\r\n");
+      http::ClientResponse r = h.Post(R"({"item":"book"})", "Idempotency-Key: race\r\n");
       if (r.status == 201) created++;
     });
   }
@@ -157,13 +157,13 @@ TEST(AppServer, ListingSurvivesSequenceGaps) {
   AppHarness h(18811);
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
-    HttpResult r = h.Post(R"({"n":)" + std::to_string(i) + "}");
+    http::ClientResponse r = h.Post(R"({"n":)" + std::to_string(i) + "}");
     ASSERT_EQ(r.status, 201) << Show(r);
     ids.push_back(json::parse(r.body)["id"]);
   }
   h.store.Set("orders:seq", "100000");  // a sequence far above the orders
   for (const char* q : {"/orders", "/orders?limit=1", "/orders?limit=20"}) {
-    HttpResult r = h.Get(q);
+    http::ClientResponse r = h.Get(q);
     ASSERT_EQ(r.status, 200) << q << " " << Show(r);
     json list = json::parse(r.body)["orders"];
     ASSERT_FALSE(list.empty()) << q;
@@ -173,7 +173,7 @@ TEST(AppServer, ListingSurvivesSequenceGaps) {
     }
   }
   // New orders after the jump list first.
-  HttpResult r = h.Post(R"({"n":3})");
+  http::ClientResponse r = h.Post(R"({"n":3})");
   ASSERT_EQ(r.status, 201) << Show(r);
   json list = json::parse(h.Get("/orders").body)["orders"];
   ASSERT_EQ(list.size(), 4u);
@@ -185,7 +185,7 @@ TEST(AppServer, ListingSurvivesSequenceGaps) {
 TEST(AppServer, UnknownOutcomeIs504WithoutRetryAfter) {
   AppHarness h(18813, 800);
   h.store.FailWrites("order:", "-ERR outcome unknown: the write may or may not be applied");
-  HttpResult r = h.Post(R"({"item":"book"})");
+  http::ClientResponse r = h.Post(R"({"item":"book"})");
   EXPECT_EQ(r.status, 504) << Show(r);
   EXPECT_EQ(r.Header("Retry-After"), "");
   h.store.FailWrites("", "");
@@ -209,7 +209,7 @@ TEST(AppServer, HealthzNeedsAStoreThatServes) {
   h.store.SetNoLeader(true);  // PING still answered
   EXPECT_TRUE(test::WaitUntil([&] { return h.Get("/healthz").status == 503; }, 5000))
       << Show(h.Get("/healthz"));
-  HttpResult live = h.Get("/livez");
+  http::ClientResponse live = h.Get("/livez");
   EXPECT_EQ(live.status, 200) << Show(live);
   h.store.SetNoLeader(false);
   EXPECT_TRUE(test::WaitUntil([&] { return h.Get("/healthz").status == 200; }, 5000));

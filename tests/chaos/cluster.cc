@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "support/http_client.h"
+#include "http/client.h"
 #include "support/wait.h"
 
 namespace nines::chaos {
@@ -203,7 +203,8 @@ void Cluster::FreeDisk() {
 
 std::optional<nlohmann::json> Cluster::Status(size_t i, int timeout_ms) {
   const MemberInfo& m = members_[i];
-  test::HttpResult r = test::HttpGet(m.host, m.http, "/status", "", timeout_ms);
+  http::ClientResponse r =
+      http::Get(m.host, m.http, "/status", http::ClientOptions().Timeout(timeout_ms));
   if (!r.ok || r.status != 200) return std::nullopt;
   nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
   if (j.is_discarded()) return std::nullopt;

@@ -11,9 +11,9 @@
 #include <cstdio>
 #include <map>
 
+#include "http/client.h"
 #include "seed.h"
 #include "store/store_cluster.h"
-#include "support/http_client.h"
 
 namespace nines::chaos {
 namespace {
@@ -87,7 +87,7 @@ HttpReply HttpKv(const MemberInfo& first, const std::string& method, const std::
   for (int hop = 0; hop < 4; ++hop) {
     int left = static_cast<int>(deadline - test::SteadyMs());
     if (left <= 0) return out;
-    test::HttpConnection c;
+    http::ClientConnection c;
     if (!c.Connect(host, port, std::min(left, 1000))) {
       out.outcome = Outcome::kFail;
       return out;
@@ -98,7 +98,8 @@ HttpReply HttpKv(const MemberInfo& first, const std::string& method, const std::
     if (method != "GET") req += fmt::format("Content-Length: {}\r\n", body.size());
     req += "\r\n" + body;
     if (!c.Send(req)) return out;  // perhaps partly sent: unknown
-    test::HttpResult r = c.Read(method, std::max(1, static_cast<int>(deadline - test::SteadyMs())));
+    http::ClientResponse r =
+        c.Read(method, std::max(1, static_cast<int>(deadline - test::SteadyMs())));
     if (!r.ok) return out;
     out.status = r.status;
     if (r.status == 307) {

@@ -12,7 +12,7 @@
 #include "dns/dns_constants.h"
 #include "dns/name.h"
 #include "dns_test_net.h"
-#include "support/http_client.h"
+#include "http/client.h"
 #include "support/process.h"
 #include "support/wait.h"
 
@@ -224,19 +224,37 @@ TEST_F(DnsIntegrationTest, AnswersLikeAnAuthoritativeServer) {
   EXPECT_EQ(t3->rcode, kRcodeNxDomain);
 
   // Admin: /status and /metrics.
-  test::HttpResult status = test::HttpGet(kServerHost, admin_port_, "/status");
+  http::ClientResponse status = http::Get(kServerHost, admin_port_, "/status");
   ASSERT_EQ(status.status, 200) << status.error;
   auto json = nlohmann::json::parse(status.body);
   EXPECT_EQ(json["zone"], "shop.test.");
   ASSERT_EQ(json["regions"].size(), 3u);
   EXPECT_EQ(json["regions"][1]["name"], "us-west");
   EXPECT_EQ(json["regions"][1]["addresses"][0]["address"], "127.0.72.1");
-  test::HttpResult metrics = test::HttpGet(kServerHost, admin_port_, "/metrics");
+  http::ClientResponse metrics = http::Get(kServerHost, admin_port_, "/metrics");
   ASSERT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("nines_dns_queries_total{qtype=\"A\"}"), std::string::npos);
   EXPECT_NE(metrics.body.find("nines_dns_responses_total{rcode=\"NXDOMAIN\"} 2"), std::string::npos)
       << metrics.body;
   EXPECT_NE(metrics.body.find("nines_dns_answers_total{region=\"us-west\"} 2"), std::string::npos);
+  // The admin listener is the project's SimpleServer: its accept counter, JSON errors.
+  EXPECT_NE(
+      metrics.body.find("nines_http_accept_errors_total{listen=\"" + std::string(kServerHost) +
+                        ":" + std::to_string(admin_port_) + "\"} 0"),
+      std::string::npos)
+      << metrics.body;
+  http::ClientResponse missing = http::Get(kServerHost, admin_port_, "/nope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.Header("Content-Type"), "application/json");
+  EXPECT_EQ(nlohmann::json::parse(missing.body, nullptr, false).value("error", ""),
+            "not found: try /status or /metrics");
+  http::ClientResponse post = http::Post(kServerHost, admin_port_, "/status", "");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.Header("Allow"), "GET, HEAD");
+  // Keep-alive: two requests on one connection.
+  http::ClientConnection c;
+  EXPECT_EQ(c.Request(kServerHost, admin_port_, "GET", "/status").status, 200);
+  EXPECT_EQ(c.Request(kServerHost, admin_port_, "HEAD", "/metrics").status, 200);
 }
 
 TEST_F(DnsIntegrationTest, DeadRegionFailsOverToTheNearestHealthyRegionAndBack) {
@@ -267,7 +285,7 @@ TEST_F(DnsIntegrationTest, DeadRegionFailsOverToTheNearestHealthyRegionAndBack) 
   EXPECT_TRUE(back) << server_->Log();
   std::cerr << "recovery took " << test::SteadyMs() - restarted_at << " ms\n";
 
-  test::HttpResult metrics = test::HttpGet(kServerHost, admin_port_, "/metrics");
+  http::ClientResponse metrics = http::Get(kServerHost, admin_port_, "/metrics");
   EXPECT_NE(metrics.body.find("nines_dns_failovers_total{from=\"us-west\",to=\"us-east\"}"),
             std::string::npos);
 }
@@ -276,9 +294,9 @@ TEST_F(DnsIntegrationTest, EveryRegionDownFailsOpen) {
   for (auto& e : endpoints_) e->Stop();
   bool open = test::WaitUntil([&] { return AnswerFor(1).size() == 3; }, kFailoverDeadlineMs, 50);
   EXPECT_TRUE(open) << server_->Log();
-  test::HttpResult status = test::HttpGet(kServerHost, admin_port_, "/status");
+  http::ClientResponse status = http::Get(kServerHost, admin_port_, "/status");
   EXPECT_EQ(nlohmann::json::parse(status.body)["fail_open"], true);
-  test::HttpResult metrics = test::HttpGet(kServerHost, admin_port_, "/metrics");
+  http::ClientResponse metrics = http::Get(kServerHost, admin_port_, "/metrics");
   EXPECT_EQ(metrics.body.find("nines_dns_fail_open_total 0"), std::string::npos);
   EXPECT_TRUE(test::WaitUntil(
       [&] { return server_->Log().find("failing open") != std::string::npos; }, 2000));

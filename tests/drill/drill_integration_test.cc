@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "support/http_client.h"
+#include "http/client.h"
 #include "support/process.h"
 #include "support/wait.h"
 
@@ -20,8 +20,11 @@ TEST(DrillIntegration, ShortDrillKeepsServingThroughAppAndLeaderKills) {
   std::string dir = TestDir("drill_integration");
   // Another test's `nines up` may still hold the blueprint's addresses on a
   // shared machine: wait for it to go (the drill refuses to start beside it).
-  ASSERT_TRUE(
-      WaitUntil([] { return !HttpGet("127.0.0.1", 9900, "/api/state", "", 500).ok; }, 180'000, 500))
+  ASSERT_TRUE(WaitUntil(
+      [] {
+        return !http::Get("127.0.0.1", 9900, "/api/state", http::ClientOptions().Timeout(500)).ok;
+      },
+      180'000, 500))
       << "a nines up is still running on 127.0.0.1:9900";
   ChildProcess drill({NinesBinary(), "drill", "--duration", "30", "--rate", "50", "--faults",
                       "app,leader", "--slo", "99", "--report", dir, "--startup-timeout", "150"},

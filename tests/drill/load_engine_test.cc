@@ -10,7 +10,7 @@
 
 #include <thread>
 
-#include "support/http_client.h"
+#include "http/client.h"
 #include "support/process.h"
 #include "support/wait.h"
 
@@ -26,8 +26,9 @@ struct Backend {
     process = test::ChildProcess(argv, log);
     std::string host = listen.substr(0, listen.find(':'));
     int port = std::stoi(listen.substr(listen.find(':') + 1));
-    EXPECT_TRUE(
-        test::WaitUntil([&] { return test::HttpGet(host, port, "/healthz", "", 500).ok; }, 10000));
+    EXPECT_TRUE(test::WaitUntil(
+        [&] { return http::Get(host, port, "/healthz", http::ClientOptions().Timeout(500)).ok; },
+        10000));
   }
   ~Backend() { process.Stop(SIGTERM, 5000); }
 };
@@ -64,7 +65,7 @@ TEST(LoadEngine, EveryScheduledRequestSucceedsAgainstAHealthyServer) {
   EXPECT_EQ(t.ok, 200u);
   EXPECT_EQ(t.failed, 0u);
   // The server saw each request exactly once (no duplicate from a retry).
-  test::HttpResult count = test::HttpGet("127.0.9.1", 18080, "/count");
+  http::ClientResponse count = http::Get("127.0.9.1", 18080, "/count");
   ASSERT_TRUE(count.ok);
   EXPECT_EQ(std::stoi(count.body), 200);
 }

@@ -20,7 +20,7 @@
 
 #include "drill/dns_lookup.h"
 #include "drill/load_engine.h"
-#include "support/http_client.h"
+#include "http/client.h"
 #include "support/process.h"
 #include "support/wait.h"
 
@@ -112,7 +112,10 @@ LoadRun LoadThroughTheFakeDns(bool reresolve_on_failure) {
       {test::TestBackendBinary(), "--listen", "127.0.9.33:18080", "--name", "b"},
       dir + "/backend.log");
   EXPECT_TRUE(test::WaitUntil(
-      [] { return test::HttpGet("127.0.9.33", 18080, "/healthz", "", 500).ok; }, 10000));
+      [] {
+        return http::Get("127.0.9.33", 18080, "/healthz", http::ClientOptions().Timeout(500)).ok;
+      },
+      10000));
   RegionResolver resolver({"127.0.9.31:18053"}, "shop.test.", {"10.1.0.0/24"});
   std::string error;
   EXPECT_TRUE(resolver.ResolveAll(LoadEngine::NowNanos() / 1'000'000, &error)) << error;

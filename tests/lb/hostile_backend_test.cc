@@ -40,11 +40,11 @@ TEST_F(HostileBackend, ConnectionNamingContentLengthKeepsTheResponseFraming) {
     return Reply(fd,
                  "HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 5\r\n\r\nhello");
   });
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
-    HttpResult r = c.Read("GET", 3000);
+    http::ClientResponse r = c.Read("GET", 3000);
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.Header("Content-Length"), "5") << r.head;
     EXPECT_EQ(r.body, "hello");
@@ -69,12 +69,12 @@ TEST_F(HostileBackend, ServerClosingIdleConnectionsCostsNoRequest) {
     ++idle_closes;
     return false;
   });
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   for (int round = 0; round < 5; ++round) {
     int closes = idle_closes.load();
     ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
-    HttpResult r = c.Read();
+    http::ClientResponse r = c.Read();
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.status, 200) << "round " << round;
     ASSERT_TRUE(WaitUntil([&] { return idle_closes.load() > closes; }, 3000));
@@ -92,11 +92,11 @@ TEST_F(HostileBackend, RequestLostOnAReusedConnectionIsSentOnAFreshOne) {
     if (request.index > 0) return false;  // closes without a response
     return Reply(fd, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
   });
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   for (const char* method : {"GET", "GET", "DELETE", "GET"}) {
     ASSERT_TRUE(c.Send(std::string(method) + " / HTTP/1.1\r\nHost: t\r\n\r\n"));
-    HttpResult r = c.Read();
+    http::ClientResponse r = c.Read();
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.status, 200) << method;
   }
@@ -114,7 +114,7 @@ TEST_F(HostileBackend, ServerErrorPassesThroughWhenNoOtherServer) {
         fd, "HTTP/1.1 " + status + "\r\nRetry-After: 7\r\nContent-Length: 12\r\n\r\nbackend err\n");
   });
   for (const char* path : {"/502", "/504"}) {
-    HttpResult r = Get(path);
+    http::ClientResponse r = Get(path);
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(std::to_string(r.status), std::string(path + 1));
     EXPECT_EQ(r.body, "backend err\n");
@@ -132,7 +132,7 @@ TEST_F(HostileBackend, EarlyResponseToAnUploadPassesThrough) {
     return false;  // closes with the body unread
   });
   for (int round = 0; round < 5; ++round) {
-    HttpConnection c;
+    http::ClientConnection c;
     ASSERT_TRUE(c.Connect(host_, 8080));
     ASSERT_TRUE(c.Send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 50000000\r\n\r\n"));
     // Stream the body until the response arrives or the connection ends.
@@ -178,12 +178,12 @@ TEST_F(HostileBackend, UnsolicitedBytesNeverReachTheNextRequest) {
     ++junk_sent;
     return ok;
   });
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   for (int round = 0; round < 3; ++round) {
     int sent = junk_sent.load();
     ASSERT_TRUE(c.Send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"));
-    HttpResult r = c.Read("HEAD");
+    http::ClientResponse r = c.Read("HEAD");
     ASSERT_TRUE(r.ok) << r.error;
     ASSERT_TRUE(WaitUntil([&] { return junk_sent.load() > sent; }, 3000));
     ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
@@ -203,7 +203,7 @@ TEST_F(HostileBackend, ChunkedResponseIsDecodedForHttp10Clients) {
                  "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
   });
   for (const char* extra : {"", "Connection: keep-alive\r\n"}) {
-    HttpConnection c;
+    http::ClientConnection c;
     ASSERT_TRUE(c.Connect(host_, 8080));
     ASSERT_TRUE(c.Send(std::string("GET / HTTP/1.0\r\n") + extra + "\r\n"));
     bool closed = false;
@@ -238,7 +238,7 @@ TEST_F(HostileBackend, ClientLeavingAbandonsTheServerConnection) {
       },
       "[timeouts]\nserver_ms = 30000\n");
   {
-    HttpConnection c;
+    http::ClientConnection c;
     ASSERT_TRUE(c.Connect(host_, 8080));
     ASSERT_TRUE(c.Send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n"));
     ASSERT_TRUE(WaitUntil([&] { return scripted_->requests() == 1; }, 5000));

@@ -15,10 +15,10 @@ class Hostile : public LbFixture {
   // server saw nothing.
   void Expect(const std::string& raw, int status) {
     int before = BackendCount(0);
-    HttpConnection c;
+    http::ClientConnection c;
     ASSERT_TRUE(c.Connect(host_, 8080));
     c.Send(raw);
-    HttpResult r = c.Read();
+    http::ClientResponse r = c.Read();
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.status, status) << raw.substr(0, 200);
     bool closed = false;
@@ -74,7 +74,7 @@ TEST_F(Hostile, HeadersOver64KiB) {
 
 TEST_F(Hostile, GoodRequestAfterwardsStillWorks) {
   Expect("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400);
-  HttpResult r = Get("/");
+  http::ClientResponse r = Get("/");
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.status, 200);
 }
@@ -84,12 +84,12 @@ TEST_F(Hostile, GoodRequestAfterwardsStillWorks) {
 // smuggled request), and naming Host must not replace the client's Host.
 TEST_F(Hostile, ConnectionNamingContentLengthKeepsTheFraming) {
   const std::string smuggled = "GET /count HTTP/1.1\r\nHost: t\r\n\r\n";
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   ASSERT_TRUE(c.Send(
       "POST /headers HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(smuggled.size()) +
       "\r\nConnection: Content-Length\r\n\r\n" + smuggled));
-  HttpResult r = c.Read("POST");
+  http::ClientResponse r = c.Read("POST");
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("Content-Length: " + std::to_string(smuggled.size()) + "\n"),
@@ -105,13 +105,14 @@ TEST_F(Hostile, ConnectionNamingContentLengthKeepsTheFraming) {
 }
 
 TEST_F(Hostile, ConnectionNamingHostKeepsTheHost) {
-  HttpResult r = Get("/headers", "Connection: Host\r\n");
+  http::ClientResponse r = Get("/headers", "Connection: Host\r\n");
   ASSERT_TRUE(r.ok) << r.error;
   ASSERT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("Host: test\n"), std::string::npos) << r.body;
-  HttpResult v = HttpRequest(host_, 8080,
-                             "GET /headers HTTP/1.1\r\nHost: victim.example\r\n"
-                             "Connection: keep-alive, Host, Transfer-Encoding\r\n\r\n");
+  http::ClientResponse v =
+      http::Exchange(host_, 8080,
+                     "GET /headers HTTP/1.1\r\nHost: victim.example\r\n"
+                     "Connection: keep-alive, Host, Transfer-Encoding\r\n\r\n");
   ASSERT_TRUE(v.ok) << v.error;
   EXPECT_NE(v.body.find("Host: victim.example\n"), std::string::npos) << v.body;
 }
@@ -120,11 +121,11 @@ TEST_F(Hostile, ConnectionNamingHostKeepsTheHost) {
 // would read the body as the next response.
 TEST_F(Hostile, OwnRepliesToHeadHaveNoBody) {
   KillBackend(0);
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   ASSERT_TRUE(c.Send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\nHEAD /b HTTP/1.1\r\nHost: t\r\n\r\n"));
   for (int i = 0; i < 2; ++i) {
-    HttpResult r = c.Read("HEAD");
+    http::ClientResponse r = c.Read("HEAD");
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.status, 503);
     EXPECT_NE(r.Header("Content-Length"), "");
@@ -149,7 +150,7 @@ TEST_F(Hostile, WebSocketUpgradeIsRefused) {
 // The client does not get to say who it is: its Forwarded and X-Real-IP are
 // dropped and X-Real-IP is set to its address.
 TEST_F(Hostile, ClientForwardedAndRealIpAreReplaced) {
-  HttpResult r = Get("/headers", "Forwarded: for=6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\n");
+  http::ClientResponse r = Get("/headers", "Forwarded: for=6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\n");
   ASSERT_TRUE(r.ok) << r.error;
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body.find("6.6.6.6"), std::string::npos) << r.body;

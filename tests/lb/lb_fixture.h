@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "support/http_client.h"
+#include "http/client.h"
 #include "support/process.h"
 #include "support/wait.h"
 
@@ -53,7 +53,7 @@ class LbFixture : public ::testing::Test {
       argv.push_back(spec.extra_args.substr(space + 1));
     }
     backends_[spec.name] = ChildProcess(argv, dir_ + "/" + spec.name + ".log");
-    ASSERT_TRUE(WaitUntil([&] { return HttpGet(BackendHost(i), 8081, "/healthz").ok; }, 5000))
+    ASSERT_TRUE(WaitUntil([&] { return http::Get(BackendHost(i), 8081, "/healthz").ok; }, 5000))
         << "backend " << spec.name << " did not start";
   }
   void KillBackend(size_t i) { backends_[specs_[i].name].Stop(SIGKILL, 5000); }
@@ -94,7 +94,7 @@ class LbFixture : public ::testing::Test {
       argv.push_back(level);
     }
     lb_ = ChildProcess(argv, dir_ + "/lb.log");
-    ASSERT_TRUE(WaitUntil([&] { return HttpGet(host_, 9901, "/status").ok; }, 10000))
+    ASSERT_TRUE(WaitUntil([&] { return http::Get(host_, 9901, "/status").ok; }, 10000))
         << "lb did not start:\n"
         << lb_.Log();
   }
@@ -107,14 +107,15 @@ class LbFixture : public ::testing::Test {
     return specs_.size() - 1;
   }
 
-  HttpResult Get(const std::string& path, const std::string& headers = "") {
-    return HttpGet(host_, 8080, path, headers);
+  http::ClientResponse Get(const std::string& path, const std::string& headers = "") {
+    // "Host: test", as the balancer tests expect to find it echoed.
+    return http::Get(host_, 8080, path, http::ClientOptions().Host("test").Headers(headers));
   }
-  std::string AdminGet(const std::string& path) { return HttpGet(host_, 9901, path).body; }
+  std::string AdminGet(const std::string& path) { return http::Get(host_, 9901, path).body; }
   // "up", "down", "draining" or "" for server `name` in /status.
   std::string ServerState(const std::string& name);
   int BackendCount(size_t i) {
-    HttpResult r = HttpGet(BackendHost(i), 8081, "/count");
+    http::ClientResponse r = http::Get(BackendHost(i), 8081, "/count");
     return r.ok ? std::stoi(r.body) : -1;
   }
   std::string config_path() const { return dir_ + "/lb.toml"; }

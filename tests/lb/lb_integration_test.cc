@@ -14,7 +14,7 @@
 namespace nines::test {
 
 std::string LbFixture::ServerState(const std::string& name) {
-  HttpResult r = HttpGet(host_, 9901, "/status");
+  http::ClientResponse r = http::Get(host_, 9901, "/status");
   if (!r.ok) return "";
   auto status = nlohmann::json::parse(r.body, nullptr, false);
   if (status.is_discarded()) return "";
@@ -32,7 +32,7 @@ TEST_F(Lb, RoundRobinSpreadsEvenly) {
   StartAll({{"a"}, {"b"}, {"c"}}, "balance = \"round_robin\"");
   std::map<std::string, int> hits;
   for (int i = 0; i < 300; ++i) {
-    HttpResult r = Get("/");
+    http::ClientResponse r = Get("/");
     ASSERT_TRUE(r.ok) << r.error;
     ASSERT_EQ(r.status, 200);
     hits[r.Header("X-Server")]++;
@@ -60,7 +60,7 @@ class SteadyClient {
 
  private:
   void Run() {
-    HttpConnection c;
+    http::ClientConnection c;
     bool connected = false;
     while (!stop_) {
       if (!connected) connected = c.Connect(host_, port_);
@@ -70,7 +70,7 @@ class SteadyClient {
         connected = false;
         continue;
       }
-      HttpResult r = c.Read();
+      http::ClientResponse r = c.Read();
       ++requests_;
       if (!r.ok || r.status != 200) {
         ++failures_;
@@ -118,7 +118,7 @@ TEST_F(Lb, BackupServesWhenAllPrimariesAreDownThen503) {
   KillBackend(1);
   // Retries fall over to the backup at once, before the checks even notice.
   for (int i = 0; i < 20; ++i) {
-    HttpResult r = Get("/");
+    http::ClientResponse r = Get("/");
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.Header("X-Server"), "spare");
@@ -127,7 +127,7 @@ TEST_F(Lb, BackupServesWhenAllPrimariesAreDownThen503) {
       WaitUntil([&] { return ServerState("a") == "down" && ServerState("b") == "down"; }, 5000));
   KillBackend(2);
   int64_t start = SteadyMs();
-  HttpResult r = Get("/");
+  http::ClientResponse r = Get("/");
   int64_t took = SteadyMs() - start;
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.status, 503);
@@ -141,7 +141,7 @@ TEST_F(Lb, NoServerUpAnswers503AtOnce) {
   ASSERT_TRUE(WaitUntil([&] { return ServerState("a") == "down"; }, 5000));
   for (int i = 0; i < 5; ++i) {
     int64_t start = SteadyMs();
-    HttpResult r = Get("/");
+    http::ClientResponse r = Get("/");
     EXPECT_LT(SteadyMs() - start, 1000);
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.status, 503);
@@ -152,7 +152,7 @@ TEST_F(Lb, IdempotentRequestsRetryOn503FromAServer) {
   StartAll({{"bad", false, "--fail-status 503"}, {"good1"}, {"good2"}},
            "balance = \"round_robin\"\n[outlier]\nconsecutive_failures = 0");
   for (int i = 0; i < 60; ++i) {
-    HttpResult r = Get("/");
+    http::ClientResponse r = Get("/");
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.status, 200);
     EXPECT_NE(r.Header("X-Server"), "bad");
@@ -165,7 +165,8 @@ TEST_F(Lb, IdempotentRequestsRetryOn503FromAServer) {
 
 TEST_F(Lb, PostIsNotRetriedOnAServerError) {
   StartAll({{"bad", false, "--fail-status 503"}}, "[outlier]\nconsecutive_failures = 0");
-  HttpResult r = HttpPost(host_, 8080, "/orders", "{}");
+  http::ClientResponse r =
+      http::Post(host_, 8080, "/orders", "{}", http::ClientOptions().Host("test"));
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.body, "bad\n");  // the server's own answer, passed through
@@ -185,19 +186,19 @@ TEST_F(Lb, PassiveChecksEjectAFailingServer) {
 
 TEST_F(Lb, DrainAndEnable) {
   StartAll({{"a"}, {"b"}}, "balance = \"round_robin\"");
-  HttpResult r =
-      HttpRequest(host_, 9901, "POST /servers/a/drain HTTP/1.1\r\nHost: t\r\n\r\n", "POST");
+  http::ClientResponse r =
+      http::Exchange(host_, 9901, "POST /servers/a/drain HTTP/1.1\r\nHost: t\r\n\r\n", "POST");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(ServerState("a"), "draining");
   int before = BackendCount(0);
   for (int i = 0; i < 30; ++i) EXPECT_EQ(Get("/").Header("X-Server"), "b");
   EXPECT_EQ(BackendCount(0), before);
-  r = HttpRequest(host_, 9901, "POST /servers/a/enable HTTP/1.1\r\nHost: t\r\n\r\n", "POST");
+  r = http::Exchange(host_, 9901, "POST /servers/a/enable HTTP/1.1\r\nHost: t\r\n\r\n", "POST");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(ServerState("a"), "up");
   for (int i = 0; i < 10; ++i) Get("/");
   EXPECT_GT(BackendCount(0), before);
-  r = HttpRequest(host_, 9901, "POST /servers/nope/drain HTTP/1.1\r\nHost: t\r\n\r\n", "POST");
+  r = http::Exchange(host_, 9901, "POST /servers/nope/drain HTTP/1.1\r\nHost: t\r\n\r\n", "POST");
   EXPECT_EQ(r.status, 404);
 }
 
@@ -248,10 +249,11 @@ TEST_F(Lb, SigtermLetsInFlightRequestsFinish) {
 
 TEST_F(Lb, ForwardedHeadersAddedAndHopByHopRemoved) {
   StartAll({{"a"}});
-  HttpResult r = Get("/headers",
-                     "X-Forwarded-For: 203.0.113.9\r\nConnection: keep-alive, X-Secret\r\n"
-                     "X-Secret: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n"
-                     "X-Forwarded-Proto: https\r\nX-Kept: yes\r\n");
+  http::ClientResponse r =
+      Get("/headers",
+          "X-Forwarded-For: 203.0.113.9\r\nConnection: keep-alive, X-Secret\r\n"
+          "X-Secret: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n"
+          "X-Forwarded-Proto: https\r\nX-Kept: yes\r\n");
   ASSERT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("X-Forwarded-For: 203.0.113.9, 127.0.0.1\n"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("X-Forwarded-Proto: http\n"), std::string::npos) << r.body;
@@ -263,7 +265,7 @@ TEST_F(Lb, ForwardedHeadersAddedAndHopByHopRemoved) {
 
 TEST_F(Lb, PipelinedRequestsAnsweredInOrder) {
   StartAll({{"a"}});
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   ASSERT_TRUE(
       c.Send("GET /status/201 HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -276,14 +278,15 @@ TEST_F(Lb, PipelinedRequestsAnsweredInOrder) {
 
 TEST_F(Lb, ChunkedRequestAndExpectContinue) {
   StartAll({{"a"}});
-  HttpResult r = HttpRequest(host_, 8080,
-                             "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                             "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
-                             "POST");
+  http::ClientResponse r =
+      http::Exchange(host_, 8080,
+                     "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+                     "POST");
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.body, "hello world");
 
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   ASSERT_TRUE(
       c.Send("PUT /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
@@ -299,7 +302,7 @@ TEST_F(Lb, ChunkedRequestAndExpectContinue) {
 
 TEST_F(Lb, IdleKeepAliveConnectionsClose) {
   StartAll({{"a"}}, "[timeouts]\nclient_idle_ms = 300");
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
   ASSERT_EQ(c.Read().status, 200);
@@ -310,7 +313,7 @@ TEST_F(Lb, IdleKeepAliveConnectionsClose) {
 
 TEST_F(Lb, SlowHeadersGet408) {
   StartAll({{"a"}}, "[timeouts]\nrequest_header_ms = 1000");
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   const std::string request = "GET / HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa\r\n\r\n";
   std::string got;
@@ -326,18 +329,21 @@ TEST_F(Lb, SlowHeadersGet408) {
 
 TEST_F(Lb, MaxConnectionsIsEnforced) {
   StartAll({{"a"}}, "max_connections = 4");
-  std::vector<std::unique_ptr<HttpConnection>> held;
+  std::vector<std::unique_ptr<http::ClientConnection>> held;
   for (int i = 0; i < 4; ++i) {
-    held.push_back(std::make_unique<HttpConnection>());
+    held.push_back(std::make_unique<http::ClientConnection>());
     ASSERT_TRUE(held.back()->Connect(host_, 8080));
     ASSERT_TRUE(held.back()->Send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
     ASSERT_EQ(held.back()->Read().status, 200);
   }
-  HttpResult over = Get("/");
+  http::ClientResponse over = Get("/");
   EXPECT_FALSE(over.ok);
   held.pop_back();
   EXPECT_TRUE(WaitUntil([&] { return Get("/").status == 200; }, 3000));
   EXPECT_NE(AdminGet("/metrics").find("nines_lb_connections_rejected_total "), std::string::npos);
+  EXPECT_NE(
+      AdminGet("/metrics").find("nines_http_accept_errors_total{listen=\"" + host_ + ":9901\"} 0"),
+      std::string::npos);
 }
 
 TEST_F(Lb, StatusAndMetricsDescribeTheServers) {
@@ -480,7 +486,7 @@ TEST_F(Lb, HugeBodiesStreamInBoundedMemory) {
   int64_t rss_start = RssKb(lb_.pid());
   int64_t rss_max = rss_start;
 
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   ASSERT_TRUE(c.Send("GET /download HTTP/1.1\r\nHost: t\r\n\r\n"));
   // Read the response by hand, sampling the balancer's memory as it flows.
@@ -507,7 +513,7 @@ TEST_F(Lb, HugeBodiesStreamInBoundedMemory) {
   EXPECT_EQ(received, kBigBody);
   EXPECT_NE(head.find("Content-Length: " + std::to_string(kBigBody)), std::string::npos);
 
-  HttpConnection u;
+  http::ClientConnection u;
   ASSERT_TRUE(u.Connect(host_, 8080));
   ASSERT_TRUE(u.Send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " +
                      std::to_string(kBigBody) + "\r\n\r\n"));
@@ -516,7 +522,7 @@ TEST_F(Lb, HugeBodiesStreamInBoundedMemory) {
     ASSERT_TRUE(u.Send(zeros));
     if ((sent >> 20) % 64 == 0) rss_max = std::max(rss_max, RssKb(lb_.pid()));
   }
-  HttpResult r = u.Read("POST", 30000);
+  http::ClientResponse r = u.Read("POST", 30000);
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.body, "ok");
   EXPECT_EQ(raw.uploaded(), kBigBody);

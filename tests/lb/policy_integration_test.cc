@@ -48,7 +48,7 @@ int OpenFds(pid_t pid) {
 TEST_F(Policy, ApplicationErrorsDoNotEjectAndPanicRoutesToTheLastServer) {
   StartAll({{"a"}});
   for (int i = 0; i < 10; ++i) {
-    HttpResult r = Get(i % 2 ? "/status/500" : "/status/501");
+    http::ClientResponse r = Get(i % 2 ? "/status/500" : "/status/501");
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.status, i % 2 ? 500 : 501);
   }
@@ -63,7 +63,7 @@ TEST_F(Policy, ApplicationErrorsDoNotEjectAndPanicRoutesToTheLastServer) {
   EXPECT_EQ(a["ejected"], true) << a.dump();
   // ...but the only server is all the pool has: it still gets the requests.
   for (int i = 0; i < 5; ++i) {
-    HttpResult r = Get("/");
+    http::ClientResponse r = Get("/");
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.status, 200) << r.head;
     EXPECT_EQ(r.Header("X-Server"), "a");
@@ -80,12 +80,12 @@ TEST_F(Policy, RetryBudgetHoldsFailingLoadToTheDocumentedRatio) {
            "[outlier]\nconsecutive_failures = 0\n"
            "[rate_limit]\nper_client = \"150/min\"\nclient_key = \"header:X-Key\"\n");
   // Healthy traffic, then a flood the rate limit refuses.
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   int refused = 0;
   for (int i = 0; i < 350; ++i) {
     ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: t\r\nX-Key: flood\r\n\r\n"));
-    HttpResult r = c.Read();
+    http::ClientResponse r = c.Read();
     ASSERT_TRUE(r.ok) << r.error;
     refused += r.status == 429 ? 1 : 0;
   }
@@ -94,7 +94,7 @@ TEST_F(Policy, RetryBudgetHoldsFailingLoadToTheDocumentedRatio) {
   // Now every server fails every request, and each request wants 2 retries.
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(c.Send("GET /status/503 HTTP/1.1\r\nHost: t\r\nX-Key: victim\r\n\r\n"));
-    HttpResult r = c.Read();
+    http::ClientResponse r = c.Read();
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.status, 503);
     if (r.closed) {
@@ -119,12 +119,12 @@ TEST_F(Policy, AcceptBacksOffWhenOutOfFileDescriptors) {
   lb_ = ChildProcess({"/usr/bin/prlimit", "--nofile=" + std::to_string(limit), NinesBinary(), "lb",
                       "--config", config_path()},
                      dir_ + "/lb.log");
-  ASSERT_TRUE(WaitUntil([&] { return HttpGet(host_, 9901, "/status").ok; }, 10000)) << lb_.Log();
+  ASSERT_TRUE(WaitUntil([&] { return http::Get(host_, 9901, "/status").ok; }, 10000)) << lb_.Log();
   ASSERT_EQ(Get("/").status, 200);
 
-  std::vector<std::unique_ptr<HttpConnection>> idle;
+  std::vector<std::unique_ptr<http::ClientConnection>> idle;
   for (int i = 0; i < 40; ++i) {
-    idle.push_back(std::make_unique<HttpConnection>());
+    idle.push_back(std::make_unique<http::ClientConnection>());
     ASSERT_TRUE(idle.back()->Connect(host_, 8080));
   }
   // The balancer runs out: the pending connections wait in the backlog.

@@ -28,13 +28,13 @@ int64_t RssKb(pid_t pid) {
 TEST_F(RateLimit, PerClientLimitAnswers429WithRetryAfter) {
   StartAll({{"a"}}, "[rate_limit]\nper_client = \"5/min\"\nclient_key = \"header:X-API-Key\"");
   for (int i = 0; i < 5; ++i) {
-    HttpResult r = Get("/", "X-API-Key: alice\r\n");
+    http::ClientResponse r = Get("/", "X-API-Key: alice\r\n");
     ASSERT_EQ(r.status, 200) << i;
     EXPECT_EQ(r.Header("RateLimit-Policy"), "\"client\";q=5;w=60");
     EXPECT_EQ(r.Header("RateLimit"), "\"client\";r=" + std::to_string(4 - i) + ";t=12");
   }
   int seen = BackendCount(0);
-  HttpResult r = Get("/", "X-API-Key: alice\r\n");
+  http::ClientResponse r = Get("/", "X-API-Key: alice\r\n");
   EXPECT_EQ(r.status, 429);
   EXPECT_GE(std::stoi(r.Header("Retry-After")), 1);
   EXPECT_EQ(r.Header("Retry-After"), "12");
@@ -52,14 +52,14 @@ TEST_F(RateLimit, PerClientLimitAnswers429WithRetryAfter) {
 // no body, or a pipelining client would read the body as the next response.
 TEST_F(RateLimit, LimitedHeadRequestGetsNoBody) {
   StartAll({{"a"}}, "[rate_limit]\nper_client = \"1/min\"");
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   // The second and third are over the limit; all three arrive at once.
   ASSERT_TRUE(
       c.Send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\nHEAD /2 HTTP/1.1\r\nHost: t\r\n\r\n"
              "HEAD /3 HTTP/1.1\r\nHost: t\r\n\r\n"));
   for (int expected : {200, 429, 429}) {
-    HttpResult r = c.Read("HEAD");
+    http::ClientResponse r = c.Read("HEAD");
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.status, expected);
     if (expected == 429) {
@@ -82,7 +82,7 @@ TEST_F(RateLimit, ClientKeyIsTheRightmostUntrustedForwardedAddress) {
   int allowed = 0;
   for (int i = 0; i < 6; ++i) {
     // A new spoofed value each time, then the address the proxy saw.
-    HttpResult r =
+    http::ClientResponse r =
         Get("/", "X-Forwarded-For: 192.0.2." + std::to_string(i) + ", 198.51.100.7, 10.1.2.3\r\n");
     ASSERT_TRUE(r.ok) << r.error;
     allowed += r.status == 200 ? 1 : 0;
@@ -93,8 +93,8 @@ TEST_F(RateLimit, ClientKeyIsTheRightmostUntrustedForwardedAddress) {
   // Split over two headers: the last header's addresses are the rightmost.
   allowed = 0;
   for (int i = 0; i < 4; ++i) {
-    HttpResult r = Get("/", "X-Forwarded-For: 192.0.2." + std::to_string(i) +
-                                "\r\nX-Forwarded-For: 203.0.113.20, 127.0.0.9\r\n");
+    http::ClientResponse r = Get("/", "X-Forwarded-For: 192.0.2." + std::to_string(i) +
+                                          "\r\nX-Forwarded-For: 203.0.113.20, 127.0.0.9\r\n");
     ASSERT_TRUE(r.ok) << r.error;
     allowed += r.status == 200 ? 1 : 0;
   }
@@ -112,7 +112,7 @@ TEST_F(RateLimit, LongKeysTakeFixedSpace) {
   int64_t rss_before = RssKb(lb_.pid());
   std::string key(60000, 'k');
   int limited = 0;
-  HttpConnection c;
+  http::ClientConnection c;
   ASSERT_TRUE(c.Connect(host_, 8080));
   for (int base = 0; base < kKeys; base += 10) {
     std::string batch;
@@ -123,7 +123,7 @@ TEST_F(RateLimit, LongKeysTakeFixedSpace) {
     }
     ASSERT_TRUE(c.Send(batch));
     for (int k = 0; k < 10; ++k) {
-      HttpResult r = c.Read();
+      http::ClientResponse r = c.Read();
       ASSERT_TRUE(r.ok) << r.error;
       limited += r.status == 429 ? 1 : 0;
     }
@@ -146,7 +146,7 @@ struct Hammer {
     int64_t end = SteadyMs() + ms;
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&, end] {
-        HttpConnection c;
+        http::ClientConnection c;
         bool connected = false;
         while (SteadyMs() < end) {
           if (!connected) connected = c.Connect(host, port);
@@ -154,7 +154,7 @@ struct Hammer {
             connected = false;
             continue;
           }
-          HttpResult r = c.Read();
+          http::ClientResponse r = c.Read();
           if (r.ok && r.status == 200) {
             ++ok;
           } else if (r.ok && r.status == 429) {
@@ -203,10 +203,10 @@ TEST_F(RateLimit, TwoBalancersShareOneGlobalLimit) {
   replace("bind = \"" + host_ + ":9902\"", "bind = \"" + host_ + ":9903\"");
   WriteFile(second, text);
   ChildProcess lb2({NinesBinary(), "lb", "--config", second}, dir_ + "/lb2.log");
-  ASSERT_TRUE(WaitUntil([&] { return HttpGet(host_, 9911, "/status").ok; }, 10000)) << lb2.Log();
+  ASSERT_TRUE(WaitUntil([&] { return http::Get(host_, 9911, "/status").ok; }, 10000)) << lb2.Log();
   // Both must have heard each other before the load starts.
   auto heard = [&](int admin) {
-    auto s = nlohmann::json::parse(HttpGet(host_, admin, "/status").body, nullptr, false);
+    auto s = nlohmann::json::parse(http::Get(host_, admin, "/status").body, nullptr, false);
     if (s.is_discarded()) return false;
     for (const auto& p : s["rate_limit"]["global"]["peers"]) {
       if (p["last_seen_age_ms"].get<int64_t>() >= 0) return true;
@@ -252,7 +252,7 @@ TEST_F(RateLimit, FloodOfKeysStaysInBoundedMemory) {
   // A well-behaved client: 2 requests a second with its own key.
   std::thread good([&] {
     while (!stop) {
-      HttpResult r = Get("/", "X-API-Key: well-behaved\r\n");
+      http::ClientResponse r = Get("/", "X-API-Key: well-behaved\r\n");
       (r.ok && r.status == 200 ? good_ok : good_fail)++;
       WaitUntil([&] { return stop.load(); }, 500);
     }
@@ -262,7 +262,7 @@ TEST_F(RateLimit, FloodOfKeysStaysInBoundedMemory) {
   std::atomic<int> answered{0};
   for (int t = 0; t < 4; ++t) {
     flood.emplace_back([&, t] {
-      HttpConnection c;
+      http::ClientConnection c;
       ASSERT_TRUE(c.Connect(host_, 8080));
       for (int base = t * (kKeys / 4); base < (t + 1) * (kKeys / 4); base += 100) {
         std::string batch;
@@ -272,7 +272,7 @@ TEST_F(RateLimit, FloodOfKeysStaysInBoundedMemory) {
         }
         ASSERT_TRUE(c.Send(batch));
         for (int k = 0; k < 100; ++k) {
-          HttpResult r = c.Read();
+          http::ClientResponse r = c.Read();
           ASSERT_TRUE(r.ok) << r.error;
           ++answered;
         }
@@ -327,7 +327,7 @@ TEST_F(RateLimit, SurvivorIsNotOverloadedWhenServersDie) {
   std::vector<std::thread> clients;
   for (int t = 0; t < 25; ++t) {  // 25 at once: more than one server's 10
     clients.emplace_back([&] {
-      HttpConnection c;
+      http::ClientConnection c;
       bool connected = false;
       while (!stop) {
         if (!connected) connected = c.Connect(host_, 8080);
@@ -341,7 +341,7 @@ TEST_F(RateLimit, SurvivorIsNotOverloadedWhenServersDie) {
           ++failed;
           continue;
         }
-        HttpResult r = c.Read();
+        http::ClientResponse r = c.Read();
         if (r.ok && r.status == 200) {
           ++ok;
         } else if (r.ok && r.status == 503) {
@@ -366,7 +366,7 @@ TEST_F(RateLimit, SurvivorIsNotOverloadedWhenServersDie) {
   stop = true;
   for (auto& t : clients) t.join();
 
-  HttpResult max = HttpGet(BackendHost(0), 8081, "/maxinflight");
+  http::ClientResponse max = http::Get(BackendHost(0), 8081, "/maxinflight");
   EXPECT_LE(std::stoi(max.body), 10) << "the survivor was overloaded";
   EXPECT_GT(shed.load(), 0);
   int accepted = ok + failed;

@@ -23,14 +23,14 @@ void PrependConfig(StoreGroup& g, const std::string& text) {
   }
 }
 
-HttpResult Send(StoreGroup& g, int i, const std::string& method, const std::string& path,
-                const std::string& body = "", const std::string& token = "") {
+http::ClientResponse Send(StoreGroup& g, int i, const std::string& method, const std::string& path,
+                          const std::string& body = "", const std::string& token = "") {
   std::string raw = method + " " + path +
                     " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
                     "\r\n";
   if (!token.empty()) raw += "Authorization: Bearer " + token + "\r\n";
   raw += "\r\n" + body;
-  return HttpRequest(g.member(i).host, g.member(i).http, raw, method, 10000);
+  return http::Exchange(g.member(i).host, g.member(i).http, raw, method, 10000);
 }
 
 std::string AuthedGet(StoreGroup& g, int i, const std::string& key) {
@@ -55,7 +55,7 @@ TEST(StoreAuth, RequirepassGuardsEveryHttpEndpoint) {
   EXPECT_EQ(c.Call({"SET", "a", "v1"}), "+OK\r\n");
 
   // HTTP: the repro, a PUT without the password, is refused.
-  HttpResult put = Send(g, leader, "PUT", "/v1/kv/a", "pwned");
+  http::ClientResponse put = Send(g, leader, "PUT", "/v1/kv/a", "pwned");
   EXPECT_EQ(put.status, 401) << put.head;
   EXPECT_EQ(put.Header("WWW-Authenticate").rfind("Bearer", 0), 0u) << put.head;
   EXPECT_EQ(Send(g, leader, "PUT", "/v1/kv/a", "pwned", "wrong").status, 401);
@@ -76,7 +76,7 @@ TEST(StoreAuth, RequirepassGuardsEveryHttpEndpoint) {
 
   // With the token: 200.
   EXPECT_EQ(Send(g, leader, "PUT", "/v1/kv/a", "v2", "s3cret").status, 200);
-  HttpResult get = Send(g, leader, "GET", "/v1/kv/a", "", "s3cret");
+  http::ClientResponse get = Send(g, leader, "GET", "/v1/kv/a", "", "s3cret");
   EXPECT_EQ(get.status, 200);
   EXPECT_EQ(get.body, "v2");
   EXPECT_EQ(Send(g, leader, "GET", "/v1/members", "", "s3cret").status, 200);
@@ -100,7 +100,7 @@ TEST(StoreAuth, StatusAndMetricsNeedThePasswordByDefault) {
   EXPECT_EQ(Send(g, 0, "GET", "/status", "", "wrong").status, 401);
   EXPECT_TRUE(WaitUntil(
       [&] {
-        HttpResult r = Send(g, 0, "GET", "/status", "", "from-a-file");
+        http::ClientResponse r = Send(g, 0, "GET", "/status", "", "from-a-file");
         return r.status == 200 && r.body.find("\"leader\"") != std::string::npos;
       },
       10000));
@@ -144,7 +144,7 @@ TEST(StoreAuth, ClusterSecretGuardsThePeerPort) {
 
   // A frame of kind 1 (a Raft message) without the answer to the challenge.
   std::string garbage_vote(64, '\x7f');
-  HttpConnection conn;  // a plain TCP connection: only Send and ReadUntilClose are used
+  http::ClientConnection conn;  // a plain TCP connection: only Send and ReadUntilClose are used
   ASSERT_TRUE(conn.Connect(g.member(leader).host, g.member(leader).peer));
   ASSERT_TRUE(conn.Send(Frame(1, garbage_vote)));
   bool closed = false;
@@ -152,7 +152,7 @@ TEST(StoreAuth, ClusterSecretGuardsThePeerPort) {
   EXPECT_TRUE(closed) << "the member kept a connection that did not answer the challenge";
   EXPECT_TRUE(WaitUntil(
       [&] {
-        HttpResult m = Send(g, leader, "GET", "/metrics");
+        http::ClientResponse m = Send(g, leader, "GET", "/metrics");
         return m.status == 200 && Counter(m.body, "nines_store_peer_auth_failures_total") >= 1;
       },
       5000));

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "support/http_client.h"
+#include "http/client.h"
 #include "support/process.h"
 #include "support/wait.h"
 
@@ -196,7 +196,8 @@ class StoreGroup {
     for (size_t i = 0; i < members_.size(); ++i) Start(static_cast<int>(i));
   }
   std::optional<nlohmann::json> Status(int i) {
-    HttpResult r = HttpGet(members_[i].host, members_[i].http, "/status", "", 500);
+    http::ClientResponse r = http::Get(members_[i].host, members_[i].http, "/status",
+                                       http::ClientOptions().Timeout(500));
     if (!r.ok || r.status != 200) return std::nullopt;
     return nlohmann::json::parse(r.body, nullptr, false);
   }

@@ -53,21 +53,22 @@ TEST(StoreIntegration, ElectsLeaderAndServesThroughEveryMember) {
   EXPECT_EQ(p1, "+OK\r\n");
   EXPECT_EQ(c.Call({"GET", "p"}), Bulk("1"));
   // HTTP API: CAS via If-Match on the leader.
-  HttpResult put =
-      HttpRequest(g.host(), g.member(leader).http,
-                  "PUT /v1/kv/h HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", "PUT");
+  http::ClientResponse put =
+      http::Exchange(g.host(), g.member(leader).http,
+                     "PUT /v1/kv/h HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", "PUT");
   ASSERT_EQ(put.status, 200) << put.body;
   std::string version = put.Header("X-Version");
-  HttpResult bad = HttpRequest(
+  http::ClientResponse bad = http::Exchange(
       g.host(), g.member(leader).http,
       "PUT /v1/kv/h HTTP/1.1\r\nHost: x\r\nIf-Match: 1\r\nContent-Length: 2\r\n\r\nho", "PUT");
   EXPECT_EQ(bad.status, 412);
-  HttpResult good = HttpRequest(g.host(), g.member(leader).http,
-                                "PUT /v1/kv/h HTTP/1.1\r\nHost: x\r\nIf-Match: " + version +
-                                    "\r\nContent-Length: 2\r\n\r\nho",
-                                "PUT");
+  http::ClientResponse good =
+      http::Exchange(g.host(), g.member(leader).http,
+                     "PUT /v1/kv/h HTTP/1.1\r\nHost: x\r\nIf-Match: " + version +
+                         "\r\nContent-Length: 2\r\n\r\nho",
+                     "PUT");
   EXPECT_EQ(good.status, 200);
-  HttpResult get = HttpGet(g.host(), g.member(leader).http, "/v1/kv/h");
+  http::ClientResponse get = http::Get(g.host(), g.member(leader).http, "/v1/kv/h");
   EXPECT_EQ(get.body, "ho");
 }
 

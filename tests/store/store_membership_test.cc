@@ -17,12 +17,12 @@
 namespace nines::test {
 namespace {
 
-HttpResult Send(StoreGroup& g, int i, const std::string& method, const std::string& path,
-                const std::string& body = "") {
+http::ClientResponse Send(StoreGroup& g, int i, const std::string& method, const std::string& path,
+                          const std::string& body = "") {
   std::string raw = method + " " + path +
                     " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
                     "\r\n\r\n" + body;
-  return HttpRequest(g.member(i).host, g.member(i).http, raw, method, 20000);
+  return http::Exchange(g.member(i).host, g.member(i).http, raw, method, 20000);
 }
 
 // Member ids with their roles from member i's GET /status.
@@ -66,7 +66,7 @@ TEST(StoreMembership, AddMemberThenRemoveFollowerAndLeaderWhileWriting) {
   const Member& s4 = g.member(3);
   std::string body = "{\"id\":\"s4\",\"peer\":\"" + g.Addr(s4.peer) + "\",\"client\":\"" +
                      g.Addr(s4.client) + "\",\"http\":\"" + g.Addr(s4.http) + "\"}";
-  HttpResult add = Send(g, leader, "POST", "/v1/members", body);
+  http::ClientResponse add = Send(g, leader, "POST", "/v1/members", body);
   ASSERT_EQ(add.status, 200) << add.body;
   EXPECT_NE(add.body.find("\"s4\""), std::string::npos) << add.body;
   EXPECT_EQ(Roles(g, leader)["s4"], "voter");
@@ -81,7 +81,7 @@ TEST(StoreMembership, AddMemberThenRemoveFollowerAndLeaderWhileWriting) {
   // Remove a follower (not s4); writes go on among the others.
   int follower = (leader + 1) % 3;
   std::string follower_id = g.member(follower).id;
-  HttpResult del = Send(g, leader, "DELETE", "/v1/members/" + follower_id);
+  http::ClientResponse del = Send(g, leader, "DELETE", "/v1/members/" + follower_id);
   ASSERT_EQ(del.status, 200) << del.body;
   EXPECT_EQ(Roles(g, leader).count(follower_id), 0u);
   g.member(follower).process.Stop(SIGTERM, 5000);
@@ -95,7 +95,7 @@ TEST(StoreMembership, AddMemberThenRemoveFollowerAndLeaderWhileWriting) {
 
   // Remove the leader: it hands leadership over and redirects to the new leader.
   std::string leader_id = g.member(leader).id;
-  HttpResult moved = Send(g, leader, "DELETE", "/v1/members/" + leader_id);
+  http::ClientResponse moved = Send(g, leader, "DELETE", "/v1/members/" + leader_id);
   ASSERT_EQ(moved.status, 307) << moved.body;
   std::string location = moved.Header("Location");
   std::vector<int> rest;
@@ -105,7 +105,7 @@ TEST(StoreMembership, AddMemberThenRemoveFollowerAndLeaderWhileWriting) {
   int next = g.WaitLeader(rest);
   ASSERT_GE(next, 0);
   EXPECT_NE(location.find(g.Addr(g.member(next).http)), std::string::npos) << location;
-  HttpResult removed = Send(g, next, "DELETE", "/v1/members/" + leader_id);
+  http::ClientResponse removed = Send(g, next, "DELETE", "/v1/members/" + leader_id);
   ASSERT_EQ(removed.status, 200) << removed.body;
   g.member(leader).process.Stop(SIGTERM, 5000);
   ASSERT_TRUE(WriteKeys(g, next, "d", 50));

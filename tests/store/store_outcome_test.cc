@@ -19,10 +19,10 @@ constexpr char kChain[] = "NINES-STORE-OUTCOME";
 constexpr int kElectionMs = 300;
 constexpr int kClientWaitMs = 8000;  // request timeout (2 s) plus slack for a loaded machine
 
-HttpResult Put(const Member& m, const std::string& key, const std::string& value) {
+http::ClientResponse Put(const Member& m, const std::string& key, const std::string& value) {
   std::string raw = "PUT /v1/kv/" + key + " HTTP/1.1\r\nHost: " + m.host +
                     "\r\nContent-Length: " + std::to_string(value.size()) + "\r\n\r\n" + value;
-  return HttpRequest(m.host, m.http, raw, "PUT", kClientWaitMs);
+  return http::Exchange(m.host, m.http, raw, "PUT", kClientWaitMs);
 }
 
 TEST(StoreOutcome, RetriedForwardedWriteIsAppliedOnce) {
@@ -85,7 +85,7 @@ TEST(StoreOutcome, UncommittedWriteIsUnknownNotTryAgain) {
 
   // Over HTTP: the leader may have stepped down meanwhile (then nothing is
   // proposed: 503 with Retry-After), else 504 without Retry-After.
-  HttpResult put = Put(g.member(leader), "h", "v");
+  http::ClientResponse put = Put(g.member(leader), "h", "v");
   ASSERT_TRUE(put.ok) << put.error;
   if (put.status == 504) {
     EXPECT_EQ(put.Header("Retry-After"), "") << put.head;
@@ -101,7 +101,7 @@ TEST(StoreOutcome, UncommittedWriteIsUnknownNotTryAgain) {
         return s && (*s)["role"] != "leader" && (*s)["leader"].is_null();
       },
       10000, 20));
-  HttpResult refused = Put(g.member(leader), "h", "v");
+  http::ClientResponse refused = Put(g.member(leader), "h", "v");
   ASSERT_TRUE(refused.ok) << refused.error;
   EXPECT_EQ(refused.status, 503) << refused.head << refused.body;
   EXPECT_NE(refused.Header("Retry-After"), "") << refused.head;
@@ -139,7 +139,7 @@ TEST(StoreOutcome, OversizedWriteIsRefusedAndTheGroupGoesOn) {
         << reply.substr(0, 200);
   }
   // Receiving 64 MiB can delay heartbeats past an election: follow the leader.
-  HttpResult put;
+  http::ClientResponse put;
   for (int attempt = 0; attempt < 3 && (attempt == 0 || put.status == 307); ++attempt) {
     leader = g.WaitLeader(g.All());
     ASSERT_GE(leader, 0) << "no leader elected";

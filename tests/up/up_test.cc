@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "support/http_client.h"
+#include "http/client.h"
 #include "support/process.h"
 #include "support/wait.h"
 
@@ -68,8 +68,8 @@ class UpRun {
   ChildProcess& process() { return up_; }
 
   json State() {
-    HttpResult r = HttpRequest(
-        "127.0.0.1", 9900, "GET /api/state HTTP/1.1\r\nHost: 127.0.0.1:9900\r\n\r\n", "GET", 2000);
+    http::ClientResponse r =
+        http::Get("127.0.0.1", 9900, "/api/state", http::ClientOptions().Timeout(2000));
     if (!r.ok || r.status != 200) return json();
     json j = json::parse(r.body, nullptr, false);
     if (j.is_discarded()) return json();
@@ -102,18 +102,15 @@ class UpRun {
 };
 
 bool Post(const std::string& path) {
-  // As the dashboard's page posts: its own Host, JSON (the API refuses anything else).
-  HttpResult r = HttpRequest("127.0.0.1", 9900,
-                             "POST " + path +
-                                 " HTTP/1.1\r\nHost: 127.0.0.1:9900\r\nContent-Type: "
-                                 "application/json\r\nContent-Length: 0\r\n\r\n",
-                             "POST", 3000);
+  http::ClientResponse r =
+      http::Post("127.0.0.1", 9900, path, "{}", http::ClientOptions().Timeout(3000));
   return r.ok && r.status == 200;
 }
 
 // Creates an order through `write_host` and reads it back through `read_host`.
 bool OrderRoundTrip(const std::string& write_host, const std::string& read_host, std::string* why) {
-  HttpResult w = HttpPost(write_host, 8080, "/orders", R"({"item":"book","qty":1})", 5000);
+  http::ClientResponse w = http::Post(write_host, 8080, "/orders", R"({"item":"book","qty":1})",
+                                      http::ClientOptions().Timeout(5000));
   if (!w.ok || w.status != 201) {
     *why = "POST via " + write_host + ": " +
            (w.ok ? std::to_string(w.status) + " " + w.body : w.error);
@@ -125,7 +122,8 @@ bool OrderRoundTrip(const std::string& write_host, const std::string& read_host,
     return false;
   }
   std::string id = order["id"].get<std::string>();
-  HttpResult r = HttpGet(read_host, 8080, "/orders/" + id, "", 5000);
+  http::ClientResponse r =
+      http::Get(read_host, 8080, "/orders/" + id, http::ClientOptions().Timeout(5000));
   if (!r.ok || r.status != 200) {
     *why =
         "GET via " + read_host + ": " + (r.ok ? std::to_string(r.status) + " " + r.body : r.error);
