@@ -63,6 +63,8 @@ struct StoreNodeEnv {
   // derives it from its seed.
   uint64_t request_id_nonce = 0;
   int64_t process_id = 0;  // reported by INFO
+  // WAL segment size; 0 keeps the WAL's default (a simulation rolls small segments).
+  uint64_t wal_segment_bytes = 0;
   // Called on a disk error before the member stops (crash-stop); may throw
   // to unwind a simulated member. Default: none (log, then _Exit(1)).
   std::function<void(const Status& status, const char* what)> fatal;

@@ -35,6 +35,7 @@ struct StoreNode::WalScan {
 
 WalOptions StoreNode::RecoveryWalOptions() {
   WalOptions options;
+  if (env_.wal_segment_bytes > 0) options.segment_bytes = env_.wal_segment_bytes;
   // A segment started during recovery (replacing a half-created one) repeats
   // the hard state recovered so far: every record before it is durable.
   options.segment_preamble = [this](WalBatch* preamble) {
