@@ -53,10 +53,16 @@ void SimFs::CutPowerAfter(uint64_t ops) {
   power_ops_ = ops;
 }
 
+void SimFs::CutPowerAfterNextCreate(uint64_t ops) {
+  power_on_create_ = true;
+  power_create_ops_ = ops;
+}
+
 void SimFs::ClearFaults() {
   writes_limited_ = false;
   failing_syncs_ = 0;
   power_armed_ = false;
+  power_on_create_ = false;
 }
 
 void SimFs::MaybeCutPower() {
@@ -130,6 +136,10 @@ store::Status SimFs::FileSync(Inode* inode, uint64_t generation, const std::stri
 
 store::Status SimFs::Create(const std::string& path, std::unique_ptr<store::File>* file) {
   MaybeCutPower();
+  if (power_on_create_) {
+    power_on_create_ = false;
+    CutPowerAfter(power_create_ops_);
+  }
   if (dirs_.count(Parent(path)) == 0) return store::Status::NotFound("create " + path);
   auto inode = std::make_shared<Inode>();
   names_[path] = inode;

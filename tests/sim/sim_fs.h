@@ -35,9 +35,14 @@ class SimFs : public store::FileSystem {
   // After `ops` more mutating operations, the next one throws PowerCut (a
   // write may have landed in part first).
   void CutPowerAfter(uint64_t ops);
+  // The same, counted from the next file creation (a new WAL segment or
+  // snapshot): aims the cut at the windows where files are born.
+  void CutPowerAfterNextCreate(uint64_t ops);
   // Disarms every pending fault.
   void ClearFaults();
-  bool faults_armed() const { return writes_limited_ || failing_syncs_ > 0 || power_armed_; }
+  bool faults_armed() const {
+    return writes_limited_ || failing_syncs_ > 0 || power_armed_ || power_on_create_;
+  }
 
   // Power loss: forgets what was not durable (see the file comment), using
   // prng to choose where each unsynced tail tears. Open Files die with it.
@@ -83,6 +88,8 @@ class SimFs : public store::FileSystem {
   int failing_syncs_ = 0;
   bool power_armed_ = false;
   uint64_t power_ops_ = 0;
+  bool power_on_create_ = false;
+  uint64_t power_create_ops_ = 0;
 };
 
 }  // namespace nines::sim

@@ -91,5 +91,18 @@ TEST(SimFsTest, PowerCutFiresAfterTheArmedNumberOfOperations) {
   EXPECT_TRUE(f->Sync().ok());
 }
 
+TEST(SimFsTest, PowerCutCanBeAimedAtTheNextFileCreation) {
+  SimFs fs;
+  ASSERT_TRUE(fs.CreateDirs("/d").ok());
+  std::unique_ptr<store::File> f;
+  ASSERT_TRUE(fs.Create("/d/a", &f).ok());
+  fs.CutPowerAfterNextCreate(1);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(f->Append("x").ok());
+  std::unique_ptr<store::File> g;
+  ASSERT_TRUE(fs.Create("/d/b", &g).ok());
+  EXPECT_TRUE(g->Append("header").ok());
+  EXPECT_THROW((void)g->Sync(), PowerCut);
+}
+
 }  // namespace
 }  // namespace nines::sim

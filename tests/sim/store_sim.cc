@@ -98,6 +98,7 @@ class StoreSimulation {
   void InjectFaults();
   void HealAll();
   void CheckLeaders();
+  void CheckLog(size_t i);
 
   void ClientStep(size_t ci);
   void NewOp(size_t ci);
@@ -230,6 +231,7 @@ void StoreSimulation::Start(size_t i) {
   }
   m.up = true;
   m.drain = true;
+  CheckLog(i);
   Trace("start {} (boot {}): term {} commit {} last {}", Name(i), m.boots, m.node->term(),
         m.node->commit_index(), m.node->last_index());
 }
@@ -269,9 +271,14 @@ void StoreSimulation::InjectFaults() {
   Member& m = members_[i];
   if (m.up && prng_.Chance(kill_rate_)) Crash(i, prng_.Chance(0.5), "killed");
   if (m.up && !m.fault_armed && prng_.Chance(power_rate_)) {
-    m.fs.CutPowerAfter(prng_.Below(40));
     m.fault_armed = true;
-    Trace("armed a power cut on {}", Name(i));
+    if (prng_.Chance(0.5)) {
+      m.fs.CutPowerAfter(prng_.Below(40));
+      Trace("armed a power cut on {}", Name(i));
+    } else {
+      m.fs.CutPowerAfterNextCreate(prng_.Below(8));
+      Trace("armed a power cut on {} near its next file creation", Name(i));
+    }
   }
   if (m.up && !m.fault_armed && prng_.Chance(disk_rate_)) {
     m.fault_armed = true;
@@ -338,6 +345,23 @@ void StoreSimulation::CheckLeaders() {
       Violation(fmt::format("two leaders in term {}: {} and {}", term, Name(it->second), Name(i)));
       it->second = i;
     }
+  }
+}
+
+// Terms never decrease along a Raft log: a recovered log that breaks this
+// kept entries a later append had cut off.
+void StoreSimulation::CheckLog(size_t i) {
+  const raft::MemoryStorage& log = members_[i].node->storage();
+  raft::Term previous = 0;
+  for (raft::Index index = log.FirstIndex() - 1; index <= log.LastIndex(); ++index) {
+    std::optional<raft::Term> term = log.TermAt(index);
+    if (!term) continue;
+    if (*term < previous) {
+      Violation(fmt::format("{} recovered a log whose term falls from {} to {} at index {}",
+                            Name(i), previous, *term, index));
+      return;
+    }
+    previous = *term;
   }
 }
 
