@@ -53,9 +53,10 @@ void SimFs::CutPowerAfter(uint64_t ops) {
   power_ops_ = ops;
 }
 
-void SimFs::CutPowerAfterNextCreate(uint64_t ops) {
+void SimFs::CutPowerAfterNextCreate(uint64_t ops, std::string path_part) {
   power_on_create_ = true;
   power_create_ops_ = ops;
+  power_create_part_ = std::move(path_part);
 }
 
 void SimFs::ClearFaults() {
@@ -136,7 +137,7 @@ store::Status SimFs::FileSync(Inode* inode, uint64_t generation, const std::stri
 
 store::Status SimFs::Create(const std::string& path, std::unique_ptr<store::File>* file) {
   MaybeCutPower();
-  if (power_on_create_) {
+  if (power_on_create_ && path.find(power_create_part_) != std::string::npos) {
     power_on_create_ = false;
     CutPowerAfter(power_create_ops_);
   }

@@ -35,9 +35,10 @@ class SimFs : public store::FileSystem {
   // After `ops` more mutating operations, the next one throws PowerCut (a
   // write may have landed in part first).
   void CutPowerAfter(uint64_t ops);
-  // The same, counted from the next file creation (a new WAL segment or
-  // snapshot): aims the cut at the windows where files are born.
-  void CutPowerAfterNextCreate(uint64_t ops);
+  // The same, counted from the next creation of a file whose path contains
+  // path_part (a new WAL segment, a snapshot): aims the cut at the windows
+  // where files are born.
+  void CutPowerAfterNextCreate(uint64_t ops, std::string path_part = "");
   // Disarms every pending fault.
   void ClearFaults();
   bool faults_armed() const {
@@ -90,6 +91,7 @@ class SimFs : public store::FileSystem {
   uint64_t power_ops_ = 0;
   bool power_on_create_ = false;
   uint64_t power_create_ops_ = 0;
+  std::string power_create_part_;
 };
 
 }  // namespace nines::sim

@@ -182,11 +182,13 @@ void StoreSimulation::Setup() {
   for (int k = 0; k < 4; ++k) keys_.push_back(fmt::format("r{}", k));  // SET / GET
   for (int k = 0; k < 3; ++k) keys_.push_back(fmt::format("c{}", k));  // INCR / GET
   all_keys_ = keys_;
-  clients_ = std::vector<Client>(prng_.Range(2, 5));
+  // A third of the seeds have many clients: an isolated leader then gathers a
+  // long uncommitted suffix.
+  clients_ = std::vector<Client>(prng_.Chance(0.33) ? prng_.Range(10, 24) : prng_.Range(2, 8));
   for (Client& c : clients_) c.target = prng_.Below(n);
   double intensity = static_cast<double>(prng_.Range(1, 4));
   kill_rate_ = intensity / 6000;
-  power_rate_ = intensity / 4000;
+  power_rate_ = intensity / 2000;
   disk_rate_ = intensity / 8000;
   partition_rate_ = intensity / 5000;
   const double drops[] = {0, 0.01, 0.05, 0.15};
@@ -272,12 +274,14 @@ void StoreSimulation::InjectFaults() {
   if (m.up && prng_.Chance(kill_rate_)) Crash(i, prng_.Chance(0.5), "killed");
   if (m.up && !m.fault_armed && prng_.Chance(power_rate_)) {
     m.fault_armed = true;
-    if (prng_.Chance(0.5)) {
+    uint64_t aim = prng_.Below(3);
+    if (aim == 0) {
       m.fs.CutPowerAfter(prng_.Below(40));
       Trace("armed a power cut on {}", Name(i));
     } else {
-      m.fs.CutPowerAfterNextCreate(prng_.Below(8));
-      Trace("armed a power cut on {} near its next file creation", Name(i));
+      const char* part = aim == 1 ? "/wal/" : "/snap/";
+      m.fs.CutPowerAfterNextCreate(prng_.Below(12), part);
+      Trace("armed a power cut on {} near its next file creation in {}", Name(i), part);
     }
   }
   if (m.up && !m.fault_armed && prng_.Chance(disk_rate_)) {
@@ -299,6 +303,11 @@ void StoreSimulation::InjectFaults() {
   if (partition_until_ < 0 && prng_.Chance(partition_rate_)) {
     ++result_.partitions;
     size_t a = prng_.Below(n);
+    // Half the partitions cut off the leader: its uncommitted suffix is what
+    // the next leader's appends truncate.
+    for (size_t j = 0; j < n && prng_.Chance(0.5); ++j) {
+      if (members_[j].up && members_[j].node->IsLeader()) a = j;
+    }
     switch (prng_.Below(3)) {
       case 0:  // isolate one member
         for (size_t j = 0; j < n; ++j) {
