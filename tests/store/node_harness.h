@@ -39,6 +39,7 @@ class NodeHarness {
     env.send = [this](const raft::Message& m) { sent_.push_back(m); };
     env.schedule_drain = [this] { ++drains_asked_; };
     env.seed = 42;
+    env.wal_segment_bytes = wal_segment_bytes_;
     // A crash-stop unwinds the test instead of ending the process.
     env.fatal = [](const Status& status, const char* what) {
       throw std::runtime_error(std::string(what) + ": " + status.ToString());
@@ -82,6 +83,7 @@ class NodeHarness {
   }
 
   FileSystem* fs_;
+  uint64_t wal_segment_bytes_ = 0;  // 0: the WAL's default
   ManualClock clock_;
   ManualClock wall_;
   StoreConfig config_;
