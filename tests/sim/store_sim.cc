@@ -27,7 +27,7 @@ constexpr int64_t kClientsStopMs = 3000;    // after the heal: no new client ope
 constexpr int64_t kConvergeBoundMs = 9000;  // after the heal: every member has the same state
 constexpr size_t kOpsPerKey = 56;           // leaves room for the final reads (kMaxOpsPerKey)
 constexpr int kMaxAttempts = 60;            // per operation, over retries and redirects
-constexpr size_t kMaxInFlight = 20000;      // more messages in flight than this is a storm
+constexpr size_t kMaxInFlight = 3000;       // more messages in flight than this is a storm
 constexpr int64_t kWallStartNanos = 1'800'000'000'000LL * 1'000'000;
 
 // A member stopped on purpose by its StoreNodeEnv::fatal (a disk error).
