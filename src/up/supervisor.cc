@@ -259,6 +259,9 @@ std::string Supervisor::Kill(const std::string& name) {
   std::lock_guard lock(mu_);
   int i = IndexOf(name);
   if (i < 0) return fmt::format("no node named '{}'", name);
+  // A kill with nothing to kill is refused, so a drill never counts a fault
+  // that had no effect as injected. (StopRegion holds down stopped ones too.)
+  if (rt_[i].pid <= 0) return fmt::format("'{}' is not running", name);
   return KillLocked(i);
 }
 

@@ -60,12 +60,13 @@ TEST_F(ApiFixture, ActionsAndErrors) {
   EXPECT_EQ(Call("POST", "/api/nodes/dns-1/isolate").status, 409);  // 127.0.0.1
   EXPECT_EQ(Call("DELETE", "/api/state").status, 405);
   EXPECT_EQ(Call("GET", "/nothing").status, 404);
-  // Kill holds a node down; restart releases it.
-  EXPECT_EQ(Call("POST", "/api/nodes/us-west-app-2/kill").status, 200);
+  // Nothing runs here: a kill has nothing to kill (409); a region stop holds
+  // the region's nodes down all the same, and a restart releases them.
+  EXPECT_EQ(Call("POST", "/api/nodes/us-west-app-2/kill").status, 409);
   EXPECT_EQ(Call("POST", "/api/regions/eu-west/stop").status, 200);
   json s = json::parse(Call("GET", "/api/state").body);
   for (const json& n : s["nodes"]) {
-    bool held = n["name"] == "us-west-app-2" || n["region"] == "eu-west";
+    bool held = n["region"] == "eu-west";
     EXPECT_EQ(n["state"], held ? "stopped" : "crashed") << n.dump();
   }
   EXPECT_FALSE(s["regions"][2]["up"]);

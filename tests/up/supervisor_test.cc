@@ -1,5 +1,6 @@
 // The supervisor with a real child (the built `nines`): a child that exits
-// with status 2 (bad config) is not restarted, and the event says why.
+// with status 2 (bad config) is not restarted, and the event says why; a
+// kill of a node that is not running is refused (a drill fault with no effect).
 #include "up/supervisor.h"
 
 #include <gtest/gtest.h>
@@ -53,6 +54,28 @@ TEST(Supervisor, BadConfigExitIsNotRestarted) {
                               e.find("logs/broken-app.log") != std::string::npos);
   }
   EXPECT_TRUE(explained);
+  sup.StopAll(2000);
+}
+
+TEST(Supervisor, KillOfANodeThatIsNotRunningIsRefused) {
+  std::string dir = test::TestDir("supervisor_kill_not_running");
+  std::filesystem::create_directories(dir + "/logs");
+  NodeSpec spec;
+  spec.name = "broken-app";
+  spec.kind = NodeKind::kApp;
+  spec.config_path = dir + "/broken.toml";
+  test::WriteFile(spec.config_path, "listen = \"not an address\"\n");
+  Supervisor sup({spec}, dir, test::NinesBinary());
+  sup.StartAll(NowMs());
+  ASSERT_TRUE(test::WaitUntil(
+      [&] {
+        sup.Tick(NowMs());
+        return sup.Snapshot()[0].last_exit == "exit 2";
+      },
+      10000));
+  std::string err = sup.Kill("broken-app");
+  EXPECT_NE(err.find("not running"), std::string::npos) << err;
+  EXPECT_NE(sup.Kill("nope").find("no node"), std::string::npos);
   sup.StopAll(2000);
 }
 
