@@ -131,7 +131,13 @@ RegionResolver::RegionResolver(std::vector<std::string> dns_servers, std::string
 
 std::string RegionResolver::Current(size_t region) const {
   std::lock_guard lock(mu_);
-  return region < entries_.size() ? entries_[region].address : "";
+  if (region >= entries_.size() || entries_[region].addresses.empty()) return "";
+  return entries_[region].addresses[0];
+}
+
+std::vector<std::string> RegionResolver::Addresses(size_t region) const {
+  std::lock_guard lock(mu_);
+  return region < entries_.size() ? entries_[region].addresses : std::vector<std::string>{};
 }
 
 void RegionResolver::RequestRefresh(size_t region) {
@@ -140,7 +146,7 @@ void RegionResolver::RequestRefresh(size_t region) {
 }
 
 bool RegionResolver::Resolve(size_t region, int64_t now_ms, std::string* error) {
-  if (servers_.empty()) return !Current(region).empty();
+  if (servers_.empty()) return !Addresses(region).empty();
   DnsAnswer answer;
   for (const std::string& server : servers_) {
     answer = QueryApex(server, zone_, subnets_[region], 300);
@@ -157,8 +163,12 @@ bool RegionResolver::Resolve(size_t region, int64_t now_ms, std::string* error) 
     if (error) *error = answer.error;
     return false;
   }
-  // Rotate among several A records by client region so load spreads.
-  e.address = answer.addresses[region % answer.addresses.size()];
+  // Every address, starting at one chosen by client region so load spreads.
+  size_t first = region % answer.addresses.size();
+  e.addresses.clear();
+  for (size_t i = 0; i < answer.addresses.size(); ++i) {
+    e.addresses.push_back(answer.addresses[(first + i) % answer.addresses.size()]);
+  }
   e.expires_ms = now_ms + std::max<int64_t>(answer.ttl, 1) * 1000;
   return true;
 }
@@ -185,7 +195,7 @@ bool RegionResolver::ResolveAll(int64_t now_ms, std::string* error) {
 void RegionResolver::Pin(size_t region, std::string address) {
   std::lock_guard lock(mu_);
   if (region >= entries_.size()) return;
-  entries_[region].address = std::move(address);
+  entries_[region].addresses = {std::move(address)};
   entries_[region].expires_ms = INT64_MAX;
 }
 

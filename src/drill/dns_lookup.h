@@ -23,9 +23,11 @@ struct DnsAnswer {
 DnsAnswer QueryApex(const std::string& server, const std::string& zone, const std::string& subnet,
                     int timeout_ms);
 
-// Per-region cache of the apex answer, refreshed when its TTL runs out or
-// when a client asks for a refresh (after failing to connect). Thread-safe:
-// the resolver thread writes, client code reads.
+// Per-region cache of the apex answer, kept for its TTL as a stub resolver
+// keeps it: clients try its addresses in turn. A refresh before the TTL
+// happens only when a client asks for one (the opt-in
+// LoadOptions::reresolve_on_failure, or while there is no answer at all).
+// Thread-safe: the resolver thread writes, client code reads.
 class RegionResolver {
  public:
   RegionResolver(std::vector<std::string> dns_servers, std::string zone,
@@ -33,8 +35,10 @@ class RegionResolver {
 
   // The current lb address ("A.B.C.D") for clients of region `region`, or "".
   std::string Current(size_t region) const;
-  // Re-resolve this region soon, even before the TTL (clients call it when
-  // a connection fails; at most once per 200 ms per region).
+  // Every address of the region's current answer, the preferred one first.
+  std::vector<std::string> Addresses(size_t region) const;
+  // Re-resolve this region soon, even before the TTL (at most once per
+  // 200 ms per region).
   void RequestRefresh(size_t region);
   // Resolves every region whose entry is due; call every ~50 ms from one thread.
   void RefreshDue(int64_t now_ms);
@@ -52,7 +56,7 @@ class RegionResolver {
   bool Resolve(size_t region, int64_t now_ms, std::string* error);
 
   struct Entry {
-    std::string address;
+    std::vector<std::string> addresses;  // the preferred one first
     int64_t expires_ms = 0;
     bool refresh_requested = false;
     int64_t last_query_ms = -1'000'000;

@@ -38,6 +38,10 @@ int RunDrillCommand(const std::vector<std::string>& args) {
       ->check(CLI::Range(1, 100));
   app.add_option("--startup-timeout", o.startup_timeout_s,
                  "seconds to wait for the blueprint to be ready (default 120)");
+  app.add_flag("--reresolve-on-failure", o.reresolve_on_failure,
+               "after a failed connection, look the name up again before its TTL runs out "
+               "(what browsers do); default: keep the answer for its TTL and try its other "
+               "addresses, as a stub resolver does");
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
     app.parse(reversed);

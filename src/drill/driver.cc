@@ -69,11 +69,12 @@ struct Api {
     return ParseClusterState(r.body, error);
   }
 
-  // POST path; "" on 200, else the error text the API gave.
+  // POST path; "" on 2xx, else the error text the API gave (409 when the
+  // target is not in a state the action applies to, e.g. kill of a stopped node).
   std::string Post(const std::string& path) const {
     HttpReply r = BlockingHttp(host_port, "POST", path, "{}", 5000);
     if (!r.ok) return "POST " + path + ": " + r.error;
-    if (r.status == 200) return "";
+    if (r.status >= 200 && r.status < 300) return "";
     auto j = nlohmann::json::parse(r.body, nullptr, false);
     std::string msg = j.is_object() && j.contains("error") && j["error"].is_string()
                           ? j["error"].get<std::string>()
@@ -249,6 +250,7 @@ int RunDrill(const DrillOptions& o) {
   int64_t start_ms = start_nanos / 1'000'000;
   LoadOptions load_options;
   load_options.run_id = "drill-" + std::to_string(WallMillis());
+  load_options.reresolve_on_failure = o.reresolve_on_failure;
   LoadEngine engine(io, *resolver, timeline, start_nanos, load_options);
   engine.Start(LoadSchedule(o.rate, start_nanos, duration_ms * 1'000'000), users);
   auto work = asio::make_work_guard(io);
@@ -268,7 +270,7 @@ int RunDrill(const DrillOptions& o) {
       SleepUntil(next);
       if (helpers_stop || g_interrupted) break;
       const LoadCounters& c = engine.counters();
-      uint64_t total = c.ok + c.failed + c.rate_limited;
+      uint64_t total = c.ok + c.failed + c.rate_limited + c.refused_by_client;
       std::string fault;
       {
         std::lock_guard lock(progress.mu);
@@ -313,12 +315,14 @@ int RunDrill(const DrillOptions& o) {
     std::string err;
     auto now_state = api.State(&err);
     FaultAction action;
+    f.undone = true;  // until an undo fails
     if (now_state) {
       action = PlanFaultAction(planned.kind, *now_state);
     } else {
       action.error = err;
     }
     f.target = action.target;
+    f.detection_measured = action.detection != Detection::kNone;
     if (!action.ok) {
       f.skipped = true;
       f.notice = action.error;
@@ -403,6 +407,7 @@ int RunDrill(const DrillOptions& o) {
         SleepMs(200);
       }
       if (!post.empty()) {
+        f.undone = false;
         f.notice = "undo failed: " + post;
         std::printf("drill: %s: %s\n", label.c_str(), f.notice.c_str());
       }
@@ -416,13 +421,11 @@ int RunDrill(const DrillOptions& o) {
     }
     report.faults.push_back(f);
   }
-  // A fault's window ends where the next one really began.
-  for (size_t i = 0; i + 1 < report.faults.size(); ++i) {
-    report.faults[i].window_end_ms = report.faults[i + 1].start_ms;
-  }
+  // Windows (to the next fault really injected) are set by ComputeFaultFigures.
   // Let the load finish, then the requests still in flight.
   SleepUntil(start_ms + duration_ms);
   if (g_interrupted) {
+    report.interrupted = true;
     report.notices.push_back("interrupted: the run was cut short");
     engine.StopSending();
   }
@@ -442,7 +445,7 @@ int RunDrill(const DrillOptions& o) {
   }
 
   // 5. Every acknowledged order, read back through every region's lb.
-  std::vector<std::string> ids = engine.Acknowledged();
+  std::vector<AcknowledgedWrite> ids = engine.Acknowledged();
   std::printf("drill: reading %zu acknowledged orders back through every region's lb\n",
               ids.size());
   std::fflush(stdout);
@@ -451,6 +454,11 @@ int RunDrill(const DrillOptions& o) {
   for (const NodeState* lb : state.OfKind("lb")) rb.lbs.push_back(lb->address);
   rb.source_ips = source_ips;
   report.writes = ReadBack(ids, rb);
+  // A 2xx to a POST without an id: acknowledged, never checkable.
+  uint64_t without_id = engine.counters().acknowledged_without_id;
+  report.writes.without_id = without_id;
+  report.writes.acknowledged += without_id;
+  report.writes.unverifiable += without_id;
 
   // 6. The report.
   nlohmann::json j = ReportToJson(report, timeline);

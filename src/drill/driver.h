@@ -18,6 +18,9 @@ struct DrillOptions {
   std::string zone;    // "" = what /api/state says, else shop.test.
   int users_per_region = 20;
   int startup_timeout_s = 120;
+  // Clients look the name up again after a failed connection instead of
+  // keeping the answer for its TTL (LoadOptions::reresolve_on_failure).
+  bool reresolve_on_failure = false;
 };
 
 // Returns the exit status: 0 passed, 1 SLO missed / write lost / runtime failure.

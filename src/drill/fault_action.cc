@@ -46,7 +46,18 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
     return a;
   }
   const std::string& first_region = s.regions[0].name;
+  // A process that is not running cannot be broken: killing it injects
+  // nothing, and a fault with no effect must not be reported as survived.
+  auto not_running = [&](const std::string& name) {
+    const NodeState* n = s.Find(name);
+    if (n && n->state == "running") return false;
+    a.target = name;
+    a.error = name + " is not running (" + (n ? n->state : std::string("unknown")) +
+              "): nothing to inject";
+    return true;
+  };
   auto node_action = [&](const std::string& name, const char* inject, const char* undo) {
+    if (not_running(name)) return;
     a.target = name;
     a.inject_path = "/api/nodes/" + name + "/" + inject;
     a.undo_path = "/api/nodes/" + name + "/" + undo;
@@ -83,6 +94,7 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
         a.error = "the store has no leader to break";
         return a;
       }
+      if (not_running(s.leader)) return a;
       if (kind == FaultKind::kLeader) node_action(s.leader, "kill", "restart");
       if (kind == FaultKind::kFreeze) node_action(s.leader, "freeze", "thaw");
       if (kind == FaultKind::kPartition) node_action(s.leader, "isolate", "heal");
@@ -94,6 +106,10 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
       std::string region = first_region;
       if (const NodeState* leader = s.Find(s.leader)) region = leader->region;
       a.target = region;
+      if (!s.regions[RegionIndex(s, region)].up) {
+        a.error = "region " + region + " is already stopped: nothing to inject";
+        return a;
+      }
       a.inject_path = "/api/regions/" + region + "/stop";
       a.undo_path = "/api/regions/" + region + "/start";
       a.region_index = RegionIndex(s, region);

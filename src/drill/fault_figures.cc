@@ -23,4 +23,88 @@ void ComputeFaultFigures(const Timeline& timeline, FaultResult* f) {
   }
 }
 
+namespace {
+
+constexpr int64_t kSlotMs = 1000 / Timeline::kSlotsPerSecond;
+
+// From `from_ms`, the end of a run of failures that goes on with gaps
+// shorter than kQuietMs since `last_failure_end_ms`; stops at `limit_ms`.
+int64_t FailureRunEnd(const Timeline& t, int64_t from_ms, int64_t last_failure_end_ms,
+                      int64_t limit_ms) {
+  for (int64_t at = from_ms; at < limit_ms; at += kSlotMs) {
+    if (at - last_failure_end_ms >= kQuietMs) break;
+    if (t.FailuresBetween(at, at + kSlotMs) > 0) last_failure_end_ms = at + kSlotMs;
+  }
+  return last_failure_end_ms;
+}
+
+// The start of the run of failures (gaps shorter than kQuietMs) that ends at
+// `last_failure_end_ms`, looking back no further than `from_ms`.
+int64_t FailureRunStart(const Timeline& t, int64_t from_ms, int64_t last_failure_end_ms) {
+  int64_t start = last_failure_end_ms - kSlotMs;
+  for (int64_t at = start - kSlotMs; at >= from_ms; at -= kSlotMs) {
+    if (start - at > kQuietMs) break;
+    if (t.FailuresBetween(at, at + kSlotMs) > 0) start = at;
+  }
+  return start;
+}
+
+}  // namespace
+
+void ComputeFaultFigures(const Timeline& timeline, std::vector<FaultResult>* faults,
+                         int64_t load_end_ms) {
+  std::vector<FaultResult>& fs = *faults;
+  // Windows: a fault really injected holds until the next one really
+  // injected; a skipped fault has none.
+  for (size_t i = 0; i < fs.size(); ++i) {
+    if (fs[i].skipped) {
+      fs[i].window_end_ms = fs[i].start_ms;
+      continue;
+    }
+    fs[i].window_end_ms = load_end_ms;
+    for (size_t j = i + 1; j < fs.size(); ++j) {
+      if (!fs[j].skipped) {
+        fs[i].window_end_ms = fs[j].start_ms;
+        break;
+      }
+    }
+  }
+  int64_t charged_until = 0;  // failures before this are the previous fault's
+  for (FaultResult& f : fs) {
+    f.requests = f.failures = 0;
+    f.full_service_after_ms = 0;
+    f.full_service_beyond_window = false;
+    f.charged_until_ms = f.start_ms;
+    f.counted_from_ms = f.start_ms;
+    if (f.skipped) continue;
+    int64_t from = std::max(f.start_ms, charged_until);
+    f.counted_from_ms = from;
+    int64_t to = std::max(from, f.window_end_ms);
+    int64_t last = timeline.LastFailureEndBetween(from, to);
+    // Still failing when the window ends, in a run of failures that began
+    // while the fault was held (not after a recovery, e.g. requests in
+    // flight when the next fault struck): the outage is this fault's.
+    if (last >= 0 && last >= to - kQuietMs && to < load_end_ms &&
+        FailureRunStart(timeline, from, last) <= std::max(f.end_ms, from)) {
+      int64_t end = FailureRunEnd(timeline, to, last, load_end_ms);
+      if (end > to) {
+        f.full_service_beyond_window = true;
+        to = end;
+        last = end;
+      }
+    }
+    f.charged_until_ms = to;
+    charged_until = to;
+    f.requests = timeline.RequestsBetween(from, to);
+    f.failures = timeline.FailuresBetween(from, to);
+    f.full_service_after_ms = last < 0 ? 0 : std::max<int64_t>(0, last - f.start_ms);
+    if (f.kind == FaultKind::kSpike) {
+      FaultResult window = f;
+      ComputeFaultFigures(timeline, &window);
+      f.spike_sent = window.spike_sent;
+      f.spike_rate_limited = window.spike_rate_limited;
+    }
+  }
+}
+
 }  // namespace nines::drill

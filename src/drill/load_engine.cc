@@ -108,7 +108,7 @@ bool LoadEngine::Idle() const {
   return schedules_running_.load() == 0 && counters_.in_flight.load() == 0;
 }
 
-std::vector<std::string> LoadEngine::Acknowledged() const {
+std::vector<AcknowledgedWrite> LoadEngine::Acknowledged() const {
   std::lock_guard lock(mu_);
   return acknowledged_;
 }
@@ -136,8 +136,9 @@ asio::awaitable<void> LoadEngine::Dispatch(LoadSchedule schedule, bool spike) {
       if (counters_.in_flight >= options_.max_in_flight) {
         // Bounded: an overloaded client is a failure the run must show.
         int64_t at_ms = (schedule.IntendedNanos(next) - run_start_) / 1'000'000;
-        timeline_.Record(at_ms, spike ? Outcome::kSpikeFailed : Outcome::kFailed, 0);
-        (spike ? counters_.spike_failed : counters_.failed)++;
+        // Never sent, so no latency: recorded apart, not as a 0 in the percentiles.
+        timeline_.Record(at_ms, spike ? Outcome::kSpikeFailed : Outcome::kRefusedByClient, 0);
+        (spike ? counters_.spike_failed : counters_.refused_by_client)++;
         continue;
       }
       ++counters_.in_flight;
@@ -179,24 +180,32 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
   int64_t deadline = NowNanos() + int64_t{options_.request_timeout_ms} * 1'000'000;
   Exchange result;
   asio::steady_timer pause(io_);
+  size_t failed_addresses = 0;  // of the current answer, in its order
+  bool next_is_untried = false;
   for (int attempt = 0; attempt < kMaxAttempts && NowNanos() < deadline; ++attempt) {
-    if (attempt > 0) {
-      ++counters_.retries;
+    if (attempt > 0) ++counters_.retries;
+    if (attempt > 0 && !next_is_untried) {
       pause.expires_after(std::chrono::milliseconds(100 * attempt));
       std::error_code ec;
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    std::string address = resolver_.Current(u.user.region);
-    if (address.empty()) {
+    std::vector<std::string> addresses = resolver_.Addresses(u.user.region);
+    if (addresses.empty()) {
       result = Exchange{0, true, "no DNS answer yet", ""};
       resolver_.RequestRefresh(u.user.region);
+      next_is_untried = false;
       continue;
     }
+    const std::string& address = addresses[failed_addresses % addresses.size()];
     result = co_await Send(user, address, request, false, deadline);
     if (result.status != 0 || !result.retryable) break;
-    // Nothing came back: like a browser, look the name up again and retry
-    // (safe: reads are idempotent and writes carry an Idempotency-Key).
-    resolver_.RequestRefresh(u.user.region);
+    // Nothing came back: retry (safe: reads are idempotent and writes carry
+    // an Idempotency-Key) on the answer's next address, as a stub resolver's
+    // client does; the answer is kept for its TTL. Looking the name up again
+    // first is what browsers do, an opt-in.
+    ++failed_addresses;
+    next_is_untried = failed_addresses < addresses.size();
+    if (options_.reresolve_on_failure) resolver_.RequestRefresh(u.user.region);
   }
 
   int64_t done = NowNanos();
@@ -226,6 +235,9 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
     case Outcome::kOk:
       ++counters_.ok;
       break;
+    case Outcome::kRefusedByClient:
+      ++counters_.refused_by_client;
+      break;
     case Outcome::kFailed:
       ++counters_.failed;
       break;
@@ -250,9 +262,13 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
       recent_.push_back(id);
       if (recent_.size() > kMaxRecent) recent_.pop_front();
       std::lock_guard lock(mu_);
-      if (acknowledged_.size() < kMaxAcknowledged) acknowledged_.push_back(id);
+      if (acknowledged_.size() < kMaxAcknowledged) {
+        acknowledged_.push_back({id, BodyFingerprint(result.body)});
+      }
       ++counters_.acknowledged;
     } else {
+      // Acknowledged, but there is nothing to read back: uncheckable.
+      ++counters_.acknowledged_without_id;
       AddNote("POST /orders answered " + std::to_string(s) + " without an id");
     }
   }

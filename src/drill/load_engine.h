@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "drill/acknowledged_write.h"
 #include "drill/dns_lookup.h"
 #include "drill/load_schedule.h"
 #include "drill/timeline.h"
@@ -33,17 +34,23 @@ struct LoadOptions {
   int request_timeout_ms = 5000;  // from dispatch to the end of the response, retries included
   int connect_timeout_ms = 1000;  // one connection attempt
   int read_percent = 50;          // share of requests that read a recent order
-  size_t max_in_flight = 4096;    // beyond: the request fails at once (counted)
+  size_t max_in_flight = 4096;    // beyond: the request fails at once (refused by the client)
   size_t max_idle_per_user = 4;   // keep-alive connections kept per user
   std::string run_id = "drill";   // prefix of Idempotency-Keys
   uint16_t lb_port = 8080;        // the port of the address DNS names
+  // After a failed connection, look the name up again before its TTL runs
+  // out (what browsers do; no stub resolver does). Off: try the answer's
+  // next address, keep the answer for its TTL.
+  bool reresolve_on_failure = false;
 };
 
 // Live counters for the progress line (read from other threads).
 struct LoadCounters {
-  std::atomic<uint64_t> ok{0}, failed{0}, rate_limited{0};
+  std::atomic<uint64_t> ok{0}, failed{0}, rate_limited{0}, refused_by_client{0};
   std::atomic<uint64_t> spike_ok{0}, spike_rate_limited{0}, spike_failed{0};
   std::atomic<uint64_t> retries{0}, in_flight{0}, acknowledged{0};
+  // 2xx to a POST without an order id: acknowledged, but nothing to read back.
+  std::atomic<uint64_t> acknowledged_without_id{0};
 };
 
 class LoadEngine {
@@ -61,7 +68,7 @@ class LoadEngine {
 
   const LoadCounters& counters() const { return counters_; }
   // Ids of orders the service acknowledged (copy; thread-safe).
-  std::vector<std::string> Acknowledged() const;
+  std::vector<AcknowledgedWrite> Acknowledged() const;
   // Notable client-side events (first few), e.g. unexpected statuses.
   std::vector<std::string> Notes() const;
 
@@ -91,7 +98,7 @@ class LoadEngine {
   std::mt19937_64 rng_{12345};
   std::deque<std::string> recent_;  // recent acknowledged ids for reads (loop thread only)
   mutable std::mutex mu_;
-  std::vector<std::string> acknowledged_;
+  std::vector<AcknowledgedWrite> acknowledged_;
   std::vector<std::string> notes_;
 };
 

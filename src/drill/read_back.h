@@ -1,12 +1,15 @@
 // The lost-write check: every order the service acknowledged is read back
-// through every region's load balancer after the run. 404 anywhere (after
-// a few retries, for replicas still catching up) is a lost write; a read that
-// keeps failing for other reasons is "unverifiable", reported apart.
+// through every region's load balancer after the run, and its body compared
+// with the one acknowledged. 404 anywhere (after a few retries, for replicas
+// still catching up) is a lost write; another body is a changed write; a read
+// that keeps failing for other reasons is "unverifiable", reported apart. No
+// lb at all: every write is unverifiable, with WriteCheck::problem saying why.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "drill/acknowledged_write.h"
 #include "drill/report.h"
 
 namespace nines::drill {
@@ -18,6 +21,6 @@ struct ReadBackOptions {
   int timeout_ms = 3000;
 };
 
-WriteCheck ReadBack(const std::vector<std::string>& ids, const ReadBackOptions& options);
+WriteCheck ReadBack(const std::vector<AcknowledgedWrite>& writes, const ReadBackOptions& options);
 
 }  // namespace nines::drill

@@ -15,6 +15,8 @@ namespace nines::drill {
 
 namespace {
 
+constexpr double kMaxUncheckedShare = 0.01;
+
 double Ms(int64_t micros) {
   return static_cast<double>(micros) / 1000.0;
 }
@@ -35,12 +37,16 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
   j["rate"] = report.rate;
   j["slo_percent"] = report.slo_percent;
   j["faults_requested"] = report.faults_requested;
-  j["availability"] = {
-      {"percent", a.percent},      {"nines", a.perfect ? json(nullptr) : json(a.nines)},
-      {"nines_at_least", a.nines}, {"perfect", a.perfect},
-      {"text", a.Text()},          {"ok", t.ok},
-      {"failed", t.failed},        {"rate_limited", t.rate_limited},
-      {"total", t.regular()}};
+  j["availability"] = {{"percent", a.percent},
+                       {"nines", a.perfect ? json(nullptr) : json(a.nines)},
+                       {"nines_at_least", a.nines},
+                       {"perfect", a.perfect},
+                       {"text", a.Text()},
+                       {"ok", t.ok},
+                       {"failed", t.failed},
+                       {"rate_limited", t.rate_limited},
+                       {"refused_by_client", t.refused_by_client},
+                       {"total", t.regular()}};
   j["latency_ms"] = {{"p50", Ms(all.Percentile(50))},
                      {"p99", Ms(all.Percentile(99))},
                      {"p999", Ms(all.Percentile(99.9))},
@@ -53,13 +59,18 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
                  {"verified", report.writes.verified},
                  {"lost", report.writes.lost},
                  {"unverifiable", report.writes.unverifiable},
-                 {"lost_ids", report.writes.lost_ids}};
+                 {"mismatched", report.writes.mismatched},
+                 {"without_id", report.writes.without_id},
+                 {"problem", report.writes.problem},
+                 {"lost_ids", report.writes.lost_ids},
+                 {"mismatched_ids", report.writes.mismatched_ids}};
   json faults = json::array();
   int worst = -1;
   uint64_t worst_failures = 0;
-  for (size_t i = 0; i < report.faults.size(); ++i) {
-    FaultResult f = report.faults[i];
-    ComputeFaultFigures(timeline, &f);
+  std::vector<FaultResult> figures = report.faults;
+  ComputeFaultFigures(timeline, &figures, static_cast<int64_t>(report.duration_s * 1000));
+  for (size_t i = 0; i < figures.size(); ++i) {
+    const FaultResult& f = figures[i];
     json jf = {
         {"kind", FaultName(f.kind)},
         {"target", f.target},
@@ -72,12 +83,17 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
         {"failures", f.failures},
         {"detected_after_ms", f.detected_after_ms < 0 ? json(nullptr) : json(f.detected_after_ms)},
         {"detected_by", f.detected_by},
-        {"full_service_after_ms", f.full_service_after_ms}};
+        {"full_service_after_ms", f.full_service_after_ms},
+        {"full_service_beyond_window", f.full_service_beyond_window},
+        {"charged_until_ms", f.charged_until_ms},
+        {"counted_from_ms", f.counted_from_ms},
+        {"detection_measured", f.detection_measured},
+        {"undone", f.undone}};
     if (f.kind == FaultKind::kSpike) {
       jf["spike_sent"] = f.spike_sent;
       jf["spike_rate_limited"] = f.spike_rate_limited;
     }
-    if (f.failures > worst_failures) {
+    if (!f.skipped && f.failures > worst_failures) {
       worst_failures = f.failures;
       worst = static_cast<int>(i);
     }
@@ -108,6 +124,38 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
   if (report.writes.lost > 0) {
     reasons.push_back(fmt::format("{} acknowledged write(s) lost", report.writes.lost));
   }
+  if (report.writes.mismatched > 0) {
+    reasons.push_back(fmt::format("{} acknowledged write(s) read back with another body",
+                                  report.writes.mismatched));
+  }
+  if (!report.writes.problem.empty()) reasons.push_back("writes: " + report.writes.problem);
+  // A check that did not happen is not a pass: more than kMaxUncheckedShare
+  // of the writes unread fails the run.
+  const WriteCheck& w = report.writes;
+  if (w.unverifiable > 0 &&
+      static_cast<double>(w.unverifiable) >
+          kMaxUncheckedShare * static_cast<double>(std::max<uint64_t>(w.acknowledged, 1))) {
+    reasons.push_back(fmt::format(
+        "{} of {} acknowledged write(s) could not be checked (more than {:g}%): lost writes "
+        "unknown",
+        w.unverifiable, w.acknowledged, kMaxUncheckedShare * 100));
+  }
+  for (const FaultResult& f : figures) {
+    std::string label = std::string(FaultName(f.kind)) + (f.target.empty() ? "" : " " + f.target);
+    if (f.skipped) {
+      reasons.push_back(fmt::format("fault {} skipped: {}", label,
+                                    f.notice.empty() ? "no reason given" : f.notice));
+      continue;
+    }
+    if (f.detection_measured && f.detected_after_ms < 0) {
+      reasons.push_back(fmt::format("fault {} never detected while held", label));
+    }
+    if (!f.undone) {
+      reasons.push_back(
+          fmt::format("fault {} not undone{}", label, f.notice.empty() ? "" : ": " + f.notice));
+    }
+  }
+  if (report.interrupted) reasons.push_back("the run was interrupted before its end");
   j["passed"] = reasons.empty();
   j["fail_reasons"] = reasons;
   return j;
@@ -145,6 +193,12 @@ std::string MsText(const nlohmann::json& v) {
   if (v.is_null()) return "-";
   double ms = v.get<double>();
   return ms >= 10000 ? fmt::format("{:.1f} s", ms / 1000) : fmt::format("{:.0f} ms", ms);
+}
+
+// "full service after", marked "+" when it came after the fault's window.
+std::string FullServiceText(const nlohmann::json& f) {
+  std::string text = MsText(f["full_service_after_ms"]);
+  return f.value("full_service_beyond_window", false) ? text + "+" : text;
 }
 
 // A round axis maximum >= v (1, 2, 5 times a power of ten).
@@ -329,9 +383,10 @@ std::string RenderHtml(const nlohmann::json& r) {
       "requests ok</div>\n",
       Escape(a.value("text", std::string())), U(a, "ok"), U(a, "total"));
   html += fmt::format(
-      "<div class=\"card\">lost writes<b id=\"lost-writes\">{}</b>{} "
-      "acknowledged, {} verified</div>\n",
-      U(w, "lost"), U(w, "acknowledged"), U(w, "verified"));
+      "<div class=\"card\">lost writes<b id=\"lost-writes\">{} of {} verified</b>{} "
+      "acknowledged, {} changed, {} could not be checked</div>\n",
+      U(w, "lost"), U(w, "verified") + U(w, "lost") + U(w, "mismatched"), U(w, "acknowledged"),
+      U(w, "mismatched"), U(w, "unverifiable"));
   html += fmt::format("<div class=\"card\">latency<b>p50 {} / p99 {}</b>max {}</div>\n",
                       MsText(lat["p50"]), MsText(lat["p99"]), MsText(lat["max"]));
   html += fmt::format(
@@ -359,16 +414,31 @@ std::string RenderHtml(const nlohmann::json& r) {
     double s = static_cast<double>(f.value("start_ms", int64_t{0})) / 1000.0;
     double e = static_cast<double>(f.value("end_ms", int64_t{0})) / 1000.0;
     std::string note = f.value("notice", std::string());
+    int64_t counted_from = f.value("counted_from_ms", int64_t{0});
+    if (!f.value("skipped", false) && counted_from > f.value("start_ms", int64_t{0})) {
+      note += fmt::format("{}counted from {:.1f} s, when the previous fault's failures ended",
+                          note.empty() ? "" : "; ", static_cast<double>(counted_from) / 1000.0);
+    }
+    if (f.value("full_service_beyond_window", false)) {
+      note += std::string(note.empty() ? "" : "; ") +
+              "failures went on past the window (+), charged here";
+    }
     html += fmt::format(
         "<tr{}><td>{}{}</td><td>{}</td><td>{:.1f} s</td><td>{:.1f} s</td><td>{}</td><td>{}</td>"
         "<td>{}</td><td>{}</td><td>{}</td></tr>\n",
         worst ? " class=\"costliest\" style=\"background:#fdecea\"" : "",
         Escape(f.value("kind", std::string())), f.value("skipped", false) ? " (skipped)" : "",
         Escape(f.value("target", std::string())), s, e - s, U(f, "requests"), U(f, "failures"),
-        MsText(f["detected_after_ms"]), MsText(f["full_service_after_ms"]),
+        MsText(f["detected_after_ms"]), FullServiceText(f),
         Escape(f.value("detected_by", std::string()) + (note.empty() ? "" : " — " + note)));
   }
   html += "</tbody></table>\n";
+  if (U(a, "refused_by_client") > 0) {
+    html += fmt::format(
+        "<p>{} requests were refused by the drill's own in-flight limit: failures, left out of "
+        "the latency.</p>\n",
+        U(a, "refused_by_client"));
+  }
   if (!r["notices"].empty()) {
     html += "<h2 style=\"font-size:15px\">notices</h2><ul>";
     for (const auto& n : r["notices"]) {
@@ -385,6 +455,8 @@ std::string RenderHtml(const nlohmann::json& r) {
 }
 
 std::string RenderTable(const nlohmann::json& r) {
+  bool beyond = false;
+  std::string overlapped;
   std::string out =
       fmt::format("{:<10} {:<16} {:>7} {:>6} {:>9} {:>9} {:>13} {:>13}\n", "fault", "target", "at",
                   "held", "requests", "failures", "detected", "full service");
@@ -393,18 +465,37 @@ std::string RenderTable(const nlohmann::json& r) {
     double e = static_cast<double>(f.value("end_ms", int64_t{0})) / 1000.0;
     std::string kind = f.value("kind", std::string());
     if (f.value("skipped", false)) kind += "*";
+    int64_t counted_from = f.value("counted_from_ms", int64_t{0});
+    bool late = !f.value("skipped", false) && counted_from > f.value("start_ms", int64_t{0});
+    std::string failures = std::to_string(U(f, "failures")) + (late ? "~" : "");
+    out += fmt::format("{:<10} {:<16} {:>6.1f}s {:>5.1f}s {:>9} {:>9} {:>13} {:>13}\n", kind,
+                       f.value("target", std::string()), s, e - s, U(f, "requests"), failures,
+                       MsText(f["detected_after_ms"]), FullServiceText(f));
+    beyond = beyond || f.value("full_service_beyond_window", false);
+    if (late) {
+      overlapped += fmt::format(
+          "~ {}: counted from {:.1f} s, when the previous fault's failures ended; its own "
+          "cost before that is not separable\n",
+          f.value("kind", std::string()), static_cast<double>(counted_from) / 1000.0);
+    }
+  }
+  out += overlapped;
+  if (beyond) {
     out +=
-        fmt::format("{:<10} {:<16} {:>6.1f}s {:>5.1f}s {:>9} {:>9} {:>13} {:>13}\n", kind,
-                    f.value("target", std::string()), s, e - s, U(f, "requests"), U(f, "failures"),
-                    MsText(f["detected_after_ms"]), MsText(f["full_service_after_ms"]));
+        "+ failures went on past the fault's window; they are charged to it, not to the next "
+        "fault\n";
   }
   const auto& a = r["availability"];
   const auto& w = r["writes"];
   const auto& sp = r["spike"];
   const auto& lat = r["latency_ms"];
-  out += fmt::format("\navailability: {}  ({} ok, {} failed, {} 429 of {} requests)\n",
-                     a.value("text", std::string()), U(a, "ok"), U(a, "failed"),
-                     U(a, "rate_limited"), U(a, "total"));
+  out +=
+      fmt::format("\navailability: {}  ({} ok, {} failed, {} 429{} of {} requests)\n",
+                  a.value("text", std::string()), U(a, "ok"), U(a, "failed"), U(a, "rate_limited"),
+                  U(a, "refused_by_client") > 0
+                      ? fmt::format(", {} refused by the client", U(a, "refused_by_client"))
+                      : "",
+                  U(a, "total"));
   out += fmt::format("latency: p50 {}  p99 {}  p99.9 {}  max {}\n", MsText(lat["p50"]),
                      MsText(lat["p99"]), MsText(lat["p999"]), MsText(lat["max"]));
   if (U(sp, "sent") > 0) {
@@ -412,9 +503,26 @@ std::string RenderTable(const nlohmann::json& r) {
                        U(sp, "rate_limited"), U(sp, "ok"));
   }
   out += fmt::format(
-      "writes: {} acknowledged, {} verified in every region, {} lost, {} could "
-      "not be checked\n",
-      U(w, "acknowledged"), U(w, "verified"), U(w, "lost"), U(w, "unverifiable"));
+      "writes: {} acknowledged, {} verified in every region, {} lost, {} changed, {} could "
+      "not be checked{}\n",
+      U(w, "acknowledged"), U(w, "verified"), U(w, "lost"), U(w, "mismatched"),
+      U(w, "unverifiable"),
+      U(w, "without_id") > 0 ? fmt::format(" ({} answered without an id)", U(w, "without_id"))
+                             : "");
+  if (U(a, "refused_by_client") > 0) {
+    out += fmt::format(
+        "refused by the drill's own in-flight limit: {} (failures, left out of the latency)\n",
+        U(a, "refused_by_client"));
+  }
+  // The first few notices; the rest are in report.json and report.html.
+  constexpr size_t kTableNotices = 5;
+  const auto& notices = r["notices"];
+  for (size_t i = 0; i < notices.size() && i < kTableNotices; ++i) {
+    out += "notice: " + notices[i].get<std::string>() + "\n";
+  }
+  if (notices.size() > kTableNotices) {
+    out += fmt::format("notice: ... and {} more in report.json\n", notices.size() - kTableNotices);
+  }
   auto costliest = r.value("costliest_fault", nlohmann::json());
   if (costliest.is_number()) {
     const auto& f = r["faults"][costliest.get<int>()];

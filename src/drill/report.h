@@ -21,7 +21,11 @@ struct WriteCheck {
   uint64_t verified = 0;              // read back from every region's lb
   uint64_t lost = 0;                  // acknowledged, then 404 somewhere
   uint64_t unverifiable = 0;          // read-back kept failing (not counted as lost)
+  uint64_t mismatched = 0;            // read back with another body than acknowledged
+  uint64_t without_id = 0;            // 2xx to a POST without an id (in unverifiable too)
   std::vector<std::string> lost_ids;  // the first few
+  std::vector<std::string> mismatched_ids;
+  std::string problem;  // why nothing could be checked, if so
 };
 
 struct DrillReport {
@@ -35,6 +39,7 @@ struct DrillReport {
   std::vector<FaultResult> faults;
   WriteCheck writes;
   std::vector<std::string> notices;
+  bool interrupted = false;  // cut short (SIGINT/SIGTERM)
 };
 
 // Builds the JSON document (figures computed from `timeline`).

@@ -28,6 +28,11 @@ void Timeline::Record(int64_t at_ms, Outcome outcome, int64_t latency_us) {
       regular = true;
       ++failures_per_slot_[slot];
       break;
+    case Outcome::kRefusedByClient:
+      ++s.refused_by_client;
+      ++failures_per_slot_[slot];
+      ++requests_per_slot_[slot];  // a failure, but no latency: it was never sent
+      return;
     case Outcome::kRateLimited:
       ++s.rate_limited;
       regular = true;
@@ -55,6 +60,7 @@ Totals Timeline::totals() const {
     t.ok += s.ok;
     t.failed += s.failed;
     t.rate_limited += s.rate_limited;
+    t.refused_by_client += s.refused_by_client;
     t.spike_ok += s.spike_ok;
     t.spike_rate_limited += s.spike_rate_limited;
     t.spike_failed += s.spike_failed;

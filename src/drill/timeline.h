@@ -12,10 +12,11 @@
 namespace nines::drill {
 
 enum class Outcome {
-  kOk,           // 2xx (and the expected 404 of nothing)
-  kFailed,       // 5xx, timeout, connection error, unexpected status
-  kRateLimited,  // 429 to a regular client: counts against availability
-  kSpikeOk,      // the spiking client's requests: excluded from availability
+  kOk,               // 2xx (and the expected 404 of nothing)
+  kFailed,           // 5xx, timeout, connection error, unexpected status
+  kRateLimited,      // 429 to a regular client: counts against availability
+  kRefusedByClient,  // never sent: the drill's own in-flight limit was reached
+  kSpikeOk,          // the spiking client's requests: excluded from availability
   kSpikeRateLimited,
   kSpikeFailed,
 };
@@ -24,16 +25,17 @@ struct SecondStats {
   uint64_t ok = 0;
   uint64_t failed = 0;
   uint64_t rate_limited = 0;
+  uint64_t refused_by_client = 0;  // failures with no latency (never sent)
   uint64_t spike_ok = 0;
   uint64_t spike_rate_limited = 0;
   uint64_t spike_failed = 0;
-  LatencyHistogram latency;  // regular clients only, every outcome
+  LatencyHistogram latency;  // regular clients only, every outcome that was sent
 };
 
 struct Totals {
-  uint64_t ok = 0, failed = 0, rate_limited = 0;
+  uint64_t ok = 0, failed = 0, rate_limited = 0, refused_by_client = 0;
   uint64_t spike_ok = 0, spike_rate_limited = 0, spike_failed = 0;
-  uint64_t regular() const { return ok + failed + rate_limited; }
+  uint64_t regular() const { return ok + failed + rate_limited + refused_by_client; }
   uint64_t spike() const { return spike_ok + spike_rate_limited + spike_failed; }
 };
 
@@ -54,7 +56,7 @@ class Timeline {
   Totals totals() const;
   LatencyHistogram TotalLatency() const;
 
-  // Regular requests and failures (failed + rate limited) intended in [from_ms, to_ms).
+  // Regular requests and failures (failed + rate limited + refused) intended in [from_ms, to_ms).
   uint64_t RequestsBetween(int64_t from_ms, int64_t to_ms) const;
   uint64_t FailuresBetween(int64_t from_ms, int64_t to_ms) const;
   // End (ms) of the last 100 ms slot in [from_ms, to_ms) holding a failure, or -1.

@@ -50,7 +50,11 @@ TEST(DrillIntegration, ShortDrillKeepsServingThroughAppAndLeaderKills) {
     EXPECT_FALSE(f["skipped"].get<bool>()) << f.dump();
     EXPECT_GT(f["requests"].get<uint64_t>(), 200u) << f.dump();
     EXPECT_FALSE(f["detected_after_ms"].is_null()) << f.dump();
+    EXPECT_TRUE(f["undone"].get<bool>()) << f.dump();
   }
+  // The read-back compared every body with the one acknowledged.
+  EXPECT_EQ(r["writes"]["mismatched"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(r["passed"].get<bool>()) << r["fail_reasons"].dump();
   EXPECT_EQ(r["faults"][1]["kind"], "leader");
   EXPECT_EQ(status, 0) << "drill exit status";
 }

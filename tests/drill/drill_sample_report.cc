@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
   app.window_end_ms = 9000;
   app.detected_after_ms = 1900;
   app.detected_by = "lb marked the app server down";
+  app.detection_measured = true;
+  app.undone = true;
   FaultResult leader = app;
   leader.kind = FaultKind::kLeader;
   leader.target = "us-east-store";
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
   spike.window_end_ms = 30000;
   spike.detected_after_ms = 30;
   spike.detected_by = "lb answered the spiking client 429";
+  spike.detection_measured = true;
+  spike.undone = true;
   r.faults = {app, leader, spike};
   r.writes.acknowledged = 750;
   r.writes.verified = 750;

@@ -118,5 +118,36 @@ TEST(FaultAction, NoLeaderNoTarget) {
   EXPECT_FALSE(PlanFaultAction(FaultKind::kApp, empty).ok);
 }
 
+// Killing a process that is not running injects nothing: the fault must be
+// skipped (and the verdict fail), never reported as survived.
+TEST(FaultAction, TargetNotRunningIsNotAFault) {
+  auto stop = [](ClusterState* s, const std::string& name) {
+    for (NodeState& n : s->nodes) {
+      if (n.name == name) n.state = "stopped";
+    }
+  };
+  ClusterState s = Parse(kState);
+  stop(&s, "us-east-app-1");
+  FaultAction app = PlanFaultAction(FaultKind::kApp, s);
+  EXPECT_FALSE(app.ok);
+  EXPECT_NE(app.error.find("us-east-app-1 is not running"), std::string::npos) << app.error;
+  stop(&s, "us-east-lb");
+  EXPECT_FALSE(PlanFaultAction(FaultKind::kLb, s).ok);
+  ClusterState t = Parse(kState);
+  stop(&t, t.leader);
+  for (FaultKind k : {FaultKind::kLeader, FaultKind::kFreeze, FaultKind::kPartition}) {
+    FaultAction a = PlanFaultAction(k, t);
+    EXPECT_FALSE(a.ok) << FaultName(k);
+    EXPECT_NE(a.error.find("not running"), std::string::npos) << a.error;
+  }
+  ClusterState u = Parse(kState);
+  for (RegionState& r : u.regions) r.up = false;
+  FaultAction region = PlanFaultAction(FaultKind::kRegion, u);
+  EXPECT_FALSE(region.ok);
+  EXPECT_NE(region.error.find("already stopped"), std::string::npos) << region.error;
+  // Running targets still get their fault.
+  EXPECT_TRUE(PlanFaultAction(FaultKind::kApp, Parse(kState)).ok);
+}
+
 }  // namespace
 }  // namespace nines::drill

@@ -33,7 +33,8 @@ struct Backend {
 };
 
 Totals RunLoad(const std::string& address, uint16_t port, double rate, int seconds,
-               std::vector<SimUser> users, LoadOptions options = {}) {
+               std::vector<SimUser> users, LoadOptions options = {},
+               uint64_t* acknowledged_without_id = nullptr) {
   RegionResolver resolver({}, "shop.test.", {"10.1.0.0/24"});
   resolver.Pin(0, address);
   Timeline timeline(seconds + 1);
@@ -47,6 +48,10 @@ Totals RunLoad(const std::string& address, uint16_t port, double rate, int secon
   engine.StopSending();
   io.stop();
   loop.join();
+  if (acknowledged_without_id) {
+    *acknowledged_without_id = engine.counters().acknowledged_without_id;
+    EXPECT_TRUE(engine.Acknowledged().empty());
+  }
   return timeline.totals();
 }
 
@@ -62,6 +67,17 @@ TEST(LoadEngine, EveryScheduledRequestSucceedsAgainstAHealthyServer) {
   test::HttpResult count = test::HttpGet("127.0.9.1", 18080, "/count");
   ASSERT_TRUE(count.ok);
   EXPECT_EQ(std::stoi(count.body), 200);
+}
+
+// test_backend answers POST /orders with 200 "NAME": a success for
+// availability, but an acknowledged write that can never be read back.
+TEST(LoadEngine, A2xxToAPostWithoutAnIdIsCountedAsUncheckable) {
+  std::string dir = test::TestDir("load_engine_no_id");
+  Backend backend("127.0.9.5:18080", {}, dir + "/backend.log");
+  uint64_t without_id = 0;
+  Totals t = RunLoad("127.0.9.5", 18080, 50, 1, {{"127.0.9.100", 0}}, {}, &without_id);
+  EXPECT_EQ(t.ok, 50u);
+  EXPECT_EQ(without_id, 50u);  // every request was a POST: no id yet to read
 }
 
 TEST(LoadEngine, ServerErrorsAndRateLimitsAreClassified) {

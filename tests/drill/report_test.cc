@@ -36,11 +36,14 @@ DrillReport SampleReport() {
   leader.window_end_ms = 6000;
   leader.detected_after_ms = 1200;
   leader.detected_by = "store leader changed to us-west-store";
+  leader.detection_measured = true;
+  leader.undone = true;
   FaultResult spike;
   spike.kind = FaultKind::kSpike;
   spike.start_ms = 6000;
   spike.end_ms = 7000;
   spike.window_end_ms = 10000;
+  spike.undone = true;
   r.faults = {leader, spike};
   r.writes.acknowledged = 100;
   r.writes.verified = 100;
@@ -77,6 +80,144 @@ TEST(Report, LostWriteFailsEvenAtFullAvailability) {
   EXPECT_FALSE(j["passed"].get<bool>());
   r.writes.lost = 0;
   EXPECT_TRUE(ReportToJson(r, t)["passed"].get<bool>());
+}
+
+// A run that is clean for every request and write: passes.
+Timeline CleanTimeline() {
+  Timeline t(10);
+  for (int ms = 0; ms < 10000; ms += 10) t.Record(ms, Outcome::kOk, 1000);
+  return t;
+}
+
+DrillReport CleanReport() {
+  DrillReport r = SampleReport();
+  r.faults[0].detected_after_ms = 800;
+  r.faults[1].detected_after_ms = 50;
+  r.faults[1].detection_measured = true;
+  return r;
+}
+
+bool Mentions(const nlohmann::json& j, const std::string& text) {
+  for (const auto& reason : j["fail_reasons"]) {
+    if (reason.get<std::string>().find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(Report, CleanRunPasses) {
+  nlohmann::json j = ReportToJson(CleanReport(), CleanTimeline());
+  EXPECT_TRUE(j["passed"].get<bool>()) << j["fail_reasons"].dump();
+}
+
+TEST(Report, VerdictFailsOnASkippedFault) {
+  DrillReport r = CleanReport();
+  r.faults[0].skipped = true;
+  r.faults[0].notice = "POST /api/nodes/us-east-store/kill: 409 not running";
+  nlohmann::json j = ReportToJson(r, CleanTimeline());
+  EXPECT_FALSE(j["passed"].get<bool>());
+  EXPECT_TRUE(Mentions(j, "skipped")) << j["fail_reasons"].dump();
+  EXPECT_TRUE(Mentions(j, "409 not running")) << j["fail_reasons"].dump();
+}
+
+TEST(Report, VerdictFailsWhenEveryFaultWasSkipped) {
+  DrillReport r = CleanReport();
+  for (FaultResult& f : r.faults) f.skipped = true;
+  EXPECT_FALSE(ReportToJson(r, CleanTimeline())["passed"].get<bool>());
+}
+
+TEST(Report, VerdictFailsOnAnUndetectedFault) {
+  DrillReport r = CleanReport();
+  r.faults[0].detected_after_ms = -1;
+  nlohmann::json j = ReportToJson(r, CleanTimeline());
+  EXPECT_FALSE(j["passed"].get<bool>());
+  EXPECT_TRUE(Mentions(j, "never detected")) << j["fail_reasons"].dump();
+}
+
+TEST(Report, VerdictFailsOnAFaultNotUndone) {
+  DrillReport r = CleanReport();
+  r.faults[0].undone = false;
+  nlohmann::json j = ReportToJson(r, CleanTimeline());
+  EXPECT_FALSE(j["passed"].get<bool>());
+  EXPECT_TRUE(Mentions(j, "not undone")) << j["fail_reasons"].dump();
+}
+
+TEST(Report, VerdictFailsOnAnInterruptedRun) {
+  DrillReport r = CleanReport();
+  r.interrupted = true;
+  nlohmann::json j = ReportToJson(r, CleanTimeline());
+  EXPECT_FALSE(j["passed"].get<bool>());
+  EXPECT_TRUE(Mentions(j, "interrupted")) << j["fail_reasons"].dump();
+}
+
+TEST(Report, VerdictFailsWhenMoreThanOnePercentOfWritesCouldNotBeChecked) {
+  DrillReport r = CleanReport();
+  r.writes = {};
+  r.writes.acknowledged = 300;
+  r.writes.unverifiable = 300;  // none verified: "0 lost" would say nothing
+  nlohmann::json j = ReportToJson(r, CleanTimeline());
+  EXPECT_FALSE(j["passed"].get<bool>());
+  EXPECT_TRUE(Mentions(j, "could not be checked")) << j["fail_reasons"].dump();
+  r.writes.acknowledged = 1000;
+  r.writes.verified = 990;
+  r.writes.unverifiable = 10;  // 1%: allowed
+  EXPECT_TRUE(ReportToJson(r, CleanTimeline())["passed"].get<bool>());
+  r.writes.verified = 989;
+  r.writes.unverifiable = 11;
+  EXPECT_FALSE(ReportToJson(r, CleanTimeline())["passed"].get<bool>());
+}
+
+TEST(Report, TablePrintsNoticesAndTheReasons) {
+  DrillReport r = CleanReport();
+  r.notices = {"DNS: 3 of 90 lookups got no answer"};
+  r.interrupted = true;
+  std::string table = RenderTable(ReportToJson(r, CleanTimeline()));
+  EXPECT_NE(table.find("DNS: 3 of 90 lookups got no answer"), std::string::npos) << table;
+  EXPECT_NE(table.find("FAILED: "), std::string::npos) << table;
+  EXPECT_EQ(table.find("PASSED"), std::string::npos) << table;
+}
+
+TEST(Report, TableShowsTheFirstNoticesAndCountsTheRest) {
+  DrillReport r = CleanReport();
+  for (int i = 0; i < 8; ++i) r.notices.push_back("client: note " + std::to_string(i));
+  std::string table = RenderTable(ReportToJson(r, CleanTimeline()));
+  EXPECT_NE(table.find("client: note 4"), std::string::npos) << table;
+  EXPECT_EQ(table.find("client: note 5"), std::string::npos) << table;
+  EXPECT_NE(table.find("and 3 more in report.json"), std::string::npos) << table;
+}
+
+TEST(Report, HtmlLostWritesCardSaysHowManyWereVerified) {
+  DrillReport r = CleanReport();
+  r.writes = {};
+  r.writes.acknowledged = 300;
+  r.writes.unverifiable = 300;
+  std::string html = RenderHtml(ReportToJson(r, CleanTimeline()));
+  EXPECT_NE(html.find("<b id=\"lost-writes\">0 of 0 verified</b>"), std::string::npos) << html;
+  EXPECT_NE(html.find("300 could not be checked"), std::string::npos);
+}
+
+TEST(Report, TableMarksAFaultCountedOnlyAfterThePreviousOnesFailures) {
+  // Failures 3000-3400 and on, without a gap, past the spike's injection at 6000.
+  Timeline t(10);
+  for (int ms = 0; ms < 10000; ms += 20) {
+    bool failing = ms >= 3000 && ms < 6600;
+    t.Record(ms, failing ? Outcome::kFailed : Outcome::kOk, 1000);
+  }
+  nlohmann::json j = ReportToJson(CleanReport(), t);
+  EXPECT_EQ(j["faults"][1]["counted_from_ms"], 6600);
+  EXPECT_TRUE(j["faults"][0]["full_service_beyond_window"].get<bool>());
+  std::string table = RenderTable(j);
+  EXPECT_NE(table.find("~ spike: counted from 6.6 s"), std::string::npos) << table;
+}
+
+TEST(Report, ASkippedFaultIsNeverTheCostliest) {
+  // Failures at 3000-3400: the leader fault is skipped, so nothing is to blame.
+  DrillReport r = SampleReport();
+  r.faults[0].skipped = true;
+  nlohmann::json j = ReportToJson(r, SampleTimeline());
+  EXPECT_EQ(j["faults"][0]["failures"], 0u);
+  EXPECT_EQ(j["faults"][0]["requests"], 0u);
+  EXPECT_TRUE(j["costliest_fault"].is_null()) << j["costliest_fault"].dump();
+  EXPECT_EQ(RenderTable(j).find("costliest fault"), std::string::npos);
 }
 
 TEST(Report, HtmlIsSelfContainedWithTimelineAndFaults) {
