@@ -72,7 +72,9 @@ test-fuzz: fuzz
 
 sim: build
 	@if [ -x $(RELEASE)/tests/sim/nines_sim ]; then \
-	  $(RELEASE)/tests/sim/nines_sim --seeds $(SEEDS) --first $(FIRST); \
+	  $(RELEASE)/tests/sim/nines_sim --seeds $(SEEDS) --first $(FIRST); core=$$?; \
+	  $(RELEASE)/tests/sim/nines_sim_store --seeds $(SEEDS) --first $(FIRST); store=$$?; \
+	  [ $$core -eq 0 ] && [ $$store -eq 0 ]; \
 	else echo "sim: the simulator is not built yet"; exit 2; fi
 
 # Real store members under a nemesis for MINUTES minutes (SEED=S replays the

@@ -13,6 +13,8 @@
 #include "store/coding.h"
 #include "store/outcome.h"
 #include "store/snapshot_file.h"
+#include "store/store_plant.h"
+#include "store/wal_format.h"
 
 namespace nines::store {
 
@@ -217,13 +219,28 @@ void StoreNode::Persist(const raft::Ready& rd) {
     PutU64(&marker, snap.meta.term);
     batch.Add(snap.meta.index, marker);
   }
-  for (const raft::Entry& e : rd.entries) batch.Add(e.index, "E" + raft::EncodeEntry(e));
-  if (rd.hard_state) batch.Add(0, "H" + raft::EncodeHardState(*rd.hard_state));
+  // A Ready may hold more than a segment: it is written in pieces of at most
+  // half a segment (half leaves room for a new segment's preamble, so no
+  // segment holds a preamble alone). One fsync covers them all; the hard
+  // state comes last, so a crash keeps a prefix without it.
+  const uint64_t piece_bytes = config_.wal_segment_bytes / 2;
+  auto add = [&](uint64_t index, const std::string& payload) {
+    if (!batch.empty() &&
+        batch.ByteSize() + payload.size() + wal::kRecordHeaderSize > piece_bytes) {
+      Status s = wal_->Write(batch);
+      if (!s.ok()) Fatal(s, "writing the WAL");
+      batch.Clear();
+    }
+    batch.Add(index, payload);
+  };
+  for (const raft::Entry& e : rd.entries) add(e.index, "E" + raft::EncodeEntry(e));
+  if (rd.hard_state) add(0, "H" + raft::EncodeHardState(*rd.hard_state));
   if (!batch.empty()) {
     Status s = wal_->Write(batch);
     if (!s.ok()) Fatal(s, "writing the WAL");
     ++counters_.wal_batches;
-    if (config_.fsync) {
+    // PLANTED BUG 3 (off unless NINES_STORE_PLANT=3): acknowledged without fsync.
+    if (config_.fsync && StorePlant() != 3) {
       s = wal_->Sync();
       if (!s.ok()) Fatal(s, "syncing the WAL");
       ++counters_.fsyncs;

@@ -146,6 +146,8 @@ class StoreNode {
   uint64_t commit_index() const { return raft_->log().committed(); }
   uint64_t applied_index() const { return applied_; }
   uint64_t last_index() const { return raft_->log().LastIndex(); }
+  // The durable log as recovered and persisted (checkers read it).
+  const raft::MemoryStorage& storage() const { return storage_; }
   size_t pending_reads() const { return pending_read_count_; }
   size_t read_batches() const { return read_batches_.size(); }
   // The configuration's members as a JSON array (GET /v1/members).

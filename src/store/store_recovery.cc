@@ -10,6 +10,7 @@
 #include "store/coding.h"
 #include "store/snapshot_file.h"
 #include "store/store_node.h"
+#include "store/store_plant.h"
 
 namespace nines::store {
 
@@ -47,7 +48,9 @@ WalOptions StoreNode::RecoveryWalOptions() {
   // A segment started during recovery (replacing a half-created one) repeats
   // the hard state recovered so far: every record before it is durable.
   options.segment_preamble = [this](WalBatch* preamble) {
-    preamble->Add(0, "H" + raft::EncodeHardState(synced_hard_state_));
+    // PLANTED BUG 1 (off unless NINES_STORE_PLANT=1): the in-memory hard state.
+    const bool plant = StorePlant() == 1 && raft_ != nullptr;
+    preamble->Add(0, "H" + raft::EncodeHardState(plant ? raft_->hard_state() : synced_hard_state_));
   };
   return options;
 }
@@ -121,7 +124,10 @@ Status StoreNode::ReplayWal(const raft::Snapshot* snapshot, raft::HardState* hs,
         if (snapshot && e.index <= snapshot->meta.index) {
           // An append at or below the snapshot cut off everything after it:
           // no entry past the snapshot that came before it survives.
-          if (storage_.LastIndex() > snapshot->meta.index) storage_.ApplySnapshot(*snapshot);
+          // PLANTED BUG 2 (off unless NINES_STORE_PLANT=2): the truncation is ignored.
+          if (storage_.LastIndex() > snapshot->meta.index && StorePlant() != 2) {
+            storage_.ApplySnapshot(*snapshot);
+          }
           return Status::Ok();
         }
         if (e.index > storage_.LastIndex() + 1) {

@@ -100,7 +100,9 @@ Status Wal::Recover(const RecordCallback& on_record, WalRecoveryReport* report) 
     WalReader reader(contents, options_.max_record_bytes);
     WalRecord record;
     WalReader::Result result;
+    uint64_t segment_records = 0;
     while ((result = reader.Next(&record)) == WalReader::Result::kRecord) {
+      ++segment_records;
       info.max_index = std::max(info.max_index, record.index);
       ++report->records;
       report->record_file = path;
@@ -119,6 +121,18 @@ Status Wal::Recover(const RecordCallback& on_record, WalRecoveryReport* report) 
       report->torn_reason = reader.bad_reason();
       status = fs_->Truncate(path, reader.bad_offset());
       if (!status.ok()) return status;
+    }
+    if (last && segment_records == 0 && numbers.size() > 1) {
+      // Only a header (what is left of a crash before its preamble was
+      // durable): start it again, preamble included, so the segments before
+      // it are never the only ones that hold the preamble's records.
+      if (report->torn_file.empty()) {
+        report->torn_file = path;
+        report->torn_offset = wal::kSegmentHeaderSize;
+        report->torn_reason = "no record after the segment header";
+      }
+      drop_last_segment = true;
+      break;
     }
     info.bytes = reader.valid_end();
     segments_.push_back(info);
@@ -159,7 +173,13 @@ Status Wal::StartSegment(uint64_t number) {
   if (options_.segment_preamble) {
     WalBatch preamble;
     options_.segment_preamble(&preamble);
-    if (!preamble.empty()) return WriteEncoded(preamble);
+    if (!preamble.empty()) {
+      status = WriteEncoded(preamble);
+      // Durable before anything is written after it: a crash must never
+      // leave this segment without it once it holds other records.
+      if (status.ok()) status = writer_->Sync();
+      return status;
+    }
   }
   return Status::Ok();
 }

@@ -2,6 +2,7 @@
 #include "linearizability.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <unordered_set>
 
 namespace nines::sim {
@@ -40,6 +41,13 @@ bool Step(const ClientOp& op, const std::string& state, std::string* next) {
       if (ok != matches) return false;
       *next = ok ? op.input : state;
       return true;
+    }
+    case ClientOp::Kind::kIncr: {
+      char* end = nullptr;
+      long long value = state.empty() ? 0 : std::strtoll(state.c_str(), &end, 10);
+      if (!state.empty() && *end != '\0') return false;  // INCR of a non-number fails
+      *next = std::to_string(value + 1);
+      return op.ret == kNeverReturned || op.output == *next;
     }
   }
   return false;

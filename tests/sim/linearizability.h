@@ -15,7 +15,9 @@ inline constexpr int64_t kNeverReturned = std::numeric_limits<int64_t>::max();
 inline constexpr size_t kMaxOpsPerKey = 64;
 
 struct ClientOp {
-  enum class Kind : uint8_t { kGet, kPut, kCas } kind = Kind::kGet;
+  // kIncr: Redis INCR on a register holding a decimal (absent = 0); output
+  // is the new value.
+  enum class Kind : uint8_t { kGet, kPut, kCas, kIncr } kind = Kind::kGet;
   uint64_t client = 0;
   std::string key;
   std::string input;     // put value or CAS new value

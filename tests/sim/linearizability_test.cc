@@ -105,5 +105,33 @@ TEST(LinearizabilityTest, ManyIndeterminateWritesStayTractable) {
   EXPECT_EQ(CheckKey(h, 2'000'000), LinearizabilityResult::kViolation);
 }
 
+ClientOp Incr(uint64_t client, std::string out, int64_t call, int64_t ret) {
+  ClientOp op;
+  op.kind = ClientOp::Kind::kIncr;
+  op.client = client;
+  op.key = "k";
+  op.output = std::move(out);
+  op.call = call;
+  op.ret = ret;
+  return op;
+}
+
+TEST(LinearizabilityTest, IncrCountsFromAbsentAndFromASetValue) {
+  EXPECT_EQ(CheckKey({Incr(1, "1", 0, 1), Incr(2, "2", 2, 3), Get(1, "2", 4, 5)}, 100000),
+            LinearizabilityResult::kOk);
+  EXPECT_EQ(CheckKey({Put(1, "41", 0, 1), Incr(2, "42", 2, 3)}, 100000),
+            LinearizabilityResult::kOk);
+  // Two acknowledged INCRs cannot both return 1; a read cannot lose one.
+  EXPECT_EQ(CheckKey({Incr(1, "1", 0, 1), Incr(2, "1", 2, 3)}, 100000),
+            LinearizabilityResult::kViolation);
+  EXPECT_EQ(CheckKey({Incr(1, "1", 0, 1), Incr(2, "2", 2, 3), Get(1, "1", 4, 5)}, 100000),
+            LinearizabilityResult::kViolation);
+  // An INCR whose outcome is unknown may or may not have happened.
+  EXPECT_EQ(CheckKey({Incr(1, "", 0, kNeverReturned), Get(2, "1", 2, 3)}, 100000),
+            LinearizabilityResult::kOk);
+  EXPECT_EQ(CheckKey({Incr(1, "", 0, kNeverReturned), Get(2, "", 2, 3)}, 100000),
+            LinearizabilityResult::kOk);
+}
+
 }  // namespace
 }  // namespace nines::sim
