@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 #include <string>
@@ -32,6 +33,24 @@ std::string RunShell(const std::string& command) {
   while (fgets(buf, sizeof buf, p)) out += buf;
   pclose(p);
   return out;
+}
+
+// Every address of the answer, sorted: "127.0.2.1 127.0.2.2" ("" for none).
+std::string DigAll(const std::string& server, const std::string& subnet) {
+  std::string out = RunShell("dig @" + server + " -p 5353 shop.test A +subnet=" + subnet +
+                             " +short +time=1 +tries=1 2>&1");
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < out.size()) {
+    size_t end = out.find('\n', start);
+    if (end == std::string::npos) end = out.size();
+    if (end > start) lines.push_back(out.substr(start, end - start));
+    start = end + 1;
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string joined;
+  for (const std::string& l : lines) joined += (joined.empty() ? "" : " ") + l;
+  return joined;
 }
 
 std::string Dig(const std::string& server, const std::string& subnet) {
@@ -271,6 +290,68 @@ TEST(UpTest, WholeBlueprint) {
   if (root) {
     EXPECT_FALSE(ChainExists());
   }
+}
+
+// Issue 17: no single point of failure per region. A region has two load
+// balancers and DNS answers with both; killing one leaves the other in the
+// region's answer (never an address of another region) and serving orders
+// from the first request on; the dead one is dropped and comes back when it
+// is restarted.
+TEST(UpTest, KillingOneLbKeepsTheRegionOnTheOther) {
+  if (RunShell(NinesBinary() + " app --help 2>&1").find("not built") != std::string::npos) {
+    GTEST_SKIP() << "this build has no `nines app`";
+  }
+  std::string dir = TestDir("up_two_lbs");
+  UpRun up(dir);
+  ChildProcess& p = up.process();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return p.Log().find("the blueprint is running") != std::string::npos; }, 60000, 100))
+      << p.Log();
+  const std::string both = "127.0.2.1 127.0.2.2";
+  for (const char* dns : {"127.0.0.1", "127.0.0.2"}) {
+    EXPECT_TRUE(WaitUntil([&] { return DigAll(dns, "10.2.0.0/24") == both; }, 15000, 200))
+        << dns << ": " << DigAll(dns, "10.2.0.0/24");
+  }
+  ExpectOrdersWork({"127.0.2.1", "127.0.2.2"}, "start");
+  json lb2 = up.Node("us-west-lb-2");
+  ASSERT_TRUE(lb2.is_object()) << "no us-west-lb-2: " << up.State().dump();
+  ASSERT_EQ(lb2.value("state", ""), "running") << lb2.dump();
+  EXPECT_EQ(lb2.value("address", ""), "127.0.2.2:8080");
+
+  int pid = up.Node("us-west-lb-1").value("pid", 0);
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(Post("/api/nodes/us-west-lb-1/kill"));
+  ASSERT_TRUE(WaitUntil([&] { return !Alive(pid); }, 5000));
+  // The survivor serves at once: no waiting for DNS or health checks.
+  std::string why;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(OrderRoundTrip("127.0.2.2", "127.0.2.2", &why)) << "right after the kill: " << why;
+  }
+  // Every answer meanwhile is the region's own: both lbs until the health
+  // checks drop the dead one, then the survivor alone.
+  for (const char* dns : {"127.0.0.1", "127.0.0.2"}) {
+    std::string last;
+    bool dropped = WaitUntil(
+        [&] {
+          last = DigAll(dns, "10.2.0.0/24");
+          EXPECT_TRUE(last == both || last == "127.0.2.2") << dns << " answered " << last;
+          return last == "127.0.2.2";
+        },
+        10000, 100);
+    EXPECT_TRUE(dropped) << dns << " still answers " << last;
+  }
+  ExpectOrdersWork({"127.0.2.2", "127.0.3.1"}, "killing us-west-lb-1");
+
+  ASSERT_TRUE(Post("/api/nodes/us-west-lb-1/restart"));
+  ASSERT_TRUE(WaitUntil([&] { return up.AllRunning(); }, 20000));
+  for (const char* dns : {"127.0.0.1", "127.0.0.2"}) {
+    EXPECT_TRUE(WaitUntil([&] { return DigAll(dns, "10.2.0.0/24") == both; }, 15000, 200))
+        << dns << " after the restart: " << DigAll(dns, "10.2.0.0/24");
+  }
+  ExpectOrdersWork({"127.0.2.1", "127.0.2.2"}, "restarting us-west-lb-1");
+  up.State();
+  EXPECT_EQ(p.Stop(SIGINT, 20000), 0) << p.Log();
+  for (pid_t pid : up.pids()) EXPECT_FALSE(Alive(pid)) << "pid " << pid << " still running";
 }
 
 }  // namespace
