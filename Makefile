@@ -14,7 +14,7 @@ SEEDS ?= 1000
 FIRST ?= 1
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build asan tsan fuzz test test-release test-asan test-fuzz sim bench demo lint clean
+.PHONY: all deps build asan tsan fuzz test test-release test-asan test-fuzz sim chaos bench demo lint clean
 
 all: build
 
@@ -74,6 +74,13 @@ sim: build
 	@if [ -x $(RELEASE)/tests/sim/nines_sim ]; then \
 	  $(RELEASE)/tests/sim/nines_sim --seeds $(SEEDS) --first $(FIRST); \
 	else echo "sim: the simulator is not built yet"; exit 2; fi
+
+# Real store members under a nemesis for MINUTES minutes (SEED=S replays the
+# same fault schedule and client choices); ends `chaos: N operations, V violations`.
+MINUTES ?= 10
+chaos: build
+	@$(RELEASE)/tests/chaos/nines_chaos --seconds $$(( $(MINUTES) * 60 )) \
+	  --nines $(RELEASE)/nines $(if $(SEED),--seed $(SEED))
 
 test: test-release test-asan test-fuzz lint
 	@echo "make test: all suites passed"

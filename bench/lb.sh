@@ -3,22 +3,31 @@
 # each on one thread, in front of the same nginx backend, under the same wrk
 # load. Prints requests/s, p99 latency and requests per CPU-second of each
 # proxy process (utime+stime from /proc), medians over interleaved rounds,
-# and the ratios nines/HAProxy and nines/nginx.
+# and the ratios nines/HAProxy and nines/nginx. A second nines binary (an
+# older build, say) runs beside the first as "nines-b", under the same load in
+# the same rounds, so that two builds are compared on one noisy machine.
 #
-# usage: bench/lb.sh [NINES_BIN]   env: ROUNDS=3 DURATION=10 CONNECTIONS=50
+# usage: bench/lb.sh [NINES_BIN [NINES_B_BIN]]
+#   env: ROUNDS=3 DURATION=10 CONNECTIONS=50
+#        HOST=127.0.0.1 (every process listens there: another 127.x.y.z keeps
+#        concurrent runs on one machine apart)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 nines=${1:-$here/build/release/nines}
+nines_b=${2:-}
 rounds=${ROUNDS:-3}
+host=${HOST:-127.0.0.1}
 source "$here/bench/lib.sh"
 need wrk haproxy nginx bc curl
 [ -x "$nines" ] || { echo "bench: $nines not built (make build)"; exit 1; }
+[ -z "$nines_b" ] || [ -x "$nines_b" ] || { echo "bench: $nines_b is not executable"; exit 1; }
 
-BACKEND=127.0.0.1:19001
+BACKEND=$host:19001
 start_nginx_backend $BACKEND
-cat >"$bench_dir/nines.toml" <<CONF
-listen = "127.0.0.1:19002"
-admin = "127.0.0.1:19012"
+nines_config() {  # LISTEN_PORT ADMIN_PORT
+  cat <<CONF
+listen = "$host:$1"
+admin = "$host:$2"
 balance = "round_robin"
 threads = 1
 [health]
@@ -28,6 +37,9 @@ timeout_ms = 500
 name = "backend"
 address = "$BACKEND"
 CONF
+}
+nines_config 19002 19012 >"$bench_dir/nines.toml"
+nines_config 19005 19015 >"$bench_dir/nines-b.toml"
 cat >"$bench_dir/haproxy.cfg" <<CONF
 global
   nbthread 1
@@ -39,7 +51,7 @@ defaults
   timeout server 30s
   option http-keep-alive
 frontend fe
-  bind 127.0.0.1:19003
+  bind $host:19003
   default_backend be
 backend be
   http-reuse always
@@ -51,30 +63,47 @@ worker_processes 1; daemon off; pid $bench_dir/proxy.pid; error_log $bench_dir/p
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000;
   upstream be { server $BACKEND; keepalive 64; }
-  server { listen 127.0.0.1:19004;
+  server { listen $host:19004;
     location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 CONF
 
 "$nines" lb --config "$bench_dir/nines.toml" --log-level warn & nines_pid=$!; pids+=($!)
 haproxy -f "$bench_dir/haproxy.cfg" -q & haproxy_pid=$!; pids+=($!)
 nginx -c "$bench_dir/nginx-proxy.conf" -e "$bench_dir/proxy.err" & nginx_pid=$!; pids+=($!)
-for p in 19002 19003 19004; do wait_http 127.0.0.1:$p; done
+ports="19002 19003 19004"
+if [ -n "$nines_b" ]; then
+  "$nines_b" lb --config "$bench_dir/nines-b.toml" --log-level warn & nines_b_pid=$!; pids+=($!)
+  ports+=" 19005"
+fi
+for p in $ports; do wait_http "$host:$p"; done
 # nginx's master forks the worker that does the work: measure the worker.
 nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
 
+echo "nines:   $nines"
+[ -z "$nines_b" ] || echo "nines-b: $nines_b"
 echo "bench/lb.sh: wrk -t1 -c${CONNECTIONS:-50} -d${DURATION:-10}s, $rounds interleaved rounds, one proxy thread each"
 for round in $(seq "$rounds"); do
   echo "round $round"
-  wrk_run nines "$nines_pid" http://127.0.0.1:19002/
-  wrk_run haproxy "$haproxy_pid" http://127.0.0.1:19003/
-  wrk_run nginx "$nginx_worker" http://127.0.0.1:19004/
+  wrk_run nines "$nines_pid" "http://$host:19002/"
+  wrk_run haproxy "$haproxy_pid" "http://$host:19003/"
+  wrk_run nginx "$nginx_worker" "http://$host:19004/"
+  [ -z "$nines_b" ] || wrk_run nines-b "$nines_b_pid" "http://$host:19005/"
 done
+names=(nines haproxy nginx)
+[ -z "$nines_b" ] || names+=(nines-b)
 echo
 echo "medians:"
-print_medians nines haproxy nginx
-printf "\nnines/haproxy: req/s %.2fx, p99 %.2fx, req/CPU-s %.2fx\n" \
-  "$(ratio "${rps[nines]}" "${rps[haproxy]}")" "$(ratio "${p99[nines]}" "${p99[haproxy]}")" \
-  "$(ratio "${rpc[nines]}" "${rpc[haproxy]}")"
-printf "nines/nginx:   req/s %.2fx, p99 %.2fx, req/CPU-s %.2fx\n" \
-  "$(ratio "${rps[nines]}" "${rps[nginx]}")" "$(ratio "${p99[nines]}" "${p99[nginx]}")" \
-  "$(ratio "${rpc[nines]}" "${rpc[nginx]}")"
+print_medians "${names[@]}"
+echo
+print_ratio() {  # A B
+  printf "%-16s req/s %.2fx, p99 %.2fx, req/CPU-s %.2fx\n" "$1/$2:" \
+    "$(ratio "${rps[$1]}" "${rps[$2]}")" "$(ratio "${p99[$1]}" "${p99[$2]}")" \
+    "$(ratio "${rpc[$1]}" "${rpc[$2]}")"
+}
+print_ratio nines haproxy
+print_ratio nines nginx
+if [ -n "$nines_b" ]; then
+  print_ratio nines-b haproxy
+  print_ratio nines-b nginx
+  print_ratio nines nines-b
+fi

@@ -13,8 +13,9 @@ PACKAGES=(
   cmake ninja-build ccache g++ clang clang-format clang-tidy libclang-rt-14-dev pkg-config
   libasio-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
-  # tools the tests drive: redis-cli/redis-benchmark, dig, iptables, ip, ps/kill
-  redis-tools dnsutils iptables iproute2 procps psmisc
+  # tools the tests drive: redis-cli/redis-benchmark, dig, iptables, ip, ps/kill,
+  # faketime (clock jumps in make chaos)
+  redis-tools dnsutils iptables iproute2 procps psmisc faketime
   # browser tests (dashboard, drill report): Debian's Chromium
   chromium
 )

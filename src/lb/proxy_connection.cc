@@ -30,6 +30,13 @@ bool IsIdempotent(std::string_view method) {
          method == "OPTIONS" || method == "TRACE";
 }
 
+// http::EqualsIgnoreCase behind an inline length test: most header names
+// differ in length from the one looked for, and this runs for every header
+// of every request and response.
+inline bool NameIs(std::string_view name, std::string_view lower) {
+  return name.size() == lower.size() && http::EqualsIgnoreCase(name, lower);
+}
+
 void Append(std::string& out, std::string_view a) {
   out.append(a.data(), a.size());
 }
@@ -40,7 +47,7 @@ template <typename Head>
 std::string ConnectionTokens(const Head& head) {
   std::string tokens;
   for (const http::Header& h : head.headers) {
-    if (http::EqualsIgnoreCase(h.name, "connection")) {
+    if (NameIs(h.name, "connection")) {
       if (!tokens.empty()) tokens += ',';
       Append(tokens, h.value);
     }
@@ -277,9 +284,13 @@ void ClientConnection::ContinueBody() {
 }
 
 // While a server works on the request, notice a client that goes away
-// (nginx's 499): the attempt is abandoned at once instead of holding a server
+// (nginx's 499): the attempt is abandoned instead of holding a server
 // connection until the response or server_ms. Pipelined bytes end the watch.
+// The worker's 100 ms sweep arms it, so only requests still waiting at a
+// sweep pay for it (an async_wait costs an epoll_ctl): a client that leaves
+// is noticed within about 100 ms.
 void ClientConnection::WatchClient() {
+  if (phase_ != Phase::kWaitResponse && phase_ != Phase::kResponse) return;
   if (client_reading_ || client_watching_) return;
   client_watching_ = true;
   client_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](std::error_code ec) {
@@ -318,20 +329,19 @@ void ClientConnection::BuildUpstreamHead() {
   std::string forwarded_for;
   bool has_host = false;
   for (const http::Header& h : request_.headers) {
-    if (http::EqualsIgnoreCase(h.name, "x-forwarded-for")) {
+    if (NameIs(h.name, "x-forwarded-for")) {
       if (!forwarded_for.empty()) forwarded_for += ", ";
       Append(forwarded_for, h.value);
       continue;
     }
     // Who the client is, we say: its own Forwarded and X-Real-IP are dropped
     // (X-Forwarded-For is kept and appended to, for chains of proxies).
-    if (http::EqualsIgnoreCase(h.name, "x-forwarded-proto") ||
-        http::EqualsIgnoreCase(h.name, "forwarded") ||
-        http::EqualsIgnoreCase(h.name, "x-real-ip") || http::EqualsIgnoreCase(h.name, "expect") ||
+    if (NameIs(h.name, "x-forwarded-proto") || NameIs(h.name, "forwarded") ||
+        NameIs(h.name, "x-real-ip") || NameIs(h.name, "expect") ||
         http::IsHopByHop(h.name, tokens)) {
       continue;
     }
-    if (http::EqualsIgnoreCase(h.name, "host")) has_host = true;
+    if (NameIs(h.name, "host")) has_host = true;
     Append(out, h.name);
     out += ": ";
     Append(out, h.value);
@@ -396,7 +406,8 @@ void ClientConnection::TryServer() {
     return LocalReply(503, must_close);
   }
   server_ = rt.pool->servers[id];
-  if (tried_count_ == 0) shared_.retry_budget.OnRequest(InFlight(*rt.pool));  // forwarded only
+  if (tried_count_ == 0)
+    shared_.retry_budget.OnRequestAt(pick.now_ms, InFlight(*rt.pool));  // forwarded only
   if (tried_count_ < static_cast<int>(std::size(tried_))) tried_[tried_count_++] = id;
   server_->requests->Add();
   ++attempt_;
@@ -501,7 +512,6 @@ void ClientConnection::SendRequest() {
         }
         self->phase_ = Phase::kWaitResponse;
         self->SetDeadline(self->runtime_->config.timeouts.server_ms);
-        self->WatchClient();
         self->ReadServer();
       });
 }
@@ -535,7 +545,6 @@ void ClientConnection::StreamBody() {
           self->request_end_ = 0;
           self->phase_ = Phase::kWaitResponse;
           self->SetDeadline(self->runtime_->config.timeouts.server_ms);
-          self->WatchClient();
           return self->ReadServer();
         }
         self->SetDeadline(self->runtime_->config.timeouts.client_body_ms);
@@ -609,7 +618,7 @@ bool ClientConnection::RetryAllowed(Failure failure) {
   // or broken for every request, and retrying would multiply the load.
   if (failure == Failure::kTimeout || failure == Failure::kBadResponse) return false;
   if (failure != Failure::kConnect && !idempotent_) return false;
-  if (!shared_.retry_budget.TryRetry()) {
+  if (!shared_.retry_budget.TryRetryAt(worker_.now_ms())) {
     shared_.metrics.retry_budget_exhausted->Add();
     return false;
   }
@@ -766,10 +775,11 @@ void ClientConnection::FinishResponse() {
   server_->latency->Observe(seconds);
   server_->responses_by_class[std::clamp(status_ / 100, 1, 5)]->Add();
   if (status_ < 400) had_success_ = true;
-  // Bytes after a complete response (a body after a HEAD response, a second
-  // response) would be read as the next request's: such a connection is
-  // closed, never pooled.
-  if (backend_reusable_ && PeerClosed(backend_->socket)) backend_reusable_ = false;
+  // Bytes that follow the response in what was read already make the
+  // connection unusable (backend_reusable_ is false). Bytes that arrive
+  // later (a body after a HEAD response), or a close, are found by the one
+  // peek BackendPool::Take makes before the connection's next use: a peek
+  // here as well would cost every request a second system call.
   if (backend_reusable_) {
     worker_.backends().Put(std::move(backend_), worker_.now_ms(),
                            runtime_->config.max_idle_per_server);

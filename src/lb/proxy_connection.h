@@ -31,6 +31,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void OnDeadline();
   int64_t deadline_ms() const { return deadline_ms_; }
   bool Idle() const { return phase_ == Phase::kIdle; }
+  // Called by the worker's sweep: while a server works on the request,
+  // watches for the client closing its connection (at most one watch).
+  void WatchClient();
 
   // The overload queue (Worker) drives these.
   bool Queued() const { return phase_ == Phase::kQueued; }
@@ -62,7 +65,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void ContinueBody();
   bool FeedBody();
   void SendContinue();
-  void WatchClient();
 
   // Server side.
   void BuildUpstreamHead();

@@ -7,12 +7,17 @@
 // fund a burst of retries when the servers start failing. Requests the
 // balancer answers itself (429, 400, 503) deposit nothing. Over any run of N
 // forwarded requests, retries are at most ratio * N plus the cap.
+//
+// Lock-free: every worker thread touches it on every request, so the bank is
+// an atomic updated by compare-and-swap, and a deposit into a full bank (the
+// steady state of healthy traffic) only reads it.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <mutex>
+#include <limits>
 
 #include "base/clock.h"
 
@@ -25,61 +30,73 @@ class RetryBudget {
 
   explicit RetryBudget(double ratio = 1.0) : ratio_milli_(ToMilli(ratio)) {}
 
-  void SetRatio(double ratio) {
-    std::lock_guard lock(mu_);
-    ratio_milli_ = ToMilli(ratio);
-  }
+  void SetRatio(double ratio) { ratio_milli_.store(ToMilli(ratio), std::memory_order_relaxed); }
 
   // A request is about to be forwarded to a server for the first time;
   // `in_flight` requests (this one included) are in flight to the servers.
   void OnRequestAt(int64_t now_ms, int in_flight = 0) {
-    std::lock_guard lock(mu_);
     Decay(now_ms);
-    int64_t cap = std::max(kCapMilli, ratio_milli_ * in_flight);
-    credits_milli_ = std::max(credits_milli_, std::min(credits_milli_ + ratio_milli_, cap));
+    const int64_t ratio = ratio_milli_.load(std::memory_order_relaxed);
+    const int64_t cap = std::max(kCapMilli, ratio * in_flight);
+    int64_t credits = credits_milli_.load(std::memory_order_relaxed);
+    while (true) {
+      int64_t next = std::max(credits, std::min(credits + ratio, cap));
+      if (next == credits) return;  // full: nothing to write
+      if (credits_milli_.compare_exchange_weak(credits, next, std::memory_order_relaxed)) return;
+    }
   }
   void OnRequest(int in_flight = 0) { OnRequestAt(SteadyClock::Instance().NowMillis(), in_flight); }
 
   // Takes one retry from the budget; false when it is spent.
   bool TryRetryAt(int64_t now_ms) {
-    std::lock_guard lock(mu_);
     Decay(now_ms);
-    if (credits_milli_ < 1000) return false;
-    credits_milli_ -= 1000;
-    return true;
+    int64_t credits = credits_milli_.load(std::memory_order_relaxed);
+    while (true) {
+      if (credits < 1000) return false;
+      if (credits_milli_.compare_exchange_weak(credits, credits - 1000,
+                                               std::memory_order_relaxed)) {
+        return true;
+      }
+    }
   }
   bool TryRetry() { return TryRetryAt(SteadyClock::Instance().NowMillis()); }
 
   double credits() const {
-    std::lock_guard lock(mu_);
-    return static_cast<double>(credits_milli_) / 1000.0;
+    return static_cast<double>(credits_milli_.load(std::memory_order_relaxed)) / 1000.0;
   }
 
  private:
   static constexpr int64_t kCapMilli = kMaxBanked * 1000;
+  static constexpr int64_t kUnstarted = std::numeric_limits<int64_t>::min();
   static int64_t ToMilli(double ratio) { return static_cast<int64_t>(std::llround(ratio * 1000)); }
 
   // Applied in steps of whole seconds, so requests close together see the
-  // same balance.
+  // same balance. The thread that moves last_decay_ms_ forward applies the
+  // step; the others go on with the balance as it is. Workers read their
+  // clocks at different moments: a time before the last step decays nothing.
   void Decay(int64_t now_ms) {
-    if (!started_ || now_ms < last_decay_ms_) {
-      started_ = true;
-      last_decay_ms_ = now_ms;
+    int64_t last = last_decay_ms_.load(std::memory_order_relaxed);
+    if (last == kUnstarted) {
+      last_decay_ms_.compare_exchange_strong(last, now_ms, std::memory_order_relaxed);
       return;
     }
-    int64_t elapsed = now_ms - last_decay_ms_;
+    int64_t elapsed = now_ms - last;
     if (elapsed < 1000) return;
     elapsed -= elapsed % 1000;
-    double factor = std::exp2(-static_cast<double>(elapsed) / kHalfLifeMs);
-    credits_milli_ = static_cast<int64_t>(static_cast<double>(credits_milli_) * factor);
-    last_decay_ms_ += elapsed;
+    if (!last_decay_ms_.compare_exchange_strong(last, last + elapsed, std::memory_order_relaxed)) {
+      return;
+    }
+    const double factor = std::exp2(-static_cast<double>(elapsed) / kHalfLifeMs);
+    int64_t credits = credits_milli_.load(std::memory_order_relaxed);
+    while (!credits_milli_.compare_exchange_weak(
+        credits, static_cast<int64_t>(static_cast<double>(credits) * factor),
+        std::memory_order_relaxed)) {
+    }
   }
 
-  mutable std::mutex mu_;
-  int64_t ratio_milli_;
-  int64_t credits_milli_ = 0;
-  int64_t last_decay_ms_ = 0;
-  bool started_ = false;
+  std::atomic<int64_t> ratio_milli_;
+  std::atomic<int64_t> credits_milli_{0};
+  std::atomic<int64_t> last_decay_ms_{kUnstarted};
 };
 
 }  // namespace nines

@@ -221,6 +221,8 @@ void Worker::Sweep() {
   for (ClientConnection* c : connections_) {
     if (now >= c->deadline_ms() || (draining && c->Idle())) {
       expired.push_back(c->shared_from_this());
+    } else {
+      c->WatchClient();
     }
   }
   for (auto& c : expired) c->OnDeadline();

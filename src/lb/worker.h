@@ -1,8 +1,10 @@
 // One load balancer worker: an event loop thread's share of the work. It
 // accepts on its own SO_REUSEPORT listener, owns its client connections, its
 // pool of idle server connections and its balancing state, and sweeps
-// connection deadlines every 100 ms (one timer per worker instead of one per
-// connection keeps the per-request cost low).
+// connection deadlines every 100 ms, arming the client-close watch of
+// requests still waiting for a server (one timer per worker instead of one
+// per connection, and no watch for quick requests, keep the per-request cost
+// low).
 #pragma once
 
 #include <asio/io_context.hpp>

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "lb/retry_budget.h"
 
 namespace nines {
@@ -125,6 +129,30 @@ TEST(RetryBudgetTest, BankGrowsWithRequestsInFlight) {
   RetryBudget small(0.2);
   for (int i = 0; i < 1000; ++i) small.OnRequestAt(0, 40);
   EXPECT_DOUBLE_EQ(small.credits(), 10);  // 0.2 x 40 = 8 < 10
+}
+
+TEST(RetryBudgetTest, ThreadsTogetherNeverExceedTheBudget) {
+  // Every worker thread deposits and spends without a lock: the retries of
+  // all of them together still never exceed what was deposited, and the
+  // bank stays within its cap.
+  RetryBudget budget(1.0);
+  std::atomic<int> retries{0};
+  std::vector<std::thread> threads;
+  constexpr int kThreads = 4;
+  constexpr int kRequests = 20000;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kRequests; ++i) {
+        budget.OnRequestAt(i / 10);  // 0 to 2 s: decay steps race too
+        for (int k = 0; k < 2; ++k) retries += budget.TryRetryAt(i / 10) ? 1 : 0;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GT(retries.load(), 0);
+  EXPECT_LE(retries.load(), kThreads * kRequests);
+  EXPECT_GE(budget.credits(), 0);
+  EXPECT_LE(budget.credits(), RetryBudget::kMaxBanked);
 }
 
 TEST(OutlierTest, OnlyGatewayFailuresCount) {

@@ -48,6 +48,29 @@ TEST_F(RateLimit, PerClientLimitAnswers429WithRetryAfter) {
             std::string::npos);
 }
 
+// Issue 12, bug 11: the 429 to a HEAD has the headers of the GET's 429 and
+// no body, or a pipelining client would read the body as the next response.
+TEST_F(RateLimit, LimitedHeadRequestGetsNoBody) {
+  StartAll({{"a"}}, "[rate_limit]\nper_client = \"1/min\"");
+  HttpConnection c;
+  ASSERT_TRUE(c.Connect(host_, 8080));
+  // The second and third are over the limit; all three arrive at once.
+  ASSERT_TRUE(
+      c.Send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\nHEAD /2 HTTP/1.1\r\nHost: t\r\n\r\n"
+             "HEAD /3 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  for (int expected : {200, 429, 429}) {
+    HttpResult r = c.Read("HEAD");
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, expected);
+    if (expected == 429) {
+      EXPECT_NE(r.Header("Content-Length"), "");
+      EXPECT_NE(r.Header("Retry-After"), "");
+    }
+  }
+  bool closed = false;
+  EXPECT_EQ(c.ReadUntilClose(300, &closed), "") << "bytes after the HEAD replies";
+}
+
 // Issue 12, bug 2: behind a trusted proxy the client controls the left of
 // X-Forwarded-For; each proxy appends what it saw on the right. The key is
 // the rightmost address that is not a trusted proxy (nginx's
