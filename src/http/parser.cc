@@ -20,9 +20,10 @@
 #include "http/parser.h"
 
 #include <array>
-#include <cassert>
 #include <cstring>
 #include <limits>
+
+#include "base/check.h"
 
 namespace nines::http {
 namespace {
@@ -169,7 +170,7 @@ const char* NoteContentLength(std::string_view v, Framing* f) {
 // quoted-string from RFC 9110 5.6.4, starting at the opening quote. Returns the index after the
 // closing quote, or npos.
 size_t SkipQuotedString(std::string_view v, size_t i) {
-  assert(v[i] == '"');
+  NINES_CHECK(v[i] == '"', "a quoted string starts at its opening quote");
   for (++i; i < v.size(); ++i) {
     const char c = v[i];
     if (c == '"') return i + 1;
@@ -464,7 +465,7 @@ ParseStatus ParseRequestHead(std::string_view data, const Limits& limits, Reques
       break;
   }
   p += 8;
-  assert(p <= content_end);
+  NINES_CHECK(p <= content_end, "the status line parse stays inside the head");
   if (p == end) return window.RanOut(error);
   if (*p != '\r') {
     if (*p == '\n') return Fail(error, 400, "LF without CR in head");
@@ -504,7 +505,8 @@ ParseStatus ParseRequestHead(std::string_view data, const Limits& limits, Reques
   head->keep_alive = KeepAlive(minor, framing);
   head->expect_continue = framing.expect_continue && minor == 1;
   head->head_size = static_cast<size_t>(head_end - begin);
-  assert(head->head_size <= limits.max_head_bytes && head->head_size <= data.size());
+  NINES_CHECK(head->head_size <= limits.max_head_bytes && head->head_size <= data.size(),
+              "the head fits its limit and the data");
   return ParseStatus::kDone;
 }
 
@@ -604,7 +606,8 @@ ParseStatus ParseResponseHead(std::string_view data, const Limits& limits,
   }
   if (head->body == BodyKind::kUntilClose) head->keep_alive = false;
   head->head_size = static_cast<size_t>(head_end - begin);
-  assert(head->head_size <= limits.max_head_bytes && head->head_size <= data.size());
+  NINES_CHECK(head->head_size <= limits.max_head_bytes && head->head_size <= data.size(),
+              "the head fits its limit and the data");
   return ParseStatus::kDone;
 }
 
@@ -740,7 +743,7 @@ size_t ChunkedReader::Consume(std::string_view in, bool* done, ParseError* error
         return static_cast<size_t>(p + 1 - begin);
       case State::kDone:
       case State::kError:
-        assert(false && "unreachable: handled before the loop");
+        NINES_CHECK(false, "unreachable: done and error states are handled before the loop");
         return fail("internal error");
     }
   }

@@ -184,8 +184,16 @@ void ClientConnection::Handle(const std::vector<std::string_view>& received) {
 
 void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq, bool retried) {
   if (closed_) return;
-  // Requests being sent again go first: pipelined commands keep their order.
-  if (!retried && retrying_ > 0) {
+  // This member leads now, with requests still in flight to the old leader
+  // (forwarded before the change): they are sent again first, in order
+  // (Retry), and this one waits behind them. Proposed (or read) at once, it
+  // would overtake them: a pipelined write applied before an earlier one.
+  if (server_->IsLeader() && HasForwardedRequests()) {
+    ForwardFailed("this member became the leader");
+  }
+  // Requests being sent again go first: pipelined commands keep their order
+  // (a retried one too, behind any older request that is waiting again).
+  if (!retry_queue_.empty() && retry_queue_.front().seq < seq) {
     Retry(request, seq, "no leader: the group has no elected leader right now");
     return;
   }
@@ -234,17 +242,38 @@ void ClientConnection::Retry(const std::shared_ptr<Request>& request, uint64_t s
     Complete(seq, std::move(out));
     return;
   }
-  ++retrying_;
+  // In arrival order: requests sent again after a lost forwarding
+  // connection are older than those that queued behind them meanwhile.
+  auto at = retry_queue_.end();
+  while (at != retry_queue_.begin() && std::prev(at)->seq > seq) --at;
+  retry_queue_.insert(at, Retrying{seq, request, why});
+  WaitForLeader();
+}
+
+void ClientConnection::WaitForLeader() {
+  if (retry_waiting_ || retry_queue_.empty() || closed_) return;
+  int64_t deadline = retry_queue_.front().request->deadline_ms;
+  for (const Retrying& r : retry_queue_) deadline = std::min(deadline, r.request->deadline_ms);
+  retry_waiting_ = true;
   auto self = shared_from_this();
-  server_->WhenLeaderKnown(request->deadline_ms, [self, request, seq, why](bool timed_out) {
-    --self->retrying_;
-    if (timed_out) {
-      std::string out;
-      AppendError(&out, FinalError(*request, why));
-      self->Complete(seq, std::move(out));
-      return;
+  server_->WhenLeaderKnown(deadline, [self](bool timed_out) {
+    self->retry_waiting_ = false;
+    if (self->closed_) return;
+    std::deque<Retrying> queue;
+    queue.swap(self->retry_queue_);
+    const int64_t now = self->server_->NowMs();
+    for (Retrying& r : queue) {
+      if (timed_out && now < r.request->deadline_ms) {
+        self->retry_queue_.push_back(std::move(r));  // still has time: keeps waiting
+      } else if (timed_out) {
+        std::string out;
+        AppendError(&out, FinalError(*r.request, r.why));
+        self->Complete(r.seq, std::move(out));
+      } else {
+        self->Route(r.request, r.seq, true);  // in order; may queue again behind older ones
+      }
     }
-    self->Route(request, seq, true);
+    self->WaitForLeader();
   });
 }
 
@@ -279,7 +308,7 @@ void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq, b
   uint64_t leader = server_->leader();
   // A new leader: what is in flight to the old one is sent again (below, in order).
   if (fwd_ && fwd_leader_ != leader) ForwardFailed("the leader changed");
-  if (!retried && retrying_ > 0) {
+  if (!retry_queue_.empty() && retry_queue_.front().seq < seq) {
     Retry(request, seq, "the leader changed");
     return;
   }
@@ -423,6 +452,13 @@ void ClientConnection::ForwardCheck() {
     }
   }
   if (!fwd_connected_ || !fwd_slots_.empty()) ArmForwardCheck();
+}
+
+bool ClientConnection::HasForwardedRequests() const {
+  for (const auto& [seq, request] : fwd_slots_) {
+    if (seq != 0 && request) return true;
+  }
+  return false;
 }
 
 void ClientConnection::ForwardFailed(const std::string& why) {

@@ -58,6 +58,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void Route(std::shared_ptr<Request> request, uint64_t seq, bool retried = false);
   // Routes the request again once a leader is known, or fails it at its deadline.
   void Retry(const std::shared_ptr<Request>& request, uint64_t seq, const std::string& why);
+  // Asks the node to call back when a leader is known (or the earliest
+  // deadline of retry_queue_ passes), then routes the queue in order.
+  void WaitForLeader();
   // The final error of a request that ran out of time.
   static std::string FinalError(const Request& request, const std::string& why);
   // A -TRYAGAIN for one attempt of a write that an earlier attempt may have
@@ -73,6 +76,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void ArmForwardCheck();
   // Drops the forwarding connection; its requests are sent again (Retry).
   void ForwardFailed(const std::string& why);
+  // True while client requests wait for a reply on the forwarding connection.
+  bool HasForwardedRequests() const;
   uint64_t AddSlot();
   void Complete(uint64_t seq, std::string reply);
   void Flush();
@@ -101,7 +106,15 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   int64_t fwd_connect_deadline_ = 0;
   std::unique_ptr<asio::steady_timer> fwd_timer_;  // ForwardCheck, while requests are forwarded
   bool fwd_timer_armed_ = false;
-  size_t retrying_ = 0;  // requests waiting in Retry
+  // Requests waiting for a leader (Retry), in arrival (seq) order, and
+  // whether a WhenLeaderKnown for them is pending.
+  struct Retrying {
+    uint64_t seq = 0;
+    std::shared_ptr<Request> request;
+    std::string why;
+  };
+  std::deque<Retrying> retry_queue_;
+  bool retry_waiting_ = false;
   bool fwd_write_busy_ = false;
   std::string fwd_out_;
   std::string fwd_writing_;

@@ -6,11 +6,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cassert>
 #include <charconv>
 #include <limits>
 #include <unordered_map>
 
+#include "base/check.h"
 #include "store/kv_command.h"
 #include "store/resp_writer.h"
 
@@ -878,8 +878,9 @@ std::string UnknownCommandError(std::span<const std::string_view> args) {
 
 void PrepareCommand(std::span<const std::string_view> args, ClientSession& session,
                     const CommandContext& context, CommandPlan* plan, std::string* out) {
-  assert(!args.empty());
-  assert(context.config != nullptr && context.info != nullptr);
+  NINES_CHECK(!args.empty(), "a command has a name");
+  NINES_CHECK(context.config != nullptr && context.info != nullptr,
+              "a command context has a config and info");
   plan->kind = PlanKind::kReply;
   plan->spec = nullptr;
   plan->linearizable = true;
@@ -921,12 +922,13 @@ void PrepareCommand(std::span<const std::string_view> args, ClientSession& sessi
 
 void ExecuteRead(const CommandPlan& plan, std::span<const std::string_view> args,
                  const CommandContext& context, const KvState& state, std::string* out) {
-  assert(plan.kind == PlanKind::kRead && plan.spec != nullptr && plan.spec->read != nullptr);
+  NINES_CHECK(plan.kind == PlanKind::kRead && plan.spec != nullptr && plan.spec->read != nullptr,
+              "only a read plan is executed as a read");
   plan.spec->read(ReadCall{args, context, plan, out}, state);
 }
 
 void FormatWriteReply(const CommandPlan& plan, const KvResult& result, std::string* out) {
-  assert(plan.kind == PlanKind::kWrite);
+  NINES_CHECK(plan.kind == PlanKind::kWrite, "only a write plan gets a write reply");
   ReplyWriter w(out);
   if (plan.reply == WriteReply::kOkNilAsInteger) {
     if (result.type == KvResult::Type::kOk) return w.Integer(1);

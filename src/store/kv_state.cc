@@ -5,10 +5,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cassert>
 #include <limits>
 
+#include "base/check.h"
 #include "store/coding.h"
+#include "store/outcome.h"
 
 namespace nines::store {
 namespace {
@@ -99,7 +100,7 @@ void KeyOrderIndex::Erase(std::string_view key) {
       return;
     }
   }
-  assert(false && "erasing a key that is not indexed");
+  NINES_CHECK(false, "erasing a key that is not indexed");
 }
 
 bool KeyOrderIndex::Contains(std::string_view key) const {
@@ -301,8 +302,15 @@ KvResult KvState::Apply(uint64_t index, std::string_view encoded) {
 
 const KvResult* KvState::AppliedBefore(uint64_t index, const RequestKey& key) {
   const std::string* earlier = dedup_.Find(key);
-  if (earlier == nullptr || !DecodeResult(*earlier, &dedup_result_)) return nullptr;
-  assert(index > applied_index_);
+  if (earlier == nullptr && dedup_.Evicted(key)) {
+    // Applied long ago (or a first attempt so late its client has given up):
+    // never apply it again; its result is gone.
+    dedup_result_ = KvResult::Error(UnknownOutcomeError(
+        "request id forgotten by the dedup table (retried too late); it may have been applied"));
+  } else if (earlier == nullptr || !DecodeResult(*earlier, &dedup_result_)) {
+    return nullptr;
+  }
+  NINES_CHECK(index > applied_index_, "log entries are applied once, in index order");
   applied_index_ = index;
   return &dedup_result_;
 }
@@ -320,7 +328,7 @@ KvResult KvState::ApplyDeduplicated(uint64_t index, const RequestKey& key,
 KvResult KvState::ApplyEncoded(uint64_t index, std::string_view encoded) {
   Status status = DecodeKvCommand(encoded, &scratch_);
   if (!status.ok()) {
-    assert(index > applied_index_);
+    NINES_CHECK(index > applied_index_, "log entries are applied once, in index order");
     applied_index_ = index;
     return KvResult::Error("ERR " + status.message());
   }
@@ -391,7 +399,7 @@ KvResult KvState::ApplyExpire(uint64_t index, const KvCommand& c) {
 }
 
 KvResult KvState::ApplyCommand(uint64_t index, const KvCommand& c) {
-  assert(index > applied_index_);
+  NINES_CHECK(index > applied_index_, "log entries are applied once, in index order");
   applied_index_ = index;
   if (c.now_ms > clock_ms_) clock_ms_ = c.now_ms;
 

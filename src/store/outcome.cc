@@ -23,12 +23,18 @@ std::string UnknownOutcomeError(std::string_view why) {
   return "UNKNOWN outcome unknown: " + std::string(why);
 }
 
+std::string TooLargeError(uint64_t entry_bytes, uint64_t limit) {
+  return "ERR command too large: its log entry would be " + std::to_string(entry_bytes) +
+         " bytes, more than the limit of " + std::to_string(limit);
+}
+
 bool IsUnknownOutcome(std::string_view error) {
   return error.rfind("UNKNOWN", 0) == 0;
 }
 
 int HttpStatusForError(std::string_view error) {
-  return IsUnknownOutcome(error) ? 504 : 503;
+  if (IsUnknownOutcome(error)) return 504;
+  return error.rfind("ERR command too large", 0) == 0 ? 413 : 503;
 }
 
 bool IsForwarded(const std::vector<std::string_view>& args) {

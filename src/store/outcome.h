@@ -22,8 +22,12 @@ inline constexpr std::string_view kForwardCommand = "NINES.FWD";
 
 std::string TryAgainError(std::string_view why);
 std::string UnknownOutcomeError(std::string_view why);
+// A write whose log entry would exceed what the WAL can hold: never applied
+// (RESP "-ERR command too large ...", HTTP 413).
+std::string TooLargeError(uint64_t entry_bytes, uint64_t limit);
 bool IsUnknownOutcome(std::string_view error);
-// HTTP status for a failed write's error text: 504 when unknown, else 503.
+// HTTP status for a failed write's error text: 504 when unknown, 413 when
+// too large, else 503.
 int HttpStatusForError(std::string_view error);
 
 // True when args is a NINES.FWD request (any case). Then, when well formed,

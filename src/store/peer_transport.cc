@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 
 #include "base/log.h"
 #include "net/tcp.h"
@@ -30,8 +31,9 @@ struct PeerTransport::Outbound {
     raft::Term term = 0;  // of the message
     raft::SnapshotMeta meta;
     std::string start;
-    std::string data;
+    std::shared_ptr<const std::string> data;  // shared by every peer streaming it
     uint64_t offset = 0;
+    uint32_t crc = 0;  // of data
     bool started = false;
   };
   std::optional<SnapshotStream> snapshot;
@@ -150,6 +152,17 @@ void PeerTransport::Send(const raft::Message& m) {
   Flush(it->second);
 }
 
+uint64_t PeerTransport::SnapshotBytesHeld() const {
+  std::set<const void*> seen;
+  uint64_t total = 0;
+  for (const auto& [id, out] : peers_) {
+    if (out->snapshot && seen.insert(out->snapshot->data.get()).second) {
+      total += out->snapshot->data->size();
+    }
+  }
+  return total;
+}
+
 void PeerTransport::QueueSnapshot(Outbound& out, const raft::Message& m) {
   if (out.snapshot && out.snapshot->term == m.term && out.snapshot->meta == m.snapshot.meta) {
     return;  // Raft's retry of the snapshot being streamed: restarting would never finish
@@ -157,10 +170,25 @@ void PeerTransport::QueueSnapshot(Outbound& out, const raft::Message& m) {
   Outbound::SnapshotStream s;
   s.term = m.term;
   s.meta = m.snapshot.meta;
-  uint32_t crc = crc32c::Value(m.snapshot.data);
-  AppendFrame(FrameKind::kSnapshotStart, EncodeSnapshotStart(m, m.snapshot.data.size(), crc),
-              &s.start);
-  s.data = m.snapshot.data;
+  // Another peer's stream of the same snapshot shares its data (and CRC).
+  std::shared_ptr<const std::string> data;
+  uint32_t crc = 0;
+  for (const auto& [id, other] : peers_) {
+    const auto& o = other->snapshot;
+    if (o && o->meta.index == m.snapshot.meta.index && o->meta.term == m.snapshot.meta.term &&
+        *o->data == m.snapshot.data) {
+      data = o->data;
+      crc = o->crc;
+      break;
+    }
+  }
+  if (!data) {
+    data = std::make_shared<const std::string>(m.snapshot.data);
+    crc = crc32c::Value(*data);
+  }
+  AppendFrame(FrameKind::kSnapshotStart, EncodeSnapshotStart(m, data->size(), crc), &s.start);
+  s.data = std::move(data);
+  s.crc = crc;
   out.snapshot = std::move(s);  // a different snapshot replaces one in progress
 }
 
@@ -225,13 +253,13 @@ void PeerTransport::Flush(const std::shared_ptr<Outbound>& out) {
       out->writing += s.start;
       s.started = true;
     }
-    if (s.offset < s.data.size()) {
-      uint64_t n = std::min<uint64_t>(options_.snapshot_chunk_bytes, s.data.size() - s.offset);
-      std::string_view piece = std::string_view(s.data).substr(s.offset, n);
+    if (s.offset < s.data->size()) {
+      uint64_t n = std::min<uint64_t>(options_.snapshot_chunk_bytes, s.data->size() - s.offset);
+      std::string_view piece = std::string_view(*s.data).substr(s.offset, n);
       AppendFrame(FrameKind::kSnapshotChunk, EncodeSnapshotChunk(s.offset, piece), &out->writing);
       s.offset += n;
     }
-    if (s.offset == s.data.size()) {
+    if (s.offset == s.data->size()) {
       out->snapshot.reset();
       ++stats_.snapshots_sent;
     }

@@ -67,6 +67,9 @@ class PeerTransport {
   void Stop();
   void Send(const raft::Message& m);
   const PeerStats& stats() const { return stats_; }
+  // Bytes of snapshot data held for the streams in progress (each distinct
+  // buffer counted once).
+  uint64_t SnapshotBytesHeld() const;
 
  private:
   struct Outbound;

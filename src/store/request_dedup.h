@@ -8,6 +8,13 @@
 // applied, is bounded by a count and a byte budget with oldest-first
 // eviction (decided by log order alone, so identical on every member), and is
 // kept in snapshots (see KvState::Serialize).
+//
+// An evicted id is not forgotten: the table keeps the ranges of evicted ids
+// per origin (ids of one boot count up, so they merge into about one range
+// per boot), and a retry whose id falls in one is answered "outcome unknown"
+// instead of being applied a second time. The ranges are bounded too: past
+// kMaxEvictedRanges the one least recently extended is dropped (a retry
+// comes within a request timeout, not after thousands of boots).
 #pragma once
 
 #include <cstdint>
@@ -45,8 +52,17 @@ class RequestDedup {
   static constexpr size_t kMaxBytes = 32u << 20;
   static constexpr size_t kEntryOverhead = 64;  // bytes counted per entry besides the result
 
+  // Ranges of evicted ids kept (over all origins), and the largest distance
+  // from a range at which an evicted id extends it instead of starting one
+  // (boots draw random 64-bit nonces, so two boots' ids are far apart).
+  static constexpr size_t kMaxEvictedRanges = 4096;
+  static constexpr uint64_t kMaxRangeGap = 1u << 16;
+
   // The result recorded for key (encoded by the caller), or nullptr.
   const std::string* Find(const RequestKey& key) const;
+  // True when key's id lies in a range of evicted ids of its origin: it may
+  // have been applied, and its result is gone.
+  bool Evicted(const RequestKey& key) const;
   // Records the first application of key at log index; evicts the oldest
   // entries beyond the bounds. A key already present is left as it is.
   void Record(const RequestKey& key, uint64_t index, std::string result);
@@ -55,6 +71,7 @@ class RequestDedup {
   size_t size() const { return entries_.size(); }
   size_t bytes() const { return bytes_; }
   uint64_t evictions() const { return evictions_; }  // since start (a metric, not state)
+  size_t evicted_ranges() const { return evicted_.size(); }
 
   // Appends the table (oldest first) to out.
   void Serialize(std::string* out) const;
@@ -67,12 +84,20 @@ class RequestDedup {
     uint64_t index = 0;
     std::string result;
   };
+  struct EvictedRange {
+    uint64_t hi = 0;          // last evicted id of the range (lo is the map key)
+    uint64_t last_index = 0;  // log index of the entry it was last extended for
+  };
   void Evict();
+  // Adds key's id to its origin's ranges (extending or merging them).
+  void RememberEvicted(const RequestKey& key, uint64_t index);
+  void AddRange(uint64_t origin, uint64_t lo, EvictedRange range);
 
   std::map<RequestKey, Entry> entries_;
   std::deque<RequestKey> order_;  // application order, oldest first
   size_t bytes_ = 0;
   uint64_t evictions_ = 0;
+  std::map<std::pair<uint64_t, uint64_t>, EvictedRange> evicted_;  // (origin, lo) -> range
 };
 
 }  // namespace nines::store

@@ -4,9 +4,10 @@
 #include "store/resp_parser.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cstring>
 #include <limits>
+
+#include "base/check.h"
 
 namespace nines::store::resp {
 namespace {
@@ -153,7 +154,7 @@ void RequestParser::Reset() {
   error_.clear();
 }
 
-ParseResult RequestParser::Fail(std::string message) {
+ParseResult RequestParser::Fail(const std::string& message) {
   error_ = "Protocol error: " + message;
   stage_ = Stage::kStart;
   return ParseResult::kError;
@@ -237,7 +238,7 @@ ParseResult RequestParser::ParseMultibulk(std::string_view input) {
     switch (stage_) {
       case Stage::kStart:
       case Stage::kInline:
-        assert(false);
+        NINES_CHECK(false, "the multibulk parser is never entered in the start or inline stage");
         return Fail("internal parser state");
       case Stage::kArrayHeader: {
         // The size checks do not depend on how the input was split into reads.

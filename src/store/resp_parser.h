@@ -49,7 +49,7 @@ class RequestParser {
 
   ParseResult ParseMultibulk(std::string_view input);
   ParseResult ParseInline(std::string_view input);
-  ParseResult Fail(std::string message);
+  ParseResult Fail(const std::string& message);
   // Offset of the first '\r' in input from `from` (or npos).
   static size_t FindCr(std::string_view input, size_t from);
 

@@ -4,10 +4,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cstring>
 #include <optional>
 
+#include "base/check.h"
 #include "store/coding.h"
 #include "store/crc32c.h"
 
@@ -65,7 +65,7 @@ Status WriteSnapshot(FileSystem* fs, const std::string& dir, const SnapshotMeta&
   PutFixed64(&header, content.size());
   PutFixed32(&header, crc32c::Mask(crc32c::Value(content)));
   PutFixed32(&header, crc32c::Mask(crc32c::Value(header)));
-  assert(header.size() == kSnapshotHeaderSize);
+  NINES_CHECK(header.size() == kSnapshotHeaderSize, "the snapshot header has its fixed size");
 
   const std::string final_path = JoinPath(dir, SnapshotFileName(meta));
   const std::string tmp_path = final_path + std::string(kTmpSuffix);
@@ -154,8 +154,9 @@ Status LoadLatestSnapshot(FileSystem* fs, const std::string& dir, uint64_t max_b
   return Status::Ok();
 }
 
-Status RemoveOldSnapshots(FileSystem* fs, const std::string& dir, size_t keep) {
-  assert(keep >= 1);
+Status RemoveOldSnapshots(FileSystem* fs, const std::string& dir, const SnapshotMeta& newest,
+                          size_t keep) {
+  NINES_CHECK(keep >= 1, "at least one snapshot is kept");
   std::vector<std::string> names;
   Status status = fs->List(dir, &names);
   if (!status.ok()) return status;
@@ -171,6 +172,19 @@ Status RemoveOldSnapshots(FileSystem* fs, const std::string& dir, size_t keep) {
   std::vector<SnapshotFileInfo> snapshots;
   status = ListSnapshots(fs, dir, &snapshots);
   if (!status.ok()) return status;
+  // Unmarked leftovers must not take the place of the marked snapshot.
+  std::vector<SnapshotFileInfo> kept;
+  for (const SnapshotFileInfo& info : snapshots) {
+    if (info.meta.index > newest.index ||
+        (info.meta.index == newest.index && info.meta.term != newest.term)) {
+      status = fs->Remove(info.path);
+      if (!status.ok()) return status;
+      removed = true;
+    } else {
+      kept.push_back(info);
+    }
+  }
+  snapshots = std::move(kept);
   for (size_t i = 0; i + keep < snapshots.size(); ++i) {
     status = fs->Remove(snapshots[i].path);
     if (!status.ok()) return status;

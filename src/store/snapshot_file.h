@@ -50,8 +50,12 @@ Status ListSnapshots(FileSystem* fs, const std::string& dir, std::vector<Snapsho
 Status LoadLatestSnapshot(FileSystem* fs, const std::string& dir, uint64_t max_bytes,
                           SnapshotMeta* meta, std::string* content, bool* found);
 
-// Keeps the newest `keep` snapshots (keep >= 1), deletes older ones and any
-// leftover *.tmp files from interrupted writes.
-Status RemoveOldSnapshots(FileSystem* fs, const std::string& dir, size_t keep);
+// After `newest` was written and marked in the WAL: deletes every snapshot
+// file newer than it or of its index but another term (leftovers whose
+// marker never reached the WAL: no recovery can use them), then keeps the
+// newest `keep` (keep >= 1; `newest` always among them) and deletes older
+// ones and any leftover *.tmp files from interrupted writes.
+Status RemoveOldSnapshots(FileSystem* fs, const std::string& dir, const SnapshotMeta& newest,
+                          size_t keep);
 
 }  // namespace nines::store

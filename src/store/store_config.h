@@ -36,6 +36,9 @@ struct StoreConfig {
   // time plus its own steady clock (see docs/store.md "Expiry and time").
   int max_clock_skew_ms = 500;
   uint64_t snapshot_entries = 10000;
+  // Size at which the WAL rolls to a new segment (not in store.toml: tests
+  // make it small to exercise rolling and compaction).
+  uint64_t wal_segment_bytes = 64ull << 20;
   std::string requirepass;
   uint64_t max_request_bytes = 64u << 20;
   // fsync is turned off only by unsafe_no_fsync = true (as etcd's

@@ -26,9 +26,11 @@ http::Response Unavailable(const std::string& message) {
   return r;
 }
 
-// A write that failed: 504 (no Retry-After) when its outcome is unknown, else 503.
+// A write that failed: 504 (no Retry-After) when its outcome is unknown,
+// 413 when it is too large to be logged, else 503.
 http::Response WriteFailed(const std::string& error) {
-  if (HttpStatusForError(error) == 504) return JsonError(504, error);
+  const int status = HttpStatusForError(error);
+  if (status != 503) return JsonError(status, error);
   return Unavailable(error);
 }
 

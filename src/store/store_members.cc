@@ -290,13 +290,18 @@ void StoreNode::StepMemberJob() {
       conf_change(raft::ConfChangeType::kAddLearner, Step::kCatchUp);
       break;
     case Step::kCatchUp: {
+      // Ready once it holds everything committed now (etcd refuses to
+      // promote a learner that is "not ready"): having only the entry that
+      // added it, it could lag far behind and still count toward quorums.
       const raft::ReplicationProgress* pr = raft_->progress(job.member.raft_id);
-      if (pr && pr->match >= job.wait_index) job.step = Step::kPromote;
+      const uint64_t ready_at = std::max<uint64_t>(job.wait_index, raft_->log().committed());
+      if (pr && pr->match >= ready_at) {
+        // Checked and proposed in one step; a refused proposal (a change
+        // still pending) is retried from here, readiness checked again.
+        conf_change(raft::ConfChangeType::kPromoteLearner, Step::kWaitConfig);
+      }
       break;
     }
-    case Step::kPromote:
-      conf_change(raft::ConfChangeType::kPromoteLearner, Step::kWaitConfig);
-      break;
     case Step::kRemove:
       conf_change(raft::ConfChangeType::kRemove, Step::kWaitConfig);
       break;

@@ -21,6 +21,10 @@ namespace {
 constexpr size_t kEntryHeader = 16;          // [u64 origin member][u64 request id]
 constexpr uint64_t kRetainedEntries = 1000;  // kept after a snapshot for slow followers
 constexpr char kDirectoryEntry = 'D';  // entry payload: 'D' + directory (KvCommands start with 1)
+// The largest entry payload: its WAL record ('E' + the encoded entry) must
+// fit in one record (WalOptions::max_record_bytes); the headroom covers the
+// entry's encoding. Peer frames (PeerTransport, 512 MiB) carry more.
+constexpr uint64_t kMaxEntryBytes = kDefaultMaxRecordBytes - 4096;
 
 void PutU64(std::string* out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -384,6 +388,12 @@ bool StoreNode::ProposeWrite(std::string proposal, uint64_t* last_index, WriteDo
 
 bool StoreNode::ProposeEntry(const std::string& proposal, uint64_t* last_index, WriteDone done) {
   if (!IsLeader() || shutting_down_) return false;
+  if (kEntryHeader + proposal.size() > kMaxEntryBytes) {
+    // Refused before it reaches the log: an entry the WAL cannot hold would
+    // stop every member that tried to persist it.
+    done(nullptr, 0, TooLargeError(kEntryHeader + proposal.size(), kMaxEntryBytes));
+    return true;
+  }
   uint64_t id = request_ids_.Next();
   std::string data;
   data.reserve(kEntryHeader + proposal.size());
@@ -441,7 +451,7 @@ void StoreNode::MaybeSnapshot() {
   if (applied_ > kRetainedEntries) storage_.Compact(applied_ - kRetainedEntries);
   s = wal_->Compact(applied_);
   if (!s.ok()) LogWarn("store", "WAL compaction failed: {}", s.ToString());
-  s = RemoveOldSnapshots(fs_, snap_dir_, 2);
+  s = RemoveOldSnapshots(fs_, snap_dir_, store::SnapshotMeta{applied_, *term}, 2);
   if (!s.ok()) LogWarn("store", "removing old snapshots failed: {}", s.ToString());
   last_snapshot_index_ = applied_;
   ++counters_.snapshots;

@@ -187,8 +187,7 @@ class StoreNode {
       kDirectory,
       kWaitDirectory,
       kAddLearner,
-      kCatchUp,
-      kPromote,
+      kCatchUp,  // promoted from here once it has caught up
       kRemove,
       kWaitConfig,
       kTransfer

@@ -18,6 +18,14 @@ namespace {
 constexpr uint64_t kMaxSnapshotBytes = 8ull << 30;
 constexpr size_t kMarkerSize = 17;  // 'S' or 'C', u64 index, u64 term
 
+// The directory holding path ("." for a relative name without a slash).
+std::string ParentDir(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 std::string VoterList(const raft::Membership& m) {
   std::string out;
   for (raft::NodeId id : m.voters) out += (out.empty() ? "" : ",") + std::to_string(id);
@@ -35,6 +43,7 @@ struct StoreNode::WalScan {
 
 WalOptions StoreNode::RecoveryWalOptions() {
   WalOptions options;
+  options.segment_bytes = config_.wal_segment_bytes;
   // A segment started during recovery (replacing a half-created one) repeats
   // the hard state recovered so far: every record before it is durable.
   options.segment_preamble = [this](WalBatch* preamble) {
@@ -182,6 +191,11 @@ Status StoreNode::Recover() {
   }
   Status s = fs_->CreateDirs(wal_dir_);
   if (s.ok()) s = fs_->CreateDirs(snap_dir_);
+  // CreateDirs syncs the parents of the directories it creates, not of those
+  // it finds: a run that crashed between its mkdir and that fsync left them
+  // in place but not durable. Sync them here, once per start.
+  if (s.ok()) s = fs_->SyncDir(config_.data_dir);
+  if (s.ok()) s = fs_->SyncDir(ParentDir(config_.data_dir));
   if (!s.ok()) return s;
   // First pass: only a snapshot whose marker is in the WAL is used (as etcd
   // does): a snapshot file written just before a crash may not match the log.

@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cassert>
 
+#include "base/check.h"
 #include "base/log.h"
 #include "store/wal_format.h"
 #include "store/wal_reader.h"
@@ -30,7 +30,8 @@ Wal::~Wal() {
 Status Wal::Open(FileSystem* fs, const std::string& dir, WalOptions options,
                  const RecordCallback& on_record, std::unique_ptr<Wal>* wal,
                  WalRecoveryReport* report) {
-  assert(options.segment_bytes > wal::kSegmentHeaderSize);
+  NINES_CHECK(options.segment_bytes > wal::kSegmentHeaderSize,
+              "a WAL segment holds more than its header");
   *report = WalRecoveryReport{};
   std::unique_ptr<Wal> log(new Wal(fs, dir, std::move(options)));
   Status status = fs->CreateDirs(dir);
@@ -71,12 +72,16 @@ Status Wal::Recover(const RecordCallback& on_record, WalRecoveryReport* report) 
     status = fs_->ReadAll(path, max_segment_file, &contents);
     if (!status.ok()) return status;
 
-    if (contents.size() < wal::kSegmentHeaderSize && last) {
-      // Crashed while creating the segment: nothing in it was ever synced.
+    const bool all_zero = contents.find_first_not_of('\0') == std::string::npos;
+    if (last && (contents.size() < wal::kSegmentHeaderSize || all_zero)) {
+      // Crashed while creating the segment (StartSegment syncs the header
+      // before anything else goes in): nothing in it was ever synced. A file
+      // grown before its bytes landed reads as zeros, header included.
       report->dropped_bytes = contents.size();
       report->torn_file = path;
       report->torn_offset = 0;
-      report->torn_reason = "incomplete segment header";
+      report->torn_reason =
+          all_zero ? "zero-filled segment (never synced)" : "incomplete segment header";
       drop_last_segment = true;
       break;
     }
@@ -132,7 +137,8 @@ Status Wal::Recover(const RecordCallback& on_record, WalRecoveryReport* report) 
   std::unique_ptr<File> file;
   status = fs_->OpenAppend(JoinPath(dir_, wal::SegmentFileName(segments_.back().number)), &file);
   if (!status.ok()) return status;
-  assert(file->Size() == segments_.back().bytes);
+  NINES_CHECK(file->Size() == segments_.back().bytes,
+              "the reopened WAL segment ends after its last valid record");
   writer_ = std::make_unique<WalWriter>(std::move(file));
   return Status::Ok();
 }
@@ -172,17 +178,21 @@ Status Wal::RollIfNeeded(uint64_t incoming_bytes) {
 }
 
 Status Wal::WriteEncoded(const WalBatch& batch) {
-  Status status = writer_->AddBatch(batch);
+  return WriteEncoded(batch.encoded(), batch.max_index());
+}
+
+Status Wal::WriteEncoded(std::string_view records, uint64_t max_index) {
+  Status status = writer_->AddEncoded(records);
   if (!status.ok()) return status;
   WalSegmentInfo& active = segments_.back();
-  active.bytes += batch.ByteSize();
-  active.max_index = std::max(active.max_index, batch.max_index());
-  assert(active.bytes == writer_->size());
+  active.bytes += records.size();
+  active.max_index = std::max(active.max_index, max_index);
+  NINES_CHECK(active.bytes == writer_->size(), "the WAL's segment size matches the bytes written");
   return Status::Ok();
 }
 
 Status Wal::Fail(Status status) {
-  assert(!status.ok());
+  NINES_CHECK(!status.ok(), "Fail is given an error");
   if (failure_.ok()) {
     LogError("store", "WAL in {} failed, refusing further writes: {}", dir_, status.ToString());
     failure_ = status;
@@ -197,15 +207,54 @@ Status Wal::Write(const WalBatch& batch) {
     return Status::InvalidArgument(fmt::format("WAL record of {} bytes exceeds the limit of {}",
                                                batch.max_payload(), options_.max_record_bytes));
   }
-  if (batch.count() > 1 && batch.ByteSize() > options_.segment_bytes) {
-    return Status::InvalidArgument(fmt::format("WAL batch of {} bytes exceeds the segment size {}",
-                                               batch.ByteSize(), options_.segment_bytes));
-  }
   if (writer_ == nullptr) return Status::IoError("WAL is closed");
+  if (batch.count() > 1 && batch.ByteSize() > options_.segment_bytes) {
+    Status status = WriteSplit(batch);
+    if (!status.ok()) return Fail(status);
+    return Status::Ok();
+  }
   Status status = RollIfNeeded(batch.ByteSize());
   if (!status.ok()) return Fail(status);
   status = WriteEncoded(batch);
   if (!status.ok()) return Fail(status);
+  return Status::Ok();
+}
+
+Status Wal::WriteSplit(const WalBatch& batch) {
+  // Greedy: as many whole records as fit in the active segment, then roll;
+  // a record larger than a whole segment goes alone into a fresh one.
+  size_t next = 0;
+  bool fresh = false;
+  while (next < batch.count()) {
+    const size_t begin = next == 0 ? 0 : batch.RecordEnd(next - 1);
+    const WalSegmentInfo& active = segments_.back();
+    const uint64_t room = options_.segment_bytes - std::min(options_.segment_bytes, active.bytes);
+    size_t end = next;
+    uint64_t max_index = 0;
+    while (end < batch.count() && batch.RecordEnd(end) - begin <= room) {
+      max_index = std::max(max_index, batch.RecordIndex(end));
+      ++end;
+    }
+    if (end == next) {
+      if (!fresh && active.bytes > wal::kSegmentHeaderSize) {
+        Status status = writer_->Sync();
+        if (status.ok()) status = writer_->Close();
+        if (!status.ok()) return status;
+        writer_.reset();
+        status = StartSegment(active.number + 1);
+        if (!status.ok()) return status;
+        fresh = true;
+        continue;
+      }
+      max_index = batch.RecordIndex(end);
+      ++end;
+    }
+    const size_t stop = batch.RecordEnd(end - 1);
+    Status status = WriteEncoded(batch.encoded().substr(begin, stop - begin), max_index);
+    if (!status.ok()) return status;
+    next = end;
+    fresh = false;
+  }
   return Status::Ok();
 }
 

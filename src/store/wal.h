@@ -28,13 +28,16 @@
 
 namespace nines::store {
 
+// The default limit on one record's payload.
+inline constexpr uint32_t kDefaultMaxRecordBytes = 64u << 20;
+
 struct WalOptions {
   // A segment is rolled when the next write would take it past this size
   // (a single batch larger than this gets a segment of its own).
   uint64_t segment_bytes = 64ull << 20;
   // Largest payload of one record; larger appends fail, larger records on
   // disk are corruption.
-  uint32_t max_record_bytes = 64u << 20;
+  uint32_t max_record_bytes = kDefaultMaxRecordBytes;
   // Called whenever a new segment is started (on a roll, and when Open has to
   // start a fresh one): records added here are written first in it. The Raft integration re-writes
   // its hard state here so compaction never deletes the only copy of it.
@@ -76,7 +79,10 @@ class Wal {
 
   // Writes one record to the OS (not yet durable: call Sync).
   Status Append(uint64_t index, std::string_view payload);
-  // Writes all records of the batch with one write; never split over segments.
+  // Writes all records of the batch with one write, in one segment; a batch
+  // larger than a segment is split between records over several segments
+  // (each piece one write; a crash keeps a prefix of the batch, as a torn
+  // tail does).
   Status Write(const WalBatch& batch);
   // Makes everything written so far durable (fdatasync).
   Status Sync();
@@ -97,6 +103,8 @@ class Wal {
   Status StartSegment(uint64_t number);
   Status RollIfNeeded(uint64_t incoming_bytes);
   Status WriteEncoded(const WalBatch& batch);
+  Status WriteEncoded(std::string_view records, uint64_t max_index);
+  Status WriteSplit(const WalBatch& batch);
   Status Fail(Status status);
 
   FileSystem* fs_;

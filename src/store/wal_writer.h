@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "store/file.h"
 #include "store/status.h"
@@ -24,9 +25,15 @@ class WalBatch {
   std::string_view encoded() const { return encoded_; }
   // The largest payload added, to check it against the record limit.
   size_t max_payload() const { return max_payload_; }
+  // Where record i ends in encoded(), and its index tag (to split a batch
+  // between records).
+  size_t RecordEnd(size_t i) const { return ends_[i]; }
+  uint64_t RecordIndex(size_t i) const { return indexes_[i]; }
 
  private:
   std::string encoded_;
+  std::vector<size_t> ends_;
+  std::vector<uint64_t> indexes_;
   size_t count_ = 0;
   uint64_t max_index_ = 0;
   size_t max_payload_ = 0;
@@ -39,6 +46,8 @@ class WalWriter {
 
   Status AddRecord(uint64_t index, std::string_view payload);
   Status AddBatch(const WalBatch& batch);
+  // Appends already encoded records (a run of a WalBatch).
+  Status AddEncoded(std::string_view records);
   Status Sync() { return file_->Sync(); }
   Status Close() { return file_->Close(); }
   uint64_t size() const { return file_->Size(); }

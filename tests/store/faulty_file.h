@@ -71,6 +71,8 @@ class FaultyFileSystem : public FileSystem {
     return total;
   }
   int syncs() const { return syncs_; }
+  // Every directory SyncDir was called for.
+  const std::set<std::string>& synced_dirs() const { return synced_dirs_; }
 
   Status Create(const std::string& path, std::unique_ptr<File>* file) override {
     std::unique_ptr<File> inner;
@@ -118,6 +120,7 @@ class FaultyFileSystem : public FileSystem {
     return status;
   }
   Status SyncDir(const std::string& dir) override {
+    synced_dirs_.insert(dir);
     for (auto it = created_not_dir_synced_.begin(); it != created_not_dir_synced_.end();) {
       if (it->rfind(dir, 0) == 0) {
         it = created_not_dir_synced_.erase(it);
@@ -177,6 +180,7 @@ class FaultyFileSystem : public FileSystem {
   FileSystem* base_;
   std::map<std::string, FileState> files_;
   std::set<std::string> created_not_dir_synced_;
+  std::set<std::string> synced_dirs_;
   bool writes_limited_ = false;
   uint64_t write_budget_ = 0;
   int write_error_ = ENOSPC;

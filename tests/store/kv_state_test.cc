@@ -443,5 +443,21 @@ TEST(KvStateDeterminism, TwoMembersApplyingTheSameLogAgree) {
   EXPECT_TRUE(a.CheckIndexes());
 }
 
+// Applying a log index twice (or out of order) would corrupt the state
+// silently; the check must stay on in release builds (-DNDEBUG), where a
+// plain assert vanishes.
+TEST(KvStateDeathTest, ApplyingAnIndexNotAboveTheAppliedOneStopsInEveryBuild) {
+  KvState state;
+  KvCommand c;
+  c.op = KvOp::kSet;
+  c.args = {"k", "v"};
+  c.now_ms = kT0;
+  std::string encoded;
+  EncodeKvCommand(c, &encoded);
+  state.Apply(5, encoded);
+  EXPECT_DEATH(state.Apply(5, encoded), "invariant broken");
+  EXPECT_DEATH(state.Apply(4, "\xff not a command"), "invariant broken");
+}
+
 }  // namespace
 }  // namespace nines::store

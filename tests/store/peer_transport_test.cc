@@ -183,5 +183,24 @@ TEST(PeerTransportTest, TruncatedChunkStreamLeavesNothingBehind) {
   receiver.Stop();
 }
 
+// Streaming one snapshot to several lagging peers holds its data once, not
+// once per peer (plus the copy in the Raft storage): with a large data set
+// and a few members to catch up, per-peer copies multiply the memory.
+TEST(PeerTransportTest, OneSnapshotStreamedToSeveralPeersIsHeldOnce) {
+  testing::TempDir dir;
+  asio::io_context io;
+  PeerTransport sender(
+      io, Endpoint{"127.0.0.1", 0}, [](raft::Message) {}, SmallFrames(dir.path()));
+  // Peers that are never reached (nothing listens there): the streams stay queued.
+  for (raft::NodeId id : {2, 3, 4}) sender.AddPeer(id, Endpoint{"127.0.0.1", 1});
+  raft::Message m = BigSnapshot(1 << 20);
+  for (raft::NodeId id : {2, 3, 4}) {
+    m.to = id;
+    sender.Send(m);
+  }
+  EXPECT_EQ(sender.SnapshotBytesHeld(), m.snapshot.data.size());
+  sender.Stop();
+}
+
 }  // namespace
 }  // namespace nines::store

@@ -3,6 +3,7 @@
 // after recovery and reports what it dropped.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,69 @@ TEST(Recovery, HalfCreatedLastSegmentIsRewritten) {
   EXPECT_EQ(again.payloads.size(), 31u);
 }
 
+// A crash while creating the next segment, on a file system that had grown
+// the file (or preallocated it) before its bytes landed: the last segment
+// reads as zeros, header included. Its header was never synced, so nothing
+// after it was either: it is rewritten, and the earlier segments' records
+// all come back (a zero header is not corruption of synced data).
+TEST(Recovery, ZeroFilledLastSegmentIsRewrittenAndKeepsEarlierSegments) {
+  for (size_t zeros : {wal::kSegmentHeaderSize, size_t{4096}}) {
+    SCOPED_TRACE(zeros);
+    TempDir dir;
+    WalOptions options;
+    options.segment_bytes = 256;
+    WriteRecords(dir.path(), 1, 30, options);
+    std::vector<std::string> names;
+    ASSERT_TRUE(PosixFileSystem()->List(dir.path(), &names).ok());
+    const uint64_t next = names.size() + 1;
+    testing::WriteFileBytes(dir.Sub(wal::SegmentFileName(next)), std::string(zeros, '\0'));
+
+    Collected got;
+    std::unique_ptr<Wal> wal;
+    WalRecoveryReport report;
+    Status status =
+        Wal::Open(PosixFileSystem(), dir.path(), options, got.Callback(), &wal, &report);
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    EXPECT_EQ(got.payloads.size(), 30u);
+    EXPECT_EQ(report.dropped_bytes, zeros);
+    EXPECT_EQ(wal->segments().back().number, next);
+    ASSERT_TRUE(wal->Append(31, "r31").ok());
+    ASSERT_TRUE(wal->Sync().ok());
+    wal.reset();
+    Collected again;
+    status = Wal::Open(PosixFileSystem(), dir.path(), options, again.Callback(), &wal, &report);
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    EXPECT_EQ(again.payloads.size(), 31u);
+  }
+}
+
+// A zero-filled header is corruption anywhere but in the last segment, and
+// so is a zero header in front of bytes that are not all zero.
+TEST(Recovery, ZeroHeaderBeforeLaterSegmentsOrDataIsCorruption) {
+  TempDir dir;
+  WalOptions options;
+  options.segment_bytes = 256;
+  WriteRecords(dir.path(), 1, 30, options);
+  const std::string first = dir.Sub(wal::SegmentFileName(1));
+  std::string bytes = testing::ReadFileBytes(first);
+  std::fill(bytes.begin(), bytes.begin() + wal::kSegmentHeaderSize, '\0');
+  testing::WriteFileBytes(first, bytes);
+  Collected got;
+  std::unique_ptr<Wal> wal;
+  WalRecoveryReport report;
+  Status status = Wal::Open(PosixFileSystem(), dir.path(), options, got.Callback(), &wal, &report);
+  EXPECT_TRUE(status.IsCorruption()) << status.ToString();
+
+  TempDir one;
+  WriteRecords(one.path(), 1, 3);
+  const std::string only = one.Sub(wal::SegmentFileName(1));
+  bytes = testing::ReadFileBytes(only);
+  std::fill(bytes.begin(), bytes.begin() + wal::kSegmentHeaderSize, '\0');
+  testing::WriteFileBytes(only, bytes);
+  status = Wal::Open(PosixFileSystem(), one.path(), {}, got.Callback(), &wal, &report);
+  EXPECT_TRUE(status.IsCorruption()) << status.ToString();
+}
+
 TEST(Recovery, TornTailAcrossManySegmentsKeepsEarlierSegments) {
   TempDir dir;
   WalOptions options;
@@ -244,7 +308,7 @@ TEST(Recovery, SnapshotWalCompactionAndCrashesKeepEveryDurableCommand) {
           size_t removed = 0;
           ASSERT_TRUE(wal->Compact(at.index, &removed).ok());
           compactions += removed > 0;
-          ASSERT_TRUE(RemoveOldSnapshots(&fs, snap_dir, 2).ok());
+          ASSERT_TRUE(RemoveOldSnapshots(&fs, snap_dir, at, 2).ok());
         }
       }
     }

@@ -154,6 +154,8 @@ TEST(Outcome, ErrorsTellAppliedFromUnknown) {
   EXPECT_FALSE(IsUnknownOutcome(TryAgainError("x")));
   EXPECT_EQ(HttpStatusForError(UnknownOutcomeError("x")), 504);
   EXPECT_EQ(HttpStatusForError(TryAgainError("x")), 503);
+  EXPECT_EQ(TooLargeError(70, 60).rfind("ERR command too large", 0), 0u);
+  EXPECT_EQ(HttpStatusForError(TooLargeError(70, 60)), 413);
 }
 
 TEST(Outcome, ForwardedRequestsParse) {
@@ -174,6 +176,96 @@ TEST(Outcome, ForwardedRequestsParse) {
   EXPECT_FALSE(ParseForwarded({"NINES.FWD", "0", "17", "GET", "k"}, &parsed, &command, &error));
   EXPECT_FALSE(ParseForwarded({"NINES.FWD", "3", "-1", "GET", "k"}, &parsed, &command, &error));
   EXPECT_FALSE(IsForwarded({"GET", "k"}));
+}
+
+// A retry that arrives after its id was evicted from the table must not be
+// applied a second time: the table remembers the evicted id ranges, and the
+// retry is answered "outcome unknown" (it was applied once, long ago, or is
+// a first attempt so late that its client was told so already).
+TEST(RequestDedup, RetryOfAnEvictedIdIsUnknownInsteadOfAppliedTwice) {
+  KvState state;
+  const std::string retried = WrapDeduplicated({5, 1000}, Incr("n"));
+  uint64_t index = 0;
+  ASSERT_EQ(state.Apply(++index, retried).integer, 1);
+  for (uint64_t id = 1001; id <= 1000 + RequestDedup::kMaxEntries; ++id) {
+    state.Apply(++index, WrapDeduplicated({5, id}, Incr("other")));
+  }
+  ASSERT_GT(state.dedup().evictions(), 0u) << "the first id is out of the table";
+
+  KvResult again = state.Apply(++index, retried);
+  EXPECT_EQ(again.type, KvResult::Type::kError);
+  EXPECT_TRUE(IsUnknownOutcome(again.bulk)) << again.bulk;
+  EXPECT_EQ(state.Apply(++index, Incr("n")).integer, 2) << "the retry was applied again";
+
+  // The same after a snapshot round trip.
+  KvState restored;
+  ASSERT_TRUE(restored.Deserialize(state.Serialize()).ok());
+  KvResult later = restored.Apply(++index, retried);
+  EXPECT_EQ(later.type, KvResult::Type::kError);
+  EXPECT_TRUE(IsUnknownOutcome(later.bulk)) << later.bulk;
+  EXPECT_EQ(restored.Apply(++index, Incr("n")).integer, 3);
+  // Ids of another boot (another nonce) and of other members are new writes.
+  EXPECT_EQ(restored.Apply(++index, WrapDeduplicated({5, 1000 + (1ull << 40)}, Incr("n"))).integer,
+            4);
+  EXPECT_EQ(restored.Apply(++index, WrapDeduplicated({6, 1000}, Incr("n"))).integer, 5);
+}
+
+// Evicted ids of one boot merge into one range; another boot's (far away)
+// get their own; the ranges are bounded, least recently extended dropped.
+TEST(RequestDedup, EvictedRangesMergePerBootAndStayBounded) {
+  RequestDedup table;
+  const uint64_t boot1 = 1ull << 50;
+  const uint64_t boot2 = 1ull << 60;
+  uint64_t index = 0;
+  for (uint64_t i = 0; i < RequestDedup::kMaxEntries; ++i)
+    table.Record({1, boot1 + 3 * i}, ++index, "");
+  for (uint64_t i = 0; i < RequestDedup::kMaxEntries; ++i)
+    table.Record({1, boot2 + 3 * i}, ++index, "");
+  EXPECT_EQ(table.evicted_ranges(), 1u);
+  EXPECT_TRUE(table.Evicted({1, boot1}));
+  EXPECT_TRUE(table.Evicted({1, boot1 + 3 * (RequestDedup::kMaxEntries - 1)}));
+  EXPECT_FALSE(table.Evicted({1, boot2})) << "still in the table";
+  EXPECT_FALSE(table.Evicted({2, boot1})) << "keyed by origin";
+  EXPECT_FALSE(table.Evicted({1, boot1 - RequestDedup::kMaxRangeGap * 4}));
+
+  RequestDedup far;
+  const uint64_t step = RequestDedup::kMaxRangeGap * 4;
+  const uint64_t extra = RequestDedup::kMaxEvictedRanges + 100;
+  for (uint64_t i = 0; i < RequestDedup::kMaxEntries + extra; ++i)
+    far.Record({1, i * step}, i + 1, "");
+  EXPECT_EQ(far.evicted_ranges(), RequestDedup::kMaxEvictedRanges);
+  EXPECT_FALSE(far.Evicted({1, 0})) << "the least recently extended range was dropped";
+  EXPECT_TRUE(far.Evicted({1, (extra - 1) * step}));
+  // The ranges survive serialization, byte for byte.
+  std::string bytes;
+  far.Serialize(&bytes);
+  RequestDedup copy;
+  size_t used = 0;
+  ASSERT_TRUE(copy.Deserialize(bytes, &used).ok());
+  EXPECT_EQ(used, bytes.size());
+  EXPECT_EQ(copy.evicted_ranges(), far.evicted_ranges());
+  EXPECT_TRUE(copy.Evicted({1, (extra - 1) * step}));
+  std::string again;
+  copy.Serialize(&again);
+  EXPECT_EQ(again, bytes);
+}
+
+// A table written before evicted ranges were kept ("RQD1") still loads.
+TEST(RequestDedup, TablesWithoutEvictedRangesStillLoad) {
+  RequestDedup a;
+  a.Record({1, 2}, 3, "result");
+  std::string bytes;
+  a.Serialize(&bytes);
+  ASSERT_EQ(bytes.substr(0, 4), "RQD2");
+  ASSERT_EQ(bytes.back(), '\0') << "no ranges: a zero count at the end";
+  bytes.pop_back();
+  bytes[3] = '1';
+  RequestDedup b;
+  size_t used = 0;
+  ASSERT_TRUE(b.Deserialize(bytes, &used).ok());
+  EXPECT_EQ(used, bytes.size());
+  ASSERT_NE(b.Find({1, 2}), nullptr);
+  EXPECT_EQ(*b.Find({1, 2}), "result");
 }
 
 }  // namespace

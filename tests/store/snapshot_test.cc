@@ -152,7 +152,7 @@ TEST(Snapshot, KeepsTheNewestNAndRemovesTmpFiles) {
   }
   testing::WriteFileBytes(dir.Sub(SnapshotFileName({70, 1}) + ".tmp"), "partial");
   testing::WriteFileBytes(dir.Sub("unrelated.txt"), "keep me");
-  ASSERT_TRUE(RemoveOldSnapshots(fs, dir.path(), 2).ok());
+  ASSERT_TRUE(RemoveOldSnapshots(fs, dir.path(), {60, 1}, 2).ok());
   std::vector<SnapshotFileInfo> list;
   ASSERT_TRUE(ListSnapshots(fs, dir.path(), &list).ok());
   ASSERT_EQ(list.size(), 2u);
@@ -160,6 +160,24 @@ TEST(Snapshot, KeepsTheNewestNAndRemovesTmpFiles) {
   EXPECT_EQ(list[1].meta.index, 60u);
   EXPECT_FALSE(std::filesystem::exists(dir.Sub(SnapshotFileName({70, 1}) + ".tmp")));
   EXPECT_TRUE(std::filesystem::exists(dir.Sub("unrelated.txt")));
+}
+
+// Files newer than the snapshot just marked (or of its index, another term)
+// have no marker: they go, and never push the marked one out.
+TEST(Snapshot, CleanupDropsUnmarkedNewerFilesAndKeepsTheMarkedOne) {
+  TempDir dir;
+  FileSystem* fs = PosixFileSystem();
+  for (SnapshotMeta meta : {SnapshotMeta{10, 1}, SnapshotMeta{20, 1}, SnapshotMeta{20, 2},
+                            SnapshotMeta{300, 1}, SnapshotMeta{400, 2}}) {
+    ASSERT_TRUE(WriteSnapshot(fs, dir.path(), meta, "s").ok());
+  }
+  ASSERT_TRUE(RemoveOldSnapshots(fs, dir.path(), {20, 2}, 2).ok());
+  std::vector<SnapshotFileInfo> list;
+  ASSERT_TRUE(ListSnapshots(fs, dir.path(), &list).ok());
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].meta.index, 10u);
+  EXPECT_EQ(list[1].meta.index, 20u);
+  EXPECT_EQ(list[1].meta.term, 2u);
 }
 
 }  // namespace

@@ -46,7 +46,12 @@ class RespClient {
   }
   // Sends the command; returns the raw reply ("" on error or timeout).
   std::string Call(const std::vector<std::string>& args, int timeout_ms = 4000) {
-    if (fd_ < 0) return "";
+    if (!Send(args, timeout_ms)) return "";
+    return ReadReply(timeout_ms);
+  }
+  // Sends the command without waiting for its reply (pipelining).
+  bool Send(const std::vector<std::string>& args, int timeout_ms = 4000) {
+    if (fd_ < 0) return false;
     std::string req = "*" + std::to_string(args.size()) + "\r\n";
     for (const std::string& a : args) req += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
     size_t off = 0;
@@ -55,11 +60,15 @@ class RespClient {
       if (n <= 0) {
         pollfd p{fd_, POLLOUT, 0};
         if (n < 0 && errno == EAGAIN && ::poll(&p, 1, timeout_ms) == 1) continue;
-        Fail();
-        return "";
+        return Fail();
       }
       off += static_cast<size_t>(n);
     }
+    return true;
+  }
+  // The next reply, in order ("" on error or timeout).
+  std::string ReadReply(int timeout_ms = 4000) {
+    if (fd_ < 0) return "";
     auto deadline = SteadyMs() + timeout_ms;
     while (true) {
       size_t len = ReplyLength(buffer_, 0);

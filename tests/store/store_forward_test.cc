@@ -3,8 +3,11 @@
 // test's own chain: after a cut between a follower and the leader, the
 // follower's clients get an answer within the request timeout (not when TCP
 // gives up), and a request stuck on the old leader does not hold back the
-// requests that follow it once another member leads.
+// requests that follow it once another member leads, nor is overtaken by
+// them when the forwarding member itself becomes the leader.
 #include <gtest/gtest.h>
+
+#include <csignal>
 
 #include <string>
 #include <thread>
@@ -98,6 +101,69 @@ TEST(StoreForward, RequestsStuckOnTheOldLeaderDoNotHoldBackTheNewOne) {
   RespClient fresh;
   ASSERT_TRUE(fresh.Connect(g.member(follower).host, g.member(follower).client));
   EXPECT_EQ(fresh.Call({"SET", "fresh", "y"}, kClientWaitMs), "+OK\r\n");
+}
+
+// Pipelined writes on one connection are applied in the order they came,
+// across a leader change: a follower forwards SET to the leader, which is
+// stopped (SIGSTOP) with the SET unanswered; the client keeps appending
+// to the same key. The members left elect one of the two followers. On the
+// connection to that member, the appends that arrive once it leads must not
+// be applied before the SET stuck on the old leader (it was proposing them
+// at once, and the SET, sent again a moment later, wiped them out). On the
+// other follower's connection the same holds with the new leader remote.
+TEST(StoreForward, WriteAfterAWriteInFlightToTheOldLeaderIsAppliedAfterIt) {
+  StoreGroup g("forward_order", 179, 3, kElectionMs, /*distinct_hosts=*/true);
+  g.StartAll();
+  int leader = g.WaitLeader(g.All());
+  ASSERT_GE(leader, 0) << "no leader elected";
+  std::vector<int> followers;
+  for (int i : g.All()) {
+    if (i != leader) followers.push_back(i);
+  }
+  std::vector<RespClient> clients(2);
+  for (int k = 0; k < 2; ++k) {
+    ASSERT_TRUE(clients[k].Connect(g.member(followers[k]).host, g.member(followers[k]).client));
+    // Opens the follower's forwarding connection to the leader.
+    ASSERT_EQ(clients[k].Call({"SET", "warm", "up"}), "+OK\r\n");
+  }
+  const std::vector<std::string> keys = {"k0", "k1"};
+  g.member(leader).process.Signal(SIGSTOP);
+  for (int k = 0; k < 2; ++k) ASSERT_TRUE(clients[k].Send({"SET", keys[k], "first"}));
+  // Appends until well after a new leader is known (bounded in count and time).
+  // At most one append per millisecond and connection (the replies wait
+  // in the member's slots: kMaxSlots is 4096).
+  int appends = 0;
+  int64_t stop_at = 0;
+  int64_t last_sent = 0;
+  int64_t next_check = 0;
+  const int64_t give_up = SteadyMs() + 10000;
+  while (appends < 3000 && SteadyMs() < give_up && (stop_at == 0 || SteadyMs() < stop_at)) {
+    if (SteadyMs() > last_sent) {
+      last_sent = SteadyMs();
+      for (int k = 0; k < 2; ++k) ASSERT_TRUE(clients[k].Send({"APPEND", keys[k], "x"}));
+      ++appends;
+    }
+    if (stop_at == 0 && SteadyMs() >= next_check) {
+      if (g.Leader(followers) >= 0) stop_at = SteadyMs() + 300;
+      next_check = SteadyMs() + 20;
+    }
+  }
+  const int next = g.Leader(followers);
+  ASSERT_GE(next, 0) << "the followers elected no leader";
+  for (int k = 0; k < 2; ++k) {
+    SCOPED_TRACE(followers[k] == next ? "connection to the new leader"
+                                      : "connection to the other follower");
+    EXPECT_EQ(clients[k].ReadReply(kClientWaitMs), "+OK\r\n");
+    for (int i = 1; i <= appends; ++i) {
+      std::string reply = clients[k].ReadReply(kClientWaitMs);
+      ASSERT_FALSE(reply.empty()) << "no reply to append " << i;
+    }
+    std::string want = "first" + std::string(static_cast<size_t>(appends), 'x');
+    std::string got = clients[k].Call({"GET", keys[k]}, kClientWaitMs);
+    EXPECT_EQ(got, Bulk(want)) << "an append overtook the SET sent before it (" << appends
+                               << " appends)";
+  }
+  g.member(leader).process.Signal(SIGCONT);
 }
 
 }  // namespace

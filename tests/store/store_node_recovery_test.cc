@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "faulty_file.h"
 #include "node_harness.h"
 #include "raft/codec.h"
 #include "store/kv_state.h"
@@ -268,6 +269,63 @@ TEST(StoreNodeRecoveryTest, UndecodableCommittedEntryStopsTheMember) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("entry 2"), std::string::npos) << e.what();
   }
+}
+
+// Unmarked snapshot files (written just before a crash, or *.tmp leftovers)
+// are not snapshots this member can recover from: the cleanup after a new
+// snapshot must never count them among the ones it keeps, or it deletes the
+// marked snapshot while compaction deletes the log it replaces.
+TEST(StoreNodeRecoveryTest, UnmarkedSnapshotLeftoversNeverCostTheMarkedSnapshot) {
+  testing::TempDir dir;
+  NodeHarness h(dir.path());
+  h.config_.snapshot_entries = 5;
+  h.config_.wal_segment_bytes = 4096;
+  const std::string value(300, 'v');
+  {
+    std::unique_ptr<StoreNode> node = h.Make();
+    ASSERT_TRUE(h.StartAlone(*node));
+    for (uint64_t index : {1000, 1001}) {
+      ASSERT_TRUE(WriteSnapshot(PosixFileSystem(), dir.Sub("snap"), SnapshotMeta{index, 1},
+                                SnapshotWith(h, {SetCommand("k0", "unmarked")}))
+                      .ok());
+    }
+    testing::WriteFileBytes(
+        dir.Sub("snap") + "/" + SnapshotFileName(SnapshotMeta{2000, 1}) + ".tmp",
+        "half a snapshot");
+    for (int i = 0; i < 40; ++i) {
+      ASSERT_TRUE(h.Write(*node, SetCommand("k" + std::to_string(i), value + std::to_string(i))));
+    }
+    ASSERT_GE(node->counters().snapshots, 2u);
+    ASSERT_TRUE(node->Close().ok());
+  }
+  std::unique_ptr<StoreNode> node = h.Make();
+  Status s = node->Recover();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  node->CampaignIfAlone();
+  h.Settle(*node);
+  for (int i = 0; i < 40; ++i) {
+    const KvEntry* e = node->state().Find("k" + std::to_string(i), node->WallMs());
+    ASSERT_NE(e, nullptr) << i;
+    EXPECT_EQ(e->value, value + std::to_string(i));
+  }
+}
+
+// A previous run that crashed between mkdir and the fsync of the parent left
+// the data directories in place but not durable; CreateDirs finds them
+// existing and syncs nothing. Recovery must make the entries of the data
+// directory, and of wal/ and snap/ in it, durable itself before anything is
+// acknowledged, or a power loss can drop the whole log.
+TEST(StoreNodeRecoveryTest, StartSyncsTheDataDirectoriesEvenWhenTheyExist) {
+  testing::TempDir dir;
+  const std::string data = dir.Sub("data");
+  ASSERT_TRUE(PosixFileSystem()->CreateDirs(data + "/wal").ok());
+  ASSERT_TRUE(PosixFileSystem()->CreateDirs(data + "/snap").ok());
+  testing::FaultyFileSystem fs;
+  NodeHarness h(data, &fs);
+  std::unique_ptr<StoreNode> node = h.Make();
+  ASSERT_TRUE(node->Recover().ok());
+  EXPECT_EQ(fs.synced_dirs().count(data), 1u) << "wal/ and snap/ in it were never made durable";
+  EXPECT_EQ(fs.synced_dirs().count(dir.path()), 1u) << "the data directory was never made durable";
 }
 
 }  // namespace

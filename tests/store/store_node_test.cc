@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "node_harness.h"
@@ -80,6 +81,35 @@ TEST(StoreNodeTest, ExpiryFollowsTheInjectedWallClockAndWritesSurviveARestart) {
   const KvEntry* e = again->state().Find("long", again->WallMs());
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->value, "2");
+}
+
+// A write whose log entry the WAL (one record holds at most 64 MiB) or the
+// peer frames could not carry is refused with a clear error when proposed.
+// Proposed anyway, it would stop the leader when persisting it, and every
+// follower that received it, at every restart.
+TEST(StoreNodeTest, OversizedWriteIsRefusedAndTheMemberGoesOn) {
+  testing::TempDir dir;
+  NodeHarness h(dir.path());
+  std::unique_ptr<StoreNode> node = h.Make();
+  ASSERT_TRUE(h.StartAlone(*node));
+  const std::string huge((64u << 20) - 16, 'x');  // under max_request_bytes, over one WAL record
+  bool done = false;
+  std::string error;
+  try {
+    ASSERT_TRUE(node->ProposeWrite(SetCommand("big", huge), nullptr,
+                                   [&](const KvResult* result, uint64_t, std::string e) {
+                                     done = true;
+                                     EXPECT_EQ(result, nullptr);
+                                     error = std::move(e);
+                                   }));
+    h.Settle(*node);
+  } catch (const std::runtime_error& e) {
+    FAIL() << "the member stopped: " << e.what();
+  }
+  ASSERT_TRUE(done);
+  EXPECT_EQ(error.rfind("ERR command too large", 0), 0u) << error;
+  EXPECT_TRUE(h.Write(*node, SetCommand("small", "v")));
+  EXPECT_EQ(node->state().Find("big", node->WallMs()), nullptr);
 }
 
 }  // namespace
