@@ -66,7 +66,7 @@ void ReadRegion(TableReader& t, size_t index, Blueprint* bp) {
     }
     r.prefix = *prefix;
   }
-  r.lbs = static_cast<int>(t.Integer("lbs", 1, 1, kMaxPerKind));
+  r.lbs = static_cast<int>(t.Integer("lbs", r.lbs, 1, kMaxPerKind));
   r.apps = static_cast<int>(t.Integer("apps", 3, 1, kMaxPerKind));
   r.stores = static_cast<int>(t.Integer("stores", 1, 0, kMaxPerKind));
   if (t.Has("networks")) {
@@ -116,6 +116,10 @@ void CheckGenerated(const Blueprint& bp, TableReader& top) {
     sockets.push_back({n.address, n.name});
     if (n.kind != NodeKind::kApp) {  // an app serves its status on its own address
       sockets.push_back({n.admin, n.name + " (admin)"});
+    }
+    if (n.kind == NodeKind::kLb) {
+      sockets.push_back({Endpoint{n.address.host, static_cast<uint16_t>(kLbClusterPort)},
+                         n.name + " (rate-limit cluster)"});
     }
   }
   for (size_t i = 0; i < sockets.size(); ++i) {

@@ -14,6 +14,7 @@ namespace nines::up {
 // Fixed ports inside every region (DESIGN.md's built-in blueprint table).
 inline constexpr int kLbPort = 8080;
 inline constexpr int kLbAdminPort = 9901;
+inline constexpr int kLbClusterPort = 9902;  // UDP: the lbs' shared global rate limit
 inline constexpr int kAppPort = 8081;
 inline constexpr int kStoreClientPort = 6380;
 inline constexpr int kStoreHttpPort = 7380;
@@ -31,7 +32,7 @@ struct RegionSpec {
   double latitude = 0;
   double longitude = 0;
   std::string prefix;  // "127.0.1": the region's hosts are prefix.H
-  int lbs = 1;
+  int lbs = 2;         // active-active: DNS answers with every healthy one
   int apps = 3;
   int stores = 1;
   std::vector<std::string> networks;  // client networks for DNS, "10.N.0.0/16"

@@ -57,6 +57,18 @@ std::string LbConfig(const Blueprint& bp, const RegionSpec& region, const NodeSp
   t += "[timeouts]\nconnect_ms = 1000\nserver_ms = 10000\ndrain_ms = 2000\n\n";
   t += fmt::format("[rate_limit]\nper_client = \"{}\"\nclient_key = \"ip\"\nglobal = \"{}\"\n",
                    bp.per_client_rate, bp.global_rate);
+  // Every lb of the blueprint shares the one global limit ([cluster] peers,
+  // this lb's own address included: it is skipped).
+  std::vector<std::string> peers;
+  for (const RegionSpec& r : bp.regions) {
+    for (int i = 0; i < r.lbs; ++i) {
+      peers.push_back(fmt::format("{}:{}", Host(r, kFirstLbHost + i), kLbClusterPort));
+    }
+  }
+  if (peers.size() > 1) {
+    t += fmt::format("\n[cluster]\nid = \"{}\"\nbind = \"{}:{}\"\npeers = {}\n", node.name,
+                     node.address.host, kLbClusterPort, QuotedList(peers));
+  }
   // Own apps first as primaries; every other region's apps are backups
   // (active-passive across regions).
   for (const RegionSpec& r : bp.regions) {

@@ -67,7 +67,7 @@ async function main() {
       await page.locator(`section[data-region="${region}"]`).waitFor({ timeout: 10000 });
       const text = await page.locator(`section[data-region="${region}"]`).innerText();
       if (!text.includes(region)) throw new Error(`region ${region} not shown: ${text}`);
-      for (const node of [`${region}-lb`, `${region}-app-1`, `${region}-store`]) {
+      for (const node of [`${region}-lb-1`, `${region}-lb-2`, `${region}-app-1`, `${region}-store`]) {
         await page.locator(`section[data-region="${region}"] .node[data-node="${node}"]`).waitFor({ timeout: 5000 });
       }
     }

@@ -55,11 +55,14 @@ TEST_F(ApiFixture, StateListsEveryNodeAndRegion) {
   ASSERT_EQ(r.status, 200);
   json s = json::parse(r.body);
   EXPECT_EQ(s["started_ms"], 1234);
-  ASSERT_EQ(s["nodes"].size(), 17u);
+  ASSERT_EQ(s["nodes"].size(), 20u);
   EXPECT_EQ(s["nodes"][0]["name"], "dns-1");
   EXPECT_EQ(s["nodes"][0]["kind"], "dns");
-  EXPECT_EQ(s["nodes"][2]["name"], "us-east-lb");
+  EXPECT_EQ(s["nodes"][2]["name"], "us-east-lb-1");
   EXPECT_EQ(s["nodes"][2]["admin"], "127.0.1.1:9901");
+  EXPECT_EQ(s["nodes"][3]["name"], "us-east-lb-2");
+  EXPECT_EQ(s["nodes"][3]["kind"], "lb");
+  EXPECT_EQ(s["nodes"][3]["address"], "127.0.1.2:8080");
   EXPECT_EQ(s["regions"].size(), 3u);
   EXPECT_EQ(s["regions"][1]["prefix"], "127.0.2");
   EXPECT_TRUE(s["store"]["leader"].is_null());
@@ -170,7 +173,7 @@ TEST_F(ApiFixture, PageStatusAndMetrics) {
   EXPECT_EQ(page.body.find("https://"), std::string::npos);
   RegisterUpMetrics(ctx);
   json status = json::parse(Call("GET", "/status").body);
-  EXPECT_EQ(status["nodes"], 17);
+  EXPECT_EQ(status["nodes"], 20);
   std::string m = Call("GET", "/metrics").body;
   EXPECT_NE(m.find("nines_up_nodes{state=\"running\"} 0"), std::string::npos) << m;
   EXPECT_NE(m.find("nines_up_restarts_total{node=\"us-east-store\"} 0"), std::string::npos);

@@ -52,7 +52,7 @@ TEST(BlueprintTest, ExampleFileEqualsBuiltIn) {
 
 TEST(BlueprintTest, ExpandsToDesignAddresses) {
   std::vector<NodeSpec> nodes = ExpandBlueprint(BuiltInBlueprint(), "/tmp/run");
-  ASSERT_EQ(nodes.size(), 2u + 3u * 5u);
+  ASSERT_EQ(nodes.size(), 2u + 3u * 6u);  // per region: two lbs, three apps, a store member
   auto find = [&](const std::string& name) -> const NodeSpec& {
     for (const NodeSpec& n : nodes) {
       if (n.name == name) return n;
@@ -61,15 +61,17 @@ TEST(BlueprintTest, ExpandsToDesignAddresses) {
     return nodes[0];
   };
   EXPECT_EQ(find("dns-2").address.ToString(), "127.0.0.2:5353");
-  EXPECT_EQ(find("us-west-lb").address.ToString(), "127.0.2.1:8080");
-  EXPECT_EQ(find("us-west-lb").admin.ToString(), "127.0.2.1:9901");
+  EXPECT_EQ(find("us-west-lb-1").address.ToString(), "127.0.2.1:8080");
+  EXPECT_EQ(find("us-west-lb-1").admin.ToString(), "127.0.2.1:9901");
+  EXPECT_EQ(find("us-west-lb-2").address.ToString(), "127.0.2.2:8080");
+  EXPECT_EQ(find("us-west-lb-2").admin.ToString(), "127.0.2.2:9901");
   EXPECT_EQ(find("eu-west-app-3").address.ToString(), "127.0.3.13:8081");
   EXPECT_EQ(find("us-east-store").address.ToString(), "127.0.1.21:6380");
   EXPECT_EQ(find("us-east-store").admin.ToString(), "127.0.1.21:7380");
   EXPECT_EQ(find("us-east-store").store_id, "us-east");
   EXPECT_EQ(find("us-east-store").config_path, "/tmp/run/conf/us-east-store.toml");
   // The lb balances over its own apps and keeps the other regions' as backups.
-  const std::string& lb = find("us-west-lb").config_text;
+  const std::string& lb = find("us-west-lb-1").config_text;
   EXPECT_NE(lb.find("name = \"us-west-app-1\"\naddress = \"127.0.2.11:8081\"\n\n"),
             std::string::npos)
       << lb;
@@ -77,6 +79,19 @@ TEST(BlueprintTest, ExpandsToDesignAddresses) {
             std::string::npos)
       << lb;
   EXPECT_NE(lb.find("per_client = \"50/s\""), std::string::npos);
+  // Both lbs of a region have the same servers; every lb of the blueprint
+  // shares the one global limit as a [cluster] peer.
+  const std::string& lb2 = find("us-west-lb-2").config_text;
+  EXPECT_EQ(lb.substr(lb.find("[[server]]")), lb2.substr(lb2.find("[[server]]")));
+  const std::string peers =
+      "peers = [\"127.0.1.1:9902\", \"127.0.1.2:9902\", \"127.0.2.1:9902\", \"127.0.2.2:9902\", "
+      "\"127.0.3.1:9902\", \"127.0.3.2:9902\"]";
+  EXPECT_NE(lb.find("[cluster]\nid = \"us-west-lb-1\"\nbind = \"127.0.2.1:9902\"\n" + peers),
+            std::string::npos)
+      << lb;
+  EXPECT_NE(lb2.find("[cluster]\nid = \"us-west-lb-2\"\nbind = \"127.0.2.2:9902\"\n" + peers),
+            std::string::npos)
+      << lb2;
   // Apps list their own region's store member first, then the nearest.
   const std::string& app = find("eu-west-app-1").config_text;
   EXPECT_NE(app.find("store = [\"127.0.3.21:6380\", \"127.0.1.21:6380\", \"127.0.2.21:6380\"]"),
@@ -84,7 +99,8 @@ TEST(BlueprintTest, ExpandsToDesignAddresses) {
       << app;
   const std::string& dns = find("dns-1").config_text;
   EXPECT_NE(dns.find("networks = [\"10.2.0.0/16\"]"), std::string::npos) << dns;
-  EXPECT_NE(dns.find("addresses = [\"127.0.3.1\"]"), std::string::npos) << dns;
+  // DNS answers with both of a region's lbs (each checked on its own).
+  EXPECT_NE(dns.find("addresses = [\"127.0.3.1\", \"127.0.3.2\"]"), std::string::npos) << dns;
 }
 
 TEST(BlueprintTest, CustomCountsAndNames) {
@@ -226,6 +242,11 @@ TEST(BlueprintTest, GeneratedIdsAndAddressesMustNotCollide) {
       "[[region]]\nname = \"us\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\nstores = 2\n"
       "[[region]]\nname = \"us-1\"\nlocation = [1, 1]\nprefix = \"127.0.2\"\n",
       "store member id 'us-1'");
+  // A DNS server on the second load balancer's rate-limit cluster port.
+  ExpectError(
+      "[dns]\nservers = [\"127.0.1.2:9902\"]\n"
+      "[[region]]\nname = \"a\"\nlocation = [0, 0]\nprefix = \"127.0.1\"\n",
+      "address 127.0.1.2:9902 is used twice: by dns-1 and by a-lb-2 (rate-limit cluster)");
   // A DNS server on a load balancer's address.
   ExpectError(
       "[dns]\nservers = [\"127.0.1.1:8080\"]\n"

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 #include <string>
@@ -34,11 +35,39 @@ std::string RunShell(const std::string& command) {
   return out;
 }
 
-std::string Dig(const std::string& server, const std::string& subnet) {
+// Every address of the answer, sorted: "127.0.2.1 127.0.2.2" ("" for none).
+std::string DigAll(const std::string& server, const std::string& subnet) {
   std::string out = RunShell("dig @" + server + " -p 5353 shop.test A +subnet=" + subnet +
                              " +short +time=1 +tries=1 2>&1");
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < out.size()) {
+    size_t end = out.find('\n', start);
+    if (end == std::string::npos) end = out.size();
+    if (end > start) lines.push_back(out.substr(start, end - start));
+    start = end + 1;
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string joined;
+  for (const std::string& l : lines) joined += (joined.empty() ? "" : " ") + l;
+  return joined;
+}
+
+// Every lb address is up at DNS server `host` and passed its last check.
+bool DnsSeesEveryLbUp(const std::string& host) {
+  HttpResult r = HttpGet(host, 9953, "/status", "", 2000);
+  if (!r.ok || r.status != 200) return false;
+  json s = json::parse(r.body, nullptr, false);
+  if (!s.is_object() || !s["regions"].is_array()) return false;
+  for (const json& region : s["regions"]) {
+    for (const json& a : region["addresses"]) {
+      if (!a.value("up", false) || !a["last_check"].is_object() ||
+          !a["last_check"].value("ok", false)) {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 bool ChainExists() {
@@ -179,10 +208,12 @@ TEST(UpTest, WholeBlueprint) {
   EXPECT_NE(log.find("http://127.0.2.1:8080/"), std::string::npos) << log;
 
   // 2: DNS by client subnet, write in us-west, read in eu-west.
-  EXPECT_TRUE(WaitUntil([] { return Dig("127.0.0.1", "10.2.0.0/24") == "127.0.2.1"; }, 15000, 200))
-      << Dig("127.0.0.1", "10.2.0.0/24");
-  EXPECT_TRUE(WaitUntil([] { return Dig("127.0.0.2", "10.3.0.0/24") == "127.0.3.1"; }, 15000, 200))
-      << Dig("127.0.0.2", "10.3.0.0/24");
+  EXPECT_TRUE(WaitUntil([] { return DigAll("127.0.0.1", "10.2.0.0/24") == "127.0.2.1 127.0.2.2"; },
+                        15000, 200))
+      << DigAll("127.0.0.1", "10.2.0.0/24");
+  EXPECT_TRUE(WaitUntil([] { return DigAll("127.0.0.2", "10.3.0.0/24") == "127.0.3.1 127.0.3.2"; },
+                        15000, 200))
+      << DigAll("127.0.0.2", "10.3.0.0/24");
   ExpectOrdersWork({"127.0.2.1", "127.0.3.1"}, "start");
 
   // The store's leader as the API reports it.
@@ -198,15 +229,15 @@ TEST(UpTest, WholeBlueprint) {
 
   // 3: each single process, then a whole region.
   KillAndCheck(up, "us-east-app-1", {"127.0.1.1", "127.0.2.1", "127.0.3.1"});
-  KillAndCheck(up, "us-west-lb", {"127.0.1.1", "127.0.3.1"});
+  KillAndCheck(up, "us-west-lb-1", {"127.0.2.2", "127.0.1.1", "127.0.3.1"});
   KillAndCheck(up, leader, {"127.0.1.1", "127.0.2.1", "127.0.3.1"});
   {
     SCOPED_TRACE("kill dns-1");
     ASSERT_TRUE(Post("/api/nodes/dns-1/kill"));
-    // dns-2 alone answers (it may still be counting us-west's lb back up).
-    EXPECT_TRUE(
-        WaitUntil([] { return Dig("127.0.0.2", "10.2.0.0/24") == "127.0.2.1"; }, 10000, 200))
-        << Dig("127.0.0.2", "10.2.0.0/24");
+    // dns-2 alone answers (it may still be counting us-west's lb-1 back up).
+    EXPECT_TRUE(WaitUntil(
+        [] { return DigAll("127.0.0.2", "10.2.0.0/24") == "127.0.2.1 127.0.2.2"; }, 10000, 200))
+        << DigAll("127.0.0.2", "10.2.0.0/24");
     ASSERT_TRUE(Post("/api/nodes/dns-1/restart"));
     ASSERT_TRUE(WaitUntil([&] { return up.AllRunning(); }, 20000));
   }
@@ -227,11 +258,11 @@ TEST(UpTest, WholeBlueprint) {
     // us-east's users fail over to the nearest healthy region.
     EXPECT_TRUE(WaitUntil(
         [] {
-          std::string a = Dig("127.0.0.1", "10.1.0.0/24");
-          return a == "127.0.2.1" || a == "127.0.3.1";
+          std::string a = DigAll("127.0.0.1", "10.1.0.0/24");
+          return a == "127.0.2.1 127.0.2.2" || a == "127.0.3.1 127.0.3.2";
         },
         10000, 200))
-        << Dig("127.0.0.1", "10.1.0.0/24");
+        << DigAll("127.0.0.1", "10.1.0.0/24");
     ASSERT_TRUE(Post("/api/regions/us-east/start"));
     EXPECT_TRUE(WaitUntil([&] { return up.AllRunning(); }, 20000));
   }
@@ -268,13 +299,77 @@ TEST(UpTest, WholeBlueprint) {
   // 5: SIGINT stops every process it started.
   up.State();
   std::set<pid_t> pids = up.pids();
-  ASSERT_GE(pids.size(), 17u);
+  ASSERT_GE(pids.size(), 20u);
   EXPECT_EQ(p.Stop(SIGINT, 20000), 0) << p.Log();
   for (pid_t pid : pids) EXPECT_FALSE(Alive(pid)) << "pid " << pid << " still running";
   EXPECT_NE(p.Log().find("nothing left running"), std::string::npos);
   if (root) {
     EXPECT_FALSE(ChainExists());
   }
+}
+
+// Issue 17: no single point of failure per region. A region has two load
+// balancers and DNS answers with both; killing one leaves the other in the
+// region's answer (never an address of another region) and serving orders
+// from the first request on; the dead one is dropped and comes back when it
+// is restarted.
+TEST(UpTest, KillingOneLbKeepsTheRegionOnTheOther) {
+  if (RunShell(NinesBinary() + " app --help 2>&1").find("not built") != std::string::npos) {
+    GTEST_SKIP() << "this build has no `nines app`";
+  }
+  std::string dir = TestDir("up_two_lbs");
+  UpRun up(dir);
+  ChildProcess& p = up.process();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return p.Log().find("the blueprint is running") != std::string::npos; }, 60000, 100))
+      << p.Log();
+  // Serving through both lbs, and each DNS server has checked every lb since
+  // (lbs answer 503 until their apps are up).
+  ExpectOrdersWork({"127.0.2.1", "127.0.2.2"}, "start");
+  const std::string both = "127.0.2.1 127.0.2.2";
+  for (const char* dns : {"127.0.0.1", "127.0.0.2"}) {
+    ASSERT_TRUE(WaitUntil([&] { return DnsSeesEveryLbUp(dns); }, 15000, 100)) << dns;
+    EXPECT_EQ(DigAll(dns, "10.2.0.0/24"), both) << dns;
+  }
+  json lb2 = up.Node("us-west-lb-2");
+  ASSERT_TRUE(lb2.is_object()) << "no us-west-lb-2: " << up.State().dump();
+  ASSERT_EQ(lb2.value("state", ""), "running") << lb2.dump();
+  EXPECT_EQ(lb2.value("address", ""), "127.0.2.2:8080");
+
+  int pid = up.Node("us-west-lb-1").value("pid", 0);
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(Post("/api/nodes/us-west-lb-1/kill"));
+  ASSERT_TRUE(WaitUntil([&] { return !Alive(pid); }, 5000));
+  // The survivor serves at once: no waiting for DNS or health checks.
+  std::string why;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(OrderRoundTrip("127.0.2.2", "127.0.2.2", &why)) << "right after the kill: " << why;
+  }
+  // Every answer meanwhile is the region's own: both lbs until the health
+  // checks drop the dead one, then the survivor alone.
+  for (const char* dns : {"127.0.0.1", "127.0.0.2"}) {
+    std::string last;
+    bool dropped = WaitUntil(
+        [&] {
+          last = DigAll(dns, "10.2.0.0/24");
+          EXPECT_TRUE(last == both || last == "127.0.2.2") << dns << " answered " << last;
+          return last == "127.0.2.2";
+        },
+        10000, 100);
+    EXPECT_TRUE(dropped) << dns << " still answers " << last;
+  }
+  ExpectOrdersWork({"127.0.2.2", "127.0.3.1"}, "killing us-west-lb-1");
+
+  ASSERT_TRUE(Post("/api/nodes/us-west-lb-1/restart"));
+  ASSERT_TRUE(WaitUntil([&] { return up.AllRunning(); }, 20000));
+  for (const char* dns : {"127.0.0.1", "127.0.0.2"}) {
+    EXPECT_TRUE(WaitUntil([&] { return DigAll(dns, "10.2.0.0/24") == both; }, 15000, 200))
+        << dns << " after the restart: " << DigAll(dns, "10.2.0.0/24");
+  }
+  ExpectOrdersWork({"127.0.2.1", "127.0.2.2"}, "restarting us-west-lb-1");
+  up.State();
+  EXPECT_EQ(p.Stop(SIGINT, 20000), 0) << p.Log();
+  for (pid_t pid : up.pids()) EXPECT_FALSE(Alive(pid)) << "pid " << pid << " still running";
 }
 
 }  // namespace
