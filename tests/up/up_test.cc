@@ -55,7 +55,7 @@ std::string DigAll(const std::string& server, const std::string& subnet) {
 
 // Every lb address is up at DNS server `host` and passed its last check.
 bool DnsSeesEveryLbUp(const std::string& host) {
-  HttpResult r = HttpGet(host, 9953, "/status", "", 2000);
+  http::ClientResponse r = http::Get(host, 9953, "/status", http::ClientOptions().Timeout(2000));
   if (!r.ok || r.status != 200) return false;
   json s = json::parse(r.body, nullptr, false);
   if (!s.is_object() || !s["regions"].is_array()) return false;
