@@ -92,6 +92,8 @@ TEST(BlueprintTest, ExpandsToDesignAddresses) {
   EXPECT_NE(lb2.find("[cluster]\nid = \"us-west-lb-2\"\nbind = \"127.0.2.2:9902\"\n" + peers),
             std::string::npos)
       << lb2;
+  // Their rate-limit reports are signed (a spoofed datagram changes nothing).
+  EXPECT_NE(lb.find(peers + "\nkey_file = \"lb-cluster.key\"\n"), std::string::npos) << lb;
   // Apps list their own region's store member first, then the nearest.
   const std::string& app = find("eu-west-app-1").config_text;
   EXPECT_NE(app.find("store = [\"127.0.3.21:6380\", \"127.0.1.21:6380\", \"127.0.2.21:6380\"]"),
@@ -195,6 +197,8 @@ TEST(BlueprintTest, StoreIsProtectedBySecrets) {
   std::string password = read(kStorePasswordFile);
   EXPECT_EQ(password.size(), 65u) << "32 random bytes in hex and a newline";
   EXPECT_NE(password, read(kClusterSecretFile));
+  EXPECT_EQ(read("lb-cluster.key").size(), 65u) << "the lbs' report key";
+  EXPECT_NE(read("lb-cluster.key"), read(kClusterSecretFile));
   auto perms = std::filesystem::status(dir + "/conf/" + kStorePasswordFile).permissions();
   EXPECT_EQ(perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
             std::filesystem::perms::none);
