@@ -66,8 +66,9 @@ std::string LbConfig(const Blueprint& bp, const RegionSpec& region, const NodeSp
     }
   }
   if (peers.size() > 1) {
-    t += fmt::format("\n[cluster]\nid = \"{}\"\nbind = \"{}:{}\"\npeers = {}\n", node.name,
-                     node.address.host, kLbClusterPort, QuotedList(peers));
+    t += fmt::format("\n[cluster]\nid = \"{}\"\nbind = \"{}:{}\"\npeers = {}\nkey_file = \"{}\"\n",
+                     node.name, node.address.host, kLbClusterPort, QuotedList(peers),
+                     kLbClusterKeyFile);
   }
   // Own apps first as primaries; every other region's apps are backups
   // (active-passive across regions).
@@ -183,7 +184,7 @@ std::vector<Endpoint> StoreAddressesFor(const Blueprint& bp, const RegionSpec& r
 }
 
 std::string WriteBlueprintSecrets(const std::string& run_dir) {
-  for (const char* name : {kStorePasswordFile, kClusterSecretFile}) {
+  for (const char* name : {kStorePasswordFile, kClusterSecretFile, kLbClusterKeyFile}) {
     std::string path = fmt::format("{}/conf/{}", run_dir, name);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) continue;  // kept across runs; --fresh makes new ones
