@@ -109,6 +109,20 @@ TEST(Report, CleanRunPasses) {
   EXPECT_TRUE(j["passed"].get<bool>()) << j["fail_reasons"].dump();
 }
 
+// The verdict quotes the availability as the summary line does: rounded
+// down (5,959 of 6,000 is 99.3166...%: "99.316%", never "99.317%").
+TEST(Report, VerdictQuotesTheAvailabilityAsTheSummaryDoes) {
+  Timeline t(6);
+  for (int ms = 0; ms < 6000; ++ms) {
+    t.Record(ms, ms < 41 ? Outcome::kFailed : Outcome::kOk, 1000);
+  }
+  DrillReport r = CleanReport();
+  r.slo_percent = 99.9;
+  nlohmann::json j = ReportToJson(r, t);
+  EXPECT_TRUE(Mentions(j, "availability 99.316% is below the SLO 99.9%"))
+      << j["fail_reasons"].dump();
+}
+
 TEST(Report, VerdictFailsOnASkippedFault) {
   DrillReport r = CleanReport();
   r.faults[0].skipped = true;
