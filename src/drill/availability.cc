@@ -41,9 +41,11 @@ std::string Availability::Text() const {
     return fmt::format("100% (>= {:.1f} nines over {} requests, 95% bound)",
                        std::floor(nines * 10.0 + 1e-9) / 10.0, total);
   }
-  // Never round up to a figure the run did not reach (99.9996 is not "100.000").
-  double shown = std::floor(percent * 1000.0 + 1e-6) / 1000.0;
-  return fmt::format("{:.3f}% ({:.1f} nines)", shown, std::floor(nines * 10.0 + 1e-6) / 10.0);
+  return fmt::format("{} ({:.1f} nines)", PercentText(), std::floor(nines * 10.0 + 1e-6) / 10.0);
+}
+
+std::string Availability::PercentText() const {
+  return fmt::format("{:.3f}%", std::floor(percent * 1000.0 + 1e-6) / 1000.0);
 }
 
 }  // namespace nines::drill

@@ -19,6 +19,9 @@ struct Availability {
 
   // "99.950% (3.3 nines)" or "100% (>= 3.3 nines over 6000 requests, 95% bound)".
   std::string Text() const;
+  // The percentage alone, rounded down to three places: "99.316%" (never up
+  // to a figure the run did not reach; 99.9996 is not "100.000").
+  std::string PercentText() const;
 };
 
 Availability ComputeAvailability(uint64_t ok, uint64_t total);

@@ -119,7 +119,7 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
   if (t.regular() == 0) reasons.push_back("no request was made");
   if (t.regular() > 0 && a.percent < report.slo_percent) {
     reasons.push_back(
-        fmt::format("availability {:.3f}% is below the SLO {}%", a.percent, report.slo_percent));
+        fmt::format("availability {} is below the SLO {}%", a.PercentText(), report.slo_percent));
   }
   if (report.writes.lost > 0) {
     reasons.push_back(fmt::format("{} acknowledged write(s) lost", report.writes.lost));
