@@ -385,14 +385,13 @@ int RunDrill(const DrillOptions& o) {
             detected = st && !st->leader.empty() && st->leader != action.old_leader;
             break;
           }
-          case Detection::kDnsMovesRegion: {
-            std::string now_addr = resolver->Current(action.region_index);
+          case Detection::kDnsMovesRegion:
+          case Detection::kDnsDropsLb: {
             DnsAnswer a = QueryApex(dns_servers[0], zone, subnets[action.region_index], 300);
             if (!a.ok && dns_servers.size() > 1) {
               a = QueryApex(dns_servers[1], zone, subnets[action.region_index], 300);
             }
-            detected = a.ok && !a.addresses.empty() && a.addresses[0] != action.lb_host;
-            (void)now_addr;
+            detected = a.ok && DnsDetects(action, a.addresses);
             break;
           }
           case Detection::kFirstSpike429:

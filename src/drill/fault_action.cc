@@ -33,6 +33,8 @@ const char* DetectionText(Detection d) {
       return "store elected a new leader";
     case Detection::kDnsMovesRegion:
       return "DNS sent the region's clients elsewhere";
+    case Detection::kDnsDropsLb:
+      return "DNS sent the region's clients elsewhere";
     case Detection::kFirstSpike429:
       return "lb answered the spiking client 429";
   }
@@ -84,7 +86,7 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
       node_action(lb->name, "kill", "restart");
       a.detection = Detection::kDnsMovesRegion;
       a.region_index = 0;
-      a.lb_host = HostOf(lb->address);
+      a.dead_lb_hosts = {HostOf(lb->address)};
       break;
     }
     case FaultKind::kLeader:
@@ -114,7 +116,7 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
       a.undo_path = "/api/regions/" + region + "/start";
       a.region_index = RegionIndex(s, region);
       const NodeState* lb = LbOfRegion(s, region);
-      a.lb_host = lb ? HostOf(lb->address) : "";
+      if (lb) a.dead_lb_hosts = {HostOf(lb->address)};
       a.detection = Detection::kDnsMovesRegion;
       a.old_leader = s.leader;
       a.ok = true;
@@ -130,6 +132,11 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
     a.error = std::string("no node to ") + FaultName(kind) + " in this blueprint";
   }
   return a;
+}
+
+bool DnsDetects(const FaultAction& action, const std::vector<std::string>& addresses) {
+  return !addresses.empty() && !action.dead_lb_hosts.empty() &&
+         addresses[0] != action.dead_lb_hosts[0];
 }
 
 }  // namespace nines::drill

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "drill/cluster_state.h"
 #include "drill/fault_schedule.h"
@@ -15,6 +16,7 @@ enum class Detection {
   kLbMarksDown,     // the region lb's admin /status shows the app server down
   kLeaderChanged,   // /api/state names another store leader
   kDnsMovesRegion,  // the region's clients get another lb from DNS
+  kDnsDropsLb,      // DNS no longer answers with the dead lb
   kFirstSpike429,
 };
 
@@ -26,12 +28,18 @@ struct FaultAction {
   std::string undo_path;
   Detection detection = Detection::kNone;
   // For detection: the lb admin address and app address (kLbMarksDown), the
-  // old leader (kLeaderChanged), the region index and its lb host (kDnsMovesRegion).
-  std::string lb_admin, app_address, old_leader, lb_host;
+  // old leader (kLeaderChanged), the region index and the lb hosts that must
+  // leave its DNS answer (kDnsMovesRegion, kDnsDropsLb).
+  std::string lb_admin, app_address, old_leader;
+  std::vector<std::string> dead_lb_hosts;
   size_t region_index = 0;
 };
 
 FaultAction PlanFaultAction(FaultKind kind, const ClusterState& state);
 const char* DetectionText(Detection d);
+
+// Whether a DNS answer for the fault's region (its addresses) shows that DNS
+// noticed the fault: no dead lb is in it any more.
+bool DnsDetects(const FaultAction& action, const std::vector<std::string>& addresses);
 
 }  // namespace nines::drill

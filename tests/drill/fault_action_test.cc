@@ -85,8 +85,8 @@ TEST(FaultAction, TargetsAndPaths) {
 
   FaultAction lb = PlanFaultAction(FaultKind::kLb, s);
   EXPECT_EQ(lb.target, "us-east-lb");
-  EXPECT_EQ(lb.detection, Detection::kDnsMovesRegion);
-  EXPECT_EQ(lb.lb_host, "127.0.1.1");
+  EXPECT_EQ(lb.detection, Detection::kDnsDropsLb);
+  EXPECT_EQ(lb.dead_lb_hosts, std::vector<std::string>{"127.0.1.1"});
 
   FaultAction leader = PlanFaultAction(FaultKind::kLeader, s);
   EXPECT_EQ(leader.inject_path, "/api/nodes/us-west-store/kill");
@@ -101,11 +101,35 @@ TEST(FaultAction, TargetsAndPaths) {
   EXPECT_EQ(region.inject_path, "/api/regions/us-west/stop");
   EXPECT_EQ(region.undo_path, "/api/regions/us-west/start");
   EXPECT_EQ(region.region_index, 1u);
-  EXPECT_EQ(region.lb_host, "127.0.2.1");
+  EXPECT_EQ(region.dead_lb_hosts, std::vector<std::string>{"127.0.2.1"});
 
   FaultAction spike = PlanFaultAction(FaultKind::kSpike, s);
   EXPECT_TRUE(spike.ok);
   EXPECT_TRUE(spike.inject_path.empty());
+}
+
+// With two lbs in a region, DNS has noticed a dead lb once no answer holds
+// it, and a stopped region once no answer holds any of its lbs: an answer
+// that only dropped the region's first lb has not moved the region yet.
+TEST(FaultAction, DnsDetectionWaitsForEveryDeadLbToLeaveTheAnswer) {
+  std::string two_lbs = kState;
+  std::string second = R"({"name":"us-west-lb-2","kind":"lb","region":"us-west",)"
+                       R"("address":"127.0.2.2:8080","admin":"127.0.2.2:9901","pid":8,)"
+                       R"("state":"running","restarts":0},)";
+  two_lbs.insert(two_lbs.find(R"(    {"name":"us-west-app-1")"), "    " + second + "\n");
+  ClusterState s = Parse(two_lbs);
+  FaultAction region = PlanFaultAction(FaultKind::kRegion, s);
+  EXPECT_EQ(region.detection, Detection::kDnsMovesRegion);
+  EXPECT_EQ(region.dead_lb_hosts, (std::vector<std::string>{"127.0.2.1", "127.0.2.2"}));
+  EXPECT_FALSE(DnsDetects(region, {"127.0.2.2"}));
+  EXPECT_FALSE(DnsDetects(region, {}));
+  EXPECT_TRUE(DnsDetects(region, {"127.0.1.1"}));
+
+  FaultAction lb = PlanFaultAction(FaultKind::kLb, s);
+  EXPECT_EQ(lb.detection, Detection::kDnsDropsLb);
+  EXPECT_FALSE(DnsDetects(lb, {"127.0.1.2", "127.0.1.1"}));
+  EXPECT_TRUE(DnsDetects(lb, {"127.0.1.2"}));
+  EXPECT_STRNE(DetectionText(Detection::kDnsDropsLb), DetectionText(Detection::kDnsMovesRegion));
 }
 
 TEST(FaultAction, NoLeaderNoTarget) {
