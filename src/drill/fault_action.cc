@@ -21,6 +21,14 @@ const NodeState* LbOfRegion(const ClusterState& s, const std::string& region) {
   return nullptr;
 }
 
+std::vector<std::string> LbHostsOfRegion(const ClusterState& s, const std::string& region) {
+  std::vector<std::string> hosts;
+  for (const NodeState* n : s.OfKind("lb")) {
+    if (n->region == region) hosts.push_back(HostOf(n->address));
+  }
+  return hosts;
+}
+
 }  // namespace
 
 const char* DetectionText(Detection d) {
@@ -34,7 +42,7 @@ const char* DetectionText(Detection d) {
     case Detection::kDnsMovesRegion:
       return "DNS sent the region's clients elsewhere";
     case Detection::kDnsDropsLb:
-      return "DNS sent the region's clients elsewhere";
+      return "DNS stopped answering with the dead lb";
     case Detection::kFirstSpike429:
       return "lb answered the spiking client 429";
   }
@@ -84,7 +92,7 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
       const NodeState* lb = LbOfRegion(s, first_region);
       if (!lb) break;
       node_action(lb->name, "kill", "restart");
-      a.detection = Detection::kDnsMovesRegion;
+      a.detection = Detection::kDnsDropsLb;
       a.region_index = 0;
       a.dead_lb_hosts = {HostOf(lb->address)};
       break;
@@ -115,8 +123,7 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
       a.inject_path = "/api/regions/" + region + "/stop";
       a.undo_path = "/api/regions/" + region + "/start";
       a.region_index = RegionIndex(s, region);
-      const NodeState* lb = LbOfRegion(s, region);
-      if (lb) a.dead_lb_hosts = {HostOf(lb->address)};
+      a.dead_lb_hosts = LbHostsOfRegion(s, region);
       a.detection = Detection::kDnsMovesRegion;
       a.old_leader = s.leader;
       a.ok = true;
@@ -135,8 +142,13 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
 }
 
 bool DnsDetects(const FaultAction& action, const std::vector<std::string>& addresses) {
-  return !addresses.empty() && !action.dead_lb_hosts.empty() &&
-         addresses[0] != action.dead_lb_hosts[0];
+  if (addresses.empty() || action.dead_lb_hosts.empty()) return false;
+  for (const std::string& a : addresses) {
+    for (const std::string& dead : action.dead_lb_hosts) {
+      if (a == dead) return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace nines::drill
