@@ -65,8 +65,13 @@ struct Client {
 
 class StoreSimulation {
  public:
-  StoreSimulation(uint64_t seed, std::ostream* trace)
-      : seed_(seed), prng_(seed), net_(&prng_), trace_(trace), wall_(kWallStartNanos) {}
+  StoreSimulation(uint64_t seed, std::ostream* trace, bool scripted)
+      : seed_(seed),
+        prng_(seed),
+        net_(&prng_),
+        trace_(trace),
+        wall_(kWallStartNanos),
+        scripted_(scripted) {}
 
   StoreSimResult Run();
 
@@ -99,6 +104,8 @@ class StoreSimulation {
   void HealAll();
   void CheckLeaders();
   void CheckLog(size_t i);
+  void ScriptStep();
+  void ProposeFiller(size_t i, size_t count);
 
   void ClientStep(size_t ci);
   void NewOp(size_t ci);
@@ -136,6 +143,13 @@ class StoreSimulation {
   bool clients_stopped_ = false;
   int64_t first_success_after_heal_ = -1;
   StoreSimResult result_;
+  // The scripted scenario (store_sim.h): its phase, A and B, A's old tail end.
+  enum class Phase { kWaitLeader, kIsolated, kBCommits, kHealed, kDone };
+  bool scripted_ = false;
+  bool hold_clients_ = false;
+  Phase phase_ = Phase::kWaitLeader;
+  size_t a_ = 0, b_ = 0;
+  uint64_t a_term_ = 0, tail_end_ = 0, a_snapshots_ = 0;
 };
 
 template <typename Fn>
@@ -154,6 +168,7 @@ void StoreSimulation::Guard(size_t i, Fn&& fn) {
 void StoreSimulation::Setup() {
   start_ms_ = clock_.NowMillis();
   size_t n = prng_.Chance(0.25) ? 5 : 3;
+  if (scripted_) n = 3;
   std::vector<store::StoreMember> list;
   for (size_t i = 0; i < n; ++i) {
     store::StoreMember m;
@@ -165,6 +180,7 @@ void StoreSimulation::Setup() {
     by_raft_id_[m.raft_id] = i;
   }
   uint64_t snapshot_entries = prng_.Range(5, 60);
+  if (scripted_) snapshot_entries = 5;
   members_ = std::vector<Member>(n);
   for (size_t i = 0; i < n; ++i) {
     store::StoreConfig& c = members_[i].config;
@@ -197,6 +213,12 @@ void StoreSimulation::Setup() {
   chaos_net_.drop = drops[prng_.Below(4)];
   chaos_net_.duplicate = dups[prng_.Below(3)];
   chaos_net_.max_delay_ms = delays[prng_.Below(3)];
+  if (scripted_) {
+    // No random faults: the script decides them.
+    kill_rate_ = power_rate_ = disk_rate_ = partition_rate_ = 0;
+    chaos_net_ = NetworkFaults{};
+    result_.scripted = true;
+  }
   net_.set_faults(chaos_net_);
   Trace("seed {}: {} members, {} clients, snapshot every {} entries, drop {} dup {} delay<={}ms",
         seed_, n, clients_.size(), snapshot_entries, chaos_net_.drop, chaos_net_.duplicate,
@@ -403,10 +425,115 @@ void StoreSimulation::Step() {
     if (!any) break;
   }
   CheckLeaders();
+  if (scripted_) ScriptStep();
   if (net_.in_flight() > kMaxInFlight && !stormed_) {
     // Members that flood the network never settle (a livelock): stop the seed.
     Violation(fmt::format("message storm: {} messages in flight", net_.in_flight()));
     stormed_ = true;
+  }
+}
+
+// --- the scripted scenario (store_sim.h) ---
+
+void StoreSimulation::ProposeFiller(size_t i, size_t count) {
+  for (size_t k = 0; k < count && members_[i].up; ++k) {
+    store::KvCommand command;
+    command.op = store::KvOp::kSet;
+    command.args = {"filler", std::to_string(k)};
+    std::string encoded;
+    store::EncodeKvCommand(command, &encoded);
+    Guard(i, [&] {
+      members_[i].node->ProposeWrite(std::move(encoded), nullptr,
+                                     [](const store::KvResult*, uint64_t, const std::string&) {});
+    });
+  }
+}
+
+void StoreSimulation::ScriptStep() {
+  constexpr size_t kTail = 40;    // A's uncommitted tail
+  constexpr size_t kBWrites = 8;  // B commits fewer
+  const size_t n = members_.size();
+  switch (phase_) {
+    case Phase::kWaitLeader: {
+      if (Now() < 1000) return;
+      for (size_t i = 0; i < n; ++i) {
+        const Member& m = members_[i];
+        if (!m.up || !m.node->IsLeader() || m.node->commit_index() != m.node->last_index()) {
+          continue;
+        }
+        a_ = i;
+        a_term_ = m.node->term();
+        hold_clients_ = true;
+        for (size_t j = 0; j < n; ++j) {
+          if (j != a_) net_.Cut(a_, j), net_.Cut(j, a_);
+        }
+        ++result_.partitions;
+        ProposeFiller(a_, kTail);
+        if (!members_[a_].up) return;
+        tail_end_ = members_[a_].node->last_index();
+        Trace("script: leader {} (term {}) isolated with an uncommitted tail to {}", Name(a_),
+              a_term_, tail_end_);
+        phase_ = Phase::kIsolated;
+        return;
+      }
+      return;
+    }
+    case Phase::kIsolated:
+      for (size_t i = 0; i < n; ++i) {
+        const Member& m = members_[i];
+        if (i == a_ || !m.up || !m.node->IsLeader() || m.node->term() <= a_term_) continue;
+        if (m.node->commit_index() != m.node->last_index()) continue;
+        b_ = i;
+        ProposeFiller(b_, kBWrites);
+        Trace("script: {} leads term {}, commits {} more", Name(b_), m.node->term(), kBWrites);
+        phase_ = Phase::kBCommits;
+        return;
+      }
+      return;
+    case Phase::kBCommits: {
+      const Member& b = members_[b_];
+      if (!b.up) {
+        phase_ = Phase::kDone, hold_clients_ = false;
+        return;
+      }
+      if (b.node->commit_index() != b.node->last_index()) return;
+      if (b.node->last_index() >= tail_end_) {
+        Trace("script: {} committed past A's tail ({}): no scenario", Name(b_),
+              b.node->last_index());
+        phase_ = Phase::kDone, hold_clients_ = false;
+        return;
+      }
+      net_.HealAll();
+      a_snapshots_ = members_[a_].up ? members_[a_].node->counters().snapshots : 0;
+      Trace("script: heal; {} ends at {}, below {}'s old tail end {}", Name(b_),
+            b.node->last_index(), Name(a_), tail_end_);
+      phase_ = Phase::kHealed;
+      return;
+    }
+    case Phase::kHealed: {
+      const Member& a = members_[a_];
+      if (!a.up || Now() > kChaosMs - 1000) {
+        Trace("script: {} never snapshotted below its old tail", Name(a_));
+        phase_ = Phase::kDone, hold_clients_ = false;
+        return;
+      }
+      uint64_t snapshots = a.node->counters().snapshots;
+      bool snapped = snapshots > a_snapshots_;
+      a_snapshots_ = snapshots;
+      if (!snapped || a.node->term() <= a_term_ ||
+          a.node->applied_index() != a.node->last_index() || a.node->last_index() >= tail_end_) {
+        return;
+      }
+      Trace("script: {} snapshotted at {} (below its old tail end {}): power cut", Name(a_),
+            a.node->last_index(), tail_end_);
+      result_.scripted_crash = true;
+      Crash(a_, true, "script: power cut right after a snapshot below the old tail");
+      phase_ = Phase::kDone;
+      hold_clients_ = false;
+      return;
+    }
+    case Phase::kDone:
+      return;
   }
 }
 
@@ -416,7 +543,7 @@ void StoreSimulation::ClientStep(size_t ci) {
   Client& c = clients_[ci];
   if (c.waiting || Now() < c.next_at) return;
   if (!c.busy) {
-    if (clients_stopped_) return;
+    if (clients_stopped_ || hold_clients_) return;
     NewOp(ci);
     if (!c.busy) return;
   }
@@ -687,8 +814,8 @@ StoreSimResult StoreSimulation::Run() {
 
 }  // namespace
 
-StoreSimResult RunStoreSimulation(uint64_t seed, std::ostream* trace) {
-  StoreSimulation sim(seed, trace);
+StoreSimResult RunStoreSimulation(uint64_t seed, std::ostream* trace, bool scripted) {
+  StoreSimulation sim(seed, trace, scripted || ScriptedSeed(seed));
   return sim.Run();
 }
 

@@ -19,10 +19,21 @@ struct StoreSimResult {
   uint64_t indeterminate = 0;  // writes whose outcome the client never learned
   uint64_t crashes = 0;        // member crashes (kills, power cuts, disk errors)
   uint64_t partitions = 0;
-  bool gave_up = false;  // the linearizability search hit its step bound
+  bool gave_up = false;         // the linearizability search hit its step bound
+  bool scripted = false;        // ran the scripted truncate-below-snapshot scenario
+  bool scripted_crash = false;  // ...and reached its crash point
 };
 
-// Runs one seed. trace, if set, receives one line per event.
-StoreSimResult RunStoreSimulation(uint64_t seed, std::ostream* trace);
+// Seeds that run the scripted scenario instead of random faults (every 100th).
+inline bool ScriptedSeed(uint64_t seed) {
+  return seed % 100 == 0;
+}
+
+// Runs one seed. trace, if set, receives one line per event. scripted (or
+// ScriptedSeed(seed)) runs the "truncate below the snapshot" scenario: the
+// leader A, isolated, gathers a long uncommitted tail; B commits fewer
+// entries; after the heal B's append truncates A, A snapshots at the end of
+// B's entries (below its old tail) and loses power before the next append.
+StoreSimResult RunStoreSimulation(uint64_t seed, std::ostream* trace, bool scripted = false);
 
 }  // namespace nines::sim

@@ -2,6 +2,8 @@
 //   nines_sim_store --seeds N --first S   runs seeds S..S+N-1
 //   nines_sim_store --seed S -v           replays one seed with an event trace
 //   --expect-violation                    exit 0 only if some seed fails (planted bugs)
+//   --scenario truncate-below-snapshot    every seed runs the scripted scenario
+//                                         (store_sim.h; else only every 100th seed)
 // Prints "sim-store: N seeds, V violations" (V: seeds with a violation).
 #include <unistd.h>
 
@@ -21,6 +23,7 @@ uint64_t g_seed = 0;
 uint64_t g_ran = 0;
 uint64_t g_violations = 0;
 bool g_expect_violation = false;
+bool g_scripted = false;
 
 // A broken invariant aborts mid-seed: report it with the replay command.
 void OnAbort(int) {
@@ -44,7 +47,7 @@ bool ParseU64(const char* s, uint64_t* out) {
 int Usage() {
   std::fprintf(stderr,
                "usage: nines_sim_store [--seeds N] [--first S] [--seed S] [-v] "
-               "[--expect-violation]\n");
+               "[--expect-violation] [--scenario truncate-below-snapshot]\n");
   return 2;
 }
 
@@ -63,6 +66,10 @@ int main(int argc, char** argv) {
       if (arg == "--seed") first = v, seeds = 1;
     } else if (arg == "-v" || arg == "--trace") {
       verbose = true;
+    } else if (arg == "--scenario" && i + 1 < argc &&
+               std::string(argv[i + 1]) == "truncate-below-snapshot") {
+      g_scripted = true;
+      ++i;
     } else if (arg == "--expect-violation") {
       g_expect_violation = true;
     } else {
@@ -72,11 +79,14 @@ int main(int argc, char** argv) {
   // The members' own log lines only in a replay (warnings: torn tails, recoveries).
   nines::SetLogLevel(verbose ? nines::LogLevel::kWarn : static_cast<nines::LogLevel>(4));
   std::signal(SIGABRT, OnAbort);
+  uint64_t scripted = 0, scripted_crashes = 0;
   for (uint64_t s = first; s < first + seeds; ++s) {
     g_seed = s;
     nines::sim::StoreSimResult r =
-        nines::sim::RunStoreSimulation(s, verbose ? &std::cout : nullptr);
+        nines::sim::RunStoreSimulation(s, verbose ? &std::cout : nullptr, g_scripted);
     ++g_ran;
+    scripted += r.scripted ? 1 : 0;
+    scripted_crashes += r.scripted_crash ? 1 : 0;
     if (!r.violations.empty()) {
       ++g_violations;
       std::printf("seed %llu: %zu violation(s)\n", static_cast<unsigned long long>(s),
@@ -84,13 +94,21 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < r.violations.size() && i < 5; ++i) {
         std::printf("  %s\n", r.violations[i].c_str());
       }
-      std::printf("  replay: nines_sim_store --seed %llu -v\n", static_cast<unsigned long long>(s));
+      std::printf("  replay: nines_sim_store --seed %llu -v%s\n",
+                  static_cast<unsigned long long>(s),
+                  g_scripted ? " --scenario truncate-below-snapshot" : "");
     }
     if (verbose && r.gave_up)
       std::printf("seed %llu: linearizability check gave up\n", static_cast<unsigned long long>(s));
   }
   std::printf("sim-store: %llu seeds, %llu violations\n", static_cast<unsigned long long>(g_ran),
               static_cast<unsigned long long>(g_violations));
+  if (scripted > 0) {
+    std::printf(
+        "sim-store: truncate-below-snapshot scenario on %llu seeds, crash point reached on %llu\n",
+        static_cast<unsigned long long>(scripted),
+        static_cast<unsigned long long>(scripted_crashes));
+  }
   std::fflush(stdout);
   if (g_expect_violation) return g_violations > 0 ? 0 : 1;
   return g_violations == 0 ? 0 : 1;
