@@ -439,7 +439,8 @@ void StoreSimulation::ProposeFiller(size_t i, size_t count) {
   for (size_t k = 0; k < count && members_[i].up; ++k) {
     store::KvCommand command;
     command.op = store::KvOp::kSet;
-    command.args = {"filler", std::to_string(k)};
+    const std::string value = std::to_string(k);  // args are views: keep it alive
+    command.args = {"filler", value};
     std::string encoded;
     store::EncodeKvCommand(command, &encoded);
     Guard(i, [&] {
