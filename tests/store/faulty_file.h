@@ -7,6 +7,7 @@
 
 #include <errno.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -87,7 +88,16 @@ class FaultyFileSystem : public FileSystem {
     std::unique_ptr<File> inner;
     Status status = base_->OpenAppend(path, &inner);
     if (!status.ok()) return status;
-    files_[path] = FileState{inner->Size(), inner->Size()};
+    // Opening a file does not make it durable: bytes this file system saw
+    // written and not synced stay unsynced (a process crash keeps them in the
+    // page cache; only a sync or a power loss settles them).
+    auto known = files_.find(path);
+    if (known == files_.end()) {
+      files_[path] = FileState{inner->Size(), inner->Size()};
+    } else {
+      known->second.size = inner->Size();
+      known->second.synced = std::min(known->second.synced, inner->Size());
+    }
     *file = std::make_unique<FaultyFile>(this, path, std::move(inner));
     return status;
   }

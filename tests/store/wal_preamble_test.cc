@@ -108,5 +108,41 @@ TEST(WalPreamble, AHeaderOnlyLastSegmentGetsItsPreambleAtRecovery) {
   }
 }
 
+// A process crash (not a power loss) between a write and its fsync leaves
+// the records in the page cache: recovery reads them and the member acts on
+// them (a vote it then repeats without writing anything new). They must be
+// made durable before the WAL is used, or a later power loss takes back a
+// vote or an acknowledged entry (found by an adversarial read).
+TEST(WalPreamble, RecordsRecoveryReadsAreDurableBeforeTheWalIsUsed) {
+  TempDir dir;
+  FaultyFileSystem fs;
+  {
+    Records records;
+    std::unique_ptr<Wal> wal;
+    WalRecoveryReport report;
+    ASSERT_TRUE(
+        Wal::Open(&fs, dir.path(), Options("H-old"), records.Callback(), &wal, &report).ok());
+    WalBatch batch;
+    batch.Add(0, "H-vote-for-2");
+    ASSERT_TRUE(wal->Write(batch).ok());
+    // The process dies here: written, never synced.
+  }
+  ASSERT_GT(fs.unsynced_bytes(), 0u);
+  {
+    Records records;
+    std::unique_ptr<Wal> wal;
+    WalRecoveryReport report;
+    ASSERT_TRUE(
+        Wal::Open(&fs, dir.path(), Options("H-old"), records.Callback(), &wal, &report).ok());
+    ASSERT_FALSE(records.payloads.empty());
+    EXPECT_EQ(records.payloads.back(), "H-vote-for-2");
+    EXPECT_EQ(fs.unsynced_bytes(), 0u) << "recovery acted on records that are not durable";
+  }
+  fs.SimulateCrash();  // a power loss
+  std::vector<std::string> after = Reopen(&fs, dir.path(), "H-old");
+  ASSERT_FALSE(after.empty());
+  EXPECT_EQ(after.back(), "H-vote-for-2");
+}
+
 }  // namespace
 }  // namespace nines::store
