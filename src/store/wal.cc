@@ -153,6 +153,12 @@ Status Wal::Recover(const RecordCallback& on_record, WalRecoveryReport* report) 
   if (!status.ok()) return status;
   NINES_CHECK(file->Size() == segments_.back().bytes,
               "the reopened WAL segment ends after its last valid record");
+  // What recovery read may be only in the page cache (a process crash between
+  // a write and its fsync): the member is about to act on it (its vote, the
+  // entries it acknowledges again), so it is made durable first, name included.
+  status = file->Sync();
+  if (status.ok()) status = fs_->SyncDir(dir_);
+  if (!status.ok()) return status;
   writer_ = std::make_unique<WalWriter>(std::move(file));
   return Status::Ok();
 }
