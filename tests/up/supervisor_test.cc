@@ -21,23 +21,32 @@ int64_t NowMs() {
       .count();
 }
 
-TEST(Supervisor, BadConfigExitIsNotRestarted) {
-  std::string dir = test::TestDir("supervisor_bad_config");
+// One app child named broken-app whose config is bad (it exits with status 2).
+NodeSpec BrokenApp(const std::string& dir) {
   std::filesystem::create_directories(dir + "/logs");
   NodeSpec spec;
   spec.name = "broken-app";
   spec.kind = NodeKind::kApp;
   spec.config_path = dir + "/broken.toml";
   test::WriteFile(spec.config_path, "listen = \"not an address\"\n");
-  Supervisor sup({spec}, dir, test::NinesBinary());
+  return spec;
+}
+
+// Starts the supervisor's children and waits until the first has exited with status 2.
+bool StartAndWaitForExit2(Supervisor& sup) {
   sup.StartAll(NowMs());
-  ASSERT_TRUE(test::WaitUntil(
+  return test::WaitUntil(
       [&] {
         sup.Tick(NowMs());
         return sup.Snapshot()[0].last_exit == "exit 2";
       },
-      10000))
-      << sup.Snapshot()[0].last_exit;
+      10000);
+}
+
+TEST(Supervisor, BadConfigExitIsNotRestarted) {
+  std::string dir = test::TestDir("supervisor_bad_config");
+  Supervisor sup({BrokenApp(dir)}, dir, test::NinesBinary());
+  ASSERT_TRUE(StartAndWaitForExit2(sup)) << sup.Snapshot()[0].last_exit;
   // Its backoff would be 250 ms: give it four times that to (wrongly) restart.
   bool restarted = test::WaitUntil(
       [&] {
@@ -59,20 +68,8 @@ TEST(Supervisor, BadConfigExitIsNotRestarted) {
 
 TEST(Supervisor, KillOfANodeThatIsNotRunningIsRefused) {
   std::string dir = test::TestDir("supervisor_kill_not_running");
-  std::filesystem::create_directories(dir + "/logs");
-  NodeSpec spec;
-  spec.name = "broken-app";
-  spec.kind = NodeKind::kApp;
-  spec.config_path = dir + "/broken.toml";
-  test::WriteFile(spec.config_path, "listen = \"not an address\"\n");
-  Supervisor sup({spec}, dir, test::NinesBinary());
-  sup.StartAll(NowMs());
-  ASSERT_TRUE(test::WaitUntil(
-      [&] {
-        sup.Tick(NowMs());
-        return sup.Snapshot()[0].last_exit == "exit 2";
-      },
-      10000));
+  Supervisor sup({BrokenApp(dir)}, dir, test::NinesBinary());
+  ASSERT_TRUE(StartAndWaitForExit2(sup)) << sup.Snapshot()[0].last_exit;
   std::string err = sup.Kill("broken-app");
   EXPECT_NE(err.find("not running"), std::string::npos) << err;
   EXPECT_NE(sup.Kill("nope").find("no node"), std::string::npos);
