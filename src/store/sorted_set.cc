@@ -130,11 +130,35 @@ uint64_t SortedSet::CountInRange(const ScoreRange& range) const {
   return list_.Rank(last) - list_.Rank(first) + 1;
 }
 
+const SortedSet::Node* SortedSet::FirstInLexRange(const LexRange& range) const {
+  if (UniformScore()) return list_.FirstInLexRange(range);
+  if (range.Empty() || !range.AboveMin(last()->member) || !range.BelowMax(first()->member)) {
+    return nullptr;
+  }
+  for (const Node* x = first(); x != nullptr; x = x->next()) {
+    if (range.AboveMin(x->member)) return range.BelowMax(x->member) ? x : nullptr;
+  }
+  return nullptr;
+}
+
+const SortedSet::Node* SortedSet::LastInLexRange(const LexRange& range) const {
+  if (UniformScore()) return list_.LastInLexRange(range);
+  if (range.Empty() || !range.AboveMin(last()->member) || !range.BelowMax(first()->member)) {
+    return nullptr;
+  }
+  for (const Node* x = last(); x != nullptr; x = x->prev()) {
+    if (range.BelowMax(x->member)) return range.AboveMin(x->member) ? x : nullptr;
+  }
+  return nullptr;
+}
+
 uint64_t SortedSet::CountInLexRange(const LexRange& range) const {
-  const Node* first = list_.FirstInLexRange(range);
+  const Node* first = FirstInLexRange(range);
   if (first == nullptr) return 0;
-  const Node* last = list_.LastInLexRange(range);
-  return list_.Rank(last) - list_.Rank(first) + 1;
+  if (UniformScore()) return list_.Rank(list_.LastInLexRange(range)) - list_.Rank(first) + 1;
+  uint64_t count = 0;
+  for (const Node* x = first; x != nullptr && range.BelowMax(x->member); x = x->next()) ++count;
+  return count;
 }
 
 uint64_t SortedSet::EraseRun(const Node* first, uint64_t count) {

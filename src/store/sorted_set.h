@@ -62,10 +62,16 @@ class SortedSet {
   const Node* last() const { return list_.last(); }
   const Node* FirstInRange(const ScoreRange& r) const { return list_.FirstInRange(r); }
   const Node* LastInRange(const ScoreRange& r) const { return list_.LastInRange(r); }
-  const Node* FirstInLexRange(const LexRange& r) const { return list_.FirstInLexRange(r); }
-  const Node* LastInLexRange(const LexRange& r) const { return list_.LastInLexRange(r); }
-  // Members in a score or lex range, O(log n).
+  // Lex ranges assume equal scores (then members are in order and these are
+  // O(log n)). With different scores they follow Redis's listpack: the first
+  // member from the head that is >= min (null unless it is also <= max), the
+  // last from the tail that is <= max; a linear walk, but never dependent on
+  // the skip list's shape, so every member of the group answers the same.
+  const Node* FirstInLexRange(const LexRange& range) const;
+  const Node* LastInLexRange(const LexRange& range) const;
+  // Members in a score range, O(log n).
   uint64_t CountInRange(const ScoreRange& range) const;
+  // The run of members from FirstInLexRange while they are <= max.
   uint64_t CountInLexRange(const LexRange& range) const;
 
   // Removes `count` members in order from `first`; returns how many.
@@ -75,6 +81,9 @@ class SortedSet {
   bool Check() const;
 
  private:
+  // All members share one score: lex order is member order.
+  bool UniformScore() const { return empty() || first()->score == last()->score; }
+
   ScoreSkipList list_;
   // Keys view the member strings the list nodes own (their addresses never
   // change while the node lives, UpdateScore included).
