@@ -76,6 +76,31 @@ bool CheckValue(CommandCall& call, std::string_view value) {
   return false;
 }
 
+// The prepare of commands replicated as they came (KvOp::kCommand): checks
+// the sizes of keys (at the spec's key positions) and of every other
+// argument, then proposes the name and arguments for the spec's apply.
+[[maybe_unused]] void ProposeAsCommand(CommandCall& call) {
+  const CommandSpec& spec = *call.plan.spec;
+  std::vector<bool> is_key(call.args.size(), false);
+  if (spec.first_key > 0) {
+    const size_t last =
+        spec.last_key < 0 ? call.args.size() + spec.last_key : static_cast<size_t>(spec.last_key);
+    for (size_t i = static_cast<size_t>(spec.first_key); i <= last && i < call.args.size();
+         i += static_cast<size_t>(std::max(spec.key_step, 1))) {
+      is_key[i] = true;
+    }
+  }
+  for (size_t i = 1; i < call.args.size(); ++i) {
+    if (is_key[i] ? !CheckKey(call, call.args[i]) : !CheckValue(call, call.args[i])) return;
+  }
+  KvCommand command;
+  command.op = KvOp::kCommand;
+  command.number = call.context.config->max_value_bytes;
+  command.args.assign(call.args.begin(), call.args.end());
+  command.args[0] = spec.name.substr(spec.name.find('|') + 1);  // lower case
+  Propose(call, command);
+}
+
 bool ParseIntOrReply(CommandCall& call, std::string_view text, int64_t* value) {
   if (ParseRedisInt64(text, value)) return true;
   ReplyError(call, kErrNotInteger);
@@ -448,6 +473,8 @@ void GetRead(const ReadCall& call, const KvState& state) {
   const KvEntry* entry = state.Find(call.args[1], call.context.now_ms);
   if (entry == nullptr) {
     w.NullBulk();
+  } else if (entry->type != ValueType::kString) {
+    w.Error(kErrWrongType);
   } else {
     w.Bulk(entry->value);
   }
@@ -458,7 +485,7 @@ void MGetRead(const ReadCall& call, const KvState& state) {
   w.ArrayHeader(call.args.size() - 1);
   for (size_t i = 1; i < call.args.size(); ++i) {
     const KvEntry* entry = state.Find(call.args[i], call.context.now_ms);
-    if (entry == nullptr) {
+    if (entry == nullptr || entry->type != ValueType::kString) {  // as Redis: nil
       w.NullBulk();
     } else {
       w.Bulk(entry->value);
@@ -476,6 +503,9 @@ void ExistsRead(const ReadCall& call, const KvState& state) {
 
 void StrLenRead(const ReadCall& call, const KvState& state) {
   const KvEntry* entry = state.Find(call.args[1], call.context.now_ms);
+  if (entry != nullptr && entry->type != ValueType::kString) {
+    return ReplyWriter(call.out).Error(kErrWrongType);
+  }
   ReplyWriter(call.out).Integer(entry ? static_cast<int64_t>(entry->value.size()) : 0);
 }
 
@@ -489,8 +519,8 @@ void TtlRead(const ReadCall& call, const KvState& state) {
 }
 
 void TypeRead(const ReadCall& call, const KvState& state) {
-  const bool exists = state.Find(call.args[1], call.context.now_ms) != nullptr;
-  ReplyWriter(call.out).SimpleString(exists ? "string" : "none");
+  const KvEntry* entry = state.Find(call.args[1], call.context.now_ms);
+  ReplyWriter(call.out).SimpleString(entry ? TypeName(entry->type) : "none");
 }
 
 void DbSizeRead(const ReadCall& call, const KvState& state) {
@@ -530,7 +560,11 @@ void ScanPrepare(CommandCall& call) {
     } else if (EqualsIgnoreCase(opt, "match")) {
       call.plan.pattern = call.args[j + 1];
     } else if (EqualsIgnoreCase(opt, "type")) {
-      call.plan.type_matches = EqualsIgnoreCase(call.args[j + 1], "string");
+      // Redis 7.0 accepts any name; an unknown one matches no key.
+      ValueType type = ValueType::kString;
+      call.plan.type_matches = ParseTypeName(call.args[j + 1], &type);
+      call.plan.scan_type = type;
+      call.plan.scan_by_type = true;
     } else {
       return ReplyError(call, kErrSyntax);
     }
@@ -545,6 +579,12 @@ void ScanRead(const ReadCall& call, const KvState& state) {
   w.ArrayHeader(2);
   w.Bulk(fmt::format("{}", page.next_cursor));
   if (!call.plan.type_matches) page.keys.clear();
+  if (call.plan.scan_by_type) {
+    std::erase_if(page.keys, [&](std::string_view key) {
+      const KvEntry* entry = state.Find(key, call.context.now_ms);
+      return entry == nullptr || entry->type != call.plan.scan_type;
+    });
+  }
   w.ArrayHeader(page.keys.size());
   for (std::string_view key : page.keys) w.Bulk(key);
 }
@@ -861,6 +901,11 @@ const CommandSpec* LookupCommand(std::string_view name) {
   return it == index->end() ? nullptr : it->second;
 }
 
+ApplyFunction LookupApplyFunction(std::string_view name) {
+  const CommandSpec* spec = LookupCommand(name);
+  return spec == nullptr ? nullptr : spec->apply;
+}
+
 std::string WrongArityError(std::string_view full_name) {
   return fmt::format("ERR wrong number of arguments for '{}' command", full_name);
 }
@@ -886,6 +931,7 @@ void PrepareCommand(std::span<const std::string_view> args, ClientSession& sessi
   plan->linearizable = true;
   plan->reply = WriteReply::kDirect;
   plan->type_matches = true;
+  plan->scan_by_type = false;
   ReplyWriter w(out);
 
   // Same order of checks as Redis's processCommand: unknown, arity, auth.
@@ -945,6 +991,8 @@ void FormatWriteReply(const CommandPlan& plan, const KvResult& result, std::stri
       return w.Bulk(result.bulk);
     case KvResult::Type::kError:
       return w.Error(result.bulk);
+    case KvResult::Type::kRaw:
+      return w.Raw(result.bulk);
   }
 }
 

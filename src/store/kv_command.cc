@@ -58,6 +58,9 @@ bool RuleFor(KvOp op, OpRule* rule) {
     case KvOp::kPurgeExpired:
       *rule = {0, false, 0, 0, false};
       return true;
+    case KvOp::kCommand:
+      *rule = {0, false, 1, kMaxArgs, false};
+      return true;
   }
   return false;
 }
@@ -90,6 +93,8 @@ const char* KvOpName(KvOp op) {
       return "cas-del";
     case KvOp::kPurgeExpired:
       return "purge-expired";
+    case KvOp::kCommand:
+      return "command";
   }
   return "unknown";
 }

@@ -184,6 +184,10 @@ void StoreServer::HandleKv(const http::Request& request, const http::Responder& 
         respond(JsonError(404, "no such key"));
         return;
       }
+      if (e->type != ValueType::kString) {  // a hash, set, ...: only RESP reads it
+        respond(JsonError(409, std::string(kErrWrongType)));
+        return;
+      }
       http::Response r;
       r.status = 200;
       r.content_type = "application/octet-stream";

@@ -1,0 +1,209 @@
+// The per-type parts of a value: names, memory, copies, encodings, and the
+// snapshot encoding of each type.
+#include "store/kv_value.h"
+
+#include "store/kv_state.h"
+
+namespace nines::store {
+namespace {
+
+bool EqualsLower(std::string_view text, std::string_view lower) {
+  if (text.size() != lower.size()) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i] >= 'A' && text[i] <= 'Z' ? static_cast<char>(text[i] + 32) : text[i];
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+// Redis's string2ll-able and short enough for OBJ_ENCODING_INT.
+bool LooksLikeInt(std::string_view s) {
+  int64_t v = 0;
+  return s.size() <= 20 && ParseRedisInt64(s, &v);
+}
+
+}  // namespace
+
+std::string_view TypeName(ValueType type) {
+  switch (type) {
+    case ValueType::kString:
+      return "string";
+    case ValueType::kList:
+      return "list";
+    case ValueType::kSet:
+      return "set";
+    case ValueType::kZset:
+      return "zset";
+    case ValueType::kHash:
+      return "hash";
+  }
+  return "unknown";
+}
+
+bool ParseTypeName(std::string_view name, ValueType* type) {
+  for (ValueType t : {ValueType::kString, ValueType::kList, ValueType::kSet, ValueType::kZset,
+                      ValueType::kHash}) {
+    if (EqualsLower(name, TypeName(t))) {
+      *type = t;
+      return true;
+    }
+  }
+  return false;
+}
+
+uint64_t ValueBytes(const KvEntry& entry) {
+  switch (entry.type) {
+    case ValueType::kString:
+      return entry.value.size();
+    case ValueType::kHash:
+      return entry.hash ? entry.hash->bytes() : 0;
+    case ValueType::kSet:
+      return entry.set ? entry.set->bytes() : 0;
+    case ValueType::kList:
+    case ValueType::kZset:
+      break;
+  }
+  return 0;
+}
+
+bool IsEmptyCollection(const KvEntry& entry) {
+  switch (entry.type) {
+    case ValueType::kString:
+      return false;
+    case ValueType::kHash:
+      return entry.hash == nullptr || entry.hash->empty();
+    case ValueType::kSet:
+      return entry.set == nullptr || entry.set->empty();
+    case ValueType::kList:
+    case ValueType::kZset:
+      break;
+  }
+  return false;
+}
+
+void ResetValue(KvEntry* entry, ValueType type) {
+  entry->type = type;
+  entry->value.clear();
+  entry->value.shrink_to_fit();
+  entry->hash.reset();
+  entry->set.reset();
+  if (type == ValueType::kHash) entry->hash = std::make_unique<HashValue>();
+  if (type == ValueType::kSet) entry->set = std::make_unique<SetValue>();
+}
+
+void CloneValue(const KvEntry& src, KvEntry* dst) {
+  ResetValue(dst, src.type);
+  switch (src.type) {
+    case ValueType::kString:
+      dst->value = src.value;
+      break;
+    case ValueType::kHash:
+      *dst->hash = *src.hash;
+      break;
+    case ValueType::kSet:
+      *dst->set = *src.set;
+      break;
+    case ValueType::kList:
+    case ValueType::kZset:
+      break;
+  }
+}
+
+std::string_view ObjectEncoding(const KvEntry& entry) {
+  switch (entry.type) {
+    case ValueType::kString:
+      if (LooksLikeInt(entry.value)) return "int";
+      return entry.value.size() <= 44 ? "embstr" : "raw";
+    case ValueType::kHash: {
+      // hash-max-listpack-entries 128, hash-max-listpack-value 64
+      if (entry.hash->size() > 128) return "hashtable";
+      for (size_t i = 0; i < entry.hash->size(); ++i) {
+        const HashValue::Field& f = entry.hash->at(i);
+        if (f.first.size() > 64 || f.second.size() > 64) return "hashtable";
+      }
+      return "listpack";
+    }
+    case ValueType::kSet: {
+      // set-max-intset-entries 512
+      if (entry.set->size() > 512) return "hashtable";
+      for (size_t i = 0; i < entry.set->size(); ++i) {
+        if (!LooksLikeInt(entry.set->at(i))) return "hashtable";
+      }
+      return "intset";
+    }
+    case ValueType::kList:
+    case ValueType::kZset:
+      break;
+  }
+  return "unknown";
+}
+
+void EncodeValue(const KvEntry& entry, std::string* out) {
+  out->push_back(static_cast<char>(entry.type));
+  switch (entry.type) {
+    case ValueType::kString:
+      PutLengthPrefixed(out, entry.value);
+      break;
+    case ValueType::kHash:
+      PutVarint64(out, entry.hash->size());
+      for (size_t i = 0; i < entry.hash->size(); ++i) {
+        PutLengthPrefixed(out, entry.hash->at(i).first);
+        PutLengthPrefixed(out, entry.hash->at(i).second);
+      }
+      break;
+    case ValueType::kSet:
+      PutVarint64(out, entry.set->size());
+      for (size_t i = 0; i < entry.set->size(); ++i) PutLengthPrefixed(out, entry.set->at(i));
+      break;
+    case ValueType::kList:
+    case ValueType::kZset:
+      break;
+  }
+}
+
+bool DecodeValue(Decoder* decoder, KvEntry* entry) {
+  uint8_t type = 0;
+  if (!decoder->GetByte(&type)) return false;
+  uint64_t count = 0;
+  switch (static_cast<ValueType>(type)) {
+    case ValueType::kString: {
+      std::string_view value;
+      if (!decoder->GetLengthPrefixed(&value)) return false;
+      ResetValue(entry, ValueType::kString);
+      entry->value.assign(value);
+      return true;
+    }
+    case ValueType::kHash: {
+      if (!decoder->GetVarint64(&count) || count == 0 || count > decoder->remaining()) {
+        return false;
+      }
+      ResetValue(entry, ValueType::kHash);
+      for (uint64_t i = 0; i < count; ++i) {
+        std::string_view field;
+        std::string_view value;
+        if (!decoder->GetLengthPrefixed(&field) || !decoder->GetLengthPrefixed(&value) ||
+            !entry->hash->Set(field, value)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    case ValueType::kSet: {
+      if (!decoder->GetVarint64(&count) || count == 0 || count > decoder->remaining()) {
+        return false;
+      }
+      ResetValue(entry, ValueType::kSet);
+      for (uint64_t i = 0; i < count; ++i) {
+        std::string_view member;
+        if (!decoder->GetLengthPrefixed(&member) || !entry->set->Add(member)) return false;
+      }
+      return true;
+    }
+    case ValueType::kList:
+    case ValueType::kZset:
+      break;
+  }
+  return false;
+}
+
+}  // namespace nines::store
