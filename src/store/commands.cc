@@ -12,7 +12,9 @@
 
 #include "base/check.h"
 #include "store/kv_command.h"
+#include "store/list_commands.h"
 #include "store/resp_writer.h"
+#include "store/zset_commands.h"
 
 namespace nines::store {
 namespace {
@@ -79,7 +81,7 @@ bool CheckValue(CommandCall& call, std::string_view value) {
 // The prepare of commands replicated as they came (KvOp::kCommand): checks
 // the sizes of keys (at the spec's key positions) and of every other
 // argument, then proposes the name and arguments for the spec's apply.
-[[maybe_unused]] void ProposeAsCommand(CommandCall& call) {
+void ProposeAsCommand(CommandCall& call) {
   const CommandSpec& spec = *call.plan.spec;
   std::vector<bool> is_key(call.args.size(), false);
   if (spec.first_key > 0) {
@@ -835,6 +837,18 @@ const CommandSpec kCommands[] = {
     {"incrby", 3, kW | kM | kF, IncrByPrepare, nullptr, {}, 1, 1, 1},
     {"info", -1, 0, InfoPrepare, InfoRead, {}},
     {"keys", 2, kR, nullptr, KeysRead, {}},
+    {"lindex", 3, kR, nullptr, LIndexRead, {}, 1, 1, 1},
+    {"linsert", 5, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, LInsertApply},
+    {"llen", 2, kR | kF, nullptr, LLenRead, {}, 1, 1, 1},
+    {"lmove", 5, kW | kM, ProposeAsCommand, nullptr, {}, 1, 2, 1, LMoveApply},
+    {"lpop", -2, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPopApply},
+    {"lpos", -3, kR, nullptr, LPosRead, {}, 1, 1, 1},
+    {"lpush", -3, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPushApply},
+    {"lpushx", -3, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPushApply},
+    {"lrange", 4, kR, nullptr, LRangeRead, {}, 1, 1, 1},
+    {"lrem", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, LRemApply},
+    {"lset", 4, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, LSetApply},
+    {"ltrim", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, LTrimApply},
     {"mget", -2, kR | kF, nullptr, MGetRead, {}, 1, -1, 1},
     {"mset", -3, kW | kM, MSetPrepare, nullptr, {}, 1, -1, 2},
     {"persist", 2, kW | kF, PersistPrepare, nullptr, {}, 1, 1, 1},
@@ -844,6 +858,10 @@ const CommandSpec kCommands[] = {
     {"quit", -1, kCmdNoAuth | kF, QuitPrepare, nullptr, {}},
     {"readonly", 1, kF, ReadOnlyPrepare, nullptr, {}},
     {"readwrite", 1, kF, ReadWritePrepare, nullptr, {}},
+    {"rpop", -2, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPopApply},
+    {"rpoplpush", 3, kW | kM, ProposeAsCommand, nullptr, {}, 1, 2, 1, LMoveApply},
+    {"rpush", -3, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPushApply},
+    {"rpushx", -3, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPushApply},
     {"role", 1, kF, RolePrepare, nullptr, {}},
     {"scan", -2, kR, ScanPrepare, ScanRead, {}},
     {"select", 2, kF, SelectPrepare, nullptr, {}},
@@ -852,6 +870,36 @@ const CommandSpec kCommands[] = {
     {"strlen", 2, kR | kF, nullptr, StrLenRead, {}, 1, 1, 1},
     {"ttl", 2, kR | kF, nullptr, TtlRead, {}, 1, 1, 1},
     {"type", 2, kR | kF, nullptr, TypeRead, {}, 1, 1, 1},
+    {"zadd", -4, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZAddApply},
+    {"zcard", 2, kR | kF, nullptr, ZCardRead, {}, 1, 1, 1},
+    {"zcount", 4, kR | kF, nullptr, ZCountRead, {}, 1, 1, 1},
+    {"zdiff", -3, kR, nullptr, ZSetOpRead, {}},
+    {"zdiffstore", -4, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZSetOpStoreApply},
+    {"zincrby", 4, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZAddApply},
+    {"zinter", -3, kR, nullptr, ZSetOpRead, {}},
+    {"zinterstore", -4, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZSetOpStoreApply},
+    {"zlexcount", 4, kR | kF, nullptr, ZLexCountRead, {}, 1, 1, 1},
+    {"zmscore", -3, kR | kF, nullptr, ZMScoreRead, {}, 1, 1, 1},
+    {"zpopmax", -2, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZPopApply},
+    {"zpopmin", -2, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZPopApply},
+    {"zrandmember", -2, kR, nullptr, ZRandMemberRead, {}, 1, 1, 1},
+    {"zrange", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
+    {"zrangebylex", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
+    {"zrangebyscore", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
+    {"zrangestore", -5, kW | kM, ProposeAsCommand, nullptr, {}, 1, 2, 1, ZRangeStoreApply},
+    {"zrank", 3, kR | kF, nullptr, ZRankRead, {}, 1, 1, 1},
+    {"zrem", -3, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZRemApply},
+    {"zremrangebylex", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZRemRangeApply},
+    {"zremrangebyrank", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZRemRangeApply},
+    {"zremrangebyscore", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZRemRangeApply},
+    {"zrevrange", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
+    {"zrevrangebylex", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
+    {"zrevrangebyscore", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
+    {"zrevrank", 3, kR | kF, nullptr, ZRankRead, {}, 1, 1, 1},
+    {"zscan", -3, kR, nullptr, ZScanRead, {}, 1, 1, 1},
+    {"zscore", 3, kR | kF, nullptr, ZScoreRead, {}, 1, 1, 1},
+    {"zunion", -3, kR, nullptr, ZSetOpRead, {}},
+    {"zunionstore", -4, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZSetOpStoreApply},
 };
 
 // Lower-cases name into buf (names are short); false if too long to be one.

@@ -2,6 +2,9 @@
 // snapshot encoding of each type.
 #include "store/kv_value.h"
 
+#include <cmath>
+#include <cstring>
+
 #include "store/kv_state.h"
 
 namespace nines::store {
@@ -60,8 +63,9 @@ uint64_t ValueBytes(const KvEntry& entry) {
     case ValueType::kSet:
       return entry.set ? entry.set->bytes() : 0;
     case ValueType::kList:
+      return entry.list ? entry.list->bytes() + kElementOverheadBytes * entry.list->size() : 0;
     case ValueType::kZset:
-      break;
+      return entry.zset ? entry.zset->bytes() + kElementOverheadBytes * entry.zset->size() : 0;
   }
   return 0;
 }
@@ -75,8 +79,9 @@ bool IsEmptyCollection(const KvEntry& entry) {
     case ValueType::kSet:
       return entry.set == nullptr || entry.set->empty();
     case ValueType::kList:
+      return entry.list == nullptr || entry.list->empty();
     case ValueType::kZset:
-      break;
+      return entry.zset == nullptr || entry.zset->empty();
   }
   return false;
 }
@@ -87,8 +92,12 @@ void ResetValue(KvEntry* entry, ValueType type) {
   entry->value.shrink_to_fit();
   entry->hash.reset();
   entry->set.reset();
+  entry->list.reset();
+  entry->zset.reset();
   if (type == ValueType::kHash) entry->hash = std::make_unique<HashValue>();
   if (type == ValueType::kSet) entry->set = std::make_unique<SetValue>();
+  if (type == ValueType::kList) entry->list = std::make_unique<StringList>();
+  if (type == ValueType::kZset) entry->zset = std::make_unique<SortedSet>();
 }
 
 void CloneValue(const KvEntry& src, KvEntry* dst) {
@@ -104,7 +113,12 @@ void CloneValue(const KvEntry& src, KvEntry* dst) {
       *dst->set = *src.set;
       break;
     case ValueType::kList:
+      *dst->list = *src.list;
+      break;
     case ValueType::kZset:
+      for (const SortedSet::Node* x = src.zset->first(); x != nullptr; x = x->next()) {
+        dst->zset->Insert(x->member, x->score);
+      }
       break;
   }
 }
@@ -132,8 +146,15 @@ std::string_view ObjectEncoding(const KvEntry& entry) {
       return "intset";
     }
     case ValueType::kList:
-    case ValueType::kZset:
-      break;
+      return "quicklist";  // Redis 7.0 (listpack lists came in 7.2)
+    case ValueType::kZset: {
+      // zset-max-listpack-entries 128, zset-max-listpack-value 64
+      if (entry.zset->size() > 128) return "skiplist";
+      for (const SortedSet::Node* x = entry.zset->first(); x != nullptr; x = x->next()) {
+        if (x->member.size() > 64) return "skiplist";
+      }
+      return "listpack";
+    }
   }
   return "unknown";
 }
@@ -156,7 +177,17 @@ void EncodeValue(const KvEntry& entry, std::string* out) {
       for (size_t i = 0; i < entry.set->size(); ++i) PutLengthPrefixed(out, entry.set->at(i));
       break;
     case ValueType::kList:
+      PutVarint64(out, entry.list->size());
+      for (uint64_t i = 0; i < entry.list->size(); ++i) PutLengthPrefixed(out, (*entry.list)[i]);
+      break;
     case ValueType::kZset:
+      PutVarint64(out, entry.zset->size());
+      for (const SortedSet::Node* x = entry.zset->first(); x != nullptr; x = x->next()) {
+        PutLengthPrefixed(out, x->member);
+        uint64_t bits = 0;
+        std::memcpy(&bits, &x->score, sizeof(bits));
+        PutFixed64(out, bits);
+      }
       break;
   }
 }
@@ -199,9 +230,34 @@ bool DecodeValue(Decoder* decoder, KvEntry* entry) {
       }
       return true;
     }
-    case ValueType::kList:
-    case ValueType::kZset:
-      break;
+    case ValueType::kList: {
+      if (!decoder->GetVarint64(&count) || count == 0 || count > decoder->remaining()) {
+        return false;
+      }
+      ResetValue(entry, ValueType::kList);
+      for (uint64_t i = 0; i < count; ++i) {
+        std::string_view item;
+        if (!decoder->GetLengthPrefixed(&item)) return false;
+        entry->list->PushBack(item);
+      }
+      return true;
+    }
+    case ValueType::kZset: {
+      if (!decoder->GetVarint64(&count) || count == 0 || count > decoder->remaining()) {
+        return false;
+      }
+      ResetValue(entry, ValueType::kZset);
+      for (uint64_t i = 0; i < count; ++i) {
+        std::string_view member;
+        uint64_t bits = 0;
+        if (!decoder->GetLengthPrefixed(&member) || !decoder->GetFixed64(&bits)) return false;
+        double score = 0;
+        std::memcpy(&score, &bits, sizeof(score));
+        if (std::isnan(score) || entry->zset->Find(member) != nullptr) return false;
+        entry->zset->Insert(member, score);
+      }
+      return true;
+    }
   }
   return false;
 }

@@ -1,6 +1,6 @@
 // The value a key holds: a type tag and that type's data. Strings are bytes;
-// hashes and sets are HashValue / SetValue. Lists and sorted sets have their
-// ValueType reserved (Redis's numbering) and get a slot here when they land.
+// hashes and sets are HashValue / SetValue, lists StringList and sorted sets
+// SortedSet.
 //
 // Adding a type touches: ValueType (already listed), a slot in KvEntry,
 // ValueBytes, EncodeValue / DecodeValue (snapshots), CloneValue (COPY) and
@@ -16,6 +16,8 @@
 #include "store/coding.h"
 #include "store/hash_value.h"
 #include "store/set_value.h"
+#include "store/sorted_set.h"
+#include "store/string_list.h"
 
 namespace nines::store {
 
@@ -29,12 +31,14 @@ bool ParseTypeName(std::string_view name, ValueType* type);
 
 struct KvEntry {
   ValueType type = ValueType::kString;
-  std::string value;                // kString: the bytes
-  std::unique_ptr<HashValue> hash;  // kHash: never empty (an empty hash is no key)
-  std::unique_ptr<SetValue> set;    // kSet: never empty
-  int64_t expire_at_ms = 0;         // 0: no expiry; else Unix ms (log time)
-  uint64_t version = 0;             // log index of the last write
-  uint64_t charged_bytes = 0;       // ValueBytes counted in KvState::memory_bytes()
+  std::string value;                 // kString: the bytes
+  std::unique_ptr<HashValue> hash;   // kHash: never empty (an empty hash is no key)
+  std::unique_ptr<SetValue> set;     // kSet: never empty
+  std::unique_ptr<StringList> list;  // kList: never empty
+  std::unique_ptr<SortedSet> zset;   // kZset: never empty
+  int64_t expire_at_ms = 0;          // 0: no expiry; else Unix ms (log time)
+  uint64_t version = 0;              // log index of the last write
+  uint64_t charged_bytes = 0;        // ValueBytes counted in KvState::memory_bytes()
 };
 
 // The memory accounting hook: bytes this entry's value is charged for
