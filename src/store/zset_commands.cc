@@ -483,7 +483,8 @@ KvResult ZAddApply(KvWriter& w, std::span<const std::string_view> args) {
   int64_t processed = 0;
   double score = 0;
   if (e != nullptr || !xx) {
-    if (e == nullptr) e = w.Create(key, ValueType::kZset);
+    const bool created = e == nullptr;
+    if (created) e = w.Create(key, ValueType::kZset);
     SortedSet& z = *e->zset;
     for (size_t j = 0; j < pairs; ++j) {
       std::string_view member = args[score_index + 1 + j * 2];
@@ -494,10 +495,7 @@ KvResult ZAddApply(KvWriter& w, std::span<const std::string_view> args) {
         const double current = node->score;
         if (incr) {
           score += current;
-          if (std::isnan(score)) {
-            w.Changed(key, e);
-            return Error(kErrScoreNaN);
-          }
+          if (std::isnan(score)) return Error(kErrScoreNaN);  // INCR: nothing changed
         }
         if ((lt && score >= current) || (gt && score <= current)) continue;
         ++processed;
@@ -511,7 +509,9 @@ KvResult ZAddApply(KvWriter& w, std::span<const std::string_view> args) {
         ++processed;
       }
     }
-    w.Changed(key, e);  // removes the key again if nothing was added to a new set
+    // Only a change counts as a write of the key (WATCH), as in Redis; a new
+    // set that got nothing is removed again.
+    if (created || added + updated > 0) w.Changed(key, e);
   }
   if (incr) return processed > 0 ? KvResult::Bulk(FormatScore(score)) : KvResult::Nil();
   return KvResult::Integer(ch ? added + updated : added);

@@ -133,6 +133,28 @@ TEST(SortedSetTest, LexRangesAsRedis) {
   EXPECT_FALSE(ParseLexRange("", "+", &r));
 }
 
+TEST(SortedSetTest, LexRangesOverDifferentScoresWalkAsAListpack) {
+  // Members out of lex order (scores differ): Redis's listpack gives up if the
+  // tail is below min or the head above max, else takes the first member from
+  // the head that is >= min, then the run while <= max (checked against
+  // redis-server 7.0.15).
+  SortedSet z;
+  z.Set("c", 1);
+  z.Set("a", 2);
+  z.Set("d", 3);
+  z.Set("b", 4);
+  LexRange r;
+  ASSERT_TRUE(ParseLexRange("[b", "[c", &r));
+  EXPECT_EQ(z.FirstInLexRange(r)->member, "c");
+  EXPECT_EQ(z.CountInLexRange(r), 2u);  // c, a; d ends the run
+  EXPECT_EQ(z.LastInLexRange(r)->member, "b");
+  ASSERT_TRUE(ParseLexRange("(a", "+", &r));
+  EXPECT_EQ(z.CountInLexRange(r), 4u);
+  ASSERT_TRUE(ParseLexRange("[d", "+", &r));
+  EXPECT_EQ(z.FirstInLexRange(r), nullptr);  // the tail, b, is below min
+  EXPECT_EQ(z.CountInLexRange(r), 0u);
+}
+
 TEST(SortedSetTest, EraseRunRemovesInOrder) {
   SortedSet z;
   for (int i = 0; i < 100; ++i) z.Set("m" + std::to_string(i), i);
