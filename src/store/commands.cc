@@ -11,10 +11,10 @@
 #include <unordered_map>
 
 #include "base/check.h"
+#include "store/command_args.h"
+#include "store/command_groups.h"
 #include "store/kv_command.h"
-#include "store/list_commands.h"
 #include "store/resp_writer.h"
-#include "store/zset_commands.h"
 
 namespace nines::store {
 namespace {
@@ -23,16 +23,6 @@ using resp::ReplyWriter;
 
 constexpr std::string_view kRedisVersion = "7.0.0";  // what clients see for feature checks
 constexpr std::string_view kNinesVersion = "0.1.0";
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] + 32) : b[i];
-    if (x != y) return false;
-  }
-  return true;
-}
 
 std::string Upper(std::string_view s) {
   std::string out(s);
@@ -81,6 +71,8 @@ bool CheckValue(CommandCall& call, std::string_view value) {
 // The prepare of commands replicated as they came (KvOp::kCommand): checks
 // the sizes of keys (at the spec's key positions) and of every other
 // argument, then proposes the name and arguments for the spec's apply.
+}  // namespace
+
 void ProposeAsCommand(CommandCall& call) {
   const CommandSpec& spec = *call.plan.spec;
   std::vector<bool> is_key(call.args.size(), false);
@@ -102,6 +94,16 @@ void ProposeAsCommand(CommandCall& call) {
   command.args[0] = spec.name.substr(spec.name.find('|') + 1);  // lower case
   Propose(call, command);
 }
+
+const KvEntry* FindTypedForRead(const ReadCall& call, const KvState& state, std::string_view key,
+                                ValueType type, bool* done) {
+  const KvEntry* e = state.Find(key, call.context.now_ms);
+  *done = e != nullptr && e->type != type;
+  if (*done) resp::ReplyWriter(call.out).Error(kErrWrongType);
+  return *done ? nullptr : e;
+}
+
+namespace {
 
 bool ParseIntOrReply(CommandCall& call, std::string_view text, int64_t* value) {
   if (ParseRedisInt64(text, value)) return true;
@@ -335,6 +337,44 @@ void SetNxPrepare(CommandCall& call) {
   Propose(call, command, WriteReply::kOkNilAsInteger);
 }
 
+// GETSET key value: SET key value GET.
+void GetSetPrepare(CommandCall& call) {
+  if (!CheckKey(call, call.args[1]) || !CheckValue(call, call.args[2])) return;
+  KvCommand command;
+  command.op = KvOp::kSet;
+  command.flags = kFlagGet;
+  command.args = {call.args[1], call.args[2]};
+  Propose(call, command);
+}
+
+// SETEX key seconds value / PSETEX key ms value.
+void SetExGeneric(CommandCall& call, bool seconds, std::string_view name) {
+  int64_t value = 0;
+  if (!ParseIntOrReply(call, call.args[2], &value)) return;
+  const std::string invalid = fmt::format("ERR invalid expire time in '{}' command", name);
+  if (value <= 0 || (seconds && value > std::numeric_limits<int64_t>::max() / 1000)) {
+    return ReplyError(call, invalid);
+  }
+  if (seconds) value *= 1000;
+  if (value > std::numeric_limits<int64_t>::max() - call.context.now_ms) {
+    return ReplyError(call, invalid);
+  }
+  if (!CheckKey(call, call.args[1]) || !CheckValue(call, call.args[3])) return;
+  KvCommand command;
+  command.op = KvOp::kSet;
+  command.expire_kind = ExpireKind::kRelativeMs;
+  command.integer = value;
+  command.args = {call.args[1], call.args[3]};
+  Propose(call, command);
+}
+
+void SetExPrepare(CommandCall& call) {
+  SetExGeneric(call, true, "setex");
+}
+void PSetExPrepare(CommandCall& call) {
+  SetExGeneric(call, false, "psetex");
+}
+
 void KeyOnlyWrite(CommandCall& call, KvOp op) {
   KvCommand command;
   command.op = op;
@@ -407,7 +447,7 @@ void MSetPrepare(CommandCall& call) {
   Propose(call, command);
 }
 
-void ExpireGeneric(CommandCall& call, bool seconds, std::string_view name) {
+void ExpireGeneric(CommandCall& call, bool seconds, std::string_view name, bool absolute = false) {
   int64_t when = 0;
   if (!ParseIntOrReply(call, call.args[2], &when)) return;
   uint8_t flags = 0;
@@ -439,13 +479,13 @@ void ExpireGeneric(CommandCall& call, bool seconds, std::string_view name) {
     }
     when *= 1000;
   }
-  if (when > std::numeric_limits<int64_t>::max() - call.context.now_ms) {
+  if (!absolute && when > std::numeric_limits<int64_t>::max() - call.context.now_ms) {
     return ReplyError(call, invalid);
   }
   KvCommand command;
   command.op = KvOp::kExpire;
   command.flags = flags;
-  command.expire_kind = ExpireKind::kRelativeMs;
+  command.expire_kind = absolute ? ExpireKind::kAbsoluteMs : ExpireKind::kRelativeMs;
   command.integer = when;
   command.args = {call.args[1]};
   Propose(call, command);
@@ -456,6 +496,12 @@ void ExpirePrepare(CommandCall& call) {
 }
 void PExpirePrepare(CommandCall& call) {
   ExpireGeneric(call, false, "pexpire");
+}
+void ExpireAtPrepare(CommandCall& call) {
+  ExpireGeneric(call, true, "expireat", true);
+}
+void PExpireAtPrepare(CommandCall& call) {
+  ExpireGeneric(call, false, "pexpireat", true);
 }
 
 void FlushAllPrepare(CommandCall& call) {
@@ -829,77 +875,39 @@ const CommandSpec kCommands[] = {
     {"echo", 2, kF, EchoPrepare, nullptr, {}},
     {"exists", -2, kR | kF, nullptr, ExistsRead, {}, 1, -1, 1},
     {"expire", -3, kW | kF, ExpirePrepare, nullptr, {}, 1, 1, 1},
+    {"expireat", -3, kW | kF, ExpireAtPrepare, nullptr, {}, 1, 1, 1},
     {"flushall", -1, kW | kCmdAdmin, FlushAllPrepare, nullptr, {}},
+    {"flushdb", -1, kW, FlushAllPrepare, nullptr, {}},  // one database: FLUSHALL
     {"get", 2, kR | kF, nullptr, GetRead, {}, 1, 1, 1},
     {"getdel", 2, kW | kF, GetDelPrepare, nullptr, {}, 1, 1, 1},
+    {"getset", 3, kW | kM | kF, GetSetPrepare, nullptr, {}, 1, 1, 1},
     {"hello", -1, kCmdNoAuth | kF, HelloPrepare, nullptr, {}},
     {"incr", 2, kW | kM | kF, IncrPrepare, nullptr, {}, 1, 1, 1},
     {"incrby", 3, kW | kM | kF, IncrByPrepare, nullptr, {}, 1, 1, 1},
     {"info", -1, 0, InfoPrepare, InfoRead, {}},
     {"keys", 2, kR, nullptr, KeysRead, {}},
-    {"lindex", 3, kR, nullptr, LIndexRead, {}, 1, 1, 1},
-    {"linsert", 5, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, LInsertApply},
-    {"llen", 2, kR | kF, nullptr, LLenRead, {}, 1, 1, 1},
-    {"lmove", 5, kW | kM, ProposeAsCommand, nullptr, {}, 1, 2, 1, LMoveApply},
-    {"lpop", -2, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPopApply},
-    {"lpos", -3, kR, nullptr, LPosRead, {}, 1, 1, 1},
-    {"lpush", -3, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPushApply},
-    {"lpushx", -3, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPushApply},
-    {"lrange", 4, kR, nullptr, LRangeRead, {}, 1, 1, 1},
-    {"lrem", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, LRemApply},
-    {"lset", 4, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, LSetApply},
-    {"ltrim", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, LTrimApply},
     {"mget", -2, kR | kF, nullptr, MGetRead, {}, 1, -1, 1},
     {"mset", -3, kW | kM, MSetPrepare, nullptr, {}, 1, -1, 2},
     {"persist", 2, kW | kF, PersistPrepare, nullptr, {}, 1, 1, 1},
     {"pexpire", -3, kW | kF, PExpirePrepare, nullptr, {}, 1, 1, 1},
+    {"pexpireat", -3, kW | kF, PExpireAtPrepare, nullptr, {}, 1, 1, 1},
     {"ping", -1, kF, PingPrepare, nullptr, {}},
+    {"psetex", 4, kW | kM, PSetExPrepare, nullptr, {}, 1, 1, 1},
     {"pttl", 2, kR | kF, nullptr, PttlRead, {}, 1, 1, 1},
     {"quit", -1, kCmdNoAuth | kF, QuitPrepare, nullptr, {}},
     {"readonly", 1, kF, ReadOnlyPrepare, nullptr, {}},
     {"readwrite", 1, kF, ReadWritePrepare, nullptr, {}},
-    {"rpop", -2, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPopApply},
-    {"rpoplpush", 3, kW | kM, ProposeAsCommand, nullptr, {}, 1, 2, 1, LMoveApply},
-    {"rpush", -3, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPushApply},
-    {"rpushx", -3, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPushApply},
     {"role", 1, kF, RolePrepare, nullptr, {}},
     {"scan", -2, kR, ScanPrepare, ScanRead, {}},
     {"select", 2, kF, SelectPrepare, nullptr, {}},
     {"set", -3, kW | kM, SetPrepare, nullptr, {}, 1, 1, 1},
+    {"setex", 4, kW | kM, SetExPrepare, nullptr, {}, 1, 1, 1},
     {"setnx", 3, kW | kM | kF, SetNxPrepare, nullptr, {}, 1, 1, 1},
     {"strlen", 2, kR | kF, nullptr, StrLenRead, {}, 1, 1, 1},
+    {"touch", -2, kR | kF, nullptr, ExistsRead, {}, 1, -1, 1},  // no LRU: counts as EXISTS
     {"ttl", 2, kR | kF, nullptr, TtlRead, {}, 1, 1, 1},
     {"type", 2, kR | kF, nullptr, TypeRead, {}, 1, 1, 1},
-    {"zadd", -4, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZAddApply},
-    {"zcard", 2, kR | kF, nullptr, ZCardRead, {}, 1, 1, 1},
-    {"zcount", 4, kR | kF, nullptr, ZCountRead, {}, 1, 1, 1},
-    {"zdiff", -3, kR, nullptr, ZSetOpRead, {}},
-    {"zdiffstore", -4, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZSetOpStoreApply},
-    {"zincrby", 4, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZAddApply},
-    {"zinter", -3, kR, nullptr, ZSetOpRead, {}},
-    {"zinterstore", -4, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZSetOpStoreApply},
-    {"zlexcount", 4, kR | kF, nullptr, ZLexCountRead, {}, 1, 1, 1},
-    {"zmscore", -3, kR | kF, nullptr, ZMScoreRead, {}, 1, 1, 1},
-    {"zpopmax", -2, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZPopApply},
-    {"zpopmin", -2, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZPopApply},
-    {"zrandmember", -2, kR, nullptr, ZRandMemberRead, {}, 1, 1, 1},
-    {"zrange", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
-    {"zrangebylex", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
-    {"zrangebyscore", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
-    {"zrangestore", -5, kW | kM, ProposeAsCommand, nullptr, {}, 1, 2, 1, ZRangeStoreApply},
-    {"zrank", 3, kR | kF, nullptr, ZRankRead, {}, 1, 1, 1},
-    {"zrem", -3, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZRemApply},
-    {"zremrangebylex", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZRemRangeApply},
-    {"zremrangebyrank", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZRemRangeApply},
-    {"zremrangebyscore", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZRemRangeApply},
-    {"zrevrange", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
-    {"zrevrangebylex", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
-    {"zrevrangebyscore", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
-    {"zrevrank", 3, kR | kF, nullptr, ZRankRead, {}, 1, 1, 1},
-    {"zscan", -3, kR, nullptr, ZScanRead, {}, 1, 1, 1},
-    {"zscore", 3, kR | kF, nullptr, ZScoreRead, {}, 1, 1, 1},
-    {"zunion", -3, kR, nullptr, ZSetOpRead, {}},
-    {"zunionstore", -4, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZSetOpStoreApply},
+    {"unlink", -2, kW | kF, DelPrepare, nullptr, {}, 1, -1, 1},  // DEL: frees at once
 };
 
 // Lower-cases name into buf (names are short); false if too long to be one.
@@ -929,7 +937,21 @@ bool ArityOk(const CommandSpec& spec, size_t argc) {
 }  // namespace
 
 std::span<const CommandSpec> AllCommands() {
-  return kCommands;
+  // The base table and every group's, sorted by name (COMMAND lists them so).
+  static const std::vector<CommandSpec>* all = [] {
+    auto* v = new std::vector<CommandSpec>(std::begin(kCommands), std::end(kCommands));
+    for (auto group :
+         {HashCommands(), SetCommands(), KeyspaceCommands(), ListCommands(), ZsetCommands()}) {
+      v->insert(v->end(), group.begin(), group.end());
+    }
+    std::sort(v->begin(), v->end(),
+              [](const CommandSpec& a, const CommandSpec& b) { return a.name < b.name; });
+    for (size_t i = 1; i < v->size(); ++i) {
+      NINES_CHECK((*v)[i - 1].name != (*v)[i].name, "a command is defined twice");
+    }
+    return v;
+  }();
+  return *all;
 }
 
 const CommandSpec* LookupCommand(std::string_view name) {
@@ -939,7 +961,7 @@ const CommandSpec* LookupCommand(std::string_view name) {
   };
   static const auto* index = [] {
     auto* map = new std::unordered_map<std::string, const CommandSpec*, Hash, std::equal_to<>>();
-    for (const CommandSpec& spec : kCommands) map->emplace(std::string(spec.name), &spec);
+    for (const CommandSpec& spec : AllCommands()) map->emplace(std::string(spec.name), &spec);
     return map;
   }();
   char buf[32];

@@ -148,6 +148,10 @@ const CommandSpec* LookupCommand(std::string_view name);
 // Every top-level command, for COMMAND and docs.
 std::span<const CommandSpec> AllCommands();
 
+// The prepare of write commands replicated as sent (KvOp::kCommand, applied
+// by the spec's apply): checks key and value sizes, then proposes.
+void ProposeAsCommand(CommandCall& call);
+
 // Error texts (exactly Redis's where Redis has the case).
 inline constexpr std::string_view kErrSyntax = "ERR syntax error";
 inline constexpr std::string_view kErrNoAuth = "NOAUTH Authentication required.";

@@ -5,6 +5,8 @@
 #include <limits>
 #include <string>
 
+#include "store/command_args.h"
+#include "store/command_groups.h"
 #include "store/resp_writer.h"
 #include "store/string_list.h"
 
@@ -13,18 +15,8 @@ namespace {
 
 using resp::ReplyWriter;
 
-constexpr std::string_view kErrNoSuchKey = "ERR no such key";
 constexpr std::string_view kErrIndexOutOfRange = "ERR index out of range";
 constexpr std::string_view kErrMustBePositive = "ERR value is out of range, must be positive";
-
-bool IEquals(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
 
 KvResult WrongType() {
   return KvResult::Error(std::string(kErrWrongType));
@@ -38,9 +30,9 @@ bool ParseNonNegative(std::string_view text, int64_t* value) {
 
 // LEFT / RIGHT; false for anything else.
 bool ParseEnd(std::string_view text, bool* left) {
-  if (IEquals(text, "left")) {
+  if (EqualsIgnoreCase(text, "left")) {
     *left = true;
-  } else if (IEquals(text, "right")) {
+  } else if (EqualsIgnoreCase(text, "right")) {
     *left = false;
   } else {
     return false;
@@ -138,9 +130,9 @@ KvResult LSetApply(KvWriter& w, std::span<const std::string_view> args) {
 
 KvResult LInsertApply(KvWriter& w, std::span<const std::string_view> args) {
   bool before = false;
-  if (IEquals(args[2], "after")) {
+  if (EqualsIgnoreCase(args[2], "after")) {
     before = false;
-  } else if (IEquals(args[2], "before")) {
+  } else if (EqualsIgnoreCase(args[2], "before")) {
     before = true;
   } else {
     return KvResult::Error(std::string(kErrSyntax));
@@ -258,18 +250,18 @@ void LPosRead(const ReadCall& call, const KvState& state) {
   for (size_t j = 3; j < call.args.size(); ++j) {
     std::string_view opt = call.args[j];
     const bool more = j + 1 < call.args.size();
-    if (IEquals(opt, "rank") && more) {
+    if (EqualsIgnoreCase(opt, "rank") && more) {
       if (!ParseRedisInt64(call.args[++j], &rank)) return reply.Error(kErrNotInteger);
       if (rank == 0) {
         return reply.Error(
             "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
             "or use negative to start from the end of the list");
       }
-    } else if (IEquals(opt, "count") && more) {
+    } else if (EqualsIgnoreCase(opt, "count") && more) {
       if (!ParseNonNegative(call.args[++j], &count)) {
         return reply.Error("ERR COUNT can't be negative");
       }
-    } else if (IEquals(opt, "maxlen") && more) {
+    } else if (EqualsIgnoreCase(opt, "maxlen") && more) {
       if (!ParseNonNegative(call.args[++j], &max_len)) {
         return reply.Error("ERR MAXLEN can't be negative");
       }
@@ -292,6 +284,39 @@ void LPosRead(const ReadCall& call, const KvState& state) {
   }
   reply.ArrayHeader(found.size());
   for (uint64_t position : found) reply.Integer(static_cast<int64_t>(position));
+}
+
+namespace {
+
+constexpr uint32_t kW = kCmdWrite;
+constexpr uint32_t kR = kCmdReadonly;
+constexpr uint32_t kF = kCmdFast;
+constexpr uint32_t kM = kCmdDenyOom;
+
+const CommandSpec kListCommands[] = {
+    // name, arity, flags, prepare, read, subcommands, first key, last key, step, apply
+    {"lindex", 3, kR, nullptr, LIndexRead, {}, 1, 1, 1},
+    {"linsert", 5, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, LInsertApply},
+    {"llen", 2, kR | kF, nullptr, LLenRead, {}, 1, 1, 1},
+    {"lmove", 5, kW | kM, ProposeAsCommand, nullptr, {}, 1, 2, 1, LMoveApply},
+    {"lpop", -2, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPopApply},
+    {"lpos", -3, kR, nullptr, LPosRead, {}, 1, 1, 1},
+    {"lpush", -3, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPushApply},
+    {"lpushx", -3, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPushApply},
+    {"lrange", 4, kR, nullptr, LRangeRead, {}, 1, 1, 1},
+    {"lrem", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, LRemApply},
+    {"lset", 4, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, LSetApply},
+    {"ltrim", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, LTrimApply},
+    {"rpop", -2, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPopApply},
+    {"rpoplpush", 3, kW | kM, ProposeAsCommand, nullptr, {}, 1, 2, 1, LMoveApply},
+    {"rpush", -3, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPushApply},
+    {"rpushx", -3, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ListPushApply},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> ListCommands() {
+  return kListCommands;
 }
 
 }  // namespace nines::store

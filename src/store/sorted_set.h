@@ -14,14 +14,14 @@
 
 namespace nines::store {
 
-inline constexpr std::string_view kErrNotFloat = "ERR value is not a valid float";
 inline constexpr std::string_view kErrMinMaxNotFloat = "ERR min or max is not a float";
 inline constexpr std::string_view kErrMinMaxNotString =
     "ERR min or max not valid string range item";
 inline constexpr std::string_view kErrScoreNaN = "ERR resulting score is not a number (NaN)";
 
-// Redis's getDoubleFromObject: strtod over the whole text, no leading space,
-// no overflow to +-HUGE_VAL or underflow to 0, never NaN ("inf" is fine).
+// Redis's getDoubleFromObject ("ERR value is not a valid float" when false):
+// strtod over the whole text, no leading space, no overflow to +-HUGE_VAL or
+// underflow to 0, never NaN ("inf" is fine).
 bool ParseScore(std::string_view text, double* value);
 // Redis's zslParseRange for one end: "(x" exclusive, else x; NaN rejected.
 bool ParseScoreBound(std::string_view text, double* value, bool* exclusive);

@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/command_args.h"
+#include "store/command_groups.h"
 #include "store/resp_writer.h"
 #include "store/set_value.h"
 #include "store/sorted_set.h"
@@ -35,15 +37,6 @@ constexpr std::string_view kErrLongRange =
 // whole, in order (zset-max-listpack-entries / -value).
 constexpr uint64_t kListpackEntries = 128;
 constexpr size_t kListpackValue = 64;
-
-bool IEquals(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
 
 KvResult Error(std::string_view text) {
   return KvResult::Error(std::string(text));
@@ -161,26 +154,27 @@ std::string ParseSetOp(std::span<const std::string_view> args, size_t numkeys_in
   }
   while (j < args.size()) {
     const size_t remaining = args.size() - j;
-    if (request->op != SetOp::kDiff && remaining >= n + 1 && IEquals(args[j], "weights")) {
+    if (request->op != SetOp::kDiff && remaining >= n + 1 && EqualsIgnoreCase(args[j], "weights")) {
       ++j;
       for (size_t i = 0; i < n; ++i, ++j) {
         if (!ParseScore(args[j], &(*sources)[i].weight)) {
           return "ERR weight value is not a float";
         }
       }
-    } else if (request->op != SetOp::kDiff && remaining >= 2 && IEquals(args[j], "aggregate")) {
+    } else if (request->op != SetOp::kDiff && remaining >= 2 &&
+               EqualsIgnoreCase(args[j], "aggregate")) {
       std::string_view how = args[j + 1];
-      if (IEquals(how, "sum")) {
+      if (EqualsIgnoreCase(how, "sum")) {
         request->aggregate = Aggregate::kSum;
-      } else if (IEquals(how, "min")) {
+      } else if (EqualsIgnoreCase(how, "min")) {
         request->aggregate = Aggregate::kMin;
-      } else if (IEquals(how, "max")) {
+      } else if (EqualsIgnoreCase(how, "max")) {
         request->aggregate = Aggregate::kMax;
       } else {
         return std::string(kErrSyntax);
       }
       j += 2;
-    } else if (!store && IEquals(args[j], "withscores")) {
+    } else if (!store && EqualsIgnoreCase(args[j], "withscores")) {
       request->withscores = true;
       ++j;
     } else {
@@ -275,18 +269,18 @@ std::string ParseRange(std::span<const std::string_view> args, size_t first, boo
   size_t max_index = first + 2;
   for (size_t j = first + 3; j < args.size(); ++j) {
     const size_t left = args.size() - j - 1;
-    if (!store && IEquals(args[j], "withscores")) {
+    if (!store && EqualsIgnoreCase(args[j], "withscores")) {
       q->withscores = true;
-    } else if (IEquals(args[j], "limit") && left >= 2) {
+    } else if (EqualsIgnoreCase(args[j], "limit") && left >= 2) {
       if (!ParseRedisInt64(args[j + 1], &q->offset) || !ParseRedisInt64(args[j + 2], &q->limit)) {
         return std::string(kErrNotInteger);
       }
       j += 2;
-    } else if (direction == Direction::kAuto && IEquals(args[j], "rev")) {
+    } else if (direction == Direction::kAuto && EqualsIgnoreCase(args[j], "rev")) {
       direction = Direction::kReverse;
-    } else if (by == RangeBy::kAuto && IEquals(args[j], "bylex")) {
+    } else if (by == RangeBy::kAuto && EqualsIgnoreCase(args[j], "bylex")) {
       by = RangeBy::kLex;
-    } else if (by == RangeBy::kAuto && IEquals(args[j], "byscore")) {
+    } else if (by == RangeBy::kAuto && EqualsIgnoreCase(args[j], "byscore")) {
       by = RangeBy::kScore;
     } else {
       return std::string(kErrSyntax);
@@ -445,17 +439,17 @@ KvResult ZAddApply(KvWriter& w, std::span<const std::string_view> args) {
   if (!zincrby) {
     for (; score_index < args.size(); ++score_index) {
       std::string_view opt = args[score_index];
-      if (IEquals(opt, "nx")) {
+      if (EqualsIgnoreCase(opt, "nx")) {
         nx = true;
-      } else if (IEquals(opt, "xx")) {
+      } else if (EqualsIgnoreCase(opt, "xx")) {
         xx = true;
-      } else if (IEquals(opt, "ch")) {
+      } else if (EqualsIgnoreCase(opt, "ch")) {
         ch = true;
-      } else if (IEquals(opt, "incr")) {
+      } else if (EqualsIgnoreCase(opt, "incr")) {
         incr = true;
-      } else if (IEquals(opt, "gt")) {
+      } else if (EqualsIgnoreCase(opt, "gt")) {
         gt = true;
-      } else if (IEquals(opt, "lt")) {
+      } else if (EqualsIgnoreCase(opt, "lt")) {
         lt = true;
       } else {
         break;
@@ -736,7 +730,7 @@ void ZRandMemberRead(const ReadCall& call, const KvState& state) {
   int64_t count = 0;
   if (!ParseRedisInt64(args[2], &count)) return reply.Error(kErrNotInteger);
   if (count == std::numeric_limits<int64_t>::min()) return reply.Error(kErrLongRange);
-  if (args.size() > 4 || (args.size() == 4 && !IEquals(args[3], "withscores"))) {
+  if (args.size() > 4 || (args.size() == 4 && !EqualsIgnoreCase(args[3], "withscores"))) {
     return reply.Error(kErrSyntax);
   }
   const bool withscores = args.size() == 4;
@@ -806,10 +800,10 @@ void ZScanRead(const ReadCall& call, const KvState& state) {
   std::string_view pattern;
   for (size_t i = 3; i < args.size(); i += 2) {
     const bool has_value = i + 1 < args.size();
-    if (IEquals(args[i], "count") && has_value) {
+    if (EqualsIgnoreCase(args[i], "count") && has_value) {
       if (!ParseRedisInt64(args[i + 1], &count)) return reply.Error(kErrNotInteger);
       if (count < 1) return reply.Error(kErrSyntax);
-    } else if (IEquals(args[i], "match") && has_value) {
+    } else if (EqualsIgnoreCase(args[i], "match") && has_value) {
       pattern = args[i + 1];
     } else {
       return reply.Error(kErrSyntax);
@@ -853,6 +847,53 @@ void ZScanRead(const ReadCall& call, const KvState& state) {
     reply.Bulk(x->member);
     reply.Bulk(FormatStoredScore(x->score));
   }
+}
+
+namespace {
+
+constexpr uint32_t kW = kCmdWrite;
+constexpr uint32_t kR = kCmdReadonly;
+constexpr uint32_t kF = kCmdFast;
+constexpr uint32_t kM = kCmdDenyOom;
+
+const CommandSpec kZsetCommands[] = {
+    // name, arity, flags, prepare, read, subcommands, first key, last key, step, apply
+    {"zadd", -4, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZAddApply},
+    {"zcard", 2, kR | kF, nullptr, ZCardRead, {}, 1, 1, 1},
+    {"zcount", 4, kR | kF, nullptr, ZCountRead, {}, 1, 1, 1},
+    {"zdiff", -3, kR, nullptr, ZSetOpRead, {}},
+    {"zdiffstore", -4, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZSetOpStoreApply},
+    {"zincrby", 4, kW | kM | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZAddApply},
+    {"zinter", -3, kR, nullptr, ZSetOpRead, {}},
+    {"zinterstore", -4, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZSetOpStoreApply},
+    {"zlexcount", 4, kR | kF, nullptr, ZLexCountRead, {}, 1, 1, 1},
+    {"zmscore", -3, kR | kF, nullptr, ZMScoreRead, {}, 1, 1, 1},
+    {"zpopmax", -2, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZPopApply},
+    {"zpopmin", -2, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZPopApply},
+    {"zrandmember", -2, kR, nullptr, ZRandMemberRead, {}, 1, 1, 1},
+    {"zrange", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
+    {"zrangebylex", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
+    {"zrangebyscore", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
+    {"zrangestore", -5, kW | kM, ProposeAsCommand, nullptr, {}, 1, 2, 1, ZRangeStoreApply},
+    {"zrank", 3, kR | kF, nullptr, ZRankRead, {}, 1, 1, 1},
+    {"zrem", -3, kW | kF, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZRemApply},
+    {"zremrangebylex", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZRemRangeApply},
+    {"zremrangebyrank", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZRemRangeApply},
+    {"zremrangebyscore", 4, kW, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZRemRangeApply},
+    {"zrevrange", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
+    {"zrevrangebylex", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
+    {"zrevrangebyscore", -4, kR, nullptr, ZRangeRead, {}, 1, 1, 1},
+    {"zrevrank", 3, kR | kF, nullptr, ZRankRead, {}, 1, 1, 1},
+    {"zscan", -3, kR, nullptr, ZScanRead, {}, 1, 1, 1},
+    {"zscore", 3, kR | kF, nullptr, ZScoreRead, {}, 1, 1, 1},
+    {"zunion", -3, kR, nullptr, ZSetOpRead, {}},
+    {"zunionstore", -4, kW | kM, ProposeAsCommand, nullptr, {}, 1, 1, 1, ZSetOpStoreApply},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> ZsetCommands() {
+  return kZsetCommands;
 }
 
 }  // namespace nines::store
