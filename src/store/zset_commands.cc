@@ -7,12 +7,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
 #include <memory>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -718,18 +715,17 @@ void ZSetOpRead(const ReadCall& call, const KvState& state) {
 
 void ZRandMemberRead(const ReadCall& call, const KvState& state) {
   ReplyWriter reply(call.out);
-  thread_local std::mt19937_64 rng{std::random_device{}()};
   const auto& args = call.args;
   if (args.size() == 2) {
     bool wrong_type = false;
     const SortedSet* z = FindZset(call, state, args[1], &wrong_type);
     if (wrong_type) return reply.Error(kErrWrongType);
     if (z == nullptr) return reply.NullBulk();
-    return reply.Bulk(z->AtRank(rng() % z->size())->member);
+    return reply.Bulk(z->AtRank(ReadRandom() % z->size())->member);
   }
   int64_t count = 0;
-  if (!ParseRedisInt64(args[2], &count)) return reply.Error(kErrNotInteger);
-  if (count == std::numeric_limits<int64_t>::min()) return reply.Error(kErrLongRange);
+  std::string error;
+  if (!ParseRandomCount(args[2], &count, &error)) return reply.Error(error);
   if (args.size() > 4 || (args.size() == 4 && !EqualsIgnoreCase(args[3], "withscores"))) {
     return reply.Error(kErrSyntax);
   }
@@ -751,8 +747,9 @@ void ZRandMemberRead(const ReadCall& call, const KvState& state) {
   if (count < 0 || count == 1) {
     // Repeats allowed: every draw independent.
     const uint64_t n = count < 0 ? static_cast<uint64_t>(-count) : 1;
+    if (n > kMaxRandomReply) return reply.Error(kErrRandomTooMany);
     reply.ArrayHeader(n * per);
-    for (uint64_t i = 0; i < n; ++i) emit(z->AtRank(rng() % size));
+    for (uint64_t i = 0; i < n; ++i) emit(z->AtRank(ReadRandom() % size));
     return;
   }
   if (static_cast<uint64_t>(count) >= size) {
@@ -770,7 +767,7 @@ void ZRandMemberRead(const ReadCall& call, const KvState& state) {
   };
   reply.ArrayHeader(n * per);
   for (uint64_t i = 0; i < n; ++i) {
-    const uint64_t j = i + rng() % (size - i);
+    const uint64_t j = i + ReadRandom() % (size - i);
     const uint64_t pick = slot(j);
     swapped[j] = slot(i);
     emit(z->AtRank(pick));
@@ -779,67 +776,39 @@ void ZRandMemberRead(const ReadCall& call, const KvState& state) {
 
 void ZScanRead(const ReadCall& call, const KvState& state) {
   ReplyWriter reply(call.out);
-  const auto& args = call.args;
-  // Redis's parseScanCursorOrReply: strtoul over the whole argument.
-  std::string cursor_text(args[2]);
-  char* end = nullptr;
-  errno = 0;
-  const uint64_t cursor = std::strtoull(cursor_text.c_str(), &end, 10);
-  if (cursor_text.empty() || end != cursor_text.c_str() + cursor_text.size() || errno == ERANGE) {
-    return reply.Error(kErrInvalidCursor);
-  }
+  ScanOptions options;
+  if (!ParseScanCursor(call.args[2], &options.cursor)) return reply.Error(kErrInvalidCursor);
   bool wrong_type = false;
-  const SortedSet* z = FindZset(call, state, args[1], &wrong_type);
+  const SortedSet* z = FindZset(call, state, call.args[1], &wrong_type);
   if (wrong_type) return reply.Error(kErrWrongType);
   if (z == nullptr) {
     reply.ArrayHeader(2);
     reply.Bulk("0");
     return reply.ArrayHeader(0);
   }
-  int64_t count = 10;
-  std::string_view pattern;
-  for (size_t i = 3; i < args.size(); i += 2) {
-    const bool has_value = i + 1 < args.size();
-    if (EqualsIgnoreCase(args[i], "count") && has_value) {
-      if (!ParseRedisInt64(args[i + 1], &count)) return reply.Error(kErrNotInteger);
-      if (count < 1) return reply.Error(kErrSyntax);
-    } else if (EqualsIgnoreCase(args[i], "match") && has_value) {
-      pattern = args[i + 1];
-    } else {
-      return reply.Error(kErrSyntax);
-    }
-  }
-  const bool match_all = pattern.empty() || pattern == "*";
-  std::vector<const Node*> page;
-  uint64_t next_cursor = 0;
+  std::string error;
+  if (!ParseScanOptions(call.args, 3, &options, &error)) return reply.Error(error);
+  std::vector<const Node*> nodes;
+  nodes.reserve(z->size());
   bool small = z->size() <= kListpackEntries;
-  for (const Node* x = z->first(); small && x != nullptr; x = x->next()) {
-    small = x->member.size() <= kListpackValue;
+  for (const Node* x = z->first(); x != nullptr; x = x->next()) {
+    nodes.push_back(x);
+    small = small && x->member.size() <= kListpackValue;
   }
+  uint64_t next_cursor = 0;
+  std::vector<const Node*> page;
   if (small) {
-    // As Redis with a listpack: everything at once, in order.
-    for (const Node* x = z->first(); x != nullptr; x = x->next()) page.push_back(x);
+    page = std::move(nodes);  // as Redis with a listpack: everything at once, in order
   } else {
-    // Members in (ScanHash, member) order from the cursor; a hash group is
-    // never split, so members present throughout are returned at least once.
-    std::vector<std::pair<uint64_t, const Node*>> candidates;
-    for (const Node* x = z->first(); x != nullptr; x = x->next()) {
-      const uint64_t hash = ScanHash(x->member);
-      if (hash >= cursor) candidates.emplace_back(hash, x);
-    }
-    std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
-      return a.first != b.first ? a.first < b.first : a.second->member < b.second->member;
-    });
-    for (size_t i = 0; i < candidates.size(); ++i) {
-      if (page.size() >= static_cast<uint64_t>(count) &&
-          candidates[i].first != candidates[i - 1].first) {
-        next_cursor = candidates[i].first;
-        break;
-      }
-      page.push_back(candidates[i].second);
+    for (size_t i : ScanCollection(
+             nodes.size(), options, [&](size_t i) { return std::string_view(nodes[i]->member); },
+             &next_cursor)) {
+      page.push_back(nodes[i]);
     }
   }
-  std::erase_if(page, [&](const Node* x) { return !match_all && !GlobMatch(pattern, x->member); });
+  const bool match_all = options.pattern == "*";
+  std::erase_if(
+      page, [&](const Node* x) { return !match_all && !GlobMatch(options.pattern, x->member); });
   reply.ArrayHeader(2);
   reply.Bulk(fmt::format("{}", next_cursor));
   reply.ArrayHeader(page.size() * 2);
