@@ -260,7 +260,8 @@ void HScanRead(const ReadCall& call, const KvState& state) {
           h.size(), options, [&h](size_t i) -> std::string_view { return h.at(i).first; }, &next);
     }
     const bool all = options.pattern == "*";
-    std::erase_if(page, [&](size_t i) { return !all && !GlobMatch(options.pattern, h.at(i).first); });
+    std::erase_if(page,
+                  [&](size_t i) { return !all && !GlobMatch(options.pattern, h.at(i).first); });
   }
   w.ArrayHeader(2);
   w.Bulk(fmt::format("{}", next));

@@ -129,8 +129,8 @@ std::string_view ObjectEncoding(const KvEntry& entry) {
       if (LooksLikeInt(entry.value)) return "int";
       return entry.value.size() <= 44 ? "embstr" : "raw";
     case ValueType::kHash: {
-      // hash-max-listpack-entries 128, hash-max-listpack-value 64
-      if (entry.hash->size() > 128) return "hashtable";
+      // hash-max-listpack-entries 512, hash-max-listpack-value 64 (Redis 7.0's defaults)
+      if (entry.hash->size() > 512) return "hashtable";
       for (size_t i = 0; i < entry.hash->size(); ++i) {
         const HashValue::Field& f = entry.hash->at(i);
         if (f.first.size() > 64 || f.second.size() > 64) return "hashtable";

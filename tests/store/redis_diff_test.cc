@@ -10,7 +10,12 @@
 //   scan:    [cursor, array]: the cursor exactly, the array sorted;
 //   shape:   random replies (SPOP, SRANDMEMBER, ...): only the reply's type
 //            and element count;
-//   any:     sent to both, replies not compared (set-up with randomness).
+//   any:     sent to both, replies not compared (set-up with randomness);
+//   scanall: a SCAN-family command run from cursor 0 until it returns 0 on
+//            each side: the union of everything returned, sorted and
+//            deduplicated (cursors differ: nines pages in its own hash order).
+// Tokens "@list:P:N" and "@pairs:P:Q:N" expand to P0..P(N-1) and to
+// P0 Q0 P1 Q1 ... (big collections, Redis's hashtable encodings).
 // "=== title" starts a block: both are flushed first. Skipped when
 // redis-server is not installed.
 #include <gtest/gtest.h>
@@ -66,8 +71,32 @@ std::vector<std::string> SplitArgs(const std::string& line) {
     }
     out.push_back(arg);
   }
-  return out;
+  std::vector<std::string> expanded;
+  for (const std::string& arg : out) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (size_t colon; (colon = arg.find(':', start)) != std::string::npos; start = colon + 1) {
+      parts.push_back(arg.substr(start, colon - start));
+    }
+    parts.push_back(arg.substr(start));
+    if (parts.size() == 3 && parts[0] == "@list") {
+      for (int k = 0; k < std::stoi(parts[2]); ++k)
+        expanded.push_back(parts[1] + std::to_string(k));
+    } else if (parts.size() == 4 && parts[0] == "@pairs") {
+      for (int k = 0; k < std::stoi(parts[3]); ++k) {
+        expanded.push_back(parts[1] + std::to_string(k));
+        expanded.push_back(parts[2] + std::to_string(k));
+      }
+    } else {
+      expanded.push_back(arg);
+    }
+  }
+  return expanded;
 }
+
+// Runs a SCAN-family command (cursor at args[cursor_at]) to the end; the
+// sorted, deduplicated raw elements of every page, or "" on an error reply.
+std::string ScanAll(RespClient& c, std::vector<std::string> args, size_t cursor_at);
 
 // A parsed RESP2 reply, enough to compare unordered arrays.
 struct Reply {
@@ -129,6 +158,7 @@ std::string Canonical(const std::string& mode, const std::string& raw) {
     for (const std::string& s : v) out += s + "|";
     return out;
   };
+  if (mode == "shape" && r.type == '$') return r.null ? "$nil" : "$bulk";
   if (r.type != '*' || r.null) return r.type == '-' || mode.empty() ? raw : r.raw;
   if (mode == "sorted") return "*sorted " + join(SortedRaw(r.elements, 1));
   if (mode == "pairs") return "*pairs " + join(SortedRaw(r.elements, 2));
@@ -137,6 +167,32 @@ std::string Canonical(const std::string& mode, const std::string& raw) {
   }
   if (mode == "shape") return "*" + std::to_string(r.elements.size());
   return raw;
+}
+
+bool EqualsNoCase(std::string a, std::string b) {
+  std::transform(a.begin(), a.end(), a.begin(), ::tolower);
+  std::transform(b.begin(), b.end(), b.begin(), ::tolower);
+  return a == b;
+}
+
+std::string ScanAll(RespClient& c, std::vector<std::string> args, size_t cursor_at) {
+  std::vector<std::string> all;
+  std::string cursor = "0";
+  for (int pages = 0; pages < 100000; ++pages) {
+    args[cursor_at] = cursor;
+    std::string raw = c.Call(args);
+    Reply r;
+    size_t pos = 0;
+    if (!Parse(raw, &pos, &r) || r.type != '*' || r.elements.size() != 2) return "";
+    for (const Reply& e : r.elements[1].elements) all.push_back(e.raw);
+    cursor = r.elements[0].text;
+    if (cursor == "0") break;
+  }
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  std::string out = std::to_string(all.size()) + ":";
+  for (const std::string& s : all) out += s;
+  return out;
 }
 
 class RedisDiffTest : public ::testing::Test {
@@ -189,7 +245,7 @@ TEST_F(RedisDiffTest, RepliesMatchRedis) {
       continue;
     }
     std::string mode;
-    for (const char* m : {"sorted", "pairs", "scan", "shape", "any"}) {
+    for (const char* m : {"sorted", "pairs", "scan", "shape", "any", "scanall"}) {
       std::string prefix = std::string(m) + ": ";
       if (line.rfind(prefix, 0) == 0) {
         mode = m;
@@ -197,6 +253,19 @@ TEST_F(RedisDiffTest, RepliesMatchRedis) {
       }
     }
     std::vector<std::string> args = SplitArgs(line);
+    if (mode == "scanall") {
+      const size_t cursor_at = EqualsNoCase(args[0], "scan") ? 1 : 2;
+      std::string expected = ScanAll(ref, args, cursor_at);
+      std::string got = ScanAll(ours, args, cursor_at);
+      ++compared;
+      if (expected.empty() || expected != got) {
+        ++mismatches;
+        ADD_FAILURE() << "[" << block << "] line " << line_no << ": " << line
+                      << "\n  redis: " << expected.substr(0, 300)
+                      << "\n  nines: " << got.substr(0, 300);
+      }
+      continue;
+    }
     std::string expected = ref.Call(args);
     std::string got = ours.Call(args);
     ASSERT_FALSE(expected.empty()) << "redis-server gave no reply to line " << line_no;
