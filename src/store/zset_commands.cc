@@ -27,9 +27,6 @@ using resp::ReplyWriter;
 using Node = SortedSet::Node;
 
 constexpr std::string_view kErrMustBePositive = "ERR value is out of range, must be positive";
-constexpr std::string_view kErrLongRange =
-    "ERR value is out of range, value must between -9223372036854775807 and "
-    "9223372036854775807";
 // Redis keeps sorted sets this small in a listpack: ZSCAN then returns them
 // whole, in order (zset-max-listpack-entries / -value).
 constexpr uint64_t kListpackEntries = 128;
@@ -46,7 +43,7 @@ double Normalize(double score) {
 
 // Redis's d2string, as ZSCAN shows a score kept in a listpack.
 std::string FormatStoredScore(double score) {
-  constexpr double kHalf = static_cast<double>(std::numeric_limits<int64_t>::max() / 2);
+  constexpr double kHalf = 4611686018427387904.0;  // LLONG_MAX / 2 as a double: 2^62
   if (!std::isinf(score) && score >= -kHalf && score <= kHalf) {
     auto as_int = static_cast<int64_t>(score);
     if (static_cast<double>(as_int) == score) return fmt::format("{}", as_int);
