@@ -41,8 +41,6 @@ bool RuleFor(KvOp op, OpRule* rule) {
       *rule = {kFlagNx | kFlagXx | kFlagGt | kFlagLt, true, 1, 1, false};
       return true;
     case KvOp::kPersist:
-      *rule = {0, false, 1, 1, false};
-      return true;
     case KvOp::kGetDel:
       *rule = {0, false, 1, 1, false};
       return true;
