@@ -50,10 +50,12 @@ struct Member {
 struct SimOp {
   ClientOp op;
   bool abandoned = false;  // every attempt certainly failed: never took effect
-  // A hash or set write (HSET, HINCRBY, SADD, SPOP, SREM on a key of its own)
-  // in place of a SET: not in the linearizability history; its effects are
-  // checked by the members' converging to equal state bytes (SPOP included,
-  // whose picks derive from the log index).
+  // A hash, set, sorted set or list write (HSET, HINCRBY, SADD, SPOP, SREM,
+  // ZADD, ZINCRBY, ZREMRANGEBYLEX, RPUSH, LPOP on a key of its own) in place
+  // of a SET: not in the linearizability history; its effects are checked by
+  // the members' converging to equal state bytes (SPOP included, whose picks
+  // derive from the log index; ZREMRANGEBYLEX over members with different
+  // scores, whose result must not depend on a skip list's shape).
   bool typed = false;
 };
 
@@ -63,7 +65,9 @@ std::vector<std::string> TypedWrite(const ClientOp& op) {
   const int64_t v = std::stoll(op.input);
   const std::string hash = "th." + op.key;
   const std::string set = "ts." + op.key;
-  switch (v % 5) {
+  const std::string zset = "tz." + op.key;
+  const std::string list = "tl." + op.key;
+  switch (v % 10) {
     case 0:
       return {"hset", hash, "f" + std::to_string(v % 7), op.input};
     case 1:
@@ -72,8 +76,18 @@ std::vector<std::string> TypedWrite(const ClientOp& op) {
       return {"sadd", set, "m" + std::to_string(v % 13), "m" + std::to_string(v % 11)};
     case 3:
       return {"spop", set, "2"};
-    default:
+    case 4:
       return {"srem", set, "m" + std::to_string(v % 13)};
+    case 5:
+      return {"zadd", zset, std::to_string(v % 3), "m" + std::to_string(v % 17)};
+    case 6:
+      return {"zincrby", zset, "1.5", "m" + std::to_string(v % 17)};
+    case 7:
+      return {"zremrangebylex", zset, "[m" + std::to_string(v % 5), "(m" + std::to_string(v % 9)};
+    case 8:
+      return {"rpush", list, op.input};
+    default:
+      return {"lpop", list, "2"};
   }
 }
 
