@@ -87,7 +87,13 @@ std::string DnsConfig(const Blueprint& bp, const NodeSpec& node) {
   t += fmt::format("listen = \"{}\"\nadmin = \"{}\"\nzone = \"{}\"\nttl = {}\nnames = [\"www\"]\n",
                    node.address.ToString(), node.admin.ToString(), bp.zone, bp.ttl);
   const RegionSpec& first = bp.regions.front();
-  t += fmt::format("default_location = [{}, {}]\n\n", first.latitude, first.longitude);
+  t += fmt::format("default_location = [{}, {}]\n", first.latitude, first.longitude);
+  // A client keeps its answer for the TTL: the next-nearest region's lbs
+  // follow its own, so one that holds it when its region stops still has a
+  // live address. Rotated, so clients spread over a region's lbs.
+  int fallback = 0;
+  for (const RegionSpec& r : bp.regions) fallback = std::max(fallback, r.lbs);
+  t += fmt::format("fallback_addresses = {}\nrotate = true\n\n", std::min(fallback, 8));
   t += "[health]\npath = \"/healthz\"\ninterval_ms = 500\ntimeout_ms = 400\nrise = 2\nfall = 2\n";
   for (const RegionSpec& r : bp.regions) {
     std::vector<std::string> lbs;
