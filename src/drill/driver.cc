@@ -241,19 +241,28 @@ int RunDrill(const DrillOptions& o) {
   std::printf("drill: blueprint ready: %zu nodes, %zu regions, store leader %s\n",
               state.nodes.size(), state.regions.size(), state.leader.c_str());
 
-  // 3. Users: N per region with addresses PREFIX.100.. ; the spike client PREFIX.200.
+  // 3. Users: N per region with addresses PREFIX.100.. ; the spike client
+  // PREFIX.200. Each is its own stub resolver with its region's subnet.
   std::vector<SimUser> users;
   std::vector<std::string> source_ips;
+  std::vector<std::string> user_subnets;
   for (size_t r = 0; r < state.regions.size(); ++r) {
     std::string prefix = state.regions[r].prefix.empty() ? "127.0." + std::to_string(r + 1)
                                                          : state.regions[r].prefix;
     for (int u = 0; u < o.users_per_region; ++u) {
-      users.push_back({prefix + "." + std::to_string(100 + u), r});
+      users.push_back({prefix + "." + std::to_string(100 + u), user_subnets.size()});
+      user_subnets.push_back(subnets[r]);
       source_ips.push_back(users.back().source_ip);
     }
   }
   std::string spike_prefix = state.regions[0].prefix.empty() ? "127.0.1" : state.regions[0].prefix;
-  SimUser spike_user{spike_prefix + ".200", 0};
+  SimUser spike_user{spike_prefix + ".200", user_subnets.size()};
+  user_subnets.push_back(subnets[0]);
+  resolver = std::make_unique<RegionResolver>(dns_servers, zone, user_subnets);
+  if (!resolver->ResolveAll(NowMs(), &error)) {
+    std::fprintf(stderr, "drill: DNS: %s\n", error.c_str());
+    return 1;
+  }
 
   // 4. Load and faults.
   int64_t duration_ms = static_cast<int64_t>(o.duration_s * 1000);

@@ -175,10 +175,10 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
       std::error_code ec;
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    std::vector<std::string> addresses = resolver_.Addresses(u.user.region);
+    std::vector<std::string> addresses = resolver_.Addresses(u.user.resolver_entry);
     if (addresses.empty()) {
       result = Exchange{0, true, "no DNS answer yet", ""};
-      resolver_.RequestRefresh(u.user.region);
+      resolver_.RequestRefresh(u.user.resolver_entry);
       next_is_untried = false;
       continue;
     }
@@ -191,7 +191,7 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
     // first is what browsers do, an opt-in.
     ++failed_addresses;
     next_is_untried = failed_addresses < addresses.size();
-    if (options_.reresolve_on_failure) resolver_.RequestRefresh(u.user.region);
+    if (options_.reresolve_on_failure) resolver_.RequestRefresh(u.user.resolver_entry);
   }
 
   int64_t done = NowNanos();

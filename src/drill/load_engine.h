@@ -26,8 +26,8 @@
 namespace nines::drill {
 
 struct SimUser {
-  std::string source_ip;  // bound before connecting: the lb's per-client key
-  size_t region = 0;      // index into the resolver's regions
+  std::string source_ip;      // bound before connecting: the lb's per-client key
+  size_t resolver_entry = 0;  // its stub resolver: an entry of the RegionResolver
 };
 
 struct LoadOptions {
