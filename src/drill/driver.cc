@@ -21,6 +21,7 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "drill/cluster_state.h"
+#include "drill/crowd.h"
 #include "drill/fault_action.h"
 #include "drill/fault_schedule.h"
 #include "drill/load_engine.h"
@@ -326,6 +327,8 @@ int RunDrill(const DrillOptions& o) {
   report.faults_requested = o.faults;
   report.started_wall_ms = WallMillis();
   bool is_root = geteuid() == 0;
+  // Crowd surges by their fault's index in report.faults.
+  std::vector<std::pair<size_t, std::unique_ptr<CrowdSurge>>> crowds;
 
   for (const PlannedFault& planned : plan) {
     SleepUntil(start_ms + planned.start_ms);
@@ -356,6 +359,19 @@ int RunDrill(const DrillOptions& o) {
       int64_t spike_start = LoadEngine::NowNanos();
       int64_t held = (planned.end_ms - planned.start_ms) * 1'000'000;
       engine.StartSpike(LoadSchedule(o.rate * 10, spike_start, held), spike_user);
+    } else if (planned.kind == FaultKind::kCrowd) {
+      CrowdPlan plan = PlanCrowd(*now_state, dns_servers, zone, subnets[0]);
+      plan.multiple = o.crowd_multiple;
+      plan.rate = o.crowd_rate;
+      plan.held_ms = planned.end_ms - planned.start_ms;
+      plan.run_start_nanos = start_nanos;
+      plan.timeline_seconds = timeline.seconds();
+      crowds.emplace_back(report.faults.size(), std::make_unique<CrowdSurge>());
+      std::string err = crowds.back().second->Start(plan);
+      if (!err.empty()) {
+        f.skipped = true;
+        f.notice = err;
+      }
     } else {
       std::string post = api.Post(action.inject_path);
       if (!post.empty()) {
@@ -406,6 +422,9 @@ int RunDrill(const DrillOptions& o) {
           case Detection::kFirstSpike429:
             detected = engine.counters().spike_rate_limited > spike_429_before;
             break;
+          case Detection::kCrowdTurnedAway:
+            detected = crowds.back().second->TurnedAway();
+            break;
         }
         if (detected) {
           f.detected_after_ms = NowMs() - injected_at;
@@ -419,6 +438,16 @@ int RunDrill(const DrillOptions& o) {
     }
     if (!f.skipped && action.detection != Detection::kNone && f.detected_after_ms < 0) {
       f.detected_by = std::string("not seen while held: ") + DetectionText(action.detection);
+    }
+    if (planned.kind == FaultKind::kCrowd && !f.skipped) {
+      crowds.back().second->Stop();  // its undo: stop sending
+      std::string e;
+      if (auto after = api.State(&e)) {
+        int restarts = 0;
+        for (const NodeState& n : after->nodes) restarts += n.restarts;
+        for (const NodeState& n : now_state->nodes) restarts -= n.restarts;
+        crowds.back().second->SetRestarts(std::max(restarts, 0));
+      }
     }
     // Undo it (retried: the API may be busy restarting things).
     if (!f.skipped && !action.undo_path.empty()) {
@@ -460,6 +489,10 @@ int RunDrill(const DrillOptions& o) {
   io.stop();
   io_thread.join();
   resolver_thread.join();
+  for (auto& [index, crowd] : crowds) {
+    crowd->Stop();
+    report.faults[index].crowd = crowd->Figures(timeline);
+  }
   for (const std::string& note : engine.Notes()) report.notices.push_back("client: " + note);
   if (resolver->failures() > 0) {
     report.notices.push_back("DNS: " + std::to_string(resolver->failures()) + " of " +

@@ -145,7 +145,7 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
   std::string path;
   std::string body;
   std::string key;
-  if (spike) {
+  if (spike || options_.crowd) {
     path = "/orders?limit=1";
   } else if (!recent_.empty() && static_cast<int>(rng_() % 100) < options_.read_percent) {
     path = "/orders/" + recent_[rng_() % recent_.size()];
@@ -216,6 +216,11 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
       AddNote("t=" + std::to_string(at_ms / 1000) + "s " + method + " " + path + ": status " +
               std::to_string(s));
     }
+  }
+  if (outcome == Outcome::kFailed || outcome == Outcome::kSpikeFailed) {
+    if (s == 503) ++counters_.shed;
+    if (s == 0 && result.error == "timeout") ++counters_.timeouts;
+    if (s == 0 && result.error != "timeout") ++counters_.no_response;
   }
   switch (outcome) {
     case Outcome::kOk:
