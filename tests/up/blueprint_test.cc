@@ -129,6 +129,11 @@ TEST(BlueprintTest, DnsAnswersListTheNextNearestRegionAsFallback) {
     EXPECT_EQ(policy.RegionOfAddress(a.addresses[1]), 0);
     EXPECT_EQ(policy.RegionOfAddress(a.addresses[2]), 1) << "us-west is nearest to us-east";
     EXPECT_EQ(policy.RegionOfAddress(a.addresses[3]), 1);
+    // Issue 17: DNS checks each lb's own /healthz on its admin port. Through
+    // the traffic port the check waited in the queue of an lb shedding a
+    // crowd, got its 503 and moved the region (and the crowd) to the next
+    // one: a cascade. An lb that sheds load is not down.
+    EXPECT_EQ(c->check_ports, (std::vector<int>{9901, 9901, 9901})) << n.config_text;
   }
 }
 
