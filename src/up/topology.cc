@@ -49,7 +49,7 @@ std::string Header(const std::string& what) {
 }
 
 // Requests in flight from one lb to one app server at most (lb max_conn).
-constexpr int kAppMaxConn = 8;
+constexpr int kAppMaxConn = 32;
 
 std::string LbConfig(const Blueprint& bp, const RegionSpec& region, const NodeSpec& node) {
   std::string t = Header(node.name);
