@@ -48,17 +48,11 @@ std::string Header(const std::string& what) {
                      what);
 }
 
-// Requests in flight from one lb to one app server at most (lb max_conn).
-constexpr int kAppMaxConn = 32;
-
 std::string LbConfig(const Blueprint& bp, const RegionSpec& region, const NodeSpec& node) {
   std::string t = Header(node.name);
   t += fmt::format("listen = \"{}\"\nadmin = \"{}\"\n", node.address.ToString(),
                    node.admin.ToString());
-  t += "balance = \"least_conn\"\nretries = 2\nthreads = 1\nmax_connections = 4096\n";
-  // Overload: at most kAppMaxConn requests in flight per app from each lb;
-  // the excess waits briefly (the latency objective) and is shed with 503.
-  t += fmt::format("max_queue = 1024\nqueue_timeout_ms = 250\n\n");
+  t += "balance = \"least_conn\"\nretries = 2\nthreads = 1\nmax_connections = 4096\n\n";
   t += "[health]\npath = \"/healthz\"\ninterval_ms = 500\ntimeout_ms = 400\nrise = 2\nfall = 2\n\n";
   t += "[timeouts]\nconnect_ms = 1000\nserver_ms = 10000\ndrain_ms = 2000\n\n";
   t += fmt::format("[rate_limit]\nper_client = \"{}\"\nclient_key = \"ip\"\nglobal = \"{}\"\n",
@@ -81,9 +75,8 @@ std::string LbConfig(const Blueprint& bp, const RegionSpec& region, const NodeSp
   for (const RegionSpec& r : bp.regions) {
     bool own = r.name == region.name;
     for (int i = 0; i < r.apps; ++i) {
-      t += fmt::format("\n[[server]]\nmax_conn = {}\nname = \"{}-app-{}\"\naddress = \"{}:{}\"\n{}",
-                       kAppMaxConn, r.name, i + 1, Host(r, kFirstAppHost + i), kAppPort,
-                       own ? "" : "backup = true\n");
+      t += fmt::format("\n[[server]]\nname = \"{}-app-{}\"\naddress = \"{}:{}\"\n{}", r.name, i + 1,
+                       Host(r, kFirstAppHost + i), kAppPort, own ? "" : "backup = true\n");
     }
   }
   return t;
