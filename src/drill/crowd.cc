@@ -49,6 +49,7 @@ double ProbeCapacity(const std::string& lb_host, uint16_t port, int probe_ms) {
   std::atomic<uint64_t> ok{0};
   int64_t end = NowMs() + probe_ms;
   std::vector<std::thread> clients;
+  clients.reserve(kProbeClients);
   for (int t = 0; t < kProbeClients; ++t) {
     clients.emplace_back([&, t] {
       for (int k = 0; NowMs() < end; ++k) {
