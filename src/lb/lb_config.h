@@ -45,7 +45,7 @@ struct OutlierConfig {
   int consecutive_failures = 5;
   int base_ejection_ms = 5000;
   int max_ejection_ms = 300000;
-  int max_ejection_percent = 50;  // never eject more than this share of servers (at least one)
+  int max_ejection_percent = 50;  // of the primaries, and of the backups (at least one)
   int panic_threshold = 50;       // percent; 0: never panic
 };
 

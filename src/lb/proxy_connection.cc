@@ -880,7 +880,12 @@ void ClientConnection::LocalReply(int status, bool close,
   local_reply_ = pending_continue_;
   pending_continue_.clear();
   size_t head_from = local_reply_.size();
-  local_reply_ += http::BuildErrorResponse(status, keep, headers);
+  // Every 503 of the lb's own says when to come back, as a 429 does: shed
+  // from the overload queue, or no server to take it.
+  static const std::vector<std::pair<std::string, std::string>> kRetryAfter = {
+      {"Retry-After", "1"}};
+  local_reply_ += http::BuildErrorResponse(
+      status, keep, status == 503 && headers.empty() ? kRetryAfter : headers);
   if (head_request_) {
     // A reply to HEAD has the headers of the GET reply and no body.
     local_reply_.resize(local_reply_.find("\r\n\r\n", head_from) + 4);
