@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <asio/post.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
@@ -111,6 +112,7 @@ void ClientConnection::Read() {
 
 void ClientConnection::OnInput() {
   size_t offset = 0;
+  handling_input_ = true;
   while (!closing_) {
     resp::ParseResult r = parser_.Parse(std::string_view(in_).substr(offset));
     if (r == resp::ParseResult::kCommand) {
@@ -129,6 +131,8 @@ void ClientConnection::OnInput() {
     }
   }
   in_.erase(0, offset);
+  handling_input_ = false;
+  Flush();  // every reply this chunk produced at once, in one send
 }
 
 uint64_t ClientConnection::AddSlot() {
@@ -168,6 +172,7 @@ void ClientConnection::Handle(const std::vector<std::string_view>& received) {
         Complete(seq, std::move(out));
         return;
       }
+      if (!dedup && JoinReadGroup(args, plan, seq)) return;
       break;
     case PlanKind::kWrite:
       break;
@@ -291,17 +296,82 @@ std::string ClientConnection::Reclassify(const Request& request, int earlier_sen
 
 void ClientConnection::RunRead(const Request& request, uint64_t seq) {
   std::vector<std::string_view> args(request.args.begin(), request.args.end());
+  ExecuteBarrierRead(args, request.plan, seq);
+}
+
+void ClientConnection::ExecuteBarrierRead(std::span<const std::string_view> args,
+                                          const CommandPlan& plan, uint64_t seq) {
   CommandContext context = server_->Context();
-  CommandPlan plan;
   std::string out;
-  ClientSession session = session_;
-  session.authenticated = true;
-  PrepareCommand(args, session, context, &plan, &out);
-  if (plan.kind == PlanKind::kRead) {
-    out.clear();
+  if (plan.spec != nullptr && plan.spec->prepare == nullptr) {
+    // A plain read (GET, MGET, EXISTS...): arity was all there was to check.
     ExecuteRead(plan, args, context, server_->state(), &out);
+  } else {
+    CommandPlan again;
+    ClientSession session = session_;
+    session.authenticated = true;
+    PrepareCommand(args, session, context, &again, &out);
+    if (again.kind == PlanKind::kRead) {
+      out.clear();
+      ExecuteRead(again, args, context, server_->state(), &out);
+    }
   }
   Complete(seq, std::move(out));
+}
+
+bool ClientConnection::JoinReadGroup(const std::vector<std::string_view>& args, CommandPlan& plan,
+                                     uint64_t seq) {
+  // The conditions under which Route would start this read's barrier at once.
+  if (!server_->IsLeader() || !retry_queue_.empty() || HasForwardedRequests()) return false;
+  StoreNode& node = server_->node();
+  if (!read_group_ || read_group_->batch != node.OpenReadBatch() ||
+      read_group_->min_index != last_write_index_) {
+    auto group = std::make_shared<ReadGroup>();
+    auto self = shared_from_this();
+    if (!node.StartRead(last_write_index_, [self, group](bool ok, const std::string& error) {
+          self->FinishReadGroup(*group, ok, error);
+        })) {
+      read_group_.reset();
+      return false;
+    }
+    group->batch = node.OpenReadBatch();
+    group->min_index = last_write_index_;
+    read_group_ = std::move(group);
+  }
+  ReadGroup& group = *read_group_;
+  ReadGroup::Item item;
+  item.seq = seq;
+  item.first = static_cast<uint32_t>(group.spans.size());
+  item.count = static_cast<uint32_t>(args.size());
+  for (std::string_view arg : args) {
+    group.spans.emplace_back(static_cast<uint32_t>(group.arena.size()),
+                             static_cast<uint32_t>(arg.size()));
+    group.arena.append(arg);
+  }
+  item.plan = std::move(plan);
+  item.plan.pattern = {};
+  group.items.push_back(std::move(item));
+  return true;
+}
+
+void ClientConnection::FinishReadGroup(ReadGroup& group, bool ok, const std::string& error) {
+  if (read_group_.get() == &group) read_group_.reset();
+  // The node counted one read (this callback); the metric counts each.
+  if (ok && !group.items.empty()) server_->counters().reads_served += group.items.size() - 1;
+  if (closed_) return;
+  for (const ReadGroup::Item& item : group.items) {
+    if (!ok) {
+      std::string out;
+      AppendError(&out, error);
+      Complete(item.seq, std::move(out));
+      continue;
+    }
+    read_args_.clear();
+    for (uint32_t i = item.first; i < item.first + item.count; ++i) {
+      read_args_.emplace_back(group.arena.data() + group.spans[i].first, group.spans[i].second);
+    }
+    ExecuteBarrierRead(read_args_, item.plan, item.seq);
+  }
 }
 
 void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq, bool retried) {
@@ -490,7 +560,17 @@ void ClientConnection::Complete(uint64_t seq, std::string reply) {
     slots_.pop_front();
     ++first_seq_;
   }
-  Flush();
+  if (!handling_input_) ScheduleFlush();
+}
+
+void ClientConnection::ScheduleFlush() {
+  // A write in progress flushes again when it completes.
+  if (flush_posted_ || write_busy_ || closed_) return;
+  flush_posted_ = true;
+  asio::post(server_->io(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->Flush();
+  });
 }
 
 void ClientConnection::Flush() {

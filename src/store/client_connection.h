@@ -16,6 +16,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,23 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     uint64_t sent_on = 0;  // the last of them (fwd_generation_)
   };
 
+  // Reads that wait for one read barrier together: every one joined while
+  // the node's open read batch stayed the same (so each would have joined
+  // that batch on its own), with the same last write of this connection.
+  struct ReadGroup {
+    struct Item {
+      uint64_t seq = 0;
+      uint32_t first = 0;  // index of its first argument in spans
+      uint32_t count = 0;
+      CommandPlan plan;  // pattern cleared: it viewed the input buffer
+    };
+    uint64_t batch = 0;                                // StoreNode::OpenReadBatch() when it started
+    uint64_t min_index = 0;                            // the connection's last proposed write then
+    std::string arena;                                 // the arguments of every read, back to back
+    std::vector<std::pair<uint32_t, uint32_t>> spans;  // (offset, length) in arena
+    std::vector<Item> items;
+  };
+
   void Read();
   void OnInput();
   void Handle(const std::vector<std::string_view>& args);
@@ -67,6 +85,16 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // applied is not a promise that nothing was applied: it becomes -UNKNOWN.
   static std::string Reclassify(const Request& request, int earlier_sends, std::string error);
   void RunRead(const Request& request, uint64_t seq);
+  // Runs a read whose barrier passed: plan as prepared before (a read whose
+  // prepare step checks more than arity is prepared again, against the
+  // context now); args live as long as the call.
+  void ExecuteBarrierRead(std::span<const std::string_view> args, const CommandPlan& plan,
+                          uint64_t seq);
+  // Adds a linearizable read to this connection's open ReadGroup (starting
+  // one if needed). False when the read must take the general path (Route):
+  // not leader, requests waiting or forwarded, or no barrier can start now.
+  bool JoinReadGroup(const std::vector<std::string_view>& args, CommandPlan& plan, uint64_t seq);
+  void FinishReadGroup(ReadGroup& group, bool ok, const std::string& error);
   void Forward(std::shared_ptr<Request> request, uint64_t seq, bool retried);
   void ForwardRead();
   void ForwardFlush();
@@ -80,6 +108,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool HasForwardedRequests() const;
   uint64_t AddSlot();
   void Complete(uint64_t seq, std::string reply);
+  // Writes out_ now, or after the current input chunk, or (for completions
+  // from elsewhere: the node, the forwarding connection) once the handlers
+  // already queued have run, so a burst of replies leaves in one send.
+  void ScheduleFlush();
   void Flush();
   void Close();
 
@@ -94,6 +126,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::string out_;
   std::string writing_;
   bool write_busy_ = false;
+  bool handling_input_ = false;  // in OnInput: it flushes at the end
+  bool flush_posted_ = false;
+  std::shared_ptr<ReadGroup> read_group_;    // the open one, if any
+  std::vector<std::string_view> read_args_;  // scratch for ExecuteBarrierRead
   bool reading_paused_ = false;
   bool closing_ = false;
   bool closed_ = false;
