@@ -122,6 +122,10 @@ class StoreNode {
   // Starts a linearizable read barrier on the leader: done(true) once the
   // state reflects every write committed before the call (and min_index).
   bool StartRead(uint64_t min_index, ReadDone done);
+  // The id of the read batch a StartRead now would join (0: none is open).
+  // Reads started while it stays the same share one heartbeat round, so a
+  // front end may let them share one StartRead too (ClientConnection does).
+  uint64_t OpenReadBatch() const { return open_read_batch_ ? open_read_batch_->id : 0; }
   // Calls fn(false) when a leader is known (or fn(true) at deadline_ms).
   void WhenLeaderKnown(int64_t deadline_ms, std::function<void(bool timed_out)> fn);
   int64_t NowMs() const { return env_.clock->NowMillis(); }
@@ -174,10 +178,16 @@ class StoreNode {
     uint64_t min_index = 0;  // the connection's last proposed write
     ReadDone done;
   };
-  // Reads that share one ReadIndex request: every read that arrives before
-  // the next GetReady (which sends the heartbeat round) joins the open batch.
+  // Reads that share one ReadIndex request. One heartbeat round is in
+  // flight at a time (as etcd's linearizableReadLoop): reads that arrive
+  // while it is join a deferred batch, whose ReadIndex is requested once the
+  // round in flight is confirmed (so it sees every write committed before
+  // its reads arrived, and more), and which they may join until the next
+  // GetReady sends its round.
   struct ReadBatch {
+    uint64_t id = 0;          // its key in read_batches_ (ids are never reused)
     uint64_t read_index = 0;  // 0 until the ReadState arrives
+    bool requested = false;   // its ReadIndex was requested (else deferred)
     bool ready = false;
     int64_t deadline = 0;
     std::vector<PendingRead> reads;
@@ -219,6 +229,10 @@ class StoreNode {
   void Persist(const raft::Ready& rd);
   void ApplyEntry(const raft::Entry& e);
   void ServeReads();
+  // Requests the deferred batch's ReadIndex once no round is in flight; its
+  // reads fail (TRYAGAIN) when the barrier cannot start.
+  void RequestDeferredRead();
+  bool ReadRoundInFlight() const;
   void SweepTimeouts();
   void ReleaseWaiters();
   void MaybeSnapshot();
@@ -261,7 +275,13 @@ class StoreNode {
   uint64_t next_read_id_ = 0;
   std::map<uint64_t, PendingWrite> pending_writes_;
   std::map<uint64_t, ReadBatch> read_batches_;
-  ReadBatch* open_read_batch_ = nullptr;  // closed before every GetReady
+  // The batch new reads join: a requested one is closed before every
+  // GetReady; a deferred one stays open until its ReadIndex is requested.
+  ReadBatch* open_read_batch_ = nullptr;
+  // The requested batch whose ReadState has not arrived (0: none), and the
+  // term it was requested in (a round of an older term is never confirmed).
+  uint64_t read_round_ = 0;
+  uint64_t read_round_term_ = 0;
   size_t pending_read_count_ = 0;
   std::vector<Waiter> waiters_;
   int64_t last_purge_ms_ = 0;
