@@ -202,6 +202,13 @@ void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq, boo
     Retry(request, seq, "no leader: the group has no elected leader right now");
     return;
   }
+  // A write waits while earlier reads of this connection wait for their
+  // barrier: applied first, it would show in their replies (a read seeing a
+  // write sent after it). Whatever comes after it waits behind it.
+  if (!parked_.empty() || (request->write && barrier_reads_ > 0)) {
+    parked_.push_back(Parked{seq, std::move(request)});
+    return;
+  }
   auto self = shared_from_this();
   if (server_->IsLeader()) {
     bool started;
@@ -225,10 +232,12 @@ void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq, boo
                                        std::string out;
                                        AppendError(&out, error);
                                        self->Complete(seq, std::move(out));
-                                       return;
+                                     } else {
+                                       self->RunRead(*request, seq);
                                      }
-                                     self->RunRead(*request, seq);
+                                     self->BarrierDone();
                                    });
+      if (started) ++barrier_reads_;
     }
     if (started) return;
   } else if (server_->leader() != 0) {
@@ -322,7 +331,9 @@ void ClientConnection::ExecuteBarrierRead(std::span<const std::string_view> args
 bool ClientConnection::JoinReadGroup(const std::vector<std::string_view>& args, CommandPlan& plan,
                                      uint64_t seq) {
   // The conditions under which Route would start this read's barrier at once.
-  if (!server_->IsLeader() || !retry_queue_.empty() || HasForwardedRequests()) return false;
+  if (!server_->IsLeader() || !retry_queue_.empty() || !parked_.empty() || HasForwardedRequests()) {
+    return false;
+  }
   StoreNode& node = server_->node();
   if (!read_group_ || read_group_->batch != node.OpenReadBatch() ||
       read_group_->min_index != last_write_index_) {
@@ -334,6 +345,7 @@ bool ClientConnection::JoinReadGroup(const std::vector<std::string_view>& args, 
       read_group_.reset();
       return false;
     }
+    ++barrier_reads_;
     group->batch = node.OpenReadBatch();
     group->min_index = last_write_index_;
     read_group_ = std::move(group);
@@ -356,9 +368,9 @@ bool ClientConnection::JoinReadGroup(const std::vector<std::string_view>& args, 
 
 void ClientConnection::FinishReadGroup(ReadGroup& group, bool ok, const std::string& error) {
   if (read_group_.get() == &group) read_group_.reset();
+  if (closed_) return;
   // The node counted one read (this callback); the metric counts each.
   if (ok && !group.items.empty()) server_->counters().reads_served += group.items.size() - 1;
-  if (closed_) return;
   for (const ReadGroup::Item& item : group.items) {
     if (!ok) {
       std::string out;
@@ -372,6 +384,17 @@ void ClientConnection::FinishReadGroup(ReadGroup& group, bool ok, const std::str
     }
     ExecuteBarrierRead(read_args_, item.plan, item.seq);
   }
+  BarrierDone();
+}
+
+void ClientConnection::BarrierDone() {
+  --barrier_reads_;
+  if (barrier_reads_ > 0 || parked_.empty() || closed_) return;
+  // In order: the first write is proposed, a read after it starts a barrier
+  // that waits for it, and what follows parks again behind that read.
+  std::deque<Parked> parked;
+  parked.swap(parked_);
+  for (Parked& p : parked) Route(std::move(p.request), p.seq, true);
 }
 
 void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq, bool retried) {

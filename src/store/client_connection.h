@@ -95,6 +95,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // not leader, requests waiting or forwarded, or no barrier can start now.
   bool JoinReadGroup(const std::vector<std::string_view>& args, CommandPlan& plan, uint64_t seq);
   void FinishReadGroup(ReadGroup& group, bool ok, const std::string& error);
+  // A barrier of this connection's reads was served (or failed): once none
+  // waits, the parked requests are routed again, in order.
+  void BarrierDone();
   void Forward(std::shared_ptr<Request> request, uint64_t seq, bool retried);
   void ForwardRead();
   void ForwardFlush();
@@ -128,7 +131,16 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool write_busy_ = false;
   bool handling_input_ = false;  // in OnInput: it flushes at the end
   bool flush_posted_ = false;
-  std::shared_ptr<ReadGroup> read_group_;    // the open one, if any
+  std::shared_ptr<ReadGroup> read_group_;  // the open one, if any
+  // Read barriers (StartRead calls) of this connection not yet served, and
+  // the requests parked behind them: a write (and all after it) waits until
+  // every earlier read was executed.
+  int barrier_reads_ = 0;
+  struct Parked {
+    uint64_t seq = 0;
+    std::shared_ptr<Request> request;
+  };
+  std::deque<Parked> parked_;
   std::vector<std::string_view> read_args_;  // scratch for ExecuteBarrierRead
   bool reading_paused_ = false;
   bool closing_ = false;
