@@ -305,25 +305,31 @@ std::string ClientConnection::Reclassify(const Request& request, int earlier_sen
 
 void ClientConnection::RunRead(const Request& request, uint64_t seq) {
   std::vector<std::string_view> args(request.args.begin(), request.args.end());
-  ExecuteBarrierRead(args, request.plan, seq);
+  ExecuteBarrierRead(args, request.plan.spec, seq);
 }
 
 void ClientConnection::ExecuteBarrierRead(std::span<const std::string_view> args,
-                                          const CommandPlan& plan, uint64_t seq) {
+                                          const CommandSpec* spec, uint64_t seq) {
   CommandContext context = server_->Context();
-  std::string out;
-  if (plan.spec != nullptr && plan.spec->prepare == nullptr) {
+  if (spec != nullptr && spec->prepare == nullptr && spec->read != nullptr) {
     // A plain read (GET, MGET, EXISTS...): arity was all there was to check.
+    std::string* out = ReplyBuffer(seq);
+    if (out == nullptr) return;
+    CommandPlan plan;
+    plan.kind = PlanKind::kRead;
+    plan.spec = spec;
+    ExecuteRead(plan, args, context, server_->state(), out);
+    FinishReply(seq);
+    return;
+  }
+  std::string out;
+  CommandPlan plan;
+  ClientSession session = session_;
+  session.authenticated = true;
+  PrepareCommand(args, session, context, &plan, &out);
+  if (plan.kind == PlanKind::kRead) {
+    out.clear();
     ExecuteRead(plan, args, context, server_->state(), &out);
-  } else {
-    CommandPlan again;
-    ClientSession session = session_;
-    session.authenticated = true;
-    PrepareCommand(args, session, context, &again, &out);
-    if (again.kind == PlanKind::kRead) {
-      out.clear();
-      ExecuteRead(again, args, context, server_->state(), &out);
-    }
   }
   Complete(seq, std::move(out));
 }
@@ -337,11 +343,21 @@ bool ClientConnection::JoinReadGroup(const std::vector<std::string_view>& args, 
   StoreNode& node = server_->node();
   if (!read_group_ || read_group_->batch != node.OpenReadBatch() ||
       read_group_->min_index != last_write_index_) {
-    auto group = std::make_shared<ReadGroup>();
-    auto self = shared_from_this();
-    if (!node.StartRead(last_write_index_, [self, group](bool ok, const std::string& error) {
-          self->FinishReadGroup(*group, ok, error);
+    std::shared_ptr<ReadGroup> group;
+    if (spare_group_ && spare_group_.use_count() == 1) {
+      group = std::move(spare_group_);
+      group->arena.clear();
+      group->spans.clear();
+      group->items.clear();
+    } else {
+      group = std::make_shared<ReadGroup>();
+    }
+    group->owner = shared_from_this();
+    if (!node.StartRead(last_write_index_, [group](bool ok, const std::string& error) {
+          std::shared_ptr<ClientConnection> owner = std::move(group->owner);
+          owner->FinishReadGroup(group, ok, error);
         })) {
+      group->owner.reset();
       read_group_.reset();
       return false;
     }
@@ -355,23 +371,24 @@ bool ClientConnection::JoinReadGroup(const std::vector<std::string_view>& args, 
   item.seq = seq;
   item.first = static_cast<uint32_t>(group.spans.size());
   item.count = static_cast<uint32_t>(args.size());
+  item.spec = plan.spec;
   for (std::string_view arg : args) {
     group.spans.emplace_back(static_cast<uint32_t>(group.arena.size()),
                              static_cast<uint32_t>(arg.size()));
     group.arena.append(arg);
   }
-  item.plan = std::move(plan);
-  item.plan.pattern = {};
-  group.items.push_back(std::move(item));
+  group.items.push_back(item);
   return true;
 }
 
-void ClientConnection::FinishReadGroup(ReadGroup& group, bool ok, const std::string& error) {
-  if (read_group_.get() == &group) read_group_.reset();
+void ClientConnection::FinishReadGroup(const std::shared_ptr<ReadGroup>& group, bool ok,
+                                       const std::string& error) {
+  if (read_group_ == group) read_group_.reset();
+  spare_group_ = group;  // reusable once the node drops its callback
   if (closed_) return;
   // The node counted one read (this callback); the metric counts each.
-  if (ok && !group.items.empty()) server_->counters().reads_served += group.items.size() - 1;
-  for (const ReadGroup::Item& item : group.items) {
+  if (ok && !group->items.empty()) server_->counters().reads_served += group->items.size() - 1;
+  for (const ReadGroup::Item& item : group->items) {
     if (!ok) {
       std::string out;
       AppendError(&out, error);
@@ -380,9 +397,9 @@ void ClientConnection::FinishReadGroup(ReadGroup& group, bool ok, const std::str
     }
     read_args_.clear();
     for (uint32_t i = item.first; i < item.first + item.count; ++i) {
-      read_args_.emplace_back(group.arena.data() + group.spans[i].first, group.spans[i].second);
+      read_args_.emplace_back(group->arena.data() + group->spans[i].first, group->spans[i].second);
     }
-    ExecuteBarrierRead(read_args_, item.plan, item.seq);
+    ExecuteBarrierRead(read_args_, item.spec, item.seq);
   }
   BarrierDone();
 }
@@ -578,6 +595,28 @@ void ClientConnection::Complete(uint64_t seq, std::string reply) {
   Slot& slot = slots_[seq - first_seq_];
   slot.reply = std::move(reply);
   slot.done = true;
+  while (!slots_.empty() && slots_.front().done) {
+    out_ += slots_.front().reply;
+    slots_.pop_front();
+    ++first_seq_;
+  }
+  if (!handling_input_) ScheduleFlush();
+}
+
+std::string* ClientConnection::ReplyBuffer(uint64_t seq) {
+  if (closed_ || seq < first_seq_ || seq >= first_seq_ + slots_.size()) return nullptr;
+  return seq == first_seq_ ? &out_ : &slots_[seq - first_seq_].reply;
+}
+
+void ClientConnection::FinishReply(uint64_t seq) {
+  if (closed_ || seq < first_seq_ || seq >= first_seq_ + slots_.size()) return;
+  if (seq != first_seq_) {
+    slots_[seq - first_seq_].done = true;
+    return;
+  }
+  // Written into out_ already; the replies done behind it follow.
+  slots_.pop_front();
+  ++first_seq_;
   while (!slots_.empty() && slots_.front().done) {
     out_ += slots_.front().reply;
     slots_.pop_front();

@@ -60,8 +60,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
       uint64_t seq = 0;
       uint32_t first = 0;  // index of its first argument in spans
       uint32_t count = 0;
-      CommandPlan plan;  // pattern cleared: it viewed the input buffer
+      const CommandSpec* spec = nullptr;  // as PrepareCommand found it
     };
+    // The connection, while the group waits (the StartRead callback holds
+    // only the group: small enough for std::function to keep inline).
+    std::shared_ptr<ClientConnection> owner;
     uint64_t batch = 0;                                // StoreNode::OpenReadBatch() when it started
     uint64_t min_index = 0;                            // the connection's last proposed write then
     std::string arena;                                 // the arguments of every read, back to back
@@ -85,16 +88,16 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // applied is not a promise that nothing was applied: it becomes -UNKNOWN.
   static std::string Reclassify(const Request& request, int earlier_sends, std::string error);
   void RunRead(const Request& request, uint64_t seq);
-  // Runs a read whose barrier passed: plan as prepared before (a read whose
-  // prepare step checks more than arity is prepared again, against the
-  // context now); args live as long as the call.
-  void ExecuteBarrierRead(std::span<const std::string_view> args, const CommandPlan& plan,
+  // Runs a read whose barrier passed: a plain read (spec has no prepare
+  // step) at once, any other prepared again against the context now; args
+  // live as long as the call.
+  void ExecuteBarrierRead(std::span<const std::string_view> args, const CommandSpec* spec,
                           uint64_t seq);
   // Adds a linearizable read to this connection's open ReadGroup (starting
   // one if needed). False when the read must take the general path (Route):
   // not leader, requests waiting or forwarded, or no barrier can start now.
   bool JoinReadGroup(const std::vector<std::string_view>& args, CommandPlan& plan, uint64_t seq);
-  void FinishReadGroup(ReadGroup& group, bool ok, const std::string& error);
+  void FinishReadGroup(const std::shared_ptr<ReadGroup>& group, bool ok, const std::string& error);
   // A barrier of this connection's reads was served (or failed): once none
   // waits, the parked requests are routed again, in order.
   void BarrierDone();
@@ -111,6 +114,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool HasForwardedRequests() const;
   uint64_t AddSlot();
   void Complete(uint64_t seq, std::string reply);
+  // The buffer seq's reply is written into: out_ itself when it is the next
+  // reply due (no copy), else its slot; null when the slot is gone. Append
+  // only, then FinishReply(seq).
+  std::string* ReplyBuffer(uint64_t seq);
+  void FinishReply(uint64_t seq);
   // Writes out_ now, or after the current input chunk, or (for completions
   // from elsewhere: the node, the forwarding connection) once the handlers
   // already queued have run, so a burst of replies leaves in one send.
@@ -131,7 +139,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool write_busy_ = false;
   bool handling_input_ = false;  // in OnInput: it flushes at the end
   bool flush_posted_ = false;
-  std::shared_ptr<ReadGroup> read_group_;  // the open one, if any
+  std::shared_ptr<ReadGroup> read_group_;   // the open one, if any
+  std::shared_ptr<ReadGroup> spare_group_;  // a finished one, reused with its capacity
   // Read barriers (StartRead calls) of this connection not yet served, and
   // the requests parked behind them: a write (and all after it) waits until
   // every earlier read was executed.

@@ -454,6 +454,7 @@ bool StoreNode::StartRead(uint64_t min_index, ReadDone done) {
       PutU64(&context, id);
       if (!raft_->ReadIndex(context)) return false;
       requested = true;
+      ++counters_.read_rounds;
       read_round_ = id;
       read_round_term_ = raft_->term();
     }
@@ -476,6 +477,7 @@ void StoreNode::RequestDeferredRead() {
   PutU64(&context, batch->id);
   if (IsLeader() && raft_->ReadIndex(context)) {
     batch->requested = true;
+    ++counters_.read_rounds;
     read_round_ = batch->id;
     read_round_term_ = raft_->term();
     RequestDrain();

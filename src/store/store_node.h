@@ -39,6 +39,7 @@ struct StoreCounters {
   uint64_t proposals = 0;
   uint64_t writes_acked = 0;
   uint64_t reads_served = 0;
+  uint64_t read_rounds = 0;  // ReadIndex requests (heartbeat rounds) for read batches
   uint64_t forwarded = 0;
   uint64_t tryagain = 0;
   uint64_t unknown_outcome = 0;
