@@ -152,15 +152,11 @@ bool StoreNode::Drain() {
   bool any = false;
   while (raft_->HasReady()) {
     // The heartbeat round goes out with this Ready: reads arriving from now on
-    // need a round sent after them (a new batch). A deferred batch has no
-    // round yet: it stays open.
-    if (open_read_batch_ != nullptr && open_read_batch_->requested) open_read_batch_ = nullptr;
+    // need a round sent after them (a new batch).
+    open_read_batch_ = nullptr;
     raft::Ready rd = raft_->GetReady();
     HandleReady(rd);
     raft_->Advance(rd);
-    // The round in flight may just have been confirmed: the deferred batch's
-    // round goes out with the next Ready.
-    RequestDeferredRead();
     any = true;
   }
   if (any) {
@@ -208,7 +204,6 @@ void StoreNode::HandleReady(raft::Ready& rd) {
     if (it == read_batches_.end()) continue;
     it->second.read_index = rs.index;
     it->second.ready = true;
-    if (it->first == read_round_) read_round_ = 0;
   }
 }
 
@@ -366,7 +361,6 @@ void StoreNode::SweepTimeouts() {
     if (it->second.deadline <= now || (!leader && !it->second.ready)) {
       std::vector<PendingRead> reads = std::move(it->second.reads);
       if (open_read_batch_ == &it->second) open_read_batch_ = nullptr;
-      if (read_round_ == it->first) read_round_ = 0;
       it = read_batches_.erase(it);
       for (PendingRead& r : reads) {
         --pending_read_count_;
@@ -377,8 +371,6 @@ void StoreNode::SweepTimeouts() {
       ++it;
     }
   }
-  // The round in flight timed out: the deferred batch goes next.
-  RequestDeferredRead();
 }
 
 void StoreNode::WhenLeaderKnown(int64_t deadline_ms, std::function<void(bool)> fn) {
@@ -440,27 +432,16 @@ bool StoreNode::ProposeEntry(const std::string& proposal, uint64_t* last_index, 
   return true;
 }
 
-bool StoreNode::ReadRoundInFlight() const {
-  return read_round_ != 0 && read_round_term_ == raft_->term() && IsLeader();
-}
-
 bool StoreNode::StartRead(uint64_t min_index, ReadDone done) {
   if (!IsLeader()) return false;
   if (open_read_batch_ == nullptr) {
     uint64_t id = ++next_read_id_;
-    bool requested = false;
-    if (!ReadRoundInFlight()) {
-      std::string context;
-      PutU64(&context, id);
-      if (!raft_->ReadIndex(context)) return false;
-      requested = true;
-      ++counters_.read_rounds;
-      read_round_ = id;
-      read_round_term_ = raft_->term();
-    }
+    std::string context;
+    PutU64(&context, id);
+    if (!raft_->ReadIndex(context)) return false;
+    ++counters_.read_rounds;
     ReadBatch& batch = read_batches_[id];
     batch.id = id;
-    batch.requested = requested;
     batch.deadline = RequestDeadline();
     open_read_batch_ = &batch;
     RequestDrain();
@@ -468,30 +449,6 @@ bool StoreNode::StartRead(uint64_t min_index, ReadDone done) {
   open_read_batch_->reads.push_back(PendingRead{min_index, std::move(done)});
   ++pending_read_count_;
   return true;
-}
-
-void StoreNode::RequestDeferredRead() {
-  ReadBatch* batch = open_read_batch_;
-  if (batch == nullptr || batch->requested || ReadRoundInFlight()) return;
-  std::string context;
-  PutU64(&context, batch->id);
-  if (IsLeader() && raft_->ReadIndex(context)) {
-    batch->requested = true;
-    ++counters_.read_rounds;
-    read_round_ = batch->id;
-    read_round_term_ = raft_->term();
-    RequestDrain();
-    return;
-  }
-  // Not the leader any more (or the barrier cannot start): nothing was read.
-  std::vector<PendingRead> reads = std::move(batch->reads);
-  open_read_batch_ = nullptr;
-  read_batches_.erase(batch->id);
-  for (PendingRead& r : reads) {
-    --pending_read_count_;
-    ++counters_.tryagain;
-    r.done(false, "TRYAGAIN read barrier not confirmed (leadership changed or timed out)");
-  }
 }
 
 void StoreNode::MaybeSnapshot() {

@@ -179,16 +179,11 @@ class StoreNode {
     uint64_t min_index = 0;  // the connection's last proposed write
     ReadDone done;
   };
-  // Reads that share one ReadIndex request. One heartbeat round is in
-  // flight at a time (as etcd's linearizableReadLoop): reads that arrive
-  // while it is join a deferred batch, whose ReadIndex is requested once the
-  // round in flight is confirmed (so it sees every write committed before
-  // its reads arrived, and more), and which they may join until the next
-  // GetReady sends its round.
+  // Reads that share one ReadIndex request: every read that arrives before
+  // the next GetReady (which sends the heartbeat round) joins the open batch.
   struct ReadBatch {
     uint64_t id = 0;          // its key in read_batches_ (ids are never reused)
     uint64_t read_index = 0;  // 0 until the ReadState arrives
-    bool requested = false;   // its ReadIndex was requested (else deferred)
     bool ready = false;
     int64_t deadline = 0;
     std::vector<PendingRead> reads;
@@ -230,10 +225,6 @@ class StoreNode {
   void Persist(const raft::Ready& rd);
   void ApplyEntry(const raft::Entry& e);
   void ServeReads();
-  // Requests the deferred batch's ReadIndex once no round is in flight; its
-  // reads fail (TRYAGAIN) when the barrier cannot start.
-  void RequestDeferredRead();
-  bool ReadRoundInFlight() const;
   void SweepTimeouts();
   void ReleaseWaiters();
   void MaybeSnapshot();
@@ -276,13 +267,7 @@ class StoreNode {
   uint64_t next_read_id_ = 0;
   std::map<uint64_t, PendingWrite> pending_writes_;
   std::map<uint64_t, ReadBatch> read_batches_;
-  // The batch new reads join: a requested one is closed before every
-  // GetReady; a deferred one stays open until its ReadIndex is requested.
-  ReadBatch* open_read_batch_ = nullptr;
-  // The requested batch whose ReadState has not arrived (0: none), and the
-  // term it was requested in (a round of an older term is never confirmed).
-  uint64_t read_round_ = 0;
-  uint64_t read_round_term_ = 0;
+  ReadBatch* open_read_batch_ = nullptr;  // closed before every GetReady
   size_t pending_read_count_ = 0;
   std::vector<Waiter> waiters_;
   int64_t last_purge_ms_ = 0;

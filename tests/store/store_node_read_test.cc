@@ -1,6 +1,6 @@
-// Linearizable reads of StoreNodes driven by hand (NodeCluster): one
-// heartbeat round in flight at a time, the reads that arrive meanwhile
-// sharing the next one, and what they may and may not see.
+// Linearizable reads of StoreNodes driven by hand (NodeCluster): which reads
+// share a heartbeat round (the batch a front end's ReadGroup follows), and
+// what they may and may not see.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -52,9 +52,9 @@ ReadOutcome* StartRead(StoreNode* node, std::vector<std::unique_ptr<ReadOutcome>
   return started ? out : nullptr;
 }
 
-// Reads that arrive while a heartbeat round is in flight send no round of
-// their own: they share the next one, sent once the first is confirmed.
-TEST(StoreNodeReadTest, ReadsArrivingWhileARoundIsInFlightShareTheNextRound) {
+// Reads started before the next Ready share its heartbeat round (one batch);
+// a read started after that round was sent needs a round of its own.
+TEST(StoreNodeReadTest, ReadsStartedBeforeTheRoundIsSentShareIt) {
   testing::TempDir dir;
   NodeCluster cluster(dir.path());
   const std::string leader_id = StartThree(cluster);
@@ -68,32 +68,35 @@ TEST(StoreNodeReadTest, ReadsArrivingWhileARoundIsInFlightShareTheNextRound) {
   }
   for (const std::string& id : followers) cluster.Hold(id);
   std::vector<std::unique_ptr<ReadOutcome>> outcomes;
-  ReadOutcome* first = StartRead(leader, &outcomes);
-  ASSERT_NE(first, nullptr);
+  std::vector<ReadOutcome*> reads;
+  const uint64_t batch = leader->OpenReadBatch();
+  EXPECT_EQ(batch, 0u);
+  for (int i = 0; i < 3; ++i) {
+    reads.push_back(StartRead(leader, &outcomes));
+    ASSERT_NE(reads.back(), nullptr);
+  }
+  EXPECT_NE(leader->OpenReadBatch(), 0u);
+  EXPECT_EQ(leader->read_batches(), 1u);
   cluster.Settle();
+  EXPECT_EQ(leader->OpenReadBatch(), 0u) << "closed when its round went out";
   EXPECT_EQ(cluster.CountQueued(IsReadHeartbeat), 2u) << "one round, to both followers";
 
-  std::vector<ReadOutcome*> later;
-  for (int i = 0; i < 3; ++i) {
-    later.push_back(StartRead(leader, &outcomes));
-    ASSERT_NE(later.back(), nullptr);
-    cluster.Settle();
-  }
-  EXPECT_EQ(cluster.CountQueued(IsReadHeartbeat), 2u)
-      << "reads arriving while the round is in flight wait for it";
-  EXPECT_EQ(leader->read_batches(), 2u) << "the first round's batch and one deferred batch";
+  reads.push_back(StartRead(leader, &outcomes));
+  ASSERT_NE(reads.back(), nullptr);
+  cluster.Settle();
+  EXPECT_EQ(leader->read_batches(), 2u);
+  EXPECT_EQ(cluster.CountQueued(IsReadHeartbeat), 4u) << "a later read sends its own round";
 
   for (const std::string& id : followers) cluster.Release(id);
   cluster.Settle();
-  EXPECT_TRUE(first->done && first->ok) << first->error;
-  for (ReadOutcome* r : later) EXPECT_TRUE(r->done && r->ok) << r->error;
+  for (ReadOutcome* r : reads) EXPECT_TRUE(r->done && r->ok) << r->error;
   EXPECT_EQ(leader->read_batches(), 0u);
   EXPECT_EQ(leader->pending_reads(), 0u);
 }
 
 // A write acknowledged while a round is in flight, before a read starts, is
 // seen by that read: its round is sent after the write committed.
-TEST(StoreNodeReadTest, DeferredReadSeesAWriteAcknowledgedBeforeItStarted) {
+TEST(StoreNodeReadTest, ReadSeesAWriteAcknowledgedWhileAnEarlierRoundIsInFlight) {
   testing::TempDir dir;
   NodeCluster cluster(dir.path());
   const std::string leader_id = StartThree(cluster);
@@ -139,10 +142,9 @@ TEST(StoreNodeReadTest, DeferredReadSeesAWriteAcknowledgedBeforeItStarted) {
   EXPECT_GE(second->applied, write_index);
 }
 
-// A leader deposed while reads wait for the round in flight serves none of
-// them: the deferred ones fail at once with TRYAGAIN (nothing was read), the
-// one in flight at the next tick.
-TEST(StoreNodeReadTest, DeferredReadsFailWithTryAgainWhenTheLeaderIsDeposed) {
+// A leader deposed while reads wait for their rounds serves none of them:
+// they fail with TRYAGAIN (nothing was read) at the next tick.
+TEST(StoreNodeReadTest, WaitingReadsFailWithTryAgainWhenTheLeaderIsDeposed) {
   testing::TempDir dir;
   NodeCluster cluster(dir.path());
   const std::string leader_id = StartThree(cluster);
@@ -160,8 +162,8 @@ TEST(StoreNodeReadTest, DeferredReadsFailWithTryAgainWhenTheLeaderIsDeposed) {
   ReadOutcome* first = StartRead(leader, &outcomes);
   ASSERT_NE(first, nullptr);
   cluster.Settle();
-  ReadOutcome* deferred = StartRead(leader, &outcomes);
-  ASSERT_NE(deferred, nullptr);
+  ReadOutcome* second = StartRead(leader, &outcomes);
+  ASSERT_NE(second, nullptr);
   cluster.Settle();
 
   // A message of a later term from another member deposes the leader.
@@ -173,10 +175,11 @@ TEST(StoreNodeReadTest, DeferredReadsFailWithTryAgainWhenTheLeaderIsDeposed) {
   leader->Step(m);
   cluster.Settle();
   ASSERT_FALSE(leader->IsLeader());
-  EXPECT_TRUE(deferred->done);
-  EXPECT_FALSE(deferred->ok);
-  EXPECT_EQ(deferred->error.rfind("TRYAGAIN", 0), 0u) << deferred->error;
+  EXPECT_FALSE(first->done || second->done) << "not served by a deposed leader";
   cluster.Tick();
+  EXPECT_TRUE(second->done);
+  EXPECT_FALSE(second->ok);
+  EXPECT_EQ(second->error.rfind("TRYAGAIN", 0), 0u) << second->error;
   EXPECT_TRUE(first->done);
   EXPECT_FALSE(first->ok);
   EXPECT_EQ(first->error.rfind("TRYAGAIN", 0), 0u) << first->error;
