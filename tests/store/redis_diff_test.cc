@@ -220,7 +220,7 @@ TEST_F(RedisDiffTest, RepliesMatchRedis) {
   ASSERT_TRUE(cases.good()) << "redis_diff_cases.txt not found";
 
   const std::string redis_host = "127.0." + std::to_string(kNet) + ".9";
-  std::string dir = TestDir("store_redis_diff");
+  std::string dir = TestDir("redis_diff_reference");  // not StoreGroup's directory
   ChildProcess redis({redis_server_, "--bind", redis_host, "--port", std::to_string(kRedisPort),
                       "--save", "", "--appendonly", "no", "--dir", dir},
                      dir + "/redis.log");
