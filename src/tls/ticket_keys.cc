@@ -55,7 +55,10 @@ int OnTicket(SSL* ssl, unsigned char key_name[16], unsigned char* iv, EVP_CIPHER
   if (!keys->Find(key_name, &key, &current)) return 0;
   if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1) return -1;
   SetMac(hctx, key);
-  return current ? 1 : 2;
+  // 2 asks for a fresh ticket. TLS 1.3 clients use a ticket once, and
+  // OpenSSL issues none after a resumption unless asked: without this every
+  // other connection of a browser would be a full handshake.
+  return current && SSL_version(ssl) < TLS1_3_VERSION ? 1 : 2;
 }
 
 }  // namespace
