@@ -158,7 +158,7 @@ void TlsTestClient::Close() {
 }
 
 bool TlsTestClient::Connect(const std::string& host, int port, const std::string& server_name,
-                            const std::string& ca_file, SSL_SESSION* resume) {
+                            const std::string& ca_file, SSL_SESSION* resume, bool check_name) {
   Close();
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -180,7 +180,7 @@ bool TlsTestClient::Connect(const std::string& host, int port, const std::string
   SSL_set_fd(ssl_, fd_);
   if (!server_name.empty()) {
     SSL_set_tlsext_host_name(ssl_, server_name.c_str());
-    SSL_set1_host(ssl_, server_name.c_str());
+    if (check_name) SSL_set1_host(ssl_, server_name.c_str());
   }
   if (resume) SSL_set_session(ssl_, resume);
   if (SSL_connect(ssl_) != 1) {

@@ -36,10 +36,10 @@ class TlsTestClient {
   TlsTestClient& operator=(const TlsTestClient&) = delete;
 
   // Connects and handshakes with SNI `server_name`, verifying against
-  // `ca_file` (and the name, unless it is empty). `resume` (may be null):
-  // a session to resume. False with error() on failure.
+  // `ca_file` (and the name, if check_name). `resume` (may be null): a
+  // session to resume. False with error() on failure.
   bool Connect(const std::string& host, int port, const std::string& server_name,
-               const std::string& ca_file, SSL_SESSION* resume = nullptr);
+               const std::string& ca_file, SSL_SESSION* resume = nullptr, bool check_name = true);
   bool Send(const std::string& data);
   // Reads up to `max` bytes (blocks up to timeout_ms); "" on EOF, error or timeout.
   std::string Read(size_t max, int timeout_ms = 5000);
