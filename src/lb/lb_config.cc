@@ -200,26 +200,6 @@ void ReadTls(TableReader& t, LbConfig* config) {
   config->tls = std::move(c);
 }
 
-void ReadBackendTls(TableReader& t, LbConfig* config) {
-  LbBackendTlsConfig c;
-  if (auto ca = t.RequiredString("ca")) c.client.ca_file = ConfigRelative(*ca, t.file());
-  c.server_name = t.String("server_name", "");
-  c.client.min_version = t.String("min_version", "1.2");
-  std::string cert = t.String("cert", "");
-  std::string key = t.String("key", "");
-  if (cert.empty() != key.empty()) t.Error("[backend_tls]: cert and key go together");
-  if (!cert.empty()) {
-    c.client.client = {ConfigRelative(cert, t.file()), ConfigRelative(key, t.file())};
-  }
-  t.Finish();
-  if (t.errors()->empty()) {
-    std::string error;
-    if (!tls::ClientContext::Build(c.client, &error))
-      t.Error(fmt::format("[backend_tls]: {}", error));
-  }
-  config->backend_tls = std::move(c);
-}
-
 }  // namespace
 
 bool RateLimitConfig::operator==(const RateLimitConfig& o) const {
@@ -274,7 +254,6 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
   if (auto rate_limit = root.Table("rate_limit")) ReadRateLimit(*rate_limit, &config.rate_limit);
   if (auto cluster = root.Table("cluster")) ReadCluster(*cluster, &config);
   if (auto tls = root.Table("tls")) ReadTls(*tls, &config);
-  if (auto backend_tls = root.Table("backend_tls")) ReadBackendTls(*backend_tls, &config);
   config.max_queue = static_cast<int>(root.Integer("max_queue", config.max_queue, 0, 1000000));
   config.queue_timeout_ms =
       static_cast<int>(root.Integer("queue_timeout_ms", config.queue_timeout_ms, 1, 3600000));

@@ -10,7 +10,6 @@
 #include "base/config.h"
 #include "health/health_checker.h"
 #include "ratelimit/cluster.h"
-#include "tls/client_context.h"
 #include "tls/server_context.h"
 
 namespace nines {
@@ -77,13 +76,6 @@ struct LbTlsConfig {
   bool operator==(const LbTlsConfig&) const = default;
 };
 
-// [backend_tls]: TLS to the servers, verified against a CA file, with SNI.
-struct LbBackendTlsConfig {
-  tls::ClientOptions client;
-  std::string server_name;  // SNI and the name checked; "" = each server's address
-  bool operator==(const LbBackendTlsConfig&) const = default;
-};
-
 struct LbConfig {
   std::string file;
   Endpoint listen;
@@ -105,7 +97,6 @@ struct LbConfig {
   LbTimeouts timeouts;
   std::vector<LbServerConfig> servers;
   std::optional<LbTlsConfig> tls;
-  std::optional<LbBackendTlsConfig> backend_tls;
 };
 
 // Reads and validates `file`. On error returns nullopt and fills `errors`.

@@ -18,7 +18,6 @@
 #include "lb/retry_budget.h"
 #include "ratelimit/global_limiter.h"
 #include "ratelimit/keyed_limiter.h"
-#include "tls/client_context.h"
 #include "tls/server_context.h"
 #include "tls/stream.h"
 
@@ -30,11 +29,10 @@ class Worker;
 struct LbRuntime {
   LbConfig config;
   std::shared_ptr<ServerPool> pool;
-  std::shared_ptr<KeyedRateLimiter> per_client;           // null: no per-client limit
-  std::shared_ptr<GlobalRateLimiter> global;              // null: no global limit
-  std::string rate_limit_policy;                          // RateLimit-Policy value, "" if none
-  std::shared_ptr<const tls::ServerContext> tls;          // null: no [tls] listener
-  std::shared_ptr<const tls::ClientContext> backend_tls;  // null: plain TCP to servers
+  std::shared_ptr<KeyedRateLimiter> per_client;   // null: no per-client limit
+  std::shared_ptr<GlobalRateLimiter> global;      // null: no global limit
+  std::string rate_limit_policy;                  // RateLimit-Policy value, "" if none
+  std::shared_ptr<const tls::ServerContext> tls;  // null: no [tls] listener
   std::string hsts;  // "Strict-Transport-Security: ...\r\n" for HTTPS responses, or ""
 };
 

@@ -164,12 +164,6 @@ std::shared_ptr<const tls::ServerContext> LoadBalancer::BuildTls(const LbConfig&
                                    error);
 }
 
-std::shared_ptr<const tls::ClientContext> LoadBalancer::BuildBackendTls(const LbConfig& config,
-                                                                        std::string* error) {
-  if (!config.backend_tls) return nullptr;
-  return tls::ClientContext::Build(config.backend_tls->client, error);
-}
-
 void LoadBalancer::RotateTicketKeys() {
   auto runtime = shared_.runtime();
   if (!runtime->config.tls) return;
@@ -190,8 +184,6 @@ void LoadBalancer::Start() {
     std::string error;
     runtime->tls = BuildTls(runtime->config, &error);
     if (!error.empty()) throw std::runtime_error("[tls]: " + error);
-    runtime->backend_tls = BuildBackendTls(runtime->config, &error);
-    if (!error.empty()) throw std::runtime_error("[backend_tls]: " + error);
     if (runtime->config.tls) {
       for (const std::string& w : runtime->config.tls->warnings) LogWarn("lb", "{}", w);
     }
@@ -299,7 +291,6 @@ bool LoadBalancer::Reload() {
   // open connections keep the context they started with.
   std::string tls_error;
   auto tls_context = BuildTls(*config, &tls_error);
-  auto backend_tls = tls_error.empty() ? BuildBackendTls(*config, &tls_error) : nullptr;
   if (!tls_error.empty()) {
     ++reload_failures_;
     LogError("lb", "reload rejected: {}; keeping the running config", tls_error);
@@ -310,7 +301,6 @@ bool LoadBalancer::Reload() {
   }
   auto runtime = BuildRuntime(std::move(*config), old.get());
   runtime->tls = std::move(tls_context);
-  runtime->backend_tls = std::move(backend_tls);
   if (cluster_) {
     if (runtime->global) {
       cluster_->SetLimiter(runtime->global.get());

@@ -55,8 +55,6 @@ class LoadBalancer {
   void WatchSignals();
   // The [tls] contexts for `config` (null without [tls]); null and *error on failure.
   std::shared_ptr<const tls::ServerContext> BuildTls(const LbConfig& config, std::string* error);
-  std::shared_ptr<const tls::ClientContext> BuildBackendTls(const LbConfig& config,
-                                                            std::string* error);
   void RotateTicketKeys();
   void FinishDrain(int64_t deadline_ms);
 

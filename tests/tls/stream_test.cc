@@ -10,15 +10,18 @@
 #include <unistd.h>
 
 #include <asio/io_context.hpp>
+#include <asio/read.hpp>
 #include <asio/write.hpp>
 
 #include <array>
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "support/process.h"
 #include "support/test_tls.h"
 #include "support/wait.h"
+#include "tls/client_context.h"
 #include "tls/server_context.h"
 
 namespace nines::tls {
@@ -171,6 +174,47 @@ TEST_F(StreamTest, GarbageInsteadOfAClientHelloFailsTheHandshakeAndCloses) {
   ASSERT_EQ(::send(fd, garbage.data(), garbage.size(), 0), static_cast<ssize_t>(garbage.size()));
   EXPECT_TRUE(test::WaitUntil([&] { return failures_.load() == 1; }, 5000));
   ::close(fd);
+}
+
+// The client side: tls::ClientContext and a client-mode Stream on the same
+// loop, verifying the server's name against the CA.
+TEST_F(StreamTest, ClientContextVerifiesTheServerNameAgainstTheCa) {
+  std::string error;
+  ClientOptions options;
+  options.ca_file = ca_.cert_file;
+  auto client_ctx = ClientContext::Build(options, &error);
+  ASSERT_TRUE(client_ctx) << error;
+  auto attempt = [&](const std::string& name) {
+    std::promise<std::string> result;
+    auto socket = std::make_shared<asio::ip::tcp::socket>(io_);
+    std::shared_ptr<Stream> stream;
+    asio::post(io_, [&, socket] {
+      socket->connect({asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port_)});
+      stream = std::make_shared<Stream>(*socket, client_ctx->NewSsl(name), client_ctx);
+      stream->async_handshake([&, stream](std::error_code ec) {
+        if (ec) return result.set_value("handshake: " + ec.message());
+        static const std::string kPing = "ping";
+        asio::async_write(*stream, asio::buffer(kPing), [&, stream](std::error_code, size_t) {
+          auto buffer = std::make_shared<std::array<char, 4>>();
+          asio::async_read(
+              *stream, asio::buffer(*buffer),
+              [&, stream, buffer](std::error_code read_ec, size_t n) {
+                result.set_value(read_ec ? read_ec.message() : std::string(buffer->data(), n));
+              });
+        });
+      });
+    });
+    std::string out = result.get_future().get();
+    asio::post(io_, [socket, stream] {
+      std::error_code ignored;
+      socket->close(ignored);
+    });
+    return out;
+  };
+  EXPECT_EQ(attempt("s.test"), "ping");
+  std::string wrong = attempt("other.test");
+  EXPECT_NE(wrong.find("handshake"), std::string::npos) << wrong;
+  EXPECT_NE(wrong.find("certificate verify failed"), std::string::npos) << wrong;
 }
 
 }  // namespace
