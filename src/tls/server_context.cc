@@ -82,8 +82,11 @@ std::shared_ptr<ServerContext> ServerContext::Build(const ServerOptions& options
     SSL_CTX_set_dh_auto(ctx, 1);
     SSL_CTX_set_options(
         ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                              SSL_MODE_RELEASE_BUFFERS);
+    // Record buffers stay with the connection (no SSL_MODE_RELEASE_BUFFERS:
+    // a malloc and free per request otherwise), and OpenSSL reads ahead: one
+    // read(2) takes a record's header and body, not two.
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
     SSL_CTX_set_timeout(ctx, options.session_timeout_s);
     if (out->tickets_) {
