@@ -10,6 +10,7 @@
 #include "base/config.h"
 #include "health/health_checker.h"
 #include "ratelimit/cluster.h"
+#include "tls/server_context.h"
 
 namespace nines {
 
@@ -59,6 +60,22 @@ struct LbTimeouts {
   int drain_ms = 10000;           // SIGTERM: longest wait for in-flight requests
 };
 
+// [tls]: the HTTPS listener (see docs/lb.md). Certificate paths are resolved
+// against the config file's directory and checked when the config is read.
+struct LbTlsConfig {
+  Endpoint listen;
+  tls::ServerOptions server;         // certificates (the first is the default), versions, ciphers
+  int handshake_timeout_ms = 10000;  // a handshake not done by then: connection closed
+  int max_handshakes = 1024;         // handshakes in progress at once, all threads; more: closed
+  bool session_tickets = true;
+  int ticket_key_rotate_ms = 3600000;  // a fresh ticket key this often (tickets live 2-3 periods)
+  bool redirect_http = false;          // the plain listener answers 308 to https://
+  int64_t hsts_max_age_s = 0;          // > 0: Strict-Transport-Security on HTTPS responses
+  bool hsts_include_subdomains = false;
+  std::vector<std::string> warnings;  // FILE:LINE:COL: warning: ... (certificates expiring soon)
+  bool operator==(const LbTlsConfig&) const = default;
+};
+
 struct LbConfig {
   std::string file;
   Endpoint listen;
@@ -79,6 +96,7 @@ struct LbConfig {
   OutlierConfig outlier;
   LbTimeouts timeouts;
   std::vector<LbServerConfig> servers;
+  std::optional<LbTlsConfig> tls;
 };
 
 // Reads and validates `file`. On error returns nullopt and fills `errors`.

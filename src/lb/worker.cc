@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "lb/proxy_connection.h"
+#include "lb/tls_listener.h"
 #include "net/tcp.h"
 
 namespace nines {
@@ -53,6 +54,10 @@ std::shared_ptr<const LbRuntime> Worker::runtime_ref() {
 
 void Worker::Start(const Endpoint& listen) {
   OpenListener(acceptor_, listen, true);
+  if (const auto& tls = runtime().config.tls) {
+    tls_listener_ = std::make_unique<TlsListener>(*this);
+    tls_listener_->Start(tls->listen);
+  }
   accepting_ = true;
   Accept();
   Sweep();
@@ -63,6 +68,7 @@ void Worker::StopAccepting() {
   accept_timer_.cancel();
   std::error_code ec;
   acceptor_.close(ec);
+  if (tls_listener_) tls_listener_->Stop();
 }
 
 void Worker::CloseAll() {

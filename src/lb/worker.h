@@ -23,13 +23,15 @@
 namespace nines {
 
 class ClientConnection;
+class TlsListener;
 
 class Worker {
  public:
   Worker(asio::io_context& io, int index, LbShared& shared);
   ~Worker();
 
-  // Binds the listener (throws std::system_error) and starts accepting.
+  // Binds the listener, and the [tls] one if configured (throws
+  // std::system_error), and starts accepting.
   void Start(const Endpoint& listen);
   // Stops accepting; existing connections finish (called on the loop).
   void StopAccepting();
@@ -73,6 +75,7 @@ class Worker {
   asio::io_context& io_;
   LbShared& shared_;
   asio::ip::tcp::acceptor acceptor_;
+  std::unique_ptr<TlsListener> tls_listener_;  // null: no [tls]
   asio::steady_timer sweep_timer_;
   PickState pick_;
   BackendPool backends_;
