@@ -149,7 +149,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   uint64_t response_remaining_ = 0;
   bool response_done_ = false;
   bool backend_reusable_ = true;
-  std::string response_head_;  // rewritten head for the client
+  std::string response_head_;  // rewritten head for the client (and a small body behind it)
   std::string local_reply_;
   std::string pending_continue_;  // the part of "100 Continue" a full socket did not take
   bool dechunk_ = false;          // chunked response to an HTTP/1.0 client: decoded
