@@ -64,19 +64,6 @@ bool IsWebSocketUpgrade(const http::RequestHead& request) {
          http::EqualsIgnoreCase(upgrade->value.substr(0, 9), "websocket");
 }
 
-// The watched connection, held by its pending read. If the read is destroyed
-// without completing (the event loop stopped), the owner is dropped, so that
-// the connection and its owner do not keep each other alive.
-struct WatchHold {
-  explicit WatchHold(std::shared_ptr<BackendConnection> c) : conn(std::move(c)) {}
-  WatchHold(WatchHold&&) = default;
-  WatchHold& operator=(WatchHold&&) = default;
-  ~WatchHold() {
-    if (conn) conn->owner.reset();
-  }
-  std::shared_ptr<BackendConnection> conn;
-};
-
 }  // namespace
 
 ClientConnection::ClientConnection(Worker& worker, asio::ip::tcp::socket socket)
@@ -472,11 +459,9 @@ void ClientConnection::WatchIdleBackend() {
   out_used_ = 0;
   if (conn.buffer.size() < kReadChunk) conn.buffer.resize(kReadChunk);
   conn.watching = true;
-  conn.socket.async_read_some(asio::buffer(conn.buffer),
-                              [hold = WatchHold(backend_)](std::error_code ec, size_t n) mutable {
-                                std::shared_ptr<BackendConnection> c = std::move(hold.conn);
-                                OnWatchDone(c, ec, n);
-                              });
+  conn.socket.async_read_some(
+      asio::buffer(conn.buffer),
+      [conn = backend_](std::error_code ec, size_t n) { OnWatchDone(conn, ec, n); });
 }
 
 void ClientConnection::OnWatchDone(const std::shared_ptr<BackendConnection>& conn,
