@@ -5,17 +5,16 @@
 
 namespace nines {
 
-std::shared_ptr<BackendConnection> BackendPool::Take(const ServerState* server, int64_t now_ms,
+std::unique_ptr<BackendConnection> BackendPool::Take(const ServerState* server, int64_t now_ms,
                                                      int max_idle_ms) {
   auto it = idle_.find(server);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
   while (!list.empty()) {
-    std::shared_ptr<BackendConnection> conn = std::move(list.back());
+    std::unique_ptr<BackendConnection> conn = std::move(list.back());
     list.pop_back();
     int64_t idle = now_ms - conn->idle_since_ms;
-    if (conn->dead || idle > max_idle_ms || server->removed.load() ||
-        (!conn->watching && PeerClosed(conn->socket))) {
+    if (idle > max_idle_ms || server->removed.load() || PeerClosed(conn->socket)) {
       std::error_code ec;
       conn->socket.close(ec);
       continue;
@@ -26,7 +25,7 @@ std::shared_ptr<BackendConnection> BackendPool::Take(const ServerState* server, 
   return nullptr;
 }
 
-void BackendPool::Put(std::shared_ptr<BackendConnection> conn, int64_t now_ms, int max_idle) {
+void BackendPool::Put(std::unique_ptr<BackendConnection> conn, int64_t now_ms, int max_idle) {
   auto& list = idle_[conn->server.get()];
   if (static_cast<int>(list.size()) >= max_idle || conn->server->removed.load()) {
     std::error_code ec;
@@ -40,8 +39,8 @@ void BackendPool::Put(std::shared_ptr<BackendConnection> conn, int64_t now_ms, i
 void BackendPool::Sweep(int64_t now_ms, int max_idle_ms) {
   for (auto it = idle_.begin(); it != idle_.end();) {
     auto& list = it->second;
-    std::erase_if(list, [&](const std::shared_ptr<BackendConnection>& c) {
-      if (c->dead || now_ms - c->idle_since_ms > max_idle_ms || c->server->removed.load()) {
+    std::erase_if(list, [&](const std::unique_ptr<BackendConnection>& c) {
+      if (now_ms - c->idle_since_ms > max_idle_ms || c->server->removed.load()) {
         std::error_code ec;
         c->socket.close(ec);
         return true;

@@ -81,7 +81,6 @@ ClientConnection::ClientConnection(Worker& worker, asio::ip::tcp::socket socket)
 }
 
 ClientConnection::~ClientConnection() {
-  DropBackend();  // a pending watch read holds the connection: close it now
   ReleaseServer();
   worker_.Unregister(this);
   shared_.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -416,84 +415,10 @@ void ClientConnection::TryServer() {
   ++attempt_;
   backend_reusable_ = true;
   out_used_ = 0;
-  UseBackend();
-}
-
-// A pooled connection to server_ if there is one, else a new one. A pooled
-// connection comes with its watch: a read that has been pending since the
-// connection went idle, into the buffer that now becomes out_.
-void ClientConnection::UseBackend() {
-  watch_delivers_ = false;
-  backend_ = worker_.backends().Take(server_.get(), worker_.now_ms(),
-                                     runtime_->config.timeouts.pool_idle_ms);
-  if (!backend_) return Connect();
-  if (!backend_->watching) return SendRequest();
-  out_.swap(backend_->buffer);
-  out_used_ = 0;
-  backend_->owner = shared_from_this();
-  backend_->owner_attempt = attempt_;
-  if (idempotent_ && body_complete_ && request_end_ == head_size_) {
-    // The pending read takes the response: no read that finds nothing yet.
-    // What it delivers before the request's write has completed was read
-    // before the request went out (completions run in order), so the server
-    // sent it unasked: then the request goes again on a fresh connection,
-    // which is safe for an idempotent request without a body.
-    watch_delivers_ = true;
-    return SendRequest();
-  }
-  // A request that must not go out twice, or has a body, is sent only on a
-  // connection known clean: cancelled, the watch reports that nothing came.
-  phase_ = Phase::kReuseCheck;
-  SetDeadline(runtime_->config.timeouts.connect_ms);
-  std::error_code ec;
-  backend_->socket.cancel(ec);
-}
-
-// Called when a response ended cleanly, before the connection goes back to
-// the pool: from now on a read is pending on it (the first read of the next
-// response, into a buffer the connection keeps).
-void ClientConnection::WatchIdleBackend() {
-  BackendConnection& conn = *backend_;
-  conn.owner.reset();
-  conn.buffer.swap(out_);
-  out_used_ = 0;
-  if (conn.buffer.size() < kReadChunk) conn.buffer.resize(kReadChunk);
-  conn.watching = true;
-  conn.socket.async_read_some(
-      asio::buffer(conn.buffer),
-      [conn = backend_](std::error_code ec, size_t n) { OnWatchDone(conn, ec, n); });
-}
-
-void ClientConnection::OnWatchDone(const std::shared_ptr<BackendConnection>& conn,
-                                   std::error_code ec, size_t n) {
-  conn->watching = false;
-  std::shared_ptr<ClientConnection> owner = std::move(conn->owner);
-  if (owner && owner->backend_ == conn && owner->attempt_ == conn->owner_attempt) {
-    return owner->OnWatchResult(ec, n);
-  }
-  // Idle in the pool: the server sent bytes unasked, closed, or failed; or
-  // the connection was closed already. Either way it is done.
-  conn->dead = true;
-  std::error_code ignored;
-  conn->socket.close(ignored);
-}
-
-void ClientConnection::OnWatchResult(std::error_code ec, size_t n) {
-  switch (phase_) {
-    case Phase::kReuseCheck:
-      if (ec == asio::error::operation_aborted) return SendRequest();  // nothing came while idle
-      DropBackend();  // bytes unasked, or a close: take another
-      return UseBackend();
-    case Phase::kSend:
-      // Read before the request was written: not its response.
-      watch_delivers_ = false;
-      return OnAttemptFailed(Failure::kReset);
-    case Phase::kWaitResponse:
-      watch_delivers_ = false;
-      return OnServerData(n, ec);
-    default:
-      return;
-  }
+  backend_ =
+      worker_.backends().Take(server_.get(), worker_.now_ms(), rt.config.timeouts.pool_idle_ms);
+  if (backend_) return SendRequest();
+  Connect();
 }
 
 void ClientConnection::ResumeFromQueue() {
@@ -553,8 +478,7 @@ void ClientConnection::RejectByRateLimit(const char* scope, int64_t retry_after_
 void ClientConnection::Connect() {
   phase_ = Phase::kConnect;
   SetDeadline(runtime_->config.timeouts.connect_ms);
-  watch_delivers_ = false;
-  backend_ = std::make_shared<BackendConnection>(worker_.io());
+  backend_ = std::make_unique<BackendConnection>(worker_.io());
   backend_->server = server_;
   backend_->socket.async_connect(
       server_->tcp_endpoint, [self = shared_from_this(), attempt = attempt_](std::error_code ec) {
@@ -587,7 +511,7 @@ void ClientConnection::SendRequest() {
     }
     self->phase_ = Phase::kWaitResponse;
     self->SetDeadline(self->runtime_->config.timeouts.server_ms);
-    if (!self->watch_delivers_) self->ReadServer();
+    self->ReadServer();
   };
   // A request without a body goes out as one buffer: send(2), not sendmsg(2)
   // with an iovec array to copy in and walk.
@@ -876,7 +800,6 @@ void ClientConnection::FinishResponse() {
   // peek BackendPool::Take makes before the connection's next use: a peek
   // here as well would cost every request a second system call.
   if (backend_reusable_) {
-    WatchIdleBackend();
     worker_.backends().Put(std::move(backend_), worker_.now_ms(),
                            runtime_->config.max_idle_per_server);
   } else {
@@ -889,9 +812,7 @@ void ClientConnection::FinishResponse() {
 void ClientConnection::OnAttemptFailed(Failure failure) {
   // A server that answers early (413 to an upload) and closes makes our
   // write fail: its answer is what the client gets.
-  // (Not while the watch's read is pending: a bodiless request has no upload
-  // to answer early.)
-  if (failure == Failure::kSend && !watch_delivers_ && TakeEarlyResponse()) return;
+  if (failure == Failure::kSend && TakeEarlyResponse()) return;
   // A pooled connection the server closed just as the request went out (its
   // keep-alive timeout crossed our request on the wire) says nothing about
   // the server: send again on a fresh connection, without charging it. The
@@ -961,7 +882,6 @@ void ClientConnection::ReleaseServer() {
 
 void ClientConnection::DropBackend() {
   if (backend_) {
-    backend_->owner.reset();
     std::error_code ec;
     backend_->socket.close(ec);
     backend_.reset();
@@ -1041,7 +961,6 @@ void ClientConnection::OnDeadline() {
     case Phase::kQueued:
       return ShedFromQueue(true);
     case Phase::kConnect:
-    case Phase::kReuseCheck:
       return OnAttemptFailed(Failure::kConnect);
     case Phase::kSend:
     case Phase::kWaitResponse:

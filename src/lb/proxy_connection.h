@@ -47,7 +47,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     kHead,          // reading a request head
     kBody,          // buffering a small request body
     kQueued,        // every server at max_conn: waiting in the worker's queue
-    kReuseCheck,    // a pooled connection's watch is cancelled: waiting for its verdict
     kConnect,       // connecting to a server
     kSend,          // writing the request (head and buffered body) to the server
     kStreamBody,    // copying a large request body to the server
@@ -70,11 +69,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Server side.
   void BuildUpstreamHead();
   void TryServer();
-  void UseBackend();
-  void WatchIdleBackend();
-  static void OnWatchDone(const std::shared_ptr<BackendConnection>& conn, std::error_code ec,
-                          size_t n);
-  void OnWatchResult(std::error_code ec, size_t n);
   void Connect();
   void SendRequest();
   void StreamBody();
@@ -141,9 +135,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::string upstream_head_;
   std::shared_ptr<const LbRuntime> runtime_;
   std::shared_ptr<ServerState> server_;
-  std::shared_ptr<BackendConnection> backend_;
-  bool watch_delivers_ = false;  // the pooled connection's pending read takes the response
-  uint64_t attempt_ = 0;         // handlers of an abandoned attempt see a changed value and return
+  std::unique_ptr<BackendConnection> backend_;
+  uint64_t attempt_ = 0;  // handlers of an abandoned attempt see a changed value and return
   int tried_[16];
   int tried_count_ = 0;
   Failure last_failure_ = Failure::kConnect;
