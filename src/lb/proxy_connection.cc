@@ -24,6 +24,8 @@ namespace nines {
 namespace {
 
 constexpr size_t kReadChunk = 16384;
+// Response bodies up to this size are copied behind the head and sent with it.
+constexpr size_t kCoalesceBody = 4096;
 
 bool IsIdempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
@@ -498,28 +500,34 @@ void ClientConnection::SendRequest() {
   phase_ = Phase::kSend;
   SetDeadline(runtime_->config.timeouts.server_ms);
   size_t body_end = body_complete_ ? request_end_ : body_fed_;
+  auto on_sent = [self = shared_from_this(), attempt = attempt_, body_end](std::error_code ec,
+                                                                           size_t) {
+    if (self->attempt_ != attempt || self->phase_ != Phase::kSend) return;
+    if (ec) return self->OnAttemptFailed(Failure::kSend);
+    if (!self->body_complete_) {
+      // A large body: what was sent leaves the buffer; the rest streams.
+      self->stream_started_ = true;
+      self->ConsumeClient(body_end);
+      self->head_size_ = 0;
+      self->body_fed_ = 0;
+      self->phase_ = Phase::kStreamBody;
+      self->SetDeadline(self->runtime_->config.timeouts.client_body_ms);
+      if (self->in_used_ > 0) return self->StreamBody();
+      return self->ReadClient();
+    }
+    self->phase_ = Phase::kWaitResponse;
+    self->SetDeadline(self->runtime_->config.timeouts.server_ms);
+    self->ReadServer();
+  };
+  // A request without a body goes out as one buffer: send(2), not sendmsg(2)
+  // with an iovec array to copy in and walk.
+  if (body_end == head_size_) {
+    asio::async_write(backend_->socket, asio::buffer(upstream_head_), std::move(on_sent));
+    return;
+  }
   std::array<asio::const_buffer, 2> buffers{
       asio::buffer(upstream_head_), asio::buffer(in_.data() + head_size_, body_end - head_size_)};
-  asio::async_write(
-      backend_->socket, buffers,
-      [self = shared_from_this(), attempt = attempt_, body_end](std::error_code ec, size_t) {
-        if (self->attempt_ != attempt || self->phase_ != Phase::kSend) return;
-        if (ec) return self->OnAttemptFailed(Failure::kSend);
-        if (!self->body_complete_) {
-          // A large body: what was sent leaves the buffer; the rest streams.
-          self->stream_started_ = true;
-          self->ConsumeClient(body_end);
-          self->head_size_ = 0;
-          self->body_fed_ = 0;
-          self->phase_ = Phase::kStreamBody;
-          self->SetDeadline(self->runtime_->config.timeouts.client_body_ms);
-          if (self->in_used_ > 0) return self->StreamBody();
-          return self->ReadClient();
-        }
-        self->phase_ = Phase::kWaitResponse;
-        self->SetDeadline(self->runtime_->config.timeouts.server_ms);
-        self->ReadServer();
-      });
+  asio::async_write(backend_->socket, buffers, std::move(on_sent));
 }
 
 void ClientConnection::StreamBody() {
@@ -732,10 +740,7 @@ void ClientConnection::OnResponseHead() {
 }
 
 void ClientConnection::WriteResponseChunk(size_t offset, size_t length, bool with_head) {
-  std::array<asio::const_buffer, 2> buffers{
-      asio::buffer(with_head ? std::string_view(response_head_) : std::string_view()),
-      dechunk_ ? asio::buffer(decoded_) : asio::buffer(out_.data() + offset, length)};
-  auto done = [self = shared_from_this(), attempt = attempt_](std::error_code ec, size_t) {
+  auto on_written = [self = shared_from_this(), attempt = attempt_](std::error_code ec, size_t) {
     if (self->attempt_ != attempt || self->phase_ != Phase::kResponse) return;
     if (ec) return self->Close();
     self->out_used_ = 0;
@@ -743,8 +748,17 @@ void ClientConnection::WriteResponseChunk(size_t offset, size_t length, bool wit
     self->SetDeadline(self->runtime_->config.timeouts.server_ms);
     self->ReadServer();
   };
-  if (tls_) return asio::async_write(*tls_, buffers, std::move(done));
-  asio::async_write(client_, buffers, std::move(done));
+  asio::const_buffer body =
+      dechunk_ ? asio::buffer(decoded_) : asio::buffer(out_.data() + offset, length);
+  if (!with_head) return WriteToClient(body, std::move(on_written));
+  // A small body rides in the head's buffer: one send(2) instead of a
+  // sendmsg(2) with two iovecs (most responses through a balancer are small).
+  if (body.size() <= kCoalesceBody) {
+    response_head_.append(static_cast<const char*>(body.data()), body.size());
+    return WriteToClient(asio::buffer(response_head_), std::move(on_written));
+  }
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(response_head_), body};
+  WriteToClient(buffers, std::move(on_written));
 }
 
 void ClientConnection::ContinueResponse() {

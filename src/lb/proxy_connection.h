@@ -7,6 +7,7 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -83,6 +84,13 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool UntriedServerExists();
   bool TakeEarlyResponse();
   void WriteResponseChunk(size_t offset, size_t length, bool with_head);
+  // Writes every byte of `buffers` to the client, over TLS when it came in
+  // over TLS.
+  template <typename Buffers, typename Handler>
+  void WriteToClient(const Buffers& buffers, Handler&& on_written) {
+    if (tls_) return asio::async_write(*tls_, buffers, std::forward<Handler>(on_written));
+    asio::async_write(client_, buffers, std::forward<Handler>(on_written));
+  }
   void ContinueResponse();
   void FinishResponse();
   void OnAttemptFailed(Failure failure);
@@ -156,7 +164,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   uint64_t response_remaining_ = 0;
   bool response_done_ = false;
   bool backend_reusable_ = true;
-  std::string response_head_;  // rewritten head for the client
+  std::string response_head_;  // rewritten head for the client (and a small body behind it)
   std::string local_reply_;
   std::string pending_continue_;  // the part of "100 Continue" a full socket did not take
   bool dechunk_ = false;          // chunked response to an HTTP/1.0 client: decoded

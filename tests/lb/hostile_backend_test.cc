@@ -194,6 +194,51 @@ TEST_F(HostileBackend, UnsolicitedBytesNeverReachTheNextRequest) {
   }
 }
 
+// The same with a POST after the junk: a request that must not go out twice
+// is sent only on a pooled connection known clean, so the server sees it
+// once, on a clean connection, and the client gets its answer.
+TEST_F(HostileBackend, UnsolicitedBytesNeverMeetAPost) {
+  std::atomic<int> junk_sent{0};
+  std::atomic<int> posts{0};
+  Start([&](int fd, const ScriptedRequest& request) {
+    if (request.method == "POST") {
+      ++posts;
+      return Reply(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nright");
+    }
+    if (request.method != "HEAD") {
+      return Reply(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+    if (!Reply(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")) return false;
+    RequestWithin(fd, 100);  // the balancer has the response by now
+    bool ok = Reply(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nWRONG");
+    ++junk_sent;
+    return ok;
+  });
+  http::ClientConnection c;
+  ASSERT_TRUE(c.Connect(host_, 8080));
+  for (int round = 0; round < 3; ++round) {
+    int sent = junk_sent.load();
+    ASSERT_TRUE(c.Send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"));
+    http::ClientResponse r = c.Read("HEAD");
+    ASSERT_TRUE(r.ok) << r.error;
+    ASSERT_TRUE(WaitUntil([&] { return junk_sent.load() > sent; }, 3000));
+    ASSERT_TRUE(c.Send("POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"));
+    r = c.Read();
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "right") << "round " << round;
+    EXPECT_EQ(posts.load(), round + 1);
+  }
+  // POSTs on a clean pooled connection: each waits for the watch's verdict.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.Send("POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"));
+    http::ClientResponse r = c.Read();
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.body, "right");
+  }
+  EXPECT_EQ(posts.load(), 6);
+}
+
 // HTTP/1.0 has no chunked coding: a chunked response is decoded for a 1.0
 // client and delimited by closing the connection (as nginx does).
 TEST_F(HostileBackend, ChunkedResponseIsDecodedForHttp10Clients) {
