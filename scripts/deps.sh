@@ -14,14 +14,15 @@ PACKAGES=(
   libasio-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   # tools the tests drive: redis-cli/redis-benchmark, dig, iptables, ip, ps/kill,
-  # faketime (clock jumps in make chaos)
-  redis-tools dnsutils iptables iproute2 procps psmisc faketime
+  # faketime (clock jumps in make chaos), curl (TLS and SNI checks), and
+  # redis-server (the differential test's reference)
+  redis-tools dnsutils iptables iproute2 procps psmisc faketime curl redis-server
   # browser tests (dashboard, drill report): Debian's Chromium
   chromium
 )
 # make bench: the anchors nines is measured against, and the load generators.
 BENCH_PACKAGES=(
-  curl wrk haproxy nginx redis-server etcd-server etcd-client gdnsd dnsperf bc python3
+  wrk haproxy nginx etcd-server etcd-client gdnsd dnsperf bc python3
 )
 case "${1:-}" in
   "") ;;
