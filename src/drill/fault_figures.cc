@@ -8,6 +8,8 @@ namespace nines::drill {
 void ComputeFaultFigures(const Timeline& timeline, FaultResult* f) {
   f->requests = timeline.RequestsBetween(f->start_ms, f->window_end_ms);
   f->failures = timeline.FailuresBetween(f->start_ms, f->window_end_ms);
+  f->failures_held =
+      timeline.FailuresBetween(f->start_ms, std::clamp(f->end_ms, f->start_ms, f->window_end_ms));
   int64_t last = timeline.LastFailureEndBetween(f->start_ms, f->window_end_ms);
   f->full_service_after_ms = last < 0 ? 0 : std::max<int64_t>(0, last - f->start_ms);
   if (f->kind == FaultKind::kSpike) {
@@ -71,7 +73,7 @@ void ComputeFaultFigures(const Timeline& timeline, std::vector<FaultResult>* fau
   }
   int64_t charged_until = 0;  // failures before this are the previous fault's
   for (FaultResult& f : fs) {
-    f.requests = f.failures = 0;
+    f.requests = f.failures = f.failures_held = 0;
     f.full_service_after_ms = 0;
     f.full_service_beyond_window = false;
     f.charged_until_ms = f.start_ms;
@@ -97,6 +99,7 @@ void ComputeFaultFigures(const Timeline& timeline, std::vector<FaultResult>* fau
     charged_until = to;
     f.requests = timeline.RequestsBetween(from, to);
     f.failures = timeline.FailuresBetween(from, to);
+    f.failures_held = timeline.FailuresBetween(from, std::clamp(f.end_ms, from, to));
     f.full_service_after_ms = last < 0 ? 0 : std::max<int64_t>(0, last - f.start_ms);
     if (f.kind == FaultKind::kSpike) {
       FaultResult window = f;

@@ -46,6 +46,9 @@ struct FaultResult {
   // Computed from the timeline:
   uint64_t requests = 0;
   uint64_t failures = 0;
+  // Of those, the ones intended while the fault was held (before its undo);
+  // the rest are what undoing it cost (e.g. a region rejoining).
+  uint64_t failures_held = 0;
   // From injection to the end of the last 100 ms with a failed request in the
   // window; 0 when clients saw no failure at all.
   int64_t full_service_after_ms = 0;

@@ -81,6 +81,7 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
         {"window_end_ms", f.window_end_ms},
         {"requests", f.requests},
         {"failures", f.failures},
+        {"failures_held", f.failures_held},
         {"detected_after_ms", f.detected_after_ms < 0 ? json(nullptr) : json(f.detected_after_ms)},
         {"detected_by", f.detected_by},
         {"full_service_after_ms", f.full_service_after_ms},

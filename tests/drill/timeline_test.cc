@@ -103,6 +103,24 @@ TEST(FaultFigures, FromTheWindow) {
   EXPECT_EQ(clean.full_service_after_ms, 0);
 }
 
+// Failures while the fault is held and after its undo (a region rejoining)
+// are both the fault's; failures_held counts the first kind only.
+TEST(FaultFigures, FailuresHeldAreThoseBeforeTheUndo) {
+  Timeline t(20);
+  for (int ms = 0; ms < 20000; ms += 10) {
+    bool failing = (ms >= 5000 && ms < 5100) || (ms >= 9000 && ms < 9500);
+    t.Record(ms, failing ? Outcome::kFailed : Outcome::kOk, 1000);
+  }
+  FaultResult f;
+  f.kind = FaultKind::kRegion;
+  f.start_ms = 5000;
+  f.end_ms = 8000;
+  f.window_end_ms = 12000;
+  ComputeFaultFigures(t, &f);
+  EXPECT_EQ(f.failures, 60u);
+  EXPECT_EQ(f.failures_held, 10u);
+}
+
 // Every 10 ms a request, failing in the given [from, to) ranges. Faults: A
 // (leader) held 2000-4000, B skipped at 6000, C (app) at 9000.
 struct ThreeFaults {
