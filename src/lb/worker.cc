@@ -3,7 +3,6 @@
 
 #include <asio/post.hpp>
 
-#include <malloc.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -256,14 +255,6 @@ void Worker::Sweep() {
   }
   for (auto& c : expired) c->OnDeadline();
   backends_.Sweep(now, runtime().config.timeouts.pool_idle_ms);
-  // After a surge, hand the freed connection buffers back to the system
-  // (glibc keeps them in its arenas for good): once, when the connections
-  // have fallen to a small share of their high-water mark.
-  connections_high_ = std::max(connections_high_, connections_.size());
-  if (connections_high_ >= kTrimAfterConnections && connections_.size() * 8 < connections_high_) {
-    malloc_trim(0);
-    connections_high_ = connections_.size();
-  }
   sweep_timer_.expires_after(std::chrono::milliseconds(100));
   sweep_timer_.async_wait([this](std::error_code ec) {
     if (!ec) Sweep();

@@ -87,9 +87,6 @@ class Worker {
   int accept_backoff_ms_ = 0;     // 0: not in a burst of failed accepts
   uint64_t accept_failures_ = 0;  // in the current burst
   std::unordered_set<ClientConnection*> connections_;
-  // Memory is trimmed after a surge of at least this many connections.
-  static constexpr size_t kTrimAfterConnections = 512;
-  size_t connections_high_ = 0;                             // since the last trim
   std::deque<std::shared_ptr<ClientConnection>> queue_[2];  // [0] established, [1] new
   asio::steady_timer queue_timer_;
   bool queue_timer_armed_ = false;
