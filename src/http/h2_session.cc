@@ -164,6 +164,13 @@ struct H2Callbacks {
 
   static int OnFrameSend(nghttp2_session* session, const nghttp2_frame* frame, void* user_data) {
     H2Session* s = Self(user_data);
+    if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR &&
+        s->close_reason_.empty()) {
+      // nghttp2 answered a protocol error with a GOAWAY of its own.
+      s->close_reason_ = "h2: protocol error (" +
+                         std::string(nghttp2_http2_strerror(frame->goaway.error_code)) + ")";
+      s->handler_->OnLimit(H2Limit::kProtocol);
+    }
     bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     if (!end || (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)) return 0;
     H2Session::Stream* st = s->Find(frame->hd.stream_id);
@@ -347,11 +354,6 @@ bool H2Session::Receive(std::string_view bytes) {
     frame[9] &= 0x7f;
     raw_output_.append(reinterpret_cast<const char*>(frame), sizeof(frame));
     return false;
-  }
-  if (!nghttp2_session_want_read(session_) && close_reason_.empty()) {
-    // nghttp2 answered a protocol error with a GOAWAY of its own.
-    close_reason_ = "h2: protocol error";
-    handler_->OnLimit(H2Limit::kProtocol);
   }
   return close_reason_.empty();
 }

@@ -9,6 +9,7 @@
 
 #include "base/config.h"
 #include "health/health_checker.h"
+#include "http/h2_session.h"
 #include "ratelimit/cluster.h"
 
 namespace nines {
@@ -59,6 +60,14 @@ struct LbTimeouts {
   int drain_ms = 10000;           // SIGTERM: longest wait for in-flight requests
 };
 
+// [h2]: HTTP/2 to clients. `listen` serves cleartext h2 with prior
+// knowledge (HAProxy's `bind ... proto h2`); the limits apply as well to h2
+// chosen by ALPN on a TLS listener.
+struct H2Config {
+  std::optional<Endpoint> listen;
+  http::H2Limits limits;  // connection_window_size: streams x initial window
+};
+
 struct LbConfig {
   std::string file;
   Endpoint listen;
@@ -78,6 +87,7 @@ struct LbConfig {
   HealthCheckSpec health;
   OutlierConfig outlier;
   LbTimeouts timeouts;
+  H2Config h2;
   std::vector<LbServerConfig> servers;
 };
 

@@ -149,6 +149,9 @@ std::shared_ptr<LbRuntime> LoadBalancer::BuildRuntime(LbConfig config, const LbR
 void LoadBalancer::Start() {
   const LbConfig& config = shared_.runtime()->config;
   for (auto& w : workers_) w->Start(config.listen);
+  if (config.h2.listen) {
+    for (auto& w : workers_) w->StartH2(*config.h2.listen);
+  }
   admin_ = std::make_unique<http::SimpleServer>(
       control_, config.admin, [this](const http::Request& request, const http::Responder& respond) {
         HandleAdmin(request, respond);
@@ -218,11 +221,12 @@ bool LoadBalancer::Reload() {
   }
   std::shared_ptr<const LbRuntime> old = shared_.runtime();
   if (!(config->listen == old->config.listen) || !(config->admin == old->config.admin) ||
-      config->threads != old->config.threads) {
-    LogWarn("lb", "reload: listen, admin and threads take effect only on restart");
+      config->threads != old->config.threads || config->h2.listen != old->config.h2.listen) {
+    LogWarn("lb", "reload: listen, admin, h2.listen and threads take effect only on restart");
     config->listen = old->config.listen;
     config->admin = old->config.admin;
     config->threads = old->config.threads;
+    config->h2.listen = old->config.h2.listen;
   }
   std::set<std::string> new_names;
   for (const auto& s : config->servers) new_names.insert(s.name);
