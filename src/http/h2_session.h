@@ -97,6 +97,7 @@ class H2Session {
   bool HasOutput() const;
   const std::string& close_reason() const { return close_reason_; }
   size_t open_streams() const { return streams_.size(); }
+  const H2Limits& limits() const { return limits_; }
 
   // Answers a request. `headers` are written lowercase; connection-specific
   // fields are dropped. Without a body the stream ends here; with one, the

@@ -140,7 +140,7 @@ void H2Stream::OnBody(std::string_view data) {
     // Too large to hold for a retry, or the client's window is full (it can
     // send nothing more until we forward): forward as it comes.
     if (body_.size() > rt.config.max_buffered_body ||
-        body_unconsumed_ >= rt.config.h2.limits.initial_window_size) {
+        body_unconsumed_ >= conn_->session().limits().initial_window_size) {
       streaming_ = true;
       return TryServer();
     }

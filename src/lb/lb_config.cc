@@ -216,7 +216,13 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
   if (auto timeouts = root.Table("timeouts")) ReadTimeouts(*timeouts, &config.timeouts);
   if (auto rate_limit = root.Table("rate_limit")) ReadRateLimit(*rate_limit, &config.rate_limit);
   if (auto cluster = root.Table("cluster")) ReadCluster(*cluster, &config);
-  if (auto h2 = root.Table("h2")) ReadH2(*h2, &config.h2);
+  if (auto h2 = root.Table("h2")) {
+    ReadH2(*h2, &config.h2);
+    if (config.h2.listen &&
+        (*config.h2.listen == config.listen || *config.h2.listen == config.admin)) {
+      root.ErrorAt("h2", "'h2.listen' must differ from 'listen' and 'admin'");
+    }
+  }
   config.max_queue = static_cast<int>(root.Integer("max_queue", config.max_queue, 0, 1000000));
   config.queue_timeout_ms =
       static_cast<int>(root.Integer("queue_timeout_ms", config.queue_timeout_ms, 1, 3600000));
