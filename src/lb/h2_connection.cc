@@ -2,6 +2,8 @@
 // streams' bookkeeping.
 #include "lb/h2_connection.h"
 
+#include <asio/post.hpp>
+
 #include "base/clock.h"
 #include "base/log.h"
 #include "lb/h2_stream.h"
@@ -73,6 +75,15 @@ void H2Connection::Read() {
 }
 
 void H2Connection::Flush() {
+  if (flush_posted_ || closed_) return;
+  flush_posted_ = true;
+  asio::post(worker_.io(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->WriteOutput();
+  });
+}
+
+void H2Connection::WriteOutput() {
   if (in_session_ || closed_ || writing_) return;
   out_.clear();
   in_session_ = true;
@@ -87,7 +98,7 @@ void H2Connection::Flush() {
     self->writing_ = false;
     if (self->closed_) return;
     if (ec) return self->Close();
-    self->Flush();
+    self->WriteOutput();
   });
 }
 

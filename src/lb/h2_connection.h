@@ -32,8 +32,8 @@ class H2Connection : public std::enable_shared_from_this<H2Connection>, public h
   void Close();
   // The worker's 100 ms sweep: streams' deadlines, idle timeout, drain.
   void OnSweep(int64_t now_ms);
-  // Writes what the session has to say (deferred while the session is
-  // calling us: it runs again when the session returns).
+  // Writes what the session has to say, once the handlers ready now have
+  // run (one write for the responses of many streams, not one each).
   void Flush();
 
   http::H2Session& session() { return *session_; }
@@ -52,6 +52,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection>, public h
 
  private:
   void Read();
+  void WriteOutput();
   H2Stream* Find(int32_t stream);
 
   Worker& worker_;
@@ -67,6 +68,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection>, public h
   bool reading_ = false;
   bool writing_ = false;
   bool in_session_ = false;  // inside a Receive or TakeOutput: no Flush now
+  bool flush_posted_ = false;
   bool shutdown_sent_ = false;
   bool closed_ = false;
   int64_t idle_since_ms_ = 0;  // no stream open since then
