@@ -119,20 +119,23 @@ void H2Connection::OnSweep(int64_t now_ms) {
   for (auto& s : streams) s->OnSweep(now_ms);
   if (closed_) return;
   const LbConfig& config = worker_.runtime().config;
-  bool idle = streams_.empty() && now_ms - idle_since_ms_ >= config.timeouts.client_idle_ms;
+  // A connection that never completed a request gets request_header_ms,
+  // as an HTTP/1.1 one does (Slowloris); afterwards client_idle_ms.
+  int idle_ms = had_request_ ? config.timeouts.client_idle_ms : config.timeouts.request_header_ms;
+  bool idle = streams_.empty() && now_ms - idle_since_ms_ >= idle_ms;
   if (!shutdown_sent_ && (idle || shared_.draining.load(std::memory_order_relaxed))) {
     shutdown_sent_ = true;
     session_->Shutdown();  // GOAWAY: streams in progress finish, then we close
   }
   Flush();
   // A client that never reads its GOAWAY (or anything) is not waited for.
-  if (shutdown_sent_ && streams_.empty() &&
-      now_ms - idle_since_ms_ >= config.timeouts.client_idle_ms + 1000) {
+  if (shutdown_sent_ && streams_.empty() && now_ms - idle_since_ms_ >= idle_ms + 1000) {
     Close();
   }
 }
 
 void H2Connection::OnRequest(int32_t stream, http::H2Request request) {
+  had_request_ = true;
   auto s = std::make_shared<H2Stream>(*this, stream, std::move(request));
   streams_[stream] = s;
   s->Start();

@@ -70,6 +70,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection>, public h
   bool in_session_ = false;  // inside a Receive or TakeOutput: no Flush now
   bool flush_posted_ = false;
   bool shutdown_sent_ = false;
+  bool had_request_ = false;  // until then the idle limit is request_header_ms
   bool closed_ = false;
   int64_t idle_since_ms_ = 0;  // no stream open since then
 };

@@ -224,5 +224,33 @@ TEST_F(LbH2Test, OversizedHeadersGet431) {
   EXPECT_EQ(LimitHits("header_list_size"), 1);
 }
 
+TEST_F(LbH2Test, SigtermLetsStreamsFinishThenSaysGoaway) {
+  StartAll({BackendSpec("b1")}, H2Extra());
+  http::ClientConnection conn;
+  ASSERT_TRUE(Connect(&conn));
+  H2Client client;
+  int32_t first = client.Submit("GET", "/");
+  ASSERT_TRUE(client.RunUntilDone(conn.fd(), first, 5000));
+  int32_t slow = client.Submit("GET", "/slow?ms=1000");
+  std::string out = client.Output();
+  ASSERT_EQ(::send(conn.fd(), out.data(), out.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(out.size()));
+  ASSERT_TRUE(WaitUntil([&] { return BackendCount(0) >= 2; }, 3000));
+  lb_.Signal(SIGTERM);
+  ASSERT_TRUE(client.RunUntilDone(conn.fd(), slow, 10000));
+  EXPECT_EQ(client.response(slow).status, 200);
+  EXPECT_EQ(lb_.Wait(10000), 0);
+  EXPECT_TRUE(client.goaway());
+  EXPECT_EQ(client.goaway_code(), 0u);
+}
+
+TEST_F(LbH2Test, ASilentConnectionIsClosedAfterRequestHeaderMs) {
+  StartAll({BackendSpec("b1")}, "[timeouts]\nrequest_header_ms = 300\n" + H2Extra());
+  bool closed = false;
+  std::string got = Attack(H2ClientStart(), &closed);  // a preface, then nothing
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(H2GoawayCode(got), NGHTTP2_NO_ERROR);
+}
+
 }  // namespace
 }  // namespace nines::test
