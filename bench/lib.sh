@@ -41,13 +41,14 @@ to_ms() {  # wrk prints 1.23ms / 456.00us / 1.20s
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-# wrk_run NAME PID URL: runs wrk and appends to rps[NAME], p99[NAME], rpc[NAME].
+# wrk_run NAME PID URL [WRK_ARGS...]: runs wrk and appends to rps[NAME], p99[NAME], rpc[NAME].
 declare -A rps p99 rpc
 wrk_run() {
   local name=$1 pid=$2 url=$3
+  shift 3
   local before after out total r req99 cpu_s per_cpu
   before=$(cpu_ticks "$pid")
-  out=$(wrk -t1 -c"${CONNECTIONS:-50}" -d"${DURATION:-10}s" --latency "$url")
+  out=$(wrk -t1 -c"${CONNECTIONS:-50}" -d"${DURATION:-10}s" --latency "$@" "$url")
   after=$(cpu_ticks "$pid")
   total=$(echo "$out" | awk '/requests in/ {print $1}')
   r=$(echo "$out" | awk '/Requests\/sec/ {print $2}')

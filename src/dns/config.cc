@@ -57,6 +57,10 @@ std::optional<DnsConfig> ParseDnsConfig(std::string_view text, const std::string
   zone.negative_ttl = zone.ttl;
   zone.serial = static_cast<uint32_t>(
       top.Integer("serial", static_cast<int64_t>(Fnv1a(text)), 1, 4294967295));
+  AnswerOptions answer_options;
+  answer_options.fallback_addresses =
+      static_cast<int>(top.Integer("fallback_addresses", 0, 0, kMaxFallbackAddresses));
+  answer_options.rotate = top.Bool("rotate", false);
   c.max_tcp_connections = static_cast<int>(top.Integer("max_tcp_connections", 64, 1, 10000));
   c.tcp_idle_timeout_ms =
       static_cast<int>(top.Integer("tcp_idle_timeout_ms", 10000, 100, 3'600'000));
@@ -179,7 +183,7 @@ std::optional<DnsConfig> ParseDnsConfig(std::string_view text, const std::string
     zone.nameservers.push_back(std::move(ns));
   }
   ResolveName("hostmaster", zone.apex, &zone.hostmaster);
-  zone.policy = AnswerPolicy(std::move(regions), default_lat, default_lon);
+  zone.policy = AnswerPolicy(std::move(regions), default_lat, default_lon, answer_options);
   return c;
 }
 

@@ -26,6 +26,7 @@ struct DnsConfig {
 };
 
 inline constexpr const char* kDefaultAdmin = "127.0.0.1:9953";
+inline constexpr int kMaxFallbackAddresses = 8;
 
 // Parses a config text; on errors fills `errors` and returns nullopt.
 std::optional<DnsConfig> ParseDnsConfig(std::string_view text, const std::string& file,

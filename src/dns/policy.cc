@@ -1,4 +1,5 @@
-// Region choice: longest-prefix match, nearest-healthy failover, fail open.
+// Region choice: longest-prefix match, nearest-healthy failover, fallback
+// addresses from the next-nearest healthy regions, fail open.
 #include "dns/policy.h"
 
 #include <algorithm>
@@ -39,8 +40,8 @@ double GreatCircleKm(double lat1, double lon1, double lat2, double lon2) {
 }
 
 AnswerPolicy::AnswerPolicy(std::vector<RegionSpec> regions, double default_latitude,
-                           double default_longitude)
-    : regions_(std::move(regions)) {
+                           double default_longitude, AnswerOptions options)
+    : regions_(std::move(regions)), options_(options) {
   for (const RegionSpec& r : regions_) {
     first_address_.push_back(address_count_);
     address_count_ += static_cast<int>(r.addresses.size());
@@ -62,8 +63,24 @@ int AnswerPolicy::RegionOfAddress(int index) const {
   return static_cast<int>(it - first_address_.begin()) - 1;
 }
 
+void AnswerPolicy::AppendHealthy(int r, int family, HealthFlags health, uint32_t rotation,
+                                 std::vector<int>* out) const {
+  size_t first = out->size();
+  const RegionSpec& region = regions_[r];
+  for (size_t k = 0; k < region.addresses.size(); ++k) {
+    if (region.addresses[k].family != family) continue;
+    int index = AddressIndex(r, static_cast<int>(k));
+    if (health[index].load(std::memory_order_relaxed)) out->push_back(index);
+  }
+  size_t n = out->size() - first;
+  if (options_.rotate && n > 1) {
+    std::rotate(out->begin() + static_cast<std::ptrdiff_t>(first),
+                out->begin() + static_cast<std::ptrdiff_t>(first + rotation % n), out->end());
+  }
+}
+
 void AnswerPolicy::Choose(const IpAddress& client, int family, HealthFlags health,
-                          PolicyAnswer* answer) const {
+                          PolicyAnswer* answer, uint32_t rotation) const {
   NINES_CHECK(static_cast<int>(health.size()) >= address_count_, "a health flag per address");
   *answer = PolicyAnswer{.addresses = std::move(answer->addresses)};
   answer->addresses.clear();
@@ -95,20 +112,28 @@ void AnswerPolicy::Choose(const IpAddress& client, int family, HealthFlags healt
   if (order.empty()) return;
   // Home: the nearest region that has addresses of this family at all.
   bool any_of_family = false;
-  for (int r : order) {
+  for (size_t i = 0; i < order.size(); ++i) {
+    int r = order[i];
     const RegionSpec& region = regions_[r];
-    for (size_t k = 0; k < region.addresses.size(); ++k) {
-      if (region.addresses[k].family != family) continue;
+    for (const IpAddress& a : region.addresses) {
+      if (a.family != family) continue;
       if (!any_of_family) answer->home_region = r;
       any_of_family = true;
-      int index = AddressIndex(r, static_cast<int>(k));
-      if (health[index].load(std::memory_order_relaxed)) answer->addresses.push_back(index);
+      break;
     }
-    if (!answer->addresses.empty()) {
-      answer->region = r;
-      answer->failover = r != answer->home_region;
-      return;
+    AppendHealthy(r, family, health, rotation, &answer->addresses);
+    if (answer->addresses.empty()) continue;
+    answer->region = r;
+    answer->failover = r != answer->home_region;
+    // Fallbacks: the next-nearest healthy regions' addresses, nearest first.
+    size_t primary = answer->addresses.size();
+    size_t limit = primary + static_cast<size_t>(std::max(0, options_.fallback_addresses));
+    for (size_t j = i + 1; j < order.size() && answer->addresses.size() < limit; ++j) {
+      AppendHealthy(order[j], family, health, rotation, &answer->addresses);
+      if (answer->addresses.size() > limit) answer->addresses.resize(limit);
     }
+    answer->fallback_count = static_cast<int>(answer->addresses.size() - primary);
+    return;
   }
   if (!any_of_family) return;  // nothing of this family configured: NODATA
   // Every region down: answer with every address (Route 53's fail open).

@@ -78,7 +78,7 @@ bool WriteRecords(const Zone& zone, HealthFlags health, const Query& q, const No
                   const IpAddress& client, MessageWriter* w, ResponseInfo* info) {
   const std::string& owner = q.name;
   auto write_policy_answer = [&](int family) {
-    zone.policy.Choose(client, family, health, &info->policy);
+    zone.policy.Choose(client, family, health, &info->policy, q.id);
     info->used_policy = true;
     for (int index : info->policy.addresses) {
       int region = zone.policy.RegionOfAddress(index);

@@ -55,6 +55,7 @@ std::optional<ClusterState> ParseClusterState(const std::string& text, std::stri
     if (n.contains("restarts") && n["restarts"].is_number_integer()) {
       node.restarts = n["restarts"].get<int>();
     }
+    if (n.contains("pid") && n["pid"].is_number_integer()) node.pid = n["pid"].get<int>();
     s.nodes.push_back(std::move(node));
   }
   s.zone = Str(j, "zone");

@@ -12,6 +12,7 @@ namespace nines::drill {
 struct NodeState {
   std::string name, kind, region, address, admin, state;
   int restarts = 0;
+  int pid = 0;  // 0: not running or not reported
 };
 
 struct RegionState {

@@ -163,12 +163,10 @@ bool RegionResolver::Resolve(size_t region, int64_t now_ms, std::string* error) 
     if (error) *error = answer.error;
     return false;
   }
-  // Every address, starting at one chosen by client region so load spreads.
-  size_t first = region % answer.addresses.size();
-  e.addresses.clear();
-  for (size_t i = 0; i < answer.addresses.size(); ++i) {
-    e.addresses.push_back(answer.addresses[(first + i) % answer.addresses.size()]);
-  }
+  // In the order answered, as getaddrinfo keeps it for same-scope
+  // loopback addresses: the DNS puts the region's lbs (rotated) first and
+  // the fallback region's after them.
+  e.addresses = std::move(answer.addresses);
   e.expires_ms = now_ms + std::max<int64_t>(answer.ttl, 1) * 1000;
   return true;
 }

@@ -1,7 +1,8 @@
 // Resolving the service name the way a client in a region would: a UDP query
 // for the zone apex A record with an EDNS Client Subnet option for the
 // region's client network, to each DNS server in turn, and a cache per
-// region that keeps an answer for its TTL (and no longer).
+// entry (the drill gives each user its own: its stub resolver) that keeps an
+// answer for its TTL (and no longer), its addresses in the order answered.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +24,10 @@ struct DnsAnswer {
 DnsAnswer QueryApex(const std::string& server, const std::string& zone, const std::string& subnet,
                     int timeout_ms);
 
-// Per-region cache of the apex answer, kept for its TTL as a stub resolver
-// keeps it: clients try its addresses in turn. A refresh before the TTL
+// Per-entry cache of the apex answer (an entry is a client network, one per
+// user in the drill), kept for its TTL as a stub resolver keeps it: clients
+// try its addresses in the order the DNS gave them (the DNS rotates a
+// region's lbs and lists fallback regions' lbs last). A refresh before the TTL
 // happens only when a client asks for one (the opt-in
 // LoadOptions::reresolve_on_failure, or while there is no answer at all).
 // Thread-safe: the resolver thread writes, client code reads.
@@ -35,7 +38,7 @@ class RegionResolver {
 
   // The current lb address ("A.B.C.D") for clients of region `region`, or "".
   std::string Current(size_t region) const;
-  // Every address of the region's current answer, the preferred one first.
+  // Every address of the region's current answer, in the order answered.
   std::vector<std::string> Addresses(size_t region) const;
   // Re-resolve this region soon, even before the TTL (at most once per
   // 200 ms per region).
@@ -56,7 +59,7 @@ class RegionResolver {
   bool Resolve(size_t region, int64_t now_ms, std::string* error);
 
   struct Entry {
-    std::vector<std::string> addresses;  // the preferred one first
+    std::vector<std::string> addresses;  // in the order answered
     int64_t expires_ms = 0;
     bool refresh_requested = false;
     int64_t last_query_ms = -1'000'000;

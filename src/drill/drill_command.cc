@@ -24,7 +24,7 @@ int RunDrillCommand(const std::vector<std::string>& args) {
   app.add_option("--rate", o.rate, "requests per second, open loop (default 50)")
       ->check(CLI::Range(1.0, 20000.0));
   app.add_option("--faults", o.faults,
-                 "comma-separated: app,lb,leader,freeze,partition,region,spike or all; "
+                 "comma-separated: app,lb,leader,freeze,partition,region,spike,crowd or all; "
                  "'' for none (default all)");
   app.add_option("--slo", o.slo_percent, "availability objective in percent (default 99.9)")
       ->check(CLI::Range(0.0, 100.0));
@@ -42,6 +42,13 @@ int RunDrillCommand(const std::vector<std::string>& args) {
                "after a failed connection, look the name up again before its TTL runs out "
                "(what browsers do); default: keep the answer for its TTL and try its other "
                "addresses, as a stub resolver does");
+  app.add_option("--crowd-multiple", o.crowd_multiple,
+                 "the crowd fault's rate as a multiple of the capacity probed just before it "
+                 "(default 20)")
+      ->check(CLI::Range(0.1, 1000.0));
+  app.add_option("--crowd-rate", o.crowd_rate,
+                 "the crowd fault's rate in requests/s (overrides --crowd-multiple)")
+      ->check(CLI::Range(0.0, 1000000.0));
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
     app.parse(reversed);

@@ -21,6 +21,7 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "drill/cluster_state.h"
+#include "drill/crowd.h"
 #include "drill/fault_action.h"
 #include "drill/fault_schedule.h"
 #include "drill/load_engine.h"
@@ -241,19 +242,28 @@ int RunDrill(const DrillOptions& o) {
   std::printf("drill: blueprint ready: %zu nodes, %zu regions, store leader %s\n",
               state.nodes.size(), state.regions.size(), state.leader.c_str());
 
-  // 3. Users: N per region with addresses PREFIX.100.. ; the spike client PREFIX.200.
+  // 3. Users: N per region with addresses PREFIX.100.. ; the spike client
+  // PREFIX.200. Each is its own stub resolver with its region's subnet.
   std::vector<SimUser> users;
   std::vector<std::string> source_ips;
+  std::vector<std::string> user_subnets;
   for (size_t r = 0; r < state.regions.size(); ++r) {
     std::string prefix = state.regions[r].prefix.empty() ? "127.0." + std::to_string(r + 1)
                                                          : state.regions[r].prefix;
     for (int u = 0; u < o.users_per_region; ++u) {
-      users.push_back({prefix + "." + std::to_string(100 + u), r});
+      users.push_back({prefix + "." + std::to_string(100 + u), user_subnets.size()});
+      user_subnets.push_back(subnets[r]);
       source_ips.push_back(users.back().source_ip);
     }
   }
   std::string spike_prefix = state.regions[0].prefix.empty() ? "127.0.1" : state.regions[0].prefix;
-  SimUser spike_user{spike_prefix + ".200", 0};
+  SimUser spike_user{spike_prefix + ".200", user_subnets.size()};
+  user_subnets.push_back(subnets[0]);
+  resolver = std::make_unique<RegionResolver>(dns_servers, zone, user_subnets);
+  if (!resolver->ResolveAll(NowMs(), &error)) {
+    std::fprintf(stderr, "drill: DNS: %s\n", error.c_str());
+    return 1;
+  }
 
   // 4. Load and faults.
   int64_t duration_ms = static_cast<int64_t>(o.duration_s * 1000);
@@ -317,6 +327,8 @@ int RunDrill(const DrillOptions& o) {
   report.faults_requested = o.faults;
   report.started_wall_ms = WallMillis();
   bool is_root = geteuid() == 0;
+  // Crowd surges by their fault's index in report.faults.
+  std::vector<std::pair<size_t, std::unique_ptr<CrowdSurge>>> crowds;
 
   for (const PlannedFault& planned : plan) {
     SleepUntil(start_ms + planned.start_ms);
@@ -347,6 +359,19 @@ int RunDrill(const DrillOptions& o) {
       int64_t spike_start = LoadEngine::NowNanos();
       int64_t held = (planned.end_ms - planned.start_ms) * 1'000'000;
       engine.StartSpike(LoadSchedule(o.rate * 10, spike_start, held), spike_user);
+    } else if (planned.kind == FaultKind::kCrowd) {
+      CrowdPlan plan = PlanCrowd(*now_state, dns_servers, zone, subnets[0]);
+      plan.multiple = o.crowd_multiple;
+      plan.rate = o.crowd_rate;
+      plan.held_ms = planned.end_ms - planned.start_ms;
+      plan.run_start_nanos = start_nanos;
+      plan.timeline_seconds = timeline.seconds();
+      crowds.emplace_back(report.faults.size(), std::make_unique<CrowdSurge>());
+      std::string err = crowds.back().second->Start(plan);
+      if (!err.empty()) {
+        f.skipped = true;
+        f.notice = err;
+      }
     } else {
       std::string post = api.Post(action.inject_path);
       if (!post.empty()) {
@@ -397,6 +422,9 @@ int RunDrill(const DrillOptions& o) {
           case Detection::kFirstSpike429:
             detected = engine.counters().spike_rate_limited > spike_429_before;
             break;
+          case Detection::kCrowdTurnedAway:
+            detected = crowds.back().second->TurnedAway();
+            break;
         }
         if (detected) {
           f.detected_after_ms = NowMs() - injected_at;
@@ -410,6 +438,16 @@ int RunDrill(const DrillOptions& o) {
     }
     if (!f.skipped && action.detection != Detection::kNone && f.detected_after_ms < 0) {
       f.detected_by = std::string("not seen while held: ") + DetectionText(action.detection);
+    }
+    if (planned.kind == FaultKind::kCrowd && !f.skipped) {
+      crowds.back().second->Stop();  // its undo: stop sending
+      std::string e;
+      if (auto after = api.State(&e)) {
+        int restarts = 0;
+        for (const NodeState& n : after->nodes) restarts += n.restarts;
+        for (const NodeState& n : now_state->nodes) restarts -= n.restarts;
+        crowds.back().second->SetRestarts(std::max(restarts, 0));
+      }
     }
     // Undo it (retried: the API may be busy restarting things).
     if (!f.skipped && !action.undo_path.empty()) {
@@ -451,6 +489,10 @@ int RunDrill(const DrillOptions& o) {
   io.stop();
   io_thread.join();
   resolver_thread.join();
+  for (auto& [index, crowd] : crowds) {
+    crowd->Stop();
+    report.faults[index].crowd = crowd->Figures(timeline);
+  }
   for (const std::string& note : engine.Notes()) report.notices.push_back("client: " + note);
   if (resolver->failures() > 0) {
     report.notices.push_back("DNS: " + std::to_string(resolver->failures()) + " of " +

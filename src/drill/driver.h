@@ -21,6 +21,9 @@ struct DrillOptions {
   // Clients look the name up again after a failed connection instead of
   // keeping the answer for its TTL (LoadOptions::reresolve_on_failure).
   bool reresolve_on_failure = false;
+  // The crowd fault: this multiple of the probed capacity, or this rate.
+  double crowd_multiple = 20;
+  double crowd_rate = 0;
 };
 
 // Returns the exit status: 0 passed, 1 SLO missed / write lost / runtime failure.

@@ -45,6 +45,8 @@ const char* DetectionText(Detection d) {
       return "DNS stopped answering with the dead lb";
     case Detection::kFirstSpike429:
       return "lb answered the spiking client 429";
+    case Detection::kCrowdTurnedAway:
+      return "lb answered the crowd 503 or 429";
   }
   return "";
 }
@@ -132,6 +134,12 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
     case FaultKind::kSpike:
       a.target = first_region;
       a.detection = Detection::kFirstSpike429;
+      a.ok = true;
+      break;
+    case FaultKind::kCrowd:
+      a.target = first_region;
+      a.region_index = 0;
+      a.detection = Detection::kCrowdTurnedAway;
       a.ok = true;
       break;
   }

@@ -18,6 +18,7 @@ enum class Detection {
   kDnsMovesRegion,  // the region's clients get another lb from DNS
   kDnsDropsLb,      // DNS no longer answers with the dead lb
   kFirstSpike429,
+  kCrowdTurnedAway,  // the crowd got its first 503 or 429
 };
 
 struct FaultAction {

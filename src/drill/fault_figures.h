@@ -14,6 +14,23 @@
 
 namespace nines::drill {
 
+// The crowd fault's own figures. The regular users are measured apart, in
+// the fault's requests and failures.
+struct CrowdFigures {
+  double capacity_per_s = 0;  // the probe: 2xx per second (8 clients, a connection per request)
+  double offered_per_s = 0;   // the crowd's intended rate: a multiple of that, or --crowd-rate
+  uint64_t users = 0;         // distinct source addresses
+  uint64_t intended = 0, ok = 0, rate_limited = 0, shed = 0;  // 2xx, 429, 503
+  uint64_t timeouts = 0, no_response = 0, other_failed = 0;
+  uint64_t not_sent = 0;           // the generator's own in-flight cap
+  int64_t p50_ms = 0, p99_ms = 0;  // every answer the crowd got
+  int64_t regular_p99_ms = 0;      // regular users' requests intended during the surge
+  int64_t lb_rss_before_kb = 0;    // the crowd's lbs (the largest), before the surge
+  int64_t lb_rss_peak_kb = 0;      // sampled every 100 ms while it lasted
+  int64_t lb_rss_after_kb = 0;     // 1 s after it ended
+  int restarts = 0;                // processes of the blueprint restarted meanwhile
+};
+
 struct FaultResult {
   FaultKind kind = FaultKind::kApp;
   std::string target;               // node or region name ("" for spike)
@@ -41,6 +58,8 @@ struct FaultResult {
   int64_t counted_from_ms = 0;
   // Spike only: what the spiking client got.
   uint64_t spike_sent = 0, spike_rate_limited = 0;
+  // Crowd only: the surge and what it got (drill/crowd.h).
+  CrowdFigures crowd;
 };
 
 void ComputeFaultFigures(const Timeline& timeline, FaultResult* fault);

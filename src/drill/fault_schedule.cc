@@ -8,7 +8,7 @@ namespace nines::drill {
 namespace {
 constexpr FaultKind kAll[] = {FaultKind::kApp,    FaultKind::kLb,        FaultKind::kLeader,
                               FaultKind::kFreeze, FaultKind::kPartition, FaultKind::kRegion,
-                              FaultKind::kSpike};
+                              FaultKind::kSpike,  FaultKind::kCrowd};
 }  // namespace
 
 const char* FaultName(FaultKind kind) {
@@ -27,6 +27,8 @@ const char* FaultName(FaultKind kind) {
       return "region";
     case FaultKind::kSpike:
       return "spike";
+    case FaultKind::kCrowd:
+      return "crowd";
   }
   return "?";
 }
@@ -58,7 +60,7 @@ std::optional<std::vector<FaultKind>> ParseFaultList(std::string_view list, std:
       out.push_back(*kind);
     } else {
       *error = "unknown fault '" + std::string(item) +
-               "' (known: app, lb, leader, freeze, partition, region, spike, all)";
+               "' (known: app, lb, leader, freeze, partition, region, spike, crowd, all)";
       return std::nullopt;
     }
     if (out.size() > kMaxFaults) {

@@ -1,5 +1,5 @@
 // The faults a drill injects, parsed from --faults ("app,lb,leader,freeze,
-// partition,region,spike" or "all") and spread over the run: a quiet lead-in,
+// partition,region,spike,crowd" or "all") and spread over the run: a quiet lead-in,
 // then one slot per fault (the fault held for part of the slot, then undone,
 // the rest of the slot left for recovery), then a quiet tail.
 #pragma once
@@ -20,6 +20,7 @@ enum class FaultKind {
   kPartition,  // iptables-isolate the store leader, heal later (root only)
   kRegion,     // stop every process of a region, start it later
   kSpike,      // 10x the drill's rate from one client address (429 expected)
+  kCrowd,      // a surge of distinct users at a multiple of measured capacity
 };
 
 const char* FaultName(FaultKind kind);

@@ -145,7 +145,7 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
   std::string path;
   std::string body;
   std::string key;
-  if (spike) {
+  if (spike || options_.crowd) {
     path = "/orders?limit=1";
   } else if (!recent_.empty() && static_cast<int>(rng_() % 100) < options_.read_percent) {
     path = "/orders/" + recent_[rng_() % recent_.size()];
@@ -175,10 +175,10 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
       std::error_code ec;
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    std::vector<std::string> addresses = resolver_.Addresses(u.user.region);
+    std::vector<std::string> addresses = resolver_.Addresses(u.user.resolver_entry);
     if (addresses.empty()) {
       result = Exchange{0, true, "no DNS answer yet", ""};
-      resolver_.RequestRefresh(u.user.region);
+      resolver_.RequestRefresh(u.user.resolver_entry);
       next_is_untried = false;
       continue;
     }
@@ -191,7 +191,7 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
     // first is what browsers do, an opt-in.
     ++failed_addresses;
     next_is_untried = failed_addresses < addresses.size();
-    if (options_.reresolve_on_failure) resolver_.RequestRefresh(u.user.region);
+    if (options_.reresolve_on_failure) resolver_.RequestRefresh(u.user.resolver_entry);
   }
 
   int64_t done = NowNanos();
@@ -216,6 +216,11 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
       AddNote("t=" + std::to_string(at_ms / 1000) + "s " + method + " " + path + ": status " +
               std::to_string(s));
     }
+  }
+  if (outcome == Outcome::kFailed || outcome == Outcome::kSpikeFailed) {
+    if (s == 503) ++counters_.shed;
+    if (s == 0 && result.error == "timeout") ++counters_.timeouts;
+    if (s == 0 && result.error != "timeout") ++counters_.no_response;
   }
   switch (outcome) {
     case Outcome::kOk:

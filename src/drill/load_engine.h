@@ -26,8 +26,8 @@
 namespace nines::drill {
 
 struct SimUser {
-  std::string source_ip;  // bound before connecting: the lb's per-client key
-  size_t region = 0;      // index into the resolver's regions
+  std::string source_ip;      // bound before connecting: the lb's per-client key
+  size_t resolver_entry = 0;  // its stub resolver: an entry of the RegionResolver
 };
 
 struct LoadOptions {
@@ -42,12 +42,18 @@ struct LoadOptions {
   // out (what browsers do; no stub resolver does). Off: try the answer's
   // next address, keep the answer for its TTL.
   bool reresolve_on_failure = false;
+  // A crowd (drill/crowd.h, its own engine and timeline): every request is
+  // a read (GET /orders?limit=1).
+  bool crowd = false;
 };
 
 // Live counters for the progress line (read from other threads).
 struct LoadCounters {
   std::atomic<uint64_t> ok{0}, failed{0}, rate_limited{0}, refused_by_client{0};
   std::atomic<uint64_t> spike_ok{0}, spike_rate_limited{0}, spike_failed{0};
+  // Of the failures (regular and spike): 503s, timeouts, and no response at
+  // all (refused, closed or reset after the retries).
+  std::atomic<uint64_t> shed{0}, timeouts{0}, no_response{0};
   std::atomic<uint64_t> retries{0}, in_flight{0}, acknowledged{0};
   // 2xx to a POST without an order id: acknowledged, but nothing to read back.
   std::atomic<uint64_t> acknowledged_without_id{0};

@@ -93,6 +93,27 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
       jf["spike_sent"] = f.spike_sent;
       jf["spike_rate_limited"] = f.spike_rate_limited;
     }
+    if (f.kind == FaultKind::kCrowd) {
+      const CrowdFigures& c = f.crowd;
+      jf["crowd"] = {{"capacity_per_s", c.capacity_per_s},
+                     {"offered_per_s", c.offered_per_s},
+                     {"users", c.users},
+                     {"intended", c.intended},
+                     {"ok", c.ok},
+                     {"rate_limited", c.rate_limited},
+                     {"shed_503", c.shed},
+                     {"timeouts", c.timeouts},
+                     {"no_response", c.no_response},
+                     {"other_failed", c.other_failed},
+                     {"not_sent", c.not_sent},
+                     {"p50_ms", c.p50_ms},
+                     {"p99_ms", c.p99_ms},
+                     {"regular_p99_ms", c.regular_p99_ms},
+                     {"lb_rss_before_kb", c.lb_rss_before_kb},
+                     {"lb_rss_peak_kb", c.lb_rss_peak_kb},
+                     {"lb_rss_after_kb", c.lb_rss_after_kb},
+                     {"restarts", c.restarts}};
+    }
     if (!f.skipped && f.failures > worst_failures) {
       worst_failures = f.failures;
       worst = static_cast<int>(i);
@@ -149,6 +170,20 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
     }
     if (f.detection_measured && f.detected_after_ms < 0) {
       reasons.push_back(fmt::format("fault {} never detected while held", label));
+    }
+    if (f.kind == FaultKind::kCrowd) {
+      // The crowd must be turned away fast (429 or 503), never left waiting,
+      // and nothing may crash under it.
+      uint64_t slow = f.crowd.timeouts + f.crowd.no_response;
+      if (slow > 0) {
+        reasons.push_back(fmt::format(
+            "fault {}: {} of the crowd's requests timed out or got no answer (not a fast 429/503)",
+            label, slow));
+      }
+      if (f.crowd.restarts > 0) {
+        reasons.push_back(fmt::format("fault {}: {} process restart(s) while it lasted", label,
+                                      f.crowd.restarts));
+      }
     }
     if (!f.undone) {
       reasons.push_back(
@@ -210,6 +245,9 @@ double NiceCeil(double v) {
   }
   return 10 * p;
 }
+
+// One line about each crowd fault (table and page alike).
+std::vector<std::string> CrowdLines(const nlohmann::json& r);
 
 uint64_t U(const nlohmann::json& v, const char* key) {
   return v.value(key, uint64_t{0});
@@ -393,6 +431,9 @@ std::string RenderHtml(const nlohmann::json& r) {
       "<div class=\"card\">spike client<b>{} sent</b>{} answered 429 (not "
       "counted)</div>\n</div>\n",
       U(sp, "sent"), U(sp, "rate_limited"));
+  for (const std::string& line : CrowdLines(r)) {
+    html += fmt::format("<p class=\"crowd\">{}</p>\n", Escape(line));
+  }
   html +=
       "<div class=\"legend\"><span><i class=\"sw\" style=\"background:#2e9e5b\"></i>ok</span>"
       "<span><i class=\"sw\" style=\"background:#f08c00\"></i>429</span>"
@@ -454,6 +495,30 @@ std::string RenderHtml(const nlohmann::json& r) {
   return html;
 }
 
+namespace {
+
+std::vector<std::string> CrowdLines(const nlohmann::json& r) {
+  std::vector<std::string> lines;
+  for (const auto& f : r["faults"]) {
+    if (!f.contains("crowd") || f.value("skipped", false)) continue;
+    const auto& c = f["crowd"];
+    lines.push_back(fmt::format(
+        "crowd: {:.0f}/s offered ({:.0f}/s probed capacity), {} distinct users, {} intended: {} "
+        "ok, "
+        "{} 429, {} 503, {} timed out, {} no answer, {} other, {} not sent (generator cap); p50 {} "
+        "ms, p99 {} ms; regular users' p99 meanwhile {} ms; lb RSS {} MB before, {} MB peak, {} MB "
+        "1 s after; {} restarts",
+        c.value("offered_per_s", 0.0), c.value("capacity_per_s", 0.0), U(c, "users"),
+        U(c, "intended"), U(c, "ok"), U(c, "rate_limited"), U(c, "shed_503"), U(c, "timeouts"),
+        U(c, "no_response"), U(c, "other_failed"), U(c, "not_sent"), U(c, "p50_ms"), U(c, "p99_ms"),
+        U(c, "regular_p99_ms"), U(c, "lb_rss_before_kb") / 1024, U(c, "lb_rss_peak_kb") / 1024,
+        U(c, "lb_rss_after_kb") / 1024, U(c, "restarts")));
+  }
+  return lines;
+}
+
+}  // namespace
+
 std::string RenderTable(const nlohmann::json& r) {
   bool beyond = false;
   std::string overlapped;
@@ -502,6 +567,7 @@ std::string RenderTable(const nlohmann::json& r) {
     out += fmt::format("spike client: {} sent, {} answered 429, {} ok (excluded)\n", U(sp, "sent"),
                        U(sp, "rate_limited"), U(sp, "ok"));
   }
+  for (const std::string& line : CrowdLines(r)) out += line + "\n";
   out += fmt::format(
       "writes: {} acknowledged, {} verified in every region, {} lost, {} changed, {} could "
       "not be checked{}\n",

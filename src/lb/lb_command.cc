@@ -57,6 +57,9 @@ int RunLbCommand(const std::vector<std::string>& args) {
   } catch (const std::system_error& e) {
     LogError("lb", "{}: {}", e.what(), e.code().message());
     return 1;
+  } catch (const std::runtime_error& e) {
+    LogError("lb", "{}", e.what());
+    return 1;
   }
 }
 

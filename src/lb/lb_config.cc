@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -163,6 +165,60 @@ void ReadH2(TableReader& t, H2Config* out) {
   t.Finish();
 }
 
+// A path from the config, taken from the config file's directory when relative.
+std::string ConfigRelative(const std::string& path, const std::string& config_file) {
+  std::filesystem::path p(path);
+  if (p.is_relative()) p = std::filesystem::path(config_file).parent_path() / p;
+  return p.string();
+}
+
+void ReadTls(TableReader& t, LbConfig* config) {
+  LbTlsConfig c;
+  if (auto listen = t.EndpointValue("listen", true)) c.listen = *listen;
+  c.server.min_version = t.String("min_version", "1.2");
+  if (tls::ParseTlsVersion(c.server.min_version) == 0) {
+    t.ErrorAt("min_version", fmt::format("'{}.min_version' must be \"1.2\" or \"1.3\"", t.path()));
+  }
+  c.server.ciphers = t.String("ciphers", tls::kIntermediateCiphers);
+  c.server.ciphersuites = t.String("ciphersuites", tls::kIntermediateSuites);
+  c.handshake_timeout_ms =
+      static_cast<int>(t.Integer("handshake_timeout_ms", c.handshake_timeout_ms, 1, 600000));
+  c.max_handshakes = static_cast<int>(t.Integer("max_handshakes", c.max_handshakes, 1, 1000000));
+  c.session_tickets = t.Bool("session_tickets", true);
+  c.ticket_key_rotate_ms = static_cast<int>(
+      t.Integer("ticket_key_rotate_ms", c.ticket_key_rotate_ms, 1000, 7 * 86400000));
+  c.server.session_timeout_s = std::max(1, c.ticket_key_rotate_ms / 1000 * 2);
+  c.redirect_http = t.Bool("redirect_http", false);
+  c.hsts_max_age_s = t.Integer("hsts_max_age_s", 0, 0, 10LL * 365 * 86400);
+  c.hsts_include_subdomains = t.Bool("hsts_include_subdomains", false);
+  std::vector<TableReader> certs = t.TableArray("certificate");
+  if (certs.empty()) t.Error("[tls] needs at least one [[tls.certificate]] (cert and key)");
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  for (TableReader& ct : certs) {
+    std::optional<std::string> cert = ct.RequiredString("cert");
+    std::optional<std::string> key = ct.RequiredString("key");
+    ct.Finish();
+    if (!cert || !key) continue;
+    tls::CertificateFiles files{ConfigRelative(*cert, t.file()), ConfigRelative(*key, t.file())};
+    tls::CertificateReport report = tls::CheckCertificate(files, now);
+    for (const std::string& e : report.errors) ct.ErrorAt("cert", e);
+    SourcePos pos = ct.PosOf("cert");
+    for (const std::string& w : report.warnings) {
+      c.warnings.push_back(fmt::format("{}:{}:{}: warning: {}", t.file(), pos.line, pos.column, w));
+    }
+    c.server.certificates.push_back(files);
+  }
+  t.Finish();
+  // The ciphers and the rest are checked by building the contexts once.
+  if (t.errors()->empty()) {
+    std::string error;
+    if (!tls::ServerContext::Build(c.server, nullptr, &error)) {
+      t.Error(fmt::format("[tls]: {}", error));
+    }
+  }
+  config->tls = std::move(c);
+}
+
 }  // namespace
 
 bool RateLimitConfig::operator==(const RateLimitConfig& o) const {
@@ -216,11 +272,13 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
   if (auto timeouts = root.Table("timeouts")) ReadTimeouts(*timeouts, &config.timeouts);
   if (auto rate_limit = root.Table("rate_limit")) ReadRateLimit(*rate_limit, &config.rate_limit);
   if (auto cluster = root.Table("cluster")) ReadCluster(*cluster, &config);
+  if (auto tls = root.Table("tls")) ReadTls(*tls, &config);
   if (auto h2 = root.Table("h2")) {
     ReadH2(*h2, &config.h2);
     if (config.h2.listen &&
-        (*config.h2.listen == config.listen || *config.h2.listen == config.admin)) {
-      root.ErrorAt("h2", "'h2.listen' must differ from 'listen' and 'admin'");
+        (*config.h2.listen == config.listen || *config.h2.listen == config.admin ||
+         (config.tls && *config.h2.listen == config.tls->listen))) {
+      root.ErrorAt("h2", "'h2.listen' must differ from 'listen', 'admin' and 'tls.listen'");
     }
   }
   config.max_queue = static_cast<int>(root.Integer("max_queue", config.max_queue, 0, 1000000));
@@ -260,7 +318,11 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
 
 std::string CheckLbConfig(const std::string& file) {
   ConfigErrors errors;
-  ReadLbConfig(file, &errors);
+  std::optional<LbConfig> config = ReadLbConfig(file, &errors);
+  // Warnings do not make the config invalid: they go to stderr beside the verdict.
+  if (config && config->tls) {
+    for (const std::string& w : config->tls->warnings) std::fprintf(stderr, "%s\n", w.c_str());
+  }
   return errors.ToString();
 }
 

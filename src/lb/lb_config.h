@@ -11,6 +11,7 @@
 #include "health/health_checker.h"
 #include "http/h2_session.h"
 #include "ratelimit/cluster.h"
+#include "tls/server_context.h"
 
 namespace nines {
 
@@ -46,7 +47,7 @@ struct OutlierConfig {
   int consecutive_failures = 5;
   int base_ejection_ms = 5000;
   int max_ejection_ms = 300000;
-  int max_ejection_percent = 50;  // never eject more than this share of servers (at least one)
+  int max_ejection_percent = 50;  // of the primaries, and of the backups (at least one)
   int panic_threshold = 50;       // percent; 0: never panic
 };
 
@@ -66,6 +67,22 @@ struct LbTimeouts {
 struct H2Config {
   std::optional<Endpoint> listen;
   http::H2Limits limits;  // connection_window_size: streams x initial window
+};
+
+// [tls]: the HTTPS listener (see docs/lb.md). Certificate paths are resolved
+// against the config file's directory and checked when the config is read.
+struct LbTlsConfig {
+  Endpoint listen;
+  tls::ServerOptions server;         // certificates (the first is the default), versions, ciphers
+  int handshake_timeout_ms = 10000;  // a handshake not done by then: connection closed
+  int max_handshakes = 1024;         // handshakes in progress at once, all threads; more: closed
+  bool session_tickets = true;
+  int ticket_key_rotate_ms = 3600000;  // a fresh ticket key this often (tickets live 2-3 periods)
+  bool redirect_http = false;          // the plain listener answers 308 to https://
+  int64_t hsts_max_age_s = 0;          // > 0: Strict-Transport-Security on HTTPS responses
+  bool hsts_include_subdomains = false;
+  std::vector<std::string> warnings;  // FILE:LINE:COL: warning: ... (certificates expiring soon)
+  bool operator==(const LbTlsConfig&) const = default;
 };
 
 struct LbConfig {
@@ -89,6 +106,7 @@ struct LbConfig {
   LbTimeouts timeouts;
   H2Config h2;
   std::vector<LbServerConfig> servers;
+  std::optional<LbTlsConfig> tls;
 };
 
 // Reads and validates `file`. On error returns nullopt and fills `errors`.

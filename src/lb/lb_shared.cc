@@ -87,6 +87,21 @@ LbShared::LbShared() {
   }
   metrics.connections_active =
       r.GetGauge("nines_lb_connections_active", "Client connections open now.");
+  const char* handshakes_help = "TLS handshakes on the [tls] listener, by result.";
+  metrics.tls_ok =
+      r.GetCounter("nines_lb_tls_handshakes_total", handshakes_help, {{"result", "ok"}});
+  metrics.tls_failed =
+      r.GetCounter("nines_lb_tls_handshakes_total", handshakes_help, {{"result", "failed"}});
+  metrics.tls_timeouts =
+      r.GetCounter("nines_lb_tls_handshakes_total", handshakes_help, {{"result", "timeout"}});
+  metrics.tls_rejected =
+      r.GetCounter("nines_lb_tls_handshakes_total", handshakes_help, {{"result", "rejected"}});
+  metrics.tls_resumed =
+      r.GetCounter("nines_lb_tls_resumed_total", "TLS handshakes that resumed a session (ticket).");
+  metrics.redirects = r.GetCounter("nines_lb_https_redirects_total",
+                                   "Plain HTTP requests answered 308 to https (redirect_http).");
+  r.AddGaugeCallback("nines_lb_tls_handshakes_active", "TLS handshakes in progress.", {},
+                     [this] { return static_cast<double>(tls_handshakes.load()); });
 }
 
 }  // namespace nines

@@ -3,10 +3,14 @@
 // retry budget and the connection count.
 #pragma once
 
+#include <asio/ip/tcp.hpp>
+
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "base/metrics.h"
 #include "http/h2_session.h"
@@ -15,16 +19,22 @@
 #include "lb/retry_budget.h"
 #include "ratelimit/global_limiter.h"
 #include "ratelimit/keyed_limiter.h"
+#include "tls/server_context.h"
+#include "tls/stream.h"
 
 namespace nines {
+
+class Worker;
 
 // One configuration generation: immutable once published.
 struct LbRuntime {
   LbConfig config;
   std::shared_ptr<ServerPool> pool;
-  std::shared_ptr<KeyedRateLimiter> per_client;  // null: no per-client limit
-  std::shared_ptr<GlobalRateLimiter> global;     // null: no global limit
-  std::string rate_limit_policy;                 // RateLimit-Policy value, "" if none
+  std::shared_ptr<KeyedRateLimiter> per_client;   // null: no per-client limit
+  std::shared_ptr<GlobalRateLimiter> global;      // null: no global limit
+  std::string rate_limit_policy;                  // RateLimit-Policy value, "" if none
+  std::shared_ptr<const tls::ServerContext> tls;  // null: no [tls] listener
+  std::string hsts;  // "Strict-Transport-Security: ...\r\n" for HTTPS responses, or ""
 };
 
 struct LbMetrics {
@@ -49,6 +59,13 @@ struct LbMetrics {
   Counter* h2_streams = nullptr;          // HTTP/2 requests (streams handed to servers' path)
   Counter* h2_limits[http::kH2LimitCount] = {};  // by http::H2Limit
   Gauge* connections_active = nullptr;
+  // TLS handshakes on the [tls] listener, by outcome.
+  Counter* tls_ok = nullptr;
+  Counter* tls_failed = nullptr;    // bad or cut ClientHello, no common cipher, peer gone
+  Counter* tls_timeouts = nullptr;  // not done within handshake_timeout_ms
+  Counter* tls_rejected = nullptr;  // closed at once: max_handshakes in progress
+  Counter* tls_resumed = nullptr;   // of tls_ok: resumed with a session ticket
+  Counter* redirects = nullptr;     // 308 to https on the plain listener
 };
 
 class LbShared {
@@ -76,6 +93,18 @@ class LbShared {
   std::atomic<int> queued{0};  // requests waiting for a server slot, all workers
   // Wakes every worker to look at its queue (set by the LoadBalancer).
   std::function<void()> wake_queues;
+  std::atomic<int> tls_handshakes{0};  // in progress, all workers
+  // Protocols other than HTTP/1.1 served over TLS, chosen by ALPN (the h2
+  // front end registers "h2" here before Start). A handler takes over the
+  // connection after the handshake; the listener offers these ids first,
+  // then "http/1.1". Set before Start, read-only after.
+  struct TlsProtocol {
+    std::string alpn;
+    std::function<void(Worker& worker, asio::ip::tcp::socket socket,
+                       std::unique_ptr<tls::Stream> stream)>
+        serve;
+  };
+  std::vector<TlsProtocol> tls_protocols;
 
  private:
   mutable std::mutex mu_;

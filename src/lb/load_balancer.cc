@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <ctime>
 #include <set>
+#include <stdexcept>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -142,15 +144,59 @@ std::shared_ptr<LbRuntime> LoadBalancer::BuildRuntime(LbConfig config, const LbR
     if (!runtime->rate_limit_policy.empty()) runtime->rate_limit_policy += ", ";
     runtime->rate_limit_policy += item;
   }
+  if (config.tls && config.tls->hsts_max_age_s > 0) {
+    runtime->hsts =
+        fmt::format("Strict-Transport-Security: max-age={}{}\r\n", config.tls->hsts_max_age_s,
+                    config.tls->hsts_include_subdomains ? "; includeSubDomains" : "");
+  }
   runtime->config = std::move(config);
   return runtime;
 }
 
+std::shared_ptr<const tls::ServerContext> LoadBalancer::BuildTls(const LbConfig& config,
+                                                                 std::string* error) {
+  if (!config.tls) return nullptr;
+  tls::ServerOptions options = config.tls->server;
+  // ALPN: the protocols registered for TLS (h2) first, then HTTP/1.1.
+  for (const LbShared::TlsProtocol& p : shared_.tls_protocols) options.alpn.push_back(p.alpn);
+  options.alpn.push_back("http/1.1");
+  return tls::ServerContext::Build(options, config.tls->session_tickets ? ticket_keys_ : nullptr,
+                                   error);
+}
+
+void LoadBalancer::RotateTicketKeys() {
+  auto runtime = shared_.runtime();
+  if (!runtime->config.tls) return;
+  ticket_timer_->expires_after(
+      std::chrono::milliseconds(runtime->config.tls->ticket_key_rotate_ms));
+  ticket_timer_->async_wait([this](std::error_code ec) {
+    if (ec) return;
+    ticket_keys_->Rotate();
+    LogDebug("lb", "session-ticket key rotated");
+    RotateTicketKeys();
+  });
+}
+
 void LoadBalancer::Start() {
+  {
+    // The TLS contexts are built here, after every ALPN protocol registered.
+    auto runtime = std::make_shared<LbRuntime>(*shared_.runtime());
+    std::string error;
+    runtime->tls = BuildTls(runtime->config, &error);
+    if (!error.empty()) throw std::runtime_error("[tls]: " + error);
+    if (runtime->config.tls) {
+      for (const std::string& w : runtime->config.tls->warnings) LogWarn("lb", "{}", w);
+    }
+    shared_.Publish(std::move(runtime));
+  }
   const LbConfig& config = shared_.runtime()->config;
   for (auto& w : workers_) w->Start(config.listen);
   if (config.h2.listen) {
     for (auto& w : workers_) w->StartH2(*config.h2.listen);
+  }
+  if (config.tls) {
+    ticket_timer_ = std::make_unique<asio::steady_timer>(control_);
+    RotateTicketKeys();
   }
   admin_ = std::make_unique<http::SimpleServer>(
       control_, config.admin, [this](const http::Request& request, const http::Responder& respond) {
@@ -237,7 +283,28 @@ bool LoadBalancer::Reload() {
     LogWarn("lb", "reload: [cluster] changes take effect only on restart");
     config->cluster = old->config.cluster;
   }
+  if (config->tls.has_value() != old->config.tls.has_value() ||
+      (config->tls && !(config->tls->listen == old->config.tls->listen))) {
+    LogWarn("lb",
+            "reload: adding, removing or moving the [tls] listener takes effect only on "
+            "restart");
+    if (!old->config.tls) config->tls.reset();
+    if (config->tls) config->tls->listen = old->config.tls->listen;
+  }
+  // Certificates and keys are read again: new connections get the new ones,
+  // open connections keep the context they started with.
+  std::string tls_error;
+  auto tls_context = BuildTls(*config, &tls_error);
+  if (!tls_error.empty()) {
+    ++reload_failures_;
+    LogError("lb", "reload rejected: {}; keeping the running config", tls_error);
+    return false;
+  }
+  if (config->tls) {
+    for (const std::string& w : config->tls->warnings) LogWarn("lb", "{}", w);
+  }
   auto runtime = BuildRuntime(std::move(*config), old.get());
+  runtime->tls = std::move(tls_context);
   if (cluster_) {
     if (runtime->global) {
       cluster_->SetLimiter(runtime->global.get());
@@ -420,6 +487,35 @@ std::string LoadBalancer::StatusJson() {
     limits["global"] = global;
   }
   status["rate_limit"] = limits;
+  if (runtime->config.tls) {
+    const LbTlsConfig& t = *runtime->config.tls;
+    nlohmann::json certificates = nlohmann::json::array();
+    if (runtime->tls) {
+      for (const auto& e : runtime->tls->entries()) {
+        certificates.push_back(
+            {{"cert", e.files.cert},
+             {"names", e.names},
+             {"expires_in_s", e.not_after_unix - static_cast<int64_t>(std::time(nullptr))}});
+      }
+    }
+    const LbMetrics& m = shared_.metrics;
+    status["tls"] = {
+        {"listen", t.listen.ToString()},
+        {"min_version", t.server.min_version},
+        {"certificates", certificates},
+        {"handshakes",
+         {{"ok", m.tls_ok->Value()},
+          {"failed", m.tls_failed->Value()},
+          {"timeout", m.tls_timeouts->Value()},
+          {"rejected", m.tls_rejected->Value()},
+          {"resumed", m.tls_resumed->Value()},
+          {"in_progress", shared_.tls_handshakes.load()},
+          {"max_in_progress", t.max_handshakes}}},
+        {"session_tickets", t.session_tickets},
+        {"ticket_key_rotations", ticket_keys_->rotations()},
+        {"redirect_http", t.redirect_http},
+    };
+  }
   return status.dump(2);
 }
 

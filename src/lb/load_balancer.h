@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "lb/worker.h"
 #include "net/event_loops.h"
 #include "ratelimit/cluster.h"
+#include "tls/ticket_keys.h"
 
 namespace nines {
 
@@ -51,6 +53,9 @@ class LoadBalancer {
   std::shared_ptr<LbRuntime> BuildRuntime(LbConfig config, const LbRuntime* old);
   void HandleAdmin(const http::Request& request, const http::Responder& respond);
   void WatchSignals();
+  // The [tls] contexts for `config` (null without [tls]); null and *error on failure.
+  std::shared_ptr<const tls::ServerContext> BuildTls(const LbConfig& config, std::string* error);
+  void RotateTicketKeys();
   void FinishDrain(int64_t deadline_ms);
 
   asio::io_context control_;
@@ -59,6 +64,10 @@ class LoadBalancer {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<http::SimpleServer> admin_;
   std::unique_ptr<RateLimitCluster> cluster_;
+  // Session-ticket keys: one ring for every thread and every reload, rotated
+  // by ticket_timer_ on the control loop.
+  std::shared_ptr<tls::TicketKeys> ticket_keys_ = std::make_shared<tls::TicketKeys>();
+  std::unique_ptr<asio::steady_timer> ticket_timer_;
   std::string config_file_;
   int64_t started_ms_ = 0;
   uint64_t reloads_ = 0;

@@ -39,9 +39,17 @@ bool RecordFailure(ServerState& server, int64_t now_ms, const OutlierConfig& con
   if (config.consecutive_failures <= 0 || failures < config.consecutive_failures) return false;
   if (server.Ejected(now_ms)) return false;
 
+  // The guard holds within the server's tier: primaries (the region's own
+  // apps) and backups each keep most of theirs, so failures that are the
+  // lb's own (overloaded, its loop late) cannot send all its load away.
+  bool backup = server.backup.load(std::memory_order_relaxed);
   int ejected = 0;
-  for (const auto& s : pool) ejected += s->Ejected(now_ms) ? 1 : 0;
-  int total = static_cast<int>(pool.size());
+  int total = 0;
+  for (const auto& s : pool) {
+    if (s->backup.load(std::memory_order_relaxed) != backup) continue;
+    ++total;
+    ejected += s->Ejected(now_ms) ? 1 : 0;
+  }
   bool allowed = ejected == 0 || (ejected + 1) * 100 <= config.max_ejection_percent * total;
   if (!allowed) return false;
 

@@ -1,7 +1,7 @@
 // Passive health (Envoy's outlier detection): every request's outcome on a
 // server is recorded; a run of consecutive failures ejects the server for a
 // time that grows each time it is ejected again, while a guard keeps at
-// least part of the pool in rotation. Active checks and ejection are
+// least part of each tier (primaries, backups) in rotation. Active checks and ejection are
 // independent: a server takes traffic only when both allow it.
 #pragma once
 

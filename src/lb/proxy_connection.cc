@@ -59,8 +59,10 @@ bool IsWebSocketUpgrade(const http::RequestHead& request) {
 
 }  // namespace
 
-ClientConnection::ClientConnection(Worker& worker, asio::ip::tcp::socket socket)
-    : worker_(worker), shared_(worker.shared()), client_(std::move(socket)) {
+ClientConnection::ClientConnection(Worker& worker, asio::ip::tcp::socket socket,
+                                   std::unique_ptr<tls::Stream> tls)
+    : worker_(worker), shared_(worker.shared()), client_(std::move(socket)), tls_(std::move(tls)) {
+  if (tls_) tls_->Rebind(client_);
   client_ip_ = RemoteAddress(client_);
   ParseIpv4Address(client_ip_, &client_ip_number_);
   std::error_code ec;
@@ -108,14 +110,16 @@ void ClientConnection::ReadClient() {
   if (client_reading_) return;
   client_reading_ = true;
   EnsureSpace(in_, in_used_, 4096);
-  client_.async_read_some(asio::buffer(in_.data() + in_used_, in_.size() - in_used_),
-                          [self = shared_from_this()](std::error_code ec, size_t n) {
-                            self->client_reading_ = false;
-                            if (self->phase_ == Phase::kClosed) return;
-                            if (ec) return self->Close();
-                            self->in_used_ += n;
-                            self->OnClientData();
-                          });
+  auto done = [self = shared_from_this()](std::error_code ec, size_t n) {
+    self->client_reading_ = false;
+    if (self->phase_ == Phase::kClosed) return;
+    if (ec) return self->Close();
+    self->in_used_ += n;
+    self->OnClientData();
+  };
+  asio::mutable_buffer free_space(in_.data() + in_used_, in_.size() - in_used_);
+  if (tls_) return tls_->async_read_some(free_space, std::move(done));
+  client_.async_read_some(free_space, std::move(done));
 }
 
 void ClientConnection::OnClientData() {
@@ -192,6 +196,7 @@ void ClientConnection::ProcessHead() {
     return LocalReply(501, true);
   }
   client_keep_alive_ = request_.keep_alive && !shared_.draining.load(std::memory_order_relaxed);
+  if (!tls_ && rt.config.tls && rt.config.tls->redirect_http) return RedirectToHttps(rt);
   queue_deadline_ms_ = 0;
   idempotent_ = IsIdempotent(request_.method);
   head_request_ = request_.method == "HEAD";
@@ -296,7 +301,8 @@ void ClientConnection::WatchClient() {
 void ClientConnection::SendContinue() {
   static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
   std::error_code ec;
-  size_t n = client_.write_some(asio::buffer(kContinue.data(), kContinue.size()), ec);
+  asio::const_buffer text(kContinue.data(), kContinue.size());
+  size_t n = tls_ ? tls_->write_some(text, ec) : client_.write_some(text, ec);
   // What did not fit (a full socket buffer) goes first with our next write to
   // the client: the response head or our own reply.
   if (n < kContinue.size()) pending_continue_.assign(kContinue.substr(n));
@@ -304,7 +310,8 @@ void ClientConnection::SendContinue() {
 
 void ClientConnection::BuildUpstreamHead() {
   upstream_head_.clear();
-  AppendUpstreamHead(upstream_head_, request_, client_ip_, runtime_->config.listen, "http");
+  AppendUpstreamHead(upstream_head_, request_, client_ip_, runtime_->config.listen,
+                     tls_ ? "https" : "http");
 }
 
 // ---- Server side ----------------------------------------------------------
@@ -566,6 +573,7 @@ void ClientConnection::OnResponseHead() {
   if (response_.body == http::BodyKind::kChunked && !dechunk_) {
     head += "Transfer-Encoding: chunked\r\n";
   }
+  if (tls_) head += rt.hsts;
   if (!rate_limit_state_.empty()) {
     head += "RateLimit-Policy: ";
     head += rt.rate_limit_policy;
@@ -621,15 +629,16 @@ void ClientConnection::WriteResponseChunk(size_t offset, size_t length, bool wit
   std::array<asio::const_buffer, 2> buffers{
       asio::buffer(with_head ? std::string_view(response_head_) : std::string_view()),
       dechunk_ ? asio::buffer(decoded_) : asio::buffer(out_.data() + offset, length)};
-  asio::async_write(client_, buffers,
-                    [self = shared_from_this(), attempt = attempt_](std::error_code ec, size_t) {
-                      if (self->attempt_ != attempt || self->phase_ != Phase::kResponse) return;
-                      if (ec) return self->Close();
-                      self->out_used_ = 0;
-                      if (self->response_done_) return self->FinishResponse();
-                      self->SetDeadline(self->runtime_->config.timeouts.server_ms);
-                      self->ReadServer();
-                    });
+  auto done = [self = shared_from_this(), attempt = attempt_](std::error_code ec, size_t) {
+    if (self->attempt_ != attempt || self->phase_ != Phase::kResponse) return;
+    if (ec) return self->Close();
+    self->out_used_ = 0;
+    if (self->response_done_) return self->FinishResponse();
+    self->SetDeadline(self->runtime_->config.timeouts.server_ms);
+    self->ReadServer();
+  };
+  if (tls_) return asio::async_write(*tls_, buffers, std::move(done));
+  asio::async_write(client_, buffers, std::move(done));
 }
 
 void ClientConnection::ContinueResponse() {
@@ -769,19 +778,43 @@ void ClientConnection::LocalReply(int status, bool close,
   local_reply_ = pending_continue_;
   pending_continue_.clear();
   size_t head_from = local_reply_.size();
-  local_reply_ += http::BuildErrorResponse(status, keep, headers);
+  // Every 503 of the lb's own says when to come back, as a 429 does: shed
+  // from the overload queue, or no server to take it.
+  static const std::vector<std::pair<std::string, std::string>> kRetryAfter = {
+      {"Retry-After", "1"}};
+  local_reply_ += http::BuildErrorResponse(
+      status, keep, status == 503 && headers.empty() ? kRetryAfter : headers);
   if (head_request_) {
     // A reply to HEAD has the headers of the GET reply and no body.
     local_reply_.resize(local_reply_.find("\r\n\r\n", head_from) + 4);
   }
   phase_ = Phase::kLocalReply;
   SetDeadline(worker_.runtime().config.timeouts.client_body_ms);
-  asio::async_write(client_, asio::buffer(local_reply_),
-                    [self = shared_from_this(), keep](std::error_code ec, size_t) {
-                      if (self->phase_ != Phase::kLocalReply) return;
-                      if (ec) return self->Close();
-                      self->EndRequest(keep);
-                    });
+  auto done = [self = shared_from_this(), keep](std::error_code ec, size_t) {
+    if (self->phase_ != Phase::kLocalReply) return;
+    if (ec) return self->Close();
+    self->EndRequest(keep);
+  };
+  if (tls_) return asio::async_write(*tls_, asio::buffer(local_reply_), std::move(done));
+  asio::async_write(client_, asio::buffer(local_reply_), std::move(done));
+}
+
+void ClientConnection::RedirectToHttps(const LbRuntime& rt) {
+  shared_.metrics.redirects->Add();
+  const http::Header* host = request_.Find("host");
+  std::string_view name = host ? host->value : std::string_view(rt.config.tls->listen.host);
+  if (size_t colon = name.rfind(':'); colon != std::string_view::npos && name.back() != ']') {
+    name = name.substr(0, colon);
+  }
+  std::string location = "https://";
+  Append(location, name);
+  if (rt.config.tls->listen.port != 443)
+    location += ":" + std::to_string(rt.config.tls->listen.port);
+  Append(location, request_.target);
+  // The body (if any) is not read: the connection closes after the reply.
+  body_complete_ = request_.body == http::BodyKind::kNone;
+  request_end_ = head_size_;
+  LocalReply(308, !body_complete_, {{"Location", location}});
 }
 
 void ClientConnection::EndRequest(bool keep_alive) {
@@ -803,6 +836,7 @@ void ClientConnection::LingerClose() {
   DropBackend();
   ReleaseServer();
   std::error_code ec;
+  if (tls_) tls_->ShutdownNow();  // close_notify, so the client knows the response is whole
   client_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (ec) return Close();
   in_used_ = 0;

@@ -17,12 +17,16 @@
 #include "lb/backend_pool.h"
 #include "lb/request_path.h"
 #include "lb/worker.h"
+#include "tls/stream.h"
 
 namespace nines {
 
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  public:
-  ClientConnection(Worker& worker, asio::ip::tcp::socket socket);
+  // With `tls` (from the [tls] listener, handshake done) the connection
+  // speaks through it; without, through the plain socket.
+  ClientConnection(Worker& worker, asio::ip::tcp::socket socket,
+                   std::unique_ptr<tls::Stream> tls = nullptr);
   ~ClientConnection();
 
   void Start();
@@ -91,6 +95,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool AdmitByRateLimits();
   void EndRequest(bool keep_alive);
   void LingerClose();
+  // The plain listener with redirect_http: 308 to the same URL over https.
+  void RedirectToHttps(const LbRuntime& rt);
   bool RetryAllowed(Failure failure);
 
   void SetDeadline(int ms) { deadline_ms_ = worker_.now_ms() + ms; }
@@ -100,6 +106,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   Worker& worker_;
   LbShared& shared_;
   asio::ip::tcp::socket client_;
+  std::unique_ptr<tls::Stream> tls_;  // null: plain HTTP (declared after client_: freed first)
   std::string client_ip_;
   uint32_t client_ip_number_ = 0;
   Phase phase_ = Phase::kIdle;

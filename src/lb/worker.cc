@@ -3,14 +3,19 @@
 
 #include <asio/post.hpp>
 
+#include <malloc.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.h"
 #include "base/log.h"
 #include "lb/h2_connection.h"
 #include "lb/proxy_connection.h"
+#include "lb/tls_listener.h"
 #include "net/tcp.h"
 
 namespace nines {
@@ -51,6 +56,10 @@ std::shared_ptr<const LbRuntime> Worker::runtime_ref() {
 
 void Worker::Start(const Endpoint& listen) {
   OpenListener(acceptor_, listen, true);
+  if (const auto& tls = runtime().config.tls) {
+    tls_listener_ = std::make_unique<TlsListener>(*this);
+    tls_listener_->Start(tls->listen);
+  }
   accepting_ = true;
   Accept();
   Sweep();
@@ -67,6 +76,7 @@ void Worker::StopAccepting() {
   std::error_code ec;
   acceptor_.close(ec);
   h2_acceptor_.close(ec);
+  if (tls_listener_) tls_listener_->Stop();
 }
 
 void Worker::CloseAll() {
@@ -175,6 +185,26 @@ bool OutOfResources(const std::error_code& ec) {
   return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
 }
 
+// Over max_connections (or draining): a canned 503 with Retry-After instead
+// of a silent close, which clients retry at once or wait out. One
+// non-blocking send and no state kept, so a crowd is turned away as cheaply
+// as before. The request already sent is read first so that the close
+// sends a FIN after the answer; a request that arrives later gets a RST,
+// and the 503 already received stays readable.
+void RejectOverCapacity(asio::ip::tcp::socket& socket) {
+  static constexpr std::string_view kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
+      "Content-Length: 47\r\nConnection: close\r\n\r\n"
+      "{\"error\":\"over capacity: too many connections\"}";
+  int fd = socket.native_handle();
+  char discard[4096];
+  (void)::recv(fd, discard, sizeof(discard), MSG_DONTWAIT);
+  (void)::send(fd, kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ::shutdown(fd, SHUT_WR);
+  std::error_code ignored;
+  socket.close(ignored);
+}
+
 }  // namespace
 
 void Worker::Accept() {
@@ -190,8 +220,7 @@ void Worker::Accept() {
       if (shared_.connections.load(std::memory_order_relaxed) >= rt.config.max_connections ||
           shared_.draining.load(std::memory_order_relaxed)) {
         shared_.metrics.connections_rejected->Add();
-        std::error_code ignored;
-        socket.close(ignored);
+        RejectOverCapacity(socket);
       } else {
         shared_.metrics.connections_accepted->Add();
         std::make_shared<ClientConnection>(*this, std::move(socket))->Start();
@@ -277,6 +306,14 @@ void Worker::Sweep() {
   for (H2Connection* c : h2_connections_) h2.push_back(c->shared_from_this());
   for (auto& c : h2) c->OnSweep(now);
   backends_.Sweep(now, runtime().config.timeouts.pool_idle_ms);
+  // After a surge, hand the freed connection buffers back to the system
+  // (glibc keeps them in its arenas for good): once, when the connections
+  // have fallen to a small share of their high-water mark.
+  connections_high_ = std::max(connections_high_, connections_.size());
+  if (connections_high_ >= kTrimAfterConnections && connections_.size() * 8 < connections_high_) {
+    malloc_trim(0);
+    connections_high_ = connections_.size();
+  }
   sweep_timer_.expires_after(std::chrono::milliseconds(100));
   sweep_timer_.async_wait([this](std::error_code ec) {
     if (!ec) Sweep();

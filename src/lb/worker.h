@@ -24,13 +24,15 @@ namespace nines {
 
 class ClientConnection;
 class H2Connection;
+class TlsListener;
 
 class Worker {
  public:
   Worker(asio::io_context& io, int index, LbShared& shared);
   ~Worker();
 
-  // Binds the listener (throws std::system_error) and starts accepting.
+  // Binds the listener, and the [tls] one if configured (throws
+  // std::system_error), and starts accepting.
   void Start(const Endpoint& listen);
   // Also serves cleartext HTTP/2 with prior knowledge on `listen`.
   void StartH2(const Endpoint& listen);
@@ -81,6 +83,7 @@ class Worker {
   asio::io_context& io_;
   LbShared& shared_;
   asio::ip::tcp::acceptor acceptor_;
+  std::unique_ptr<TlsListener> tls_listener_;  // null: no [tls]
   asio::steady_timer sweep_timer_;
   PickState pick_;
   BackendPool backends_;
@@ -94,6 +97,9 @@ class Worker {
   std::unordered_set<ClientConnection*> connections_;
   asio::ip::tcp::acceptor h2_acceptor_;
   std::unordered_set<H2Connection*> h2_connections_;
+  // Memory is trimmed after a surge of at least this many connections.
+  static constexpr size_t kTrimAfterConnections = 512;
+  size_t connections_high_ = 0;                             // since the last trim
   std::deque<std::shared_ptr<ClientConnection>> queue_[2];  // [0] established, [1] new
   asio::steady_timer queue_timer_;
   bool queue_timer_armed_ = false;

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <asio/post.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
@@ -111,6 +112,7 @@ void ClientConnection::Read() {
 
 void ClientConnection::OnInput() {
   size_t offset = 0;
+  handling_input_ = true;
   while (!closing_) {
     resp::ParseResult r = parser_.Parse(std::string_view(in_).substr(offset));
     if (r == resp::ParseResult::kCommand) {
@@ -129,6 +131,8 @@ void ClientConnection::OnInput() {
     }
   }
   in_.erase(0, offset);
+  handling_input_ = false;
+  Flush();  // every reply this chunk produced at once, in one send
 }
 
 uint64_t ClientConnection::AddSlot() {
@@ -168,6 +172,7 @@ void ClientConnection::Handle(const std::vector<std::string_view>& received) {
         Complete(seq, std::move(out));
         return;
       }
+      if (!dedup && JoinReadGroup(args, plan, seq)) return;
       break;
     case PlanKind::kWrite:
       break;
@@ -197,6 +202,13 @@ void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq, boo
     Retry(request, seq, "no leader: the group has no elected leader right now");
     return;
   }
+  // A write waits while earlier reads of this connection wait for their
+  // barrier: applied first, it would show in their replies (a read seeing a
+  // write sent after it). Whatever comes after it waits behind it.
+  if (!parked_.empty() || (request->write && barrier_reads_ > 0)) {
+    parked_.push_back(Parked{seq, std::move(request)});
+    return;
+  }
   auto self = shared_from_this();
   if (server_->IsLeader()) {
     bool started;
@@ -220,10 +232,12 @@ void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq, boo
                                        std::string out;
                                        AppendError(&out, error);
                                        self->Complete(seq, std::move(out));
-                                       return;
+                                     } else {
+                                       self->RunRead(*request, seq);
                                      }
-                                     self->RunRead(*request, seq);
+                                     self->BarrierDone();
                                    });
+      if (started) ++barrier_reads_;
     }
     if (started) return;
   } else if (server_->leader() != 0) {
@@ -291,9 +305,25 @@ std::string ClientConnection::Reclassify(const Request& request, int earlier_sen
 
 void ClientConnection::RunRead(const Request& request, uint64_t seq) {
   std::vector<std::string_view> args(request.args.begin(), request.args.end());
+  ExecuteBarrierRead(args, request.plan.spec, seq);
+}
+
+void ClientConnection::ExecuteBarrierRead(std::span<const std::string_view> args,
+                                          const CommandSpec* spec, uint64_t seq) {
   CommandContext context = server_->Context();
-  CommandPlan plan;
+  if (spec != nullptr && spec->prepare == nullptr && spec->read != nullptr) {
+    // A plain read (GET, MGET, EXISTS...): arity was all there was to check.
+    std::string* out = ReplyBuffer(seq);
+    if (out == nullptr) return;
+    CommandPlan plan;
+    plan.kind = PlanKind::kRead;
+    plan.spec = spec;
+    ExecuteRead(plan, args, context, server_->state(), out);
+    FinishReply(seq);
+    return;
+  }
   std::string out;
+  CommandPlan plan;
   ClientSession session = session_;
   session.authenticated = true;
   PrepareCommand(args, session, context, &plan, &out);
@@ -302,6 +332,86 @@ void ClientConnection::RunRead(const Request& request, uint64_t seq) {
     ExecuteRead(plan, args, context, server_->state(), &out);
   }
   Complete(seq, std::move(out));
+}
+
+bool ClientConnection::JoinReadGroup(const std::vector<std::string_view>& args, CommandPlan& plan,
+                                     uint64_t seq) {
+  // The conditions under which Route would start this read's barrier at once.
+  if (!server_->IsLeader() || !retry_queue_.empty() || !parked_.empty() || HasForwardedRequests()) {
+    return false;
+  }
+  StoreNode& node = server_->node();
+  if (!read_group_ || read_group_->batch != node.OpenReadBatch() ||
+      read_group_->min_index != last_write_index_) {
+    std::shared_ptr<ReadGroup> group;
+    if (spare_group_ && spare_group_.use_count() == 1) {
+      group = std::move(spare_group_);
+      group->arena.clear();
+      group->spans.clear();
+      group->items.clear();
+    } else {
+      group = std::make_shared<ReadGroup>();
+    }
+    group->owner = shared_from_this();
+    if (!node.StartRead(last_write_index_, [group](bool ok, const std::string& error) {
+          std::shared_ptr<ClientConnection> owner = std::move(group->owner);
+          owner->FinishReadGroup(group, ok, error);
+        })) {
+      group->owner.reset();
+      read_group_.reset();
+      return false;
+    }
+    ++barrier_reads_;
+    group->batch = node.OpenReadBatch();
+    group->min_index = last_write_index_;
+    read_group_ = std::move(group);
+  }
+  ReadGroup& group = *read_group_;
+  ReadGroup::Item item;
+  item.seq = seq;
+  item.first = static_cast<uint32_t>(group.spans.size());
+  item.count = static_cast<uint32_t>(args.size());
+  item.spec = plan.spec;
+  for (std::string_view arg : args) {
+    group.spans.emplace_back(static_cast<uint32_t>(group.arena.size()),
+                             static_cast<uint32_t>(arg.size()));
+    group.arena.append(arg);
+  }
+  group.items.push_back(item);
+  return true;
+}
+
+void ClientConnection::FinishReadGroup(const std::shared_ptr<ReadGroup>& group, bool ok,
+                                       const std::string& error) {
+  if (read_group_ == group) read_group_.reset();
+  spare_group_ = group;  // reusable once the node drops its callback
+  if (closed_) return;
+  // The node counted one read (this callback); the metric counts each.
+  if (ok && !group->items.empty()) server_->counters().reads_served += group->items.size() - 1;
+  for (const ReadGroup::Item& item : group->items) {
+    if (!ok) {
+      std::string out;
+      AppendError(&out, error);
+      Complete(item.seq, std::move(out));
+      continue;
+    }
+    read_args_.clear();
+    for (uint32_t i = item.first; i < item.first + item.count; ++i) {
+      read_args_.emplace_back(group->arena.data() + group->spans[i].first, group->spans[i].second);
+    }
+    ExecuteBarrierRead(read_args_, item.spec, item.seq);
+  }
+  BarrierDone();
+}
+
+void ClientConnection::BarrierDone() {
+  --barrier_reads_;
+  if (barrier_reads_ > 0 || parked_.empty() || closed_) return;
+  // In order: the first write is proposed, a read after it starts a barrier
+  // that waits for it, and what follows parks again behind that read.
+  std::deque<Parked> parked;
+  parked.swap(parked_);
+  for (Parked& p : parked) Route(std::move(p.request), p.seq, true);
 }
 
 void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq, bool retried) {
@@ -490,7 +600,39 @@ void ClientConnection::Complete(uint64_t seq, std::string reply) {
     slots_.pop_front();
     ++first_seq_;
   }
-  Flush();
+  if (!handling_input_) ScheduleFlush();
+}
+
+std::string* ClientConnection::ReplyBuffer(uint64_t seq) {
+  if (closed_ || seq < first_seq_ || seq >= first_seq_ + slots_.size()) return nullptr;
+  return seq == first_seq_ ? &out_ : &slots_[seq - first_seq_].reply;
+}
+
+void ClientConnection::FinishReply(uint64_t seq) {
+  if (closed_ || seq < first_seq_ || seq >= first_seq_ + slots_.size()) return;
+  if (seq != first_seq_) {
+    slots_[seq - first_seq_].done = true;
+    return;
+  }
+  // Written into out_ already; the replies done behind it follow.
+  slots_.pop_front();
+  ++first_seq_;
+  while (!slots_.empty() && slots_.front().done) {
+    out_ += slots_.front().reply;
+    slots_.pop_front();
+    ++first_seq_;
+  }
+  if (!handling_input_) ScheduleFlush();
+}
+
+void ClientConnection::ScheduleFlush() {
+  // A write in progress flushes again when it completes.
+  if (flush_posted_ || write_busy_ || closed_) return;
+  flush_posted_ = true;
+  asio::post(server_->io(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->Flush();
+  });
 }
 
 void ClientConnection::Flush() {

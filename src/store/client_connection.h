@@ -16,6 +16,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,26 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     uint64_t sent_on = 0;  // the last of them (fwd_generation_)
   };
 
+  // Reads that wait for one read barrier together: every one joined while
+  // the node's open read batch stayed the same (so each would have joined
+  // that batch on its own), with the same last write of this connection.
+  struct ReadGroup {
+    struct Item {
+      uint64_t seq = 0;
+      uint32_t first = 0;  // index of its first argument in spans
+      uint32_t count = 0;
+      const CommandSpec* spec = nullptr;  // as PrepareCommand found it
+    };
+    // The connection, while the group waits (the StartRead callback holds
+    // only the group: small enough for std::function to keep inline).
+    std::shared_ptr<ClientConnection> owner;
+    uint64_t batch = 0;                                // StoreNode::OpenReadBatch() when it started
+    uint64_t min_index = 0;                            // the connection's last proposed write then
+    std::string arena;                                 // the arguments of every read, back to back
+    std::vector<std::pair<uint32_t, uint32_t>> spans;  // (offset, length) in arena
+    std::vector<Item> items;
+  };
+
   void Read();
   void OnInput();
   void Handle(const std::vector<std::string_view>& args);
@@ -67,6 +88,19 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // applied is not a promise that nothing was applied: it becomes -UNKNOWN.
   static std::string Reclassify(const Request& request, int earlier_sends, std::string error);
   void RunRead(const Request& request, uint64_t seq);
+  // Runs a read whose barrier passed: a plain read (spec has no prepare
+  // step) at once, any other prepared again against the context now; args
+  // live as long as the call.
+  void ExecuteBarrierRead(std::span<const std::string_view> args, const CommandSpec* spec,
+                          uint64_t seq);
+  // Adds a linearizable read to this connection's open ReadGroup (starting
+  // one if needed). False when the read must take the general path (Route):
+  // not leader, requests waiting or forwarded, or no barrier can start now.
+  bool JoinReadGroup(const std::vector<std::string_view>& args, CommandPlan& plan, uint64_t seq);
+  void FinishReadGroup(const std::shared_ptr<ReadGroup>& group, bool ok, const std::string& error);
+  // A barrier of this connection's reads was served (or failed): once none
+  // waits, the parked requests are routed again, in order.
+  void BarrierDone();
   void Forward(std::shared_ptr<Request> request, uint64_t seq, bool retried);
   void ForwardRead();
   void ForwardFlush();
@@ -80,6 +114,15 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool HasForwardedRequests() const;
   uint64_t AddSlot();
   void Complete(uint64_t seq, std::string reply);
+  // The buffer seq's reply is written into: out_ itself when it is the next
+  // reply due (no copy), else its slot; null when the slot is gone. Append
+  // only, then FinishReply(seq).
+  std::string* ReplyBuffer(uint64_t seq);
+  void FinishReply(uint64_t seq);
+  // Writes out_ now, or after the current input chunk, or (for completions
+  // from elsewhere: the node, the forwarding connection) once the handlers
+  // already queued have run, so a burst of replies leaves in one send.
+  void ScheduleFlush();
   void Flush();
   void Close();
 
@@ -94,6 +137,20 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::string out_;
   std::string writing_;
   bool write_busy_ = false;
+  bool handling_input_ = false;  // in OnInput: it flushes at the end
+  bool flush_posted_ = false;
+  std::shared_ptr<ReadGroup> read_group_;   // the open one, if any
+  std::shared_ptr<ReadGroup> spare_group_;  // a finished one, reused with its capacity
+  // Read barriers (StartRead calls) of this connection not yet served, and
+  // the requests parked behind them: a write (and all after it) waits until
+  // every earlier read was executed.
+  int barrier_reads_ = 0;
+  struct Parked {
+    uint64_t seq = 0;
+    std::shared_ptr<Request> request;
+  };
+  std::deque<Parked> parked_;
+  std::vector<std::string_view> read_args_;  // scratch for ExecuteBarrierRead
   bool reading_paused_ = false;
   bool closing_ = false;
   bool closed_ = false;

@@ -11,6 +11,8 @@
 #include <unordered_map>
 
 #include "base/check.h"
+#include "store/command_args.h"
+#include "store/command_groups.h"
 #include "store/kv_command.h"
 #include "store/resp_writer.h"
 
@@ -21,16 +23,6 @@ using resp::ReplyWriter;
 
 constexpr std::string_view kRedisVersion = "7.0.0";  // what clients see for feature checks
 constexpr std::string_view kNinesVersion = "0.1.0";
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] + 32) : b[i];
-    if (x != y) return false;
-  }
-  return true;
-}
 
 std::string Upper(std::string_view s) {
   std::string out(s);
@@ -75,6 +67,43 @@ bool CheckValue(CommandCall& call, std::string_view value) {
   ReplyError(call, kErrStringTooLong);
   return false;
 }
+
+// The prepare of commands replicated as they came (KvOp::kCommand): checks
+// the sizes of keys (at the spec's key positions) and of every other
+// argument, then proposes the name and arguments for the spec's apply.
+}  // namespace
+
+void ProposeAsCommand(CommandCall& call) {
+  const CommandSpec& spec = *call.plan.spec;
+  std::vector<bool> is_key(call.args.size(), false);
+  if (spec.first_key > 0) {
+    const size_t last =
+        spec.last_key < 0 ? call.args.size() + spec.last_key : static_cast<size_t>(spec.last_key);
+    for (size_t i = static_cast<size_t>(spec.first_key); i <= last && i < call.args.size();
+         i += static_cast<size_t>(std::max(spec.key_step, 1))) {
+      is_key[i] = true;
+    }
+  }
+  for (size_t i = 1; i < call.args.size(); ++i) {
+    if (is_key[i] ? !CheckKey(call, call.args[i]) : !CheckValue(call, call.args[i])) return;
+  }
+  KvCommand command;
+  command.op = KvOp::kCommand;
+  command.number = call.context.config->max_value_bytes;
+  command.args.assign(call.args.begin(), call.args.end());
+  command.args[0] = spec.name.substr(spec.name.find('|') + 1);  // lower case
+  Propose(call, command);
+}
+
+const KvEntry* FindTypedForRead(const ReadCall& call, const KvState& state, std::string_view key,
+                                ValueType type, bool* done) {
+  const KvEntry* e = state.Find(key, call.context.now_ms);
+  *done = e != nullptr && e->type != type;
+  if (*done) resp::ReplyWriter(call.out).Error(kErrWrongType);
+  return *done ? nullptr : e;
+}
+
+namespace {
 
 bool ParseIntOrReply(CommandCall& call, std::string_view text, int64_t* value) {
   if (ParseRedisInt64(text, value)) return true;
@@ -308,6 +337,44 @@ void SetNxPrepare(CommandCall& call) {
   Propose(call, command, WriteReply::kOkNilAsInteger);
 }
 
+// GETSET key value: SET key value GET.
+void GetSetPrepare(CommandCall& call) {
+  if (!CheckKey(call, call.args[1]) || !CheckValue(call, call.args[2])) return;
+  KvCommand command;
+  command.op = KvOp::kSet;
+  command.flags = kFlagGet;
+  command.args = {call.args[1], call.args[2]};
+  Propose(call, command);
+}
+
+// SETEX key seconds value / PSETEX key ms value.
+void SetExGeneric(CommandCall& call, bool seconds, std::string_view name) {
+  int64_t value = 0;
+  if (!ParseIntOrReply(call, call.args[2], &value)) return;
+  const std::string invalid = fmt::format("ERR invalid expire time in '{}' command", name);
+  if (value <= 0 || (seconds && value > std::numeric_limits<int64_t>::max() / 1000)) {
+    return ReplyError(call, invalid);
+  }
+  if (seconds) value *= 1000;
+  if (value > std::numeric_limits<int64_t>::max() - call.context.now_ms) {
+    return ReplyError(call, invalid);
+  }
+  if (!CheckKey(call, call.args[1]) || !CheckValue(call, call.args[3])) return;
+  KvCommand command;
+  command.op = KvOp::kSet;
+  command.expire_kind = ExpireKind::kRelativeMs;
+  command.integer = value;
+  command.args = {call.args[1], call.args[3]};
+  Propose(call, command);
+}
+
+void SetExPrepare(CommandCall& call) {
+  SetExGeneric(call, true, "setex");
+}
+void PSetExPrepare(CommandCall& call) {
+  SetExGeneric(call, false, "psetex");
+}
+
 void KeyOnlyWrite(CommandCall& call, KvOp op) {
   KvCommand command;
   command.op = op;
@@ -380,7 +447,7 @@ void MSetPrepare(CommandCall& call) {
   Propose(call, command);
 }
 
-void ExpireGeneric(CommandCall& call, bool seconds, std::string_view name) {
+void ExpireGeneric(CommandCall& call, bool seconds, std::string_view name, bool absolute = false) {
   int64_t when = 0;
   if (!ParseIntOrReply(call, call.args[2], &when)) return;
   uint8_t flags = 0;
@@ -412,13 +479,13 @@ void ExpireGeneric(CommandCall& call, bool seconds, std::string_view name) {
     }
     when *= 1000;
   }
-  if (when > std::numeric_limits<int64_t>::max() - call.context.now_ms) {
+  if (!absolute && when > std::numeric_limits<int64_t>::max() - call.context.now_ms) {
     return ReplyError(call, invalid);
   }
   KvCommand command;
   command.op = KvOp::kExpire;
   command.flags = flags;
-  command.expire_kind = ExpireKind::kRelativeMs;
+  command.expire_kind = absolute ? ExpireKind::kAbsoluteMs : ExpireKind::kRelativeMs;
   command.integer = when;
   command.args = {call.args[1]};
   Propose(call, command);
@@ -429,6 +496,12 @@ void ExpirePrepare(CommandCall& call) {
 }
 void PExpirePrepare(CommandCall& call) {
   ExpireGeneric(call, false, "pexpire");
+}
+void ExpireAtPrepare(CommandCall& call) {
+  ExpireGeneric(call, true, "expireat", true);
+}
+void PExpireAtPrepare(CommandCall& call) {
+  ExpireGeneric(call, false, "pexpireat", true);
 }
 
 void FlushAllPrepare(CommandCall& call) {
@@ -448,6 +521,8 @@ void GetRead(const ReadCall& call, const KvState& state) {
   const KvEntry* entry = state.Find(call.args[1], call.context.now_ms);
   if (entry == nullptr) {
     w.NullBulk();
+  } else if (entry->type != ValueType::kString) {
+    w.Error(kErrWrongType);
   } else {
     w.Bulk(entry->value);
   }
@@ -458,7 +533,7 @@ void MGetRead(const ReadCall& call, const KvState& state) {
   w.ArrayHeader(call.args.size() - 1);
   for (size_t i = 1; i < call.args.size(); ++i) {
     const KvEntry* entry = state.Find(call.args[i], call.context.now_ms);
-    if (entry == nullptr) {
+    if (entry == nullptr || entry->type != ValueType::kString) {  // as Redis: nil
       w.NullBulk();
     } else {
       w.Bulk(entry->value);
@@ -476,6 +551,9 @@ void ExistsRead(const ReadCall& call, const KvState& state) {
 
 void StrLenRead(const ReadCall& call, const KvState& state) {
   const KvEntry* entry = state.Find(call.args[1], call.context.now_ms);
+  if (entry != nullptr && entry->type != ValueType::kString) {
+    return ReplyWriter(call.out).Error(kErrWrongType);
+  }
   ReplyWriter(call.out).Integer(entry ? static_cast<int64_t>(entry->value.size()) : 0);
 }
 
@@ -489,8 +567,8 @@ void TtlRead(const ReadCall& call, const KvState& state) {
 }
 
 void TypeRead(const ReadCall& call, const KvState& state) {
-  const bool exists = state.Find(call.args[1], call.context.now_ms) != nullptr;
-  ReplyWriter(call.out).SimpleString(exists ? "string" : "none");
+  const KvEntry* entry = state.Find(call.args[1], call.context.now_ms);
+  ReplyWriter(call.out).SimpleString(entry ? TypeName(entry->type) : "none");
 }
 
 void DbSizeRead(const ReadCall& call, const KvState& state) {
@@ -530,7 +608,11 @@ void ScanPrepare(CommandCall& call) {
     } else if (EqualsIgnoreCase(opt, "match")) {
       call.plan.pattern = call.args[j + 1];
     } else if (EqualsIgnoreCase(opt, "type")) {
-      call.plan.type_matches = EqualsIgnoreCase(call.args[j + 1], "string");
+      // Redis 7.0 accepts any name; an unknown one matches no key.
+      ValueType type = ValueType::kString;
+      call.plan.type_matches = ParseTypeName(call.args[j + 1], &type);
+      call.plan.scan_type = type;
+      call.plan.scan_by_type = true;
     } else {
       return ReplyError(call, kErrSyntax);
     }
@@ -545,6 +627,12 @@ void ScanRead(const ReadCall& call, const KvState& state) {
   w.ArrayHeader(2);
   w.Bulk(fmt::format("{}", page.next_cursor));
   if (!call.plan.type_matches) page.keys.clear();
+  if (call.plan.scan_by_type) {
+    std::erase_if(page.keys, [&](std::string_view key) {
+      const KvEntry* entry = state.Find(key, call.context.now_ms);
+      return entry == nullptr || entry->type != call.plan.scan_type;
+    });
+  }
   w.ArrayHeader(page.keys.size());
   for (std::string_view key : page.keys) w.Bulk(key);
 }
@@ -787,9 +875,12 @@ const CommandSpec kCommands[] = {
     {"echo", 2, kF, EchoPrepare, nullptr, {}},
     {"exists", -2, kR | kF, nullptr, ExistsRead, {}, 1, -1, 1},
     {"expire", -3, kW | kF, ExpirePrepare, nullptr, {}, 1, 1, 1},
+    {"expireat", -3, kW | kF, ExpireAtPrepare, nullptr, {}, 1, 1, 1},
     {"flushall", -1, kW | kCmdAdmin, FlushAllPrepare, nullptr, {}},
+    {"flushdb", -1, kW, FlushAllPrepare, nullptr, {}},  // one database: FLUSHALL
     {"get", 2, kR | kF, nullptr, GetRead, {}, 1, 1, 1},
     {"getdel", 2, kW | kF, GetDelPrepare, nullptr, {}, 1, 1, 1},
+    {"getset", 3, kW | kM | kF, GetSetPrepare, nullptr, {}, 1, 1, 1},
     {"hello", -1, kCmdNoAuth | kF, HelloPrepare, nullptr, {}},
     {"incr", 2, kW | kM | kF, IncrPrepare, nullptr, {}, 1, 1, 1},
     {"incrby", 3, kW | kM | kF, IncrByPrepare, nullptr, {}, 1, 1, 1},
@@ -799,7 +890,9 @@ const CommandSpec kCommands[] = {
     {"mset", -3, kW | kM, MSetPrepare, nullptr, {}, 1, -1, 2},
     {"persist", 2, kW | kF, PersistPrepare, nullptr, {}, 1, 1, 1},
     {"pexpire", -3, kW | kF, PExpirePrepare, nullptr, {}, 1, 1, 1},
+    {"pexpireat", -3, kW | kF, PExpireAtPrepare, nullptr, {}, 1, 1, 1},
     {"ping", -1, kF, PingPrepare, nullptr, {}},
+    {"psetex", 4, kW | kM, PSetExPrepare, nullptr, {}, 1, 1, 1},
     {"pttl", 2, kR | kF, nullptr, PttlRead, {}, 1, 1, 1},
     {"quit", -1, kCmdNoAuth | kF, QuitPrepare, nullptr, {}},
     {"readonly", 1, kF, ReadOnlyPrepare, nullptr, {}},
@@ -808,10 +901,13 @@ const CommandSpec kCommands[] = {
     {"scan", -2, kR, ScanPrepare, ScanRead, {}},
     {"select", 2, kF, SelectPrepare, nullptr, {}},
     {"set", -3, kW | kM, SetPrepare, nullptr, {}, 1, 1, 1},
+    {"setex", 4, kW | kM, SetExPrepare, nullptr, {}, 1, 1, 1},
     {"setnx", 3, kW | kM | kF, SetNxPrepare, nullptr, {}, 1, 1, 1},
     {"strlen", 2, kR | kF, nullptr, StrLenRead, {}, 1, 1, 1},
+    {"touch", -2, kR | kF, nullptr, ExistsRead, {}, 1, -1, 1},  // no LRU: counts as EXISTS
     {"ttl", 2, kR | kF, nullptr, TtlRead, {}, 1, 1, 1},
     {"type", 2, kR | kF, nullptr, TypeRead, {}, 1, 1, 1},
+    {"unlink", -2, kW | kF, DelPrepare, nullptr, {}, 1, -1, 1},  // DEL: frees at once
 };
 
 // Lower-cases name into buf (names are short); false if too long to be one.
@@ -841,7 +937,21 @@ bool ArityOk(const CommandSpec& spec, size_t argc) {
 }  // namespace
 
 std::span<const CommandSpec> AllCommands() {
-  return kCommands;
+  // The base table and every group's, sorted by name (COMMAND lists them so).
+  static const std::vector<CommandSpec>* all = [] {
+    auto* v = new std::vector<CommandSpec>(std::begin(kCommands), std::end(kCommands));
+    for (auto group :
+         {HashCommands(), SetCommands(), KeyspaceCommands(), ListCommands(), ZsetCommands()}) {
+      v->insert(v->end(), group.begin(), group.end());
+    }
+    std::sort(v->begin(), v->end(),
+              [](const CommandSpec& a, const CommandSpec& b) { return a.name < b.name; });
+    for (size_t i = 1; i < v->size(); ++i) {
+      NINES_CHECK((*v)[i - 1].name != (*v)[i].name, "a command is defined twice");
+    }
+    return v;
+  }();
+  return *all;
 }
 
 const CommandSpec* LookupCommand(std::string_view name) {
@@ -851,7 +961,7 @@ const CommandSpec* LookupCommand(std::string_view name) {
   };
   static const auto* index = [] {
     auto* map = new std::unordered_map<std::string, const CommandSpec*, Hash, std::equal_to<>>();
-    for (const CommandSpec& spec : kCommands) map->emplace(std::string(spec.name), &spec);
+    for (const CommandSpec& spec : AllCommands()) map->emplace(std::string(spec.name), &spec);
     return map;
   }();
   char buf[32];
@@ -859,6 +969,11 @@ const CommandSpec* LookupCommand(std::string_view name) {
   if (!LowerName(name, buf, &lower)) return nullptr;
   auto it = index->find(lower);
   return it == index->end() ? nullptr : it->second;
+}
+
+ApplyFunction LookupApplyFunction(std::string_view name) {
+  const CommandSpec* spec = LookupCommand(name);
+  return spec == nullptr ? nullptr : spec->apply;
 }
 
 std::string WrongArityError(std::string_view full_name) {
@@ -886,6 +1001,7 @@ void PrepareCommand(std::span<const std::string_view> args, ClientSession& sessi
   plan->linearizable = true;
   plan->reply = WriteReply::kDirect;
   plan->type_matches = true;
+  plan->scan_by_type = false;
   ReplyWriter w(out);
 
   // Same order of checks as Redis's processCommand: unknown, arity, auth.
@@ -945,6 +1061,8 @@ void FormatWriteReply(const CommandPlan& plan, const KvResult& result, std::stri
       return w.Bulk(result.bulk);
     case KvResult::Type::kError:
       return w.Error(result.bulk);
+    case KvResult::Type::kRaw:
+      return w.Raw(result.bulk);
   }
 }
 

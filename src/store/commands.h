@@ -12,6 +12,12 @@
 //      plan.proposal, waits until it is applied (KvState::Apply returns a
 //      KvResult), then FormatWriteReply.
 //
+// Most write commands of the typed values (hashes, sets, ...) are proposed as
+// they came (KvOp::kCommand: name and arguments) and parsed and applied by
+// the spec's `apply` function on every member; their `prepare` only checks
+// key and value sizes (ProposeAsCommand). Their errors (syntax, not an
+// integer, WRONGTYPE) therefore come back from the apply, with Redis's text.
+//
 // Replies are RESP2 appended to the caller's output buffer. Error texts are
 // Redis's own (docs/store.md lists them).
 #pragma once
@@ -106,6 +112,8 @@ struct CommandPlan {
   uint64_t count = 0;
   std::string_view pattern;
   bool type_matches = true;
+  bool scan_by_type = false;  // SCAN TYPE: only keys of scan_type
+  ValueType scan_type = ValueType::kString;
 };
 
 struct CommandCall;
@@ -123,6 +131,7 @@ struct CommandSpec {
   int first_key = 0;  // COMMAND INFO key positions
   int last_key = 0;
   int key_step = 0;
+  ApplyFunction apply = nullptr;  // for commands replicated as KvOp::kCommand
 };
 
 // Step 1. args: the request (args[0] is the name, non-empty). plan is reset.
@@ -139,11 +148,13 @@ const CommandSpec* LookupCommand(std::string_view name);
 // Every top-level command, for COMMAND and docs.
 std::span<const CommandSpec> AllCommands();
 
+// The prepare of write commands replicated as sent (KvOp::kCommand, applied
+// by the spec's apply): checks key and value sizes, then proposes.
+void ProposeAsCommand(CommandCall& call);
+
 // Error texts (exactly Redis's where Redis has the case).
 inline constexpr std::string_view kErrSyntax = "ERR syntax error";
 inline constexpr std::string_view kErrNoAuth = "NOAUTH Authentication required.";
-inline constexpr std::string_view kErrWrongType =
-    "WRONGTYPE Operation against a key holding the wrong kind of value";
 inline constexpr std::string_view kErrDbIndex = "ERR DB index is out of range";
 inline constexpr std::string_view kErrNoProto = "NOPROTO unsupported protocol version";
 inline constexpr std::string_view kErrWrongPass =

@@ -41,8 +41,6 @@ bool RuleFor(KvOp op, OpRule* rule) {
       *rule = {kFlagNx | kFlagXx | kFlagGt | kFlagLt, true, 1, 1, false};
       return true;
     case KvOp::kPersist:
-      *rule = {0, false, 1, 1, false};
-      return true;
     case KvOp::kGetDel:
       *rule = {0, false, 1, 1, false};
       return true;
@@ -57,6 +55,9 @@ bool RuleFor(KvOp op, OpRule* rule) {
       return true;
     case KvOp::kPurgeExpired:
       *rule = {0, false, 0, 0, false};
+      return true;
+    case KvOp::kCommand:
+      *rule = {0, false, 1, kMaxArgs, false};
       return true;
   }
   return false;
@@ -90,6 +91,8 @@ const char* KvOpName(KvOp op) {
       return "cas-del";
     case KvOp::kPurgeExpired:
       return "purge-expired";
+    case KvOp::kCommand:
+      return "command";
   }
   return "unknown";
 }

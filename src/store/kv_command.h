@@ -32,6 +32,11 @@ enum class KvOp : uint8_t {
   kCasSet = 10,        // args: key value; number: expected version (0 = must not exist)
   kCasDel = 11,        // args: key; number: expected version
   kPurgeExpired = 12,  // no args; number: most keys to remove
+  // Any other write command, as the client sent it: args are the lower-case
+  // name then its arguments; number: the largest string value allowed. Applied
+  // by the command's ApplyFunction (kv_state.h), which parses the arguments
+  // again (the same way on every member).
+  kCommand = 13,
 };
 
 // Flag bits; which are allowed depends on the op.
@@ -56,7 +61,7 @@ struct KvCommand {
   uint8_t flags = 0;
   ExpireKind expire_kind = ExpireKind::kNone;
   int64_t integer = 0;  // expiry value (ms) or INCRBY delta
-  uint64_t number = 0;  // CAS version, APPEND limit or purge count
+  uint64_t number = 0;  // CAS version, APPEND / kCommand limit or purge count
   std::vector<std::string_view> args;
 };
 

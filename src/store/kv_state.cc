@@ -14,8 +14,9 @@
 namespace nines::store {
 namespace {
 
-constexpr uint32_t kSnapshotMagicV1 = 0x314b564e;  // "NVK1": keys only (older versions)
-constexpr uint32_t kSnapshotMagic = 0x324b564e;    // "NVK2": keys, then the dedup table
+constexpr uint32_t kSnapshotMagicV1 = 0x314b564e;  // "NVK1": string keys only (older versions)
+constexpr uint32_t kSnapshotMagicV2 = 0x324b564e;  // "NVK2": string keys, then the dedup table
+constexpr uint32_t kSnapshotMagic = 0x334b564e;    // "NVK3": typed values, then the dedup table
 
 int64_t SaturatingAdd(int64_t a, int64_t b) {
   int64_t out;
@@ -38,8 +39,7 @@ void EncodeResult(const KvResult& r, std::string* out) {
 }
 
 bool DecodeResult(std::string_view in, KvResult* r) {
-  if (in.size() < 17 ||
-      static_cast<uint8_t>(in[0]) > static_cast<uint8_t>(KvResult::Type::kError)) {
+  if (in.size() < 17 || static_cast<uint8_t>(in[0]) > static_cast<uint8_t>(KvResult::Type::kRaw)) {
     return false;
   }
   r->type = static_cast<KvResult::Type>(in[0]);
@@ -231,17 +231,24 @@ KvState::Map::iterator KvState::Upsert(std::string_view key) {
 }
 
 void KvState::Assign(Map::iterator it, std::string_view value, uint64_t index) {
-  memory_bytes_ += value.size();
-  memory_bytes_ -= it->second.value.size();
-  it->second.value.assign(value);
-  it->second.version = index;
+  KvEntry& entry = it->second;
+  if (entry.type != ValueType::kString) ResetValue(&entry, ValueType::kString);
+  entry.value.assign(value);
+  entry.version = index;
+  Settle(entry);
+}
+
+void KvState::Settle(KvEntry& entry) {
+  const uint64_t bytes = ValueBytes(entry);
+  memory_bytes_ = memory_bytes_ - entry.charged_bytes + bytes;
+  entry.charged_bytes = bytes;
 }
 
 void KvState::Erase(Map::iterator it) {
   std::string_view key = it->first;
   if (it->second.expire_at_ms != 0) expiry_.erase({it->second.expire_at_ms, key});
   scan_index_.Erase(key);
-  memory_bytes_ -= key.size() + it->second.value.size();
+  memory_bytes_ -= key.size() + it->second.charged_bytes;
   map_.erase(it);
 }
 
@@ -276,7 +283,8 @@ bool KvState::CheckIndexes() const {
   size_t with_expiry = 0;
   uint64_t bytes = 0;
   for (const auto& [key, entry] : map_) {
-    bytes += key.size() + entry.value.size();
+    bytes += key.size() + ValueBytes(entry);
+    if (entry.charged_bytes != ValueBytes(entry) || IsEmptyCollection(entry)) return false;
     if (!scan_index_.Contains(key)) return false;
     if (entry.expire_at_ms != 0) {
       ++with_expiry;
@@ -340,6 +348,9 @@ KvResult KvState::ApplySet(uint64_t index, const KvCommand& c) {
   KvEntry* existing = FindLive(key);
   const bool get = (c.flags & kFlagGet) != 0;
   KvResult reply = KvResult::Ok();
+  if (get && existing && existing->type != ValueType::kString) {
+    return KvResult::Error(std::string(kErrWrongType));  // and nothing is set, as Redis
+  }
   if (get) reply = existing ? KvResult::Bulk(existing->value) : KvResult::Nil();
   if (((c.flags & kFlagNx) && existing) || ((c.flags & kFlagXx) && !existing)) {
     return get ? reply : KvResult::Nil();
@@ -366,6 +377,9 @@ KvResult KvState::ApplyIncrBy(uint64_t index, const KvCommand& c) {
   std::string_view key = c.args[0];
   KvEntry* entry = FindLive(key);
   int64_t current = 0;
+  if (entry != nullptr && entry->type != ValueType::kString) {
+    return KvResult::Error(std::string(kErrWrongType));
+  }
   if (entry != nullptr && !ParseRedisInt64(entry->value, &current)) {
     return KvResult::Error(std::string(kErrNotInteger));
   }
@@ -421,14 +435,17 @@ KvResult KvState::ApplyCommand(uint64_t index, const KvCommand& c) {
     case KvOp::kAppend: {
       std::string_view key = c.args[0];
       KvEntry* entry = FindLive(key);
+      if (entry != nullptr && entry->type != ValueType::kString) {
+        return KvResult::Error(std::string(kErrWrongType));
+      }
       size_t old_size = entry ? entry->value.size() : 0;
       if (old_size + c.args[1].size() > c.number) {
         return KvResult::Error(std::string(kErrStringTooLong));
       }
       auto it = Upsert(key);
       it->second.value.append(c.args[1]);
-      memory_bytes_ += c.args[1].size();
       it->second.version = index;
+      Settle(it->second);
       return KvResult::Integer(static_cast<int64_t>(it->second.value.size()));
     }
     case KvOp::kMSet: {
@@ -453,9 +470,10 @@ KvResult KvState::ApplyCommand(uint64_t index, const KvCommand& c) {
     case KvOp::kGetDel: {
       KvEntry* entry = FindLive(c.args[0]);
       if (entry == nullptr) return KvResult::Nil();
+      if (entry->type != ValueType::kString) return KvResult::Error(std::string(kErrWrongType));
       KvResult reply = KvResult::Bulk(std::move(entry->value));
       entry->value.clear();
-      memory_bytes_ -= reply.bulk.size();
+      Settle(*entry);
       Erase(map_.find(c.args[0]));
       return reply;
     }
@@ -492,8 +510,98 @@ KvResult KvState::ApplyCommand(uint64_t index, const KvCommand& c) {
       }
       return KvResult::Integer(removed);
     }
+    case KvOp::kCommand:
+      return ApplyTyped(index, c);
   }
   return KvResult::Error("ERR unknown state machine op");
+}
+
+KvResult KvState::ApplyTyped(uint64_t index, const KvCommand& c) {
+  ApplyFunction apply = LookupApplyFunction(c.args[0]);
+  if (apply == nullptr) {
+    // A name this version does not apply (never proposed by it): the same
+    // error on every member of the same version.
+    return KvResult::Error(fmt::format("ERR unknown replicated command '{}'", c.args[0]));
+  }
+  KvWriter writer(this, index, c.number);
+  return apply(writer, c.args);
+}
+
+// ---------------------------------------------------------------- writer
+
+KvWriter::KvWriter(KvState* state, uint64_t index, uint64_t max_value_bytes)
+    : state_(state), index_(index), max_value_bytes_(max_value_bytes), rng_(index) {}
+
+int64_t KvWriter::now_ms() const {
+  return state_->clock_ms_;
+}
+
+KvEntry* KvWriter::Find(std::string_view key) {
+  return state_->FindLive(key);
+}
+
+KvEntry* KvWriter::FindTyped(std::string_view key, ValueType type, bool* wrong_type) {
+  KvEntry* e = state_->FindLive(key);
+  *wrong_type = e != nullptr && e->type != type;
+  return *wrong_type ? nullptr : e;
+}
+
+KvEntry* KvWriter::Create(std::string_view key, ValueType type) {
+  NINES_CHECK(state_->map_.find(key) == state_->map_.end(), "Create on an existing key");
+  auto it = state_->Upsert(key);
+  ResetValue(&it->second, type);
+  it->second.version = index_;
+  return &it->second;
+}
+
+void KvWriter::Changed(std::string_view key, KvEntry* e) {
+  e->version = index_;
+  state_->Settle(*e);
+  if (IsEmptyCollection(*e)) state_->Erase(state_->map_.find(key));
+}
+
+void KvWriter::Erase(std::string_view key) {
+  auto it = state_->map_.find(key);
+  if (it != state_->map_.end()) state_->Erase(it);
+}
+
+void KvWriter::SetExpiry(std::string_view key, int64_t expire_at_ms) {
+  auto it = state_->map_.find(key);
+  NINES_CHECK(it != state_->map_.end(), "SetExpiry on a missing key");
+  state_->SetExpiry(it, expire_at_ms);
+  it->second.version = index_;
+}
+
+void KvWriter::Rename(std::string_view from, std::string_view to) {
+  if (from == to) return;
+  Erase(to);
+  auto it = state_->map_.find(from);
+  NINES_CHECK(it != state_->map_.end(), "Rename of a missing key");
+  const int64_t expire_at = it->second.expire_at_ms;
+  state_->SetExpiry(it, 0);
+  state_->scan_index_.Erase(it->first);
+  state_->memory_bytes_ -= it->first.size();
+  auto node = state_->map_.extract(it);
+  node.key() = std::string(to);
+  auto inserted = state_->map_.insert(std::move(node));
+  NINES_CHECK(inserted.inserted, "Rename target was erased");
+  auto moved = inserted.position;
+  state_->scan_index_.Insert(moved->first);
+  state_->memory_bytes_ += moved->first.size();
+  state_->SetExpiry(moved, expire_at);
+  moved->second.version = index_;
+}
+
+void KvWriter::EraseAll() {
+  state_->Clear();
+}
+
+uint64_t KvWriter::Random() {
+  // splitmix64: a fixed generator, so every member draws the same numbers.
+  uint64_t z = (rng_ += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
 }
 
 // ---------------------------------------------------------------- reads
@@ -504,6 +612,31 @@ const KvEntry* KvState::Find(std::string_view key, int64_t now_ms) const {
   const KvEntry& entry = it->second;
   if (entry.expire_at_ms != 0 && entry.expire_at_ms <= Effective(now_ms)) return nullptr;
   return &entry;
+}
+
+std::optional<std::string_view> KvState::RandomKey(uint64_t seed, int64_t now_ms) const {
+  if (map_.empty()) return std::nullopt;
+  const int64_t now = Effective(now_ms);
+  uint64_t x = seed;
+  auto next = [&x] {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    return x >> 11;
+  };
+  // A random bucket, then a random key in it (as Redis's dictGetFairRandomKey
+  // roughly); expired keys are skipped, a bounded number of times.
+  for (int tries = 0; tries < 1000; ++tries) {
+    const size_t bucket = static_cast<size_t>(next() % map_.bucket_count());
+    const size_t n = map_.bucket_size(bucket);
+    if (n == 0) continue;
+    auto it = map_.begin(bucket);
+    std::advance(it, static_cast<ptrdiff_t>(next() % n));
+    if (it->second.expire_at_ms != 0 && it->second.expire_at_ms <= now) continue;
+    return std::string_view(it->first);
+  }
+  for (const auto& [key, entry] : map_) {  // mostly expired keys: look at all of them
+    if (entry.expire_at_ms == 0 || entry.expire_at_ms > now) return std::string_view(key);
+  }
+  return std::nullopt;
 }
 
 int64_t KvState::PttlMs(std::string_view key, int64_t now_ms) const {
@@ -572,7 +705,7 @@ std::string KvState::Serialize() const {
   scan_index_.ForEachFrom(0, [&](uint64_t, std::string_view key) {
     const KvEntry& entry = map_.find(key)->second;
     PutLengthPrefixed(&out, key);
-    PutLengthPrefixed(&out, entry.value);
+    EncodeValue(entry, &out);
     PutFixed64(&out, static_cast<uint64_t>(entry.expire_at_ms));
     PutFixed64(&out, entry.version);
     return true;
@@ -597,7 +730,8 @@ Status KvState::Deserialize(std::string_view bytes) {
   uint64_t applied = 0;
   uint64_t clock = 0;
   uint64_t count = 0;
-  if (!decoder.GetFixed32(&magic) || (magic != kSnapshotMagic && magic != kSnapshotMagicV1)) {
+  if (!decoder.GetFixed32(&magic) ||
+      (magic != kSnapshotMagic && magic != kSnapshotMagicV2 && magic != kSnapshotMagicV1)) {
     return bad("bad magic");
   }
   if (!decoder.GetFixed64(&applied) || !decoder.GetFixed64(&clock) ||
@@ -608,20 +742,29 @@ Status KvState::Deserialize(std::string_view bytes) {
   map_.reserve(static_cast<size_t>(count));
   for (uint64_t i = 0; i < count; ++i) {
     std::string_view key;
-    std::string_view value;
     uint64_t expire_at = 0;
     uint64_t version = 0;
-    if (!decoder.GetLengthPrefixed(&key) || !decoder.GetLengthPrefixed(&value) ||
-        !decoder.GetFixed64(&expire_at) || !decoder.GetFixed64(&version)) {
+    if (!decoder.GetLengthPrefixed(&key)) return bad(fmt::format("entry {} truncated", i));
+    if (map_.find(key) != map_.end()) return bad(fmt::format("duplicate key at entry {}", i));
+    auto it = Upsert(key);
+    if (magic == kSnapshotMagic) {
+      if (!DecodeValue(&decoder, &it->second)) return bad(fmt::format("entry {}: bad value", i));
+    } else {
+      std::string_view string_value;  // NVK1, NVK2: strings only
+      if (!decoder.GetLengthPrefixed(&string_value)) {
+        return bad(fmt::format("entry {} truncated", i));
+      }
+      it->second.value.assign(string_value);
+    }
+    if (!decoder.GetFixed64(&expire_at) || !decoder.GetFixed64(&version)) {
       return bad(fmt::format("entry {} truncated", i));
     }
     if (static_cast<int64_t>(expire_at) < 0) return bad(fmt::format("entry {}: bad expiry", i));
-    if (map_.find(key) != map_.end()) return bad(fmt::format("duplicate key at entry {}", i));
-    auto it = Upsert(key);
-    Assign(it, value, version);
+    it->second.version = version;
+    Settle(it->second);
     SetExpiry(it, static_cast<int64_t>(expire_at));
   }
-  if (magic == kSnapshotMagic) {
+  if (magic != kSnapshotMagicV1) {
     size_t used = 0;
     Status dedup = dedup_.Deserialize(bytes.substr(bytes.size() - decoder.remaining()), &used);
     if (!dedup.ok()) return bad(dedup.message());

@@ -1,5 +1,6 @@
-// The store's state machine: binary-safe string keys and values with expiry
-// and a per-key version (the log index that last wrote it).
+// The store's state machine: binary-safe keys holding typed values (strings,
+// hashes, sets; see kv_value.h) with expiry and a per-key version (the log
+// index that last wrote it).
 //
 // Determinism: Apply depends only on the state and the command bytes. Time is
 // the command's leader-stamped now (never this member's clock), and the state
@@ -7,12 +8,16 @@
 // even if a new leader's clock is behind. Expired keys read as absent at the
 // `now` a read passes in (raised to clock_ms); they are removed lazily when a
 // command touches them, or in bulk by a kPurgeExpired command the leader
-// proposes.
+// proposes. Commands with randomness (SPOP) draw it at apply time from a
+// generator seeded by the log index (KvWriter::Random), never from this
+// member: every member picks the same elements.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,21 +25,17 @@
 #include <vector>
 
 #include "store/kv_command.h"
+#include "store/kv_value.h"
 #include "store/request_dedup.h"
 #include "store/status.h"
 
 namespace nines::store {
 
-struct KvEntry {
-  std::string value;
-  int64_t expire_at_ms = 0;  // 0: no expiry; else Unix ms
-  uint64_t version = 0;      // log index of the last write
-};
-
 // The outcome of applying one command, in RESP-like terms; the command table
 // turns it into the client's reply (see commands.h).
 struct KvResult {
-  enum class Type : uint8_t { kOk, kNil, kInteger, kBulk, kError };
+  // kRaw: bulk holds a whole RESP reply (arrays and other shapes).
+  enum class Type : uint8_t { kOk, kNil, kInteger, kBulk, kError, kRaw };
   Type type = Type::kOk;
   int64_t integer = 0;
   std::string bulk;      // kBulk: the value; kError: the error text ("ERR ...")
@@ -45,6 +46,7 @@ struct KvResult {
   static KvResult Integer(int64_t v) { return {Type::kInteger, v, {}, 0}; }
   static KvResult Bulk(std::string v) { return {Type::kBulk, 0, std::move(v), 0}; }
   static KvResult Error(std::string text) { return {Type::kError, 0, std::move(text), 0}; }
+  static KvResult Raw(std::string resp) { return {Type::kRaw, 0, std::move(resp), 0}; }
 };
 
 // Error texts shared with the command table (exactly Redis's).
@@ -53,6 +55,8 @@ inline constexpr std::string_view kErrOverflow = "ERR increment or decrement wou
 inline constexpr std::string_view kErrStringTooLong =
     "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 inline constexpr std::string_view kCasConflict = "CONFLICT";
+inline constexpr std::string_view kErrWrongType =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
 
 // Redis's string2ll: optional '-', no leading zeros, no spaces, no '+', fits int64.
 bool ParseRedisInt64(std::string_view text, int64_t* value);
@@ -95,6 +99,54 @@ struct ScanPage {
   std::vector<std::string_view> keys;
 };
 
+class KvState;
+
+// What an apply function (a command replicated as KvOp::kCommand) may read
+// and change while its command is applied: one per applied command, so its
+// random draws and its version stamp belong to that log entry.
+class KvWriter {
+ public:
+  KvWriter(KvState* state, uint64_t index, uint64_t max_value_bytes);
+  uint64_t index() const { return index_; }
+  int64_t now_ms() const;  // the log time (clock_ms after this command's stamp)
+  // The largest string value allowed (carried in the command: the same limit
+  // on every member).
+  uint64_t max_value_bytes() const { return max_value_bytes_; }
+
+  // The live entry (an expired one is removed first), or nullptr.
+  KvEntry* Find(std::string_view key);
+  // Find with a type check: nullptr if absent or (then *wrong_type) of another type.
+  KvEntry* FindTyped(std::string_view key, ValueType type, bool* wrong_type);
+  // A new empty value of type under key, which must be absent (Find first).
+  KvEntry* Create(std::string_view key, ValueType type);
+  // After changing e's value in place: stamps the version, settles the
+  // memory accounting, and removes the key if it is an empty collection.
+  void Changed(std::string_view key, KvEntry* e);
+  // Removes key (no-op if absent).
+  void Erase(std::string_view key);
+  // Sets or clears (0) key's expiry; key must exist.
+  void SetExpiry(std::string_view key, int64_t expire_at_ms);
+  // Moves from's entry (value, expiry, version) to to, replacing to.
+  void Rename(std::string_view from, std::string_view to);
+  // Every entry's removal, as FLUSHALL.
+  void EraseAll();
+  // The next number of a generator seeded by this command's log index.
+  uint64_t Random();
+
+ private:
+  KvState* state_;
+  uint64_t index_;
+  uint64_t max_value_bytes_;
+  uint64_t rng_;
+};
+
+// Applies one command replicated as KvOp::kCommand; args[0] is its lower-case
+// name. Must be deterministic: only the state, args and the writer.
+using ApplyFunction = KvResult (*)(KvWriter& writer, std::span<const std::string_view> args);
+// The apply function of a command name (lower case), or null. Defined by the
+// command table (commands.cc).
+ApplyFunction LookupApplyFunction(std::string_view name);
+
 class KvState {
  public:
   KvState() = default;
@@ -115,6 +167,8 @@ class KvState {
   // --- reads, at a given now (Unix ms; raised to clock_ms()) ---
   // The live entry for key, or nullptr if absent or expired.
   const KvEntry* Find(std::string_view key, int64_t now_ms) const;
+  // A random live key (RANDOMKEY), drawn with seed; nullopt if none found.
+  std::optional<std::string_view> RandomKey(uint64_t seed, int64_t now_ms) const;
   // Remaining time to live in ms: -2 no such key, -1 no expiry.
   int64_t PttlMs(std::string_view key, int64_t now_ms) const;
   // Live keys (exact: expired-but-not-yet-removed keys are not counted).
@@ -132,6 +186,7 @@ class KvState {
   // Stored keys including expired ones not yet removed, and those with a TTL.
   size_t stored_keys() const { return map_.size(); }
   size_t keys_with_expiry() const { return expiry_.size(); }
+  // Keys plus ValueBytes of every value (the memory accounting hook).
   uint64_t memory_bytes() const { return memory_bytes_; }
   const RequestDedup& dedup() const { return dedup_; }
 
@@ -144,6 +199,7 @@ class KvState {
   bool CheckIndexes() const;
 
  private:
+  friend class KvWriter;
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const;
@@ -154,8 +210,11 @@ class KvState {
   KvEntry* FindLive(std::string_view key);
   // The entry for key, created empty if missing.
   Map::iterator Upsert(std::string_view key);
-  // Replaces the value and stamps the version, keeping memory_bytes_ exact.
+  // Makes the value the string value and stamps the version, keeping
+  // memory_bytes_ exact.
   void Assign(Map::iterator it, std::string_view value, uint64_t index);
+  // Charges memory_bytes_ for the entry's current ValueBytes.
+  void Settle(KvEntry& entry);
   void Erase(Map::iterator it);
   void SetExpiry(Map::iterator it, int64_t expire_at_ms);
   void Clear();
@@ -168,6 +227,7 @@ class KvState {
   KvResult ApplySet(uint64_t index, const KvCommand& c);
   KvResult ApplyExpire(uint64_t index, const KvCommand& c);
   KvResult ApplyIncrBy(uint64_t index, const KvCommand& c);
+  KvResult ApplyTyped(uint64_t index, const KvCommand& c);
 
   Map map_;
   // SCAN order: every stored key by (ScanHash(key), key).
@@ -176,7 +236,7 @@ class KvState {
   std::set<std::pair<int64_t, std::string_view>> expiry_;
   uint64_t applied_index_ = 0;
   int64_t clock_ms_ = 0;
-  uint64_t memory_bytes_ = 0;  // keys + values, a rough measure for INFO
+  uint64_t memory_bytes_ = 0;  // keys + charged value bytes, a rough measure for INFO
   KvCommand scratch_;          // reused by Apply to avoid allocations
   KvResult dedup_result_;      // the repeat's result AppliedBefore returns
   RequestDedup dedup_;         // applied request ids (kept in snapshots, not cleared by FLUSHALL)

@@ -184,6 +184,10 @@ void StoreServer::HandleKv(const http::Request& request, const http::Responder& 
         respond(JsonError(404, "no such key"));
         return;
       }
+      if (e->type != ValueType::kString) {  // a hash, set, ...: only RESP reads it
+        respond(JsonError(409, std::string(kErrWrongType)));
+        return;
+      }
       http::Response r;
       r.status = 200;
       r.content_type = "application/octet-stream";
@@ -304,6 +308,9 @@ std::string StoreServer::MetricsText() const {
   counter("nines_store_proposals_total", "writes proposed by this member", counters_.proposals);
   counter("nines_store_writes_acked_total", "writes acknowledged", counters_.writes_acked);
   counter("nines_store_reads_total", "linearizable reads served", counters_.reads_served);
+  counter("nines_store_read_rounds_total",
+          "read barriers started (ReadIndex heartbeat rounds shared by the reads of a batch)",
+          counters_.read_rounds);
   counter("nines_store_forwarded_total", "requests forwarded to the leader", counters_.forwarded);
   counter("nines_store_tryagain_total", "requests failed with TRYAGAIN/503", counters_.tryagain);
   counter("nines_store_unknown_outcome_total",

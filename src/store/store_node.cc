@@ -439,7 +439,9 @@ bool StoreNode::StartRead(uint64_t min_index, ReadDone done) {
     std::string context;
     PutU64(&context, id);
     if (!raft_->ReadIndex(context)) return false;
+    ++counters_.read_rounds;
     ReadBatch& batch = read_batches_[id];
+    batch.id = id;
     batch.deadline = RequestDeadline();
     open_read_batch_ = &batch;
     RequestDrain();

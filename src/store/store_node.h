@@ -39,6 +39,7 @@ struct StoreCounters {
   uint64_t proposals = 0;
   uint64_t writes_acked = 0;
   uint64_t reads_served = 0;
+  uint64_t read_rounds = 0;  // ReadIndex requests (heartbeat rounds) for read batches
   uint64_t forwarded = 0;
   uint64_t tryagain = 0;
   uint64_t unknown_outcome = 0;
@@ -122,6 +123,10 @@ class StoreNode {
   // Starts a linearizable read barrier on the leader: done(true) once the
   // state reflects every write committed before the call (and min_index).
   bool StartRead(uint64_t min_index, ReadDone done);
+  // The id of the read batch a StartRead now would join (0: none is open).
+  // Reads started while it stays the same share one heartbeat round, so a
+  // front end may let them share one StartRead too (ClientConnection does).
+  uint64_t OpenReadBatch() const { return open_read_batch_ ? open_read_batch_->id : 0; }
   // Calls fn(false) when a leader is known (or fn(true) at deadline_ms).
   void WhenLeaderKnown(int64_t deadline_ms, std::function<void(bool timed_out)> fn);
   int64_t NowMs() const { return env_.clock->NowMillis(); }
@@ -177,6 +182,7 @@ class StoreNode {
   // Reads that share one ReadIndex request: every read that arrives before
   // the next GetReady (which sends the heartbeat round) joins the open batch.
   struct ReadBatch {
+    uint64_t id = 0;          // its key in read_batches_ (ids are never reused)
     uint64_t read_index = 0;  // 0 until the ReadState arrives
     bool ready = false;
     int64_t deadline = 0;

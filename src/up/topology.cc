@@ -87,7 +87,16 @@ std::string DnsConfig(const Blueprint& bp, const NodeSpec& node) {
   t += fmt::format("listen = \"{}\"\nadmin = \"{}\"\nzone = \"{}\"\nttl = {}\nnames = [\"www\"]\n",
                    node.address.ToString(), node.admin.ToString(), bp.zone, bp.ttl);
   const RegionSpec& first = bp.regions.front();
-  t += fmt::format("default_location = [{}, {}]\n\n", first.latitude, first.longitude);
+  t += fmt::format("default_location = [{}, {}]\n", first.latitude, first.longitude);
+  // A client keeps its answer for the TTL: the next-nearest region's lbs
+  // follow its own, so one that holds it when its region stops still has a
+  // live address. Rotated, so clients spread over a region's lbs.
+  int fallback = 0;
+  for (const RegionSpec& r : bp.regions) fallback = std::max(fallback, r.lbs);
+  t += fmt::format("fallback_addresses = {}\nrotate = true\n\n", std::min(fallback, 8));
+  // Each lb's own /healthz on its admin port (200 unless it drains): an lb
+  // that sheds a crowd is busy, not down, and moving its region would carry
+  // the crowd to the next region. A stopped or killed lb fails it at once.
   t += "[health]\npath = \"/healthz\"\ninterval_ms = 500\ntimeout_ms = 400\nrise = 2\nfall = 2\n";
   for (const RegionSpec& r : bp.regions) {
     std::vector<std::string> lbs;
@@ -96,7 +105,7 @@ std::string DnsConfig(const Blueprint& bp, const NodeSpec& node) {
     t += fmt::format(
         "\n[[region]]\nname = \"{}\"\nlocation = [{}, {}]\naddresses = {}\ncheck_port = {}\n"
         "networks = {}\n",
-        r.name, r.latitude, r.longitude, QuotedList(lbs), kLbPort, QuotedList(r.networks));
+        r.name, r.latitude, r.longitude, QuotedList(lbs), kLbAdminPort, QuotedList(r.networks));
   }
   for (size_t i = 0; i < bp.dns_servers.size(); ++i) {
     t += fmt::format("\n[[nameserver]]\nname = \"ns{}\"\naddress = \"{}\"\n", i + 1,

@@ -76,6 +76,20 @@ address = "127.0.0.2"
   EXPECT_EQ(NameToText(c->zone.policy_names[1]), "api.shop.test.");
   ASSERT_EQ(c->zone.nameservers.size(), 2u);
   EXPECT_EQ(NameToText(c->zone.nameservers[1].name), "dns.elsewhere.example.");
+  EXPECT_EQ(c->zone.policy.options().fallback_addresses, 0) << "off by default";
+  EXPECT_FALSE(c->zone.policy.options().rotate);
+}
+
+TEST(DnsConfigTest, FallbackAddressesAndRotation) {
+  ConfigErrors errors;
+  auto c = ParseDnsConfig("fallback_addresses = 2\nrotate = true\n" + std::string(kDesignExample),
+                          "dns.toml", &errors);
+  ASSERT_TRUE(c) << errors.ToString();
+  EXPECT_EQ(c->zone.policy.options().fallback_addresses, 2);
+  EXPECT_TRUE(c->zone.policy.options().rotate);
+  EXPECT_NE(Errors("fallback_addresses = 9\n" + std::string(kDesignExample)), "");
+  EXPECT_NE(Errors("fallback_addresses = -1\n" + std::string(kDesignExample)), "");
+  EXPECT_NE(Errors("rotate = 1\n" + std::string(kDesignExample)), "");
 }
 
 TEST(DnsConfigTest, UnknownKeysAndBadValuesAreReportedWithPositions) {

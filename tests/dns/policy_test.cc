@@ -1,5 +1,6 @@
 // The answer policy: longest prefix match, nearest healthy failover by
-// great-circle distance, default location, fail open, ECS scope.
+// great-circle distance, default location, fail open, ECS scope, fallback
+// addresses and rotation.
 #include "dns/policy.h"
 
 #include <gtest/gtest.h>
@@ -124,6 +125,85 @@ TEST(PolicyTest, NoAddressesOfTheFamilyMeansNoAnswerAndNoFailOpen) {
   policy.Choose(Ip("10.0.0.1"), 6, health.view(), &a);
   EXPECT_TRUE(a.addresses.empty());
   EXPECT_FALSE(a.fail_open);
+}
+
+// Issue 17: a client holding the answer when its region stops tries the
+// next addresses; they belong to the next-nearest healthy regions.
+TEST(PolicyFallbackTest, NextNearestRegionsFollowTheAnsweringRegion) {
+  AnswerPolicy policy(testing::ThreeRegions(), 51.5, -0.1, {.fallback_addresses = 2});
+  Health health(policy.address_count());
+  PolicyAnswer a;
+  policy.Choose(Ip("10.1.0.1"), 4, health.view(), &a);
+  // us-east's lb, then us-west's two (3,900 km), not eu-west's (5,450 km).
+  ASSERT_EQ(a.addresses.size(), 3u);
+  EXPECT_EQ(a.addresses[0], policy.AddressIndex(0, 0));
+  EXPECT_EQ(a.addresses[1], policy.AddressIndex(1, 0));
+  EXPECT_EQ(a.addresses[2], policy.AddressIndex(1, 1));
+  EXPECT_EQ(a.region, 0);
+  EXPECT_EQ(a.fallback_count, 2);
+  EXPECT_FALSE(a.failover);
+  // The limit spans regions when the nearest has too few healthy ones.
+  health.flags[policy.AddressIndex(1, 1)] = false;
+  policy.Choose(Ip("10.1.0.1"), 4, health.view(), &a);
+  ASSERT_EQ(a.addresses.size(), 3u);
+  EXPECT_EQ(a.addresses[1], policy.AddressIndex(1, 0));
+  EXPECT_EQ(a.addresses[2], policy.AddressIndex(2, 0)) << "eu-west's IPv4 lb, never a dead one";
+}
+
+TEST(PolicyFallbackTest, AFailedOverAnswerKeepsFallbacksAndNamesNoDeadAddress) {
+  AnswerPolicy policy(testing::ThreeRegions(), 51.5, -0.1, {.fallback_addresses = 1});
+  Health health(policy.address_count());
+  health.flags[policy.AddressIndex(0, 0)] = false;  // us-east stopped
+  PolicyAnswer a;
+  policy.Choose(Ip("10.1.0.1"), 4, health.view(), &a);
+  ASSERT_EQ(a.addresses.size(), 3u);
+  EXPECT_EQ(a.region, 1);
+  EXPECT_TRUE(a.failover);
+  EXPECT_EQ(policy.RegionOfAddress(a.addresses[0]), 1);
+  EXPECT_EQ(policy.RegionOfAddress(a.addresses[1]), 1);
+  EXPECT_EQ(a.addresses[2], policy.AddressIndex(2, 0));
+  EXPECT_EQ(a.fallback_count, 1);
+  // us-west's clients: us-east is their nearest but dead, so eu-west follows.
+  policy.Choose(Ip("10.2.0.1"), 4, health.view(), &a);
+  ASSERT_EQ(a.addresses.size(), 3u);
+  EXPECT_EQ(a.addresses[2], policy.AddressIndex(2, 0));
+}
+
+TEST(PolicyFallbackTest, OffByDefaultAndNoneWhenFailingOpen) {
+  AnswerPolicy plain(testing::ThreeRegions(), 51.5, -0.1);
+  Health health(plain.address_count());
+  PolicyAnswer a;
+  plain.Choose(Ip("10.1.0.1"), 4, health.view(), &a, 1);
+  EXPECT_EQ(a.addresses, std::vector<int>{plain.AddressIndex(0, 0)});
+  EXPECT_EQ(a.fallback_count, 0);
+  AnswerPolicy with(testing::ThreeRegions(), 51.5, -0.1, {.fallback_addresses = 8});
+  for (int i = 0; i < with.address_count(); ++i) health.flags[i] = false;
+  with.Choose(Ip("10.1.0.1"), 4, health.view(), &a);
+  EXPECT_TRUE(a.fail_open);
+  EXPECT_EQ(a.addresses.size(), 4u);
+  EXPECT_EQ(a.fallback_count, 0);
+}
+
+TEST(PolicyFallbackTest, RotationSpreadsARegionsAddressesAndKeepsRegionsInOrder) {
+  AnswerPolicy policy(testing::ThreeRegions(), 51.5, -0.1,
+                      {.fallback_addresses = 1, .rotate = true});
+  Health health(policy.address_count());
+  PolicyAnswer a;
+  int first_is_lb2 = 0;
+  for (uint32_t id = 0; id < 10; ++id) {
+    policy.Choose(Ip("10.2.0.1"), 4, health.view(), &a, id);
+    ASSERT_EQ(a.addresses.size(), 3u);
+    EXPECT_EQ(policy.RegionOfAddress(a.addresses[0]), 1);
+    EXPECT_EQ(policy.RegionOfAddress(a.addresses[1]), 1);
+    EXPECT_NE(a.addresses[0], a.addresses[1]);
+    EXPECT_EQ(a.addresses[2], policy.AddressIndex(0, 0)) << "us-east after us-west";
+    first_is_lb2 += a.addresses[0] == policy.AddressIndex(1, 1);
+  }
+  EXPECT_EQ(first_is_lb2, 5) << "the query id picks the first address";
+  // Without rotation: config order whatever the id.
+  AnswerPolicy fixed(testing::ThreeRegions(), 51.5, -0.1, {.fallback_addresses = 1});
+  fixed.Choose(Ip("10.2.0.1"), 4, health.view(), &a, 1);
+  EXPECT_EQ(a.addresses[0], fixed.AddressIndex(1, 0));
 }
 
 }  // namespace

@@ -62,6 +62,21 @@ TEST_F(ResponderTest, ApexAnswersWithTheClientsRegion) {
   EXPECT_FALSE(m.has_opt);
 }
 
+// The query id picks the first of a region's addresses when the zone
+// rotates; the fallback region's addresses come last.
+TEST_F(ResponderTest, RotatesByQueryIdAndListsFallbacksLast) {
+  zone.policy =
+      AnswerPolicy(testing::ThreeRegions(), 51.5, -0.1, {.fallback_addresses = 1, .rotate = true});
+  std::vector<std::string> firsts;
+  for (uint16_t id : {10, 11}) {
+    Message m = Ask(BuildQuery(id, Wire("shop.test"), kTypeA, 0, nullptr, true), "10.2.0.9");
+    ASSERT_EQ(m.answers.size(), 3u);
+    firsts.push_back(A(m.answers[0]));
+    EXPECT_EQ(A(m.answers[2]), "127.0.1.1");
+  }
+  EXPECT_NE(firsts[0], firsts[1]);
+}
+
 TEST_F(ResponderTest, QuestionKeepsTheQueryCase) {
   std::string name;
   ASSERT_TRUE(NameFromText("WwW.ShOp.TeSt", &name, /*keep_case=*/true));

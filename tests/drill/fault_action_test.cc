@@ -106,6 +106,13 @@ TEST(FaultAction, TargetsAndPaths) {
   FaultAction spike = PlanFaultAction(FaultKind::kSpike, s);
   EXPECT_TRUE(spike.ok);
   EXPECT_TRUE(spike.inject_path.empty());
+
+  // The crowd: the drill itself, at the first region; undone by stopping.
+  FaultAction crowd = PlanFaultAction(FaultKind::kCrowd, s);
+  EXPECT_TRUE(crowd.ok);
+  EXPECT_EQ(crowd.target, "us-east");
+  EXPECT_TRUE(crowd.inject_path.empty());
+  EXPECT_EQ(crowd.detection, Detection::kCrowdTurnedAway);
 }
 
 // With two lbs in a region, DNS has noticed a dead lb once no answer holds

@@ -155,6 +155,32 @@ TEST(Report, VerdictFailsOnAFaultNotUndone) {
   EXPECT_TRUE(Mentions(j, "not undone")) << j["fail_reasons"].dump();
 }
 
+// Issue 17: a crowd must be turned away fast (429/503), never left to time
+// out, and nothing may restart under it; its figures are in the JSON and
+// on a line of the table.
+TEST(Report, CrowdFiguresAndVerdict) {
+  DrillReport r = CleanReport();
+  r.faults[0].kind = FaultKind::kCrowd;
+  r.faults[0].crowd.offered_per_s = 40000;
+  r.faults[0].crowd.capacity_per_s = 2000;
+  r.faults[0].crowd.shed = 900;
+  r.faults[0].crowd.rate_limited = 100;
+  r.faults[0].crowd.lb_rss_peak_kb = 140 * 1024;
+  nlohmann::json j = ReportToJson(r, CleanTimeline());
+  EXPECT_TRUE(j["passed"].get<bool>()) << j["fail_reasons"].dump();
+  EXPECT_EQ(j["faults"][0]["crowd"]["shed_503"], 900);
+  std::string table = RenderTable(j);
+  EXPECT_NE(table.find("crowd: 40000/s offered (2000/s probed capacity)"), std::string::npos)
+      << table;
+  EXPECT_NE(table.find("140 MB peak"), std::string::npos) << table;
+  r.faults[0].crowd.timeouts = 3;
+  r.faults[0].crowd.restarts = 1;
+  j = ReportToJson(r, CleanTimeline());
+  EXPECT_FALSE(j["passed"].get<bool>());
+  EXPECT_TRUE(Mentions(j, "3 of the crowd's requests timed out")) << j["fail_reasons"].dump();
+  EXPECT_TRUE(Mentions(j, "1 process restart")) << j["fail_reasons"].dump();
+}
+
 TEST(Report, VerdictFailsOnAnInterruptedRun) {
   DrillReport r = CleanReport();
   r.interrupted = true;

@@ -336,8 +336,14 @@ TEST_F(Lb, MaxConnectionsIsEnforced) {
     ASSERT_TRUE(held.back()->Send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
     ASSERT_EQ(held.back()->Read().status, 200);
   }
+  // Over the cap: a fast 503 with Retry-After (issue 17), not a silent close
+  // that clients retry at once or wait out; the backend never sees it.
+  int before = BackendCount(0);
   http::ClientResponse over = Get("/");
-  EXPECT_FALSE(over.ok);
+  ASSERT_TRUE(over.ok) << over.error;
+  EXPECT_EQ(over.status, 503);
+  EXPECT_EQ(over.Header("retry-after"), "1");
+  EXPECT_EQ(BackendCount(0), before);
   held.pop_back();
   EXPECT_TRUE(WaitUntil([&] { return Get("/").status == 200; }, 3000));
   EXPECT_NE(AdminGet("/metrics").find("nines_lb_connections_rejected_total "), std::string::npos);

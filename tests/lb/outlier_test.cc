@@ -55,6 +55,26 @@ TEST(OutlierTest, GuardKeepsMostOfThePoolInRotation) {
   EXPECT_FALSE(pool[2]->Ejected(0));
 }
 
+// Issue 17: an overloaded lb sees every one of its region's apps fail at
+// once. With the other regions' apps as backups in the same pool, a guard
+// over the whole pool let it eject all of its own apps and send the
+// region's load across the world. The guard holds for the primaries alone.
+TEST(OutlierTest, GuardKeepsMostOfThePrimariesInRotation) {
+  auto pool = Pool(9);
+  for (int i = 3; i < 9; ++i) pool[i]->backup.store(true);
+  OutlierConfig config;
+  config.consecutive_failures = 1;
+  config.max_ejection_percent = 50;
+  EXPECT_TRUE(RecordFailure(*pool[0], 0, config, pool));
+  EXPECT_FALSE(RecordFailure(*pool[1], 0, config, pool));  // 2 of 3 primaries: 67%
+  EXPECT_FALSE(RecordFailure(*pool[2], 0, config, pool));
+  EXPECT_FALSE(pool[1]->Ejected(0));
+  EXPECT_FALSE(pool[2]->Ejected(0));
+  // Backups are guarded among themselves: 3 of 6 may go.
+  for (int i = 3; i < 6; ++i) EXPECT_TRUE(RecordFailure(*pool[i], 0, config, pool)) << i;
+  EXPECT_FALSE(RecordFailure(*pool[6], 0, config, pool));
+}
+
 TEST(OutlierTest, OneServerIsAlwaysEjectable) {
   auto pool = Pool(2);
   OutlierConfig config;

@@ -42,6 +42,50 @@ int OpenFds(pid_t pid) {
   return n - 2;  // . and ..
 }
 
+int64_t RssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
+  }
+  return -1;
+}
+
+// Issue 17: after a crowd the lb kept its high-water mark (153 MB) for good.
+// Once the connections are gone it hands the memory back.
+TEST_F(Policy, MemoryIsHandedBackAfterASurgeOfConnections) {
+  StartAll({{"a"}}, "max_connections = 5000");
+  ASSERT_EQ(Get("/").status, 200);
+  int64_t baseline = RssKb(lb_.pid());
+  ASSERT_GT(baseline, 0);
+  int64_t peak = 0;
+  {
+    std::vector<std::unique_ptr<http::ClientConnection>> crowd;
+    for (int i = 0; i < 3000; ++i) {
+      crowd.push_back(std::make_unique<http::ClientConnection>());
+      ASSERT_TRUE(crowd.back()->Connect(host_, 8080)) << i;
+      // Half a request head: the lb holds the connection and its buffer.
+      ASSERT_TRUE(
+          crowd.back()->Send("GET / HTTP/1.1\r\nHost: t\r\nX-Pad: " + std::string(3000, 'a')));
+    }
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          peak = RssKb(lb_.pid());
+          return peak > baseline + 20'000;
+        },
+        10000))
+        << "baseline " << baseline << " kB, now " << peak << " kB";
+  }  // every connection closed
+  int64_t now = 0;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        now = RssKb(lb_.pid());
+        return now < baseline + (peak - baseline) / 4;
+      },
+      5000))
+      << "baseline " << baseline << " kB, peak " << peak << " kB, after " << now << " kB";
+}
+
 // Issue 12, bug 7: a 500 or 501 is the application's answer, not a sign the
 // server is failing; and a pool with too few healthy servers routes to the
 // ejected ones (panic) instead of answering 503 itself.

@@ -319,7 +319,7 @@ TEST_F(RateLimit, SurvivorIsNotOverloadedWhenServersDie) {
         5000));
   }
   std::atomic<bool> stop{false};
-  std::atomic<int> ok{0}, shed{0}, failed{0};
+  std::atomic<int> ok{0}, shed{0}, failed{0}, shed_without_retry_after{0};
   std::mutex mu;
   std::vector<int64_t> shed_ms;
   std::string last_failure;
@@ -346,6 +346,7 @@ TEST_F(RateLimit, SurvivorIsNotOverloadedWhenServersDie) {
           ++ok;
         } else if (r.ok && r.status == 503) {
           ++shed;
+          if (r.Header("retry-after") != "1") ++shed_without_retry_after;
           std::lock_guard lock(mu);
           shed_ms.push_back(SteadyMs() - start);
         } else {
@@ -369,6 +370,8 @@ TEST_F(RateLimit, SurvivorIsNotOverloadedWhenServersDie) {
   http::ClientResponse max = http::Get(BackendHost(0), 8081, "/maxinflight");
   EXPECT_LE(std::stoi(max.body), 10) << "the survivor was overloaded";
   EXPECT_GT(shed.load(), 0);
+  // A shed request says when to come back (issue 17), as a 429 does.
+  EXPECT_EQ(shed_without_retry_after.load(), 0);
   int accepted = ok + failed;
   EXPECT_GE(ok * 100, accepted * 99)
       << failed << " of " << accepted << " accepted requests failed; last: " << last_failure;

@@ -50,7 +50,46 @@ struct Member {
 struct SimOp {
   ClientOp op;
   bool abandoned = false;  // every attempt certainly failed: never took effect
+  // A hash, set, sorted set or list write (HSET, HINCRBY, SADD, SPOP, SREM,
+  // ZADD, ZINCRBY, ZREMRANGEBYLEX, RPUSH, LPOP on a key of its own) in place
+  // of a SET: not in the linearizability history; its effects are checked by
+  // the members' converging to equal state bytes (SPOP included, whose picks
+  // derive from the log index; ZREMRANGEBYLEX over members with different
+  // scores, whose result must not depend on a skip list's shape).
+  bool typed = false;
 };
+
+// The typed write standing for op (chosen from its input, no extra PRNG draw,
+// so seeds keep their schedules).
+std::vector<std::string> TypedWrite(const ClientOp& op) {
+  const int64_t v = std::stoll(op.input);
+  const std::string hash = "th." + op.key;
+  const std::string set = "ts." + op.key;
+  const std::string zset = "tz." + op.key;
+  const std::string list = "tl." + op.key;
+  switch (v % 10) {
+    case 0:
+      return {"hset", hash, "f" + std::to_string(v % 7), op.input};
+    case 1:
+      return {"hincrby", hash, "n", "1"};
+    case 2:
+      return {"sadd", set, "m" + std::to_string(v % 13), "m" + std::to_string(v % 11)};
+    case 3:
+      return {"spop", set, "2"};
+    case 4:
+      return {"srem", set, "m" + std::to_string(v % 13)};
+    case 5:
+      return {"zadd", zset, std::to_string(v % 3), "m" + std::to_string(v % 17)};
+    case 6:
+      return {"zincrby", zset, "1.5", "m" + std::to_string(v % 17)};
+    case 7:
+      return {"zremrangebylex", zset, "[m" + std::to_string(v % 5), "(m" + std::to_string(v % 9)};
+    case 8:
+      return {"rpush", list, op.input};
+    default:
+      return {"lpop", list, "2"};
+  }
+}
 
 struct Client {
   size_t target = 0;
@@ -572,6 +611,7 @@ void StoreSimulation::NewOp(size_t ci) {
   } else {
     op.op.kind = ClientOp::Kind::kPut;
     op.op.input = std::to_string(prng_.Range(1, 1000000));
+    op.typed = ops_.size() % 4 == 1;
   }
   c.op = ops_.size();
   ops_.push_back(std::move(op));
@@ -635,7 +675,13 @@ void StoreSimulation::Attempt(size_t ci) {
   } else {
     store::KvCommand command;
     std::string encoded;
-    if (op.op.kind == ClientOp::Kind::kIncr) {
+    std::vector<std::string> typed;
+    if (op.typed) {
+      typed = TypedWrite(op.op);
+      command.op = store::KvOp::kCommand;
+      command.number = 16u << 20;
+      command.args.assign(typed.begin(), typed.end());
+    } else if (op.op.kind == ClientOp::Kind::kIncr) {
       command.op = store::KvOp::kIncrBy;
       command.integer = 1;
       command.args = {op.op.key};
@@ -673,7 +719,10 @@ void StoreSimulation::OnWrite(size_t ci, uint64_t token, const store::KvResult* 
     if (op.op.kind == ClientOp::Kind::kIncr) op.op.output = std::to_string(result->integer);
     if (healed_ && first_success_after_heal_ < 0) first_success_after_heal_ = Now();
     Trace("client {} op {} {} {} {} -> ok {}", ci, c.op, Name(c.at),
-          op.op.kind == ClientOp::Kind::kIncr ? "INCR" : "SET", op.op.key, op.op.output);
+          op.typed                              ? TypedWrite(op.op)[0]
+          : op.op.kind == ClientOp::Kind::kIncr ? "INCR"
+                                                : "SET",
+          op.op.key, op.op.output);
     Finish(ci);
   } else if (store::IsUnknownOutcome(error)) {
     ++result_.indeterminate;
@@ -734,7 +783,7 @@ void StoreSimulation::FinalChecks() {
   std::vector<ClientOp> history;
   std::map<std::string, int64_t> acked_incr, unknown_incr;
   for (const SimOp& op : ops_) {
-    if (op.abandoned) continue;
+    if (op.abandoned || op.typed) continue;
     // A read that never returned had no effect.
     if (op.op.kind == ClientOp::Kind::kGet && op.op.ret == kNeverReturned) continue;
     history.push_back(op.op);

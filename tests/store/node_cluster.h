@@ -84,6 +84,13 @@ class NodeCluster {
     return false;
   }
 
+  // Queued (held) messages that match.
+  size_t CountQueued(const std::function<bool(const raft::Message&)>& match) const {
+    size_t n = 0;
+    for (const raft::Message& m : queue_) n += match(m) ? 1 : 0;
+    return n;
+  }
+
   // Drains and delivers (except to held members) until nothing moves.
   void Settle() {
     for (int round = 0; round < 10000; ++round) {

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "store/coding.h"
 #include "store/kv_command.h"
 #include "store/kv_state.h"
 #include "store/outcome.h"
@@ -127,24 +128,35 @@ TEST(RequestDedup, StateMachineAppliesARetriedWriteOnce) {
 }
 
 TEST(RequestDedup, SnapshotsWithoutTheTableStillLoad) {
-  KvState state;
-  state.Apply(1, Incr("n"));
-  std::string bytes = state.Serialize();
-  // An older snapshot: magic "NVK1" and no table section after the keys.
-  std::string empty_table;
-  RequestDedup().Serialize(&empty_table);
-  ASSERT_EQ(bytes.substr(0, 4), "NVK2");
-  ASSERT_EQ(bytes.substr(bytes.size() - empty_table.size()), empty_table);
-  bytes.resize(bytes.size() - empty_table.size());
-  bytes[3] = '1';
+  // An older snapshot, written by hand as versions before NVK3 did: magic
+  // "NVK1", applied index, clock, one string key, and no table section.
+  std::string bytes = "NVK1";
+  PutFixed64(&bytes, 1);  // applied index
+  PutFixed64(&bytes, 0);  // clock
+  PutVarint64(&bytes, 1);
+  PutLengthPrefixed(&bytes, "n");
+  PutLengthPrefixed(&bytes, "1");
+  PutFixed64(&bytes, 0);  // no expiry
+  PutFixed64(&bytes, 1);  // version
   KvState restored;
   ASSERT_TRUE(restored.Deserialize(bytes).ok());
   EXPECT_EQ(restored.dedup().size(), 0u);
   EXPECT_EQ(restored.Apply(2, Incr("n")).integer, 2);
   EXPECT_FALSE(restored.Deserialize(bytes + "junk").ok()) << "trailing bytes are refused";
-  // A new snapshot cut off where the table starts is damaged, not old.
+  // An NVK2 snapshot (strings, then the table) cut off where the table starts
+  // is damaged, not old; with the table it loads.
   bytes[3] = '2';
   EXPECT_FALSE(restored.Deserialize(bytes).ok());
+  std::string empty_table;
+  RequestDedup().Serialize(&empty_table);
+  ASSERT_TRUE(restored.Deserialize(bytes + empty_table).ok());
+  EXPECT_EQ(restored.Apply(2, Incr("n")).integer, 2);
+  // Today's snapshots are NVK3 (typed values) and end with the table.
+  KvState state;
+  state.Apply(1, Incr("n"));
+  std::string now = state.Serialize();
+  EXPECT_EQ(now.substr(0, 4), "NVK3");
+  EXPECT_EQ(now.substr(now.size() - empty_table.size()), empty_table);
 }
 
 TEST(Outcome, ErrorsTellAppliedFromUnknown) {

@@ -66,6 +66,18 @@ class RespClient {
     }
     return true;
   }
+  // Sends every command in one write (a pipeline the server reads at once).
+  bool SendPipeline(const std::vector<std::vector<std::string>>& commands) {
+    if (fd_ < 0) return false;
+    std::string req;
+    for (const std::vector<std::string>& args : commands) {
+      req += "*" + std::to_string(args.size()) + "\r\n";
+      for (const std::string& a : args) {
+        req += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+      }
+    }
+    return ::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size());
+  }
   // The next reply, in order ("" on error or timeout).
   std::string ReadReply(int timeout_ms = 4000) {
     if (fd_ < 0) return "";

@@ -272,6 +272,45 @@ TEST(StoreIntegration, TornTailRecoversAndCorruptionRefusesToStart) {
   EXPECT_NE(log.find("offset"), std::string::npos) << log;
 }
 
+// A pipeline of reads and writes sent in one write: the leader shares read
+// barriers between the reads and sends the replies together, a follower
+// forwards them; either way every reply comes in order and every read sees
+// the writes before it on the connection.
+TEST(StoreIntegration, PipelinedReadsSeeTheEarlierWritesOfTheirConnection) {
+  StoreGroup g("pipeline", 157);
+  g.StartAll();
+  int leader = g.WaitLeader(g.All());
+  ASSERT_GE(leader, 0);
+  int follower = (leader + 1) % 3;
+  for (int target : {leader, follower}) {
+    RespClient c;
+    ASSERT_TRUE(c.Connect(g.host(), g.member(target).client));
+    const std::string k = "pipe" + std::to_string(target);
+    std::vector<std::vector<std::string>> commands;
+    std::vector<std::string> expected;
+    auto add = [&](std::vector<std::string> args, std::string reply) {
+      commands.push_back(std::move(args));
+      expected.push_back(std::move(reply));
+    };
+    for (int round = 0; round < 3; ++round) {
+      add({"GET", k + "missing"}, "$-1\r\n");
+      add({"SET", k, "v" + std::to_string(round)}, "+OK\r\n");
+      add({"GET", k}, Bulk("v" + std::to_string(round)));
+      add({"INCR", k + "n"}, ":" + std::to_string(round + 1) + "\r\n");
+      add({"EXISTS", k, k + "n", k + "missing"}, ":2\r\n");
+      add({"PING"}, "+PONG\r\n");
+      add({"MGET", k, k + "n"},
+          "*2\r\n" + Bulk("v" + std::to_string(round)) + Bulk(std::to_string(round + 1)));
+      add({"GET", k + "n"}, Bulk(std::to_string(round + 1)));
+    }
+    ASSERT_TRUE(c.SendPipeline(commands));
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(c.ReadReply(), expected[i])
+          << "reply " << i << " via " << (target == leader ? "leader" : "follower");
+    }
+  }
+}
+
 TEST(StoreIntegration, RedisBenchmarkRunsWithoutErrors) {
   if (std::system("command -v redis-benchmark >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "redis-benchmark not installed";

@@ -15,9 +15,11 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "http/simple_server.h"
@@ -84,6 +86,11 @@ int main(int argc, char** argv) {
             respond(http::Response::Text(200, name + "\n"));
           });
           return;
+        }
+        if (req.path == "/bytes") {  // a long download: n bytes of 'x'
+          size_t n = std::strtoull(req.QueryParam("n").c_str(), nullptr, 10);
+          return respond(
+              http::Response::Text(200, std::string(std::min<size_t>(n, 256 << 20), 'x')));
         }
         if (req.path == "/echo") {
           http::Response r = http::Response::Text(200, req.body);

@@ -4,11 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "app/app_config.h"
+#include "dns/config.h"
 #include "dns/dns_command.h"
 #include "lb/lb_command.h"
 #include "store/store_command.h"
@@ -103,6 +105,36 @@ TEST(BlueprintTest, ExpandsToDesignAddresses) {
   EXPECT_NE(dns.find("networks = [\"10.2.0.0/16\"]"), std::string::npos) << dns;
   // DNS answers with both of a region's lbs (each checked on its own).
   EXPECT_NE(dns.find("addresses = [\"127.0.3.1\", \"127.0.3.2\"]"), std::string::npos) << dns;
+}
+
+// Issue 17: a client keeps its DNS answer for the TTL. When the region the
+// answer names stops, the answer must still hold a live address: the
+// blueprint's DNS lists the nearest region's lbs, then the next-nearest
+// region's lbs as fallbacks (a stub resolver tries the addresses in order).
+TEST(BlueprintTest, DnsAnswersListTheNextNearestRegionAsFallback) {
+  for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), "/run")) {
+    if (n.kind != NodeKind::kDns) continue;
+    ConfigErrors errors;
+    std::optional<dns::DnsConfig> c = dns::ParseDnsConfig(n.config_text, n.config_path, &errors);
+    ASSERT_TRUE(c) << errors.ToString();
+    const dns::AnswerPolicy& policy = c->zone.policy;
+    std::vector<std::atomic<bool>> up(policy.address_count());
+    for (std::atomic<bool>& flag : up) flag = true;
+    dns::IpAddress client;
+    ASSERT_TRUE(dns::ParseIpAddress("10.1.0.1", &client));
+    dns::PolicyAnswer a;
+    policy.Choose(client, 4, dns::HealthFlags(up.data(), up.size()), &a);
+    ASSERT_EQ(a.addresses.size(), 4u) << n.name;
+    EXPECT_EQ(policy.RegionOfAddress(a.addresses[0]), 0);
+    EXPECT_EQ(policy.RegionOfAddress(a.addresses[1]), 0);
+    EXPECT_EQ(policy.RegionOfAddress(a.addresses[2]), 1) << "us-west is nearest to us-east";
+    EXPECT_EQ(policy.RegionOfAddress(a.addresses[3]), 1);
+    // Issue 17: DNS checks each lb's own /healthz on its admin port. Through
+    // the traffic port the check waited in the queue of an lb shedding a
+    // crowd, got its 503 and moved the region (and the crowd) to the next
+    // one: a cascade. An lb that sheds load is not down.
+    EXPECT_EQ(c->check_ports, (std::vector<int>{9901, 9901, 9901})) << n.config_text;
+  }
 }
 
 TEST(BlueprintTest, CustomCountsAndNames) {
