@@ -12,6 +12,8 @@
 #include <string>
 #include <system_error>
 
+#include "tls/stream.h"
+
 namespace nines {
 
 class ByteStream {
@@ -30,5 +32,11 @@ class ByteStream {
 
 // Plain TCP (the socket is set to TCP_NODELAY).
 std::unique_ptr<ByteStream> MakeTcpByteStream(asio::ip::tcp::socket socket);
+
+// TLS after the handshake (`stream` was made on `socket`, which moves here:
+// the stream is rebound to it). Close sends close_notify when no write is in
+// progress.
+std::unique_ptr<ByteStream> MakeTlsByteStream(asio::ip::tcp::socket socket,
+                                              std::unique_ptr<tls::Stream> stream);
 
 }  // namespace nines

@@ -3,9 +3,9 @@
 // picked "h2"), and one H2Stream per request, each relayed to a server over
 // HTTP/1.1 along the same path as HTTP/1.1 requests (request_path.h).
 //
-// For a TLS listener: after the handshake, if ALPN selected "h2",
-//   std::make_shared<H2Connection>(worker, std::move(tls_byte_stream), "https")->Start(bytes);
-// where `bytes` are any application bytes already read past the handshake.
+// Over TLS: after a handshake whose ALPN selected "h2", the handler that
+// LoadBalancer::Start registers in LbShared::tls_protocols runs
+//   std::make_shared<H2Connection>(worker, MakeTlsByteStream(...), "https")->Start();
 #pragma once
 
 #include <cstdint>

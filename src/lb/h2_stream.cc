@@ -351,6 +351,13 @@ void H2Stream::OnResponseHead() {
     if (http::IsHopByHop(h.name, tokens)) continue;
     headers.emplace_back(std::string(h.name), std::string(h.value));
   }
+  if (conn_->proto() == "https" && !rt.hsts.empty()) {
+    // rt.hsts is the HTTP/1.1 line "Strict-Transport-Security: VALUE\r\n".
+    std::string_view hsts = rt.hsts;
+    hsts.remove_prefix(hsts.find(':') + 2);
+    hsts.remove_suffix(2);
+    headers.emplace_back("strict-transport-security", std::string(hsts));
+  }
   if (!rate_limit_state_.empty()) {
     headers.emplace_back("ratelimit-policy", rt.rate_limit_policy);
     headers.emplace_back("ratelimit", rate_limit_state_);

@@ -148,6 +148,7 @@ void ReadCluster(TableReader& t, LbConfig* config) {
 
 void ReadH2(TableReader& t, H2Config* out) {
   if (t.Has("listen")) out->listen = t.EndpointValue("listen", true);
+  out->alpn = t.Bool("alpn", true);
   http::H2Limits& l = out->limits;
   auto get = [&t](const char* key, uint32_t fallback, int64_t min, int64_t max) {
     return static_cast<uint32_t>(t.Integer(key, fallback, min, max));

@@ -63,9 +63,10 @@ struct LbTimeouts {
 
 // [h2]: HTTP/2 to clients. `listen` serves cleartext h2 with prior
 // knowledge (HAProxy's `bind ... proto h2`); the limits apply as well to h2
-// chosen by ALPN on a TLS listener.
+// chosen by ALPN on the [tls] listener, which offers it when [h2] is present.
 struct H2Config {
   std::optional<Endpoint> listen;
+  bool alpn = false;      // [tls] offers "h2" by ALPN ([h2] present, alpn = true); restart only
   http::H2Limits limits;  // connection_window_size: streams x initial window
 };
 

@@ -83,6 +83,7 @@ TEST(LbConfigTest, H2) {
   std::optional<LbConfig> config = ReadLbConfig(path, &errors);
   ASSERT_TRUE(config.has_value());
   EXPECT_FALSE(config->h2.listen);  // no [h2]: HTTP/2 off, defaults kept for TLS
+  EXPECT_FALSE(config->h2.alpn);    // and not offered on the [tls] listener
   EXPECT_EQ(config->h2.limits.max_concurrent_streams, 100u);
   EXPECT_EQ(config->h2.limits.max_resets, 100u);
   std::ofstream(path) << kValid
@@ -100,6 +101,12 @@ TEST(LbConfigTest, H2) {
   EXPECT_EQ(config->h2.limits.max_continuations, 4u);
   EXPECT_EQ(config->h2.limits.max_resets, 50u);
   EXPECT_EQ(config->h2.limits.reset_window_ms, 500u);
+  EXPECT_TRUE(config->h2.alpn);  // [h2] present: h2 offered by ALPN too
+  std::ofstream(path) << kValid << "[h2]\nalpn = false\n";
+  config = ReadLbConfig(path, &errors);
+  ASSERT_TRUE(config.has_value()) << errors.ToString();
+  EXPECT_FALSE(config->h2.listen);
+  EXPECT_FALSE(config->h2.alpn);
   std::remove(path.c_str());
   EXPECT_NE(Check(std::string(kValid) + "[h2]\nlisten = \"127.0.0.1:8080\"\n").find("must differ"),
             std::string::npos);
