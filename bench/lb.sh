@@ -6,9 +6,13 @@
 # and the ratios nines/HAProxy and nines/nginx. A second nines binary (an
 # older build, say) runs beside the first as "nines-b", under the same load in
 # the same rounds, so that two builds are compared on one noisy machine.
+# HTTP/2 rows ("h2 ...") put each proxy's cleartext h2 listener (prior
+# knowledge: nines [h2] listen, HAProxy `bind ... proto h2`, nginx `listen
+# ... http2`) under h2load; the servers behind are still spoken to in
+# HTTP/1.1. H2=0 skips them.
 #
 # usage: bench/lb.sh [NINES_BIN [NINES_B_BIN]]
-#   env: ROUNDS=3 DURATION=10 CONNECTIONS=50
+#   env: ROUNDS=3 DURATION=10 CONNECTIONS=50 H2=1 H2_CONNECTIONS=10 H2_STREAMS=5
 #        HOST=127.0.0.1 (every process listens there: another 127.x.y.z keeps
 #        concurrent runs on one machine apart)
 set -euo pipefail
@@ -19,17 +23,21 @@ rounds=${ROUNDS:-3}
 host=${HOST:-127.0.0.1}
 source "$here/bench/lib.sh"
 need wrk haproxy nginx bc curl
+h2=${H2:-1}
+[ "$h2" = 0 ] || need h2load
 [ -x "$nines" ] || { echo "bench: $nines not built (make build)"; exit 1; }
 [ -z "$nines_b" ] || [ -x "$nines_b" ] || { echo "bench: $nines_b is not executable"; exit 1; }
 
 BACKEND=$host:19001
 start_nginx_backend $BACKEND
-nines_config() {  # LISTEN_PORT ADMIN_PORT
+nines_config() {  # LISTEN_PORT ADMIN_PORT H2_PORT
   cat <<CONF
 listen = "$host:$1"
 admin = "$host:$2"
 balance = "round_robin"
 threads = 1
+${3:+[h2]
+listen = \"$host:$3\"}
 [health]
 interval_ms = 1000
 timeout_ms = 500
@@ -38,8 +46,17 @@ name = "backend"
 address = "$BACKEND"
 CONF
 }
-nines_config 19002 19012 >"$bench_dir/nines.toml"
-nines_config 19005 19015 >"$bench_dir/nines-b.toml"
+nines_config 19002 19012 19006 >"$bench_dir/nines.toml"
+nines_config 19005 19015 19009 >"$bench_dir/nines-b.toml"
+# An older nines-b without HTTP/2 gets no [h2] and no h2 rows.
+nines_b_h2=0
+if [ -n "$nines_b" ]; then
+  if "$nines_b" check --config "$bench_dir/nines-b.toml" >/dev/null 2>&1; then
+    nines_b_h2=1
+  else
+    nines_config 19005 19015 >"$bench_dir/nines-b.toml"
+  fi
+fi
 cat >"$bench_dir/haproxy.cfg" <<CONF
 global
   nbthread 1
@@ -53,6 +70,9 @@ defaults
 frontend fe
   bind $host:19003
   default_backend be
+frontend fe_h2
+  bind $host:19007 proto h2
+  default_backend be
 backend be
   http-reuse always
   option httpchk GET /healthz
@@ -63,7 +83,7 @@ worker_processes 1; daemon off; pid $bench_dir/proxy.pid; error_log $bench_dir/p
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000;
   upstream be { server $BACKEND; keepalive 64; }
-  server { listen $host:19004;
+  server { listen $host:19004; listen $host:19008 http2;
     location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 CONF
 
@@ -88,20 +108,34 @@ for round in $(seq "$rounds"); do
   wrk_run haproxy "$haproxy_pid" "http://$host:19003/"
   wrk_run nginx "$nginx_worker" "http://$host:19004/"
   [ -z "$nines_b" ] || wrk_run nines-b "$nines_b_pid" "http://$host:19005/"
+  if [ "$h2" != 0 ]; then
+    h2load_run "h2 nines" "$nines_pid" "http://$host:19006/"
+    h2load_run "h2 haproxy" "$haproxy_pid" "http://$host:19007/"
+    h2load_run "h2 nginx" "$nginx_worker" "http://$host:19008/"
+    [ "$nines_b_h2" = 0 ] || h2load_run "h2 nines-b" "$nines_b_pid" "http://$host:19009/"
+  fi
 done
 names=(nines haproxy nginx)
 [ -z "$nines_b" ] || names+=(nines-b)
+if [ "$h2" != 0 ]; then
+  names+=("h2 nines" "h2 haproxy" "h2 nginx")
+  [ "$nines_b_h2" = 0 ] || names+=("h2 nines-b")
+fi
 echo
-echo "medians:"
+echo "medians (h2 rows: the latency column is h2load's mean, not p99):"
 print_medians "${names[@]}"
 echo
-print_ratio() {  # A B
-  printf "%-16s req/s %.2fx, p99 %.2fx, req/CPU-s %.2fx\n" "$1/$2:" \
+print_ratio() {  # A B [LATENCY_LABEL]
+  printf "%-16s req/s %.2fx, ${3:-p99} %.2fx, req/CPU-s %.2fx\n" "$1/$2:" \
     "$(ratio "${rps[$1]}" "${rps[$2]}")" "$(ratio "${p99[$1]}" "${p99[$2]}")" \
     "$(ratio "${rpc[$1]}" "${rpc[$2]}")"
 }
 print_ratio nines haproxy
 print_ratio nines nginx
+if [ "$h2" != 0 ]; then
+  print_ratio "h2 nines" "h2 haproxy" mean
+  print_ratio "h2 nines" "h2 nginx" mean
+fi
 if [ -n "$nines_b" ]; then
   print_ratio nines-b haproxy
   print_ratio nines-b nginx

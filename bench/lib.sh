@@ -61,6 +61,25 @@ wrk_run() {
   printf "  %-16s %10.0f req/s  p99 %8.2f ms  %10.0f req/CPU-s\n" "$name" "$r" "$req99" "$per_cpu"
 }
 
+# h2load_run NAME PID URL: the same for HTTP/2 (h2load, cleartext prior
+# knowledge). h2load prints no percentiles: the latency kept is the mean.
+h2load_run() {
+  local name=$1 pid=$2 url=$3
+  local before after out total r mean cpu_s per_cpu
+  before=$(cpu_ticks "$pid")
+  out=$(h2load -t1 -c"${H2_CONNECTIONS:-10}" -m"${H2_STREAMS:-5}" -D"${DURATION:-10}" "$url")
+  after=$(cpu_ticks "$pid")
+  total=$(echo "$out" | awk '/^requests:/ {print $8}')
+  r=$(echo "$out" | awk '/^finished in/ {print $4}')
+  mean=$(to_ms "$(echo "$out" | awk '/^time for request:/ {print $6}')")
+  cpu_s=$(echo "($after - $before) / $hz" | bc -l)
+  per_cpu=$(echo "$total / ($cpu_s + 0.000001)" | bc -l)
+  rps[$name]+="$r "
+  p99[$name]+="$mean "
+  rpc[$name]+="$per_cpu "
+  printf "  %-16s %10.0f req/s  mean %7.2f ms  %10.0f req/CPU-s\n" "$name" "$r" "$mean" "$per_cpu"
+}
+
 ratio() { echo "$(echo "${1}" | median) / $(echo "${2}" | median)" | bc -l; }
 
 print_medians() {  # NAMES...

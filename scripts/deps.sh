@@ -11,7 +11,7 @@ set -euo pipefail
 PACKAGES=(
   # build
   cmake ninja-build ccache g++ clang clang-format clang-tidy libclang-rt-14-dev pkg-config
-  libasio-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
+  libasio-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libnghttp2-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   # tools the tests drive: redis-cli/redis-benchmark, dig, iptables, ip, ps/kill,
   # faketime (clock jumps in make chaos), curl (TLS and SNI checks), and
@@ -23,6 +23,7 @@ PACKAGES=(
 # make bench: the anchors nines is measured against, and the load generators.
 BENCH_PACKAGES=(
   wrk haproxy nginx etcd-server etcd-client gdnsd dnsperf bc python3
+  nghttp2-client
 )
 case "${1:-}" in
   "") ;;

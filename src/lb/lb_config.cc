@@ -146,6 +146,26 @@ void ReadCluster(TableReader& t, LbConfig* config) {
   config->cluster = c;
 }
 
+void ReadH2(TableReader& t, H2Config* out) {
+  if (t.Has("listen")) out->listen = t.EndpointValue("listen", true);
+  out->alpn = t.Bool("alpn", true);
+  http::H2Limits& l = out->limits;
+  auto get = [&t](const char* key, uint32_t fallback, int64_t min, int64_t max) {
+    return static_cast<uint32_t>(t.Integer(key, fallback, min, max));
+  };
+  l.max_concurrent_streams = get("max_concurrent_streams", l.max_concurrent_streams, 1, 10000);
+  l.max_header_list_size = get("max_header_list_size", l.max_header_list_size, 1024, 16 << 20);
+  l.initial_window_size = get("initial_window_size", l.initial_window_size, 1024, (1u << 31) - 1);
+  l.max_continuations = get("max_continuations", l.max_continuations, 0, 1000);
+  l.max_resets = get("max_resets", l.max_resets, 1, 1000000);
+  l.reset_window_ms = get("reset_window_ms", l.reset_window_ms, 1, 3600000);
+  // Every stream may fill its window at once: the connection's window is
+  // the sum, so a stream waiting for its body never waits on the others.
+  l.connection_window_size = static_cast<uint32_t>(std::min<uint64_t>(
+      uint64_t{l.max_concurrent_streams} * l.initial_window_size, (1u << 31) - 1));
+  t.Finish();
+}
+
 // A path from the config, taken from the config file's directory when relative.
 std::string ConfigRelative(const std::string& path, const std::string& config_file) {
   std::filesystem::path p(path);
@@ -254,6 +274,14 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
   if (auto rate_limit = root.Table("rate_limit")) ReadRateLimit(*rate_limit, &config.rate_limit);
   if (auto cluster = root.Table("cluster")) ReadCluster(*cluster, &config);
   if (auto tls = root.Table("tls")) ReadTls(*tls, &config);
+  if (auto h2 = root.Table("h2")) {
+    ReadH2(*h2, &config.h2);
+    if (config.h2.listen &&
+        (*config.h2.listen == config.listen || *config.h2.listen == config.admin ||
+         (config.tls && *config.h2.listen == config.tls->listen))) {
+      root.ErrorAt("h2", "'h2.listen' must differ from 'listen', 'admin' and 'tls.listen'");
+    }
+  }
   config.max_queue = static_cast<int>(root.Integer("max_queue", config.max_queue, 0, 1000000));
   config.queue_timeout_ms =
       static_cast<int>(root.Integer("queue_timeout_ms", config.queue_timeout_ms, 1, 3600000));

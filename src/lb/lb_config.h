@@ -9,6 +9,7 @@
 
 #include "base/config.h"
 #include "health/health_checker.h"
+#include "http/h2_session.h"
 #include "ratelimit/cluster.h"
 #include "tls/server_context.h"
 
@@ -60,6 +61,15 @@ struct LbTimeouts {
   int drain_ms = 10000;           // SIGTERM: longest wait for in-flight requests
 };
 
+// [h2]: HTTP/2 to clients. `listen` serves cleartext h2 with prior
+// knowledge (HAProxy's `bind ... proto h2`); the limits apply as well to h2
+// chosen by ALPN on the [tls] listener, which offers it when [h2] is present.
+struct H2Config {
+  std::optional<Endpoint> listen;
+  bool alpn = false;      // [tls] offers "h2" by ALPN ([h2] present, alpn = true); restart only
+  http::H2Limits limits;  // connection_window_size: streams x initial window
+};
+
 // [tls]: the HTTPS listener (see docs/lb.md). Certificate paths are resolved
 // against the config file's directory and checked when the config is read.
 struct LbTlsConfig {
@@ -95,6 +105,7 @@ struct LbConfig {
   HealthCheckSpec health;
   OutlierConfig outlier;
   LbTimeouts timeouts;
+  H2Config h2;
   std::vector<LbServerConfig> servers;
   std::optional<LbTlsConfig> tls;
 };

@@ -74,6 +74,17 @@ LbShared::LbShared() {
                      });
   metrics.latency = r.GetHistogram("nines_lb_request_duration_seconds",
                                    "Time from a complete request head to the end of the response.");
+  metrics.h2_connections =
+      r.GetCounter("nines_lb_h2_connections_total", "HTTP/2 client connections started.");
+  metrics.h2_streams = r.GetCounter("nines_lb_h2_streams_total", "HTTP/2 requests (streams).");
+  for (int i = 0; i < http::kH2LimitCount; ++i) {
+    metrics.h2_limits[i] = r.GetCounter(
+        "nines_lb_h2_limit_hits_total",
+        "HTTP/2 limits hit, by limit: streams (past max_concurrent_streams: connection closed), "
+        "header_list_size (431), resets (rapid reset: connection closed), continuations "
+        "(CONTINUATION flood: connection closed), protocol (protocol error: connection closed).",
+        {{"limit", http::H2LimitName(static_cast<http::H2Limit>(i))}});
+  }
   metrics.connections_active =
       r.GetGauge("nines_lb_connections_active", "Client connections open now.");
   const char* handshakes_help = "TLS handshakes on the [tls] listener, by result.";

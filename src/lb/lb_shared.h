@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/metrics.h"
+#include "http/h2_session.h"
 #include "lb/balancer.h"
 #include "lb/lb_config.h"
 #include "lb/retry_budget.h"
@@ -54,6 +55,9 @@ struct LbMetrics {
   Counter* shed_queue_timeout = nullptr;  // 503: waited queue_timeout_ms for a server
   Counter* queue_evictions = nullptr;     // new-connection requests displaced by established ones
   Histogram* latency = nullptr;           // whole request, all servers
+  Counter* h2_connections = nullptr;      // HTTP/2 connections started
+  Counter* h2_streams = nullptr;          // HTTP/2 requests (streams handed to servers' path)
+  Counter* h2_limits[http::kH2LimitCount] = {};  // by http::H2Limit
   Gauge* connections_active = nullptr;
   // TLS handshakes on the [tls] listener, by outcome.
   Counter* tls_ok = nullptr;

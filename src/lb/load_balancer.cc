@@ -14,6 +14,8 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "lb/byte_stream.h"
+#include "lb/h2_connection.h"
 
 namespace nines {
 
@@ -178,6 +180,17 @@ void LoadBalancer::RotateTicketKeys() {
 }
 
 void LoadBalancer::Start() {
+  // [h2] with [tls]: ALPN "h2" hands the connection, handshake done, to the
+  // HTTP/2 front end.
+  if (shared_.runtime()->config.h2.alpn) {
+    shared_.tls_protocols.push_back(
+        {"h2",
+         [](Worker& worker, asio::ip::tcp::socket socket, std::unique_ptr<tls::Stream> stream) {
+           std::make_shared<H2Connection>(
+               worker, MakeTlsByteStream(std::move(socket), std::move(stream)), "https")
+               ->Start();
+         }});
+  }
   {
     // The TLS contexts are built here, after every ALPN protocol registered.
     auto runtime = std::make_shared<LbRuntime>(*shared_.runtime());
@@ -191,6 +204,9 @@ void LoadBalancer::Start() {
   }
   const LbConfig& config = shared_.runtime()->config;
   for (auto& w : workers_) w->Start(config.listen);
+  if (config.h2.listen) {
+    for (auto& w : workers_) w->StartH2(*config.h2.listen);
+  }
   if (config.tls) {
     ticket_timer_ = std::make_unique<asio::steady_timer>(control_);
     RotateTicketKeys();
@@ -264,11 +280,16 @@ bool LoadBalancer::Reload() {
   }
   std::shared_ptr<const LbRuntime> old = shared_.runtime();
   if (!(config->listen == old->config.listen) || !(config->admin == old->config.admin) ||
-      config->threads != old->config.threads) {
-    LogWarn("lb", "reload: listen, admin and threads take effect only on restart");
+      config->threads != old->config.threads || config->h2.listen != old->config.h2.listen ||
+      config->h2.alpn != old->config.h2.alpn) {
+    LogWarn("lb",
+            "reload: listen, admin, h2.listen, h2 over TLS and threads take effect only on "
+            "restart");
     config->listen = old->config.listen;
     config->admin = old->config.admin;
     config->threads = old->config.threads;
+    config->h2.listen = old->config.h2.listen;
+    config->h2.alpn = old->config.h2.alpn;
   }
   std::set<std::string> new_names;
   for (const auto& s : config->servers) new_names.insert(s.name);

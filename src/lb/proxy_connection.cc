@@ -27,11 +27,6 @@ constexpr size_t kReadChunk = 16384;
 // Response bodies up to this size are copied behind the head and sent with it.
 constexpr size_t kCoalesceBody = 4096;
 
-bool IsIdempotent(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
-         method == "OPTIONS" || method == "TRACE";
-}
-
 // http::EqualsIgnoreCase behind an inline length test: most header names
 // differ in length from the one looked for, and this runs for every header
 // of every request and response.
@@ -213,18 +208,7 @@ void ClientConnection::ProcessHead() {
   body_fed_ = head_size_;
   tried_count_ = 0;
   request_chunks_.Reset();
-  switch (rt.pool->mode) {
-    case BalanceMode::kHashIp:
-      key_hash_ = HashBytes(client_ip_);
-      break;
-    case BalanceMode::kHashHeader: {
-      const http::Header* h = request_.Find(rt.pool->hash_header);
-      key_hash_ = HashBytes(h ? h->value : std::string_view(client_ip_));
-      break;
-    }
-    default:
-      key_hash_ = 0;
-  }
+  key_hash_ = RequestKeyHash(*rt.pool, request_, client_ip_);
   switch (request_.body) {
     case http::BodyKind::kNone:
       body_complete_ = true;
@@ -327,49 +311,9 @@ void ClientConnection::SendContinue() {
 }
 
 void ClientConnection::BuildUpstreamHead() {
-  std::string& out = upstream_head_;
-  out.clear();
-  Append(out, request_.method);
-  out += ' ';
-  Append(out, request_.target);
-  out += " HTTP/1.1\r\n";
-  std::string tokens = ConnectionTokens(request_);
-  std::string forwarded_for;
-  bool has_host = false;
-  for (const http::Header& h : request_.headers) {
-    if (NameIs(h.name, "x-forwarded-for")) {
-      if (!forwarded_for.empty()) forwarded_for += ", ";
-      Append(forwarded_for, h.value);
-      continue;
-    }
-    // Who the client is, we say: its own Forwarded and X-Real-IP are dropped
-    // (X-Forwarded-For is kept and appended to, for chains of proxies).
-    if (NameIs(h.name, "x-forwarded-proto") || NameIs(h.name, "forwarded") ||
-        NameIs(h.name, "x-real-ip") || NameIs(h.name, "expect") ||
-        http::IsHopByHop(h.name, tokens)) {
-      continue;
-    }
-    if (NameIs(h.name, "host")) has_host = true;
-    Append(out, h.name);
-    out += ": ";
-    Append(out, h.value);
-    out += "\r\n";
-  }
-  if (!has_host) {
-    out += "Host: ";
-    out += runtime_->config.listen.ToString();
-    out += "\r\n";
-  }
-  if (request_.body == http::BodyKind::kChunked) out += "Transfer-Encoding: chunked\r\n";
-  out += "X-Forwarded-For: ";
-  if (!forwarded_for.empty()) {
-    out += forwarded_for;
-    out += ", ";
-  }
-  out += client_ip_;
-  out += "\r\nX-Real-IP: ";
-  out += client_ip_;
-  out += tls_ ? "\r\nX-Forwarded-Proto: https\r\n\r\n" : "\r\nX-Forwarded-Proto: http\r\n\r\n";
+  upstream_head_.clear();
+  AppendUpstreamHead(upstream_head_, request_, client_ip_, runtime_->config.listen,
+                     tls_ ? "https" : "http");
 }
 
 // ---- Server side ----------------------------------------------------------
@@ -381,13 +325,7 @@ void ClientConnection::TryServer() {
   pick.key_hash = key_hash_;
   pick.tried = tried_;
   pick.tried_count = tried_count_;
-  int id = -1;
-  // Another thread may take the last slot of the server picked: pick again.
-  for (int race = 0; race < 4; ++race) {
-    id = PickServer(*rt.pool, pick, &worker_.pick_state());
-    if (id < 0 || rt.pool->servers[id]->TryAcquire()) break;
-    id = -1;
-  }
+  int id = AcquireServer(*rt.pool, pick, &worker_.pick_state());
   bool must_close = !body_complete_ || stream_started_;
   if (id < 0) {
     if (AnyServerBusy(*rt.pool, pick)) {
@@ -442,43 +380,16 @@ void ClientConnection::ShedFromQueue(bool timed_out) {
 
 // ---- Rate limits ------------------------------------------------------------
 
-std::string_view ClientConnection::ClientKey(const LbRuntime& rt) const {
-  return ClientKeyOf(request_, client_ip_, client_ip_number_, rt.config.rate_limit);
-}
-
 bool ClientConnection::AdmitByRateLimits() {
   const LbRuntime& rt = *runtime_;
-  rate_limit_state_.clear();
-  if (rt.per_client) {
-    GcraDecision d = rt.per_client->Take(ClientKey(rt), request_start_ns_);
-    if (!d.allowed) {
-      shared_.metrics.limited_client->Add();
-      RejectByRateLimit("client", d.retry_after_s);
-      return false;
-    }
-    fmt::format_to(std::back_inserter(rate_limit_state_), "\"client\";r={};t={}", d.remaining,
-                   d.reset_s);
-  }
-  if (rt.global) {
-    GcraDecision d = rt.global->Take(request_start_ns_);
-    if (!d.allowed) {
-      shared_.metrics.limited_global->Add();
-      RejectByRateLimit("global", d.retry_after_s);
-      return false;
-    }
-    if (!rate_limit_state_.empty()) rate_limit_state_ += ", ";
-    fmt::format_to(std::back_inserter(rate_limit_state_), "\"global\";r={};t={}", d.remaining,
-                   d.reset_s);
-  }
-  return true;
-}
-
-void ClientConnection::RejectByRateLimit(const char* scope, int64_t retry_after_s) {
-  std::string retry = std::to_string(retry_after_s);
-  LocalReply(429, !body_complete_,
-             {{"Retry-After", retry},
-              {"RateLimit-Policy", runtime_->rate_limit_policy},
-              {"RateLimit", fmt::format("\"{}\";r=0;t={}", scope, retry)}});
+  std::string_view key =
+      rt.per_client ? ClientKeyOf(request_, client_ip_, client_ip_number_, rt.config.rate_limit)
+                    : std::string_view();
+  RateLimitOutcome outcome = nines::AdmitByRateLimits(rt, shared_.metrics, key, request_start_ns_);
+  rate_limit_state_ = std::move(outcome.state);
+  if (outcome.allowed) return true;
+  LocalReply(429, !body_complete_, RateLimitRejectHeaders(rt, outcome));
+  return false;
 }
 
 void ClientConnection::Connect() {
@@ -623,40 +534,23 @@ http::ParseStatus ClientConnection::ParseServerHead() {
 }
 
 bool ClientConnection::RetryAllowed(Failure failure) {
-  const LbConfig& config = runtime_->config;
-  if (tried_count_ > config.retries) return false;
-  if (stream_started_) return false;
-  // Retried: nothing reached a server (connect), the connection broke before
-  // any response byte (send, reset), or the server said 502/503/504. A
-  // timeout or a malformed response is not retried: the server may be slow
-  // or broken for every request, and retrying would multiply the load.
-  if (failure == Failure::kTimeout || failure == Failure::kBadResponse) return false;
-  if (failure != Failure::kConnect && !idempotent_) return false;
-  if (!shared_.retry_budget.TryRetryAt(worker_.now_ms())) {
-    shared_.metrics.retry_budget_exhausted->Add();
-    return false;
-  }
-  return true;
-}
-
-// True if a server not yet tried could take this request (now or after a
-// wait in the queue). Without one, a retry could only end in our own 503, and
-// the server's own error (with its body and Retry-After) is the better answer.
-bool ClientConnection::UntriedServerExists() {
-  PickRequest pick;
-  pick.now_ms = worker_.now_ms();
-  pick.key_hash = key_hash_;
-  pick.tried = tried_;
-  pick.tried_count = tried_count_;
-  PickState scratch = worker_.pick_state();  // a look, not a pick: no state changes
-  return PickServer(*runtime_->pool, pick, &scratch) >= 0 || AnyServerBusy(*runtime_->pool, pick);
+  RetryContext request;
+  request.tried_count = tried_count_;
+  request.stream_started = stream_started_;
+  request.idempotent = idempotent_;
+  return nines::RetryAllowed(runtime_->config, shared_, worker_.now_ms(), request, failure);
 }
 
 void ClientConnection::OnResponseHead() {
   const LbRuntime& rt = *runtime_;
   status_ = response_.status;
-  if ((status_ == 502 || status_ == 503 || status_ == 504) && UntriedServerExists() &&
-      RetryAllowed(Failure::kStatus)) {
+  PickRequest pick;
+  pick.now_ms = worker_.now_ms();
+  pick.key_hash = key_hash_;
+  pick.tried = tried_;
+  pick.tried_count = tried_count_;
+  if ((status_ == 502 || status_ == 503 || status_ == 504) &&
+      UntriedServerExists(*rt.pool, pick, worker_.pick_state()) && RetryAllowed(Failure::kStatus)) {
     return OnAttemptFailed(Failure::kStatus);
   }
   int64_t now = worker_.now_ms();
@@ -791,11 +685,7 @@ void ClientConnection::ContinueResponse() {
 }
 
 void ClientConnection::FinishResponse() {
-  int64_t end_ns = SteadyClock::Instance().NowNanos();
-  double seconds = static_cast<double>(end_ns - request_start_ns_) / 1e9;
-  shared_.metrics.latency->Observe(seconds);
-  server_->latency->Observe(seconds);
-  server_->responses_by_class[std::clamp(status_ / 100, 1, 5)]->Add();
+  RecordFinished(shared_, *server_, status_, request_start_ns_, SteadyClock::Instance().NowNanos());
   if (status_ < 400) had_success_ = true;
   // Bytes that follow the response in what was read already make the
   // connection unusable (backend_reusable_ is false). Bytes that arrive
@@ -842,7 +732,7 @@ void ClientConnection::OnAttemptFailed(Failure failure) {
     return TryServer();
   }
   bool must_close = !body_complete_ || stream_started_;
-  int status = failure == Failure::kTimeout ? 504 : failure == Failure::kConnect ? 503 : 502;
+  int status = FailureStatus(failure);
   if (status == 503) shared_.metrics.no_server->Add();
   LocalReply(status, must_close);
 }

@@ -16,6 +16,7 @@
 
 #include "http/parser.h"
 #include "lb/backend_pool.h"
+#include "lb/request_path.h"
 #include "lb/worker.h"
 #include "tls/stream.h"
 
@@ -61,7 +62,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     kLinger,        // response sent, write side shut; draining input before closing
     kClosed,
   };
-  enum class Failure { kConnect, kSend, kReset, kTimeout, kBadResponse, kStatus };
+  using Failure = AttemptFailure;
 
   // Client side.
   void ReadClient();
@@ -81,7 +82,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void OnServerData(size_t n, std::error_code ec);
   http::ParseStatus ParseServerHead();
   void OnResponseHead();
-  bool UntriedServerExists();
   bool TakeEarlyResponse();
   void WriteResponseChunk(size_t offset, size_t length, bool with_head);
   // Writes every byte of `buffers` to the client, over TLS when it came in
@@ -101,8 +101,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void LocalReply(int status, bool close,
                   const std::vector<std::pair<std::string, std::string>>& headers = {});
   bool AdmitByRateLimits();
-  void RejectByRateLimit(const char* scope, int64_t retry_after_s);
-  std::string_view ClientKey(const LbRuntime& rt) const;
   void EndRequest(bool keep_alive);
   void LingerClose();
   // The plain listener with redirect_http: 308 to the same URL over https.

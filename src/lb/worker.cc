@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "lb/h2_connection.h"
 #include "lb/proxy_connection.h"
 #include "lb/tls_listener.h"
 #include "net/tcp.h"
@@ -24,6 +25,7 @@ Worker::Worker(asio::io_context& io, int index, LbShared& shared)
       acceptor_(io),
       sweep_timer_(io),
       accept_timer_(io),
+      h2_acceptor_(io),
       queue_timer_(io) {
   pick_.rng ^= static_cast<uint64_t>(index + 1) * 0x2545f4914f6cdd1dull;
   pick_.rr_counter = static_cast<uint64_t>(index) * 7919;
@@ -62,11 +64,17 @@ void Worker::Start(const Endpoint& listen) {
   Sweep();
 }
 
+void Worker::StartH2(const Endpoint& listen) {
+  OpenListener(h2_acceptor_, listen, true);
+  AcceptH2();
+}
+
 void Worker::StopAccepting() {
   accepting_ = false;
   accept_timer_.cancel();
   std::error_code ec;
   acceptor_.close(ec);
+  h2_acceptor_.close(ec);
   if (tls_listener_) tls_listener_->Stop();
 }
 
@@ -74,6 +82,9 @@ void Worker::CloseAll() {
   std::vector<std::shared_ptr<ClientConnection>> all;
   for (ClientConnection* c : connections_) all.push_back(c->shared_from_this());
   for (auto& c : all) c->Close();
+  std::vector<std::shared_ptr<H2Connection>> h2;
+  for (H2Connection* c : h2_connections_) h2.push_back(c->shared_from_this());
+  for (auto& c : h2) c->Close();
   for (auto& q : queue_) {
     shared_.queued.fetch_sub(static_cast<int>(q.size()), std::memory_order_relaxed);
     q.clear();
@@ -226,6 +237,41 @@ void Worker::Accept() {
   });
 }
 
+bool Worker::AdmitConnection() {
+  const LbRuntime& rt = runtime();
+  if (shared_.connections.load(std::memory_order_relaxed) >= rt.config.max_connections ||
+      shared_.draining.load(std::memory_order_relaxed)) {
+    shared_.metrics.connections_rejected->Add();
+    return false;
+  }
+  shared_.metrics.connections_accepted->Add();
+  return true;
+}
+
+// The HTTP/2 listener: the same admission, a different front end. Failed
+// accepts are retried after a short pause (the HTTP/1.1 loop logs them).
+void Worker::AcceptH2() {
+  h2_acceptor_.async_accept([this](std::error_code ec, asio::ip::tcp::socket socket) {
+    if (!accepting_ || ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      if (AdmitConnection()) {
+        std::make_shared<H2Connection>(*this, MakeTcpByteStream(std::move(socket)), "http")
+            ->Start();
+      } else {
+        std::error_code ignored;
+        socket.close(ignored);
+      }
+    } else if (OutOfResources(ec)) {
+      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+      timer->async_wait([this, timer](std::error_code) {
+        if (accepting_) AcceptH2();
+      });
+      return;
+    }
+    AcceptH2();
+  });
+}
+
 void Worker::PauseAccepting(const std::error_code& ec) {
   shared_.metrics.accept_errors->Add();
   ++accept_failures_;
@@ -254,6 +300,10 @@ void Worker::Sweep() {
     }
   }
   for (auto& c : expired) c->OnDeadline();
+  std::vector<std::shared_ptr<H2Connection>> h2;
+  h2.reserve(h2_connections_.size());
+  for (H2Connection* c : h2_connections_) h2.push_back(c->shared_from_this());
+  for (auto& c : h2) c->OnSweep(now);
   backends_.Sweep(now, runtime().config.timeouts.pool_idle_ms);
   sweep_timer_.expires_after(std::chrono::milliseconds(100));
   sweep_timer_.async_wait([this](std::error_code ec) {

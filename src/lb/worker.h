@@ -23,6 +23,7 @@
 namespace nines {
 
 class ClientConnection;
+class H2Connection;
 class TlsListener;
 
 class Worker {
@@ -33,6 +34,8 @@ class Worker {
   // Binds the listener, and the [tls] one if configured (throws
   // std::system_error), and starts accepting.
   void Start(const Endpoint& listen);
+  // Also serves cleartext HTTP/2 with prior knowledge on `listen`.
+  void StartH2(const Endpoint& listen);
   // Stops accepting; existing connections finish (called on the loop).
   void StopAccepting();
   // Closes every connection at once (called on the loop).
@@ -61,10 +64,15 @@ class Worker {
 
   void Register(ClientConnection* c) { connections_.insert(c); }
   void Unregister(ClientConnection* c) { connections_.erase(c); }
-  size_t connection_count() const { return connections_.size(); }
+  size_t connection_count() const { return connections_.size() + h2_connections_.size(); }
+  void RegisterH2(H2Connection* c) { h2_connections_.insert(c); }
+  void UnregisterH2(H2Connection* c) { h2_connections_.erase(c); }
 
  private:
   void Accept();
+  void AcceptH2();
+  // False: the connection must be refused (max_connections, draining).
+  bool AdmitConnection();
   // Out of descriptors or memory: accepting again at once would fail at
   // once, so wait (10 ms doubling to 1 s) and log once per burst.
   void PauseAccepting(const std::error_code& ec);
@@ -87,6 +95,8 @@ class Worker {
   int accept_backoff_ms_ = 0;     // 0: not in a burst of failed accepts
   uint64_t accept_failures_ = 0;  // in the current burst
   std::unordered_set<ClientConnection*> connections_;
+  asio::ip::tcp::acceptor h2_acceptor_;
+  std::unordered_set<H2Connection*> h2_connections_;
   std::deque<std::shared_ptr<ClientConnection>> queue_[2];  // [0] established, [1] new
   asio::steady_timer queue_timer_;
   bool queue_timer_armed_ = false;

@@ -76,6 +76,48 @@ TEST(LbConfigTest, PanicThreshold) {
   std::remove(path.c_str());
 }
 
+TEST(LbConfigTest, H2) {
+  std::string path = testing::TempDir() + "lb_config_h2.toml";
+  std::ofstream(path) << kValid;
+  ConfigErrors errors;
+  std::optional<LbConfig> config = ReadLbConfig(path, &errors);
+  ASSERT_TRUE(config.has_value());
+  EXPECT_FALSE(config->h2.listen);  // no [h2]: HTTP/2 off, defaults kept for TLS
+  EXPECT_FALSE(config->h2.alpn);    // and not offered on the [tls] listener
+  EXPECT_EQ(config->h2.limits.max_concurrent_streams, 100u);
+  EXPECT_EQ(config->h2.limits.max_resets, 100u);
+  std::ofstream(path) << kValid
+                      << "[h2]\nlisten = \"127.0.0.1:8082\"\nmax_concurrent_streams = 10\n"
+                         "initial_window_size = 1000000\nmax_header_list_size = 8192\n"
+                         "max_continuations = 4\nmax_resets = 50\nreset_window_ms = 500\n";
+  config = ReadLbConfig(path, &errors);
+  ASSERT_TRUE(config.has_value()) << errors.ToString();
+  ASSERT_TRUE(config->h2.listen);
+  EXPECT_EQ(config->h2.listen->ToString(), "127.0.0.1:8082");
+  EXPECT_EQ(config->h2.limits.max_concurrent_streams, 10u);
+  EXPECT_EQ(config->h2.limits.initial_window_size, 1000000u);
+  EXPECT_EQ(config->h2.limits.connection_window_size, 10000000u);  // streams x window
+  EXPECT_EQ(config->h2.limits.max_header_list_size, 8192u);
+  EXPECT_EQ(config->h2.limits.max_continuations, 4u);
+  EXPECT_EQ(config->h2.limits.max_resets, 50u);
+  EXPECT_EQ(config->h2.limits.reset_window_ms, 500u);
+  EXPECT_TRUE(config->h2.alpn);  // [h2] present: h2 offered by ALPN too
+  std::ofstream(path) << kValid << "[h2]\nalpn = false\n";
+  config = ReadLbConfig(path, &errors);
+  ASSERT_TRUE(config.has_value()) << errors.ToString();
+  EXPECT_FALSE(config->h2.listen);
+  EXPECT_FALSE(config->h2.alpn);
+  std::remove(path.c_str());
+  EXPECT_NE(Check(std::string(kValid) + "[h2]\nlisten = \"127.0.0.1:8080\"\n").find("must differ"),
+            std::string::npos);
+  EXPECT_NE(Check(std::string(kValid) + "[h2]\nmax_concurrent_streams = 0\n")
+                .find("h2.max_concurrent_streams"),
+            std::string::npos);
+  EXPECT_NE(
+      Check(std::string(kValid) + "[h2]\nmax_resetz = 1\n").find("unknown key 'h2.max_resetz'"),
+      std::string::npos);
+}
+
 TEST(LbConfigTest, UnknownKey) {
   EXPECT_EQ(Check("colour = 1\n" + std::string(kValid)), "lb.toml:1:1: unknown key 'colour'");
 }

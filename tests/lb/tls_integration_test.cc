@@ -1,9 +1,9 @@
 // nines lb's [tls] listener with real processes: SNI per name through curl
-// --cacert (HTTP/1.1 and --http2, which settles on http/1.1 until h2 is
-// registered), a certificate swapped on disk + SIGHUP while a long download
-// continues, hostile handshakes (cut, stalled, garbage, too many) closed
-// while a well-behaved client is served, resumption, redirect and HSTS, and
-// `nines check` on certificate problems.
+// --cacert (HTTP/1.1 and --http2, which settles on http/1.1 without [h2];
+// with [h2], ALPN picks h2 and the HTTP/2 front end serves it), a certificate swapped on disk +
+// SIGHUP while a long download continues, hostile handshakes (cut, stalled, garbage, too many)
+// closed while a well-behaved client is served, resumption, redirect and HSTS, and `nines check` on
+// certificate problems.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -243,6 +243,36 @@ TEST_F(LbTls, PlainListenerRedirectsAndHttpsResponsesCarryHsts) {
   std::string response = c.Read(16384);
   EXPECT_NE(response.find("Strict-Transport-Security: max-age=31536000\r\n"), std::string::npos)
       << response;
+}
+
+TEST_F(LbTls, WithH2TableAlpnPicksH2AndCurlGetsHttp2WithHsts) {
+  StartAll({{"a"}}, TlsTable("hsts_max_age_s = 600\n") + "\n[h2]\nmax_concurrent_streams = 50\n");
+  std::string out;
+  int status = Curl({"--http2", "-D", "-", "-w", "\nversion=%{http_version}\n", "--cacert",
+                     ca_.cert_file, "--resolve", Resolve("a.test"), Url("a.test", "/headers")},
+                    &out);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("version=2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("HTTP/2 200"), std::string::npos) << out;
+  EXPECT_NE(out.find("strict-transport-security: max-age=600"), std::string::npos) << out;
+  EXPECT_NE(out.find("X-Forwarded-Proto: https"), std::string::npos) << out;
+  // HTTP/1.1 clients are still served on the same listener.
+  status = Curl({"--http1.1", "-w", "\nversion=%{http_version}\n", "--cacert", ca_.cert_file,
+                 "--resolve", Resolve("a.test"), Url("a.test", "/")},
+                &out);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("version=1.1\n"), std::string::npos) << out;
+  EXPECT_GE(Tls()["handshakes"]["ok"].get<int>(), 2) << Tls().dump();
+}
+
+TEST_F(LbTls, H2AlpnFalseKeepsTlsOnHttp11) {
+  StartAll({{"a"}}, TlsTable() + "\n[h2]\nalpn = false\n");
+  std::string out;
+  int status = Curl({"--http2", "-w", "\nversion=%{http_version}\n", "--cacert", ca_.cert_file,
+                     "--resolve", Resolve("a.test"), Url("a.test", "/")},
+                    &out);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("version=1.1\n"), std::string::npos) << out;
 }
 
 TEST_F(LbTls, CheckReportsCertificateProblemsAtTheirPosition) {
