@@ -14,8 +14,9 @@
 namespace nines::app {
 namespace {
 
-StoreClientOptions StoreOptions(const AppConfig& c) {
+StoreClientOptions StoreOptions(const AppConfig& c, const Clock& clock) {
   StoreClientOptions o;
+  o.clock = &clock;
   o.members = c.store;
   o.connections_per_member = c.store_connections;
   o.max_pending = static_cast<size_t>(c.max_pending);
@@ -36,10 +37,10 @@ http::ServerOptions HttpOptions(const AppConfig& c) {
   return o;
 }
 
-uint64_t RandomNonce() {
+uint64_t RandomNonce(const Clock& wall) {
   std::random_device rd;
   uint64_t n = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  return n ^ static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  return n ^ static_cast<uint64_t>(wall.NowNanos());
 }
 
 // The route label of a path, for metrics (bounded set).
@@ -55,9 +56,11 @@ std::string RouteOf(const http::Request& r) {
 
 }  // namespace
 
-AppServer::AppServer(AppConfig config)
+AppServer::AppServer(AppConfig config, const Clock& clock, const Clock& wall)
     : config_(std::move(config)),
-      store_(io_, StoreOptions(config_), &metrics_),
+      clock_(clock),
+      wall_(wall),
+      store_(io_, StoreOptions(config_, clock_), &metrics_),
       server_(
           io_, config_.listen,
           [this](const http::Request& request, http::Responder respond) {
@@ -66,8 +69,8 @@ AppServer::AppServer(AppConfig config)
           HttpOptions(config_)),
       signals_(io_, SIGINT, SIGTERM),
       drain_timer_(io_) {
-  rng_.seed(RandomNonce());
-  started_ms_ = SteadyNowMs();
+  rng_.seed(RandomNonce(wall_));
+  started_ms_ = clock_.NowMillis();
   counters_.created = metrics_.GetCounter("nines_app_orders_created_total", "orders created (201)");
   counters_.replayed = metrics_.GetCounter("nines_app_orders_replayed_total",
                                            "POSTs answered with an existing order (same key, 200)");
@@ -121,7 +124,7 @@ bool AppServer::Healthy() const {
 }
 
 void AppServer::Readiness(const std::function<void(http::Response)>& reply) {
-  int64_t now = SteadyNowMs();
+  int64_t now = clock_.NowMillis();
   int64_t cache_ms = std::max(1, config_.health_interval_ms / 2);
   if (probed_ms_ >= 0 && now - probed_ms_ < cache_ms) {
     if (ready_) return reply(http::Response::Json(200, R"({"status":"ok"})"));
@@ -147,7 +150,7 @@ void AppServer::ProbeDone(bool ready, const std::string& why) {
   }
   ready_ = ready;
   not_ready_why_ = why;
-  probed_ms_ = SteadyNowMs();
+  probed_ms_ = clock_.NowMillis();
   probing_ = false;
   std::vector<std::function<void(http::Response)>> waiters = std::move(probe_waiters_);
   probe_waiters_.clear();
@@ -171,7 +174,7 @@ void AppServer::WatchSignals() {
       return;
     }
     draining_ = true;
-    drain_started_ms_ = SteadyNowMs();
+    drain_started_ms_ = clock_.NowMillis();
     LogInfo("app", "signal {}: draining ({} requests in flight, up to {} ms)", signal, in_flight_,
             config_.drain_ms);
     WatchSignals();
@@ -180,7 +183,7 @@ void AppServer::WatchSignals() {
 }
 
 void AppServer::CheckDrain() {
-  int64_t waited = SteadyNowMs() - drain_started_ms_;
+  int64_t waited = clock_.NowMillis() - drain_started_ms_;
   if (waited >= config_.drain_linger_ms && !listener_closed_) {
     // Past the linger: no new connections, so the requests still coming on
     // open ones are the only thing left to finish.
@@ -212,7 +215,7 @@ void AppServer::CheckDrain() {
 
 void AppServer::Handle(const http::Request& request, http::Responder respond) {
   ++in_flight_;
-  int64_t start = SteadyNowMs();
+  int64_t start = clock_.NowMillis();
   std::string route = RouteOf(request);
   auto reply = [this, respond = std::move(respond), start, route, method = request.method,
                 target = request.target,
@@ -220,7 +223,7 @@ void AppServer::Handle(const http::Request& request, http::Responder respond) {
     if (*answered) return;
     *answered = true;
     --in_flight_;
-    int64_t took = SteadyNowMs() - start;
+    int64_t took = clock_.NowMillis() - start;
     latency_->Observe(static_cast<double>(took) / 1000.0);
     LogDebug("app", "{} {} {} {} ms", method, target, response.status, took);
     metrics_
@@ -308,7 +311,7 @@ std::string AppServer::StatusJson() const {
       {"listen", config_.listen.ToString()},
       {"healthy", Healthy()},
       {"draining", draining_},
-      {"uptime_ms", SteadyNowMs() - started_ms_},
+      {"uptime_ms", clock_.NowMillis() - started_ms_},
       {"in_flight", in_flight_},
       {"connections", server_.connections()},
       {"limits",

@@ -15,6 +15,7 @@
 
 #include "app/app_config.h"
 #include "app/store_client.h"
+#include "base/clock.h"
 #include "base/metrics.h"
 #include "http/simple_server.h"
 
@@ -26,7 +27,10 @@ class AppServer {
   // store_timeout_ms if shorter): under a balancer's health-check timeout.
   static constexpr int kReadinessDeadlineMs = 300;
 
-  explicit AppServer(AppConfig config);
+  // `clock` (monotonic) measures deadlines, drain and uptime; `wall` stamps
+  // orders' created_ms. Both must outlive the server.
+  explicit AppServer(AppConfig config, const Clock& clock = SteadyClock::Instance(),
+                     const Clock& wall = SystemClock::Instance());
   ~AppServer();
 
   // Binds the listener (throws std::system_error naming the address).
@@ -65,6 +69,8 @@ class AppServer {
   void CheckDrain();
 
   AppConfig config_;
+  const Clock& clock_;
+  const Clock& wall_;
   asio::io_context io_;
   MetricsRegistry metrics_;
   StoreClient store_;

@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <set>
 
 #include "app/app_server.h"
@@ -19,12 +18,6 @@ namespace {
 using Reply = std::function<void(http::Response)>;
 
 using http::JsonError;
-
-int64_t WallNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The Idempotency-Key header: absent (false), or present with its value
 // (which may be empty: that is a 400, not "no key").
@@ -66,7 +59,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
         order_json_(std::move(order_json)),
         fingerprint_(BodyFingerprint(order_json_)),
         reply_(std::move(reply)),
-        deadline_ms_(SteadyNowMs() + server->config_.store_timeout_ms) {}
+        deadline_ms_(server->clock_.NowMillis() + server->config_.store_timeout_ms) {}
 
   void Start() {
     if (idem_key_.empty()) return Allocate();
@@ -141,7 +134,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
       if (r.type != RespReply::Type::kInteger) return self->Unexpected("INCR", r);
       OrderRecord record;
       record.id = self->id_;
-      record.created_ms = WallNowMs();
+      record.created_ms = self->server_->wall_.NowMillis();
       record.app = self->server_->config_.name;
       record.region = self->server_->config_.region;
       record.seq = r.integer;
@@ -268,7 +261,7 @@ void AppServer::PostOrders(const http::Request& request, Reply reply) {
 
 void AppServer::GetOrder(const std::string& id, const Reply& reply) {
   if (!ValidOrderId(id)) return reply(JsonError(404, "not found"));
-  store_.Call({"GET", OrderKey(id)}, SteadyNowMs() + config_.store_timeout_ms,
+  store_.Call({"GET", OrderKey(id)}, clock_.NowMillis() + config_.store_timeout_ms,
               [this, reply](const StoreResult& result) {
                 if (!result.ok() || result.reply.IsError()) return reply(StoreFailure(result));
                 if (result.reply.IsNil()) return reply(JsonError(404, "not found"));
@@ -291,7 +284,7 @@ class AppServer::ListOrders : public std::enable_shared_from_this<ListOrders> {
       : server_(server),
         limit_(limit),
         reply_(std::move(reply)),
-        deadline_ms_(SteadyNowMs() + server->config_.store_timeout_ms) {}
+        deadline_ms_(server->clock_.NowMillis() + server->config_.store_timeout_ms) {}
 
   void Start() {
     auto self = shared_from_this();

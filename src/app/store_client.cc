@@ -17,12 +17,6 @@
 
 namespace nines::app {
 
-int64_t SteadyNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 bool IsRetryableStoreError(const RespReply& reply) {
   if (!reply.IsError()) return false;
   std::string_view t = reply.text;
@@ -55,7 +49,7 @@ class StoreClient::Connection : public std::enable_shared_from_this<Connection> 
   bool closed() const { return closed_; }
 
   void Send(const std::shared_ptr<Operation>& op) {
-    pending_.push_back({op, SteadyNowMs()});
+    pending_.push_back({op, client_->NowMs()});
     out_ += op->encoded;
     if (state_ == State::kIdle) return Connect();
     if (state_ == State::kReady) Flush();
@@ -110,7 +104,7 @@ class StoreClient::Connection : public std::enable_shared_from_this<Connection> 
 
   void Connect() {
     state_ = State::kConnecting;
-    connect_started_ms_ = SteadyNowMs();
+    connect_started_ms_ = client_->NowMs();
     socket_.async_connect(ToTcp(endpoint_), [self = shared_from_this()](std::error_code ec) {
       if (self->closed_) return;
       if (ec) {
@@ -228,9 +222,8 @@ StoreClient::StoreClient(asio::io_context& io, StoreClientOptions options, Metri
         "nines_app_store_member_up", "1 if the member answered within healthy_within_ms", labels,
         [this, i] {
           const Member& mm = members_[i];
-          return mm.last_ok_ms >= 0 && SteadyNowMs() - mm.last_ok_ms <= options_.healthy_within_ms
-                     ? 1.0
-                     : 0.0;
+          return mm.last_ok_ms >= 0 && NowMs() - mm.last_ok_ms <= options_.healthy_within_ms ? 1.0
+                                                                                             : 0.0;
         });
   }
   retries_ = metrics->GetCounter("nines_app_store_retries_total",
@@ -300,7 +293,7 @@ void StoreClient::Call(const std::vector<std::string>& args, int64_t deadline_ms
 }
 
 bool StoreClient::Reachable() const {
-  int64_t now = SteadyNowMs();
+  int64_t now = NowMs();
   for (const Member& m : members_) {
     if (m.last_ok_ms >= 0 && now - m.last_ok_ms <= options_.healthy_within_ms) return true;
   }
@@ -321,8 +314,7 @@ int StoreClient::PickMember(const Operation& op) const {
 
 void StoreClient::Dispatch(const std::shared_ptr<Operation>& op) {
   if (op->finished) return;
-  if (stopped_ || SteadyNowMs() >= op->deadline_ms ||
-      (op->pinned_member >= 0 && op->attempts > 0)) {
+  if (stopped_ || NowMs() >= op->deadline_ms || (op->pinned_member >= 0 && op->attempts > 0)) {
     StoreResult r;
     r.error = stopped_ ? "store client stopping"
                        : (op->last_error.empty() ? "deadline passed" : op->last_error);
@@ -356,10 +348,10 @@ void StoreClient::OnReply(const std::shared_ptr<Operation>& op, int member, Resp
   Member& m = members_[static_cast<size_t>(member)];
   if (IsRetryableStoreError(reply)) {
     tryagain_->Add();
-    if (op->pinned_member >= 0) m.last_ok_ms = SteadyNowMs();  // PING answered: reachable
+    if (op->pinned_member >= 0) m.last_ok_ms = NowMs();  // PING answered: reachable
     return OnAttemptFailed(op, member, fmt::format("{}: -{}", m.endpoint.ToString(), reply.text));
   }
-  m.last_ok_ms = SteadyNowMs();
+  m.last_ok_ms = NowMs();
   if (op->finished) return;
   StoreResult r;
   r.status = StoreResult::Status::kOk;
@@ -378,7 +370,7 @@ void StoreClient::OnConnectionFailed(int member, const std::string& why) {
 void StoreClient::OnAttemptFailed(const std::shared_ptr<Operation>& op, int member,
                                   const std::string& why) {
   Member& m = members_[static_cast<size_t>(member)];
-  int64_t now = SteadyNowMs();
+  int64_t now = NowMs();
   m.last_failure_ms = now;
   m.failures++;
   m.failures_total->Add();
@@ -416,7 +408,7 @@ void StoreClient::Finish(const std::shared_ptr<Operation>& op, StoreResult resul
 }
 
 void StoreClient::SendPings() {
-  int64_t now = SteadyNowMs();
+  int64_t now = NowMs();
   for (size_t i = 0; i < members_.size(); ++i) {
     Member& m = members_[i];
     if (m.ping_in_flight) continue;
@@ -432,7 +424,7 @@ void StoreClient::SendPings() {
 
 void StoreClient::Sweep() {
   if (stopped_) return;
-  int64_t now = SteadyNowMs();
+  int64_t now = NowMs();
   std::deque<std::shared_ptr<Operation>> due;
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     if ((*it)->retry_at_ms <= now || (*it)->deadline_ms <= now || (*it)->finished) {
@@ -461,7 +453,7 @@ void StoreClient::Sweep() {
 
 std::string StoreClient::StatusJson() const {
   nlohmann::json members = nlohmann::json::array();
-  int64_t now = SteadyNowMs();
+  int64_t now = NowMs();
   for (const Member& m : members_) {
     size_t open = 0;
     size_t in_flight = 0;

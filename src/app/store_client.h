@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "app/resp_reply.h"
+#include "base/clock.h"
 #include "base/config.h"
 #include "base/metrics.h"
 
@@ -30,6 +31,9 @@ struct StoreClientOptions {
   int healthy_within_ms = 2000;   // Reachable(): some member answered within this long
   RespReplyLimits reply_limits;
   std::string password;  // the store's requirepass: AUTH first on every connection
+  // Deadlines, attempt timeouts, backoff and health are measured on this
+  // monotonic clock (a test may pass a ManualClock; it must outlive the client).
+  const Clock* clock = &SteadyClock::Instance();
 };
 
 struct StoreResult {
@@ -49,9 +53,6 @@ using StoreCallback = std::function<void(StoreResult)>;
 // True for the replies that mean "ask again, maybe elsewhere" (-TRYAGAIN ...).
 bool IsRetryableStoreError(const RespReply& reply);
 
-// Milliseconds on the steady clock (deadlines).
-int64_t SteadyNowMs();
-
 class StoreClient {
  public:
   StoreClient(asio::io_context& io, StoreClientOptions options, MetricsRegistry* metrics);
@@ -63,11 +64,13 @@ class StoreClient {
   void Stop();   // closes every connection; pending commands fail
 
   // Sends one command. `done` runs exactly once, on the io_context's thread.
-  // Retries through failures until deadline_ms (SteadyNowMs() scale).
+  // Retries through failures until deadline_ms (NowMs() scale).
   void Call(const std::vector<std::string>& args, int64_t deadline_ms, StoreCallback done);
 
   // Some member answered (PING or any command) within healthy_within_ms.
   bool Reachable() const;
+  // Milliseconds on options.clock: the scale of Call's deadline_ms.
+  int64_t NowMs() const { return options_.clock->NowMillis(); }
   size_t pending() const { return pending_; }
   size_t max_pending() const { return options_.max_pending; }
   // JSON object for GET /status.

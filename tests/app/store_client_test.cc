@@ -127,6 +127,7 @@ struct Harness {
   asio::io_context io;
   MetricsRegistry metrics;
   std::optional<StoreClient> client;
+  ManualClock* manual = nullptr;  // options.clock, if manual: each turn of the loop moves it 10 ms
   explicit Harness(StoreClientOptions options) {
     client.emplace(io, std::move(options), &metrics);
     client->Start();  // the sweep: timeouts, backoff, PINGs
@@ -134,11 +135,12 @@ struct Harness {
   ~Harness() { client->Stop(); }
   StoreResult Call(std::vector<std::string> args, int budget_ms) {
     std::optional<StoreResult> result;
-    client->Call(std::move(args), SteadyNowMs() + budget_ms,
+    client->Call(std::move(args), client->NowMs() + budget_ms,
                  [&](StoreResult r) { result = std::move(r); });
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!result && std::chrono::steady_clock::now() < deadline) {
       io.run_for(std::chrono::milliseconds(5));
+      if (manual) manual->AdvanceMillis(10);
     }
     return result.value_or(StoreResult{});
   }
@@ -188,13 +190,17 @@ TEST(StoreClient, SilentMemberIsGivenUpAfterTheAttemptTimeout) {
 }
 
 TEST(StoreClient, DeadlineGivesUnavailable) {
+  // The deadline is on the client's clock: a manual one here.
+  ManualClock clock;
   StoreClientOptions o;
   o.members = {At(51, 16404), At(52, 16404)};  // nobody listens
+  o.clock = &clock;
   Harness h(o);
-  auto start = SteadyNowMs();
+  h.manual = &clock;
+  int64_t start = clock.NowMillis();
   StoreResult r = h.Call({"GET", "k"}, 300);
   EXPECT_EQ(r.status, StoreResult::Status::kUnavailable);
-  EXPECT_GE(SteadyNowMs() - start, 250);
+  EXPECT_GE(clock.NowMillis() - start, 300);
   EXPECT_GT(r.attempts, 2);
   EXPECT_FALSE(r.error.empty());
   EXPECT_FALSE(h.client->Reachable());
@@ -207,7 +213,7 @@ TEST(StoreClient, MaxPendingGivesOverloaded) {
   o.max_pending = 1;
   Harness h(o);
   bool first_done = false;
-  h.client->Call({"GET", "a"}, SteadyNowMs() + 5000, [&](StoreResult) { first_done = true; });
+  h.client->Call({"GET", "a"}, h.client->NowMs() + 5000, [&](StoreResult) { first_done = true; });
   StoreResult r = h.Call({"GET", "b"}, 1000);
   EXPECT_EQ(r.status, StoreResult::Status::kOverloaded);
   EXPECT_FALSE(first_done);
