@@ -11,12 +11,6 @@
 namespace nines::up {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 LbCounters Sum(const LbCounters& a, const LbCounters& b) {
   return {a.requests + b.requests, a.errors + b.errors, a.rate_limited + b.rate_limited};
 }
@@ -52,7 +46,8 @@ LbCounters ParseLbMetrics(const std::string& text) {
   return c;
 }
 
-StatePoller::StatePoller(Supervisor* supervisor) : supervisor_(supervisor) {}
+StatePoller::StatePoller(Supervisor* supervisor, const Clock& clock)
+    : supervisor_(supervisor), clock_(clock) {}
 
 StatePoller::~StatePoller() {
   Stop();
@@ -74,9 +69,9 @@ ObservedState StatePoller::Snapshot() const {
 
 void StatePoller::Loop() {
   while (!stop_) {
-    int64_t start = NowMs();
+    int64_t start = clock_.NowMillis();
     PollOnce();
-    int64_t left = kIntervalMs - (NowMs() - start);
+    int64_t left = kIntervalMs - (clock_.NowMillis() - start);
     while (left > 0 && !stop_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(left < 50 ? left : 50));
       left -= 50;
@@ -139,7 +134,7 @@ void StatePoller::PollOnce() {
       }
       if (reset) track.offset = Sum(track.base, track.last);
       LbCounters total = Difference(Sum(track.base, track.last), track.offset);
-      int64_t now_ms = NowMs();
+      int64_t now_ms = clock_.NowMillis();
       if (track.last_ms > 0 && now_ms > track.last_ms) {
         double rps = (total.requests - track.last_requests_total) * 1000.0 /
                      static_cast<double>(now_ms - track.last_ms);

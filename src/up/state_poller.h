@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "up/supervisor.h"
 
 namespace nines::up {
@@ -59,7 +60,8 @@ class StatePoller {
   static constexpr int kIntervalMs = 500;
   static constexpr int kProbeTimeoutMs = 300;
 
-  explicit StatePoller(Supervisor* supervisor);
+  // `clock` (monotonic) paces the polls and measures the lbs' rates.
+  explicit StatePoller(Supervisor* supervisor, const Clock& clock = SteadyClock::Instance());
   ~StatePoller();
   void Start();
   void Stop();
@@ -82,6 +84,7 @@ class StatePoller {
   void PollOnce();
 
   Supervisor* supervisor_;
+  const Clock& clock_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> reset_requested_{false};
   std::thread thread_;

@@ -20,20 +20,15 @@
 namespace nines::up {
 namespace {
 
-int64_t SteadyNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string ExitText(int status) {
   if (WIFEXITED(status)) return fmt::format("exit {}", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return fmt::format("signal {}", WTERMSIG(status));
   return "gone";
 }
 
-std::string WallClock() {
-  std::time_t t = std::time(nullptr);
+// "HH:MM:SS" local time of a wall clock reading.
+std::string TimeOfDay(int64_t wall_ms) {
+  std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
   std::tm tm{};
   localtime_r(&t, &tm);
   char buf[16];
@@ -68,10 +63,13 @@ int64_t RestartBackoffMs(int failures) {
   return ms < 8000 ? ms : 8000;
 }
 
-Supervisor::Supervisor(std::vector<NodeSpec> nodes, std::string run_dir, std::string binary)
+Supervisor::Supervisor(std::vector<NodeSpec> nodes, std::string run_dir, std::string binary,
+                       const Clock& clock, const Clock& wall)
     : specs_(std::move(nodes)),
       run_dir_(std::move(run_dir)),
       binary_(std::move(binary)),
+      clock_(clock),
+      wall_(wall),
       rt_(specs_.size()) {}
 
 int Supervisor::IndexOf(const std::string& name) const {
@@ -88,7 +86,7 @@ const NodeSpec* Supervisor::Find(const std::string& name) const {
 
 void Supervisor::AddEvent(std::string text, bool log) {
   if (log) LogInfo("up", "{}", text);
-  events_.push_back(WallClock() + " " + std::move(text));
+  events_.push_back(TimeOfDay(wall_.NowMillis()) + " " + std::move(text));
   while (events_.size() > kMaxEvents) events_.pop_front();
 }
 
@@ -217,7 +215,7 @@ void Supervisor::StopAll(int term_timeout_ms) {
       kill(rt_[i].pid, SIGCONT);
     }
   }
-  int64_t deadline = SteadyNowMs() + term_timeout_ms;
+  int64_t deadline = clock_.NowMillis() + term_timeout_ms;
   bool killed = false;
   while (true) {
     bool alive = false;
@@ -234,7 +232,7 @@ void Supervisor::StopAll(int term_timeout_ms) {
       }
     }
     if (!alive) break;
-    if (!killed && SteadyNowMs() >= deadline) {
+    if (!killed && clock_.NowMillis() >= deadline) {
       for (Runtime& rt : rt_) {
         if (rt.pid > 0) kill(rt.pid, SIGKILL);
       }

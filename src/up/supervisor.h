@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "up/topology.h"
 
 namespace nines::up {
@@ -38,8 +39,11 @@ class Supervisor {
   static constexpr size_t kMaxEvents = 100;
 
   // `binary` is what every child runs (`nines`; tests pass the built binary).
+  // `clock` (monotonic) times StopAll's SIGKILL deadline; `wall` stamps the
+  // events. Both must outlive the supervisor.
   Supervisor(std::vector<NodeSpec> nodes, std::string run_dir,
-             std::string binary = "/proc/self/exe");
+             std::string binary = "/proc/self/exe", const Clock& clock = SteadyClock::Instance(),
+             const Clock& wall = SystemClock::Instance());
 
   // Main thread only (fork happens there, so PR_SET_PDEATHSIG stays tied to it).
   void StartAll(int64_t now_ms);
@@ -89,6 +93,8 @@ class Supervisor {
   std::vector<NodeSpec> specs_;
   std::string run_dir_;
   std::string binary_;
+  const Clock& clock_;
+  const Clock& wall_;
   mutable std::mutex mu_;
   std::vector<Runtime> rt_;
   std::deque<std::string> events_;

@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "http/client.h"
 #include "up/api.h"
@@ -31,18 +32,6 @@ using namespace nines::up;
 
 constexpr int kStopTimeoutMs = 5000;
 constexpr int64_t kStartupWarnMs = 60000;
-
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool WriteText(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
@@ -152,7 +141,7 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   if (geteuid() == 0) isolation.RemoveAll();
   Spike spike;
   MetricsRegistry metrics;
-  UpContext ctx{&bp, &supervisor, &poller, &isolation, &spike, &metrics, WallMs()};
+  UpContext ctx{&bp, &supervisor, &poller, &isolation, &spike, &metrics, WallMillis()};
   RegisterUpMetrics(ctx);
 
   asio::io_context io;
@@ -175,7 +164,7 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   std::printf("nines up: starting %zu processes (configs and logs in %s)\n", total,
               run_dir.c_str());
   std::fflush(stdout);
-  int64_t start_ms = SteadyMs();
+  int64_t start_ms = SteadyClock::Instance().NowMillis();
   supervisor.StartAll(start_ms);
   poller.Start();
 
@@ -190,7 +179,7 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
       stop_signal = sig;
       break;
     }
-    int64_t now = SteadyMs();
+    int64_t now = SteadyClock::Instance().NowMillis();
     supervisor.Tick(now);
     if (!all_ready) {
       std::vector<NodeStatus> statuses = supervisor.Snapshot();

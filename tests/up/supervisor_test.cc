@@ -1,25 +1,18 @@
-// The supervisor with a real child (the built `nines`): a child that exits
-// with status 2 (bad config) is not restarted, and the event says why; a
-// kill of a node that is not running is refused (a drill fault with no effect).
+// The supervisor with a real child (the built `nines`) on a manual clock: a
+// child that exits with status 2 (bad config) is not restarted, and the event
+// says why; a kill of a node that is not running is refused (a drill fault
+// with no effect).
 #include "up/supervisor.h"
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include "support/process.h"
 #include "support/wait.h"
 
 namespace nines::up {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // One app child named broken-app whose config is bad (it exits with status 2).
 NodeSpec BrokenApp(const std::string& dir) {
@@ -33,11 +26,11 @@ NodeSpec BrokenApp(const std::string& dir) {
 }
 
 // Starts the supervisor's children and waits until the first has exited with status 2.
-bool StartAndWaitForExit2(Supervisor& sup) {
-  sup.StartAll(NowMs());
+bool StartAndWaitForExit2(Supervisor& sup, const Clock& clock) {
+  sup.StartAll(clock.NowMillis());
   return test::WaitUntil(
       [&] {
-        sup.Tick(NowMs());
+        sup.Tick(clock.NowMillis());
         return sup.Snapshot()[0].last_exit == "exit 2";
       },
       10000);
@@ -46,15 +39,12 @@ bool StartAndWaitForExit2(Supervisor& sup) {
 TEST(Supervisor, BadConfigExitIsNotRestarted) {
   std::string dir = test::TestDir("supervisor_bad_config");
   Supervisor sup({BrokenApp(dir)}, dir, test::NinesBinary());
-  ASSERT_TRUE(StartAndWaitForExit2(sup)) << sup.Snapshot()[0].last_exit;
-  // Its backoff would be 250 ms: give it four times that to (wrongly) restart.
-  bool restarted = test::WaitUntil(
-      [&] {
-        sup.Tick(NowMs());
-        return sup.Snapshot()[0].restarts > 0;
-      },
-      1000);
-  EXPECT_FALSE(restarted);
+  ManualClock clock;
+  ASSERT_TRUE(StartAndWaitForExit2(sup, clock)) << sup.Snapshot()[0].last_exit;
+  // Its backoff would be 250 ms (8 s at most): past that, it would (wrongly) restart.
+  clock.AdvanceMillis(2 * RestartBackoffMs(1000));
+  sup.Tick(clock.NowMillis());
+  EXPECT_EQ(sup.Snapshot()[0].restarts, 0);
   EXPECT_EQ(sup.Snapshot()[0].state, NodeState::kStopped);
   bool explained = false;
   for (const std::string& e : sup.Events()) {
@@ -69,7 +59,8 @@ TEST(Supervisor, BadConfigExitIsNotRestarted) {
 TEST(Supervisor, KillOfANodeThatIsNotRunningIsRefused) {
   std::string dir = test::TestDir("supervisor_kill_not_running");
   Supervisor sup({BrokenApp(dir)}, dir, test::NinesBinary());
-  ASSERT_TRUE(StartAndWaitForExit2(sup)) << sup.Snapshot()[0].last_exit;
+  ManualClock clock;
+  ASSERT_TRUE(StartAndWaitForExit2(sup, clock)) << sup.Snapshot()[0].last_exit;
   std::string err = sup.Kill("broken-app");
   EXPECT_NE(err.find("not running"), std::string::npos) << err;
   EXPECT_NE(sup.Kill("nope").find("no node"), std::string::npos);
