@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "base/clock.h"
 #include "http/client.h"
 
 namespace nines::drill {
@@ -17,10 +18,6 @@ namespace {
 
 constexpr uint64_t kMaxCrowdUsers = 200'000;
 constexpr int kProbeClients = 8;
-
-int64_t NowMs() {
-  return LoadEngine::NowNanos() / 1'000'000;
-}
 
 // The i-th crowd user's address: 127.100.0.1 upwards, never .0 or .255,
 // clear of the blueprint's 127.0.N.x.
@@ -47,12 +44,12 @@ CrowdPlan PlanCrowd(const ClusterState& state, const std::vector<std::string>& d
 
 double ProbeCapacity(const std::string& lb_host, uint16_t port, int probe_ms) {
   std::atomic<uint64_t> ok{0};
-  int64_t end = NowMs() + probe_ms;
+  int64_t end = SteadyClock::Instance().NowMillis() + probe_ms;
   std::vector<std::thread> clients;
   clients.reserve(kProbeClients);
   for (int t = 0; t < kProbeClients; ++t) {
     clients.emplace_back([&, t] {
-      for (int k = 0; NowMs() < end; ++k) {
+      for (int k = 0; SteadyClock::Instance().NowMillis() < end; ++k) {
         // 127.99.T.K: a new address per request, clear of the per-client limit.
         std::string source = "127.99." + std::to_string(t + 1) + "." + std::to_string(k % 254 + 1);
         http::ClientResponse r = http::FetchAddress(
@@ -85,7 +82,8 @@ std::string CrowdSurge::Start(const CrowdPlan& plan) {
   resolver_ = std::make_unique<RegionResolver>(plan.dns_servers, plan.zone,
                                                std::vector<std::string>{plan.subnet});
   std::string error;
-  if (!resolver_->ResolveAll(NowMs(), &error)) return "crowd: DNS: " + error;
+  if (!resolver_->ResolveAll(SteadyClock::Instance().NowMillis(), &error))
+    return "crowd: DNS: " + error;
   std::vector<std::string> answer = resolver_->Addresses(0);
   for (int pid : plan.lb_pids) {
     figures_.lb_rss_before_kb = std::max(figures_.lb_rss_before_kb, ResidentKb(pid));
@@ -121,7 +119,7 @@ std::string CrowdSurge::Start(const CrowdPlan& plan) {
       int64_t rss = 0;
       for (int pid : plan_.lb_pids) rss = std::max(rss, ResidentKb(pid));
       if (rss > rss_peak_kb_) rss_peak_kb_ = rss;
-      resolver_->RefreshDue(NowMs());
+      resolver_->RefreshDue(SteadyClock::Instance().NowMillis());
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
@@ -132,8 +130,9 @@ void CrowdSurge::Stop() {
   if (!engine_ || stopped_) return;
   stopped_ = true;
   engine_->StopSending();
-  int64_t deadline = NowMs() + 6000;  // the request timeout, and a margin
-  while (!engine_->Idle() && NowMs() < deadline) {
+  int64_t deadline =
+      SteadyClock::Instance().NowMillis() + 6000;  // the request timeout, and a margin
+  while (!engine_->Idle() && SteadyClock::Instance().NowMillis() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   io_->stop();

@@ -10,10 +10,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <random>
 
+#include "base/clock.h"
 #include "dns/message.h"
 #include "dns/name.h"
 
@@ -22,12 +22,6 @@ namespace nines::drill {
 namespace {
 
 constexpr uint16_t kTypeA = 1;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 bool ParseSubnet(const std::string& text, dns::ClientSubnet* out) {
   size_t slash = text.find('/');
@@ -84,9 +78,9 @@ DnsAnswer QueryApex(const std::string& server, const std::string& zone, const st
     answer.error = "send to " + server + ": " + std::strerror(errno);
     return answer;
   }
-  int64_t deadline = NowMs() + timeout_ms;
+  int64_t deadline = SteadyClock::Instance().NowMillis() + timeout_ms;
   while (true) {
-    int64_t left = deadline - NowMs();
+    int64_t left = deadline - SteadyClock::Instance().NowMillis();
     pollfd p{fd, POLLIN, 0};
     if (left <= 0 || poll(&p, 1, static_cast<int>(left)) <= 0) {
       answer.error = "no answer from " + server;

@@ -41,17 +41,14 @@ void OnSignal(int) {
   g_interrupted = true;
 }
 
-int64_t NowMs() {
-  return LoadEngine::NowNanos() / 1'000'000;
-}
-
 void SleepMs(int64_t ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
 // Sleeps until `until_ms` (steady), waking for interruption.
 void SleepUntil(int64_t until_ms) {
-  while (!g_interrupted && NowMs() < until_ms) SleepMs(std::min<int64_t>(50, until_ms - NowMs()));
+  while (!g_interrupted && SteadyClock::Instance().NowMillis() < until_ms)
+    SleepMs(std::min<int64_t>(50, until_ms - SteadyClock::Instance().NowMillis()));
 }
 
 // Splits "http://H:P/..." or "H:P" into "H:P"; "" if malformed.
@@ -182,7 +179,8 @@ int RunDrill(const DrillOptions& o) {
 
   // 2. Ready: every node running, a store leader, DNS answering for every
   // region, and every region's lb passing its /healthz.
-  int64_t ready_deadline = NowMs() + int64_t{o.startup_timeout_s} * 1000;
+  int64_t ready_deadline =
+      SteadyClock::Instance().NowMillis() + int64_t{o.startup_timeout_s} * 1000;
   ClusterState state;
   std::vector<std::string> dns_servers;
   std::vector<std::string> subnets;
@@ -198,7 +196,7 @@ int RunDrill(const DrillOptions& o) {
       std::fprintf(stderr, "drill: `nines up` exited early; see %s/up.log\n", o.report_dir.c_str());
       return 1;
     }
-    if (NowMs() > ready_deadline) {
+    if (SteadyClock::Instance().NowMillis() > ready_deadline) {
       std::fprintf(stderr, "drill: the blueprint was not ready within %d s: %s\n",
                    o.startup_timeout_s, not_ready.c_str());
       return 1;
@@ -230,7 +228,7 @@ int RunDrill(const DrillOptions& o) {
       }
       if (dns_servers.empty()) {
         not_ready = "no DNS server in the blueprint";
-      } else if (lbs_ok && resolver->ResolveAll(NowMs(), &err)) {
+      } else if (lbs_ok && resolver->ResolveAll(SteadyClock::Instance().NowMillis(), &err)) {
         state = *s;
         break;
       } else if (lbs_ok) {
@@ -260,7 +258,7 @@ int RunDrill(const DrillOptions& o) {
   SimUser spike_user{spike_prefix + ".200", user_subnets.size()};
   user_subnets.push_back(subnets[0]);
   resolver = std::make_unique<RegionResolver>(dns_servers, zone, user_subnets);
-  if (!resolver->ResolveAll(NowMs(), &error)) {
+  if (!resolver->ResolveAll(SteadyClock::Instance().NowMillis(), &error)) {
     std::fprintf(stderr, "drill: DNS: %s\n", error.c_str());
     return 1;
   }
@@ -282,7 +280,7 @@ int RunDrill(const DrillOptions& o) {
   std::atomic<bool> helpers_stop{false};
   std::thread resolver_thread([&] {
     while (!helpers_stop) {
-      resolver->RefreshDue(NowMs());
+      resolver->RefreshDue(SteadyClock::Instance().NowMillis());
       SleepMs(50);
     }
   });
@@ -379,7 +377,7 @@ int RunDrill(const DrillOptions& o) {
         f.notice = post;
       }
     }
-    int64_t injected_at = NowMs();
+    int64_t injected_at = SteadyClock::Instance().NowMillis();
     f.start_ms = injected_at - start_ms;
     std::string label = std::string(FaultName(f.kind)) + (f.target.empty() ? "" : " " + f.target);
     {
@@ -395,7 +393,7 @@ int RunDrill(const DrillOptions& o) {
     // Hold the fault, polling every 100 ms for the system noticing it.
     int64_t undo_at = start_ms + planned.end_ms;
     uint64_t spike_429_before = engine.counters().spike_rate_limited;
-    while (!f.skipped && !g_interrupted && NowMs() < undo_at) {
+    while (!f.skipped && !g_interrupted && SteadyClock::Instance().NowMillis() < undo_at) {
       if (f.detected_after_ms < 0) {
         bool detected = false;
         switch (action.detection) {
@@ -427,7 +425,7 @@ int RunDrill(const DrillOptions& o) {
             break;
         }
         if (detected) {
-          f.detected_after_ms = NowMs() - injected_at;
+          f.detected_after_ms = SteadyClock::Instance().NowMillis() - injected_at;
           f.detected_by = DetectionText(action.detection);
           std::printf("drill: %s detected after %lld ms (%s)\n", label.c_str(),
                       static_cast<long long>(f.detected_after_ms), f.detected_by.c_str());
@@ -463,7 +461,7 @@ int RunDrill(const DrillOptions& o) {
         std::printf("drill: %s: %s\n", label.c_str(), f.notice.c_str());
       }
     }
-    f.end_ms = NowMs() - start_ms;
+    f.end_ms = SteadyClock::Instance().NowMillis() - start_ms;
     if (!f.skipped) std::printf("drill: fault %s undone\n", label.c_str());
     std::fflush(stdout);
     {
@@ -480,8 +478,9 @@ int RunDrill(const DrillOptions& o) {
     report.notices.push_back("interrupted: the run was cut short");
     engine.StopSending();
   }
-  int64_t drain_deadline = NowMs() + load_options.request_timeout_ms + 2000;
-  while (!engine.Idle() && NowMs() < drain_deadline) SleepMs(50);
+  int64_t drain_deadline =
+      SteadyClock::Instance().NowMillis() + load_options.request_timeout_ms + 2000;
+  while (!engine.Idle() && SteadyClock::Instance().NowMillis() < drain_deadline) SleepMs(50);
   helpers_stop = true;
   progress_thread.join();
   engine.StopSending();

@@ -14,22 +14,17 @@
 #include <chrono>
 #include <cstring>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "http/parser.h"
 
 namespace nines::http {
 namespace {
 
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Waits for `events` until the deadline; false on timeout or poll error.
 bool WaitFd(int fd, short events, int64_t deadline) {
   while (true) {
-    int64_t left = deadline - SteadyMs();
+    int64_t left = deadline - SteadyClock::Instance().NowMillis();
     if (left <= 0) return false;
     pollfd p{fd, events, 0};
     int r = poll(&p, 1, static_cast<int>(left));
@@ -117,7 +112,7 @@ bool ClientConnection::Connect(const std::string& host, int port, int timeout_ms
       return fail("bind " + source + ": " + std::strerror(errno));
     }
   }
-  int64_t deadline = SteadyMs() + timeout_ms;
+  int64_t deadline = SteadyClock::Instance().NowMillis() + timeout_ms;
   if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
     if (errno != EINPROGRESS) return fail("connect " + where + ": " + std::strerror(errno));
     if (!WaitFd(fd, POLLOUT, deadline)) return fail("connect " + where + ": timeout");
@@ -138,7 +133,7 @@ bool ClientConnection::Send(std::string_view bytes, int timeout_ms) {
     error_ = "not connected";
     return false;
   }
-  int64_t deadline = SteadyMs() + timeout_ms;
+  int64_t deadline = SteadyClock::Instance().NowMillis() + timeout_ms;
   size_t sent = 0;
   while (sent < bytes.size()) {
     ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -163,7 +158,7 @@ ClientResponse ClientConnection::Read(std::string_view method, int timeout_ms, s
     result.error = "not connected";
     return result;
   }
-  int64_t deadline = SteadyMs() + timeout_ms;
+  int64_t deadline = SteadyClock::Instance().NowMillis() + timeout_ms;
   ResponseHead head;
   auto read_more = [&](const char* cut_short) {
     if (buffer_.size() > max_bytes) {
@@ -285,7 +280,7 @@ ClientResponse ClientConnection::Request(const std::string& host, int port, std:
 }
 
 std::string ClientConnection::ReadUntilClose(int timeout_ms, bool* closed) {
-  int64_t deadline = SteadyMs() + timeout_ms;
+  int64_t deadline = SteadyClock::Instance().NowMillis() + timeout_ms;
   std::string out = std::move(buffer_);
   buffer_.clear();
   *closed = false;
