@@ -66,7 +66,8 @@ std::optional<DnsConfig> ParseDnsConfig(std::string_view text, const std::string
       static_cast<int>(top.Integer("tcp_idle_timeout_ms", 10000, 100, 3'600'000));
 
   if (auto health = top.Table("health")) {
-    c.health = ReadHealthSpec(*health);  // shared with lb: path, interval_ms, timeout_ms, ...
+    c.health =
+        health::ReadHealthSpec(*health);  // shared with lb: path, interval_ms, timeout_ms, ...
     health->Finish();
   } else if (!top.Has("health")) {
     top.Error("missing required table [health]");

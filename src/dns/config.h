@@ -18,7 +18,7 @@ struct DnsConfig {
   Endpoint listen;        // UDP and TCP
   Endpoint admin;         // GET /status, GET /metrics
   std::string zone_text;  // "shop.test."
-  HealthCheckSpec health;
+  health::HealthCheckSpec health;
   std::vector<int> check_ports;  // per region, in config order
   int max_tcp_connections = 64;
   int tcp_idle_timeout_ms = 10000;

@@ -45,10 +45,10 @@ HealthBoard::HealthBoard(asio::io_context& io, const DnsConfig& config, const He
       std::weak_ptr<HealthFlagArray> weak_flags = flags_;
       std::string region_name = region.name;
       std::string address = a.address;
-      a.checker = std::make_shared<HealthChecker>(
+      a.checker = std::make_shared<health::HealthChecker>(
           io, a.target, config.health, up,
           [this, weak_flags, index, v4_indices, v6_indices, region_name, address](
-              bool now_up, const CheckResult& last) {
+              bool now_up, const health::CheckResult& last) {
             auto f = weak_flags.lock();
             if (!f) return;
             f->flags[index].store(now_up);

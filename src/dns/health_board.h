@@ -29,9 +29,9 @@ struct HealthFlagArray {
 
 struct AddressHealth {
   int region = 0;
-  std::string address;                     // as configured
-  Endpoint target;                         // address:check_port
-  std::shared_ptr<HealthChecker> checker;  // null for IPv6 (not checked, see below)
+  std::string address;                             // as configured
+  Endpoint target;                                 // address:check_port
+  std::shared_ptr<health::HealthChecker> checker;  // null for IPv6 (not checked, see below)
 };
 
 class HealthBoard {

@@ -439,7 +439,7 @@ std::string DnsServer::StatusJson() const {
       const AddressHealth& a = board_->addresses()[index];
       bool up = board_->IsUp(index);
       healthy = healthy || up;
-      CheckResult last = a.checker ? a.checker->last_result() : CheckResult();
+      health::CheckResult last = a.checker ? a.checker->last_result() : health::CheckResult();
       json last_check = nullptr;
       if (last.at_ms > 0) {
         last_check = {{"ok", last.ok},

@@ -11,7 +11,7 @@
 #include "http/parser.h"
 #include "net/tcp.h"
 
-namespace nines {
+namespace nines::health {
 
 HealthCheckSpec ReadHealthSpec(TableReader& table) {
   HealthCheckSpec spec;
@@ -171,4 +171,4 @@ void HealthChecker::Finish(std::shared_ptr<Probe> probe, bool ok, int status, st
   ScheduleNext(std::max(0, spec_.interval_ms - elapsed));
 }
 
-}  // namespace nines
+}  // namespace nines::health

@@ -17,7 +17,7 @@
 #include "base/config.h"
 #include "health/rise_fall.h"
 
-namespace nines {
+namespace nines::health {
 
 struct HealthCheckSpec {
   std::string path = "/healthz";
@@ -78,4 +78,4 @@ class HealthChecker : public std::enable_shared_from_this<HealthChecker> {
   CheckResult last_;
 };
 
-}  // namespace nines
+}  // namespace nines::health

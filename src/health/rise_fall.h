@@ -3,7 +3,7 @@
 // back up after `rise` consecutive successes. Pure logic, no I/O.
 #pragma once
 
-namespace nines {
+namespace nines::health {
 
 class RiseFall {
  public:
@@ -48,4 +48,4 @@ class RiseFall {
   int failures_ = 0;
 };
 
-}  // namespace nines
+}  // namespace nines::health

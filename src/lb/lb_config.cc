@@ -266,7 +266,7 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
       "max_buffered_body", static_cast<int64_t>(config.max_buffered_body), 0, 16 << 20));
 
   if (auto health = root.Table("health")) {
-    config.health = ReadHealthSpec(*health);
+    config.health = health::ReadHealthSpec(*health);
     health->Finish();
   }
   if (auto outlier = root.Table("outlier")) ReadOutlier(*outlier, &config.outlier);

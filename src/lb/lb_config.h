@@ -102,7 +102,7 @@ struct LbConfig {
   int queue_timeout_ms = 1000;       // longest wait in that queue; then 503
   RateLimitConfig rate_limit;
   std::optional<ClusterConfig> cluster;  // [cluster]: share the global limit with peers
-  HealthCheckSpec health;
+  health::HealthCheckSpec health;
   OutlierConfig outlier;
   LbTimeouts timeouts;
   H2Config h2;

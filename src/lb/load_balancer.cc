@@ -76,11 +76,11 @@ std::shared_ptr<ServerState> LoadBalancer::MakeServer(const LbServerConfig& conf
 }
 
 void LoadBalancer::StartChecker(const std::shared_ptr<ServerState>& server,
-                                const HealthCheckSpec& spec) {
+                                const health::HealthCheckSpec& spec) {
   std::weak_ptr<ServerState> weak = server;
-  server->checker = std::make_shared<HealthChecker>(
+  server->checker = std::make_shared<health::HealthChecker>(
       control_, server->address, spec, server->health_up.load(),
-      [weak](bool up, const CheckResult& last) {
+      [weak](bool up, const health::CheckResult& last) {
         auto s = weak.lock();
         if (!s) return;
         s->health_up.store(up);
@@ -410,7 +410,7 @@ std::string LoadBalancer::StatusJson() {
   int64_t now = SteadyClock::Instance().NowMillis();
   nlohmann::json servers = nlohmann::json::array();
   for (const auto& s : runtime->pool->servers) {
-    CheckResult last = s->checker->last_result();
+    health::CheckResult last = s->checker->last_result();
     nlohmann::json responses;
     for (int c = 1; c <= 5; ++c) {
       responses[std::to_string(c) + "xx"] = s->responses_by_class[c]->Value();

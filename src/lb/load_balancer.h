@@ -47,7 +47,8 @@ class LoadBalancer {
 
  private:
   std::shared_ptr<ServerState> MakeServer(const LbServerConfig& config);
-  void StartChecker(const std::shared_ptr<ServerState>& server, const HealthCheckSpec& spec);
+  void StartChecker(const std::shared_ptr<ServerState>& server,
+                    const health::HealthCheckSpec& spec);
   // A runtime for `config`, reusing from `old` (may be null) the servers,
   // health state and rate-limit state that did not change.
   std::shared_ptr<LbRuntime> BuildRuntime(LbConfig config, const LbRuntime* old);

@@ -15,9 +15,11 @@
 #include "base/config.h"
 #include "base/metrics.h"
 
-namespace nines {
-
+namespace nines::health {
 class HealthChecker;
+}  // namespace nines::health
+
+namespace nines {
 
 struct ServerState {
   ServerState(std::string name, Endpoint address);
@@ -66,7 +68,7 @@ struct ServerState {
   Counter* ejections = nullptr;
   Histogram* latency = nullptr;
 
-  std::shared_ptr<HealthChecker> checker;
+  std::shared_ptr<health::HealthChecker> checker;
 
   bool Ejected(int64_t now_ms) const {
     return now_ms < ejected_until_ms.load(std::memory_order_relaxed);
