@@ -115,7 +115,7 @@ void ReadRateLimit(TableReader& t, RateLimitConfig* out) {
 }
 
 void ReadCluster(TableReader& t, LbConfig* config) {
-  ClusterConfig c;
+  ratelimit::ClusterConfig c;
   if (auto bind = t.EndpointValue("bind", true)) c.bind = *bind;
   for (const std::string& text : t.Strings("peers")) {
     Endpoint e;

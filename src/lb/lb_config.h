@@ -101,7 +101,7 @@ struct LbConfig {
   int max_queue = 1024;              // requests waiting for a server under max_conn, all threads
   int queue_timeout_ms = 1000;       // longest wait in that queue; then 503
   RateLimitConfig rate_limit;
-  std::optional<ClusterConfig> cluster;  // [cluster]: share the global limit with peers
+  std::optional<ratelimit::ClusterConfig> cluster;  // [cluster]: share the global limit with peers
   health::HealthCheckSpec health;
   OutlierConfig outlier;
   LbTimeouts timeouts;

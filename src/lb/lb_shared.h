@@ -30,10 +30,10 @@ class Worker;
 struct LbRuntime {
   LbConfig config;
   std::shared_ptr<ServerPool> pool;
-  std::shared_ptr<KeyedRateLimiter> per_client;   // null: no per-client limit
-  std::shared_ptr<GlobalRateLimiter> global;      // null: no global limit
-  std::string rate_limit_policy;                  // RateLimit-Policy value, "" if none
-  std::shared_ptr<const tls::ServerContext> tls;  // null: no [tls] listener
+  std::shared_ptr<ratelimit::KeyedRateLimiter> per_client;  // null: no per-client limit
+  std::shared_ptr<ratelimit::GlobalRateLimiter> global;     // null: no global limit
+  std::string rate_limit_policy;                            // RateLimit-Policy value, "" if none
+  std::shared_ptr<const tls::ServerContext> tls;            // null: no [tls] listener
   std::string hsts;  // "Strict-Transport-Security: ...\r\n" for HTTPS responses, or ""
 };
 

@@ -126,18 +126,18 @@ std::shared_ptr<LbRuntime> LoadBalancer::BuildRuntime(LbConfig config, const LbR
   if (limits.per_client) {
     const Rate& rate = *limits.per_client;
     runtime->per_client =
-        same_limits
-            ? old->per_client
-            : std::make_shared<KeyedRateLimiter>(
-                  MakeGcraParams(rate.count, rate.window_seconds,
-                                 limits.per_client_burst ? limits.per_client_burst : rate.count),
-                  limits.max_clients);
+        same_limits ? old->per_client
+                    : std::make_shared<ratelimit::KeyedRateLimiter>(
+                          ratelimit::MakeGcraParams(
+                              rate.count, rate.window_seconds,
+                              limits.per_client_burst ? limits.per_client_burst : rate.count),
+                          limits.max_clients);
     policy.push_back(fmt::format("\"client\";q={};w={}", rate.count, rate.window_seconds));
   }
   if (limits.global) {
     const Rate& rate = *limits.global;
     runtime->global = same_limits ? old->global
-                                  : std::make_shared<GlobalRateLimiter>(
+                                  : std::make_shared<ratelimit::GlobalRateLimiter>(
                                         rate.count, rate.window_seconds,
                                         limits.global_burst ? limits.global_burst : rate.count);
     policy.push_back(fmt::format("\"global\";q={};w={}", rate.count, rate.window_seconds));
@@ -219,9 +219,10 @@ void LoadBalancer::Start() {
   admin_->ExportMetrics(shared_.registry);
   auto runtime = shared_.runtime();
   if (config.cluster && runtime->global) {
-    cluster_ = std::make_unique<RateLimitCluster>(control_, *config.cluster, runtime->global.get());
+    cluster_ = std::make_unique<ratelimit::RateLimitCluster>(control_, *config.cluster,
+                                                             runtime->global.get());
     cluster_->Start();
-    RateLimitCluster* cluster = cluster_.get();
+    ratelimit::RateLimitCluster* cluster = cluster_.get();
     constexpr const char* kRefusedHelp =
         "Rate-limit cluster reports dropped, by reason (malformed; unauthenticated: no or a "
         "wrong MAC; replayed: a sequence number already taken).";
@@ -477,7 +478,7 @@ std::string LoadBalancer::StatusJson() {
     };
   }
   if (runtime->global) {
-    GcraParams now_params = runtime->global->current();
+    ratelimit::GcraParams now_params = runtime->global->current();
     nlohmann::json global = {
         {"rate", rl.global->ToString()},
         {"share", runtime->global->share()},
@@ -488,7 +489,7 @@ std::string LoadBalancer::StatusJson() {
     if (cluster_) {
       global["demand_per_s"] = cluster_->my_demand();
       nlohmann::json peers = nlohmann::json::array();
-      for (const PeerStatus& p : cluster_->peers()) {
+      for (const ratelimit::PeerStatus& p : cluster_->peers()) {
         peers.push_back({{"address", p.address},
                          {"id", p.id},
                          {"alive", p.alive},

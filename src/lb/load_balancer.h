@@ -64,7 +64,7 @@ class LoadBalancer {
   std::unique_ptr<EventLoopGroup> loops_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<http::SimpleServer> admin_;
-  std::unique_ptr<RateLimitCluster> cluster_;
+  std::unique_ptr<ratelimit::RateLimitCluster> cluster_;
   // Session-ticket keys: one ring for every thread and every reload, rotated
   // by ticket_timer_ on the control loop.
   std::shared_ptr<tls::TicketKeys> ticket_keys_ = std::make_shared<tls::TicketKeys>();

@@ -46,7 +46,7 @@ RateLimitOutcome AdmitByRateLimits(const LbRuntime& rt, LbMetrics& metrics, std:
                                    int64_t now_ns) {
   RateLimitOutcome out;
   if (rt.per_client) {
-    GcraDecision d = rt.per_client->Take(key, now_ns);
+    ratelimit::GcraDecision d = rt.per_client->Take(key, now_ns);
     if (!d.allowed) {
       metrics.limited_client->Add();
       out.allowed = false;
@@ -57,7 +57,7 @@ RateLimitOutcome AdmitByRateLimits(const LbRuntime& rt, LbMetrics& metrics, std:
     fmt::format_to(std::back_inserter(out.state), "\"client\";r={};t={}", d.remaining, d.reset_s);
   }
   if (rt.global) {
-    GcraDecision d = rt.global->Take(now_ns);
+    ratelimit::GcraDecision d = rt.global->Take(now_ns);
     if (!d.allowed) {
       metrics.limited_global->Add();
       out.allowed = false;

@@ -10,7 +10,7 @@
 #include "base/secret.h"
 #include "net/tcp.h"
 
-namespace nines {
+namespace nines::ratelimit {
 
 namespace {
 
@@ -225,4 +225,4 @@ void RateLimitCluster::OnDatagram(size_t n, const asio::ip::udp::endpoint& from)
   it->second.last_seen_ms = SteadyClock::Instance().NowMillis();
 }
 
-}  // namespace nines
+}  // namespace nines::ratelimit

@@ -27,7 +27,7 @@
 #include "base/config.h"
 #include "ratelimit/global_limiter.h"
 
-namespace nines {
+namespace nines::ratelimit {
 
 struct ClusterConfig {
   std::string id;               // defaults to the bind address
@@ -113,4 +113,4 @@ class RateLimitCluster {
   bool stopped_ = false;
 };
 
-}  // namespace nines
+}  // namespace nines::ratelimit

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-namespace nines {
+namespace nines::ratelimit {
 
 namespace {
 
@@ -57,4 +57,4 @@ GcraDecision AtomicGcra::Take(const GcraParams& params, int64_t now_ns) {
   }
 }
 
-}  // namespace nines
+}  // namespace nines::ratelimit

@@ -8,7 +8,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace nines {
+namespace nines::ratelimit {
 
 struct GcraParams {
   int64_t emission_ns = 1'000'000'000;  // time per request at the sustained rate
@@ -40,4 +40,4 @@ class AtomicGcra {
   std::atomic<int64_t> tat_{0};
 };
 
-}  // namespace nines
+}  // namespace nines::ratelimit

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace nines {
+namespace nines::ratelimit {
 
 GlobalRateLimiter::GlobalRateLimiter(int64_t count, int64_t window_s, int64_t burst)
     : policy_(MakeGcraParams(count, window_s, burst)),
@@ -49,4 +49,4 @@ double ComputeShare(double global, double my_demand, const double* peer_demands,
   return std::clamp(share, floor / members, 1.0);
 }
 
-}  // namespace nines
+}  // namespace nines::ratelimit

@@ -9,7 +9,7 @@
 
 #include "ratelimit/gcra.h"
 
-namespace nines {
+namespace nines::ratelimit {
 
 class GlobalRateLimiter {
  public:
@@ -45,4 +45,4 @@ class GlobalRateLimiter {
 double ComputeShare(double global, double my_demand, const double* peer_demands, int peers,
                     double floor = 0.02);
 
-}  // namespace nines
+}  // namespace nines::ratelimit

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <random>
 
-namespace nines {
+namespace nines::ratelimit {
 namespace {
 
 uint64_t Rotl(uint64_t x, int b) {
@@ -78,4 +78,4 @@ std::string_view KeyDigester::Form(std::string_view key,
   return std::string_view(scratch->data(), kDigestSize);
 }
 
-}  // namespace nines
+}  // namespace nines::ratelimit

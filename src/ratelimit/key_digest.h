@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace nines {
+namespace nines::ratelimit {
 
 class KeyDigester {
  public:
@@ -32,4 +32,4 @@ class KeyDigester {
 // SipHash-2-4 of `data` under the 128-bit key (k0, k1).
 uint64_t SipHash24(uint64_t k0, uint64_t k1, std::string_view data);
 
-}  // namespace nines
+}  // namespace nines::ratelimit

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-namespace nines {
+namespace nines::ratelimit {
 
 KeyedRateLimiter::KeyedRateLimiter(GcraParams params, size_t max_keys, size_t shards)
     : params_(params), max_keys_(std::max<size_t>(1, max_keys)) {
@@ -80,4 +80,4 @@ size_t KeyedRateLimiter::size() const {
   return n;
 }
 
-}  // namespace nines
+}  // namespace nines::ratelimit

@@ -19,7 +19,7 @@
 #include "ratelimit/gcra.h"
 #include "ratelimit/key_digest.h"
 
-namespace nines {
+namespace nines::ratelimit {
 
 class KeyedRateLimiter {
  public:
@@ -68,4 +68,4 @@ class KeyedRateLimiter {
   std::atomic<uint64_t> evictions_{0};
 };
 
-}  // namespace nines
+}  // namespace nines::ratelimit

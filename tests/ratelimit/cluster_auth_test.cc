@@ -12,7 +12,7 @@
 #include "base/secret.h"
 #include "ratelimit/cluster.h"
 
-namespace nines {
+namespace nines::ratelimit {
 namespace {
 
 constexpr const char* kHost = "127.0.212.1";
@@ -86,4 +86,4 @@ TEST_F(ClusterFixture, SpoofedReportsChangeNothing) {
 }
 
 }  // namespace
-}  // namespace nines
+}  // namespace nines::ratelimit

@@ -10,7 +10,7 @@
 #include "ratelimit/global_limiter.h"
 #include "ratelimit/keyed_limiter.h"
 
-namespace nines {
+namespace nines::ratelimit {
 namespace {
 
 constexpr int64_t kSecond = 1'000'000'000;
@@ -150,4 +150,4 @@ TEST(ClusterTest, ParsesReportsStrictly) {
 }
 
 }  // namespace
-}  // namespace nines
+}  // namespace nines::ratelimit

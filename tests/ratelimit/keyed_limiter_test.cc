@@ -6,7 +6,7 @@
 
 #include <string>
 
-namespace nines {
+namespace nines::ratelimit {
 namespace {
 
 TEST(KeyDigestTest, SipHashMatchesTheReferenceVectors) {
@@ -53,4 +53,4 @@ TEST(KeyedLimiterTest, MemoryIsBoundedInBytes) {
 }
 
 }  // namespace
-}  // namespace nines
+}  // namespace nines::ratelimit
