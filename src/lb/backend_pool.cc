@@ -3,7 +3,7 @@
 
 #include "net/tcp.h"
 
-namespace nines {
+namespace nines::lb {
 
 std::unique_ptr<BackendConnection> BackendPool::Take(const ServerState* server, int64_t now_ms,
                                                      int max_idle_ms) {
@@ -61,4 +61,4 @@ size_t BackendPool::idle_count() const {
   return n;
 }
 
-}  // namespace nines
+}  // namespace nines::lb

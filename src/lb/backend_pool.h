@@ -12,7 +12,7 @@
 
 #include "lb/server_state.h"
 
-namespace nines {
+namespace nines::lb {
 
 struct BackendConnection {
   explicit BackendConnection(asio::io_context& io) : socket(io) {}
@@ -39,4 +39,4 @@ class BackendPool {
   std::unordered_map<const ServerState*, std::vector<std::unique_ptr<BackendConnection>>> idle_;
 };
 
-}  // namespace nines
+}  // namespace nines::lb

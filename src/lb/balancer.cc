@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-namespace nines {
+namespace nines::lb {
 
 std::vector<int> SmoothWeightedSchedule(const std::vector<int>& ids,
                                         const std::vector<int>& weights) {
@@ -220,4 +220,4 @@ int PickServer(const ServerPool& pool, const PickRequest& request, PickState* st
   return id;
 }
 
-}  // namespace nines
+}  // namespace nines::lb

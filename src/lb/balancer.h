@@ -13,7 +13,7 @@
 #include "lb/lb_config.h"
 #include "lb/server_state.h"
 
-namespace nines {
+namespace nines::lb {
 
 struct ServerPool {
   std::vector<std::shared_ptr<ServerState>> servers;
@@ -67,4 +67,4 @@ bool AnyServerBusy(const ServerPool& pool, const PickRequest& request);
 std::vector<int> SmoothWeightedSchedule(const std::vector<int>& ids,
                                         const std::vector<int>& weights);
 
-}  // namespace nines
+}  // namespace nines::lb

@@ -5,7 +5,7 @@
 
 #include "net/tcp.h"
 
-namespace nines {
+namespace nines::lb {
 
 namespace {
 
@@ -76,4 +76,4 @@ std::unique_ptr<ByteStream> MakeTcpByteStream(asio::ip::tcp::socket socket) {
   return std::make_unique<TcpByteStream>(std::move(socket));
 }
 
-}  // namespace nines
+}  // namespace nines::lb

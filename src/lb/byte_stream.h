@@ -14,7 +14,7 @@
 
 #include "tls/stream.h"
 
-namespace nines {
+namespace nines::lb {
 
 class ByteStream {
  public:
@@ -39,4 +39,4 @@ std::unique_ptr<ByteStream> MakeTcpByteStream(asio::ip::tcp::socket socket);
 std::unique_ptr<ByteStream> MakeTlsByteStream(asio::ip::tcp::socket socket,
                                               std::unique_ptr<tls::Stream> stream);
 
-}  // namespace nines
+}  // namespace nines::lb

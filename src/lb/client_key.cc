@@ -1,7 +1,7 @@
 // Client keys: X-Forwarded-For walked from the right past trusted proxies.
 #include "lb/client_key.h"
 
-namespace nines {
+namespace nines::lb {
 namespace {
 
 bool Trusted(uint32_t ip, const std::vector<Ipv4Network>& trusted) {
@@ -62,4 +62,4 @@ std::string_view ClientKeyOf(const http::RequestHead& request, std::string_view 
   return ForwardedClient(request.headers, peer, peer_ip, limits.trusted_proxies);
 }
 
-}  // namespace nines
+}  // namespace nines::lb

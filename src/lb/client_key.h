@@ -13,7 +13,7 @@
 #include "http/parser.h"
 #include "lb/lb_config.h"
 
-namespace nines {
+namespace nines::lb {
 
 // The client's address: `peer` unless it is a trusted proxy; then the
 // rightmost X-Forwarded-For address (over every such header, in order) that
@@ -29,4 +29,4 @@ std::string_view ForwardedClient(const std::vector<http::Header>& headers, std::
 std::string_view ClientKeyOf(const http::RequestHead& request, std::string_view peer,
                              uint32_t peer_ip, const RateLimitConfig& limits);
 
-}  // namespace nines
+}  // namespace nines::lb

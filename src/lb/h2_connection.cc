@@ -8,7 +8,7 @@
 #include "base/log.h"
 #include "lb/h2_stream.h"
 
-namespace nines {
+namespace nines::lb {
 
 namespace {
 constexpr size_t kReadChunk = 16384;
@@ -166,4 +166,4 @@ void H2Connection::OnLimit(http::H2Limit limit) {
   shared_.metrics.h2_limits[static_cast<int>(limit)]->Add();
 }
 
-}  // namespace nines
+}  // namespace nines::lb

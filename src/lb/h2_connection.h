@@ -18,7 +18,7 @@
 #include "lb/byte_stream.h"
 #include "lb/worker.h"
 
-namespace nines {
+namespace nines::lb {
 
 class H2Stream;
 
@@ -75,4 +75,4 @@ class H2Connection : public std::enable_shared_from_this<H2Connection>, public h
   int64_t idle_since_ms_ = 0;  // no stream open since then
 };
 
-}  // namespace nines
+}  // namespace nines::lb

@@ -16,7 +16,7 @@
 #include "lb/h2_connection.h"
 #include "lb/outlier.h"
 
-namespace nines {
+namespace nines::lb {
 
 namespace {
 
@@ -556,4 +556,4 @@ void H2Stream::DropBackend() {
   }
 }
 
-}  // namespace nines
+}  // namespace nines::lb

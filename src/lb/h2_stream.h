@@ -17,7 +17,7 @@
 #include "lb/backend_pool.h"
 #include "lb/request_path.h"
 
-namespace nines {
+namespace nines::lb {
 
 class H2Connection;
 class Worker;
@@ -114,4 +114,4 @@ class H2Stream : public std::enable_shared_from_this<H2Stream> {
   int status_ = 0;
 };
 
-}  // namespace nines
+}  // namespace nines::lb

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-namespace nines {
+namespace nines::lb {
 
 uint64_t HashBytes(std::string_view data) {
   uint64_t h = 1469598103934665603ull;
@@ -41,4 +41,4 @@ size_t HashRing::LowerBound(uint64_t hash) const {
   return it == points_.end() ? 0 : static_cast<size_t>(it - points_.begin());
 }
 
-}  // namespace nines
+}  // namespace nines::lb

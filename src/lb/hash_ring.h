@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace nines {
+namespace nines::lb {
 
 // 64-bit hash of bytes (FNV-1a followed by a murmur-style finalizer).
 uint64_t HashBytes(std::string_view data);
@@ -47,4 +47,4 @@ class HashRing {
   std::vector<Point> points_;
 };
 
-}  // namespace nines
+}  // namespace nines::lb

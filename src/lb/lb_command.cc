@@ -37,7 +37,7 @@ int RunLbCommand(const std::vector<std::string>& args) {
   SetLogLevel(level);
 
   ConfigErrors errors;
-  std::optional<LbConfig> config = ReadLbConfig(config_file, &errors);
+  std::optional<lb::LbConfig> config = lb::ReadLbConfig(config_file, &errors);
   if (!config) {
     std::fprintf(stderr, "%s\n", errors.ToString().c_str());
     return 2;
@@ -47,9 +47,9 @@ int RunLbCommand(const std::vector<std::string>& args) {
   std::string admin = config->admin.ToString();
   size_t servers = config->servers.size();
   int threads = config->threads;
-  std::string balance = BalanceModeName(config->balance);
+  std::string balance = lb::BalanceModeName(config->balance);
   try {
-    LoadBalancer lb(std::move(*config));
+    lb::LoadBalancer lb(std::move(*config));
     lb.Start();
     LogInfo("lb", "listening on {} (admin {}), {} servers, balance {}, {} threads", listen, admin,
             servers, balance, threads);

@@ -10,8 +10,9 @@
 
 #include "base/log.h"
 #include "base/secret.h"
+#include "lb/lb_command.h"
 
-namespace nines {
+namespace nines::lb {
 
 const char* BalanceModeName(BalanceMode mode) {
   switch (mode) {
@@ -317,9 +318,14 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
   return config;
 }
 
+}  // namespace nines::lb
+
+namespace nines {
+
+// `nines check` for lb configs (declared in lb_command.h, beside `nines lb`).
 std::string CheckLbConfig(const std::string& file) {
   ConfigErrors errors;
-  std::optional<LbConfig> config = ReadLbConfig(file, &errors);
+  std::optional<lb::LbConfig> config = lb::ReadLbConfig(file, &errors);
   // Warnings do not make the config invalid: they go to stderr beside the verdict.
   if (config && config->tls) {
     for (const std::string& w : config->tls->warnings) std::fprintf(stderr, "%s\n", w.c_str());

@@ -13,7 +13,7 @@
 #include "ratelimit/cluster.h"
 #include "tls/server_context.h"
 
-namespace nines {
+namespace nines::lb {
 
 enum class BalanceMode { kRoundRobin, kLeastConn, kPowerOfTwo, kHashIp, kHashHeader };
 
@@ -113,7 +113,4 @@ struct LbConfig {
 // Reads and validates `file`. On error returns nullopt and fills `errors`.
 std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* errors);
 
-// `nines check` for lb configs: "" when valid, else the error lines.
-std::string CheckLbConfig(const std::string& file);
-
-}  // namespace nines
+}  // namespace nines::lb

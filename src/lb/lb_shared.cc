@@ -3,7 +3,7 @@
 
 #include <string>
 
-namespace nines {
+namespace nines::lb {
 
 LbShared::LbShared() {
   MetricsRegistry& r = registry;
@@ -104,4 +104,4 @@ LbShared::LbShared() {
                      [this] { return static_cast<double>(tls_handshakes.load()); });
 }
 
-}  // namespace nines
+}  // namespace nines::lb

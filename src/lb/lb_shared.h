@@ -22,7 +22,7 @@
 #include "tls/server_context.h"
 #include "tls/stream.h"
 
-namespace nines {
+namespace nines::lb {
 
 class Worker;
 
@@ -112,4 +112,4 @@ class LbShared {
   std::atomic<uint64_t> generation_{0};
 };
 
-}  // namespace nines
+}  // namespace nines::lb

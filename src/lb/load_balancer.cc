@@ -17,7 +17,7 @@
 #include "lb/byte_stream.h"
 #include "lb/h2_connection.h"
 
-namespace nines {
+namespace nines::lb {
 
 LoadBalancer::LoadBalancer(LbConfig config) {
   config_file_ = config.file;
@@ -576,4 +576,4 @@ void LoadBalancer::HandleAdmin(const http::Request& request, const http::Respond
   respond(http::Response::Json(404, R"({"error":"not found"})"));
 }
 
-}  // namespace nines
+}  // namespace nines::lb

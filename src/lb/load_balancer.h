@@ -17,7 +17,7 @@
 #include "ratelimit/cluster.h"
 #include "tls/ticket_keys.h"
 
-namespace nines {
+namespace nines::lb {
 
 class LoadBalancer {
  public:
@@ -76,4 +76,4 @@ class LoadBalancer {
   bool draining_ = false;
 };
 
-}  // namespace nines
+}  // namespace nines::lb

@@ -7,7 +7,7 @@
 
 #include "base/log.h"
 
-namespace nines {
+namespace nines::lb {
 
 bool IsGatewayFailure(int status) {
   return status == 502 || status == 503 || status == 504;
@@ -64,4 +64,4 @@ bool RecordFailure(ServerState& server, int64_t now_ms, const OutlierConfig& con
   return true;
 }
 
-}  // namespace nines
+}  // namespace nines::lb

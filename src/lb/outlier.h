@@ -11,7 +11,7 @@
 #include "lb/lb_config.h"
 #include "lb/server_state.h"
 
-namespace nines {
+namespace nines::lb {
 
 // True for the statuses that say the server (or what is behind it) failed,
 // not the application: 502, 503 and 504, as Envoy's
@@ -32,4 +32,4 @@ void RecordSuccess(ServerState& server, int64_t now_ms, const OutlierConfig& con
 bool RecordFailure(ServerState& server, int64_t now_ms, const OutlierConfig& config,
                    const std::vector<std::shared_ptr<ServerState>>& pool);
 
-}  // namespace nines
+}  // namespace nines::lb

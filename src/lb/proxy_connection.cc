@@ -19,7 +19,7 @@
 #include "lb/outlier.h"
 #include "net/tcp.h"
 
-namespace nines {
+namespace nines::lb {
 
 namespace {
 
@@ -385,7 +385,7 @@ bool ClientConnection::AdmitByRateLimits() {
   std::string_view key =
       rt.per_client ? ClientKeyOf(request_, client_ip_, client_ip_number_, rt.config.rate_limit)
                     : std::string_view();
-  RateLimitOutcome outcome = nines::AdmitByRateLimits(rt, shared_.metrics, key, request_start_ns_);
+  RateLimitOutcome outcome = lb::AdmitByRateLimits(rt, shared_.metrics, key, request_start_ns_);
   rate_limit_state_ = std::move(outcome.state);
   if (outcome.allowed) return true;
   LocalReply(429, !body_complete_, RateLimitRejectHeaders(rt, outcome));
@@ -538,7 +538,7 @@ bool ClientConnection::RetryAllowed(Failure failure) {
   request.tried_count = tried_count_;
   request.stream_started = stream_started_;
   request.idempotent = idempotent_;
-  return nines::RetryAllowed(runtime_->config, shared_, worker_.now_ms(), request, failure);
+  return lb::RetryAllowed(runtime_->config, shared_, worker_.now_ms(), request, failure);
 }
 
 void ClientConnection::OnResponseHead() {
@@ -893,4 +893,4 @@ void ClientConnection::OnDeadline() {
   }
 }
 
-}  // namespace nines
+}  // namespace nines::lb

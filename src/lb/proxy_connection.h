@@ -20,7 +20,7 @@
 #include "lb/worker.h"
 #include "tls/stream.h"
 
-namespace nines {
+namespace nines::lb {
 
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  public:
@@ -172,4 +172,4 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   int status_ = 0;
 };
 
-}  // namespace nines
+}  // namespace nines::lb

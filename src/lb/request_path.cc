@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <iterator>
 
-namespace nines {
+namespace nines::lb {
 
 namespace {
 
@@ -179,4 +179,4 @@ void RecordFinished(LbShared& shared, ServerState& server, int status, int64_t s
   server.responses_by_class[std::clamp(status / 100, 1, 5)]->Add();
 }
 
-}  // namespace nines
+}  // namespace nines::lb

@@ -15,7 +15,7 @@
 #include "lb/balancer.h"
 #include "lb/lb_shared.h"
 
-namespace nines {
+namespace nines::lb {
 
 bool IsIdempotent(std::string_view method);
 
@@ -72,4 +72,4 @@ void AppendUpstreamHead(std::string& out, const http::RequestHead& request,
 void RecordFinished(LbShared& shared, ServerState& server, int status, int64_t start_ns,
                     int64_t end_ns);
 
-}  // namespace nines
+}  // namespace nines::lb

@@ -21,7 +21,7 @@
 
 #include "base/clock.h"
 
-namespace nines {
+namespace nines::lb {
 
 class RetryBudget {
  public:
@@ -99,4 +99,4 @@ class RetryBudget {
   std::atomic<int64_t> last_decay_ms_{kUnstarted};
 };
 
-}  // namespace nines
+}  // namespace nines::lb

@@ -3,7 +3,7 @@
 
 #include "net/tcp.h"
 
-namespace nines {
+namespace nines::lb {
 
 ServerState::ServerState(std::string name_in, Endpoint address_in)
     : name(std::move(name_in)), address(std::move(address_in)), tcp_endpoint(ToTcp(address)) {}
@@ -14,4 +14,4 @@ const char* ServerState::StateName(int64_t now_ms) const {
   return "up";
 }
 
-}  // namespace nines
+}  // namespace nines::lb

@@ -19,7 +19,7 @@ namespace nines::health {
 class HealthChecker;
 }  // namespace nines::health
 
-namespace nines {
+namespace nines::lb {
 
 struct ServerState {
   ServerState(std::string name, Endpoint address);
@@ -85,4 +85,4 @@ struct ServerState {
   const char* StateName(int64_t now_ms) const;
 };
 
-}  // namespace nines
+}  // namespace nines::lb

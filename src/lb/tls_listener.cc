@@ -9,7 +9,7 @@
 #include "net/tcp.h"
 #include "tls/stream.h"
 
-namespace nines {
+namespace nines::lb {
 
 namespace {
 
@@ -124,4 +124,4 @@ void TlsListener::Accept() {
   });
 }
 
-}  // namespace nines
+}  // namespace nines::lb

@@ -11,7 +11,7 @@
 
 #include "base/config.h"
 
-namespace nines {
+namespace nines::lb {
 
 class Worker;
 
@@ -31,4 +31,4 @@ class TlsListener {
   bool accepting_ = false;
 };
 
-}  // namespace nines
+}  // namespace nines::lb

@@ -17,7 +17,7 @@
 #include "lb/tls_listener.h"
 #include "net/tcp.h"
 
-namespace nines {
+namespace nines::lb {
 
 Worker::Worker(asio::io_context& io, int index, LbShared& shared)
     : io_(io),
@@ -311,4 +311,4 @@ void Worker::Sweep() {
   });
 }
 
-}  // namespace nines
+}  // namespace nines::lb

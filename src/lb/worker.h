@@ -20,7 +20,7 @@
 #include "lb/balancer.h"
 #include "lb/lb_shared.h"
 
-namespace nines {
+namespace nines::lb {
 
 class ClientConnection;
 class H2Connection;
@@ -103,4 +103,4 @@ class Worker {
   std::atomic<bool> drain_posted_{false};
 };
 
-}  // namespace nines
+}  // namespace nines::lb

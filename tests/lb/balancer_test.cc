@@ -7,7 +7,7 @@
 
 #include <map>
 
-namespace nines {
+namespace nines::lb {
 namespace {
 
 std::vector<std::shared_ptr<ServerState>> Servers(int primaries, int backups,
@@ -249,4 +249,4 @@ TEST(BalancerTest, ConsistentHashMovesOnlyTheLeavingServersKeys) {
 }
 
 }  // namespace
-}  // namespace nines
+}  // namespace nines::lb

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-namespace nines {
+namespace nines::lb {
 namespace {
 
 std::vector<Ipv4Network> Trusted(std::initializer_list<const char*> nets) {
@@ -80,4 +80,4 @@ TEST(ClientKeyTest, HeaderKeyComesFirst) {
 }
 
 }  // namespace
-}  // namespace nines
+}  // namespace nines::lb

@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <fstream>
 
-namespace nines {
+#include "lb/lb_command.h"
+
+namespace nines::lb {
 namespace {
 
 std::string Check(const std::string& text) {
@@ -173,4 +175,4 @@ TEST(LbConfigTest, SyntaxError) {
 }
 
 }  // namespace
-}  // namespace nines
+}  // namespace nines::lb

@@ -9,7 +9,7 @@
 
 #include "lb/retry_budget.h"
 
-namespace nines {
+namespace nines::lb {
 namespace {
 
 std::vector<std::shared_ptr<ServerState>> Pool(int n) {
@@ -192,4 +192,4 @@ TEST(OutlierTest, OnlyGatewayFailuresCount) {
 }
 
 }  // namespace
-}  // namespace nines
+}  // namespace nines::lb
