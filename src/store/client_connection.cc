@@ -16,6 +16,7 @@
 #include "store/outcome.h"
 #include "store/resp_writer.h"
 #include "store/store_server.h"
+#include "store/transaction_commands.h"
 
 namespace nines::store {
 
@@ -176,6 +177,33 @@ void ClientConnection::Handle(const std::vector<std::string_view>& received) {
       break;
     case PlanKind::kWrite:
       break;
+    case PlanKind::kExec: {
+      auto request = std::make_shared<Request>();
+      request->exec = true;
+      request->write = true;
+      request->exec_items = TakeTransaction(session_, context, &request->exec_watches);
+      request->deadline_ms = server_->RequestDeadline();
+      Route(std::move(request), seq);
+      return;
+    }
+    case PlanKind::kWatch: {
+      if (!session_.watched) session_.watched = std::make_shared<WatchList>();
+      auto request = std::make_shared<Request>();
+      request->watch = true;
+      request->args.emplace_back(kWatchPointCommand);
+      request->watch_keys.assign(args.begin() + 1, args.end());
+      request->watch_target = session_.watched;
+      if (session_.stale_reads) {  // READONLY: this member's view, as its reads
+        Complete(seq, FinishWatch(*request, server_->state().applied_index(), context.now_ms));
+        return;
+      }
+      request->plan.kind = PlanKind::kRead;
+      request->plan.spec = LookupCommand(kWatchPointCommand);
+      request->deadline_ms = server_->RequestDeadline();
+      pending_watches_.push_back(seq);
+      Route(std::move(request), seq);
+      return;
+    }
   }
   auto request = std::make_shared<Request>();
   request->args.assign(args.begin(), args.end());
@@ -205,13 +233,24 @@ void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq, boo
   // A write waits while earlier reads of this connection wait for their
   // barrier: applied first, it would show in their replies (a read seeing a
   // write sent after it). Whatever comes after it waits behind it.
-  if (!parked_.empty() || (request->write && barrier_reads_ > 0)) {
+  // An EXEC also waits for the WATCHes before it (forwarded ones are not
+  // read barriers of this connection).
+  if (!parked_.empty() || (request->write && barrier_reads_ > 0) ||
+      (request->exec && !pending_watches_.empty())) {
     parked_.push_back(Parked{seq, std::move(request)});
     return;
+  }
+  if (request->exec && request->args.empty()) {
+    request->args = ExecRequestArgs(request->exec_watches.get(), request->exec_items);
+    request->exec_items.clear();
+    request->exec_watches.reset();
   }
   auto self = shared_from_this();
   if (server_->IsLeader()) {
     bool started;
+    if (request->exec && request->plan.kind != PlanKind::kWrite && !PrepareExec(*request, seq)) {
+      return;
+    }
     if (request->write) {
       started = server_->ProposeWrite(
           request->plan.proposal, &last_write_index_,
@@ -303,7 +342,37 @@ std::string ClientConnection::Reclassify(const Request& request, int earlier_sen
   return UnknownOutcomeError(error.substr(9) + " (an earlier attempt may have been applied)");
 }
 
+bool ClientConnection::PrepareExec(Request& request, uint64_t seq) {
+  std::vector<std::string_view> args(request.args.begin(), request.args.end());
+  ClientSession session;  // the items were checked with the client's session
+  session.authenticated = true;
+  std::string out;
+  PrepareCommand(args, session, server_->Context(), &request.plan, &out);
+  if (request.plan.kind == PlanKind::kWrite) return true;
+  Complete(seq, std::move(out));
+  return false;
+}
+
+std::string ClientConnection::FinishWatch(const Request& request, uint64_t index, int64_t time_ms) {
+  for (const std::string& key : request.watch_keys) {
+    request.watch_target->push_back(WatchedKey{key, index, time_ms});
+  }
+  return "+OK\r\n";
+}
+
+std::string ClientConnection::FinishForwardedWatch(const Request& request, std::string reply) {
+  uint64_t index = 0;
+  int64_t time_ms = 0;
+  if (!ParseWatchPoint(reply, &index, &time_ms)) return reply;  // an error: WATCH failed
+  return FinishWatch(request, index, time_ms);
+}
+
 void ClientConnection::RunRead(const Request& request, uint64_t seq) {
+  if (request.watch) {
+    Complete(seq,
+             FinishWatch(request, server_->state().applied_index(), server_->Context().now_ms));
+    return;
+  }
   std::vector<std::string_view> args(request.args.begin(), request.args.end());
   ExecuteBarrierRead(args, request.plan.spec, seq);
 }
@@ -324,8 +393,12 @@ void ClientConnection::ExecuteBarrierRead(std::span<const std::string_view> args
   }
   std::string out;
   CommandPlan plan;
-  ClientSession session = session_;
+  // Prepared again as a read; not the session itself (it may be in MULTI
+  // by now, which would queue it).
+  ClientSession session;
+  session.id = session_.id;
   session.authenticated = true;
+  session.stale_reads = session_.stale_reads;
   PrepareCommand(args, session, context, &plan, &out);
   if (plan.kind == PlanKind::kRead) {
     out.clear();
@@ -406,6 +479,10 @@ void ClientConnection::FinishReadGroup(const std::shared_ptr<ReadGroup>& group, 
 
 void ClientConnection::BarrierDone() {
   --barrier_reads_;
+  RouteParked();
+}
+
+void ClientConnection::RouteParked() {
   if (barrier_reads_ > 0 || parked_.empty() || closed_) return;
   // In order: the first write is proposed, a read after it starts a barrier
   // that waits for it, and what follows parks again behind that read.
@@ -513,6 +590,7 @@ void ClientConnection::ForwardRead() {
           std::string reply = self->fwd_in_.substr(offset, len);
           offset += len;
           if (seq == 0) continue;
+          if (request && request->watch) reply = FinishForwardedWatch(*request, std::move(reply));
           if (request && reply.size() > 3 && reply[0] == '-') {
             std::string error =
                 Reclassify(*request, request->sends - 1, reply.substr(1, reply.size() - 3));
@@ -591,6 +669,16 @@ void ClientConnection::ForwardFailed(const std::string& why) {
 }
 
 void ClientConnection::Complete(uint64_t seq, std::string reply) {
+  if (!pending_watches_.empty()) {
+    auto it = std::find(pending_watches_.begin(), pending_watches_.end(), seq);
+    if (it != pending_watches_.end()) {
+      pending_watches_.erase(it);
+      // An EXEC parked behind it may go; not from inside this call.
+      if (pending_watches_.empty() && !parked_.empty()) {
+        asio::post(server_->io(), [self = shared_from_this()] { self->RouteParked(); });
+      }
+    }
+  }
   if (closed_ || seq < first_seq_ || seq >= first_seq_ + slots_.size()) return;
   Slot& slot = slots_[seq - first_seq_];
   slot.reply = std::move(reply);

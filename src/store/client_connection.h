@@ -50,6 +50,16 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     bool sent = false;     // handed to a forwarding connection: may have been applied
     int sends = 0;         // forwarding connections it was handed to
     uint64_t sent_on = 0;  // the last of them (fwd_generation_)
+    // EXEC: a write whose args (the NINES.EXEC request) are built when it is
+    // first routed, once the WATCHes before it have filled exec_watches.
+    bool exec = false;
+    std::vector<std::string> exec_items;
+    std::shared_ptr<WatchList> exec_watches;
+    // WATCH: a read (NINES.WATCHPOINT) whose point is added to watch_target
+    // for each of watch_keys.
+    bool watch = false;
+    std::vector<std::string> watch_keys;
+    std::shared_ptr<WatchList> watch_target;
   };
 
   // Reads that wait for one read barrier together: every one joined while
@@ -88,6 +98,16 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // applied is not a promise that nothing was applied: it becomes -UNKNOWN.
   static std::string Reclassify(const Request& request, int earlier_sends, std::string error);
   void RunRead(const Request& request, uint64_t seq);
+  // WATCH taken at (index, time): adds its keys to the watch list; the reply.
+  static std::string FinishWatch(const Request& request, uint64_t index, int64_t time_ms);
+  // A WATCH's reply from the leader (NINES.WATCHPOINT): +OK, or its error.
+  static std::string FinishForwardedWatch(const Request& request, std::string reply);
+  // EXEC on the leader: the NINES.EXEC request prepared into one proposal;
+  // false (and the request is answered) when it cannot be.
+  bool PrepareExec(Request& request, uint64_t seq);
+  // Routes the parked requests again, in order, unless a read barrier of
+  // this connection still waits.
+  void RouteParked();
   // Runs a read whose barrier passed: a plain read (spec has no prepare
   // step) at once, any other prepared again against the context now; args
   // live as long as the call.
@@ -150,6 +170,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     std::shared_ptr<Request> request;
   };
   std::deque<Parked> parked_;
+  // WATCHes not answered yet (seqs): an EXEC parks until none is left.
+  std::deque<uint64_t> pending_watches_;
   std::vector<std::string_view> read_args_;  // scratch for ExecuteBarrierRead
   bool reading_paused_ = false;
   bool closing_ = false;

@@ -107,9 +107,22 @@ bool ParseRandomCount(std::string_view text, int64_t* count, std::string* error)
   return true;
 }
 
+namespace {
+thread_local std::mt19937_64* read_rng_override = nullptr;
+}  // namespace
+
 uint64_t ReadRandom() {
+  if (read_rng_override != nullptr) return (*read_rng_override)();
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   return rng();
+}
+
+ScopedReadSeed::ScopedReadSeed(uint64_t seed) : rng_(seed), previous_(read_rng_override) {
+  read_rng_override = &rng_;
+}
+
+ScopedReadSeed::~ScopedReadSeed() {
+  read_rng_override = previous_;
 }
 
 }  // namespace nines::store

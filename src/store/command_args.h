@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -60,6 +61,20 @@ inline constexpr std::string_view kErrRandomTooMany =
 // HRANDFIELD, RANDOMKEY): reads are answered by one member and never
 // replicated, so they need not agree.
 uint64_t ReadRandom();
+// While alive, ReadRandom draws from a generator seeded with seed (reads
+// inside a transaction reply the same on every member). Not nested across
+// threads: one per thread at a time.
+class ScopedReadSeed {
+ public:
+  explicit ScopedReadSeed(uint64_t seed);
+  ~ScopedReadSeed();
+  ScopedReadSeed(const ScopedReadSeed&) = delete;
+  ScopedReadSeed& operator=(const ScopedReadSeed&) = delete;
+
+ private:
+  std::mt19937_64 rng_;
+  std::mt19937_64* previous_;
+};
 
 // KvResult::Raw replies built with a ReplyWriter.
 class RawReply {

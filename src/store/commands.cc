@@ -894,7 +894,7 @@ const CommandSpec kCommands[] = {
     {"ping", -1, kF, PingPrepare, nullptr, {}},
     {"psetex", 4, kW | kM, PSetExPrepare, nullptr, {}, 1, 1, 1},
     {"pttl", 2, kR | kF, nullptr, PttlRead, {}, 1, 1, 1},
-    {"quit", -1, kCmdNoAuth | kF, QuitPrepare, nullptr, {}},
+    {"quit", -1, kCmdNoAuth | kCmdNoQueue | kF, QuitPrepare, nullptr, {}},
     {"readonly", 1, kF, ReadOnlyPrepare, nullptr, {}},
     {"readwrite", 1, kF, ReadWritePrepare, nullptr, {}},
     {"role", 1, kF, RolePrepare, nullptr, {}},
@@ -934,14 +934,70 @@ bool ArityOk(const CommandSpec& spec, size_t argc) {
   return argc >= static_cast<size_t>(-spec.arity);
 }
 
+// Same order of checks as Redis's processCommand: unknown, arity, auth,
+// memory. The (sub)command, or null with *error.
+const CommandSpec* CheckCommand(std::span<const std::string_view> args,
+                                const ClientSession& session, const CommandContext& context,
+                                std::string* error) {
+  const CommandSpec* spec = LookupCommand(args[0]);
+  if (spec == nullptr) {
+    *error = UnknownCommandError(args);
+    return nullptr;
+  }
+  if (!spec->subcommands.empty() && args.size() >= 2) {
+    const CommandSpec* sub = LookupSubcommand(*spec, args[1]);
+    if (sub == nullptr) {
+      *error = fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", args[1].substr(0, 128),
+                           Upper(spec->name));
+      return nullptr;
+    }
+    spec = sub;
+  } else if (!spec->subcommands.empty() && spec->prepare == nullptr) {
+    *error = WrongArityError(spec->name);
+    return nullptr;
+  }
+  if (!ArityOk(*spec, args.size())) {
+    *error = WrongArityError(spec->name);
+    return nullptr;
+  }
+  if (!context.config->requirepass.empty() && !session.authenticated &&
+      !(spec->flags & kCmdNoAuth)) {
+    *error = kErrNoAuth;
+    return nullptr;
+  }
+  if ((spec->flags & kCmdDenyOom) && context.config->max_memory_bytes != 0 &&
+      context.used_memory_bytes > context.config->max_memory_bytes) {
+    *error = kErrOom;
+    return nullptr;
+  }
+  return spec;
+}
+
+// Inside MULTI: a command that passed its checks waits for EXEC. The queue is
+// bounded (one transaction is one log entry).
+void QueueCommand(std::span<const std::string_view> args, ClientSession& session,
+                  std::string* out) {
+  size_t bytes = 0;
+  for (std::string_view a : args) bytes += a.size() + 16;
+  ReplyWriter w(out);
+  if (session.queued.size() >= kMaxQueuedCommands ||
+      session.queued_bytes + bytes > kMaxQueuedBytes) {
+    session.multi_dirty = true;
+    return w.Error(kErrTooManyQueued);
+  }
+  session.queued.emplace_back(args.begin(), args.end());
+  session.queued_bytes += bytes;
+  w.SimpleString("QUEUED");
+}
+
 }  // namespace
 
 std::span<const CommandSpec> AllCommands() {
   // The base table and every group's, sorted by name (COMMAND lists them so).
   static const std::vector<CommandSpec>* all = [] {
     auto* v = new std::vector<CommandSpec>(std::begin(kCommands), std::end(kCommands));
-    for (auto group :
-         {HashCommands(), SetCommands(), KeyspaceCommands(), ListCommands(), ZsetCommands()}) {
+    for (auto group : {HashCommands(), SetCommands(), KeyspaceCommands(), ListCommands(),
+                       ZsetCommands(), TransactionCommands()}) {
       v->insert(v->end(), group.begin(), group.end());
     }
     std::sort(v->begin(), v->end(),
@@ -1004,28 +1060,14 @@ void PrepareCommand(std::span<const std::string_view> args, ClientSession& sessi
   plan->scan_by_type = false;
   ReplyWriter w(out);
 
-  // Same order of checks as Redis's processCommand: unknown, arity, auth.
-  const CommandSpec* spec = LookupCommand(args[0]);
-  if (spec == nullptr) return w.Error(UnknownCommandError(args));
-  if (!spec->subcommands.empty() && args.size() >= 2) {
-    const CommandSpec* sub = LookupSubcommand(*spec, args[1]);
-    if (sub == nullptr) {
-      return w.Error(fmt::format("ERR unknown subcommand '{}'. Try {} HELP.",
-                                 args[1].substr(0, 128), Upper(spec->name)));
-    }
-    spec = sub;
-  } else if (!spec->subcommands.empty() && spec->prepare == nullptr) {
-    return w.Error(WrongArityError(spec->name));
+  std::string error;
+  const CommandSpec* spec = CheckCommand(args, session, context, &error);
+  if (spec == nullptr) {
+    // As Redis's rejectCommand: a rejected command inside MULTI fails the EXEC.
+    if (session.in_multi) session.multi_dirty = true;
+    return w.Error(error);
   }
-  if (!ArityOk(*spec, args.size())) return w.Error(WrongArityError(spec->name));
-  if (!context.config->requirepass.empty() && !session.authenticated &&
-      !(spec->flags & kCmdNoAuth)) {
-    return w.Error(kErrNoAuth);
-  }
-  if ((spec->flags & kCmdDenyOom) && context.config->max_memory_bytes != 0 &&
-      context.used_memory_bytes > context.config->max_memory_bytes) {
-    return w.Error(kErrOom);
-  }
+  if (session.in_multi && !(spec->flags & kCmdNoQueue)) return QueueCommand(args, session, out);
   plan->spec = spec;
   CommandCall call{args, session, context, *plan, out};
   if (spec->prepare != nullptr) {
@@ -1045,8 +1087,12 @@ void ExecuteRead(const CommandPlan& plan, std::span<const std::string_view> args
 
 void FormatWriteReply(const CommandPlan& plan, const KvResult& result, std::string* out) {
   NINES_CHECK(plan.kind == PlanKind::kWrite, "only a write plan gets a write reply");
+  FormatResult(plan.reply, result, out);
+}
+
+void FormatResult(WriteReply reply, const KvResult& result, std::string* out) {
   ReplyWriter w(out);
-  if (plan.reply == WriteReply::kOkNilAsInteger) {
+  if (reply == WriteReply::kOkNilAsInteger) {
     if (result.type == KvResult::Type::kOk) return w.Integer(1);
     if (result.type == KvResult::Type::kNil) return w.Integer(0);
   }

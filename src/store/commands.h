@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,7 +40,17 @@ enum CommandFlag : uint32_t {
   kCmdNoAuth = 8,    // allowed before AUTH (AUTH, HELLO, QUIT)
   kCmdFast = 16,     // O(1) or O(log n), as Redis flags them
   kCmdDenyOom = 32,  // refused while the data set is over max_memory_bytes
+  kCmdNoQueue = 64,  // run at once inside MULTI, not queued (EXEC, DISCARD, MULTI, WATCH, QUIT)
 };
+
+// A key a connection watches (WATCH): the applied index and log time the
+// watch was taken at (see KvState::ModifiedSince).
+struct WatchedKey {
+  std::string key;
+  uint64_t index = 0;
+  int64_t time_ms = 0;
+};
+using WatchList = std::vector<WatchedKey>;
 
 // Per-connection state the commands read and change.
 struct ClientSession {
@@ -48,6 +59,16 @@ struct ClientSession {
   bool authenticated = false;
   bool close_after_reply = false;  // QUIT: send the reply, then close
   bool stale_reads = false;        // READONLY: reads may be served locally, unbarriered
+  // MULTI: commands are queued (checked for name, arity, auth and memory
+  // only) until EXEC; a failed check makes EXEC fail (multi_dirty).
+  bool in_multi = false;
+  bool multi_dirty = false;
+  std::vector<std::vector<std::string>> queued;
+  size_t queued_bytes = 0;
+  // WATCH: the list WATCH replies add to (they may complete later: a WATCH is
+  // a read barrier, or forwarded to the leader); null when nothing is
+  // watched. EXEC takes it, UNWATCH and DISCARD drop it.
+  std::shared_ptr<WatchList> watched;
 };
 
 struct MemberInfo {
@@ -93,7 +114,10 @@ struct CommandContext {
 
 struct CommandSpec;
 
-enum class PlanKind { kReply, kRead, kWrite };
+// kExec: EXEC of a transaction the session queued (the connection builds
+// it, see transaction_commands.h); kWatch: WATCH of the keys args[1..] (the
+// connection takes the watch point after a read barrier).
+enum class PlanKind { kReply, kRead, kWrite, kExec, kWatch };
 
 // How a write's KvResult becomes the client's reply.
 enum class WriteReply : uint8_t {
@@ -142,6 +166,8 @@ void ExecuteRead(const CommandPlan& plan, std::span<const std::string_view> args
                  const CommandContext& context, const KvState& state, std::string* out);
 // Step 2b: for kWrite plans, with the result of applying plan.proposal.
 void FormatWriteReply(const CommandPlan& plan, const KvResult& result, std::string* out);
+// The same for a result and a reply kind.
+void FormatResult(WriteReply reply, const KvResult& result, std::string* out);
 
 // The command (not subcommand) named name, case-insensitively, or null.
 const CommandSpec* LookupCommand(std::string_view name);
@@ -166,6 +192,13 @@ inline constexpr std::string_view kErrInvalidCursor = "ERR invalid cursor";
 inline constexpr std::string_view kErrKeyTooLarge = "ERR key exceeds the maximum allowed size";
 inline constexpr std::string_view kErrOom =
     "OOM command not allowed when used memory > 'maxmemory'.";
+inline constexpr std::string_view kErrExecAbort =
+    "EXECABORT Transaction discarded because of previous errors.";
+// Bounds of one MULTI's queue: the transaction becomes one log entry.
+inline constexpr size_t kMaxQueuedCommands = 1u << 20;
+inline constexpr size_t kMaxQueuedBytes = 48u << 20;
+inline constexpr std::string_view kErrTooManyQueued =
+    "ERR too many commands queued in this transaction (it must fit in one log entry)";
 
 // "ERR wrong number of arguments for 'get' command"
 std::string WrongArityError(std::string_view full_name);

@@ -57,6 +57,7 @@ bool RuleFor(KvOp op, OpRule* rule) {
       *rule = {0, false, 0, 0, false};
       return true;
     case KvOp::kCommand:
+    case KvOp::kExec:
       *rule = {0, false, 1, kMaxArgs, false};
       return true;
   }
@@ -93,6 +94,8 @@ const char* KvOpName(KvOp op) {
       return "purge-expired";
     case KvOp::kCommand:
       return "command";
+    case KvOp::kExec:
+      return "exec";
   }
   return "unknown";
 }

@@ -37,6 +37,9 @@ enum class KvOp : uint8_t {
   // by the command's ApplyFunction (kv_state.h), which parses the arguments
   // again (the same way on every member).
   kCommand = 13,
+  // A MULTI/EXEC transaction: args are the watches then one item per queued
+  // command (store/transaction.h); applied whole at this entry's index.
+  kExec = 14,
 };
 
 // Flag bits; which are allowed depends on the op.

@@ -16,7 +16,8 @@ namespace {
 
 constexpr uint32_t kSnapshotMagicV1 = 0x314b564e;  // "NVK1": string keys only (older versions)
 constexpr uint32_t kSnapshotMagicV2 = 0x324b564e;  // "NVK2": string keys, then the dedup table
-constexpr uint32_t kSnapshotMagic = 0x334b564e;    // "NVK3": typed values, then the dedup table
+constexpr uint32_t kSnapshotMagicV3 = 0x334b564e;  // "NVK3": typed values, then the dedup table
+constexpr uint32_t kSnapshotMagic = 0x344b564e;    // "NVK4": NVK3 with WATCH's tombstones
 
 int64_t SaturatingAdd(int64_t a, int64_t b) {
   int64_t out;
@@ -246,6 +247,16 @@ void KvState::Settle(KvEntry& entry) {
 
 void KvState::Erase(Map::iterator it) {
   std::string_view key = it->first;
+  const KvEntry& entry = it->second;
+  Tombstone tombstone;
+  tombstone.removed_at = applied_index_;
+  if (entry.expire_at_ms != 0 && entry.expire_at_ms <= clock_ms_) {
+    tombstone.changed_at = entry.version;  // it expired: that was the change
+    tombstone.expire_at_ms = entry.expire_at_ms;
+  } else {
+    tombstone.changed_at = applied_index_;
+  }
+  tombstones_.Record(key, tombstone);
   if (it->second.expire_at_ms != 0) expiry_.erase({it->second.expire_at_ms, key});
   scan_index_.Erase(key);
   memory_bytes_ -= key.size() + it->second.charged_bytes;
@@ -259,6 +270,30 @@ void KvState::SetExpiry(Map::iterator it, int64_t expire_at_ms) {
   if (entry.expire_at_ms != 0) expiry_.erase({entry.expire_at_ms, key});
   entry.expire_at_ms = expire_at_ms;
   if (expire_at_ms != 0) expiry_.emplace(expire_at_ms, key);
+}
+
+void KvState::FlushAll() {
+  if (map_.size() > KeyTombstones::kMaxEntries) {
+    tombstones_.ForgetAll(applied_index_);
+  } else {
+    // In SCAN order, not the map's: every member records (and so evicts) alike.
+    std::vector<std::string_view> keys;
+    keys.reserve(map_.size());
+    scan_index_.ForEachFrom(0, [&](uint64_t, std::string_view key) {
+      keys.push_back(key);
+      return true;
+    });
+    for (std::string_view key : keys) {
+      const KvEntry& entry = map_.find(key)->second;
+      Tombstone tombstone{applied_index_, applied_index_, 0};
+      if (entry.expire_at_ms != 0 && entry.expire_at_ms <= clock_ms_) {
+        tombstone.changed_at = entry.version;
+        tombstone.expire_at_ms = entry.expire_at_ms;
+      }
+      tombstones_.Record(key, tombstone);
+    }
+  }
+  Clear();
 }
 
 void KvState::Clear() {
@@ -416,7 +451,79 @@ KvResult KvState::ApplyCommand(uint64_t index, const KvCommand& c) {
   NINES_CHECK(index > applied_index_, "log entries are applied once, in index order");
   applied_index_ = index;
   if (c.now_ms > clock_ms_) clock_ms_ = c.now_ms;
+  if (c.op == KvOp::kExec) return ApplyExec(index, c);
+  return ApplyOp(index, c, index);
+}
 
+bool KvState::ModifiedSince(const TxWatch& watch) const {
+  auto it = map_.find(watch.key);
+  if (it != map_.end()) {
+    const KvEntry& e = it->second;
+    if (e.version > watch.index) return true;
+    // Unchanged since, but it may have expired in between.
+    const bool live_then = e.expire_at_ms == 0 || e.expire_at_ms > watch.time_ms;
+    const bool live_now = e.expire_at_ms == 0 || e.expire_at_ms > clock_ms_;
+    return live_then != live_now;
+  }
+  if (const Tombstone* t = tombstones_.Find(watch.key)) {
+    return t->changed_at > watch.index || (t->expire_at_ms != 0 && t->expire_at_ms > watch.time_ms);
+  }
+  return tombstones_.horizon() > watch.index;
+}
+
+KvResult KvState::ApplyExec(uint64_t index, const KvCommand& c) {
+  std::vector<TxWatch> watches;
+  if (!DecodeTxWatches(c.args[0], &watches)) {
+    return KvResult::Error("ERR malformed command: bad transaction watches");
+  }
+  for (const TxWatch& watch : watches) {
+    if (ModifiedSince(watch)) return KvResult::Raw(std::string(kExecAborted));
+  }
+  std::string reply = fmt::format("*{}\r\n", c.args.size() - 1);
+  KvCommand sub;
+  std::vector<std::string_view> args;
+  for (size_t i = 1; i < c.args.size(); ++i) {
+    // Each command draws its own randomness (two SPOPs pick independently).
+    const uint64_t seed = index ^ (static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull);
+    TxItemKind kind;
+    std::string_view rest;
+    if (!SplitTxItem(c.args[i], &kind, &rest)) {
+      reply += "-ERR malformed transaction item\r\n";
+      continue;
+    }
+    switch (kind) {
+      case TxItemKind::kLiteral:
+        reply.append(rest);
+        break;
+      case TxItemKind::kWrite: {
+        Status status = rest.empty() ? Status::InvalidArgument("malformed command: empty")
+                                     : DecodeKvCommand(rest.substr(1), &sub);
+        if (status.ok() && (sub.op == KvOp::kExec || sub.op == KvOp::kPurgeExpired)) {
+          status = Status::InvalidArgument("malformed command: not allowed in a transaction");
+        }
+        if (!status.ok()) {
+          reply += fmt::format("-ERR {}\r\n", status.message());
+          break;
+        }
+        AppendTransactionWrite(static_cast<uint8_t>(rest[0]), ApplyOp(index, sub, seed), &reply);
+        break;
+      }
+      case TxItemKind::kRead:
+        if (!DecodeTxArgs(rest, &args)) {
+          reply += "-ERR malformed transaction item\r\n";
+          break;
+        }
+        AppendTransactionRead(args, *this, seed, &reply);
+        break;
+      case TxItemKind::kCommand:
+        reply += "-ERR malformed transaction item\r\n";
+        break;
+    }
+  }
+  return KvResult::Raw(std::move(reply));
+}
+
+KvResult KvState::ApplyOp(uint64_t index, const KvCommand& c, uint64_t seed) {
   switch (c.op) {
     case KvOp::kSet:
       return ApplySet(index, c);
@@ -478,7 +585,7 @@ KvResult KvState::ApplyCommand(uint64_t index, const KvCommand& c) {
       return reply;
     }
     case KvOp::kFlushAll:
-      Clear();
+      FlushAll();
       return KvResult::Ok();
     case KvOp::kCasSet:
     case KvOp::kCasDel: {
@@ -511,26 +618,28 @@ KvResult KvState::ApplyCommand(uint64_t index, const KvCommand& c) {
       return KvResult::Integer(removed);
     }
     case KvOp::kCommand:
-      return ApplyTyped(index, c);
+      return ApplyTyped(index, c, seed);
+    case KvOp::kExec:
+      break;  // never nested: ApplyCommand runs a transaction
   }
   return KvResult::Error("ERR unknown state machine op");
 }
 
-KvResult KvState::ApplyTyped(uint64_t index, const KvCommand& c) {
+KvResult KvState::ApplyTyped(uint64_t index, const KvCommand& c, uint64_t seed) {
   ApplyFunction apply = LookupApplyFunction(c.args[0]);
   if (apply == nullptr) {
     // A name this version does not apply (never proposed by it): the same
     // error on every member of the same version.
     return KvResult::Error(fmt::format("ERR unknown replicated command '{}'", c.args[0]));
   }
-  KvWriter writer(this, index, c.number);
+  KvWriter writer(this, index, c.number, seed);
   return apply(writer, c.args);
 }
 
 // ---------------------------------------------------------------- writer
 
-KvWriter::KvWriter(KvState* state, uint64_t index, uint64_t max_value_bytes)
-    : state_(state), index_(index), max_value_bytes_(max_value_bytes), rng_(index) {}
+KvWriter::KvWriter(KvState* state, uint64_t index, uint64_t max_value_bytes, uint64_t seed)
+    : state_(state), index_(index), max_value_bytes_(max_value_bytes), rng_(seed) {}
 
 int64_t KvWriter::now_ms() const {
   return state_->clock_ms_;
@@ -577,6 +686,7 @@ void KvWriter::Rename(std::string_view from, std::string_view to) {
   Erase(to);
   auto it = state_->map_.find(from);
   NINES_CHECK(it != state_->map_.end(), "Rename of a missing key");
+  state_->tombstones_.Record(from, Tombstone{index_, index_, 0});
   const int64_t expire_at = it->second.expire_at_ms;
   state_->SetExpiry(it, 0);
   state_->scan_index_.Erase(it->first);
@@ -593,7 +703,7 @@ void KvWriter::Rename(std::string_view from, std::string_view to) {
 }
 
 void KvWriter::EraseAll() {
-  state_->Clear();
+  state_->FlushAll();
 }
 
 uint64_t KvWriter::Random() {
@@ -710,6 +820,7 @@ std::string KvState::Serialize() const {
     PutFixed64(&out, entry.version);
     return true;
   });
+  tombstones_.Serialize(&out);
   dedup_.Serialize(&out);  // absent in "NVK1" snapshots of older versions
   return out;
 }
@@ -717,10 +828,12 @@ std::string KvState::Serialize() const {
 Status KvState::Deserialize(std::string_view bytes) {
   Clear();
   dedup_.Clear();
+  tombstones_.Clear();
   applied_index_ = 0;
   clock_ms_ = 0;
   auto bad = [this](std::string_view why) {
     Clear();
+    tombstones_.Clear();
     applied_index_ = 0;
     clock_ms_ = 0;
     return Status::Corruption(fmt::format("state snapshot: {}", why));
@@ -730,8 +843,8 @@ Status KvState::Deserialize(std::string_view bytes) {
   uint64_t applied = 0;
   uint64_t clock = 0;
   uint64_t count = 0;
-  if (!decoder.GetFixed32(&magic) ||
-      (magic != kSnapshotMagic && magic != kSnapshotMagicV2 && magic != kSnapshotMagicV1)) {
+  if (!decoder.GetFixed32(&magic) || (magic != kSnapshotMagic && magic != kSnapshotMagicV3 &&
+                                      magic != kSnapshotMagicV2 && magic != kSnapshotMagicV1)) {
     return bad("bad magic");
   }
   if (!decoder.GetFixed64(&applied) || !decoder.GetFixed64(&clock) ||
@@ -747,7 +860,7 @@ Status KvState::Deserialize(std::string_view bytes) {
     if (!decoder.GetLengthPrefixed(&key)) return bad(fmt::format("entry {} truncated", i));
     if (map_.find(key) != map_.end()) return bad(fmt::format("duplicate key at entry {}", i));
     auto it = Upsert(key);
-    if (magic == kSnapshotMagic) {
+    if (magic == kSnapshotMagic || magic == kSnapshotMagicV3) {
       if (!DecodeValue(&decoder, &it->second)) return bad(fmt::format("entry {}: bad value", i));
     } else {
       std::string_view string_value;  // NVK1, NVK2: strings only
@@ -763,6 +876,13 @@ Status KvState::Deserialize(std::string_view bytes) {
     it->second.version = version;
     Settle(it->second);
     SetExpiry(it, static_cast<int64_t>(expire_at));
+  }
+  if (magic == kSnapshotMagic) {
+    if (!tombstones_.Deserialize(&decoder)) return bad("bad tombstones");
+  } else {
+    // Older snapshots kept no tombstones: nothing is known of removals
+    // before this state (a watch taken earlier counts as modified).
+    tombstones_.ForgetAll(applied);
   }
   if (magic != kSnapshotMagicV1) {
     size_t used = 0;

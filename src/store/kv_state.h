@@ -24,10 +24,12 @@
 #include <utility>
 #include <vector>
 
+#include "store/key_tombstones.h"
 #include "store/kv_command.h"
 #include "store/kv_value.h"
 #include "store/request_dedup.h"
 #include "store/status.h"
+#include "store/transaction.h"
 
 namespace nines::store {
 
@@ -106,7 +108,8 @@ class KvState;
 // random draws and its version stamp belong to that log entry.
 class KvWriter {
  public:
-  KvWriter(KvState* state, uint64_t index, uint64_t max_value_bytes);
+  // seed: of Random (the log index; a transaction's commands each get their own).
+  KvWriter(KvState* state, uint64_t index, uint64_t max_value_bytes, uint64_t seed);
   uint64_t index() const { return index_; }
   int64_t now_ms() const;  // the log time (clock_ms after this command's stamp)
   // The largest string value allowed (carried in the command: the same limit
@@ -147,6 +150,15 @@ using ApplyFunction = KvResult (*)(KvWriter& writer, std::span<const std::string
 // command table (commands.cc).
 ApplyFunction LookupApplyFunction(std::string_view name);
 
+// What a transaction (KvOp::kExec) needs from the command table (defined in
+// transaction_commands.cc): a queued read run against the state at its place
+// in the transaction (randomness drawn from seed, so every member replies
+// alike), and a write's result as the client's reply (reply_kind: a
+// WriteReply).
+void AppendTransactionRead(std::span<const std::string_view> args, const KvState& state,
+                           uint64_t seed, std::string* out);
+void AppendTransactionWrite(uint8_t reply_kind, const KvResult& result, std::string* out);
+
 class KvState {
  public:
   KvState() = default;
@@ -163,6 +175,14 @@ class KvState {
   // ApplyCommand for a command that came wrapped with key: applied at most
   // once per key (a repeat consumes its index and returns the first result).
   KvResult ApplyDeduplicated(uint64_t index, const RequestKey& key, const KvCommand& command);
+
+  // WATCH: true if key may have changed after the watch was taken at applied
+  // index watch.index, its reads judging expiry at watch.time_ms: written or
+  // removed at a later index, expired since (as Redis 7: a key already
+  // expired when watched and removed since is no change), or removed so
+  // long ago that its tombstone was evicted (conservative). Judged at
+  // clock_ms(), the same on every member.
+  bool ModifiedSince(const TxWatch& watch) const;
 
   // --- reads, at a given now (Unix ms; raised to clock_ms()) ---
   // The live entry for key, or nullptr if absent or expired.
@@ -189,6 +209,7 @@ class KvState {
   // Keys plus ValueBytes of every value (the memory accounting hook).
   uint64_t memory_bytes() const { return memory_bytes_; }
   const RequestDedup& dedup() const { return dedup_; }
+  const KeyTombstones& tombstones() const { return tombstones_; }
 
   // Whole-state snapshot (deterministic bytes for equal states) and back.
   std::string Serialize() const;
@@ -215,7 +236,11 @@ class KvState {
   void Assign(Map::iterator it, std::string_view value, uint64_t index);
   // Charges memory_bytes_ for the entry's current ValueBytes.
   void Settle(KvEntry& entry);
+  // Removes the entry, leaving a tombstone (at applied_index_) for WATCH.
   void Erase(Map::iterator it);
+  // FLUSHALL: every entry's removal, with tombstones (or, for more keys than
+  // the table keeps, ForgetAll).
+  void FlushAll();
   void SetExpiry(Map::iterator it, int64_t expire_at_ms);
   void Clear();
   int64_t Effective(int64_t now_ms) const { return now_ms > clock_ms_ ? now_ms : clock_ms_; }
@@ -227,7 +252,11 @@ class KvState {
   KvResult ApplySet(uint64_t index, const KvCommand& c);
   KvResult ApplyExpire(uint64_t index, const KvCommand& c);
   KvResult ApplyIncrBy(uint64_t index, const KvCommand& c);
-  KvResult ApplyTyped(uint64_t index, const KvCommand& c);
+  KvResult ApplyTyped(uint64_t index, const KvCommand& c, uint64_t seed);
+  // One command's effect (ApplyCommand without the index and clock
+  // bookkeeping: a transaction applies many at one index).
+  KvResult ApplyOp(uint64_t index, const KvCommand& c, uint64_t seed);
+  KvResult ApplyExec(uint64_t index, const KvCommand& c);
 
   Map map_;
   // SCAN order: every stored key by (ScanHash(key), key).
@@ -240,6 +269,7 @@ class KvState {
   KvCommand scratch_;          // reused by Apply to avoid allocations
   KvResult dedup_result_;      // the repeat's result AppliedBefore returns
   RequestDedup dedup_;         // applied request ids (kept in snapshots, not cleared by FLUSHALL)
+  KeyTombstones tombstones_;   // removed keys, for WATCH (kept in snapshots)
 };
 
 // The hash SCAN cursors follow (stable across members and restarts).

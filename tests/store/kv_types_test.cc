@@ -133,7 +133,7 @@ TEST(KvTypes, SnapshotRoundTripOfEveryType) {
   m.Run({"SREM", "s", "a"});  // a removal reorders the dense array: the order must survive
   m.Run({"EXPIRE", "h", "100"});
   const std::string bytes = m.state.Serialize();
-  ASSERT_EQ(bytes.substr(0, 4), "NVK3");
+  ASSERT_EQ(bytes.substr(0, 4), "NVK4");
   KvState restored;
   ASSERT_TRUE(restored.Deserialize(bytes).ok());
   EXPECT_TRUE(restored.CheckIndexes());

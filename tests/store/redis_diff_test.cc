@@ -13,7 +13,9 @@
 //   any:     sent to both, replies not compared (set-up with randomness);
 //   scanall: a SCAN-family command run from cursor 0 until it returns 0 on
 //            each side: the union of everything returned, sorted and
-//            deduplicated (cursors differ: nines pages in its own hash order).
+//            deduplicated (cursors differ: nines pages in its own hash order);
+//   other:   sent on a second connection to each side (another client: a
+//            write between WATCH and EXEC); combines with the others.
 // Tokens "@list:P:N" and "@pairs:P:Q:N" expand to P0..P(N-1) and to
 // P0 Q0 P1 Q1 ... (big collections, Redis's hashtable encodings).
 // "=== title" starts a block: both are flushed first. Skipped when
@@ -235,6 +237,11 @@ TEST_F(RedisDiffTest, RepliesMatchRedis) {
   const int follower = (leader + 1) % 3;
   RespClient ours;
   ASSERT_TRUE(ours.Connect(g.host(), g.member(follower).client));
+  // The second client of "other:" lines: on the leader for nines.
+  RespClient ref_other;
+  ASSERT_TRUE(ref_other.Connect(redis_host, kRedisPort));
+  RespClient ours_other;
+  ASSERT_TRUE(ours_other.Connect(g.host(), g.member(leader).client));
 
   std::string line;
   std::string block;
@@ -250,6 +257,13 @@ TEST_F(RedisDiffTest, RepliesMatchRedis) {
       ASSERT_EQ(ours.Call({"FLUSHALL"}), "+OK\r\n");
       continue;
     }
+    bool other = false;
+    if (line.rfind("other: ", 0) == 0) {
+      other = true;
+      line = line.substr(7);
+    }
+    RespClient& ref_client = other ? ref_other : ref;
+    RespClient& ours_client = other ? ours_other : ours;
     std::string mode;
     for (const char* m : {"sorted", "pairs", "scan", "shape", "any", "scanall"}) {
       std::string prefix = std::string(m) + ": ";
@@ -261,8 +275,8 @@ TEST_F(RedisDiffTest, RepliesMatchRedis) {
     std::vector<std::string> args = SplitArgs(line);
     if (mode == "scanall") {
       const size_t cursor_at = EqualsNoCase(args[0], "scan") ? 1 : 2;
-      std::string expected = ScanAll(ref, args, cursor_at);
-      std::string got = ScanAll(ours, args, cursor_at);
+      std::string expected = ScanAll(ref_client, args, cursor_at);
+      std::string got = ScanAll(ours_client, args, cursor_at);
       ++compared;
       if (expected.empty() || expected != got) {
         ++mismatches;
@@ -272,8 +286,8 @@ TEST_F(RedisDiffTest, RepliesMatchRedis) {
       }
       continue;
     }
-    std::string expected = ref.Call(args);
-    std::string got = ours.Call(args);
+    std::string expected = ref_client.Call(args);
+    std::string got = ours_client.Call(args);
     ASSERT_FALSE(expected.empty()) << "redis-server gave no reply to line " << line_no;
     ASSERT_FALSE(got.empty()) << "nines gave no reply to line " << line_no << ": " << line;
     if (mode == "any") continue;

@@ -151,12 +151,23 @@ TEST(RequestDedup, SnapshotsWithoutTheTableStillLoad) {
   RequestDedup().Serialize(&empty_table);
   ASSERT_TRUE(restored.Deserialize(bytes + empty_table).ok());
   EXPECT_EQ(restored.Apply(2, Incr("n")).integer, 2);
-  // Today's snapshots are NVK3 (typed values) and end with the table.
+  // Today's snapshots are NVK4 (typed values, WATCH's tombstones) and end
+  // with the table.
   KvState state;
   state.Apply(1, Incr("n"));
   std::string now = state.Serialize();
-  EXPECT_EQ(now.substr(0, 4), "NVK3");
+  EXPECT_EQ(now.substr(0, 4), "NVK4");
   EXPECT_EQ(now.substr(now.size() - empty_table.size()), empty_table);
+  // NVK3 is NVK4 without the tombstones (here: horizon 0, none): it loads,
+  // and knows nothing of removals before it.
+  std::string nvk3 = now;
+  nvk3[3] = '3';
+  const size_t tombstones_at = nvk3.size() - empty_table.size() - 2;
+  ASSERT_EQ(nvk3.substr(tombstones_at, 2), std::string(2, '\0'));
+  nvk3.erase(tombstones_at, 2);
+  ASSERT_TRUE(restored.Deserialize(nvk3).ok());
+  EXPECT_EQ(restored.tombstones().horizon(), 1u);
+  EXPECT_EQ(restored.Apply(2, Incr("n")).integer, 2);
 }
 
 TEST(Outcome, ErrorsTellAppliedFromUnknown) {
