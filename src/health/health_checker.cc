@@ -95,12 +95,13 @@ void HealthChecker::RunCheck() {
   options.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(spec_.timeout_ms);
   options.head_only = true;  // the status decides
   options.max_response_bytes = kMaxHeadBytes;
-  asio::co_spawn(
-      io_, http::AsyncFetch(io_.get_executor(), ToTcp(target_), std::move(request), options),
-      [self = shared_from_this(), started_ns](std::exception_ptr e, http::ClientResponse response) {
-        if (e) response.error = "check failed";
-        self->Finish(started_ns, response);
-      });
+  asio::co_spawn(io_,
+                 http::AsyncFetch(io_.get_executor(), ToTcp(target_), std::move(request), options),
+                 [self = shared_from_this(), started_ns](const std::exception_ptr& e,
+                                                         http::ClientResponse response) {
+                   if (e) response.error = "check failed";
+                   self->Finish(started_ns, response);
+                 });
 }
 
 void HealthChecker::Finish(int64_t started_ns, const http::ClientResponse& response) {

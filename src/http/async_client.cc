@@ -59,7 +59,7 @@ bool AsyncConnection::is_open() const {
   return state_ && state_->socket.is_open();
 }
 
-void AsyncConnection::Close() {
+void AsyncConnection::Close() noexcept {
   if (!state_) return;
   Disarm();
   std::error_code ignored;
@@ -78,9 +78,12 @@ void AsyncConnection::Arm(AsyncDeadline deadline) {
   });
 }
 
-void AsyncConnection::Disarm() {
-  state_->armed = 0;
-  state_->watchdog.cancel();
+void AsyncConnection::Disarm() noexcept {
+  state_->armed = 0;  // from here a firing watchdog leaves the socket alone
+  try {
+    state_->watchdog.cancel();
+  } catch (...) {  // cancel() throws only if the timer service fails: the wait then
+  }                // just runs out, harmlessly
 }
 
 asio::awaitable<ConnectStatus> AsyncConnection::Connect(tcp::endpoint to, AsyncDeadline deadline,

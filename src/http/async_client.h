@@ -56,13 +56,13 @@ class AsyncConnection {
   asio::awaitable<ClientResponse> Exchange(std::string_view request, ExchangeOptions options);
 
   bool is_open() const;
-  void Close();
+  void Close() noexcept;
   const std::string& error() const { return error_; }
 
  private:
   struct State;
   void Arm(AsyncDeadline deadline);  // the watchdog closes the socket at the deadline
-  void Disarm();
+  void Disarm() noexcept;
 
   std::shared_ptr<State> state_;  // shared with the watchdog's handler
   std::string buffer_;            // bytes read past the last response
