@@ -1,23 +1,22 @@
 // LoadEngine: one coroutine dispatches each schedule at its intended times;
-// each request is its own coroutine with a deadline; connections are kept
-// alive per user and per lb address.
+// each request is its own coroutine with a deadline; connections (the async
+// HTTP client's) are kept alive per user and per lb address.
 #include "drill/load_engine.h"
 
 #include <asio/co_spawn.hpp>
-#include <asio/connect.hpp>
 #include <asio/detached.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
-#include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 
-#include "http/parser.h"
+#include "http/async_client.h"
+#include "http/client.h"
 
 namespace nines::drill {
 
@@ -39,7 +38,7 @@ constexpr int kMaxAttempts = 6;
 }  // namespace
 
 struct LoadEngine::Connection {
-  std::shared_ptr<tcp::socket> socket;
+  http::AsyncConnection http;
   std::string address;  // the lb it is connected to
 };
 
@@ -155,13 +154,9 @@ asio::awaitable<void> LoadEngine::Request(uint64_t index, int64_t intended, size
     key = options_.run_id + "-" + std::to_string(index);
     body = nlohmann::json{{"item", "drill"}, {"qty", 1 + index % 5}, {"n", index}}.dump();
   }
-  std::string request = method + " " + path + " HTTP/1.1\r\nHost: shop.test\r\n";
-  if (!key.empty()) request += "Idempotency-Key: " + key + "\r\n";
-  if (method == "POST") {
-    request +=
-        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  }
-  request += "\r\n" + body;
+  std::string request = http::BuildRequest(
+      method, "shop.test", path, body,
+      http::ClientOptions().Headers(key.empty() ? "" : "Idempotency-Key: " + key + "\r\n"));
 
   int64_t deadline = NowNanos() + int64_t{options_.request_timeout_ms} * 1'000'000;
   Exchange result;
@@ -271,163 +266,52 @@ asio::awaitable<LoadEngine::Exchange> LoadEngine::Send(size_t user, const std::s
                                                        bool head_request, int64_t deadline_nanos) {
   UserState& u = *users_[user];
   Exchange out;
-  Connection conn;
-  bool reused = false;
+  std::optional<Connection> conn;
   // Take an idle connection to this lb; drop those to an lb DNS no longer names.
   while (!u.idle.empty()) {
     Connection c = std::move(u.idle.back());
     u.idle.pop_back();
-    if (c.address == address && c.socket->is_open()) {
-      conn = std::move(c);
-      reused = true;
+    if (c.address == address && c.http.is_open()) {
+      conn.emplace(std::move(c));
       break;
     }
-    std::error_code ignored;
-    c.socket->close(ignored);
   }
-  asio::steady_timer watchdog(io_);
-  std::error_code ec;
-  if (!reused) {
-    conn.address = address;
-    conn.socket = std::make_shared<tcp::socket>(io_);
-    std::error_code lb_ec, source_ec;
+  if (!conn) {
+    std::error_code lb_ec;
     asio::ip::address_v4 lb = asio::ip::make_address_v4(address, lb_ec);
-    asio::ip::address_v4 source = asio::ip::make_address_v4(u.user.source_ip, source_ec);
-    if (lb_ec || source_ec) {
-      out.error = "bad address " + address + " or " + u.user.source_ip;
+    if (lb_ec) {
+      out.error = "bad address " + address;
       co_return out;
     }
-    conn.socket->open(tcp::v4(), ec);
-    if (!ec) conn.socket->set_option(tcp::socket::reuse_address(true), ec);
-    if (!ec) conn.socket->bind(tcp::endpoint(source, 0), ec);
-    if (ec) {
-      out.error = "cannot bind " + u.user.source_ip + ": " + ec.message();
-      co_return out;
-    }
+    conn.emplace(Connection{http::AsyncConnection(io_.get_executor()), address});
     int64_t connect_deadline =
         std::min(deadline_nanos, NowNanos() + int64_t{options_.connect_timeout_ms} * 1'000'000);
-    watchdog.expires_at(TimePointOf(connect_deadline));
-    watchdog.async_wait([s = conn.socket](std::error_code e) {
-      if (!e) {
-        std::error_code ignored;
-        s->close(ignored);
-      }
-    });
-    co_await conn.socket->async_connect(tcp::endpoint(lb, options_.lb_port),
-                                        asio::redirect_error(asio::use_awaitable, ec));
-    watchdog.cancel();
-    if (ec) {
-      out.retryable = true;
-      out.error =
-          "connect " + address + ":" + std::to_string(options_.lb_port) + ": " + ec.message();
+    http::ConnectStatus status = co_await conn->http.Connect(
+        tcp::endpoint(lb, options_.lb_port), TimePointOf(connect_deadline), u.user.source_ip);
+    if (status != http::ConnectStatus::kConnected) {
+      out.retryable = status != http::ConnectStatus::kSetupFailed;
+      out.error = conn->http.error();
       co_return out;
     }
-    conn.socket->set_option(tcp::no_delay(true), ec);
   }
-  watchdog.expires_at(TimePointOf(deadline_nanos));
-  watchdog.async_wait([s = conn.socket](std::error_code e) {
-    if (!e) {
-      std::error_code ignored;
-      s->close(ignored);
-    }
-  });
-  co_await asio::async_write(*conn.socket, asio::buffer(request),
-                             asio::redirect_error(asio::use_awaitable, ec));
-  std::string data;
-  http::ResponseHead head;
-  http::Limits limits;
-  bool have_head = false;
-  http::ChunkedReader chunked;
-  std::string dechunked;  // ChunkedReader's decoding of a chunked body
-  size_t body_end = 0;
-  bool complete = false;
-  bool closed = false;
-  while (!ec) {
-    if (!have_head) {
-      http::ParseError perr;
-      auto st = http::ParseResponseHead(data, limits, head_request ? "HEAD" : "GET", &head, &perr);
-      if (st == http::ParseStatus::kError) {
-        out.error = std::string("bad response: ") + perr.reason;
-        break;
-      }
-      if (st == http::ParseStatus::kDone) {
-        if (head.status >= 100 && head.status < 200) {  // interim: skip it
-          data.erase(0, head.head_size);
-          continue;
-        }
-        have_head = true;
-      }
-    }
-    if (have_head) {
-      size_t start = head.head_size;
-      if (head.body == http::BodyKind::kNone) {
-        body_end = start;
-        complete = true;
-      } else if (head.body == http::BodyKind::kContentLength) {
-        if (data.size() - start >= head.content_length) {
-          body_end = start + head.content_length;
-          complete = true;
-        }
-      } else if (head.body == http::BodyKind::kChunked) {
-        bool done = false;
-        http::ParseError perr;
-        chunked.Reset();
-        dechunked.clear();
-        size_t used =
-            chunked.Consume(std::string_view(data).substr(start), &done, &perr, &dechunked);
-        if (used == 0 && data.size() > start && !done && perr.reason[0] != '\0') {
-          out.error = std::string("bad chunked body: ") + perr.reason;
-          break;
-        }
-        if (done) {
-          body_end = start + used;
-          complete = true;
-        }
-      } else if (closed) {
-        body_end = data.size();
-        complete = true;
-      }
-      if (complete) break;
-    }
-    if (closed) break;
-    if (data.size() > kMaxResponseBytes) {
-      out.error = "response too large";
-      break;
-    }
-    char buf[16384];
-    size_t n = co_await conn.socket->async_read_some(asio::buffer(buf),
-                                                     asio::redirect_error(asio::use_awaitable, ec));
-    data.append(buf, n);
-    if (ec == asio::error::eof) {
-      closed = true;
-      ec = {};
-    }
-  }
-  watchdog.cancel();
-  if (complete) {
-    out.status = head.status;
-    std::string_view body =
-        std::string_view(data).substr(head.head_size, body_end - head.head_size);
-    out.body = head.body == http::BodyKind::kChunked ? std::move(dechunked) : std::string(body);
-    bool reusable = head.keep_alive && !closed && body_end == data.size() &&
-                    head.body != http::BodyKind::kUntilClose;
-    if (reusable && u.idle.size() < options_.max_idle_per_user) {
-      u.idle.push_back(std::move(conn));
-    } else {
-      std::error_code ignored;
-      conn.socket->close(ignored);
+  http::ExchangeOptions options;
+  options.deadline = TimePointOf(deadline_nanos);
+  options.method = head_request ? "HEAD" : "GET";  // decides only whether a body follows
+  options.max_response_bytes = kMaxResponseBytes;
+  http::ClientResponse response = co_await conn->http.Exchange(request, options);
+  if (response.ok) {
+    out.status = response.status;
+    out.body = std::move(response.body);
+    // The client closed the connection unless the response left it reusable.
+    if (conn->http.is_open() && u.idle.size() < options_.max_idle_per_user) {
+      u.idle.push_back(std::move(*conn));
     }
     co_return out;
   }
-  std::error_code ignored;
-  conn.socket->close(ignored);
-  if (out.error.empty()) {
-    bool timed_out = NowNanos() >= deadline_nanos;
-    out.error = timed_out ? "timeout" : (ec ? ec.message() : "connection closed");
-    // A connection that broke before any byte of a response: retry is safe.
-    out.retryable = !timed_out && data.empty();
-    (void)reused;
-  }
+  // "timeout" is what the counters look for.
+  out.error = response.timed_out ? "timeout" : response.error;
+  // A connection that broke before any byte of a response: retry is safe.
+  out.retryable = !response.timed_out && !response.received;
   co_return out;
 }
 

@@ -1,17 +1,25 @@
-// Active HTTP health checks over Asio: connect, send one GET with
-// "Connection: close", read the status line, all under one timeout.
+// Active HTTP health checks: one GET with "Connection: close" through the
+// async HTTP client, which reads up to the response head under one timeout.
 #include "health/health_checker.h"
 
 #include <fmt/format.h>
-#include <asio/connect.hpp>
+#include <asio/co_spawn.hpp>
 #include <asio/post.hpp>
-#include <asio/write.hpp>
+
+#include <exception>
 
 #include "base/clock.h"
-#include "http/parser.h"
+#include "http/async_client.h"
+#include "http/client.h"
 #include "net/tcp.h"
 
 namespace nines::health {
+
+namespace {
+
+constexpr size_t kMaxHeadBytes = 16384;  // a larger head fails the check
+
+}  // namespace
 
 HealthCheckSpec ReadHealthSpec(TableReader& table) {
   HealthCheckSpec spec;
@@ -30,16 +38,6 @@ HealthCheckSpec ReadHealthSpec(TableReader& table) {
   }
   return spec;
 }
-
-struct HealthChecker::Probe {
-  explicit Probe(asio::io_context& io) : socket(io), timer(io) {}
-  asio::ip::tcp::socket socket;
-  asio::steady_timer timer;
-  std::string request;
-  std::string response;
-  int64_t started_ns = 0;
-  bool done = false;
-};
 
 HealthChecker::HealthChecker(asio::io_context& io, Endpoint target, HealthCheckSpec spec,
                              bool initially_up, ChangeCallback on_change)
@@ -88,81 +86,46 @@ void HealthChecker::ScheduleNext(int delay_ms) {
 
 void HealthChecker::RunCheck() {
   if (stopped_.load()) return;
-  auto probe = std::make_shared<Probe>(io_);
-  probe->started_ns = SteadyClock::Instance().NowNanos();
+  int64_t started_ns = SteadyClock::Instance().NowNanos();
   std::string host = spec_.host_header.empty() ? target_.ToString() : spec_.host_header;
-  probe->request = fmt::format(
-      "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: nines-health-check\r\nConnection: close\r\n\r\n",
-      spec_.path, host);
-  auto self = shared_from_this();
-  probe->timer.expires_after(std::chrono::milliseconds(spec_.timeout_ms));
-  probe->timer.async_wait([self, probe](std::error_code ec) {
-    if (ec) return;
-    self->Finish(probe, false, 0, "timeout");
-  });
-  probe->socket.async_connect(ToTcp(target_), [self, probe](std::error_code ec) {
-    if (probe->done) return;
-    if (ec) return self->Finish(probe, false, 0, "connect: " + ec.message());
-    asio::async_write(probe->socket, asio::buffer(probe->request),
-                      [self, probe](std::error_code ec, size_t) {
-                        if (probe->done) return;
-                        if (ec) return self->Finish(probe, false, 0, "send: " + ec.message());
-                        probe->response.reserve(1024);
-                        self->ReadResponse(probe);
-                      });
-  });
+  std::string request = http::BuildRequest(
+      "GET", host, spec_.path, "",
+      http::ClientOptions().Headers("User-Agent: nines-health-check\r\nConnection: close\r\n"));
+  http::ExchangeOptions options;
+  options.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(spec_.timeout_ms);
+  options.head_only = true;  // the status decides
+  options.max_response_bytes = kMaxHeadBytes;
+  asio::co_spawn(io_,
+                 http::AsyncFetch(io_.get_executor(), ToTcp(target_), std::move(request), options),
+                 [self = shared_from_this(), started_ns](const std::exception_ptr& e,
+                                                         http::ClientResponse response) {
+                   if (e) response.error = "check failed";
+                   self->Finish(started_ns, response);
+                 });
 }
 
-void HealthChecker::ReadResponse(std::shared_ptr<Probe> probe) {
-  size_t old = probe->response.size();
-  probe->response.resize(old + 1024);
-  auto self = shared_from_this();
-  probe->socket.async_read_some(
-      asio::buffer(probe->response.data() + old, 1024),
-      [self, probe, old](std::error_code ec, size_t n) {
-        if (probe->done) return;
-        probe->response.resize(old + n);
-        if (ec && n == 0) {
-          return self->Finish(probe, false, 0,
-                              ec == asio::error::eof ? "closed before a response" : ec.message());
-        }
-        http::ResponseHead head;
-        http::ParseError error;
-        auto status =
-            http::ParseResponseHead(probe->response, http::Limits(), "GET", &head, &error);
-        if (status == http::ParseStatus::kError) {
-          return self->Finish(probe, false, 0, "bad response");
-        }
-        if (status == http::ParseStatus::kNeedMore) {
-          if (probe->response.size() > 16384) return self->Finish(probe, false, 0, "bad response");
-          return self->ReadResponse(probe);
-        }
-        bool ok = head.status >= 200 && head.status < 400;
-        self->Finish(probe, ok, head.status, ok ? "" : fmt::format("status {}", head.status));
-      });
-}
-
-void HealthChecker::Finish(std::shared_ptr<Probe> probe, bool ok, int status, std::string error) {
-  if (probe->done) return;
-  probe->done = true;
-  std::error_code ignored;
-  probe->timer.cancel();
-  probe->socket.close(ignored);
+void HealthChecker::Finish(int64_t started_ns, const http::ClientResponse& response) {
   if (stopped_.load()) return;
 
   CheckResult result;
-  result.ok = ok;
-  result.status = status;
-  result.error = std::move(error);
+  result.ok = response.ok && response.status >= 200 && response.status < 400;
+  result.status = response.ok ? response.status : 0;
+  if (response.timed_out) {
+    result.error = "timeout";
+  } else if (!response.ok) {
+    result.error = response.error;
+  } else if (!result.ok) {
+    result.error = fmt::format("status {}", response.status);
+  }
   int64_t now = SteadyClock::Instance().NowNanos();
-  result.latency_ms = (now - probe->started_ns) / 1'000'000;
+  result.latency_ms = (now - started_ns) / 1'000'000;
   result.at_ms = now / 1'000'000;
   {
     std::lock_guard lock(mu_);
     last_ = result;
   }
   checks_.fetch_add(1, std::memory_order_relaxed);
-  if (state_.Record(ok)) {
+  if (state_.Record(result.ok)) {
     up_.store(state_.up());
     if (on_change_) on_change_(state_.up(), result);
   }

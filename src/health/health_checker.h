@@ -4,7 +4,6 @@
 #pragma once
 
 #include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <atomic>
@@ -16,6 +15,7 @@
 
 #include "base/config.h"
 #include "health/rise_fall.h"
+#include "http/response_reader.h"
 
 namespace nines::health {
 
@@ -59,11 +59,9 @@ class HealthChecker : public std::enable_shared_from_this<HealthChecker> {
   void Update(const HealthCheckSpec& spec);
 
  private:
-  struct Probe;
   void ScheduleNext(int delay_ms);
   void RunCheck();
-  void ReadResponse(std::shared_ptr<Probe> probe);
-  void Finish(std::shared_ptr<Probe> probe, bool ok, int status, std::string error);
+  void Finish(int64_t started_ns, const http::ClientResponse& response);
 
   asio::io_context& io_;
   Endpoint target_;

@@ -16,7 +16,6 @@
 
 #include "base/clock.h"
 #include "base/config.h"
-#include "http/parser.h"
 
 namespace nines::http {
 namespace {
@@ -63,13 +62,6 @@ bool IsBodyMethod(std::string_view method) {
 
 }  // namespace
 
-std::string ClientResponse::Header(std::string_view name) const {
-  for (const auto& [n, v] : headers) {
-    if (EqualsIgnoreCase(n, name)) return v;
-  }
-  return "";
-}
-
 ClientConnection::~ClientConnection() {
   Close();
 }
@@ -84,6 +76,7 @@ bool ClientConnection::Connect(const std::string& host, int port, int timeout_ms
                                const std::string& source) {
   Close();
   error_.clear();
+  timed_out_ = false;
   std::string where = host + ":" + std::to_string(port);
   sockaddr_in to{};
   if (!ParseAddress(host, port, &to)) {
@@ -115,7 +108,10 @@ bool ClientConnection::Connect(const std::string& host, int port, int timeout_ms
   int64_t deadline = SteadyClock::Instance().NowMillis() + timeout_ms;
   if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
     if (errno != EINPROGRESS) return fail("connect " + where + ": " + std::strerror(errno));
-    if (!WaitFd(fd, POLLOUT, deadline)) return fail("connect " + where + ": timeout");
+    if (!WaitFd(fd, POLLOUT, deadline)) {
+      timed_out_ = true;
+      return fail("connect " + where + ": timeout");
+    }
     int so_error = 0;
     socklen_t len = sizeof(so_error);
     getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
@@ -133,6 +129,7 @@ bool ClientConnection::Send(std::string_view bytes, int timeout_ms) {
     error_ = "not connected";
     return false;
   }
+  timed_out_ = false;
   int64_t deadline = SteadyClock::Instance().NowMillis() + timeout_ms;
   size_t sent = 0;
   while (sent < bytes.size()) {
@@ -141,6 +138,7 @@ bool ClientConnection::Send(std::string_view bytes, int timeout_ms) {
       sent += static_cast<size_t>(n);
     } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
       if (!WaitFd(fd_, POLLOUT, deadline)) {
+        timed_out_ = true;
         error_ = "send timeout";
         return false;
       }
@@ -159,96 +157,21 @@ ClientResponse ClientConnection::Read(std::string_view method, int timeout_ms, s
     return result;
   }
   int64_t deadline = SteadyClock::Instance().NowMillis() + timeout_ms;
-  ResponseHead head;
-  auto read_more = [&](const char* cut_short) {
-    if (buffer_.size() > max_bytes) {
-      result.error = "response too large";
-      return false;
-    }
-    ReadResult r = ReadSome(fd_, &buffer_, deadline);
-    if (r == ReadResult::kData) return true;
-    result.closed = r == ReadResult::kEof;
-    result.error = r == ReadResult::kTimeout ? std::string(cut_short) + ": timeout"
-                   : r == ReadResult::kEof   ? std::string(cut_short) + ": connection closed"
-                                             : std::string(cut_short) + ": " + std::strerror(errno);
-    return false;
-  };
+  ResponseReader reader(method, max_bytes);
   while (true) {
-    ParseError error;
-    ParseStatus status = ParseResponseHead(buffer_, Limits(), method, &head, &error);
-    if (status == ParseStatus::kDone && head.status >= 200) break;
-    if (status == ParseStatus::kDone) {  // interim 1xx: skip
-      buffer_.erase(0, head.head_size);
-      continue;
-    }
-    if (status == ParseStatus::kError) {
-      result.error = std::string("bad response head: ") + error.reason;
+    ResponseReader::Progress progress = reader.Consume(&buffer_, &result);
+    if (progress != ResponseReader::Progress::kNeedMore) return result;
+    ReadResult r = ReadSome(fd_, &buffer_, deadline);
+    if (r == ReadResult::kData) continue;
+    if (r == ReadResult::kEof) {
+      reader.Closed(&buffer_, &result);
       return result;
     }
-    if (!read_more("no response")) return result;
+    result.timed_out = r == ReadResult::kTimeout;
+    result.error = std::string(reader.phase()) +
+                   (result.timed_out ? ": timeout" : std::string(": ") + std::strerror(errno));
+    return result;
   }
-  result.status = head.status;
-  result.head = buffer_.substr(0, head.head_size);
-  for (const Header& h : head.headers) result.headers.emplace_back(h.name, h.value);
-  result.closed = !head.keep_alive;
-  BodyKind kind = head.body;
-  uint64_t length = head.content_length;
-  buffer_.erase(0, result.head.size());  // `head`'s views are invalid from here on
-  switch (kind) {
-    case BodyKind::kNone:
-      break;
-    case BodyKind::kContentLength:
-      if (length > max_bytes) {
-        result.error = "response too large";
-        return result;
-      }
-      while (buffer_.size() < length) {
-        if (!read_more("body cut short")) return result;
-      }
-      result.body = buffer_.substr(0, length);
-      buffer_.erase(0, length);
-      break;
-    case BodyKind::kChunked: {
-      ChunkedReader reader;
-      bool done = false;
-      while (true) {
-        ParseError error;
-        error.status = 0;
-        size_t used = reader.Consume(buffer_, &done, &error, &result.body);
-        if (error.status != 0) {
-          result.error = std::string("bad chunked body: ") + error.reason;
-          return result;
-        }
-        buffer_.erase(0, used);
-        if (done) break;
-        if (result.body.size() > max_bytes) {
-          result.error = "response too large";
-          return result;
-        }
-        if (!read_more("chunked body cut short")) return result;
-      }
-      break;
-    }
-    case BodyKind::kUntilClose:
-      while (true) {
-        if (buffer_.size() > max_bytes) {
-          result.error = "response too large";
-          return result;
-        }
-        ReadResult r = ReadSome(fd_, &buffer_, deadline);
-        if (r == ReadResult::kEof) break;
-        if (r != ReadResult::kData) {
-          result.error = "body until close: timeout";
-          return result;
-        }
-      }
-      result.body = std::move(buffer_);
-      buffer_.clear();
-      result.closed = true;
-      break;
-  }
-  result.ok = true;
-  return result;
 }
 
 ClientResponse ClientConnection::Request(const std::string& host, int port, std::string_view method,
@@ -261,10 +184,12 @@ ClientResponse ClientConnection::Request(const std::string& host, int port, std:
     ClientResponse r;
     if (!reused && !Connect(host, port, options.timeout_ms, options.source)) {
       r.error = error_;
+      r.timed_out = timed_out_;
       return r;
     }
     if (!Send(request, options.timeout_ms)) {
       r.error = error_;
+      r.timed_out = timed_out_;
       Close();
       if (reused) continue;  // the server closed an idle connection
       return r;

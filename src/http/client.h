@@ -1,7 +1,8 @@
 // The one blocking HTTP/1.1 client in nines: control-plane calls from `up`
 // and the drill, and every test. Each exchange runs under one poll()
 // deadline (connect, send, response); responses are parsed by the project's
-// parser and chunked bodies decoded by its ChunkedReader. A source address
+// parser and chunked bodies decoded by its ChunkedReader (response_reader.h,
+// shared with the Asio client async_client.h). A source address
 // can be bound before connecting (to play a client from one address).
 #pragma once
 
@@ -11,20 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "http/response_reader.h"
+
 namespace nines::http {
-
-struct ClientResponse {
-  bool ok = false;    // a complete response was read
-  std::string error;  // why not (connect, timeout, malformed response, ...)
-  int status = 0;
-  std::string head;  // status line and headers as received
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;     // decoded (chunked bodies are de-chunked)
-  bool closed = false;  // the server closed (or will close) the connection
-
-  // First header value with this name (case-insensitive), or "".
-  std::string Header(std::string_view name) const;
-};
 
 struct ClientOptions {
   int timeout_ms = 5000;  // the whole exchange: connect, send, response
@@ -98,6 +88,7 @@ class ClientConnection {
   int fd_ = -1;
   std::string buffer_;
   std::string error_;
+  bool timed_out_ = false;  // the last Connect or Send ran out of time
 };
 
 // The request bytes Get/Post/Fetch send.
