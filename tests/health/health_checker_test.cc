@@ -13,7 +13,7 @@
 
 #include "http/scripted_server.h"
 
-namespace nines {
+namespace nines::health {
 namespace {
 
 HealthCheckSpec Spec(int interval_ms, int timeout_ms, int fall = 2) {
@@ -105,4 +105,4 @@ TEST(HealthChecker, SilentServerTimesOutAndRefusedConnectionFails) {
 }
 
 }  // namespace
-}  // namespace nines
+}  // namespace nines::health
