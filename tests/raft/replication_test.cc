@@ -32,7 +32,7 @@ TEST(ReplicationTest, FollowerRefusesProposals) {
 TEST(ReplicationTest, EmptyProposalIsRefused) {
   TestCluster c(3);
   c.Elect(1);
-  EXPECT_NE(c.raft(1).Propose(""), ProposeError::kNone);
+  EXPECT_EQ(c.raft(1).Propose(""), ProposeError::kEmptyEntry);
   c.Stabilize();
   EXPECT_TRUE(c.AppliedData(1).empty());
 }
