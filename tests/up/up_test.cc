@@ -1,5 +1,5 @@
-// `nines up` end to end on the built-in blueprint: DNS answers by client subnet, an order written through one region
-// is read through another, every single-process kill and a whole-region stop
+// `nines up` end to end on the built-in blueprint: DNS answers by client subnet, an order written
+// through one region is read through another, every single-process kill and a whole-region stop
 // leave orders working through the surviving regions, and SIGINT leaves no
 // process behind. Uses the blueprint's fixed addresses; stops everything by
 // PID even when an assertion fails.
