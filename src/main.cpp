@@ -8,24 +8,12 @@
 
 #include "base/command.h"
 
-#if NINES_HAVE_LB
-#include "lb/lb_command.h"
-#endif
-#if NINES_HAVE_STORE
-#include "store/store_command.h"
-#endif
-#if NINES_HAVE_DNS
-#include "dns/dns_command.h"
-#endif
-#if NINES_HAVE_APP
 #include "app/app_command.h"
-#endif
-#if NINES_HAVE_UP
-#include "up/up_command.h"
-#endif
-#if NINES_HAVE_DRILL
+#include "dns/dns_command.h"
 #include "drill/drill_command.h"
-#endif
+#include "lb/lb_command.h"
+#include "store/store_command.h"
+#include "up/up_command.h"
 
 namespace nines {
 namespace {
@@ -33,60 +21,21 @@ namespace {
 struct CommandEntry {
   const char* name;
   const char* summary;
-  CommandFunction run;        // null: not built yet
+  CommandFunction run;        // null: `check`, which main runs itself
   ConfigCheckFunction check;  // null: this command has no config of its own
 };
 
-#if NINES_HAVE_LB
-constexpr CommandFunction kLb = RunLbCommand;
-constexpr ConfigCheckFunction kLbCheck = CheckLbConfig;
-#else
-constexpr CommandFunction kLb = nullptr;
-constexpr ConfigCheckFunction kLbCheck = nullptr;
-#endif
-#if NINES_HAVE_STORE
-constexpr CommandFunction kStore = RunStoreCommand;
-constexpr ConfigCheckFunction kStoreCheck = CheckStoreConfig;
-#else
-constexpr CommandFunction kStore = nullptr;
-constexpr ConfigCheckFunction kStoreCheck = nullptr;
-#endif
-#if NINES_HAVE_DNS
-constexpr CommandFunction kDns = RunDnsCommand;
-constexpr ConfigCheckFunction kDnsCheck = CheckDnsConfig;
-#else
-constexpr CommandFunction kDns = nullptr;
-constexpr ConfigCheckFunction kDnsCheck = nullptr;
-#endif
-#if NINES_HAVE_APP
-constexpr CommandFunction kApp = RunAppCommand;
-constexpr ConfigCheckFunction kAppCheck = CheckAppConfig;
-#else
-constexpr CommandFunction kApp = nullptr;
-constexpr ConfigCheckFunction kAppCheck = nullptr;
-#endif
-#if NINES_HAVE_UP
-constexpr CommandFunction kUp = RunUpCommand;
-constexpr ConfigCheckFunction kUpCheck = CheckBlueprintConfig;
-#else
-constexpr CommandFunction kUp = nullptr;
-constexpr ConfigCheckFunction kUpCheck = nullptr;
-#endif
-#if NINES_HAVE_DRILL
-constexpr CommandFunction kDrill = RunDrillCommand;
-#else
-constexpr CommandFunction kDrill = nullptr;
-#endif
-
 const CommandEntry kCommands[] = {
-    {"lb", "HTTP/1.1 reverse proxy and load balancer", kLb, kLbCheck},
-    {"store", "one member of the replicated key-value store (Redis protocol + HTTP JSON)", kStore,
-     kStoreCheck},
-    {"dns", "authoritative DNS global traffic manager", kDns, kDnsCheck},
-    {"app", "reference stateless web service that keeps its data in the store", kApp, kAppCheck},
-    {"up", "the whole blueprint on this machine, with a live dashboard", kUp, kUpCheck},
-    {"drill", "drive load through the blueprint while injecting faults; report nines", kDrill,
-     nullptr},
+    {"lb", "HTTP/1.1 reverse proxy and load balancer", RunLbCommand, CheckLbConfig},
+    {"store", "one member of the replicated key-value store (Redis protocol + HTTP JSON)",
+     RunStoreCommand, CheckStoreConfig},
+    {"dns", "authoritative DNS global traffic manager", RunDnsCommand, CheckDnsConfig},
+    {"app", "reference stateless web service that keeps its data in the store", RunAppCommand,
+     CheckAppConfig},
+    {"up", "the whole blueprint on this machine, with a live dashboard", RunUpCommand,
+     CheckBlueprintConfig},
+    {"drill", "drive load through the blueprint while injecting faults; report nines",
+     RunDrillCommand, nullptr},
     {"check", "validate any config; print every error as FILE:LINE:COL: message", nullptr, nullptr},
 };
 
@@ -95,10 +44,7 @@ void PrintUsage(FILE* out) {
                "nines: the high-availability blueprint in one binary\n\n"
                "usage: nines COMMAND [options]   (nines COMMAND --help for its options)\n\n"
                "commands:\n");
-  for (const CommandEntry& c : kCommands) {
-    bool built = c.run != nullptr || std::strcmp(c.name, "check") == 0;
-    std::fprintf(out, "  %-7s %s%s\n", c.name, c.summary, built ? "" : " (not built yet)");
-  }
+  for (const CommandEntry& c : kCommands) std::fprintf(out, "  %-7s %s\n", c.name, c.summary);
   std::fprintf(out, "\nexit status: 0 success, 1 runtime failure, 2 bad usage or config\n");
 }
 
@@ -132,7 +78,7 @@ int RunCheck(const std::vector<std::string>& args) {
   for (const CommandEntry& c : kCommands) {
     if (kind != c.name) continue;
     if (!c.check) {
-      std::fprintf(stderr, "nines check: '%s' configs are not built yet\n", c.name);
+      std::fprintf(stderr, "nines check: '%s' has no config of its own\n", c.name);
       return 2;
     }
     std::string errors = c.check(file);
@@ -164,12 +110,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   if (name == "check") return RunCheck(args);
   for (const CommandEntry& c : kCommands) {
-    if (name != c.name) continue;
-    if (!c.run) {
-      std::fprintf(stderr, "nines %s: not built yet in this version of nines\n", c.name);
-      return 2;
-    }
-    return c.run(args);
+    if (name == c.name) return c.run(args);
   }
   std::fprintf(stderr, "nines: unknown command '%s'\n\n", argv[1]);
   PrintUsage(stderr);

@@ -1,33 +1,23 @@
 // Argument parsing for `nines dns`; the work is in DnsServer.
 #include "dns/dns_command.h"
 
-#include <cstdio>
+#include <optional>
 
-#include "base/log.h"
+#include "base/command_line.h"
 #include "dns/config.h"
 #include "dns/server.h"
 
 namespace nines {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: nines dns --config FILE [--listen ADDR:PORT] [--admin ADDR:PORT]\n"
-    "                 [--log-level debug|info|warn|error]\n"
-    "\n"
-    "Authoritative DNS for one zone that answers each client with the nearest\n"
-    "healthy region's load balancers (see docs/dns.md).\n"
-    "\n"
-    "  --config FILE      dns.toml (required)\n"
-    "  --listen ADDR:PORT UDP and TCP address, overriding `listen` (so several\n"
-    "                     servers can run from one file)\n"
-    "  --admin ADDR:PORT  admin HTTP address (GET /status, GET /metrics),\n"
-    "                     overriding `admin` (default 127.0.0.1:9953)\n"
-    "  --log-level LEVEL  default info\n"
-    "\n"
-    "Signals: SIGHUP reloads the config (a bad one is rejected and the old one\n"
-    "keeps serving); SIGTERM and SIGINT stop.\n"
-    "Exit status: 0 stopped cleanly, 1 runtime failure (cannot bind), 2 bad\n"
-    "usage or config (errors printed as FILE:LINE:COL: message).\n";
+// An --listen or --admin value: "" leaves `out` unset. Returns an error or "".
+std::string ParseOverride(const std::string& text, std::optional<Endpoint>* out) {
+  if (text.empty()) return "";
+  Endpoint ep;
+  std::string err = ParseEndpoint(text, &ep);
+  if (err.empty()) *out = ep;
+  return err;
+}
 
 }  // namespace
 
@@ -38,48 +28,36 @@ std::string CheckDnsConfig(const std::string& file) {
 }
 
 int RunDnsCommand(const std::vector<std::string>& args) {
-  std::string file;
+  CommandLine line("dns",
+                   "nines dns: authoritative DNS for one zone that answers each client with the\n"
+                   "nearest healthy region's load balancers (see docs/dns.md).");
+  line.RequireConfig("dns.toml (see examples/dns.toml)");
+  std::string listen;
+  std::string admin;
+  line.cli()
+      .add_option("--listen", listen, "UDP and TCP address, overriding `listen`")
+      ->type_name("ADDR:PORT");
+  line.cli()
+      .add_option("--admin", admin, "admin HTTP address (/status, /metrics), overriding `admin`")
+      ->type_name("ADDR:PORT");
+  line.cli().footer(
+      "--listen and --admin let several servers run from one file.\n"
+      "Signals: SIGHUP reloads the config (a bad one is rejected and the old one\n"
+      "keeps serving); SIGTERM and SIGINT stop.\n"
+      "Exit status: 0 stopped cleanly, 1 runtime failure (cannot bind), 2 bad\n"
+      "usage or config (errors printed as FILE:LINE:COL: message).");
+  if (std::optional<int> exit = line.Parse(args)) return *exit;
   dns::ServerOverrides overrides;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    bool has_value = i + 1 < args.size();
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if ((a == "--config" || a == "-c") && has_value) {
-      file = args[++i];
-    } else if ((a == "--listen" || a == "--admin") && has_value) {
-      Endpoint ep;
-      std::string err = ParseEndpoint(args[i + 1], &ep);
-      if (!err.empty()) {
-        std::fprintf(stderr, "nines dns: %s: %s\n", a.c_str(), err.c_str());
-        return 2;
-      }
-      (a == "--listen" ? overrides.listen : overrides.admin) = ep;
-      ++i;
-    } else if (a == "--log-level" && has_value) {
-      LogLevel level;
-      if (!ParseLogLevel(args[++i], &level)) {
-        std::fprintf(stderr, "nines dns: unknown log level '%s'\n", args[i].c_str());
-        return 2;
-      }
-      SetLogLevel(level);
-    } else {
-      std::fprintf(stderr, "nines dns: unexpected argument '%s'\n\n%s", a.c_str(), kUsage);
-      return 2;
-    }
+  if (std::string err = ParseOverride(listen, &overrides.listen); !err.empty()) {
+    return line.UsageError("--listen: " + err);
   }
-  if (file.empty()) {
-    std::fprintf(stderr, "nines dns: --config FILE is required\n\n%s", kUsage);
-    return 2;
+  if (std::string err = ParseOverride(admin, &overrides.admin); !err.empty()) {
+    return line.UsageError("--admin: " + err);
   }
-  ConfigErrors errors;
-  std::optional<dns::DnsConfig> config = dns::LoadDnsConfig(file, &errors);
-  if (!config) {
-    std::fprintf(stderr, "%s\n", errors.ToString().c_str());
-    return 2;
-  }
-  dns::DnsServer server(file, overrides);
+  std::optional<dns::DnsConfig> config =
+      CommandLine::ReadConfig(line.config_file(), dns::LoadDnsConfig);
+  if (!config) return kExitUsage;
+  dns::DnsServer server(line.config_file(), overrides);
   return server.Run(std::move(*config));
 }
 

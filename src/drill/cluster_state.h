@@ -1,4 +1,4 @@
-// What `nines up` says about the blueprint (GET /api/state, contract.md):
+// What `nines up` says about the blueprint (GET /api/state, docs/up.md):
 // parsed into plain structs, with the questions the drill asks of it
 // (is everything running, who leads the store, where are the lbs).
 #pragma once

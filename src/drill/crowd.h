@@ -1,4 +1,4 @@
-// The crowd fault (issue 17): a surge of distinct users, each with its own
+// The crowd fault: a surge of distinct users, each with its own
 // source address from 127.0.0.0/8 and its region's Client Subnet, arriving
 // at a multiple of the measured capacity and held for the fault's window.
 // The crowd runs on its own event loop with its own timeline, so the regular

@@ -1,22 +1,20 @@
 // `nines drill`: the command line (CLI11) in front of RunDrill.
 #include "drill/drill_command.h"
 
-#include <CLI/CLI.hpp>
-
-#include <cstdio>
-
+#include "base/command_line.h"
 #include "drill/driver.h"
 #include "drill/fault_schedule.h"
 
 namespace nines {
 
 int RunDrillCommand(const std::vector<std::string>& args) {
-  CLI::App app{
+  CommandLine line(
+      "drill",
       "nines drill: drive open-loop load through the blueprint (DNS -> lb -> app -> store)\n"
       "while killing, freezing and cutting off its parts; report availability in nines,\n"
       "per-fault cost and lost writes. Exit status 1 when availability < --slo or a write\n"
-      "was lost.",
-      "nines drill"};
+      "was lost.");
+  CLI::App& app = line.cli();
   drill::DrillOptions o;
   app.add_option("blueprint", o.blueprint, "blueprint.toml (default: the built-in blueprint)");
   app.add_option("--duration", o.duration_s, "seconds of load (default 60)")
@@ -49,18 +47,9 @@ int RunDrillCommand(const std::vector<std::string>& args) {
   app.add_option("--crowd-rate", o.crowd_rate,
                  "the crowd fault's rate in requests/s (overrides --crowd-multiple)")
       ->check(CLI::Range(0.0, 1000000.0));
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 2;
-  }
+  if (std::optional<int> exit = line.Parse(args)) return *exit;
   std::string error;
-  if (!drill::ParseFaultList(o.faults, &error)) {
-    std::fprintf(stderr, "nines drill: --faults: %s\n", error.c_str());
-    return 2;
-  }
+  if (!drill::ParseFaultList(o.faults, &error)) return line.UsageError("--faults: " + error);
   return drill::RunDrill(o);
 }
 

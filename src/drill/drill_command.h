@@ -1,6 +1,6 @@
 // `nines drill [blueprint.toml] [--duration S] [--rate R] [--faults LIST]
 // [--slo 99.9] [--report DIR] [--up URL]`: drives load through the blueprint
-// while injecting faults, and reports availability in nines (issue 8).
+// while injecting faults, and reports availability in nines.
 #pragma once
 
 #include <string>

@@ -120,188 +120,239 @@ std::string DashboardOf(const std::string& blueprint) {
   return e->value.string_value;
 }
 
-struct Progress {
-  std::mutex mu;
-  std::string fault;  // what is broken right now
+// What the run's steps share: the options, the up API, the blueprint as it
+// was when ready, the simulated users and the report being filled in.
+struct DrillRun {
+  explicit DrillRun(const DrillOptions& options) : o(options) {}
+
+  const DrillOptions& o;
+  std::vector<FaultKind> kinds;
+  UpChild child;  // when the drill started its own `nines up`
+  Api api;
+  // Found when the blueprint is ready (step 2).
+  ClusterState state;
+  std::vector<std::string> dns_servers;
+  std::vector<std::string> subnets;  // a client subnet per region
+  std::string zone;
+  std::unique_ptr<RegionResolver> resolver;
+  // The simulated users (step 3).
+  std::vector<SimUser> users;
+  std::vector<std::string> source_ips;
+  SimUser spike_user;
+  DrillReport report;
 };
 
-}  // namespace
-
-int RunDrill(const DrillOptions& o) {
-  std::signal(SIGPIPE, SIG_IGN);
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  std::string error;
-  auto kinds = ParseFaultList(o.faults, &error);
-  if (!kinds) {
-    std::fprintf(stderr, "nines drill: %s\n", error.c_str());
-    return 2;
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(o.report_dir, ec);
-  if (ec) {
-    std::fprintf(stderr, "nines drill: cannot create %s: %s\n", o.report_dir.c_str(),
-                 ec.message().c_str());
-    return 1;
-  }
-
-  // 1. The blueprint: a running one (--up) or our own child.
-  UpChild child;
+// 1. The blueprint: a running one (--up) or our own child. Returns the exit
+// status on failure, nullopt once the API's address is known (and our child
+// started).
+std::optional<int> StartBlueprint(DrillRun& run) {
+  const DrillOptions& o = run.o;
   std::string dashboard = DashboardOf(o.blueprint);
   if (dashboard.empty()) dashboard = "127.0.0.1:9900";
-  Api api{HostPortOfUrl(o.up_url.empty() ? dashboard : o.up_url)};
-  if (api.host_port.empty()) {
+  run.api.host_port = HostPortOfUrl(o.up_url.empty() ? dashboard : o.up_url);
+  if (run.api.host_port.empty()) {
     std::fprintf(stderr, "nines drill: --up: expected http://HOST:PORT, got '%s'\n",
                  o.up_url.c_str());
     return 2;
   }
   if (o.up_url.empty()) {
     std::string ignored;
-    if (api.State(&ignored)) {
+    if (run.api.State(&ignored)) {
       std::fprintf(stderr,
                    "nines drill: something already answers at %s (a `nines up`?); pass --up "
                    "http://%s to drill it, or stop it first\n",
-                   api.host_port.c_str(), api.host_port.c_str());
+                   run.api.host_port.c_str(), run.api.host_port.c_str());
       return 1;
     }
     std::string run_dir = o.report_dir + "/run";
     std::string log = o.report_dir + "/up.log";
-    std::string err = child.Start(run_dir, o.blueprint, log);
+    std::string err = run.child.Start(run_dir, o.blueprint, log);
     if (!err.empty()) {
       std::fprintf(stderr, "nines drill: %s\n", err.c_str());
       return 1;
     }
     std::printf("drill: started `nines up --fresh --dir %s%s%s` (pid %d, log %s)\n",
                 run_dir.c_str(), o.blueprint.empty() ? "" : " ", o.blueprint.c_str(),
-                static_cast<int>(child.pid()), log.c_str());
+                static_cast<int>(run.child.pid()), log.c_str());
   }
   std::fflush(stdout);
+  return std::nullopt;
+}
 
-  // 2. Ready: every node running, a store leader, DNS answering for every
-  // region, and every region's lb passing its /healthz.
+// Why the blueprint `s` is not ready to drill yet, or "" when it is: every
+// node running, a store leader, every region's lb passing its /healthz and
+// DNS answering for every region. Sets the run's DNS view as it goes.
+std::string NotReadyReason(DrillRun& run, const ClusterState& s) {
+  if (std::string why = s.NotReadyReason(); !why.empty()) return why;
+  run.dns_servers.clear();
+  for (const NodeState* n : s.OfKind("dns")) run.dns_servers.push_back(n->address);
+  run.subnets.clear();
+  for (size_t i = 0; i < s.regions.size(); ++i) {
+    run.subnets.push_back(ClientSubnetOf(s.regions[i], i));
+  }
+  const DrillOptions& o = run.o;
+  run.zone = !o.zone.empty() ? o.zone : !s.zone.empty() ? s.zone : "shop.test.";
+  run.resolver = std::make_unique<RegionResolver>(run.dns_servers, run.zone, run.subnets);
+  std::string lb_failure;
+  for (const NodeState* lb : s.OfKind("lb")) {
+    http::ClientResponse r =
+        http::FetchAddress(lb->address, "GET", "/healthz", "", http::ClientOptions().Timeout(1000));
+    if (!r.ok || r.status != 200) {
+      lb_failure = lb->name + " /healthz: " + (r.ok ? std::to_string(r.status) : r.error);
+      break;
+    }
+  }
+  if (run.dns_servers.empty()) return "no DNS server in the blueprint";
+  if (!lb_failure.empty()) return lb_failure;
+  std::string err;
+  if (!run.resolver->ResolveAll(SteadyClock::Instance().NowMillis(), &err)) return "DNS: " + err;
+  return "";
+}
+
+// 2. Ready: polls the up API until NotReadyReason says "", the deadline
+// passes, our `nines up` exits or the run is interrupted. False on failure
+// (said on stderr).
+bool WaitUntilReady(DrillRun& run) {
+  const DrillOptions& o = run.o;
   int64_t ready_deadline =
       SteadyClock::Instance().NowMillis() + int64_t{o.startup_timeout_s} * 1000;
-  ClusterState state;
-  std::vector<std::string> dns_servers;
-  std::vector<std::string> subnets;
   std::string not_ready = "no answer from the up API yet";
-  std::unique_ptr<RegionResolver> resolver;
-  std::string zone;
   while (true) {
     if (g_interrupted) {
       std::fprintf(stderr, "drill: interrupted while waiting for the blueprint\n");
-      return 1;
+      return false;
     }
-    if (o.up_url.empty() && !child.Running()) {
+    if (o.up_url.empty() && !run.child.Running()) {
       std::fprintf(stderr, "drill: `nines up` exited early; see %s/up.log\n", o.report_dir.c_str());
-      return 1;
+      return false;
     }
     if (SteadyClock::Instance().NowMillis() > ready_deadline) {
       std::fprintf(stderr, "drill: the blueprint was not ready within %d s: %s\n",
                    o.startup_timeout_s, not_ready.c_str());
-      return 1;
+      return false;
     }
     std::string err;
-    auto s = api.State(&err);
-    if (!s) {
-      not_ready = err;
-    } else if (std::string why = s->NotReadyReason(); !why.empty()) {
-      not_ready = why;
-    } else {
-      dns_servers.clear();
-      for (const NodeState* n : s->OfKind("dns")) dns_servers.push_back(n->address);
-      subnets.clear();
-      for (size_t i = 0; i < s->regions.size(); ++i) {
-        subnets.push_back(ClientSubnetOf(s->regions[i], i));
-      }
-      zone = !o.zone.empty() ? o.zone : !s->zone.empty() ? s->zone : "shop.test.";
-      resolver = std::make_unique<RegionResolver>(dns_servers, zone, subnets);
-      bool lbs_ok = true;
-      for (const NodeState* lb : s->OfKind("lb")) {
-        http::ClientResponse r = http::FetchAddress(lb->address, "GET", "/healthz", "",
-                                                    http::ClientOptions().Timeout(1000));
-        if (!r.ok || r.status != 200) {
-          lbs_ok = false;
-          not_ready = lb->name + " /healthz: " + (r.ok ? std::to_string(r.status) : r.error);
-          break;
-        }
-      }
-      if (dns_servers.empty()) {
-        not_ready = "no DNS server in the blueprint";
-      } else if (lbs_ok && resolver->ResolveAll(SteadyClock::Instance().NowMillis(), &err)) {
-        state = *s;
-        break;
-      } else if (lbs_ok) {
-        not_ready = "DNS: " + err;
-      }
+    auto s = run.api.State(&err);
+    not_ready = s ? NotReadyReason(run, *s) : err;
+    if (not_ready.empty()) {
+      run.state = *s;
+      break;
     }
     SleepMs(250);
   }
   std::printf("drill: blueprint ready: %zu nodes, %zu regions, store leader %s\n",
-              state.nodes.size(), state.regions.size(), state.leader.c_str());
+              run.state.nodes.size(), run.state.regions.size(), run.state.leader.c_str());
+  return true;
+}
 
-  // 3. Users: N per region with addresses PREFIX.100.. ; the spike client
-  // PREFIX.200. Each is its own stub resolver with its region's subnet.
-  std::vector<SimUser> users;
-  std::vector<std::string> source_ips;
+// 3. Users: N per region with addresses PREFIX.100.. ; the spike client
+// PREFIX.200. Each is its own stub resolver with its region's subnet.
+bool MakeUsers(DrillRun& run) {
+  const std::vector<RegionState>& regions = run.state.regions;
   std::vector<std::string> user_subnets;
-  for (size_t r = 0; r < state.regions.size(); ++r) {
-    std::string prefix = state.regions[r].prefix.empty() ? "127.0." + std::to_string(r + 1)
-                                                         : state.regions[r].prefix;
-    for (int u = 0; u < o.users_per_region; ++u) {
-      users.push_back({prefix + "." + std::to_string(100 + u), user_subnets.size()});
-      user_subnets.push_back(subnets[r]);
-      source_ips.push_back(users.back().source_ip);
+  for (size_t r = 0; r < regions.size(); ++r) {
+    std::string prefix =
+        regions[r].prefix.empty() ? "127.0." + std::to_string(r + 1) : regions[r].prefix;
+    for (int u = 0; u < run.o.users_per_region; ++u) {
+      run.users.push_back({prefix + "." + std::to_string(100 + u), user_subnets.size()});
+      user_subnets.push_back(run.subnets[r]);
+      run.source_ips.push_back(run.users.back().source_ip);
     }
   }
-  std::string spike_prefix = state.regions[0].prefix.empty() ? "127.0.1" : state.regions[0].prefix;
-  SimUser spike_user{spike_prefix + ".200", user_subnets.size()};
-  user_subnets.push_back(subnets[0]);
-  resolver = std::make_unique<RegionResolver>(dns_servers, zone, user_subnets);
-  if (!resolver->ResolveAll(SteadyClock::Instance().NowMillis(), &error)) {
+  std::string spike_prefix = regions[0].prefix.empty() ? "127.0.1" : regions[0].prefix;
+  run.spike_user = SimUser{spike_prefix + ".200", user_subnets.size()};
+  user_subnets.push_back(run.subnets[0]);
+  run.resolver = std::make_unique<RegionResolver>(run.dns_servers, run.zone, user_subnets);
+  std::string error;
+  if (!run.resolver->ResolveAll(SteadyClock::Instance().NowMillis(), &error)) {
     std::fprintf(stderr, "drill: DNS: %s\n", error.c_str());
-    return 1;
+    return false;
+  }
+  return true;
+}
+
+// 4a. The load: the open-loop engine on its event loop, the resolver
+// refreshing answers per TTL, and a progress line every second naming the
+// fault being held.
+class LoadPhase {
+ public:
+  LoadPhase(DrillRun& run, int64_t duration_ms)
+      : run_(run),
+        duration_ms_(duration_ms),
+        timeline_(static_cast<int>((duration_ms + 999) / 1000)),
+        start_nanos_(LoadEngine::NowNanos() + 200'000'000),
+        start_ms_(start_nanos_ / 1'000'000),
+        options_(MakeOptions(run.o)),
+        engine_(io_, *run.resolver, timeline_, start_nanos_, options_),
+        work_(asio::make_work_guard(io_)) {
+    engine_.Start(LoadSchedule(run.o.rate, start_nanos_, duration_ms * 1'000'000), run.users);
+    io_thread_ = std::thread([this] { io_.run(); });
+    resolver_thread_ = std::thread([this] {
+      while (!helpers_stop_) {
+        run_.resolver->RefreshDue(SteadyClock::Instance().NowMillis());
+        SleepMs(50);
+      }
+    });
+    progress_thread_ = std::thread([this] { PrintProgress(); });
   }
 
-  // 4. Load and faults.
-  int64_t duration_ms = static_cast<int64_t>(o.duration_s * 1000);
-  std::vector<PlannedFault> plan = PlanFaults(*kinds, duration_ms);
-  Timeline timeline(static_cast<int>((duration_ms + 999) / 1000));
-  asio::io_context io;
-  int64_t start_nanos = LoadEngine::NowNanos() + 200'000'000;
-  int64_t start_ms = start_nanos / 1'000'000;
-  LoadOptions load_options;
-  load_options.run_id = "drill-" + std::to_string(WallMillis());
-  load_options.reresolve_on_failure = o.reresolve_on_failure;
-  LoadEngine engine(io, *resolver, timeline, start_nanos, load_options);
-  engine.Start(LoadSchedule(o.rate, start_nanos, duration_ms * 1'000'000), users);
-  auto work = asio::make_work_guard(io);
-  std::thread io_thread([&io] { io.run(); });
-  std::atomic<bool> helpers_stop{false};
-  std::thread resolver_thread([&] {
-    while (!helpers_stop) {
-      resolver->RefreshDue(SteadyClock::Instance().NowMillis());
-      SleepMs(50);
+  // Lets the load run to its end (or cuts it short when interrupted), waits
+  // for the requests in flight, then stops every thread.
+  void Finish() {
+    SleepUntil(start_ms_ + duration_ms_);
+    if (g_interrupted) {
+      run_.report.interrupted = true;
+      run_.report.notices.push_back("interrupted: the run was cut short");
+      engine_.StopSending();
     }
-  });
-  Progress progress;
-  std::thread progress_thread([&] {
-    int64_t next = start_ms + 1000;
+    int64_t drain_deadline =
+        SteadyClock::Instance().NowMillis() + options_.request_timeout_ms + 2000;
+    while (!engine_.Idle() && SteadyClock::Instance().NowMillis() < drain_deadline) SleepMs(50);
+    helpers_stop_ = true;
+    progress_thread_.join();
+    engine_.StopSending();
+    work_.reset();
+    io_.stop();
+    io_thread_.join();
+    resolver_thread_.join();
+  }
+
+  // What the progress line shows after its figures; "" for none.
+  void SetFault(const std::string& text) {
+    std::lock_guard lock(fault_mu_);
+    fault_ = text;
+  }
+
+  LoadEngine& engine() { return engine_; }
+  Timeline& timeline() { return timeline_; }
+  int64_t start_nanos() const { return start_nanos_; }
+  int64_t start_ms() const { return start_ms_; }
+
+ private:
+  static LoadOptions MakeOptions(const DrillOptions& o) {
+    LoadOptions options;
+    options.run_id = "drill-" + std::to_string(WallMillis());
+    options.reresolve_on_failure = o.reresolve_on_failure;
+    return options;
+  }
+
+  void PrintProgress() {
+    int64_t next = start_ms_ + 1000;
     uint64_t last_total = 0;
-    while (!helpers_stop) {
+    while (!helpers_stop_) {
       SleepUntil(next);
-      if (helpers_stop || g_interrupted) break;
-      const LoadCounters& c = engine.counters();
+      if (helpers_stop_ || g_interrupted) break;
+      const LoadCounters& c = engine_.counters();
       uint64_t total = c.ok + c.failed + c.rate_limited + c.refused_by_client;
       std::string fault;
       {
-        std::lock_guard lock(progress.mu);
-        fault = progress.fault;
+        std::lock_guard lock(fault_mu_);
+        fault = fault_;
       }
       std::printf(
           "t=%3llds  %4llu req/s  ok %llu  failed %llu  429 %llu  spike-429 %llu  "
           "in-flight %llu  writes %llu%s%s\n",
-          static_cast<long long>((next - start_ms) / 1000),
+          static_cast<long long>((next - start_ms_) / 1000),
           static_cast<unsigned long long>(total - last_total),
           static_cast<unsigned long long>(c.ok.load()),
           static_cast<unsigned long long>(c.failed.load()),
@@ -314,208 +365,239 @@ int RunDrill(const DrillOptions& o) {
       last_total = total;
       next += 1000;
     }
-  });
+  }
 
-  DrillReport report;
-  report.blueprint = o.blueprint.empty() ? "built-in" : o.blueprint;
-  report.up_url = "http://" + api.host_port;
-  report.duration_s = o.duration_s;
-  report.rate = o.rate;
-  report.slo_percent = o.slo_percent;
-  report.faults_requested = o.faults;
-  report.started_wall_ms = WallMillis();
-  bool is_root = geteuid() == 0;
+  DrillRun& run_;
+  int64_t duration_ms_;
+  Timeline timeline_;
+  asio::io_context io_;
+  int64_t start_nanos_;
+  int64_t start_ms_;
+  LoadOptions options_;
+  LoadEngine engine_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::atomic<bool> helpers_stop_{false};
+  std::thread io_thread_;
+  std::thread resolver_thread_;
+  std::thread progress_thread_;
+  std::mutex fault_mu_;
+  std::string fault_;  // what is broken right now
+};
+
+// One planned fault while it runs: what was done, and what is found out.
+struct HeldFault {
+  FaultResult f;
+  FaultAction action;
+  std::optional<ClusterState> state_before;  // /api/state just before injecting
+  CrowdSurge* crowd = nullptr;               // the crowd fault's surge
+  std::string label;                         // "FAULT TARGET"
+  int64_t injected_at = 0;                   // steady ms
+};
+
+// 4b. Injects `planned`: plans its action from /api/state, then starts the
+// spike or the crowd or posts the fault to the up API. A fault that cannot
+// be injected is kept, marked skipped, with the reason.
+HeldFault InjectFault(DrillRun& run, LoadPhase& load, const PlannedFault& planned,
+                      std::vector<std::pair<size_t, std::unique_ptr<CrowdSurge>>>& crowds) {
+  HeldFault h;
+  FaultResult& f = h.f;
+  f.kind = planned.kind;
+  f.start_ms = planned.start_ms;
+  f.end_ms = planned.end_ms;
+  f.window_end_ms = planned.window_end_ms;
+  std::string err;
+  h.state_before = run.api.State(&err);
+  f.undone = true;  // until an undo fails
+  if (h.state_before) {
+    h.action = PlanFaultAction(planned.kind, *h.state_before);
+  } else {
+    h.action.error = err;
+  }
+  f.target = h.action.target;
+  f.detection_measured = h.action.detection != Detection::kNone;
+  if (!h.action.ok) {
+    f.skipped = true;
+    f.notice = h.action.error;
+  } else if (planned.kind == FaultKind::kPartition && geteuid() != 0) {
+    f.skipped = true;
+    f.notice = "skipped: cutting a node off with iptables needs root";
+  } else if (planned.kind == FaultKind::kSpike) {
+    int64_t spike_start = LoadEngine::NowNanos();
+    int64_t held = (planned.end_ms - planned.start_ms) * 1'000'000;
+    load.engine().StartSpike(LoadSchedule(run.o.rate * 10, spike_start, held), run.spike_user);
+  } else if (planned.kind == FaultKind::kCrowd) {
+    CrowdPlan plan = PlanCrowd(*h.state_before, run.dns_servers, run.zone, run.subnets[0]);
+    plan.multiple = run.o.crowd_multiple;
+    plan.rate = run.o.crowd_rate;
+    plan.held_ms = planned.end_ms - planned.start_ms;
+    plan.run_start_nanos = load.start_nanos();
+    plan.timeline_seconds = load.timeline().seconds();
+    crowds.emplace_back(run.report.faults.size(), std::make_unique<CrowdSurge>());
+    h.crowd = crowds.back().second.get();
+    std::string start_err = h.crowd->Start(plan);
+    if (!start_err.empty()) {
+      f.skipped = true;
+      f.notice = start_err;
+    }
+  } else {
+    std::string post = run.api.Post(h.action.inject_path);
+    if (!post.empty()) {
+      f.skipped = true;
+      f.notice = post;
+    }
+  }
+  h.injected_at = SteadyClock::Instance().NowMillis();
+  f.start_ms = h.injected_at - load.start_ms();
+  h.label = std::string(FaultName(f.kind)) + (f.target.empty() ? "" : " " + f.target);
+  load.SetFault(f.skipped ? "" : h.label + " (held)");
+  if (f.skipped) {
+    std::printf("drill: fault %s skipped: %s\n", h.label.c_str(), f.notice.c_str());
+  } else {
+    std::printf("drill: fault %s injected\n", h.label.c_str());
+  }
+  std::fflush(stdout);
+  return h;
+}
+
+// Whether the system has noticed the fault yet, as its action's detection
+// says to look (spike_429_before: the spike's 429s when it was injected).
+bool FaultDetected(DrillRun& run, LoadPhase& load, const HeldFault& h, uint64_t spike_429_before) {
+  const FaultAction& action = h.action;
+  switch (action.detection) {
+    case Detection::kNone:
+      return false;
+    case Detection::kLbMarksDown:
+      return LbMarksDown(action.lb_admin, action.app_address);
+    case Detection::kLeaderChanged: {
+      std::string e;
+      auto st = run.api.State(&e);
+      return st && !st->leader.empty() && st->leader != action.old_leader;
+    }
+    case Detection::kDnsMovesRegion:
+    case Detection::kDnsDropsLb: {
+      const std::string& subnet = run.subnets[action.region_index];
+      DnsAnswer a = QueryApex(run.dns_servers[0], run.zone, subnet, 300);
+      if (!a.ok && run.dns_servers.size() > 1) {
+        a = QueryApex(run.dns_servers[1], run.zone, subnet, 300);
+      }
+      return a.ok && DnsDetects(action, a.addresses);
+    }
+    case Detection::kFirstSpike429:
+      return load.engine().counters().spike_rate_limited > spike_429_before;
+    case Detection::kCrowdTurnedAway:
+      return h.crowd->TurnedAway();
+  }
+  return false;
+}
+
+// 4c. Holds the fault until its planned end, polling every 100 ms for the
+// system noticing it.
+void HoldFault(DrillRun& run, LoadPhase& load, const PlannedFault& planned, HeldFault& h) {
+  FaultResult& f = h.f;
+  int64_t undo_at = load.start_ms() + planned.end_ms;
+  uint64_t spike_429_before = load.engine().counters().spike_rate_limited;
+  while (!f.skipped && !g_interrupted && SteadyClock::Instance().NowMillis() < undo_at) {
+    if (f.detected_after_ms < 0 && FaultDetected(run, load, h, spike_429_before)) {
+      f.detected_after_ms = SteadyClock::Instance().NowMillis() - h.injected_at;
+      f.detected_by = DetectionText(h.action.detection);
+      std::printf("drill: %s detected after %lld ms (%s)\n", h.label.c_str(),
+                  static_cast<long long>(f.detected_after_ms), f.detected_by.c_str());
+      std::fflush(stdout);
+    }
+    SleepMs(100);
+  }
+  if (!f.skipped && h.action.detection != Detection::kNone && f.detected_after_ms < 0) {
+    f.detected_by = std::string("not seen while held: ") + DetectionText(h.action.detection);
+  }
+}
+
+// 4d. Undoes the fault: stops the crowd (counting the restarts it caused) or
+// posts the undo to the up API, retried as the API may be busy restarting.
+void UndoFault(DrillRun& run, LoadPhase& load, HeldFault& h) {
+  FaultResult& f = h.f;
+  if (h.crowd && !f.skipped) {
+    h.crowd->Stop();  // its undo: stop sending
+    std::string e;
+    if (auto after = run.api.State(&e)) {
+      int restarts = 0;
+      for (const NodeState& n : after->nodes) restarts += n.restarts;
+      for (const NodeState& n : h.state_before->nodes) restarts -= n.restarts;
+      h.crowd->SetRestarts(std::max(restarts, 0));
+    }
+  }
+  if (!f.skipped && !h.action.undo_path.empty()) {
+    std::string post;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      post = run.api.Post(h.action.undo_path);
+      if (post.empty()) break;
+      SleepMs(200);
+    }
+    if (!post.empty()) {
+      f.undone = false;
+      f.notice = "undo failed: " + post;
+      std::printf("drill: %s: %s\n", h.label.c_str(), f.notice.c_str());
+    }
+  }
+  f.end_ms = SteadyClock::Instance().NowMillis() - load.start_ms();
+  if (!f.skipped) std::printf("drill: fault %s undone\n", h.label.c_str());
+  std::fflush(stdout);
+  load.SetFault("");
+}
+
+// 4. Load and faults: the faults of the plan one after the other under the
+// load, then the load's end, with the crowds' figures and the clients' and
+// the resolver's notes in the report.
+void RunFaults(DrillRun& run, LoadPhase& load, const std::vector<PlannedFault>& plan) {
   // Crowd surges by their fault's index in report.faults.
   std::vector<std::pair<size_t, std::unique_ptr<CrowdSurge>>> crowds;
-
   for (const PlannedFault& planned : plan) {
-    SleepUntil(start_ms + planned.start_ms);
+    SleepUntil(load.start_ms() + planned.start_ms);
     if (g_interrupted) break;
-    FaultResult f;
-    f.kind = planned.kind;
-    f.start_ms = planned.start_ms;
-    f.end_ms = planned.end_ms;
-    f.window_end_ms = planned.window_end_ms;
-    std::string err;
-    auto now_state = api.State(&err);
-    FaultAction action;
-    f.undone = true;  // until an undo fails
-    if (now_state) {
-      action = PlanFaultAction(planned.kind, *now_state);
-    } else {
-      action.error = err;
-    }
-    f.target = action.target;
-    f.detection_measured = action.detection != Detection::kNone;
-    if (!action.ok) {
-      f.skipped = true;
-      f.notice = action.error;
-    } else if (planned.kind == FaultKind::kPartition && !is_root) {
-      f.skipped = true;
-      f.notice = "skipped: cutting a node off with iptables needs root";
-    } else if (planned.kind == FaultKind::kSpike) {
-      int64_t spike_start = LoadEngine::NowNanos();
-      int64_t held = (planned.end_ms - planned.start_ms) * 1'000'000;
-      engine.StartSpike(LoadSchedule(o.rate * 10, spike_start, held), spike_user);
-    } else if (planned.kind == FaultKind::kCrowd) {
-      CrowdPlan plan = PlanCrowd(*now_state, dns_servers, zone, subnets[0]);
-      plan.multiple = o.crowd_multiple;
-      plan.rate = o.crowd_rate;
-      plan.held_ms = planned.end_ms - planned.start_ms;
-      plan.run_start_nanos = start_nanos;
-      plan.timeline_seconds = timeline.seconds();
-      crowds.emplace_back(report.faults.size(), std::make_unique<CrowdSurge>());
-      std::string err = crowds.back().second->Start(plan);
-      if (!err.empty()) {
-        f.skipped = true;
-        f.notice = err;
-      }
-    } else {
-      std::string post = api.Post(action.inject_path);
-      if (!post.empty()) {
-        f.skipped = true;
-        f.notice = post;
-      }
-    }
-    int64_t injected_at = SteadyClock::Instance().NowMillis();
-    f.start_ms = injected_at - start_ms;
-    std::string label = std::string(FaultName(f.kind)) + (f.target.empty() ? "" : " " + f.target);
-    {
-      std::lock_guard lock(progress.mu);
-      progress.fault = f.skipped ? "" : label + " (held)";
-    }
-    if (f.skipped) {
-      std::printf("drill: fault %s skipped: %s\n", label.c_str(), f.notice.c_str());
-    } else {
-      std::printf("drill: fault %s injected\n", label.c_str());
-    }
-    std::fflush(stdout);
-    // Hold the fault, polling every 100 ms for the system noticing it.
-    int64_t undo_at = start_ms + planned.end_ms;
-    uint64_t spike_429_before = engine.counters().spike_rate_limited;
-    while (!f.skipped && !g_interrupted && SteadyClock::Instance().NowMillis() < undo_at) {
-      if (f.detected_after_ms < 0) {
-        bool detected = false;
-        switch (action.detection) {
-          case Detection::kNone:
-            break;
-          case Detection::kLbMarksDown:
-            detected = LbMarksDown(action.lb_admin, action.app_address);
-            break;
-          case Detection::kLeaderChanged: {
-            std::string e;
-            auto st = api.State(&e);
-            detected = st && !st->leader.empty() && st->leader != action.old_leader;
-            break;
-          }
-          case Detection::kDnsMovesRegion:
-          case Detection::kDnsDropsLb: {
-            DnsAnswer a = QueryApex(dns_servers[0], zone, subnets[action.region_index], 300);
-            if (!a.ok && dns_servers.size() > 1) {
-              a = QueryApex(dns_servers[1], zone, subnets[action.region_index], 300);
-            }
-            detected = a.ok && DnsDetects(action, a.addresses);
-            break;
-          }
-          case Detection::kFirstSpike429:
-            detected = engine.counters().spike_rate_limited > spike_429_before;
-            break;
-          case Detection::kCrowdTurnedAway:
-            detected = crowds.back().second->TurnedAway();
-            break;
-        }
-        if (detected) {
-          f.detected_after_ms = SteadyClock::Instance().NowMillis() - injected_at;
-          f.detected_by = DetectionText(action.detection);
-          std::printf("drill: %s detected after %lld ms (%s)\n", label.c_str(),
-                      static_cast<long long>(f.detected_after_ms), f.detected_by.c_str());
-          std::fflush(stdout);
-        }
-      }
-      SleepMs(100);
-    }
-    if (!f.skipped && action.detection != Detection::kNone && f.detected_after_ms < 0) {
-      f.detected_by = std::string("not seen while held: ") + DetectionText(action.detection);
-    }
-    if (planned.kind == FaultKind::kCrowd && !f.skipped) {
-      crowds.back().second->Stop();  // its undo: stop sending
-      std::string e;
-      if (auto after = api.State(&e)) {
-        int restarts = 0;
-        for (const NodeState& n : after->nodes) restarts += n.restarts;
-        for (const NodeState& n : now_state->nodes) restarts -= n.restarts;
-        crowds.back().second->SetRestarts(std::max(restarts, 0));
-      }
-    }
-    // Undo it (retried: the API may be busy restarting things).
-    if (!f.skipped && !action.undo_path.empty()) {
-      std::string post;
-      for (int attempt = 0; attempt < 5; ++attempt) {
-        post = api.Post(action.undo_path);
-        if (post.empty()) break;
-        SleepMs(200);
-      }
-      if (!post.empty()) {
-        f.undone = false;
-        f.notice = "undo failed: " + post;
-        std::printf("drill: %s: %s\n", label.c_str(), f.notice.c_str());
-      }
-    }
-    f.end_ms = SteadyClock::Instance().NowMillis() - start_ms;
-    if (!f.skipped) std::printf("drill: fault %s undone\n", label.c_str());
-    std::fflush(stdout);
-    {
-      std::lock_guard lock(progress.mu);
-      progress.fault.clear();
-    }
-    report.faults.push_back(f);
+    HeldFault h = InjectFault(run, load, planned, crowds);
+    HoldFault(run, load, planned, h);
+    UndoFault(run, load, h);
+    run.report.faults.push_back(h.f);
   }
   // Windows (to the next fault really injected) are set by ComputeFaultFigures.
-  // Let the load finish, then the requests still in flight.
-  SleepUntil(start_ms + duration_ms);
-  if (g_interrupted) {
-    report.interrupted = true;
-    report.notices.push_back("interrupted: the run was cut short");
-    engine.StopSending();
-  }
-  int64_t drain_deadline =
-      SteadyClock::Instance().NowMillis() + load_options.request_timeout_ms + 2000;
-  while (!engine.Idle() && SteadyClock::Instance().NowMillis() < drain_deadline) SleepMs(50);
-  helpers_stop = true;
-  progress_thread.join();
-  engine.StopSending();
-  work.reset();
-  io.stop();
-  io_thread.join();
-  resolver_thread.join();
+  load.Finish();
   for (auto& [index, crowd] : crowds) {
     crowd->Stop();
-    report.faults[index].crowd = crowd->Figures(timeline);
+    run.report.faults[index].crowd = crowd->Figures(load.timeline());
   }
-  for (const std::string& note : engine.Notes()) report.notices.push_back("client: " + note);
-  if (resolver->failures() > 0) {
-    report.notices.push_back("DNS: " + std::to_string(resolver->failures()) + " of " +
-                             std::to_string(resolver->queries()) + " lookups got no answer");
+  for (const std::string& note : load.engine().Notes()) {
+    run.report.notices.push_back("client: " + note);
   }
+  if (run.resolver->failures() > 0) {
+    run.report.notices.push_back("DNS: " + std::to_string(run.resolver->failures()) + " of " +
+                                 std::to_string(run.resolver->queries()) +
+                                 " lookups got no answer");
+  }
+}
 
-  // 5. Every acknowledged order, read back through every region's lb.
+// 5. Every acknowledged order, read back through every region's lb.
+void ReadBackWrites(DrillRun& run, LoadEngine& engine) {
   std::vector<AcknowledgedWrite> ids = engine.Acknowledged();
   std::printf("drill: reading %zu acknowledged orders back through every region's lb\n",
               ids.size());
   std::fflush(stdout);
   ReadBackOptions rb;
-  if (auto s = api.State(&error)) state = *s;
-  for (const NodeState* lb : state.OfKind("lb")) rb.lbs.push_back(lb->address);
-  rb.source_ips = source_ips;
-  report.writes = ReadBack(ids, rb);
+  std::string error;
+  if (auto s = run.api.State(&error)) run.state = *s;
+  for (const NodeState* lb : run.state.OfKind("lb")) rb.lbs.push_back(lb->address);
+  rb.source_ips = run.source_ips;
+  run.report.writes = ReadBack(ids, rb);
   // A 2xx to a POST without an id: acknowledged, never checkable.
   uint64_t without_id = engine.counters().acknowledged_without_id;
-  report.writes.without_id = without_id;
-  report.writes.acknowledged += without_id;
-  report.writes.unverifiable += without_id;
+  run.report.writes.without_id = without_id;
+  run.report.writes.acknowledged += without_id;
+  run.report.writes.unverifiable += without_id;
+}
 
-  // 6. The report.
-  nlohmann::json j = ReportToJson(report, timeline);
+// 6. The report: report.json and report.html, the table on stdout, and our
+// `nines up` stopped. Returns the exit status: 0 when the drill passed.
+int WriteReport(DrillRun& run, const Timeline& timeline) {
+  const DrillOptions& o = run.o;
+  nlohmann::json j = ReportToJson(run.report, timeline);
   std::string err = WriteReportFiles(o.report_dir, j);
   std::printf("\n%s", RenderTable(j).c_str());
   if (!err.empty()) {
@@ -526,10 +608,50 @@ int RunDrill(const DrillOptions& o) {
   }
   std::fflush(stdout);
   if (o.up_url.empty()) {
-    int status = child.Stop(30000);
+    int status = run.child.Stop(30000);
     if (status != 0) std::fprintf(stderr, "drill: `nines up` exited with status %d\n", status);
   }
   return j.value("passed", false) && err.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+int RunDrill(const DrillOptions& o) {
+  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  DrillRun run(o);
+  std::string error;
+  std::optional<std::vector<FaultKind>> kinds = ParseFaultList(o.faults, &error);
+  if (!kinds) {
+    std::fprintf(stderr, "nines drill: %s\n", error.c_str());
+    return 2;
+  }
+  run.kinds = std::move(*kinds);
+  std::error_code ec;
+  std::filesystem::create_directories(o.report_dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "nines drill: cannot create %s: %s\n", o.report_dir.c_str(),
+                 ec.message().c_str());
+    return 1;
+  }
+  if (std::optional<int> exit = StartBlueprint(run)) return *exit;  // 1
+  if (!WaitUntilReady(run)) return 1;                               // 2
+  if (!MakeUsers(run)) return 1;                                    // 3
+
+  run.report.blueprint = o.blueprint.empty() ? "built-in" : o.blueprint;
+  run.report.up_url = "http://" + run.api.host_port;
+  run.report.duration_s = o.duration_s;
+  run.report.rate = o.rate;
+  run.report.slo_percent = o.slo_percent;
+  run.report.faults_requested = o.faults;
+  int64_t duration_ms = static_cast<int64_t>(o.duration_s * 1000);
+  std::vector<PlannedFault> plan = PlanFaults(run.kinds, duration_ms);
+  LoadPhase load(run, duration_ms);  // 4
+  run.report.started_wall_ms = WallMillis();
+  RunFaults(run, load, plan);
+  ReadBackWrites(run, load.engine());        // 5
+  return WriteReport(run, load.timeline());  // 6
 }
 
 }  // namespace nines::drill

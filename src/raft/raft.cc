@@ -77,6 +77,8 @@ const char* ProposeErrorName(ProposeError error) {
       return "configuration change pending";
     case ProposeError::kInvalidConfig:
       return "invalid configuration change";
+    case ProposeError::kEmptyEntry:
+      return "empty entry";
   }
   return "?";
 }
@@ -746,6 +748,7 @@ void Raft::NoteAppended(const std::vector<Entry>& appended) {
 }
 
 ProposeError Raft::Propose(std::string data) {
+  if (data.empty()) return ProposeError::kEmptyEntry;  // IsLeaderNoOp's guarantee
   if (role_ != Role::kLeader) return ProposeError::kNotLeader;
   if (lead_transferee_ != kNoNode) return ProposeError::kTransferring;
   if (log_.LastIndex() - log_.committed() >= cfg_.max_uncommitted_entries) {

@@ -70,6 +70,7 @@ enum class ProposeError : uint8_t {
   kBacklog,        // too many uncommitted entries
   kConfigPending,  // a configuration change is not committed yet (or no commit in this term)
   kInvalidConfig,
+  kEmptyEntry,  // empty data: only a new leader's own entry is empty (IsLeaderNoOp)
 };
 const char* ProposeErrorName(ProposeError error);
 

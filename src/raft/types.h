@@ -38,6 +38,12 @@ struct Entry {
   bool operator==(const Entry&) const = default;
 };
 
+// The empty entry a new leader appends to commit its term (§5.4.2). Only it
+// is: Propose refuses empty data.
+inline bool IsLeaderNoOp(const Entry& e) {
+  return e.type == EntryType::kNormal && e.data.empty();
+}
+
 // Size used for batching limits: payload plus a fixed header estimate.
 inline uint64_t EntrySize(const Entry& e) {
   return e.data.size() + 24;

@@ -2,11 +2,9 @@
 // joins the group and serves RESP2 and HTTP until SIGTERM/SIGINT.
 #include "store/store_command.h"
 
-#include <CLI/CLI.hpp>
-
 #include <csignal>
-#include <cstdio>
 
+#include "base/command_line.h"
 #include "base/log.h"
 #include "store/store_config.h"
 #include "store/store_server.h"
@@ -20,40 +18,21 @@ std::string CheckStoreConfig(const std::string& file) {
 }
 
 int RunStoreCommand(const std::vector<std::string>& args) {
-  CLI::App app{
-      "nines store: replicated key-value store (Raft) speaking RESP2 (redis-cli works)\n"
-      "and an HTTP API.",
-      "nines store"};
-  std::string config_file;
-  std::string log_level = "info";
-  app.add_option("-c,--config", config_file, "store.toml (see examples/store.toml)")->required();
-  app.add_option("--log-level", log_level, "debug, info, warn or error");
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 2;
-  }
-  LogLevel level;
-  if (!ParseLogLevel(log_level, &level)) {
-    std::fprintf(stderr, "nines store: bad --log-level '%s'\n", log_level.c_str());
-    return 2;
-  }
-  SetLogLevel(level);
-  ConfigErrors errors;
-  std::optional<store::StoreConfig> config = store::ReadStoreConfig(config_file, &errors);
-  if (!config) {
-    std::fprintf(stderr, "%s\n", errors.ToString().c_str());
-    return 2;
-  }
+  CommandLine line("store",
+                   "nines store: replicated key-value store (Raft) speaking RESP2 (redis-cli "
+                   "works)\nand an HTTP API.");
+  line.RequireConfig("store.toml (see examples/store.toml)");
+  if (std::optional<int> exit = line.Parse(args)) return *exit;
+  std::optional<store::StoreConfig> config =
+      CommandLine::ReadConfig(line.config_file(), store::ReadStoreConfig);
+  if (!config) return kExitUsage;
   std::signal(SIGPIPE, SIG_IGN);
   try {
     store::StoreServer server(*config);
     store::Status s = server.Recover();
     if (!s.ok()) {
       LogError("store", "cannot start member {}: {}", config->id, s.ToString());
-      return 1;
+      return kExitFailure;
     }
     server.Start();
     LogInfo("store", "member {} serving RESP on {}, HTTP on {}, peers on {} ({} members)",
@@ -62,7 +41,7 @@ int RunStoreCommand(const std::vector<std::string>& args) {
     return server.Run();
   } catch (const std::system_error& e) {
     LogError("store", "{}: {}", e.what(), e.code().message());
-    return 1;
+    return kExitFailure;
   }
 }
 

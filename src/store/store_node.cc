@@ -277,7 +277,7 @@ void StoreNode::ApplyEntry(const raft::Entry& e) {
   if (e.type != raft::EntryType::kNormal) {
     undecodable(fmt::format("unknown entry type {}", static_cast<int>(e.type)));
   }
-  if (e.data.empty()) return;  // the empty entry a new leader appends to commit its term
+  if (raft::IsLeaderNoOp(e)) return;  // it commits the leader's term; nothing to apply
   if (e.data.size() <= kEntryHeader) {
     undecodable(fmt::format("{} bytes, too short for the {}-byte header and a command",
                             e.data.size(), kEntryHeader));

@@ -1,5 +1,6 @@
-// The dashboard's HTTP surface: the page at /, the JSON API of contract.md
-// (GET /api/state; POST node, region and spike actions), /status and /metrics.
+// The dashboard's HTTP surface: the page at /, the JSON API of
+// docs/up.md (GET /api/state; POST node, region and spike actions), /status
+// and /metrics.
 #pragma once
 
 #include <cstdint>

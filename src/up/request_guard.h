@@ -1,5 +1,5 @@
-// Guards the `nines up` API against browsers driven by other sites (issue
-// 16): DNS rebinding (a foreign Host), cross-origin requests (a foreign
+// Guards the `nines up` API against browsers driven by other sites:
+// DNS rebinding (a foreign Host), cross-origin requests (a foreign
 // Origin) and cross-site form posts (a POST that is not application/json).
 #pragma once
 

@@ -1,5 +1,5 @@
 // Expanding a blueprint into processes and writing each one's config text
-// (lb.toml, dns.toml, store.toml and app.toml as docs/ and contract.md define).
+// (lb.toml, dns.toml, store.toml and app.toml as docs/ defines).
 #include "up/topology.h"
 
 #include <fmt/format.h>

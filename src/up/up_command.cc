@@ -5,7 +5,6 @@
 
 #include <signal.h>
 #include <unistd.h>
-#include <CLI/CLI.hpp>
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
@@ -19,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "base/clock.h"
+#include "base/command_line.h"
 #include "base/log.h"
 #include "http/client.h"
 #include "up/api.h"
@@ -239,40 +239,23 @@ std::string CheckBlueprintConfig(const std::string& file) {
 }
 
 int RunUpCommand(const std::vector<std::string>& args) {
-  CLI::App app{
+  CommandLine line(
+      "up",
       "nines up: the whole blueprint on this machine (DNS, load balancers, app servers, the\n"
       "replicated store) with a live dashboard. Without a file it runs the built-in\n"
-      "three-region blueprint (docs/up.md, examples/blueprint.toml).",
-      "nines up"};
+      "three-region blueprint (docs/up.md, examples/blueprint.toml).");
+  CLI::App& app = line.cli();
   std::string file;
   std::string run_dir = "run";
   bool fresh = false;
-  std::string log_level = "info";
   app.add_option("blueprint", file, "blueprint.toml (default: the built-in blueprint)");
   app.add_flag("--fresh", fresh, "wipe the run directory first (configs, logs, store data)");
   app.add_option("--dir", run_dir, "run directory for configs, logs and data (default ./run)");
-  app.add_option("--log-level", log_level, "debug, info, warn or error");
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 2;
-  }
-  LogLevel level;
-  if (!ParseLogLevel(log_level, &level)) {
-    std::fprintf(stderr, "nines up: bad --log-level '%s'\n", log_level.c_str());
-    return 2;
-  }
-  SetLogLevel(level);
+  if (std::optional<int> exit = line.Parse(args)) return *exit;
   Blueprint bp = BuiltInBlueprint();
   if (!file.empty()) {
-    ConfigErrors errors;
-    std::optional<Blueprint> read = ReadBlueprint(file, &errors);
-    if (!read) {
-      std::fprintf(stderr, "%s\n", errors.ToString().c_str());
-      return 2;
-    }
+    std::optional<Blueprint> read = CommandLine::ReadConfig(file, ReadBlueprint);
+    if (!read) return kExitUsage;
     bp = std::move(*read);
   }
   for (const std::string& w : BlueprintWarnings(bp))

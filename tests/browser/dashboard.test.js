@@ -1,4 +1,4 @@
-// Browser test of the `nines up` dashboard (issue 7, acceptance 4): starts
+// Browser test of the `nines up` dashboard: starts
 // `nines up`, opens the dashboard in headless Chromium (playwright-core),
 // checks that the three regions are shown, clicks "kill" on the store leader,
 // waits for a different leader to appear, and saves a screenshot.
@@ -45,13 +45,11 @@ async function main() {
   const pids = new Set();
   let browser;
   try {
-    // Every process running (app servers only when this build has `nines app`).
-    const help = require("child_process").spawnSync(BIN, ["app", "--help"]);
-    const appBuilt = !(help.stdout.toString() + help.stderr.toString()).includes("not built");
+    // Every process running.
     await waitFor("every process running", async () => {
       const s = await state();
       s.nodes.forEach((n) => n.pid > 0 && pids.add(n.pid));
-      return s.nodes.every((n) => n.state === "running" || (!appBuilt && n.kind === "app")) && s.store.leader;
+      return s.nodes.every((n) => n.state === "running") && s.store.leader;
     }, 60000);
     // Some traffic, so that the load balancer table has numbers in it.
     for (let i = 0; i < 30; i++) {

@@ -361,7 +361,7 @@ TEST(DnsCommandTest, BadConfigExitsTwoWithPositions) {
 
   test::ChildProcess help({test::NinesBinary(), "dns", "--help"}, dir + "/help.log");
   EXPECT_EQ(help.Wait(10000), 0);
-  EXPECT_NE(help.Log().find("usage: nines dns"), std::string::npos);
+  EXPECT_NE(help.Log().find("Usage: nines dns"), std::string::npos);
 
   test::ChildProcess check({test::NinesBinary(), "check", "--config", path}, dir + "/check.log");
   EXPECT_EQ(check.Wait(10000), 2);

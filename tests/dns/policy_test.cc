@@ -127,7 +127,7 @@ TEST(PolicyTest, NoAddressesOfTheFamilyMeansNoAnswerAndNoFailOpen) {
   EXPECT_FALSE(a.fail_open);
 }
 
-// Issue 17: a client holding the answer when its region stops tries the
+// A client holding the answer when its region stops tries the
 // next addresses; they belong to the next-nearest healthy regions.
 TEST(PolicyFallbackTest, NextNearestRegionsFollowTheAnsweringRegion) {
   AnswerPolicy policy(testing::ThreeRegions(), 51.5, -0.1, {.fallback_addresses = 2});

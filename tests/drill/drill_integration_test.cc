@@ -76,7 +76,7 @@ TEST(DrillIntegration, ShortDrillKeepsServingThroughAppAndLeaderKills) {
   EXPECT_EQ(status, 0) << "drill exit status";
 }
 
-// Issue 17: clients keep their DNS answer for its TTL (5 s). With only the
+// Clients keep their DNS answer for its TTL (5 s). With only the
 // stopped region's lbs in it, that was about 40 failed requests at 50/s.
 // The blueprint's answers list the next-nearest region's lbs after the
 // client's own, so a refused connection moves the client there at once: the

@@ -8,7 +8,7 @@
 namespace nines::drill {
 namespace {
 
-// The shape contract.md gives for GET /api/state, two regions.
+// The shape docs/up.md gives for GET /api/state, two regions.
 const char* kState = R"({
   "started_ms": 1,
   "nodes": [

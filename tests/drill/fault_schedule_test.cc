@@ -16,7 +16,7 @@ TEST(FaultList, ParsesNamesAndAll) {
   EXPECT_EQ((*list)[2], FaultKind::kSpike);
   auto all = ParseFaultList("all", &error);
   ASSERT_TRUE(all);
-  EXPECT_EQ(all->size(), 8u);  // the seven, and crowd (issue 17)
+  EXPECT_EQ(all->size(), 8u);  // the seven, and crowd
   auto none = ParseFaultList("", &error);
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());

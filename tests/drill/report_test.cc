@@ -155,7 +155,7 @@ TEST(Report, VerdictFailsOnAFaultNotUndone) {
   EXPECT_TRUE(Mentions(j, "not undone")) << j["fail_reasons"].dump();
 }
 
-// Issue 17: a crowd must be turned away fast (429/503), never left to time
+// A crowd must be turned away fast (429/503), never left to time
 // out, and nothing may restart under it; its figures are in the JSON and
 // on a line of the table.
 TEST(Report, CrowdFiguresAndVerdict) {

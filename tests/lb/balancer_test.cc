@@ -78,7 +78,7 @@ TEST(BalancerTest, PowerOfTwoNeverPicksTheBusiestOfThree) {
 }
 
 TEST(BalancerTest, PowerOfTwoReachesEveryServerOfSeventy) {
-  // Issue 12, bug 12: candidates past the first 64 were never considered.
+  // A past bug: candidates past the first 64 were never considered.
   auto pool = BuildServerPool(Servers(70, 0), BalanceMode::kPowerOfTwo, "");
   auto hits = Count(*pool, 7000);
   EXPECT_EQ(hits[-1], 0);
@@ -104,7 +104,7 @@ TEST(BalancerTest, DownDrainingAndEjectedServersAreSkipped) {
 }
 
 TEST(BalancerTest, PanicRoutesToEjectedServersWhenTooFewAreHealthy) {
-  // Issue 12, bug 7: with fewer than half the servers healthy (Envoy's
+  // A past bug: with fewer than half the servers healthy (Envoy's
   // healthy_panic_threshold), ejections are ignored and every server that
   // the active check says is up takes traffic.
   auto servers = Servers(4, 0);

@@ -336,7 +336,7 @@ TEST_F(Lb, MaxConnectionsIsEnforced) {
     ASSERT_TRUE(held.back()->Send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
     ASSERT_EQ(held.back()->Read().status, 200);
   }
-  // Over the cap: a fast 503 with Retry-After (issue 17), not a silent close
+  // Over the cap: a fast 503 with Retry-After, not a silent close
   // that clients retry at once or wait out; the backend never sees it.
   int before = BackendCount(0);
   http::ClientResponse over = Get("/");

@@ -55,7 +55,7 @@ TEST(OutlierTest, GuardKeepsMostOfThePoolInRotation) {
   EXPECT_FALSE(pool[2]->Ejected(0));
 }
 
-// Issue 17: an overloaded lb sees every one of its region's apps fail at
+// An overloaded lb sees every one of its region's apps fail at
 // once. With the other regions' apps as backups in the same pool, a guard
 // over the whole pool let it eject all of its own apps and send the
 // region's load across the world. The guard holds for the primaries alone.
@@ -113,7 +113,7 @@ TEST(RetryBudgetTest, RatioLimitsShare) {
 }
 
 TEST(RetryBudgetTest, BankedCreditIsCapped) {
-  // Issue 12, bug 5: healthy traffic banked up to 1,000 retries, so a
+  // A past bug: healthy traffic banked up to 1,000 retries, so a
   // following outage got three attempts per request instead of two.
   RetryBudget budget(1.0);
   for (int i = 0; i < 10000; ++i) budget.OnRequest();

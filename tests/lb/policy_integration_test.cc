@@ -42,7 +42,7 @@ int OpenFds(pid_t pid) {
   return n - 2;  // . and ..
 }
 
-// Issue 12, bug 7: a 500 or 501 is the application's answer, not a sign the
+// A past bug: a 500 or 501 is the application's answer, not a sign the
 // server is failing; and a pool with too few healthy servers routes to the
 // ejected ones (panic) instead of answering 503 itself.
 TEST_F(Policy, ApplicationErrorsDoNotEjectAndPanicRoutesToTheLastServer) {
@@ -70,7 +70,7 @@ TEST_F(Policy, ApplicationErrorsDoNotEjectAndPanicRoutesToTheLastServer) {
   }
 }
 
-// Issue 12, bug 5: credit banked by earlier traffic (including requests
+// A past bug: credit banked by earlier traffic (including requests
 // refused with 429) let 100 failing requests make 300 attempts. The budget
 // allows retries of at most `retry_budget` (1.0) of the requests forwarded,
 // plus a bank of at most 10.
@@ -106,7 +106,7 @@ TEST_F(Policy, RetryBudgetHoldsFailingLoadToTheDocumentedRatio) {
   EXPECT_LE(attempts, 100 + 100 + 10) << "retries exceeded the budget";
 }
 
-// Issue 12, bug 9: out of file descriptors, accept failed at once again and
+// A past bug: out of file descriptors, accept failed at once again and
 // again, logging each time (535,656 lines in 3 s). It must pause accepting,
 // log once per burst, and serve again when descriptors free up.
 TEST_F(Policy, AcceptBacksOffWhenOutOfFileDescriptors) {

@@ -48,7 +48,7 @@ TEST_F(RateLimit, PerClientLimitAnswers429WithRetryAfter) {
             std::string::npos);
 }
 
-// Issue 12, bug 11: the 429 to a HEAD has the headers of the GET's 429 and
+// A past bug: the 429 to a HEAD has the headers of the GET's 429 and
 // no body, or a pipelining client would read the body as the next response.
 TEST_F(RateLimit, LimitedHeadRequestGetsNoBody) {
   StartAll({{"a"}}, "[rate_limit]\nper_client = \"1/min\"");
@@ -71,7 +71,7 @@ TEST_F(RateLimit, LimitedHeadRequestGetsNoBody) {
   EXPECT_EQ(c.ReadUntilClose(300, &closed), "") << "bytes after the HEAD replies";
 }
 
-// Issue 12, bug 2: behind a trusted proxy the client controls the left of
+// A past bug: behind a trusted proxy the client controls the left of
 // X-Forwarded-For; each proxy appends what it saw on the right. The key is
 // the rightmost address that is not a trusted proxy (nginx's
 // real_ip_recursive), across every X-Forwarded-For header in order.
@@ -101,7 +101,7 @@ TEST_F(RateLimit, ClientKeyIsTheRightmostUntrustedForwardedAddress) {
   EXPECT_EQ(allowed, 2);
 }
 
-// Issue 12, bug 8: a key was a whole header value (up to ~64 KiB), so the
+// A past bug: a key was a whole header value (up to ~64 KiB), so the
 // table's memory was bounded by key count, not bytes: 3,000 keys of 60 KB
 // took 178 MB. Long keys are stored as a fixed-size digest.
 TEST_F(RateLimit, LongKeysTakeFixedSpace) {
@@ -182,7 +182,7 @@ TEST_F(RateLimit, GlobalLimitHoldsUnderFiftyClients) {
 }
 
 TEST_F(RateLimit, TwoBalancersShareOneGlobalLimit) {
-  // Signed reports (issue 16): both balancers read the same key_file.
+  // Signed reports: both balancers read the same key_file.
   WriteFile(dir_ + "/cluster.key", "rate-limit-cluster-key\n");
   StartAll({{"a"}}, "[rate_limit]\nglobal = \"200/s\"\nglobal_burst = 20\n[cluster]\nbind = \"" +
                         host_ + ":9902\"\npeers = [\"" + host_ + ":9902\", \"" + host_ +
@@ -370,7 +370,7 @@ TEST_F(RateLimit, SurvivorIsNotOverloadedWhenServersDie) {
   http::ClientResponse max = http::Get(BackendHost(0), 8081, "/maxinflight");
   EXPECT_LE(std::stoi(max.body), 10) << "the survivor was overloaded";
   EXPECT_GT(shed.load(), 0);
-  // A shed request says when to come back (issue 17), as a 429 does.
+  // A shed request says when to come back, as a 429 does.
   EXPECT_EQ(shed_without_retry_after.load(), 0);
   int accepted = ok + failed;
   EXPECT_GE(ok * 100, accepted * 99)

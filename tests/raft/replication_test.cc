@@ -27,6 +27,16 @@ TEST(ReplicationTest, FollowerRefusesProposals) {
   EXPECT_EQ(c.raft(2).Propose("x"), ProposeError::kNotLeader);
 }
 
+// A new leader's empty entry commits its term; the applier skips it. An
+// empty proposal would look the same and be skipped too, so it is refused.
+TEST(ReplicationTest, EmptyProposalIsRefused) {
+  TestCluster c(3);
+  c.Elect(1);
+  EXPECT_EQ(c.raft(1).Propose(""), ProposeError::kEmptyEntry);
+  c.Stabilize();
+  EXPECT_TRUE(c.AppliedData(1).empty());
+}
+
 TEST(ReplicationTest, MinorityCannotCommit) {
   TestCluster c(3);
   c.Elect(1);

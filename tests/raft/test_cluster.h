@@ -111,7 +111,7 @@ class TestCluster {
     if (rd.hard_state) node.storage->SetHardState(*rd.hard_state);
     for (Message& m : rd.messages) outbox->push_back(std::move(m));
     for (const Entry& e : rd.committed_entries) {
-      if (!e.data.empty() && e.type == EntryType::kNormal) node.applied.push_back(e);
+      if (e.type == EntryType::kNormal && !IsLeaderNoOp(e)) node.applied.push_back(e);
     }
     for (const ReadState& rs : rd.read_states) node.reads.push_back(rs);
     node.raft->Advance(rd);

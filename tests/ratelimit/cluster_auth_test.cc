@@ -1,4 +1,4 @@
-// Issue 16: the rate-limit cluster trusted any datagram from a peer's address.
+// A past attack: the rate-limit cluster trusted any datagram from a peer's address.
 // With a key, a spoofed report (no MAC, a wrong MAC, another key), a replayed
 // one and a stale one change nothing and are counted; a report signed with the
 // key is taken.

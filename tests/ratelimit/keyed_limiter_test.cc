@@ -39,7 +39,7 @@ TEST(KeyedLimiterTest, LongKeysSharingAPrefixAreDistinctBuckets) {
 }
 
 TEST(KeyedLimiterTest, MemoryIsBoundedInBytes) {
-  // Issue 12, bug 8: 3,000 keys of 60 KB took 178 MB.
+  // A past bug: 3,000 keys of 60 KB took 178 MB.
   KeyedRateLimiter limiter(MakeGcraParams(5, 60, 5), 100000);
   std::string key(60000, 'k');
   for (int i = 0; i < 3000; ++i) {

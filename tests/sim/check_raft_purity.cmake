@@ -1,6 +1,6 @@
 # Fails when a source under DIR includes or uses I/O, threads, sockets, the
 # wall clock or nondeterministic randomness: the Raft core must stay a pure,
-# deterministic state machine (issue 4, acceptance 4).
+# deterministic state machine.
 # usage: cmake -DDIR=<dir> -P check_raft_purity.cmake
 file(GLOB_RECURSE files "${DIR}/*.h" "${DIR}/*.cc")
 if(NOT files)

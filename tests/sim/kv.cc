@@ -61,7 +61,7 @@ bool KvStateMachine::Apply(const raft::Entry& e, std::optional<KvCommand>* comma
     if (raft::DecodeMembership(e.data, &m, nullptr)) membership = m;
     return true;
   }
-  if (e.data.empty()) return true;  // leader no-op
+  if (raft::IsLeaderNoOp(e)) return true;
   *command = DecodeCommand(e.data);
   if (!*command) return true;  // liveness probes and other opaque entries
   const KvCommand& c = **command;

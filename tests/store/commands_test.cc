@@ -384,7 +384,7 @@ TEST(Commands, CommandIntrospection) {
   EXPECT_TRUE(info.ends_with("$-1\r\n"));
   std::string all = m.Run({"COMMAND"});
   EXPECT_TRUE(all.starts_with("*" + std::to_string(AllCommands().size()) + "\r\n"));
-  // Every command in the list is in the table.
+  // Every command the store promises is in the table.
   for (const char* name :
        {"ping",     "echo",   "hello",   "select", "auth",    "get",    "set",
         "setnx",    "getdel", "del",     "exists", "incr",    "incrby", "decr",

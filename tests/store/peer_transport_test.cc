@@ -205,7 +205,7 @@ TEST(PeerTransportTest, OneSnapshotStreamedToSeveralPeersIsHeldOnce) {
   sender.Stop();
 }
 
-// Issue 16: with a cluster secret, a raw TCP client that sends a valid
+// With a cluster secret, a raw TCP client that sends a valid
 // AppendEntries frame without proving it knows the secret is dropped, the
 // message never reaches Raft, and the refusal is counted. Members that share
 // the secret still talk.

@@ -1,4 +1,4 @@
-// Issue 16: `requirepass` protects every interface of the store, not only
+// `requirepass` protects every interface of the store, not only
 // RESP. Without `Authorization: Bearer PASSWORD` the HTTP API answers 401
 // with WWW-Authenticate and changes nothing: keys, membership, leader
 // transfer, and /status and /metrics unless metrics_without_auth = true.
@@ -54,7 +54,7 @@ TEST(StoreAuth, RequirepassGuardsEveryHttpEndpoint) {
   EXPECT_EQ(c.Call({"AUTH", "s3cret"}), "+OK\r\n");
   EXPECT_EQ(c.Call({"SET", "a", "v1"}), "+OK\r\n");
 
-  // HTTP: the issue's repro, a PUT without the password, is refused.
+  // HTTP: the attack, a PUT without the password, is refused.
   http::ClientResponse put = Send(g, leader, "PUT", "/v1/kv/a", "pwned");
   EXPECT_EQ(put.status, 401) << put.head;
   EXPECT_EQ(put.Header("WWW-Authenticate").rfind("Bearer", 0), 0u) << put.head;

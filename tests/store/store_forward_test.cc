@@ -1,4 +1,4 @@
-// Requests a follower forwards to the leader (issue 11, defect 3), with real
+// Requests a follower forwards to the leader, with real
 // processes on 127.0.173.1-3 and 127.0.174.1-3 and iptables rules in the
 // test's own chain: after a cut between a follower and the leader, the
 // follower's clients get an answer within the request timeout (not when TCP

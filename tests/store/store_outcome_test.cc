@@ -1,4 +1,4 @@
-// What a client may conclude from a store answer (issue 11, defect 4), with
+// What a client may conclude from a store answer, with
 // real processes on 127.0.175.1-3 and 127.0.176.1-3:
 // - an error whose outcome is unknown (a write proposed but not committed in
 //   time) is -UNKNOWN over RESP and 504 without Retry-After over HTTP, never

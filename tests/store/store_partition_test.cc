@@ -1,4 +1,4 @@
-// `nines store` under a network partition (issue 5, acceptance 4): three
+// `nines store` under a network partition: three
 // members on 127.0.155.1/.2/.3; iptables rules in the test's own chain cut
 // the leader off from the others. The old leader must step down on its own
 // (check-quorum), the majority elects a leader and keeps taking writes, and

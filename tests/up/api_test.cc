@@ -96,7 +96,7 @@ TEST_F(ApiFixture, ActionsAndErrors) {
   for (const json& n : s["nodes"]) EXPECT_EQ(n["state"], "crashed") << n.dump();
 }
 
-// Issue 16: a cross-site form post killed a process. `curl -X POST -H 'Origin:
+// A past attack: a cross-site form post killed a process. `curl -X POST -H 'Origin:
 // https://evil.example' -H 'Content-Type: application/x-www-form-urlencoded'
 // -d x=1 127.0.0.1:9900/api/nodes/us-east-app-3/kill` must answer 403 and
 // change nothing.

@@ -107,7 +107,7 @@ TEST(BlueprintTest, ExpandsToDesignAddresses) {
   EXPECT_NE(dns.find("addresses = [\"127.0.3.1\", \"127.0.3.2\"]"), std::string::npos) << dns;
 }
 
-// Issue 17: a client keeps its DNS answer for the TTL. When the region the
+// A client keeps its DNS answer for the TTL. When the region the
 // answer names stops, the answer must still hold a live address: the
 // blueprint's DNS lists the nearest region's lbs, then the next-nearest
 // region's lbs as fallbacks (a stub resolver tries the addresses in order).
@@ -129,7 +129,7 @@ TEST(BlueprintTest, DnsAnswersListTheNextNearestRegionAsFallback) {
     EXPECT_EQ(policy.RegionOfAddress(a.addresses[1]), 0);
     EXPECT_EQ(policy.RegionOfAddress(a.addresses[2]), 1) << "us-west is nearest to us-east";
     EXPECT_EQ(policy.RegionOfAddress(a.addresses[3]), 1);
-    // Issue 17: DNS checks each lb's own /healthz on its admin port. Through
+    // DNS checks each lb's own /healthz on its admin port. Through
     // the traffic port the check waited in the queue of an lb shedding a
     // crowd, got its 503 and moved the region (and the crowd) to the next
     // one: a cascade. An lb that sheds load is not down.
@@ -213,7 +213,7 @@ TEST(BlueprintTest, GeneratedConfigsAreValid) {
   }
 }
 
-// Issue 16: the blueprint's store needs its password and its peers a cluster
+// The blueprint's store needs its password and its peers a cluster
 // secret; the secrets are random, private (0600) and kept across runs.
 TEST(BlueprintTest, StoreIsProtectedBySecrets) {
   std::string dir = ::testing::TempDir() + "up_blueprint_secrets";

@@ -1,6 +1,5 @@
-// `nines up` end to end on the built-in blueprint (issue 7, acceptance 2, 3
-// and 5): DNS answers by client subnet, an order written through one region
-// is read through another, every single-process kill and a whole-region stop
+// `nines up` end to end on the built-in blueprint: DNS answers by client subnet, an order written
+// through one region is read through another, every single-process kill and a whole-region stop
 // leave orders working through the surviving regions, and SIGINT leaves no
 // process behind. Uses the blueprint's fixed addresses; stops everything by
 // PID even when an assertion fails.
@@ -202,9 +201,6 @@ void KillAndCheck(UpRun& up, const std::string& node, const std::vector<std::str
 }
 
 TEST(UpTest, WholeBlueprint) {
-  if (RunShell(NinesBinary() + " app --help 2>&1").find("not built") != std::string::npos) {
-    GTEST_SKIP() << "this build has no `nines app`";
-  }
   std::string dir = TestDir("up_whole_blueprint");
   UpRun up(dir);
   ChildProcess& p = up.process();
@@ -318,15 +314,12 @@ TEST(UpTest, WholeBlueprint) {
   }
 }
 
-// Issue 17: no single point of failure per region. A region has two load
+// No single point of failure per region. A region has two load
 // balancers and DNS answers with both; killing one leaves the other in the
 // region's answer (never an address of another region) and serving orders
 // from the first request on; the dead one is dropped and comes back when it
 // is restarted.
 TEST(UpTest, KillingOneLbKeepsTheRegionOnTheOther) {
-  if (RunShell(NinesBinary() + " app --help 2>&1").find("not built") != std::string::npos) {
-    GTEST_SKIP() << "this build has no `nines app`";
-  }
   std::string dir = TestDir("up_two_lbs");
   UpRun up(dir);
   ChildProcess& p = up.process();
