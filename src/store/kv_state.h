@@ -27,7 +27,7 @@
 #include "store/kv_command.h"
 #include "store/kv_value.h"
 #include "store/request_dedup.h"
-#include "store/status.h"
+#include "base/status.h"
 
 namespace nines::store {
 

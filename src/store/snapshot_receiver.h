@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "store/file.h"
-#include "store/status.h"
+#include "base/status.h"
 
 namespace nines::store {
 

@@ -50,7 +50,7 @@ int RunStoreCommand(const std::vector<std::string>& args) {
   std::signal(SIGPIPE, SIG_IGN);
   try {
     store::StoreServer server(*config);
-    store::Status s = server.Recover();
+    Status s = server.Recover();
     if (!s.ok()) {
       LogError("store", "cannot start member {}: {}", config->id, s.ToString());
       return 1;

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "store/file.h"
-#include "store/status.h"
+#include "base/status.h"
 #include "store/wal_writer.h"
 
 namespace nines::store {

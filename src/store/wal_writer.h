@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "store/file.h"
-#include "store/status.h"
+#include "base/status.h"
 
 namespace nines::store {
 
