@@ -223,10 +223,8 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
     server_->counters_.unknown_outcome->Add();
     LogWarn("app", "POST /orders {}: outcome unknown: {}", id_,
             result.ok() ? result.reply.Describe() : result.error);
-    nlohmann::json j = {{"error", "outcome unknown: the order may or may not have been created"},
-                        {"id", id_}};
-    Finish(http::Response::Json(504,
-                                j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+    Finish(http::JsonError(504, "outcome unknown: the order may or may not have been created",
+                           {{"id", id_}}));
   }
 
   void Finish(http::Response response) { reply_(std::move(response)); }
