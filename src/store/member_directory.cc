@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "raft/codec.h"
-#include "store/coding.h"
+#include "base/coding.h"
 
 namespace nines::store {
 
