@@ -43,7 +43,7 @@ std::optional<DnsConfig> ParseDnsConfig(std::string_view text, const std::string
     if (auto admin = top.EndpointValue("admin", false)) c.admin = *admin;
   } else {
     top.EndpointValue("admin", false);
-    ParseEndpoint(kDefaultAdmin, &c.admin);
+    (void)ParseEndpoint(kDefaultAdmin, &c.admin);
   }
   Zone& zone = c.zone;
   if (auto zone_text = top.RequiredString("zone")) {

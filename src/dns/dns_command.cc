@@ -31,10 +31,10 @@ constexpr const char* kUsage =
 
 }  // namespace
 
-std::string CheckDnsConfig(const std::string& file) {
+Status CheckDnsConfig(const std::string& file) {
   ConfigErrors errors;
   dns::LoadDnsConfig(file, &errors);
-  return errors.ToString();
+  return errors.ToStatus();
 }
 
 int RunDnsCommand(const std::vector<std::string>& args) {
@@ -50,9 +50,8 @@ int RunDnsCommand(const std::vector<std::string>& args) {
       file = args[++i];
     } else if ((a == "--listen" || a == "--admin") && has_value) {
       Endpoint ep;
-      std::string err = ParseEndpoint(args[i + 1], &ep);
-      if (!err.empty()) {
-        std::fprintf(stderr, "nines dns: %s: %s\n", a.c_str(), err.c_str());
+      if (Status s = ParseEndpoint(args[i + 1], &ep); !s.ok()) {
+        std::fprintf(stderr, "nines dns: %s: %s\n", a.c_str(), s.message().c_str());
         return 2;
       }
       (a == "--listen" ? overrides.listen : overrides.admin) = ep;

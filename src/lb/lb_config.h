@@ -113,7 +113,7 @@ struct LbConfig {
 // Reads and validates `file`. On error returns nullopt and fills `errors`.
 std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* errors);
 
-// `nines check` for lb configs: "" when valid, else the error lines.
-std::string CheckLbConfig(const std::string& file);
+// `nines check` for lb configs: ok when valid, else the error lines.
+Status CheckLbConfig(const std::string& file);
 
 }  // namespace nines

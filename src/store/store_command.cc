@@ -13,10 +13,10 @@
 
 namespace nines {
 
-std::string CheckStoreConfig(const std::string& file) {
+Status CheckStoreConfig(const std::string& file) {
   ConfigErrors errors;
   store::ReadStoreConfig(file, &errors);
-  return errors.ToString();
+  return errors.ToStatus();
 }
 
 int RunStoreCommand(const std::vector<std::string>& args) {

@@ -238,7 +238,7 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
 
 }  // namespace
 
-std::string CheckBlueprintConfig(const std::string& file) {
+Status CheckBlueprintConfig(const std::string& file) {
   ConfigErrors errors;
   std::optional<Blueprint> bp = ReadBlueprint(file, &errors);
   if (bp) {
@@ -246,7 +246,7 @@ std::string CheckBlueprintConfig(const std::string& file) {
       std::fprintf(stderr, "%s: %s\n", file.c_str(), w.c_str());
     }
   }
-  return errors.ToString();
+  return errors.ToStatus();
 }
 
 int RunUpCommand(const std::vector<std::string>& args) {

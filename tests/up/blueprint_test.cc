@@ -205,11 +205,11 @@ TEST(BlueprintTest, GeneratedConfigsAreValid) {
   ASSERT_EQ(WriteBlueprintSecrets(dir), "");
   for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), dir)) {
     std::ofstream(n.config_path) << n.config_text;
-    std::string errors;
-    if (n.kind == NodeKind::kLb) errors = CheckLbConfig(n.config_path);
-    if (n.kind == NodeKind::kStore) errors = CheckStoreConfig(n.config_path);
-    if (n.kind == NodeKind::kDns) errors = CheckDnsConfig(n.config_path);
-    EXPECT_EQ(errors, "") << n.name << ":\n" << n.config_text;
+    Status s;
+    if (n.kind == NodeKind::kLb) s = CheckLbConfig(n.config_path);
+    if (n.kind == NodeKind::kStore) s = CheckStoreConfig(n.config_path);
+    if (n.kind == NodeKind::kDns) s = CheckDnsConfig(n.config_path);
+    EXPECT_EQ(s.ToString(), "ok") << n.name << ":\n" << n.config_text;
   }
 }
 
