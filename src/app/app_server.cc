@@ -281,13 +281,13 @@ void AppServer::Route(const http::Request& request,
 }
 
 http::Response AppServer::StoreFailure(const StoreResult& result) {
-  if (result.status == StoreResult::Status::kOverloaded) {
+  if (result.outcome == StoreResult::Outcome::kOverloaded) {
     counters_.overloaded->Add();
     http::Response r = http::JsonError(503, "overloaded");
     r.headers.emplace_back("Retry-After", "1");
     return r;
   }
-  if (result.status == StoreResult::Status::kUnavailable) {
+  if (result.outcome == StoreResult::Outcome::kUnavailable) {
     counters_.store_unavailable->Add();
     LogWarn("app", "store unavailable after {} attempts: {}", result.attempts, result.error);
     http::Response r = http::JsonError(503, "store unavailable");

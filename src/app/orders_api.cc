@@ -203,7 +203,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   void Unexpected(const char* step, const RespReply& r) {
     if (r.IsError()) {
       StoreResult result;
-      result.status = StoreResult::Status::kOk;
+      result.outcome = StoreResult::Outcome::kOk;
       result.reply = r;
       return Failed(result);
     }
