@@ -24,10 +24,10 @@
 #include <utility>
 #include <vector>
 
+#include "base/status.h"
 #include "store/kv_command.h"
 #include "store/kv_value.h"
 #include "store/request_dedup.h"
-#include "base/status.h"
 
 namespace nines::store {
 

@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "store/file.h"
 #include "base/status.h"
+#include "store/file.h"
 
 namespace nines::store {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "store/file.h"
 #include "base/status.h"
+#include "store/file.h"
 
 namespace nines::store {
 
