@@ -246,8 +246,9 @@ void AppServer::PostOrders(const http::Request& request, Reply reply) {
   // Served while draining too: a request that reached us before the balancer
   // saw /healthz turn 503 deserves an answer.
   std::string canonical;
-  std::string problem = ValidateOrderBody(request.body, &canonical);
-  if (!problem.empty()) return reply(JsonError(400, problem));
+  if (Status s = ValidateOrderBody(request.body, &canonical); !s.ok()) {
+    return reply(JsonError(400, s.message()));
+  }
   std::string key;
   std::string idem_key;
   if (FindHeader(request, "Idempotency-Key", &key)) {
@@ -419,8 +420,9 @@ class AppServer::ListOrders : public std::enable_shared_from_this<ListOrders> {
 
 void AppServer::GetOrders(const http::Request& request, Reply reply) {
   int limit = 0;
-  std::string problem = ParseListLimit(request.QueryParam("limit"), &limit);
-  if (!problem.empty()) return reply(JsonError(400, problem));
+  if (Status s = ParseListLimit(request.QueryParam("limit"), &limit); !s.ok()) {
+    return reply(JsonError(400, s.message()));
+  }
   std::make_shared<ListOrders>(this, limit, std::move(reply))->Start();
 }
 
