@@ -100,20 +100,22 @@ inline const char* GetVarint64(std::string_view in, size_t* pos, uint64_t* v) {
   return "varint too long";
 }
 
+// The value of one hex digit (0-9, a-f, A-F), or -1.
+inline int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // Exactly `digits` lowercase hex digits (as fmt's {:016x} writes them), at most
 // 16; nullopt for anything else (uppercase, a sign, a prefix, a short string).
 inline std::optional<uint64_t> ParseFixedHex(std::string_view text, size_t digits) {
   if (digits > 16 || text.size() != digits) return std::nullopt;
   uint64_t value = 0;
   for (char c : text) {
-    int digit;
-    if (c >= '0' && c <= '9') {
-      digit = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      digit = c - 'a' + 10;
-    } else {
-      return std::nullopt;
-    }
+    int digit = HexDigitValue(c);
+    if (digit < 0 || (c >= 'A' && c <= 'F')) return std::nullopt;
     value = value * 16 + static_cast<uint64_t>(digit);
   }
   return value;

@@ -81,6 +81,17 @@ TEST(CodingTest, DecoderReadsInOrderAndStopsAtTheEnd) {
                    .GetLengthPrefixed(&b));
 }
 
+TEST(CodingTest, HexDigitValueTakesBothCases) {
+  EXPECT_EQ(HexDigitValue('0'), 0);
+  EXPECT_EQ(HexDigitValue('9'), 9);
+  EXPECT_EQ(HexDigitValue('a'), 10);
+  EXPECT_EQ(HexDigitValue('F'), 15);
+  EXPECT_EQ(HexDigitValue('g'), -1);
+  EXPECT_EQ(HexDigitValue('/'), -1);
+  EXPECT_EQ(HexDigitValue(':'), -1);
+  EXPECT_EQ(HexDigitValue('\xff'), -1);
+}
+
 TEST(CodingTest, FixedHexTakesExactlyTheDigitsFmtWrites) {
   EXPECT_EQ(ParseFixedHex("00000000000000ff", 16), 255u);
   EXPECT_EQ(ParseFixedHex("ffffffffffffffff", 16), std::numeric_limits<uint64_t>::max());
