@@ -81,9 +81,8 @@ int RunCheck(const std::vector<std::string>& args) {
       std::fprintf(stderr, "nines check: '%s' has no config of its own\n", c.name);
       return 2;
     }
-    std::string errors = c.check(file);
-    if (!errors.empty()) {
-      std::fprintf(stderr, "%s\n", errors.c_str());
+    if (Status s = c.check(file); !s.ok()) {
+      std::fprintf(stderr, "%s\n", s.message().c_str());
       return 2;
     }
     std::printf("%s: valid %s config\n", file.c_str(), c.name);

@@ -10,10 +10,10 @@
 
 namespace nines {
 
-std::string CheckAppConfig(const std::string& file) {
+Status CheckAppConfig(const std::string& file) {
   ConfigErrors errors;
   app::ReadAppConfig(file, &errors);
-  return errors.ToString();
+  return errors.ToStatus();
 }
 
 int RunAppCommand(const std::vector<std::string>& args) {

@@ -5,10 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+
 namespace nines {
 
 int RunAppCommand(const std::vector<std::string>& args);
-// "FILE:LINE:COL: message" lines for every problem in an app.toml, or "".
-std::string CheckAppConfig(const std::string& file);
+// Ok, or every problem in an app.toml as "FILE:LINE:COL: message" lines.
+Status CheckAppConfig(const std::string& file);
 
 }  // namespace nines

@@ -29,9 +29,8 @@ std::optional<AppConfig> ReadRoot(const ConfigValue& root, const std::string& fi
       for (const ConfigValue& item : entry->value.array) {
         if (item.type != ConfigValue::Type::kString) continue;  // reported by Strings()
         Endpoint e;
-        std::string problem = ParseEndpoint(item.string_value, &e);
-        if (!problem.empty()) {
-          errors->Add(file, item.pos, fmt::format("'store': {}", problem));
+        if (Status s = ParseEndpoint(item.string_value, &e); !s.ok()) {
+          errors->Add(file, item.pos, fmt::format("'store': {}", s.message()));
           continue;
         }
         config.store.push_back(e);

@@ -236,7 +236,7 @@ void AppServer::Handle(const http::Request& request, http::Responder respond) {
     Route(request, reply);
   } catch (const std::exception& e) {
     LogError("app", "{} {}: {}", request.method, request.target, e.what());
-    reply(http::Response::Json(500, R"({"error":"internal error"})"));
+    reply(http::JsonError(500, "internal error"));
   }
 }
 
@@ -245,7 +245,7 @@ void AppServer::Route(const http::Request& request,
   const std::string& path = request.path;
   bool get = request.method == "GET" || request.method == "HEAD";
   auto method_not_allowed = [&](const char* allow) {
-    http::Response r = http::Response::Json(405, R"({"error":"method not allowed"})");
+    http::Response r = http::JsonError(405, "method not allowed");
     r.headers.emplace_back("Allow", allow);
     reply(std::move(r));
   };
@@ -263,7 +263,7 @@ void AppServer::Route(const http::Request& request,
         path == "/metrics") {
       return method_not_allowed("GET, HEAD");
     }
-    return reply(http::Response::Json(404, R"({"error":"not found"})"));
+    return reply(http::JsonError(404, "not found"));
   }
   if (path == "/") {
     nlohmann::json j = {{"app", config_.name}, {"region", config_.region}};
@@ -280,28 +280,26 @@ void AppServer::Route(const http::Request& request,
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return reply(std::move(r));
   }
-  reply(http::Response::Json(404, R"({"error":"not found"})"));
+  reply(http::JsonError(404, "not found"));
 }
 
 http::Response AppServer::StoreFailure(const StoreResult& result) {
-  if (result.status == StoreResult::Status::kOverloaded) {
+  if (result.outcome == StoreResult::Outcome::kOverloaded) {
     counters_.overloaded->Add();
-    http::Response r = http::Response::Json(503, R"({"error":"overloaded"})");
+    http::Response r = http::JsonError(503, "overloaded");
     r.headers.emplace_back("Retry-After", "1");
     return r;
   }
-  if (result.status == StoreResult::Status::kUnavailable) {
+  if (result.outcome == StoreResult::Outcome::kUnavailable) {
     counters_.store_unavailable->Add();
     LogWarn("app", "store unavailable after {} attempts: {}", result.attempts, result.error);
-    http::Response r = http::Response::Json(503, R"({"error":"store unavailable"})");
+    http::Response r = http::JsonError(503, "store unavailable");
     r.headers.emplace_back("Retry-After", "1");
     return r;
   }
   // A reply the store meant (not retryable): -OOM, -ERR ...
   LogWarn("app", "store error: {}", result.reply.Describe());
-  nlohmann::json j = {{"error", "store error: " + result.reply.text}};
-  return http::Response::Json(500,
-                              j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return http::JsonError(500, "store error: " + result.reply.text);
 }
 
 std::string AppServer::StatusJson() const {

@@ -133,30 +133,32 @@ std::string BodyFingerprint(std::string_view canonical) {
   return fmt::format("{:016x}", Fnv1a64(canonical, 0x6f72646572ULL));
 }
 
-std::string ParseListLimit(std::string_view text, int* limit) {
+Status ParseListLimit(std::string_view text, int* limit) {
   if (text.empty()) {
     *limit = kDefaultListLimit;
-    return "";
+    return Status::Ok();
   }
   int value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > kMaxListLimit) {
-    return fmt::format("limit must be an integer from 1 to {}", kMaxListLimit);
+    return Status::InvalidArgument(
+        fmt::format("limit must be an integer from 1 to {}", kMaxListLimit));
   }
   *limit = value;
-  return "";
+  return Status::Ok();
 }
 
-std::string ValidateOrderBody(std::string_view body, std::string* canonical) {
+Status ValidateOrderBody(std::string_view body, std::string* canonical) {
   // Before parsing: the serializer recurses, so depth is bounded first.
   if (NestingDepth(body, kMaxOrderDepth) > kMaxOrderDepth) {
-    return fmt::format("body is nested deeper than {} levels", kMaxOrderDepth);
+    return Status::InvalidArgument(
+        fmt::format("body is nested deeper than {} levels", kMaxOrderDepth));
   }
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded()) return "body is not valid JSON";
-  if (!j.is_object()) return "body must be a JSON object";
+  if (j.is_discarded()) return Status::InvalidArgument("body is not valid JSON");
+  if (!j.is_object()) return Status::InvalidArgument("body must be a JSON object");
   *canonical = j.dump();
-  return "";
+  return Status::Ok();
 }
 
 std::string EncodeOrderRecord(const OrderRecord& record) {

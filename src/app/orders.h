@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
+
 namespace nines::app {
 
 constexpr size_t kMaxIdempotencyKeyBytes = 128;
@@ -53,8 +55,8 @@ bool DecodeIdemState(std::string_view text, IdemState* state);
 // 16 hex digits of a hash of the canonical body.
 std::string BodyFingerprint(std::string_view canonical);
 
-// Parses limit=N of GET /orders ("" -> default). Returns "" or an error message.
-std::string ParseListLimit(std::string_view text, int* limit);
+// Parses limit=N of GET /orders ("" -> default); an error is InvalidArgument.
+Status ParseListLimit(std::string_view text, int* limit);
 
 struct OrderRecord {
   std::string id;
@@ -67,8 +69,8 @@ struct OrderRecord {
 
 // Validates a POST /orders body: a JSON object nested at most kMaxOrderDepth
 // deep (checked before parsing, without recursion). On success sets
-// *canonical to its compact serialization and returns ""; else the error.
-std::string ValidateOrderBody(std::string_view body, std::string* canonical);
+// *canonical to its compact serialization; an error is InvalidArgument.
+Status ValidateOrderBody(std::string_view body, std::string* canonical);
 // The record as stored and returned: {"id","created_ms","app","region","seq","order"}.
 std::string EncodeOrderRecord(const OrderRecord& record);
 // Reads back id, seq and the canonical order of a stored record; false if it is not one.

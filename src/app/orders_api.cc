@@ -196,7 +196,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   void Unexpected(const char* step, const RespReply& r) {
     if (r.IsError()) {
       StoreResult result;
-      result.status = StoreResult::Status::kOk;
+      result.outcome = StoreResult::Outcome::kOk;
       result.reply = r;
       return Failed(result);
     }
@@ -216,10 +216,8 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
     server_->counters_.unknown_outcome->Add();
     LogWarn("app", "POST /orders {}: outcome unknown: {}", id_,
             result.ok() ? result.reply.Describe() : result.error);
-    nlohmann::json j = {{"error", "outcome unknown: the order may or may not have been created"},
-                        {"id", id_}};
-    Finish(http::Response::Json(504,
-                                j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+    Finish(http::JsonError(504, "outcome unknown: the order may or may not have been created",
+                           {{"id", id_}}));
   }
 
   void Finish(http::Response response) { reply_(std::move(response)); }
@@ -241,8 +239,9 @@ void AppServer::PostOrders(const http::Request& request, Reply reply) {
   // Served while draining too: a request that reached us before the balancer
   // saw /healthz turn 503 deserves an answer.
   std::string canonical;
-  std::string problem = ValidateOrderBody(request.body, &canonical);
-  if (!problem.empty()) return reply(JsonError(400, problem));
+  if (Status s = ValidateOrderBody(request.body, &canonical); !s.ok()) {
+    return reply(JsonError(400, s.message()));
+  }
   std::string key;
   std::string idem_key;
   if (FindHeader(request, "Idempotency-Key", &key)) {
@@ -414,8 +413,9 @@ class AppServer::ListOrders : public std::enable_shared_from_this<ListOrders> {
 
 void AppServer::GetOrders(const http::Request& request, Reply reply) {
   int limit = 0;
-  std::string problem = ParseListLimit(request.QueryParam("limit"), &limit);
-  if (!problem.empty()) return reply(JsonError(400, problem));
+  if (Status s = ParseListLimit(request.QueryParam("limit"), &limit); !s.ok()) {
+    return reply(JsonError(400, s.message()));
+  }
   std::make_shared<ListOrders>(this, limit, std::move(reply))->Start();
 }
 

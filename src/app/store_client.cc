@@ -88,7 +88,7 @@ class StoreClient::Connection : public std::enable_shared_from_this<Connection> 
     for (auto& op : expired) {
       if (state_ == State::kReady) op->maybe_applied = true;
       StoreResult r;
-      r.status = StoreResult::Status::kUnavailable;
+      r.outcome = StoreResult::Outcome::kUnavailable;
       r.error = op->last_error.empty() ? "deadline passed waiting for " + endpoint_.ToString()
                                        : op->last_error;
       client_->Finish(op, std::move(r));
@@ -280,7 +280,7 @@ void StoreClient::Call(const std::vector<std::string>& args, int64_t deadline_ms
   if (pending_ >= options_.max_pending || stopped_) {
     overloaded_->Add();
     StoreResult r;
-    r.status = StoreResult::Status::kOverloaded;
+    r.outcome = StoreResult::Outcome::kOverloaded;
     r.error = stopped_ ? "store client stopped"
                        : fmt::format("{} store commands pending (max_pending)", pending_);
     op->finished = true;
@@ -354,7 +354,7 @@ void StoreClient::OnReply(const std::shared_ptr<Operation>& op, int member, Resp
   m.last_ok_ms = NowMs();
   if (op->finished) return;
   StoreResult r;
-  r.status = StoreResult::Status::kOk;
+  r.outcome = StoreResult::Outcome::kOk;
   r.reply = std::move(reply);
   Finish(op, std::move(r));
 }
@@ -400,7 +400,7 @@ void StoreClient::Finish(const std::shared_ptr<Operation>& op, StoreResult resul
   if (op->counted) --pending_;
   result.attempts = op->attempts;
   if (!result.ok()) result.maybe_applied = op->maybe_applied;
-  if (result.status == StoreResult::Status::kUnavailable && op->pinned_member < 0) {
+  if (result.outcome == StoreResult::Outcome::kUnavailable && op->pinned_member < 0) {
     unavailable_->Add();
   }
   StoreCallback done = std::move(op->done);

@@ -37,15 +37,16 @@ struct StoreClientOptions {
 };
 
 struct StoreResult {
-  enum class Status { kOk, kUnavailable, kOverloaded };
-  Status status = Status::kUnavailable;
+  // Named apart from nines::Status: how a command fared, not an error value.
+  enum class Outcome { kOk, kUnavailable, kOverloaded };
+  Outcome outcome = Outcome::kUnavailable;
   RespReply reply;    // kOk: the member's reply (may be a non-retryable error)
   std::string error;  // otherwise: the last failure seen
   int attempts = 0;
   // Not kOk, and some attempt was written to a member and then lost (no
   // reply, connection gone): a write may have been applied.
   bool maybe_applied = false;
-  bool ok() const { return status == Status::kOk; }
+  bool ok() const { return outcome == Outcome::kOk; }
 };
 
 using StoreCallback = std::function<void(StoreResult)>;

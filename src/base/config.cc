@@ -50,6 +50,10 @@ std::string ConfigErrors::ToString() const {
   return out;
 }
 
+Status ConfigErrors::ToStatus() const {
+  return empty() ? Status::Ok() : Status::InvalidArgument(ToString());
+}
+
 namespace {
 
 SourcePos PosFrom(const toml::source_region& region) {
@@ -178,25 +182,26 @@ bool ParseIpv4Network(std::string_view text, Ipv4Network* out) {
   return true;
 }
 
-std::string ParseEndpoint(std::string_view text, Endpoint* out) {
+Status ParseEndpoint(std::string_view text, Endpoint* out) {
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) {
-    return fmt::format("bad address \"{}\": expected HOST:PORT", text);
+    return Status::InvalidArgument(fmt::format("bad address \"{}\": expected HOST:PORT", text));
   }
   std::string_view host = text.substr(0, colon);
   std::string_view port_text = text.substr(colon + 1);
   if (!ParseIpv4Address(host, nullptr)) {
-    return fmt::format("bad address \"{}\": \"{}\" is not an IPv4 address", text, host);
+    return Status::InvalidArgument(
+        fmt::format("bad address \"{}\": \"{}\" is not an IPv4 address", text, host));
   }
   unsigned port = 0;
   auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port == 0 ||
       port > 65535) {
-    return fmt::format("bad address \"{}\": port must be 1-65535", text);
+    return Status::InvalidArgument(fmt::format("bad address \"{}\": port must be 1-65535", text));
   }
   out->host = std::string(host);
   out->port = static_cast<uint16_t>(port);
-  return "";
+  return Status::Ok();
 }
 
 std::string Rate::ToString() const {
@@ -204,17 +209,19 @@ std::string Rate::ToString() const {
   return fmt::format("{}/{}", count, unit);
 }
 
-std::string ParseRate(std::string_view text, Rate* out) {
+Status ParseRate(std::string_view text, Rate* out) {
   size_t slash = text.find('/');
   if (slash == std::string_view::npos) {
-    return fmt::format("bad rate \"{}\": expected N/s, N/min or N/h", text);
+    return Status::InvalidArgument(
+        fmt::format("bad rate \"{}\": expected N/s, N/min or N/h", text));
   }
   std::string_view count_text = text.substr(0, slash);
   std::string_view unit = text.substr(slash + 1);
   int64_t count = 0;
   auto [ptr, ec] = std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
   if (ec != std::errc() || ptr != count_text.data() + count_text.size() || count <= 0) {
-    return fmt::format("bad rate \"{}\": the count must be a positive integer", text);
+    return Status::InvalidArgument(
+        fmt::format("bad rate \"{}\": the count must be a positive integer", text));
   }
   int64_t window = 0;
   if (unit == "s")
@@ -224,10 +231,10 @@ std::string ParseRate(std::string_view text, Rate* out) {
   else if (unit == "h")
     window = 3600;
   else
-    return fmt::format("bad rate \"{}\": unit must be s, min or h", text);
+    return Status::InvalidArgument(fmt::format("bad rate \"{}\": unit must be s, min or h", text));
   out->count = count;
   out->window_seconds = window;
-  return "";
+  return Status::Ok();
 }
 
 TableReader::TableReader(const ConfigValue* table, std::string file, std::string path,
@@ -367,9 +374,8 @@ std::optional<Endpoint> TableReader::EndpointValue(std::string_view key, bool re
   }
   if (!text) return std::nullopt;
   Endpoint ep;
-  std::string err = ParseEndpoint(*text, &ep);
-  if (!err.empty()) {
-    ErrorAt(key, fmt::format("'{}': {}", Qualified(key), err));
+  if (Status s = ParseEndpoint(*text, &ep); !s.ok()) {
+    ErrorAt(key, fmt::format("'{}': {}", Qualified(key), s.message()));
     return std::nullopt;
   }
   return ep;
@@ -379,9 +385,8 @@ std::optional<Rate> TableReader::RateValue(std::string_view key) {
   const ConfigEntry* e = Typed(key, ConfigValue::Type::kString);
   if (!e) return std::nullopt;
   Rate rate;
-  std::string err = ParseRate(e->value.string_value, &rate);
-  if (!err.empty()) {
-    ErrorAt(key, fmt::format("'{}': {}", Qualified(key), err));
+  if (Status s = ParseRate(e->value.string_value, &rate); !s.ok()) {
+    ErrorAt(key, fmt::format("'{}': {}", Qualified(key), s.message()));
     return std::nullopt;
   }
   return rate;

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/status.h"
+
 namespace nines {
 
 struct SourcePos {
@@ -49,6 +51,8 @@ class ConfigErrors {
   bool empty() const { return lines_.empty(); }
   const std::vector<std::string>& lines() const { return lines_; }
   std::string ToString() const;  // all lines joined with '\n'
+  // Ok when there are none, else InvalidArgument with ToString() as the message.
+  Status ToStatus() const;
 
  private:
   std::vector<std::string> lines_;
@@ -67,8 +71,8 @@ struct Endpoint {
   std::string ToString() const;
   bool operator==(const Endpoint&) const = default;
 };
-// Parses "A.B.C.D:PORT". Returns an error message, or empty on success.
-std::string ParseEndpoint(std::string_view text, Endpoint* out);
+// Parses "A.B.C.D:PORT". An error is InvalidArgument with a message naming the text.
+Status ParseEndpoint(std::string_view text, Endpoint* out);
 
 // Parses a dotted IPv4 address (no leading zeros) into host byte order;
 // `out` may be null to only validate.
@@ -89,7 +93,7 @@ struct Rate {
   double PerSecond() const { return static_cast<double>(count) / window_seconds; }
   std::string ToString() const;
 };
-std::string ParseRate(std::string_view text, Rate* out);
+Status ParseRate(std::string_view text, Rate* out);
 
 // Reads one table of a config: typed getters that record what was used,
 // and Finish() that reports every key nobody asked for.

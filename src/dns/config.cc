@@ -43,7 +43,7 @@ std::optional<DnsConfig> ParseDnsConfig(std::string_view text, const std::string
     if (auto admin = top.EndpointValue("admin", false)) c.admin = *admin;
   } else {
     top.EndpointValue("admin", false);
-    ParseEndpoint(kDefaultAdmin, &c.admin);
+    (void)ParseEndpoint(kDefaultAdmin, &c.admin);
   }
   Zone& zone = c.zone;
   if (auto zone_text = top.RequiredString("zone")) {
@@ -132,9 +132,8 @@ std::optional<DnsConfig> ParseDnsConfig(std::string_view text, const std::string
     c.check_ports.push_back(static_cast<int>(r.Integer("check_port", 80, 1, 65535)));
     for (const std::string& n : r.Strings("networks")) {
       IpPrefix prefix;
-      std::string err = ParseIpPrefix(n, &prefix);
-      if (!err.empty()) {
-        r.ErrorAt("networks", fmt::format("'{}.networks': {}", r.path(), err));
+      if (Status s = ParseIpPrefix(n, &prefix); !s.ok()) {
+        r.ErrorAt("networks", fmt::format("'{}.networks': {}", r.path(), s.message()));
         continue;
       }
       spec.networks.push_back(prefix);

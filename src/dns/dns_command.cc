@@ -14,17 +14,17 @@ namespace {
 std::string ParseOverride(const std::string& text, std::optional<Endpoint>* out) {
   if (text.empty()) return "";
   Endpoint ep;
-  std::string err = ParseEndpoint(text, &ep);
-  if (err.empty()) *out = ep;
-  return err;
+  Status s = ParseEndpoint(text, &ep);
+  if (s.ok()) *out = ep;
+  return s.message();
 }
 
 }  // namespace
 
-std::string CheckDnsConfig(const std::string& file) {
+Status CheckDnsConfig(const std::string& file) {
   ConfigErrors errors;
   dns::LoadDnsConfig(file, &errors);
-  return errors.ToString();
+  return errors.ToStatus();
 }
 
 int RunDnsCommand(const std::vector<std::string>& args) {

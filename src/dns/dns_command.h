@@ -5,10 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+
 namespace nines {
 
 int RunDnsCommand(const std::vector<std::string>& args);
-// "" when `file` is a valid dns.toml, else the FILE:LINE:COL error lines.
-std::string CheckDnsConfig(const std::string& file);
+// Ok when `file` is a valid dns.toml, else the FILE:LINE:COL error lines.
+Status CheckDnsConfig(const std::string& file);
 
 }  // namespace nines

@@ -35,21 +35,24 @@ bool ParseIpAddress(std::string_view text, IpAddress* out) {
   return true;
 }
 
-std::string ParseIpPrefix(std::string_view text, IpPrefix* out) {
+Status ParseIpPrefix(std::string_view text, IpPrefix* out) {
   size_t slash = text.find('/');
   if (slash == std::string_view::npos) {
-    return fmt::format("bad network \"{}\": expected ADDRESS/LENGTH", text);
+    return Status::InvalidArgument(
+        fmt::format("bad network \"{}\": expected ADDRESS/LENGTH", text));
   }
   IpPrefix p;
   if (!ParseIpAddress(text.substr(0, slash), &p.address)) {
-    return fmt::format("bad network \"{}\": not an IPv4 or IPv6 address", text);
+    return Status::InvalidArgument(
+        fmt::format("bad network \"{}\": not an IPv4 or IPv6 address", text));
   }
   std::string_view len_text = text.substr(slash + 1);
   int length = -1;
   auto [ptr, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), length);
   if (ec != std::errc() || ptr != len_text.data() + len_text.size() || length < 0 ||
       length > p.address.bits()) {
-    return fmt::format("bad network \"{}\": prefix length must be 0-{}", text, p.address.bits());
+    return Status::InvalidArgument(
+        fmt::format("bad network \"{}\": prefix length must be 0-{}", text, p.address.bits()));
   }
   p.length = length;
   IpAddress masked = p.address;
@@ -57,11 +60,12 @@ std::string ParseIpPrefix(std::string_view text, IpPrefix* out) {
     masked.bytes[bit / 8] &= static_cast<uint8_t>(~(0x80 >> (bit % 8)));
   }
   if (!(masked == p.address)) {
-    return fmt::format("bad network \"{}\": bits set beyond the prefix length (did you mean {}?)",
-                       text, IpPrefix{masked, length}.ToString());
+    return Status::InvalidArgument(
+        fmt::format("bad network \"{}\": bits set beyond the prefix length (did you mean {}?)",
+                    text, IpPrefix{masked, length}.ToString()));
   }
   *out = p;
-  return "";
+  return Status::Ok();
 }
 
 int CommonPrefixLength(const IpAddress& a, const IpAddress& b) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
+
 namespace nines::dns {
 
 struct IpAddress {
@@ -25,8 +27,8 @@ struct IpPrefix {
 
 // "10.1.2.3" or "2001:db8::1". Returns false if not an address.
 bool ParseIpAddress(std::string_view text, IpAddress* out);
-// "10.1.0.0/16". Returns an error message, or "" (host bits must be zero).
-std::string ParseIpPrefix(std::string_view text, IpPrefix* out);
+// "10.1.0.0/16" (host bits must be zero); an error is InvalidArgument.
+Status ParseIpPrefix(std::string_view text, IpPrefix* out);
 
 // Does `prefix` contain `address` (same family)?
 bool PrefixContains(const IpPrefix& prefix, const IpAddress& address);

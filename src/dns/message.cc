@@ -1,6 +1,7 @@
 // Whole-message decoding with the same safe name reader the server uses.
 #include "dns/message.h"
 
+#include "base/coding.h"
 #include "dns/dns_constants.h"
 #include "dns/name.h"
 #include "dns/writer.h"
@@ -9,14 +10,14 @@ namespace nines::dns {
 namespace {
 
 inline uint16_t Read16(std::span<const uint8_t> p, size_t at) {
-  return static_cast<uint16_t>((p[at] << 8) | p[at + 1]);
+  return DecodeBigEndian16(p.data() + at);
 }
 
 bool ReadRecord(std::span<const uint8_t> packet, size_t* pos, Record* r) {
   if (!ReadName(packet, pos, &r->name) || packet.size() - *pos < 10) return false;
   r->type = Read16(packet, *pos);
   r->rrclass = Read16(packet, *pos + 2);
-  r->ttl = (static_cast<uint32_t>(Read16(packet, *pos + 4)) << 16) | Read16(packet, *pos + 6);
+  r->ttl = DecodeBigEndian32(packet.data() + *pos + 4);
   uint16_t rdlength = Read16(packet, *pos + 8);
   *pos += 10;
   if (packet.size() - *pos < rdlength) return false;

@@ -2,6 +2,7 @@
 // at most one OPT in the additional section, nothing after the last record.
 #include "dns/query.h"
 
+#include "base/coding.h"
 #include "dns/dns_constants.h"
 #include "dns/name.h"
 
@@ -12,7 +13,7 @@ namespace {
 constexpr uint16_t kMaxAdditionalRecords = 8;
 
 inline uint16_t Read16(std::span<const uint8_t> p, size_t at) {
-  return static_cast<uint16_t>((p[at] << 8) | p[at + 1]);
+  return DecodeBigEndian16(p.data() + at);
 }
 
 // Parses the OPT RDATA options; only Client Subnet is interpreted.

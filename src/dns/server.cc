@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "base/coding.h"
 #include "base/log.h"
 #include "dns/dns_constants.h"
 #include "dns/name.h"
@@ -122,7 +123,7 @@ struct DnsServer::TcpConnection : std::enable_shared_from_this<TcpConnection> {
     asio::async_read(socket, asio::buffer(length),
                      [self = shared_from_this()](const asio::error_code& ec, size_t) {
                        if (ec) return self->Close();
-                       self->ReadBody((self->length[0] << 8) | self->length[1]);
+                       self->ReadBody(DecodeBigEndian16(self->length.data()));
                      });
   }
 
@@ -141,8 +142,7 @@ struct DnsServer::TcpConnection : std::enable_shared_from_this<TcpConnection> {
     out.resize(2);
     std::vector<uint8_t> message;
     if (!server->Answer(worker, in, peer, Transport::kTcp, &message)) return Close();
-    out[0] = static_cast<uint8_t>(message.size() >> 8);
-    out[1] = static_cast<uint8_t>(message.size());
+    EncodeBigEndian16(out.data(), static_cast<uint16_t>(message.size()));
     out.insert(out.end(), message.begin(), message.end());
     asio::async_write(socket, asio::buffer(out),
                       [self = shared_from_this()](const asio::error_code& ec, size_t) {

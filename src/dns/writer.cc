@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/check.h"
+#include "base/coding.h"
 #include "dns/dns_constants.h"
 
 namespace nines::dns {
@@ -29,8 +30,7 @@ MessageWriter::MessageWriter(std::vector<uint8_t>* out, size_t max_size)
 }
 
 void MessageWriter::SetHeader(uint16_t id, uint16_t flags) {
-  (*out_)[0] = static_cast<uint8_t>(id >> 8);
-  (*out_)[1] = static_cast<uint8_t>(id);
+  EncodeBigEndian16(out_->data(), id);
   flags_ = flags;
 }
 
@@ -50,19 +50,13 @@ bool MessageWriter::Put8(uint8_t v) {
 }
 bool MessageWriter::Put16(uint16_t v) {
   if (pos_ + 2 > max_size_) return false;
-  uint8_t* p = out_->data() + pos_;
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
+  EncodeBigEndian16(out_->data() + pos_, v);
   pos_ += 2;
   return true;
 }
 bool MessageWriter::Put32(uint32_t v) {
   if (pos_ + 4 > max_size_) return false;
-  uint8_t* p = out_->data() + pos_;
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
+  EncodeBigEndian32(out_->data() + pos_, v);
   pos_ += 4;
   return true;
 }
@@ -165,8 +159,7 @@ bool MessageWriter::BeginRecord(Section section, std::string_view name, uint16_t
 
 bool MessageWriter::EndRecord(size_t rdlength_at) {
   size_t rdlength = pos_ - rdlength_at - 2;
-  (*out_)[rdlength_at] = static_cast<uint8_t>(rdlength >> 8);
-  (*out_)[rdlength_at + 1] = static_cast<uint8_t>(rdlength);
+  EncodeBigEndian16(out_->data() + rdlength_at, static_cast<uint16_t>(rdlength));
   ++counts_[1 + current_section_];
   return true;
 }
@@ -247,12 +240,8 @@ void MessageWriter::DropRecords() {
 void MessageWriter::Finish() {
   out_->resize(pos_);
   std::vector<uint8_t>& b = *out_;
-  b[2] = static_cast<uint8_t>(flags_ >> 8);
-  b[3] = static_cast<uint8_t>(flags_);
-  for (int i = 0; i < 4; ++i) {
-    b[4 + 2 * i] = static_cast<uint8_t>(counts_[i] >> 8);
-    b[5 + 2 * i] = static_cast<uint8_t>(counts_[i]);
-  }
+  EncodeBigEndian16(b.data() + 2, flags_);
+  for (int i = 0; i < 4; ++i) EncodeBigEndian16(b.data() + 4 + 2 * i, counts_[i]);
 }
 
 }  // namespace nines::dns

@@ -246,10 +246,9 @@ ClientResponse FetchAddress(std::string_view address, std::string_view method,
                             std::string_view path, std::string_view body,
                             const ClientOptions& options) {
   Endpoint to;
-  std::string error = ParseEndpoint(address, &to);
-  if (!error.empty()) {
+  if (Status s = ParseEndpoint(address, &to); !s.ok()) {
     ClientResponse r;
-    r.error = error;
+    r.error = s.message();
     return r;
   }
   return Fetch(to.host, to.port, method, path, body, options);

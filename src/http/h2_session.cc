@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/coding.h"
 #include "http/parser.h"
 #include "http/response.h"
 
@@ -346,11 +347,8 @@ bool H2Session::Receive(std::string_view bytes) {
     }
     int32_t last = nghttp2_session_get_last_proc_stream_id(session_);
     unsigned char frame[17] = {0, 0, 8, NGHTTP2_GOAWAY, 0, 0, 0, 0, 0};
-    for (int i = 0; i < 4; ++i) {
-      frame[9 + i] =
-          static_cast<unsigned char>((static_cast<uint32_t>(last) >> (24 - 8 * i)) & 0xff);
-      frame[13 + i] = static_cast<unsigned char>((code >> (24 - 8 * i)) & 0xff);
-    }
+    EncodeBigEndian32(frame + 9, static_cast<uint32_t>(last));
+    EncodeBigEndian32(frame + 13, code);
     frame[9] &= 0x7f;
     raw_output_.append(reinterpret_cast<const char*>(frame), sizeof(frame));
     return false;

@@ -24,6 +24,7 @@
 #include <limits>
 
 #include "base/check.h"
+#include "base/coding.h"
 
 namespace nines::http {
 namespace {
@@ -643,13 +644,7 @@ size_t ChunkedReader::Consume(std::string_view in, bool* done, ParseError* error
     const char c = *p;
     switch (state_) {
       case State::kSize: {
-        int digit = -1;
-        if (c >= '0' && c <= '9')
-          digit = c - '0';
-        else if (c >= 'a' && c <= 'f')
-          digit = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-          digit = c - 'A' + 10;
+        const int digit = HexDigitValue(c);
         if (digit >= 0) {
           if (size_digits_ == 16) return fail("chunk size too long");
           chunk_remaining_ = chunk_remaining_ * 16 + static_cast<uint64_t>(digit);

@@ -2,6 +2,7 @@
 #include "http/response.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace nines::http {
 
@@ -97,6 +98,16 @@ std::string BuildErrorResponse(int status, bool keep_alive,
                                const std::vector<std::pair<std::string, std::string>>& extra) {
   std::string body = fmt::format("{} {}\n", status, StatusReason(status));
   return BuildResponse(status, "text/plain", body, keep_alive, extra);
+}
+
+std::string JsonErrorBody(std::string_view message) {
+  return JsonErrorBody(message, nlohmann::json::object());
+}
+
+std::string JsonErrorBody(std::string_view message, const nlohmann::json& fields) {
+  nlohmann::json j = {{"error", message}};
+  for (const auto& [key, value] : fields.items()) j[key] = value;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace nines::http

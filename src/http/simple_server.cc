@@ -19,9 +19,11 @@
 namespace nines::http {
 
 Response JsonError(int status, std::string_view message) {
-  // Invalid UTF-8 in a message (a key echoed back) is replaced, never thrown on.
-  nlohmann::json j = {{"error", message}};
-  return Response::Json(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return Response::Json(status, JsonErrorBody(message));
+}
+
+Response JsonError(int status, std::string_view message, const nlohmann::json& fields) {
+  return Response::Json(status, JsonErrorBody(message, fields));
 }
 
 std::string Request::Header(std::string_view name) const {

@@ -8,6 +8,8 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -45,8 +47,10 @@ struct Response {
   static Response Json(int status, std::string body);
 };
 
-// The JSON error reply every API in nines answers with: {"error":"message"}.
+// The JSON error reply every API in nines answers with: {"error":"message"},
+// then the members of `fields` (see JsonErrorBody in http/response.h).
 Response JsonError(int status, std::string_view message);
+Response JsonError(int status, std::string_view message, const nlohmann::json& fields);
 
 // The handler answers through `respond`, now or later (on the server's loop
 // or any thread: the server posts the write to its loop).

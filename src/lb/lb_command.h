@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+
 namespace nines {
 
 int RunLbCommand(const std::vector<std::string>& args);
-std::string CheckLbConfig(const std::string& file);
+Status CheckLbConfig(const std::string& file);
 
 }  // namespace nines

@@ -120,9 +120,8 @@ void ReadCluster(TableReader& t, LbConfig* config) {
   if (auto bind = t.EndpointValue("bind", true)) c.bind = *bind;
   for (const std::string& text : t.Strings("peers")) {
     Endpoint e;
-    std::string err = ParseEndpoint(text, &e);
-    if (!err.empty()) {
-      t.ErrorAt("peers", fmt::format("'{}.peers': {}", t.path(), err));
+    if (Status s = ParseEndpoint(text, &e); !s.ok()) {
+      t.ErrorAt("peers", fmt::format("'{}.peers': {}", t.path(), s.message()));
       continue;
     }
     c.peers.push_back(e);
@@ -323,14 +322,14 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
 namespace nines {
 
 // `nines check` for lb configs (declared in lb_command.h, beside `nines lb`).
-std::string CheckLbConfig(const std::string& file) {
+Status CheckLbConfig(const std::string& file) {
   ConfigErrors errors;
   std::optional<lb::LbConfig> config = lb::ReadLbConfig(file, &errors);
   // Warnings do not make the config invalid: they go to stderr beside the verdict.
   if (config && config->tls) {
     for (const std::string& w : config->tls->warnings) std::fprintf(stderr, "%s\n", w.c_str());
   }
-  return errors.ToString();
+  return errors.ToStatus();
 }
 
 }  // namespace nines

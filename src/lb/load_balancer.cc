@@ -562,18 +562,17 @@ void LoadBalancer::HandleAdmin(const http::Request& request, const http::Respond
     std::string name = rest.substr(0, slash);
     std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
     if (request.method != "POST" || (action != "drain" && action != "enable")) {
-      return respond(http::Response::Json(
-          405, R"({"error":"use POST /servers/NAME/drain or POST /servers/NAME/enable"})"));
+      return respond(
+          http::JsonError(405, "use POST /servers/NAME/drain or POST /servers/NAME/enable"));
     }
     if (!SetDraining(name, action == "drain")) {
-      return respond(http::Response::Json(
-          404, nlohmann::json{{"error", "no such server"}, {"server", name}}.dump()));
+      return respond(http::JsonError(404, "no such server", {{"server", name}}));
     }
     return respond(http::Response::Json(
         200, nlohmann::json{{"server", name}, {"state", action == "drain" ? "draining" : "enabled"}}
                  .dump()));
   }
-  respond(http::Response::Json(404, R"({"error":"not found"})"));
+  respond(http::JsonError(404, "not found"));
 }
 
 }  // namespace nines::lb

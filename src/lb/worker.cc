@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "http/response.h"
 #include "lb/h2_connection.h"
 #include "lb/proxy_connection.h"
 #include "lb/tls_listener.h"
@@ -191,10 +193,9 @@ bool OutOfResources(const std::error_code& ec) {
 // sends a FIN after the answer; a request that arrives later gets a RST,
 // and the 503 already received stays readable.
 void RejectOverCapacity(asio::ip::tcp::socket& socket) {
-  static constexpr std::string_view kBusy =
-      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
-      "Content-Length: 47\r\nConnection: close\r\n\r\n"
-      "{\"error\":\"over capacity: too many connections\"}";
+  static const std::string kBusy = http::BuildResponse(
+      503, "application/json", http::JsonErrorBody("over capacity: too many connections"),
+      /*keep_alive=*/false, {{"Retry-After", "1"}});
   int fd = socket.native_handle();
   char discard[4096];
   (void)::recv(fd, discard, sizeof(discard), MSG_DONTWAIT);

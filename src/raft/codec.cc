@@ -3,25 +3,13 @@
 
 #include <algorithm>
 
+#include "base/coding.h"
 #include "raft/membership.h"
 
 namespace nines::raft {
 namespace {
 
 constexpr uint8_t kMessageVersion = 1;
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-void PutBytes(std::string* out, std::string_view s) {
-  PutVarint(out, s.size());
-  out->append(s);
-}
 
 class Reader {
  public:
@@ -37,18 +25,8 @@ class Reader {
 
   bool Varint(uint64_t* v) {
     if (!ok_) return false;
-    uint64_t result = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) return Fail("truncated varint");
-      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
-      if (shift == 63 && b > 1) return Fail("varint overflows 64 bits");
-      result |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) {
-        *v = result;
-        return true;
-      }
-    }
-    return Fail("varint too long");
+    if (const char* why = GetVarint64(in_, &pos_, v)) return Fail(why);
+    return true;
   }
   bool Byte(uint8_t* v) {
     if (!ok_) return false;
@@ -85,8 +63,8 @@ class Reader {
 };
 
 void PutIds(std::string* out, const std::vector<NodeId>& ids) {
-  PutVarint(out, ids.size());
-  for (NodeId id : ids) PutVarint(out, id);
+  PutVarint64(out, ids.size());
+  for (NodeId id : ids) PutVarint64(out, id);
 }
 
 bool ReadIds(Reader& r, std::vector<NodeId>* ids) {
@@ -121,10 +99,10 @@ bool ReadMembership(Reader& r, Membership* m) {
 }
 
 void PutEntry(std::string* out, const Entry& e) {
-  PutVarint(out, e.term);
-  PutVarint(out, e.index);
+  PutVarint64(out, e.term);
+  PutVarint64(out, e.index);
   out->push_back(static_cast<char>(e.type));
-  PutBytes(out, e.data);
+  PutLengthPrefixed(out, e.data);
 }
 
 bool ReadEntry(Reader& r, Entry* e) {
@@ -143,8 +121,8 @@ bool ReadEntry(Reader& r, Entry* e) {
 }
 
 void PutSnapshotMeta(std::string* out, const SnapshotMeta& meta) {
-  PutVarint(out, meta.index);
-  PutVarint(out, meta.term);
+  PutVarint64(out, meta.index);
+  PutVarint64(out, meta.term);
   PutMembership(out, meta.membership);
 }
 
@@ -158,22 +136,22 @@ std::string EncodeMessage(const Message& m) {
   std::string out;
   out.push_back(static_cast<char>(kMessageVersion));
   out.push_back(static_cast<char>(m.type));
-  PutVarint(&out, m.from);
-  PutVarint(&out, m.to);
-  PutVarint(&out, m.term);
-  PutVarint(&out, m.log_term);
-  PutVarint(&out, m.index);
-  PutVarint(&out, m.commit);
+  PutVarint64(&out, m.from);
+  PutVarint64(&out, m.to);
+  PutVarint64(&out, m.term);
+  PutVarint64(&out, m.log_term);
+  PutVarint64(&out, m.index);
+  PutVarint64(&out, m.commit);
   out.push_back(m.reject ? 1 : 0);
-  PutVarint(&out, m.reject_hint);
-  PutBytes(&out, m.context);
-  PutVarint(&out, m.entries.size());
+  PutVarint64(&out, m.reject_hint);
+  PutLengthPrefixed(&out, m.context);
+  PutVarint64(&out, m.entries.size());
   for (const Entry& e : m.entries) PutEntry(&out, e);
   bool has_snapshot = m.type == MessageType::kSnapshot;
   out.push_back(has_snapshot ? 1 : 0);
   if (has_snapshot) {
     PutSnapshotMeta(&out, m.snapshot.meta);
-    PutBytes(&out, m.snapshot.data);
+    PutLengthPrefixed(&out, m.snapshot.data);
   }
   return out;
 }
@@ -236,9 +214,9 @@ bool DecodeEntry(std::string_view in, Entry* out, std::string* error) {
 
 std::string EncodeHardState(const HardState& hs) {
   std::string out;
-  PutVarint(&out, hs.term);
-  PutVarint(&out, hs.vote);
-  PutVarint(&out, hs.commit);
+  PutVarint64(&out, hs.term);
+  PutVarint64(&out, hs.vote);
+  PutVarint64(&out, hs.commit);
   return out;
 }
 

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "store/coding.h"
+#include "base/coding.h"
 
 namespace nines::store {
 namespace {

@@ -8,7 +8,7 @@
 #include <limits>
 
 #include "base/check.h"
-#include "store/coding.h"
+#include "base/coding.h"
 #include "store/outcome.h"
 
 namespace nines::store {

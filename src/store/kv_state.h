@@ -24,11 +24,11 @@
 #include <utility>
 #include <vector>
 
+#include "base/status.h"
 #include "store/key_tombstones.h"
 #include "store/kv_command.h"
 #include "store/kv_value.h"
 #include "store/request_dedup.h"
-#include "store/status.h"
 #include "store/transaction.h"
 
 namespace nines::store {

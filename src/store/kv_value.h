@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "store/coding.h"
+#include "base/coding.h"
 #include "store/hash_value.h"
 #include "store/set_value.h"
 #include "store/sorted_set.h"

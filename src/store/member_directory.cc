@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
+#include "base/coding.h"
 #include "raft/codec.h"
-#include "store/coding.h"
 
 namespace nines::store {
 
@@ -72,13 +72,13 @@ bool DecodeDirectory(std::string_view in, MemberDirectory* out, std::string* err
     }
     m.id = jm["id"];
     m.raft_id = jm["raft_id"];
-    if (!ParseEndpoint(jm["peer"].get<std::string>(), &m.peer).empty() ||
-        !ParseEndpoint(jm["client"].get<std::string>(), &m.client).empty()) {
+    if (!ParseEndpoint(jm["peer"].get<std::string>(), &m.peer).ok() ||
+        !ParseEndpoint(jm["client"].get<std::string>(), &m.client).ok()) {
       return fail("bad address of member " + m.id);
     }
     if (jm.contains("http")) {
       Endpoint e;
-      if (!jm["http"].is_string() || !ParseEndpoint(jm["http"].get<std::string>(), &e).empty()) {
+      if (!jm["http"].is_string() || !ParseEndpoint(jm["http"].get<std::string>(), &e).ok()) {
         return fail("bad http address of member " + m.id);
       }
       m.http = e;

@@ -1,16 +1,16 @@
 // Peer connection frames; see peer_frame.h.
 #include "store/peer_frame.h"
 
+#include "base/coding.h"
 #include "base/secret.h"
 #include "raft/codec.h"
-#include "store/coding.h"
 #include "store/crc32c.h"
 
 namespace nines::store {
 
 void AppendFrame(FrameKind kind, std::string_view body, std::string* out) {
   uint32_t n = static_cast<uint32_t>(body.size() + 1);
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  PutFixed32(out, n);
   out->push_back(static_cast<char>(kind));
   out->append(body);
 }
@@ -24,9 +24,8 @@ std::string PeerAuthAnswer(std::string_view secret, std::string_view challenge) 
 
 bool PeekFrame(std::string_view bytes, uint32_t* length, FrameKind* kind) {
   if (bytes.size() < kFrameHeaderBytes) return false;
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  *length = p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
-  *kind = static_cast<FrameKind>(p[4]);
+  *length = DecodeFixed32(bytes.data());
+  *kind = static_cast<FrameKind>(bytes[4]);
   return true;
 }
 

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <iterator>
 
-#include "store/coding.h"
+#include "base/coding.h"
 
 namespace nines::store {
 

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "base/check.h"
+#include "base/coding.h"
 
 namespace nines::store::resp {
 namespace {
@@ -40,13 +41,6 @@ bool IsSpace(char c) {
   return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f';
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // sdssplitargs: splits line into arguments with "double" (C escapes, \xHH)
 // and 'single' quotes. Appends each argument to arena and its end offset to
 // ends. False on unbalanced quotes. Like Redis, a NUL byte ends the line.
@@ -64,9 +58,10 @@ bool SplitArgs(std::string_view line, std::string* arena, std::vector<size_t>* e
     while (!done) {
       if (in_double) {
         if (p >= n) return false;  // unterminated quotes
-        if (line[p] == '\\' && p + 3 < n && line[p + 1] == 'x' && HexValue(line[p + 2]) >= 0 &&
-            HexValue(line[p + 3]) >= 0) {
-          arena->push_back(static_cast<char>(HexValue(line[p + 2]) * 16 + HexValue(line[p + 3])));
+        if (line[p] == '\\' && p + 3 < n && line[p + 1] == 'x' && HexDigitValue(line[p + 2]) >= 0 &&
+            HexDigitValue(line[p + 3]) >= 0) {
+          arena->push_back(
+              static_cast<char>(HexDigitValue(line[p + 2]) * 16 + HexDigitValue(line[p + 3])));
           p += 3;
         } else if (line[p] == '\\' && p + 1 < n) {
           ++p;

@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "base/check.h"
-#include "store/coding.h"
+#include "base/coding.h"
 #include "store/crc32c.h"
 
 namespace nines::store {
@@ -18,31 +18,14 @@ constexpr char kMagic[8] = {'N', 'I', 'N', 'E', 'S', 'N', 'A', 'P'};
 constexpr uint32_t kVersion = 1;
 constexpr std::string_view kTmpSuffix = ".tmp";
 
-std::optional<uint64_t> ParseHex16(std::string_view text) {
-  if (text.size() != 16) return std::nullopt;
-  uint64_t value = 0;
-  for (char c : text) {
-    int digit;
-    if (c >= '0' && c <= '9') {
-      digit = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      digit = c - 'a' + 10;
-    } else {
-      return std::nullopt;
-    }
-    value = value * 16 + static_cast<uint64_t>(digit);
-  }
-  return value;
-}
-
 std::optional<SnapshotMeta> ParseSnapshotFileName(std::string_view name) {
   // snap-XXXXXXXXXXXXXXXX-XXXXXXXXXXXXXXXX.snap
   if (name.size() != 5 + 16 + 1 + 16 + 5) return std::nullopt;
   if (name.substr(0, 5) != "snap-" || name[21] != '-' || name.substr(38) != ".snap") {
     return std::nullopt;
   }
-  auto index = ParseHex16(name.substr(5, 16));
-  auto term = ParseHex16(name.substr(22, 16));
+  auto index = ParseFixedHex(name.substr(5, 16), 16);
+  auto term = ParseFixedHex(name.substr(22, 16), 16);
   if (!index || !term) return std::nullopt;
   return SnapshotMeta{*index, *term};
 }

@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
 #include "store/file.h"
-#include "store/status.h"
 
 namespace nines::store {
 

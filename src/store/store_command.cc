@@ -11,10 +11,10 @@
 
 namespace nines {
 
-std::string CheckStoreConfig(const std::string& file) {
+Status CheckStoreConfig(const std::string& file) {
   ConfigErrors errors;
   store::ReadStoreConfig(file, &errors);
-  return errors.ToString();
+  return errors.ToStatus();
 }
 
 int RunStoreCommand(const std::vector<std::string>& args) {
@@ -29,7 +29,7 @@ int RunStoreCommand(const std::vector<std::string>& args) {
   std::signal(SIGPIPE, SIG_IGN);
   try {
     store::StoreServer server(*config);
-    store::Status s = server.Recover();
+    Status s = server.Recover();
     if (!s.ok()) {
       LogError("store", "cannot start member {}: {}", config->id, s.ToString());
       return kExitFailure;

@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+
 namespace nines {
 
 int RunStoreCommand(const std::vector<std::string>& args);
-std::string CheckStoreConfig(const std::string& file);
+Status CheckStoreConfig(const std::string& file);
 
 }  // namespace nines

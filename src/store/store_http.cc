@@ -234,10 +234,7 @@ void StoreServer::HandleKv(const http::Request& request, const http::Responder& 
         }
         if (result->type == KvResult::Type::kError) {
           if (result->bulk.rfind("CONFLICT", 0) == 0) {
-            http::Response r = http::Response::Json(
-                412,
-                nlohmann::json{{"error", "version mismatch"}, {"version", result->version}}.dump() +
-                    "\n");
+            http::Response r = JsonError(412, "version mismatch", {{"version", result->version}});
             r.headers.emplace_back("X-Version", std::to_string(result->version));
             respond(std::move(r));
           } else {

@@ -43,9 +43,8 @@ bool EndpointField(const nlohmann::json& body, const char* name, bool required, 
     *error = std::string("\"") + name + "\" must be a string \"HOST:PORT\"";
     return false;
   }
-  std::string why = ParseEndpoint(body[name].get<std::string>(), out);
-  if (!why.empty()) {
-    *error = std::string("\"") + name + "\": " + why;
+  if (Status s = ParseEndpoint(body[name].get<std::string>(), out); !s.ok()) {
+    *error = std::string("\"") + name + "\": " + s.message();
     return false;
   }
   return true;

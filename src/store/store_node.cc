@@ -7,10 +7,10 @@
 
 #include <fmt/format.h>
 
+#include "base/coding.h"
 #include "base/log.h"
 #include "raft/codec.h"
 #include "raft/membership.h"
-#include "store/coding.h"
 #include "store/outcome.h"
 #include "store/snapshot_file.h"
 #include "store/store_plant.h"
@@ -27,15 +27,6 @@ constexpr char kDirectoryEntry = 'D';  // entry payload: 'D' + directory (KvComm
 // fit in one record (WalOptions::max_record_bytes); the headroom covers the
 // entry's encoding. Peer frames (PeerTransport, 512 MiB) carry more.
 constexpr uint64_t kMaxEntryBytes = kDefaultMaxRecordBytes - 4096;
-
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint64_t GetU64(std::string_view in) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[i]);
-  return v;
-}
 
 }  // namespace
 
@@ -200,7 +191,7 @@ void StoreNode::HandleReady(raft::Ready& rd) {
   }
   for (const raft::ReadState& rs : rd.read_states) {
     if (rs.context.size() != 8) continue;
-    auto it = read_batches_.find(GetU64(rs.context));
+    auto it = read_batches_.find(DecodeFixed64(rs.context.data()));
     if (it == read_batches_.end()) continue;
     it->second.read_index = rs.index;
     it->second.ready = true;
@@ -215,8 +206,8 @@ void StoreNode::Persist(const raft::Ready& rd) {
                              snap.data);
     if (!s.ok()) Fatal(s, "writing a received snapshot");
     std::string marker = "S";
-    PutU64(&marker, snap.meta.index);
-    PutU64(&marker, snap.meta.term);
+    PutFixed64(&marker, snap.meta.index);
+    PutFixed64(&marker, snap.meta.term);
     batch.Add(snap.meta.index, marker);
   }
   // A Ready may hold more than a segment: it is written in pieces of at most
@@ -283,8 +274,8 @@ void StoreNode::ApplyEntry(const raft::Entry& e) {
                             e.data.size(), kEntryHeader));
   }
   std::string_view data(e.data);
-  uint64_t origin = GetU64(data);
-  uint64_t request = GetU64(data.substr(8));
+  uint64_t origin = DecodeFixed64(data.data());
+  uint64_t request = DecodeFixed64(data.data() + 8);
   std::string_view payload = data.substr(kEntryHeader);
   KvResult result;
   if (!payload.empty() && payload[0] == kDirectoryEntry) {
@@ -414,8 +405,8 @@ bool StoreNode::ProposeEntry(const std::string& proposal, uint64_t* last_index, 
   uint64_t id = request_ids_.Next();
   std::string data;
   data.reserve(kEntryHeader + proposal.size());
-  PutU64(&data, self_->raft_id);
-  PutU64(&data, id);
+  PutFixed64(&data, self_->raft_id);
+  PutFixed64(&data, id);
   data += proposal;
   raft::ProposeError err = raft_->Propose(std::move(data));
   if (err == raft::ProposeError::kBacklog) {
@@ -437,7 +428,7 @@ bool StoreNode::StartRead(uint64_t min_index, ReadDone done) {
   if (open_read_batch_ == nullptr) {
     uint64_t id = ++next_read_id_;
     std::string context;
-    PutU64(&context, id);
+    PutFixed64(&context, id);
     if (!raft_->ReadIndex(context)) return false;
     ++counters_.read_rounds;
     ReadBatch& batch = read_batches_[id];
@@ -461,8 +452,8 @@ void StoreNode::MaybeSnapshot() {
   // Its marker makes it usable at recovery; durable before compaction
   // deletes the segments it replaces.
   std::string marker = "C";
-  PutU64(&marker, applied_);
-  PutU64(&marker, *term);
+  PutFixed64(&marker, applied_);
+  PutFixed64(&marker, *term);
   s = wal_->Append(applied_, marker);
   if (s.ok()) s = wal_->Sync();
   if (!s.ok()) Fatal(s, "writing a snapshot marker to the WAL");

@@ -5,9 +5,9 @@
 
 #include <set>
 
+#include "base/coding.h"
 #include "base/log.h"
 #include "raft/codec.h"
-#include "store/coding.h"
 #include "store/snapshot_file.h"
 #include "store/store_node.h"
 #include "store/store_plant.h"

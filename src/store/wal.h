@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "store/file.h"
-#include "store/status.h"
 #include "store/wal_writer.h"
 
 namespace nines::store {

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "store/coding.h"
+#include "base/coding.h"
 #include "store/crc32c.h"
 
 namespace nines::store::wal {
@@ -54,19 +54,7 @@ std::optional<uint64_t> ParseSegmentFileName(std::string_view name) {
   if (name.size() != kPrefix.size() + 16 + kSuffix.size()) return std::nullopt;
   if (name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
   if (name.substr(name.size() - kSuffix.size()) != kSuffix) return std::nullopt;
-  uint64_t number = 0;
-  for (char c : name.substr(kPrefix.size(), 16)) {
-    int digit;
-    if (c >= '0' && c <= '9') {
-      digit = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      digit = c - 'a' + 10;
-    } else {
-      return std::nullopt;
-    }
-    number = number * 16 + static_cast<uint64_t>(digit);
-  }
-  return number;
+  return ParseFixedHex(name.substr(kPrefix.size(), 16), 16);
 }
 
 }  // namespace nines::store::wal

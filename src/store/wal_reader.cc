@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "store/coding.h"
+#include "base/coding.h"
 #include "store/crc32c.h"
 #include "store/wal_format.h"
 

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "store/file.h"
-#include "store/status.h"
 
 namespace nines::store {
 

@@ -171,9 +171,8 @@ static std::optional<Blueprint> ParseBlueprintFromRoot(const ConfigValue& root,
     if (dns->Has("servers")) {
       for (const std::string& s : dns->Strings("servers")) {
         Endpoint ep;
-        std::string err = ParseEndpoint(s, &ep);
-        if (!err.empty()) {
-          dns->ErrorAt("servers", fmt::format("'dns.servers': {}", err));
+        if (Status st = ParseEndpoint(s, &ep); !st.ok()) {
+          dns->ErrorAt("servers", fmt::format("'dns.servers': {}", st.message()));
         } else {
           bp.dns_servers.push_back(ep);
         }

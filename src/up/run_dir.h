@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "base/status.h"
+
 namespace nines::up {
 
 inline constexpr const char* kRunDirMarker = ".nines-up-run";
@@ -14,12 +16,12 @@ bool IsNinesRunDir(const std::string& dir);
 
 // Creates `dir` with conf/, logs/ and data/. The marker is written when the
 // directory is new or empty (or already marked), never into a directory that
-// held other files. Returns "" or the error.
-std::string PrepareRunDir(const std::string& dir);
+// held other files.
+Status PrepareRunDir(const std::string& dir);
 
 // --fresh: removes conf/, logs/, data/ and up.pid from a marked `dir` (a
 // directory that does not exist or is empty needs nothing). Any other
-// directory is refused: returns the error and deletes nothing.
-std::string WipeRunDir(const std::string& dir);
+// directory is refused (InvalidArgument) and nothing is deleted.
+Status WipeRunDir(const std::string& dir);
 
 }  // namespace nines::up

@@ -192,18 +192,19 @@ std::vector<Endpoint> StoreAddressesFor(const Blueprint& bp, const RegionSpec& r
   return out;
 }
 
-std::string WriteBlueprintSecrets(const std::string& run_dir) {
+Status WriteBlueprintSecrets(const std::string& run_dir) {
   for (const char* name : {kStorePasswordFile, kClusterSecretFile, kLbClusterKeyFile}) {
     std::string path = fmt::format("{}/conf/{}", run_dir, name);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) continue;  // kept across runs; --fresh makes new ones
-    if (fd < 0) return fmt::format("cannot create {}: {}", path, std::strerror(errno));
+    if (fd < 0)
+      return Status::IoError(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
     std::string secret = RandomSecret() + "\n";
     bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
     ::close(fd);
-    if (!ok) return fmt::format("cannot write {}", path);
+    if (!ok) return Status::IoError(fmt::format("cannot write {}", path));
   }
-  return "";
+  return Status::Ok();
 }
 
 std::vector<NodeSpec> ExpandBlueprint(const Blueprint& bp, const std::string& run_dir) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/config.h"
+#include "base/status.h"
 #include "up/blueprint.h"
 
 namespace nines::up {
@@ -40,7 +41,7 @@ inline constexpr const char* kLbClusterKeyFile = "lb-cluster.key";
 
 // Creates each secret file with fresh random contents (mode 0600) unless it
 // exists. Returns "" or the error.
-std::string WriteBlueprintSecrets(const std::string& run_dir);
+Status WriteBlueprintSecrets(const std::string& run_dir);
 
 // The app servers' store list: the region's own members, then the others by
 // distance from the region (nearest first).

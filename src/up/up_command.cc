@@ -40,7 +40,7 @@ bool WriteText(const std::string& path, const std::string& text) {
 }
 
 // Refuses a run directory another live `nines up` is using.
-std::string ClaimRunDir(const std::string& run_dir) {
+Status ClaimRunDir(const std::string& run_dir) {
   std::string pid_file = run_dir + "/up.pid";
   std::ifstream in(pid_file);
   long pid = 0;
@@ -49,12 +49,14 @@ std::string ClaimRunDir(const std::string& run_dir) {
     std::string name;
     comm >> name;
     if (name == "nines") {
-      return fmt::format("{} is in use by another nines up (pid {}); stop it or use --dir", run_dir,
-                         pid);
+      return Status::InvalidArgument(fmt::format(
+          "{} is in use by another nines up (pid {}); stop it or use --dir", run_dir, pid));
     }
   }
-  if (!WriteText(pid_file, fmt::format("{}\n", getpid()))) return "cannot write " + pid_file;
-  return "";
+  if (!WriteText(pid_file, fmt::format("{}\n", getpid()))) {
+    return Status::IoError("cannot write " + pid_file);
+  }
+  return Status::Ok();
 }
 
 void PrintAddresses(const Blueprint& bp, const Supervisor& sup, const std::string& run_dir) {
@@ -87,24 +89,18 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   if (fresh && fs::exists(run_dir)) {
     // Not in a directory another live run is using, nor one nines up did not make.
     // Refuses (deleting nothing) unless the directory is marked or empty.
-    std::string err = IsNinesRunDir(run_dir) ? ClaimRunDir(run_dir) : "";
-    if (err.empty()) err = WipeRunDir(run_dir);
-    if (!err.empty()) {
-      std::fprintf(stderr, "nines up: %s\n", err.c_str());
+    Status s = IsNinesRunDir(run_dir) ? ClaimRunDir(run_dir) : Status::Ok();
+    if (s.ok()) s = WipeRunDir(run_dir);
+    if (!s.ok()) {
+      std::fprintf(stderr, "nines up: %s\n", s.message().c_str());
       return 1;
     }
   }
-  if (std::string err = PrepareRunDir(run_dir); !err.empty()) {
-    std::fprintf(stderr, "nines up: %s\n", err.c_str());
-    return 1;
-  }
-  std::string claim_err = ClaimRunDir(run_dir);
-  if (!claim_err.empty()) {
-    std::fprintf(stderr, "nines up: %s\n", claim_err.c_str());
-    return 1;
-  }
-  if (std::string err = WriteBlueprintSecrets(run_dir); !err.empty()) {
-    std::fprintf(stderr, "nines up: %s\n", err.c_str());
+  Status s = PrepareRunDir(run_dir);
+  if (s.ok()) s = ClaimRunDir(run_dir);
+  if (s.ok()) s = WriteBlueprintSecrets(run_dir);
+  if (!s.ok()) {
+    std::fprintf(stderr, "nines up: %s\n", s.message().c_str());
     return 1;
   }
   std::vector<NodeSpec> nodes = ExpandBlueprint(bp, run_dir);
@@ -227,7 +223,7 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
 
 }  // namespace
 
-std::string CheckBlueprintConfig(const std::string& file) {
+Status CheckBlueprintConfig(const std::string& file) {
   ConfigErrors errors;
   std::optional<Blueprint> bp = ReadBlueprint(file, &errors);
   if (bp) {
@@ -235,7 +231,7 @@ std::string CheckBlueprintConfig(const std::string& file) {
       std::fprintf(stderr, "%s: %s\n", file.c_str(), w.c_str());
     }
   }
-  return errors.ToString();
+  return errors.ToStatus();
 }
 
 int RunUpCommand(const std::vector<std::string>& args) {

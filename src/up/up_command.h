@@ -5,9 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+
 namespace nines {
 
 int RunUpCommand(const std::vector<std::string>& args);
-std::string CheckBlueprintConfig(const std::string& file);
+Status CheckBlueprintConfig(const std::string& file);
 
 }  // namespace nines

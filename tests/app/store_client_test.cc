@@ -199,7 +199,7 @@ TEST(StoreClient, DeadlineGivesUnavailable) {
   h.manual = &clock;
   int64_t start = clock.NowMillis();
   StoreResult r = h.Call({"GET", "k"}, 300);
-  EXPECT_EQ(r.status, StoreResult::Status::kUnavailable);
+  EXPECT_EQ(r.outcome, StoreResult::Outcome::kUnavailable);
   EXPECT_GE(clock.NowMillis() - start, 300);
   EXPECT_GT(r.attempts, 2);
   EXPECT_FALSE(r.error.empty());
@@ -215,7 +215,7 @@ TEST(StoreClient, MaxPendingGivesOverloaded) {
   bool first_done = false;
   h.client->Call({"GET", "a"}, h.client->NowMs() + 5000, [&](StoreResult) { first_done = true; });
   StoreResult r = h.Call({"GET", "b"}, 1000);
-  EXPECT_EQ(r.status, StoreResult::Status::kOverloaded);
+  EXPECT_EQ(r.outcome, StoreResult::Outcome::kOverloaded);
   EXPECT_FALSE(first_done);
   EXPECT_EQ(h.client->pending(), 1u);
 }

@@ -73,30 +73,30 @@ TEST(ConfigTest, MissingRequiredKey) {
 
 TEST(ConfigTest, Rates) {
   Rate r;
-  EXPECT_EQ(ParseRate("60/min", &r), "");
+  EXPECT_TRUE(ParseRate("60/min", &r).ok());
   EXPECT_EQ(r.count, 60);
   EXPECT_EQ(r.window_seconds, 60);
   EXPECT_DOUBLE_EQ(r.PerSecond(), 1.0);
-  EXPECT_EQ(ParseRate("10000/s", &r), "");
+  EXPECT_TRUE(ParseRate("10000/s", &r).ok());
   EXPECT_EQ(r.window_seconds, 1);
-  EXPECT_EQ(ParseRate("5/h", &r), "");
+  EXPECT_TRUE(ParseRate("5/h", &r).ok());
   EXPECT_EQ(r.window_seconds, 3600);
-  EXPECT_NE(ParseRate("5/day", &r), "");
-  EXPECT_NE(ParseRate("-5/s", &r), "");
-  EXPECT_NE(ParseRate("five/s", &r), "");
-  EXPECT_NE(ParseRate("5", &r), "");
+  EXPECT_FALSE(ParseRate("5/day", &r).ok());
+  EXPECT_FALSE(ParseRate("-5/s", &r).ok());
+  EXPECT_FALSE(ParseRate("five/s", &r).ok());
+  EXPECT_FALSE(ParseRate("5", &r).ok());
 }
 
 TEST(ConfigTest, Endpoints) {
   Endpoint e;
-  EXPECT_EQ(ParseEndpoint("127.0.1.1:8080", &e), "");
+  EXPECT_TRUE(ParseEndpoint("127.0.1.1:8080", &e).ok());
   EXPECT_EQ(e.host, "127.0.1.1");
   EXPECT_EQ(e.port, 8080);
-  EXPECT_NE(ParseEndpoint("127.0.0.256:80", &e), "");
-  EXPECT_NE(ParseEndpoint("127.0.0.1", &e), "");
-  EXPECT_NE(ParseEndpoint("127.0.0.1:0", &e), "");
-  EXPECT_NE(ParseEndpoint("127.0.0.01:80", &e), "");
-  EXPECT_NE(ParseEndpoint("127.0.0.1:80x", &e), "");
+  EXPECT_FALSE(ParseEndpoint("127.0.0.256:80", &e).ok());
+  EXPECT_FALSE(ParseEndpoint("127.0.0.1", &e).ok());
+  EXPECT_FALSE(ParseEndpoint("127.0.0.1:0", &e).ok());
+  EXPECT_FALSE(ParseEndpoint("127.0.0.01:80", &e).ok());
+  EXPECT_FALSE(ParseEndpoint("127.0.0.1:80x", &e).ok());
 }
 
 }  // namespace

@@ -16,12 +16,12 @@ using testing::Net;
 
 TEST(IpTest, ParsesPrefixesAndRejectsHostBits) {
   IpPrefix p;
-  EXPECT_EQ(ParseIpPrefix("10.1.0.0/16", &p), "");
+  EXPECT_TRUE(ParseIpPrefix("10.1.0.0/16", &p).ok());
   EXPECT_EQ(p.length, 16);
-  EXPECT_NE(ParseIpPrefix("10.1.0.1/16", &p), "");
-  EXPECT_NE(ParseIpPrefix("10.1.0.0/33", &p), "");
-  EXPECT_NE(ParseIpPrefix("10.1.0.0", &p), "");
-  EXPECT_EQ(ParseIpPrefix("2001:db8::/32", &p), "");
+  EXPECT_FALSE(ParseIpPrefix("10.1.0.1/16", &p).ok());
+  EXPECT_FALSE(ParseIpPrefix("10.1.0.0/33", &p).ok());
+  EXPECT_FALSE(ParseIpPrefix("10.1.0.0", &p).ok());
+  EXPECT_TRUE(ParseIpPrefix("2001:db8::/32", &p).ok());
   EXPECT_TRUE(PrefixContains(Net("10.1.0.0/16"), Ip("10.1.200.3")));
   EXPECT_FALSE(PrefixContains(Net("10.1.0.0/16"), Ip("10.2.0.3")));
   EXPECT_FALSE(PrefixContains(Net("10.1.0.0/16"), Ip("2001:db8::1")));

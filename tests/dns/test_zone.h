@@ -20,7 +20,7 @@ inline IpAddress Ip(const char* text) {
 
 inline IpPrefix Net(const char* text) {
   IpPrefix p;
-  ParseIpPrefix(text, &p);
+  (void)ParseIpPrefix(text, &p);
   return p;
 }
 

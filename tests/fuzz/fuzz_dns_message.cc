@@ -25,7 +25,7 @@ IpAddress Ip(const char* text) {
 
 IpPrefix Net(const char* text) {
   IpPrefix p;
-  ParseIpPrefix(text, &p);
+  (void)ParseIpPrefix(text, &p);
   return p;
 }
 

@@ -14,7 +14,7 @@ namespace {
 std::string Check(const std::string& text) {
   std::string path = testing::TempDir() + "lb_config_test.toml";
   std::ofstream(path) << text;
-  std::string errors = CheckLbConfig(path);
+  std::string errors = CheckLbConfig(path).message();
   std::remove(path.c_str());
   // Make messages independent of the temp dir.
   size_t at;

@@ -24,11 +24,11 @@ class SimFs::SimFile : public store::File {
  public:
   SimFile(SimFs* fs, std::shared_ptr<Inode> inode, std::string path)
       : fs_(fs), inode_(std::move(inode)), path_(std::move(path)), generation_(fs->generation_) {}
-  store::Status Append(std::string_view data) override {
+  Status Append(std::string_view data) override {
     return fs_->FileAppend(inode_.get(), generation_, path_, data);
   }
-  store::Status Sync() override { return fs_->FileSync(inode_.get(), generation_, path_); }
-  store::Status Close() override { return store::Status::Ok(); }
+  Status Sync() override { return fs_->FileSync(inode_.get(), generation_, path_); }
+  Status Close() override { return Status::Ok(); }
   uint64_t Size() const override { return inode_->data.size(); }
 
  private:
@@ -105,9 +105,9 @@ void SimFs::Crash(Prng& prng) {
   }
 }
 
-store::Status SimFs::FileAppend(Inode* inode, uint64_t generation, const std::string& path,
-                                std::string_view data) {
-  if (generation != generation_) return store::Status::IoError("write " + path + ": stale file");
+Status SimFs::FileAppend(Inode* inode, uint64_t generation, const std::string& path,
+                         std::string_view data) {
+  if (generation != generation_) return Status::IoError("write " + path + ": stale file");
   MaybeCutPower();
   bool fail = false;
   if (writes_limited_ && data.size() > write_budget_) {
@@ -118,96 +118,94 @@ store::Status SimFs::FileAppend(Inode* inode, uint64_t generation, const std::st
   inode->data.append(data);
   if (fail) {
     std::string message = "write " + path + ": " + std::strerror(write_error_);
-    return write_error_ == ENOSPC ? store::Status::NoSpace(message)
-                                  : store::Status::IoError(message);
+    return write_error_ == ENOSPC ? Status::NoSpace(message) : Status::IoError(message);
   }
-  return store::Status::Ok();
+  return Status::Ok();
 }
 
-store::Status SimFs::FileSync(Inode* inode, uint64_t generation, const std::string& path) {
-  if (generation != generation_) return store::Status::IoError("fsync " + path + ": stale file");
+Status SimFs::FileSync(Inode* inode, uint64_t generation, const std::string& path) {
+  if (generation != generation_) return Status::IoError("fsync " + path + ": stale file");
   MaybeCutPower();
   if (failing_syncs_ > 0) {
     --failing_syncs_;
-    return store::Status::IoError("fdatasync " + path + ": " + std::strerror(EIO));
+    return Status::IoError("fdatasync " + path + ": " + std::strerror(EIO));
   }
   inode->synced = inode->data.size();
-  return store::Status::Ok();
+  return Status::Ok();
 }
 
-store::Status SimFs::Create(const std::string& path, std::unique_ptr<store::File>* file) {
+Status SimFs::Create(const std::string& path, std::unique_ptr<store::File>* file) {
   MaybeCutPower();
   if (power_on_create_ && path.find(power_create_part_) != std::string::npos) {
     power_on_create_ = false;
     CutPowerAfter(power_create_ops_);
   }
-  if (dirs_.count(Parent(path)) == 0) return store::Status::NotFound("create " + path);
+  if (dirs_.count(Parent(path)) == 0) return Status::NotFound("create " + path);
   auto inode = std::make_shared<Inode>();
   names_[path] = inode;
   *file = std::make_unique<SimFile>(this, inode, path);
-  return store::Status::Ok();
+  return Status::Ok();
 }
 
-store::Status SimFs::OpenAppend(const std::string& path, std::unique_ptr<store::File>* file) {
+Status SimFs::OpenAppend(const std::string& path, std::unique_ptr<store::File>* file) {
   auto it = names_.find(path);
-  if (it == names_.end()) return store::Status::NotFound("open " + path);
+  if (it == names_.end()) return Status::NotFound("open " + path);
   *file = std::make_unique<SimFile>(this, it->second, path);
-  return store::Status::Ok();
+  return Status::Ok();
 }
 
-store::Status SimFs::ReadAll(const std::string& path, uint64_t max_bytes, std::string* contents) {
+Status SimFs::ReadAll(const std::string& path, uint64_t max_bytes, std::string* contents) {
   auto it = names_.find(path);
-  if (it == names_.end()) return store::Status::NotFound("read " + path);
-  if (it->second->data.size() > max_bytes)
-    return store::Status::IoError("read " + path + ": too large");
+  if (it == names_.end()) return Status::NotFound("read " + path);
+  if (it->second->data.size() > max_bytes) return Status::IoError("read " + path + ": too large");
   *contents = it->second->data;
-  return store::Status::Ok();
+  return Status::Ok();
 }
 
-store::Status SimFs::List(const std::string& dir, std::vector<std::string>* names) {
+Status SimFs::List(const std::string& dir, std::vector<std::string>* names) {
   names->clear();
   std::string d = Trim(dir);
-  if (dirs_.count(d) == 0) return store::Status::NotFound("list " + dir);
+  if (dirs_.count(d) == 0) return Status::NotFound("list " + dir);
   for (const auto& [path, inode] : names_) {
     if (Parent(path) == d) names->push_back(path.substr(d.size() + 1));
   }
   for (const std::string& sub : dirs_) {
     if (sub != d && Parent(sub) == d) names->push_back(sub.substr(d.size() + 1));
   }
-  return store::Status::Ok();
+  return Status::Ok();
 }
 
-store::Status SimFs::Remove(const std::string& path) {
+Status SimFs::Remove(const std::string& path) {
   MaybeCutPower();
-  if (names_.erase(path) == 0) return store::Status::NotFound("remove " + path);
-  return store::Status::Ok();
+  if (names_.erase(path) == 0) return Status::NotFound("remove " + path);
+  return Status::Ok();
 }
 
-store::Status SimFs::Rename(const std::string& from, const std::string& to) {
+Status SimFs::Rename(const std::string& from, const std::string& to) {
   MaybeCutPower();
   auto it = names_.find(from);
-  if (it == names_.end()) return store::Status::NotFound("rename " + from);
+  if (it == names_.end()) return Status::NotFound("rename " + from);
   std::shared_ptr<Inode> inode = it->second;
   names_.erase(it);
   names_[to] = std::move(inode);
-  return store::Status::Ok();
+  return Status::Ok();
 }
 
-store::Status SimFs::Truncate(const std::string& path, uint64_t size) {
+Status SimFs::Truncate(const std::string& path, uint64_t size) {
   MaybeCutPower();
   auto it = names_.find(path);
-  if (it == names_.end()) return store::Status::NotFound("truncate " + path);
+  if (it == names_.end()) return Status::NotFound("truncate " + path);
   Inode& f = *it->second;
   f.data.resize(size);
   f.synced = size;
-  return store::Status::Ok();
+  return Status::Ok();
 }
 
-store::Status SimFs::SyncDir(const std::string& dir) {
+Status SimFs::SyncDir(const std::string& dir) {
   MaybeCutPower();
   if (failing_syncs_ > 0) {
     --failing_syncs_;
-    return store::Status::IoError("fsync " + dir + ": " + std::strerror(EIO));
+    return Status::IoError("fsync " + dir + ": " + std::strerror(EIO));
   }
   std::string d = Trim(dir);
   for (auto it = durable_.begin(); it != durable_.end();) {
@@ -216,10 +214,10 @@ store::Status SimFs::SyncDir(const std::string& dir) {
   for (const auto& [path, inode] : names_) {
     if (Parent(path) == d) durable_[path] = inode;
   }
-  return store::Status::Ok();
+  return Status::Ok();
 }
 
-store::Status SimFs::CreateDirs(const std::string& dir) {
+Status SimFs::CreateDirs(const std::string& dir) {
   // Directories are made durable as they are created (as the real one does).
   std::string d = Trim(dir);
   while (!d.empty() && d != "." && d != "/" && dirs_.insert(d).second) {
@@ -227,7 +225,7 @@ store::Status SimFs::CreateDirs(const std::string& dir) {
     if (slash == std::string::npos) break;
     d = d.substr(0, slash);
   }
-  return store::Status::Ok();
+  return Status::Ok();
 }
 
 }  // namespace nines::sim

@@ -53,16 +53,15 @@ class SimFs : public store::FileSystem {
   uint64_t ops() const { return ops_; }
 
   // --- store::FileSystem ---
-  store::Status Create(const std::string& path, std::unique_ptr<store::File>* file) override;
-  store::Status OpenAppend(const std::string& path, std::unique_ptr<store::File>* file) override;
-  store::Status ReadAll(const std::string& path, uint64_t max_bytes,
-                        std::string* contents) override;
-  store::Status List(const std::string& dir, std::vector<std::string>* names) override;
-  store::Status Remove(const std::string& path) override;
-  store::Status Rename(const std::string& from, const std::string& to) override;
-  store::Status Truncate(const std::string& path, uint64_t size) override;
-  store::Status SyncDir(const std::string& dir) override;
-  store::Status CreateDirs(const std::string& dir) override;
+  Status Create(const std::string& path, std::unique_ptr<store::File>* file) override;
+  Status OpenAppend(const std::string& path, std::unique_ptr<store::File>* file) override;
+  Status ReadAll(const std::string& path, uint64_t max_bytes, std::string* contents) override;
+  Status List(const std::string& dir, std::vector<std::string>* names) override;
+  Status Remove(const std::string& path) override;
+  Status Rename(const std::string& from, const std::string& to) override;
+  Status Truncate(const std::string& path, uint64_t size) override;
+  Status SyncDir(const std::string& dir) override;
+  Status CreateDirs(const std::string& dir) override;
 
  private:
   struct Inode {
@@ -74,9 +73,9 @@ class SimFs : public store::FileSystem {
 
   // Counts one mutating operation; throws PowerCut when the armed cut fires.
   void MaybeCutPower();
-  store::Status FileAppend(Inode* inode, uint64_t generation, const std::string& path,
-                           std::string_view data);
-  store::Status FileSync(Inode* inode, uint64_t generation, const std::string& path);
+  Status FileAppend(Inode* inode, uint64_t generation, const std::string& path,
+                    std::string_view data);
+  Status FileSync(Inode* inode, uint64_t generation, const std::string& path);
 
   std::map<std::string, std::shared_ptr<Inode>> names_;    // as the running member sees them
   std::map<std::string, std::shared_ptr<Inode>> durable_;  // as they are after a crash

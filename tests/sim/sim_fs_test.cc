@@ -61,17 +61,17 @@ TEST(SimFsTest, ArmedFaultsFailWritesAndSyncsUntilCleared) {
   std::unique_ptr<store::File> f;
   ASSERT_TRUE(fs.Create("/d/a", &f).ok());
   fs.FailWritesAfter(3, ENOSPC);
-  store::Status s = f->Append("abcdef");
-  EXPECT_EQ(s.code(), store::Status::Code::kNoSpace);
+  Status s = f->Append("abcdef");
+  EXPECT_EQ(s.code(), Status::Code::kNoSpace);
   EXPECT_EQ(f->Size(), 3u);  // a partial write landed
   EXPECT_FALSE(f->Append("g").ok());
   fs.ClearFaults();
   EXPECT_TRUE(f->Append("g").ok());
   fs.FailSyncs(1);
-  EXPECT_EQ(f->Sync().code(), store::Status::Code::kIoError);
+  EXPECT_EQ(f->Sync().code(), Status::Code::kIoError);
   EXPECT_TRUE(f->Sync().ok());
   fs.FailWritesAfter(0, EIO);
-  EXPECT_EQ(f->Append("h").code(), store::Status::Code::kIoError);
+  EXPECT_EQ(f->Append("h").code(), Status::Code::kIoError);
   fs.ClearFaults();
   EXPECT_FALSE(fs.faults_armed());
 }

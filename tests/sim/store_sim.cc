@@ -295,12 +295,12 @@ void StoreSimulation::Start(size_t i) {
   env.seed = prng_.Next();
   env.request_id_nonce = prng_.Next();
   m.config.wal_segment_bytes = static_cast<uint64_t>(prng_.Range(20000, 60000));
-  env.fatal = [](const store::Status& status, const char* what) {
+  env.fatal = [](const Status& status, const char* what) {
     throw MemberStopped{std::string(what) + ": " + status.ToString()};
   };
   m.node = std::make_unique<store::StoreNode>(m.config, std::move(env));
   ++m.boots;
-  store::Status s = m.node->Recover();
+  Status s = m.node->Recover();
   if (!s.ok()) {
     Violation(Name(i) + " cannot recover after a crash: " + s.ToString());
     m.node.reset();

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "store/coding.h"
+#include "base/coding.h"
 #include "store/kv_command.h"
 #include "store/kv_state.h"
 #include "store/outcome.h"

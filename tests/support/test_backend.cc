@@ -36,8 +36,8 @@ int main(int argc, char** argv) {
     if (flag == "--fail-status") fail_status = std::atoi(argv[i + 1]);
   }
   Endpoint at;
-  if (std::string err = ParseEndpoint(listen, &at); !err.empty()) {
-    std::fprintf(stderr, "test_backend: %s\n", err.c_str());
+  if (Status s = ParseEndpoint(listen, &at); !s.ok()) {
+    std::fprintf(stderr, "test_backend: %s\n", s.message().c_str());
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);

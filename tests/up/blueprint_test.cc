@@ -202,14 +202,14 @@ TEST(BlueprintTest, ErrorsNameFileLineAndColumn) {
 TEST(BlueprintTest, GeneratedConfigsAreValid) {
   std::string dir = ::testing::TempDir() + "up_blueprint_configs";
   std::filesystem::create_directories(dir + "/conf");
-  ASSERT_EQ(WriteBlueprintSecrets(dir), "");
+  ASSERT_EQ(WriteBlueprintSecrets(dir).ToString(), "ok");
   for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), dir)) {
     std::ofstream(n.config_path) << n.config_text;
-    std::string errors;
-    if (n.kind == NodeKind::kLb) errors = CheckLbConfig(n.config_path);
-    if (n.kind == NodeKind::kStore) errors = CheckStoreConfig(n.config_path);
-    if (n.kind == NodeKind::kDns) errors = CheckDnsConfig(n.config_path);
-    EXPECT_EQ(errors, "") << n.name << ":\n" << n.config_text;
+    Status s;
+    if (n.kind == NodeKind::kLb) s = CheckLbConfig(n.config_path);
+    if (n.kind == NodeKind::kStore) s = CheckStoreConfig(n.config_path);
+    if (n.kind == NodeKind::kDns) s = CheckDnsConfig(n.config_path);
+    EXPECT_EQ(s.ToString(), "ok") << n.name << ":\n" << n.config_text;
   }
 }
 
@@ -219,7 +219,7 @@ TEST(BlueprintTest, StoreIsProtectedBySecrets) {
   std::string dir = ::testing::TempDir() + "up_blueprint_secrets";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir + "/conf");
-  ASSERT_EQ(WriteBlueprintSecrets(dir), "");
+  ASSERT_EQ(WriteBlueprintSecrets(dir).ToString(), "ok");
   auto read = [&](const char* name) {
     std::ifstream in(dir + "/conf/" + name);
     std::stringstream s;
@@ -234,7 +234,7 @@ TEST(BlueprintTest, StoreIsProtectedBySecrets) {
   auto perms = std::filesystem::status(dir + "/conf/" + kStorePasswordFile).permissions();
   EXPECT_EQ(perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
             std::filesystem::perms::none);
-  ASSERT_EQ(WriteBlueprintSecrets(dir), "");
+  ASSERT_EQ(WriteBlueprintSecrets(dir).ToString(), "ok");
   EXPECT_EQ(read(kStorePasswordFile), password) << "a second start replaced the password";
   for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), dir)) {
     if (n.kind == NodeKind::kStore) {
@@ -260,7 +260,7 @@ TEST(BlueprintTest, DistanceIsGreatCircle) {
 TEST(BlueprintTest, AppsDrainLongerThanTheirStoreTimeout) {
   std::string dir = ::testing::TempDir() + "up_blueprint_apps";
   std::filesystem::create_directories(dir + "/conf");
-  ASSERT_EQ(WriteBlueprintSecrets(dir), "");  // the apps read the store password
+  ASSERT_EQ(WriteBlueprintSecrets(dir).ToString(), "ok");  // the apps read the store password
   for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), dir)) {
     if (n.kind != NodeKind::kApp) continue;
     ConfigErrors errors;

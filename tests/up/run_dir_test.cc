@@ -21,13 +21,13 @@ void Touch(const std::string& path) {
 
 TEST(RunDir, NewDirectoryIsMarkedAndWipedOfOnlyWhatNinesMade) {
   std::string dir = test::TestDir("run_dir_marked") + "/run";
-  ASSERT_EQ(PrepareRunDir(dir), "");
+  ASSERT_EQ(PrepareRunDir(dir).ToString(), "ok");
   EXPECT_TRUE(IsNinesRunDir(dir));
   Touch(dir + "/conf/a.toml");
   Touch(dir + "/logs/a.log");
   Touch(dir + "/up.pid");
   Touch(dir + "/notes.txt");  // the user's, inside a marked directory
-  ASSERT_EQ(WipeRunDir(dir), "");
+  ASSERT_EQ(WipeRunDir(dir).ToString(), "ok");
   EXPECT_FALSE(fs::exists(dir + "/conf"));
   EXPECT_FALSE(fs::exists(dir + "/logs"));
   EXPECT_FALSE(fs::exists(dir + "/up.pid"));
@@ -41,20 +41,21 @@ TEST(RunDir, ForeignDirectoryIsRefusedAndNeverMarked) {
   Touch(dir + "/data/precious.db");
   Touch(dir + "/README");
   // Running there is allowed, but it does not claim the directory.
-  ASSERT_EQ(PrepareRunDir(dir), "");
+  ASSERT_EQ(PrepareRunDir(dir).ToString(), "ok");
   EXPECT_FALSE(IsNinesRunDir(dir));
-  std::string err = WipeRunDir(dir);
-  EXPECT_NE(err.find("refusing"), std::string::npos) << err;
+  Status s = WipeRunDir(dir);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("refusing"), std::string::npos) << s.ToString();
   EXPECT_TRUE(fs::exists(dir + "/data/precious.db"));
   EXPECT_TRUE(fs::exists(dir + "/README"));
 }
 
 TEST(RunDir, EmptyOrMissingDirectoryNeedsNothing) {
   std::string dir = test::TestDir("run_dir_empty");
-  EXPECT_EQ(WipeRunDir(dir + "/missing"), "");
+  EXPECT_EQ(WipeRunDir(dir + "/missing").ToString(), "ok");
   fs::create_directories(dir + "/empty");
-  EXPECT_EQ(WipeRunDir(dir + "/empty"), "");
-  ASSERT_EQ(PrepareRunDir(dir + "/empty"), "");
+  EXPECT_EQ(WipeRunDir(dir + "/empty").ToString(), "ok");
+  ASSERT_EQ(PrepareRunDir(dir + "/empty").ToString(), "ok");
   EXPECT_TRUE(IsNinesRunDir(dir + "/empty"));
 }
 
@@ -63,10 +64,10 @@ TEST(RunDir, SymlinkedSubdirectoryLosesOnlyTheLink) {
   std::string outside = dir + "/outside";
   fs::create_directories(outside);
   Touch(outside + "/keep.txt");
-  ASSERT_EQ(PrepareRunDir(dir + "/run"), "");
+  ASSERT_EQ(PrepareRunDir(dir + "/run").ToString(), "ok");
   fs::remove_all(dir + "/run/data");
   fs::create_directory_symlink(outside, dir + "/run/data");
-  ASSERT_EQ(WipeRunDir(dir + "/run"), "");
+  ASSERT_EQ(WipeRunDir(dir + "/run").ToString(), "ok");
   EXPECT_FALSE(fs::exists(dir + "/run/data"));
   EXPECT_TRUE(fs::exists(outside + "/keep.txt"));
 }

@@ -1,11 +1,13 @@
-// A small error value for the store's disk and state-machine code: a code and
-// a message with context (file, offset, key). Ok is cheap; errors carry text.
+// The result of a call that can fail, as LevelDB's Status: ok, or a code and a
+// message with context (which file, which key, which peer). Ok is cheap; errors
+// carry text. Used across module borders in place of bool + std::string* or
+// an error string where "" meant success.
 #pragma once
 
 #include <string>
 #include <utility>
 
-namespace nines::store {
+namespace nines {
 
 class [[nodiscard]] Status {
  public:
@@ -53,4 +55,4 @@ inline std::string Status::ToString() const {
   return message_;
 }
 
-}  // namespace nines::store
+}  // namespace nines
