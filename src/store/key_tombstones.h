@@ -13,7 +13,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "store/coding.h"
+#include "base/coding.h"
 
 namespace nines::store {
 

@@ -1,7 +1,7 @@
 // Encoding of MULTI/EXEC transactions; see transaction.h.
 #include "store/transaction.h"
 
-#include "store/coding.h"
+#include "base/coding.h"
 
 namespace nines::store {
 
