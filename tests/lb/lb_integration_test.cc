@@ -363,7 +363,17 @@ TEST_F(Lb, StatusAndMetricsDescribeTheServers) {
   EXPECT_EQ(status["servers"][0]["requests"], 5);
   EXPECT_EQ(status["servers"][1]["backup"], true);
   EXPECT_TRUE(status["servers"][0]["last_check"].contains("status"));
-  std::string metrics = AdminGet("/metrics");
+  // A response is counted once its last byte is written, which the client
+  // may see first: wait for the fifth.
+  const std::string fifth = "nines_lb_server_responses_total{server=\"a\",code=\"2xx\"} 5";
+  std::string metrics;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        metrics = AdminGet("/metrics");
+        return metrics.find(fifth) != std::string::npos;
+      },
+      5000))
+      << metrics;
   for (const char* series :
        {"nines_lb_server_responses_total{server=\"a\",code=\"2xx\"} 5",
         "nines_lb_server_up{server=\"a\"} 1", "nines_lb_request_duration_seconds_bucket{le=",
