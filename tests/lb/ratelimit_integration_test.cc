@@ -103,9 +103,10 @@ TEST_F(RateLimit, ClientKeyIsTheRightmostUntrustedForwardedAddress) {
 
 // Issue 12, bug 8: a key was a whole header value (up to ~64 KiB), so the
 // table's memory was bounded by key count, not bytes: 3,000 keys of 60 KB
-// took 178 MB. Long keys are stored as a fixed-size digest.
+// took 178 MB. Long keys are stored as a fixed-size digest. 1,000 keys of
+// 60 KB (60 MB if stored whole) are four times the bound below: enough.
 TEST_F(RateLimit, LongKeysTakeFixedSpace) {
-  const int kKeys = 3000;
+  const int kKeys = 1000;
   StartAll({{"a"}},
            "[rate_limit]\nper_client = \"5/min\"\nclient_key = \"header:X-API-Key\"\n"
            "global = \"1/h\"\nglobal_burst = 1\n");
@@ -132,7 +133,6 @@ TEST_F(RateLimit, LongKeysTakeFixedSpace) {
   auto status = nlohmann::json::parse(AdminGet("/status"));
   EXPECT_EQ(status["rate_limit"]["per_client"]["clients"].get<int>(), kKeys);
   int64_t rss_after = RssKb(lb_.pid());
-  // 3,000 keys of 60 KB are 180 MB if stored whole.
   EXPECT_LT(rss_after - rss_before, 16 * 1024) << rss_before << " kB -> " << rss_after << " kB";
 }
 
@@ -262,12 +262,10 @@ TEST_F(RateLimit, TwoBalancersShareOneGlobalLimit) {
   EXPECT_EQ(global(9901)["enforced_per_s"].get<double>(), 200);
 }
 
+// 30,000 keys against a table of 3,000: the table's size and its evictions
+// show the bound (100,000 keys took 8 s more and asserted the same).
 TEST_F(RateLimit, FloodOfKeysStaysInBoundedMemory) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   const int kKeys = 30000;
-#else
-  const int kKeys = 100000;
-#endif
   const int kMaxClients = kKeys / 10;
   StartAll({{"a"}},
            "[rate_limit]\nper_client = \"5/s\"\nclient_key = \"header:X-API-Key\"\n"
