@@ -13,8 +13,12 @@ CMAKE_GEN := -G Ninja -DNINES_WERROR=$(WERROR)
 SEEDS ?= 1000
 FIRST ?= 1
 FUZZ_SECONDS ?= 20
+# Tests run two at a time: most of them wait on sockets and child processes,
+# and the ones that share addresses hold a ctest RESOURCE_LOCK
+# (tests/CMakeLists.txt). CTEST_JOBS=1 runs them one by one.
+CTEST_JOBS ?= 2
 
-.PHONY: all deps build asan tsan fuzz test test-release test-asan test-fuzz sim chaos bench demo lint clean
+.PHONY: all deps build asan tsan fuzz test test-release test-asan test-tsan test-fuzz sim chaos bench demo lint clean
 
 all: build
 
@@ -52,7 +56,7 @@ tsan: deps $(TSAN)/build.ninja
 	@ninja -C $(TSAN) --quiet nines test_backend $(TSAN_TESTS)
 	@rm -rf $(TSAN)/races && mkdir -p $(TSAN)/races
 	@cd $(TSAN) && TSAN_OPTIONS="log_path=$(CURDIR)/$(TSAN)/races/race second_deadlock_stack=1" \
-	  ctest --output-on-failure --timeout 900 -L threads
+	  ctest --output-on-failure --timeout 900 -j$(CTEST_JOBS) -L threads
 	@if [ -n "$$(ls $(TSAN)/races)" ]; then cat $(TSAN)/races/*; \
 	  echo "tsan: data races reported (above; files in $(TSAN)/races)"; exit 1; fi
 	@echo "tsan: no data race reported"
@@ -61,11 +65,11 @@ fuzz: deps $(FUZZ)/build.ninja
 	@ninja -C $(FUZZ) --quiet fuzz_targets
 
 test-release: build
-	@cd $(RELEASE) && ctest --output-on-failure --timeout 600
+	@cd $(RELEASE) && ctest --output-on-failure --timeout 600 -j$(CTEST_JOBS)
 
 test-asan: asan
 	@cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure --timeout 900 -LE no-asan
+	  ctest --output-on-failure --timeout 900 -j$(CTEST_JOBS) -LE no-asan
 
 test-fuzz: fuzz
 	@tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
@@ -82,7 +86,11 @@ chaos: build
 	@$(RELEASE)/tests/chaos/nines_chaos --seconds $$(( $(MINUTES) * 60 )) \
 	  --nines $(RELEASE)/nines $(if $(SEED),--seed $(SEED))
 
-test: test-release test-asan test-fuzz lint
+test-tsan: tsan
+
+# Every check the README names: lint first (it fails in seconds), then the
+# release, ASan+UBSan, ThreadSanitizer and fuzz suites.
+test: lint test-release test-asan test-tsan test-fuzz
 	@echo "make test: all suites passed"
 
 bench: build
@@ -95,7 +103,7 @@ demo: deps build
 
 # clang-format on every C++ file; clang-tidy on the changed files of src/
 # (scripts/tidy.sh says which; NINES_LINT_ALL=1 for all of them).
-lint: $(RELEASE)/build.ninja
+lint: deps $(RELEASE)/build.ninja
 	@git ls-files '*.cc' '*.h' '*.cpp' | xargs clang-format --dry-run --Werror
 	@echo "lint: clang-format clean"
 	@scripts/tidy.sh $(RELEASE)

@@ -71,8 +71,13 @@ ReportCheck ParseSignedShareReport(std::string_view d, std::string_view key, std
 }
 
 RateLimitCluster::RateLimitCluster(asio::io_context& io, ClusterConfig config,
-                                   GlobalRateLimiter* limiter)
-    : io_(io), config_(std::move(config)), limiter_(limiter), socket_(io), timer_(io) {
+                                   GlobalRateLimiter* limiter, const Clock& clock)
+    : io_(io),
+      config_(std::move(config)),
+      limiter_(limiter),
+      clock_(clock),
+      socket_(io),
+      timer_(io) {
   if (config_.id.empty()) config_.id = config_.bind.ToString();
   // Sequence numbers start at the wall clock in microseconds, so a restarted
   // balancer's reports still go past the ones its peers last took from it
@@ -93,7 +98,8 @@ RateLimitCluster::RateLimitCluster(asio::io_context& io, ClusterConfig config,
 
 RateLimitCluster::~RateLimitCluster() = default;
 
-void RateLimitCluster::Start() {
+void RateLimitCluster::Start(Ticks ticks) {
+  by_hand_ = ticks == Ticks::kByHand;
   asio::ip::udp::endpoint at = ToUdp(config_.bind);
   socket_.open(at.protocol());
   std::error_code ec;
@@ -102,7 +108,7 @@ void RateLimitCluster::Start() {
     throw std::system_error(ec,
                             fmt::format("cannot bind cluster address {}", config_.bind.ToString()));
   }
-  started_ms_ = SteadyClock::Instance().NowMillis();
+  started_ms_ = clock_.NowMillis();
   last_attempts_ = limiter_->attempts();
   Receive();
   Tick();
@@ -122,7 +128,7 @@ double RateLimitCluster::my_demand() const {
 
 std::vector<PeerStatus> RateLimitCluster::peers() const {
   std::lock_guard lock(mu_);
-  int64_t now = SteadyClock::Instance().NowMillis();
+  int64_t now = clock_.NowMillis();
   std::vector<PeerStatus> out;
   for (const auto& [address, p] : peers_) {
     PeerStatus s;
@@ -139,7 +145,7 @@ std::vector<PeerStatus> RateLimitCluster::peers() const {
 
 void RateLimitCluster::Tick() {
   if (stopped_) return;
-  int64_t now = SteadyClock::Instance().NowMillis();
+  int64_t now = clock_.NowMillis();
   uint64_t attempts = limiter_->attempts();
   window_[window_pos_] = attempts - last_attempts_;
   window_pos_ = (window_pos_ + 1) % window_.size();
@@ -173,6 +179,7 @@ void RateLimitCluster::Tick() {
     std::error_code ec;
     socket_.send_to(asio::buffer(datagram), target, 0, ec);  // loss is tolerated
   }
+  if (by_hand_) return;
   timer_.expires_after(std::chrono::milliseconds(config_.interval_ms));
   timer_.async_wait([this](std::error_code ec) {
     if (!ec) Tick();
@@ -222,7 +229,7 @@ void RateLimitCluster::OnDatagram(size_t n, const asio::ip::udp::endpoint& from)
   it->second.last_seq = seq;
   it->second.id = id;
   it->second.demand = demand;
-  it->second.last_seen_ms = SteadyClock::Instance().NowMillis();
+  it->second.last_seen_ms = clock_.NowMillis();
 }
 
 }  // namespace nines::ratelimit

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "ratelimit/global_limiter.h"
 
@@ -60,11 +61,20 @@ ReportCheck ParseSignedShareReport(std::string_view datagram, std::string_view k
 
 class RateLimitCluster {
  public:
-  RateLimitCluster(asio::io_context& io, ClusterConfig config, GlobalRateLimiter* limiter);
+  // `clock` times peer reports (a ManualClock in tests).
+  RateLimitCluster(asio::io_context& io, ClusterConfig config, GlobalRateLimiter* limiter,
+                   const Clock& clock = SteadyClock::Instance());
   ~RateLimitCluster();
 
-  void Start();  // throws std::system_error if the bind address is taken
+  // Binds, then ticks every interval_ms on a timer (kTimer), or only when
+  // the caller calls Tick() (kByHand: tests that drive a ManualClock).
+  // Throws std::system_error if the bind address is taken.
+  enum class Ticks { kTimer, kByHand };
+  void Start(Ticks ticks = Ticks::kTimer);
   void Stop();
+  // One round: this balancer's demand over the last second (interval_ms per
+  // tick), its share from the live peers' demands, and a report to the peers.
+  void Tick();
 
   // Points the exchange at a new limiter (a reload changed the global rate).
   void SetLimiter(GlobalRateLimiter* limiter) {
@@ -86,13 +96,13 @@ class RateLimitCluster {
     int64_t last_seen_ms = 0;  // steady ms; 0 = never
     uint64_t last_seq = 0;     // of the last report taken; 0 = none
   };
-  void Tick();
   void Receive();
   void OnDatagram(size_t n, const asio::ip::udp::endpoint& from);
 
   asio::io_context& io_;
   ClusterConfig config_;
   GlobalRateLimiter* limiter_;
+  const Clock& clock_;
   asio::ip::udp::socket socket_;
   asio::steady_timer timer_;
   std::vector<asio::ip::udp::endpoint> targets_;
@@ -111,6 +121,7 @@ class RateLimitCluster {
   std::atomic<uint64_t> unauthenticated_{0};
   std::atomic<uint64_t> replayed_{0};
   bool stopped_ = false;
+  bool by_hand_ = false;
 };
 
 }  // namespace nines::ratelimit

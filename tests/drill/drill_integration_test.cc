@@ -12,9 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http/client.h"
 #include "support/process.h"
-#include "support/wait.h"
 
 namespace nines::test {
 namespace {
@@ -23,14 +21,8 @@ namespace {
 // Returns the drill's exit status.
 int RunDrill(const std::string& dir, std::vector<std::string> args, nlohmann::json* report,
              std::string* log) {
-  // Another test's `nines up` may still hold the blueprint's addresses on a
-  // shared machine: wait for it to go (the drill refuses to start beside it).
-  EXPECT_TRUE(WaitUntil(
-      [] {
-        return !http::Get("127.0.0.1", 9900, "/api/state", http::ClientOptions().Timeout(500)).ok;
-      },
-      180'000, 500))
-      << "a nines up is still running on 127.0.0.1:9900";
+  // The blueprint's addresses are this test's alone: ctest's resource lock
+  // `blueprint` keeps the other tests that run `nines up` from running beside it.
   args.insert(args.begin(), {NinesBinary(), "drill"});
   for (const char* a : {"--report", dir.c_str(), "--startup-timeout", "150"}) args.push_back(a);
   ChildProcess drill(args, dir + "/drill.log");

@@ -320,14 +320,16 @@ TEST(StoreIntegration, RedisBenchmarkRunsWithoutErrors) {
   int leader = g.WaitLeader(g.All());
   ASSERT_GE(leader, 0);
   int follower = (leader + 1) % 3;
+  // The output goes to this build's test directory: a fixed /tmp path is
+  // shared with the same test running from another checkout.
+  std::string dir = TestDir("redis_benchmark_output");  // not StoreGroup's directory
   for (int target : {leader, follower}) {
-    std::string out = g.host() + "_bench.txt";
+    std::string out = dir + "/bench_" + std::to_string(target) + ".txt";
     std::string cmd = "timeout 120 redis-benchmark -h " + g.host() + " -p " +
                       std::to_string(g.member(target).client) +
-                      " -t set,get,incr,mset -P 16 -n 20000 -q > /tmp/nines_store_bench_" +
-                      std::to_string(target) + ".txt 2>&1";
+                      " -t set,get,incr,mset -P 16 -n 20000 -q > " + out + " 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-    std::ifstream in("/tmp/nines_store_bench_" + std::to_string(target) + ".txt");
+    std::ifstream in(out);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_EQ(text.find("ERR"), std::string::npos) << text;
     EXPECT_NE(text.find("MSET"), std::string::npos) << text;
