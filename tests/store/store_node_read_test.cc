@@ -206,9 +206,12 @@ TEST(StoreNodeReadTest, ReadDoesNotWaitForAWriteCutOffTheLog) {
   // Writes of one connection that reach no follower.
   cluster.Isolate(leader_id, true);
   uint64_t last_write = 0;
+  std::vector<std::string> write_errors;  // in the order they were answered
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(leader->ProposeWrite(SetCommand("k", "lost" + std::to_string(i)), &last_write,
-                                     [](const KvResult*, uint64_t, std::string) {}));
+                                     [&](const KvResult* result, uint64_t, std::string error) {
+                                       write_errors.push_back(result ? "applied" : error);
+                                     }));
   }
   cluster.Settle();
   // The followers elect one of them meanwhile.
@@ -248,6 +251,10 @@ TEST(StoreNodeReadTest, ReadDoesNotWaitForAWriteCutOffTheLog) {
   // Well within the request timeout (2 s: 200 ticks).
   for (int i = 0; i < 20 && !read.done; ++i) cluster.Tick();
   EXPECT_TRUE(read.done && read.ok) << (read.done ? read.error : "still waiting");
+  // The writes were answered -UNKNOWN when their entries were cut off (not
+  // left to their deadline, nor acknowledged after a read that missed them).
+  ASSERT_EQ(write_errors.size(), 20u);
+  for (const std::string& e : write_errors) EXPECT_EQ(e.rfind("UNKNOWN", 0), 0u) << e;
 }
 
 }  // namespace
