@@ -542,6 +542,16 @@ void StoreNode::UpdateInfo() {
       info_.role = "candidate";
   }
   const StoreMember* leader = LeaderMember();
+  if (info_.role != logged_role_ || raft_->term() != logged_term_ ||
+      raft_->leader() != logged_leader_) {
+    // One line per change of role, term or leader: what an operator reads
+    // first after a stall.
+    LogInfo("store", "{} in term {}, leader {}", info_.role, raft_->term(),
+            leader ? leader->id : "unknown");
+    logged_role_ = info_.role;
+    logged_term_ = raft_->term();
+    logged_leader_ = raft_->leader();
+  }
   info_.leader_id = leader ? leader->id : "";
   info_.leader_host = leader ? leader->client.host : "";
   info_.leader_port = leader ? leader->client.port : 0;

@@ -284,6 +284,9 @@ class StoreNode {
   bool purge_in_flight_ = false;
   int64_t start_ms_ = 0;
   ServerInfo info_;
+  std::string logged_role_;  // what UpdateInfo last logged
+  uint64_t logged_term_ = 0;
+  uint64_t logged_leader_ = 0;
   CommandConfig command_config_;
   StoreCounters counters_;
   uint64_t open_connections_ = 0;
