@@ -78,7 +78,9 @@ size_t RespReplyLength(std::string_view in) {
 ClientConnection::ClientConnection(StoreServer* server, asio::ip::tcp::socket socket)
     : server_(server), socket_(std::move(socket)) {
   resp::Limits limits;
-  limits.max_request_bytes = server->config().max_request_bytes;
+  // Room for a forwarded write's wrapping; Handle holds every other
+  // command to max_request_bytes itself.
+  limits.max_request_bytes = server->config().max_request_bytes + kForwardedExtraBytes;
   parser_ = resp::RequestParser(limits);
   session_.id = server->NextClientId();
   session_.authenticated = server->config().requirepass.empty();
@@ -156,6 +158,14 @@ void ClientConnection::Handle(const std::vector<std::string_view>& received) {
       return;
     }
     dedup = key;
+  }
+  if (!dedup && parser_.consumed() > server_->config().max_request_bytes) {
+    // What the parser answers at its limit (which leaves room for NINES.FWD).
+    std::string out;
+    AppendError(&out, "ERR Protocol error: too big request");
+    closing_ = true;
+    Complete(seq, std::move(out));
+    return;
   }
   const std::vector<std::string_view>& args = dedup ? forwarded : received;
   CommandContext context = server_->Context();
@@ -537,7 +547,21 @@ void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq, b
   if (request->write && !request->dedup) {
     request->dedup = RequestKey{server_->SelfRaftId(), server_->NextRequestId()};
   }
+  const size_t before = fwd_out_.size();
   EncodeForwarded(request->write ? &*request->dedup : nullptr, request->args, &fwd_out_);
+  // The leader takes what this member would (plus the wrapping of a write);
+  // a command that grew past that in its re-encoding (an inline command) is
+  // refused here, as the leader would, and nothing else on the forwarding
+  // connection is lost with it.
+  const uint64_t limit =
+      server_->config().max_request_bytes + (request->write ? kForwardedExtraBytes : 0);
+  if (fwd_out_.size() - before > limit) {
+    fwd_out_.resize(before);
+    std::string out;
+    AppendError(&out, "ERR Protocol error: too big request");
+    Complete(seq, std::move(out));
+    return;
+  }
   fwd_slots_.emplace_back(seq, std::move(request));
   ++server_->counters().forwarded;
   ArmForwardCheck();

@@ -19,6 +19,11 @@
 namespace nines::store {
 
 inline constexpr std::string_view kForwardCommand = "NINES.FWD";
+// The most NINES.FWD and a request key add to a command's RESP encoding (a
+// longer array header, the command name, two u64s): a member accepts this
+// much over max_request_bytes on a forwarded write, so a command a follower
+// took is not refused by the leader for the wrapping.
+inline constexpr size_t kForwardedExtraBytes = 128;
 
 std::string TryAgainError(std::string_view why);
 std::string UnknownOutcomeError(std::string_view why);

@@ -148,6 +148,7 @@ bool StoreNode::Drain() {
     raft::Ready rd = raft_->GetReady();
     HandleReady(rd);
     raft_->Advance(rd);
+    FailCutWrites();
     any = true;
   }
   if (any) {
@@ -198,7 +199,36 @@ void StoreNode::HandleReady(raft::Ready& rd) {
   }
 }
 
+void StoreNode::CollectCutWrites(uint64_t first) {
+  if (first > storage_.LastIndex()) return;  // nothing in the log is replaced
+  for (auto it = pending_writes_.begin(); it != pending_writes_.end();) {
+    if (it->second.index >= first) {
+      cut_writes_.push_back(std::move(it->second.done));
+      it = pending_writes_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void StoreNode::FailCutWrites() {
+  if (cut_writes_.empty()) return;
+  std::vector<WriteDone> cut;
+  cut.swap(cut_writes_);
+  for (WriteDone& done : cut) {
+    ++counters_.unknown_outcome;
+    done(nullptr, 0,
+         UnknownOutcomeError("a later leader replaced the write's entry in this "
+                             "member's log before it committed"));
+  }
+}
+
 void StoreNode::Persist(const raft::Ready& rd) {
+  // A snapshot replaces the whole log (a write at or below its index is in
+  // it only if it committed, and is never acknowledged from it: it gets
+  // -UNKNOWN at its deadline); entries replace the log from their first.
+  if (rd.snapshot) CollectCutWrites(rd.snapshot->meta.index + 1);
+  if (!rd.entries.empty()) CollectCutWrites(rd.entries.front().index);
   WalBatch batch;
   if (rd.snapshot) {
     const raft::Snapshot& snap = *rd.snapshot;
@@ -314,11 +344,15 @@ void StoreNode::ServeReads() {
     }
     // Serve every read of the batch whose connection's writes are applied;
     // keep the others (their callbacks may start new reads: take them out first).
+    // A write whose index is past the end of the log was cut off it (its
+    // leader was deposed before it committed; CollectCutWrites answered it
+    // -UNKNOWN): the read must not wait for other entries to fill the gap.
     std::vector<PendingRead> reads;
     reads.swap(b.reads);
     std::vector<PendingRead> waiting;
+    const uint64_t last_index = raft_->log().LastIndex();
     for (PendingRead& r : reads) {
-      if (applied_ >= r.min_index) {
+      if (applied_ >= r.min_index || r.min_index > last_index) {
         --pending_read_count_;
         ++counters_.reads_served;
         r.done(true, "");
@@ -418,7 +452,7 @@ bool StoreNode::ProposeEntry(const std::string& proposal, uint64_t* last_index, 
   ++counters_.proposals;
   uint64_t index = raft_->log().LastIndex();
   if (last_index) *last_index = std::max(*last_index, index);
-  pending_writes_[id] = PendingWrite{RequestDeadline(), std::move(done)};
+  pending_writes_[id] = PendingWrite{RequestDeadline(), index, std::move(done)};
   RequestDrain();
   return true;
 }
@@ -499,6 +533,16 @@ void StoreNode::UpdateInfo() {
       info_.role = "candidate";
   }
   const StoreMember* leader = LeaderMember();
+  if (info_.role != logged_role_ || raft_->term() != logged_term_ ||
+      raft_->leader() != logged_leader_) {
+    // One line per change of role, term or leader: what an operator reads
+    // first after a stall.
+    LogInfo("store", "{} in term {}, leader {}", info_.role, raft_->term(),
+            leader ? leader->id : "unknown");
+    logged_role_ = info_.role;
+    logged_term_ = raft_->term();
+    logged_leader_ = raft_->leader();
+  }
   info_.leader_id = leader ? leader->id : "";
   info_.leader_host = leader ? leader->client.host : "";
   info_.leader_port = leader ? leader->client.port : 0;

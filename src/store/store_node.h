@@ -173,6 +173,7 @@ class StoreNode {
  private:
   struct PendingWrite {
     int64_t deadline = 0;
+    uint64_t index = 0;  // its entry's place in the log
     WriteDone done;
   };
   struct PendingRead {
@@ -225,6 +226,14 @@ class StoreNode {
   void Persist(const raft::Ready& rd);
   void ApplyEntry(const raft::Entry& e);
   void ServeReads();
+  // The pending writes whose entries this Ready cuts off the log (a
+  // received snapshot, or a later leader's entries from `first` on): they
+  // will not be applied from this log, so they are answered -UNKNOWN now
+  // (another member may still commit them) instead of at their deadline, and
+  // the reads waiting for them (min_index) no longer wait. Called before the
+  // log is changed; the answers go out after the Ready (FailCutWrites).
+  void CollectCutWrites(uint64_t first);
+  void FailCutWrites();
   void SweepTimeouts();
   void ReleaseWaiters();
   void MaybeSnapshot();
@@ -266,6 +275,7 @@ class StoreNode {
   RequestIdGenerator request_ids_;
   uint64_t next_read_id_ = 0;
   std::map<uint64_t, PendingWrite> pending_writes_;
+  std::vector<WriteDone> cut_writes_;  // CollectCutWrites, answered by FailCutWrites
   std::map<uint64_t, ReadBatch> read_batches_;
   ReadBatch* open_read_batch_ = nullptr;  // closed before every GetReady
   size_t pending_read_count_ = 0;
@@ -274,6 +284,9 @@ class StoreNode {
   bool purge_in_flight_ = false;
   int64_t start_ms_ = 0;
   ServerInfo info_;
+  std::string logged_role_;  // what UpdateInfo last logged
+  uint64_t logged_term_ = 0;
+  uint64_t logged_leader_ = 0;
   CommandConfig command_config_;
   StoreCounters counters_;
   uint64_t open_connections_ = 0;

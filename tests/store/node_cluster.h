@@ -71,6 +71,17 @@ class NodeCluster {
   // with DeliverOneTo, or all with Release).
   void Hold(const std::string& id) { held_.insert(StableRaftId(id)); }
   void Release(const std::string& id) { held_.erase(StableRaftId(id)); }
+  // An isolated member's messages, to it and from it, are lost (those
+  // queued for it too) until it is no longer isolated.
+  void Isolate(const std::string& id, bool isolated) {
+    const uint64_t raft_id = StableRaftId(id);
+    if (!isolated) {
+      isolated_.erase(raft_id);
+      return;
+    }
+    isolated_.insert(raft_id);
+    std::erase_if(queue_, [raft_id](const raft::Message& m) { return m.to == raft_id; });
+  }
   bool DeliverOneTo(const std::string& id) {
     const uint64_t to = StableRaftId(id);
     for (auto it = queue_.begin(); it != queue_.end(); ++it) {
@@ -104,7 +115,9 @@ class NodeCluster {
       std::deque<raft::Message> queue;
       queue.swap(queue_);
       for (raft::Message& m : queue) {
-        if (held_.count(m.to) > 0) {
+        if (isolated_.count(m.to) > 0 || isolated_.count(m.from) > 0) {
+          moved = true;
+        } else if (held_.count(m.to) > 0) {
           queue_.push_back(std::move(m));
         } else {
           Deliver(m);
@@ -148,6 +161,7 @@ class NodeCluster {
   std::map<uint64_t, StoreNode*> by_raft_id_;
   std::deque<raft::Message> queue_;
   std::set<uint64_t> held_;
+  std::set<uint64_t> isolated_;
   std::set<std::string> drain_;
 };
 

@@ -186,5 +186,76 @@ TEST(StoreNodeReadTest, WaitingReadsFailWithTryAgainWhenTheLeaderIsDeposed) {
   EXPECT_EQ(leader->pending_reads(), 0u);
 }
 
+// A read waits for the last write of its connection (min_index). When that
+// write's entry was cut off the log (its leader was deposed before it
+// committed), the read must not wait for the log to grow to its index again:
+// a connection's later writes are parked behind its reads (ClientConnection),
+// so the read would hold the connection until its deadline, and again for
+// every read after it.
+TEST(StoreNodeReadTest, ReadDoesNotWaitForAWriteCutOffTheLog) {
+  testing::TempDir dir;
+  NodeCluster cluster(dir.path());
+  const std::string leader_id = StartThree(cluster);
+  ASSERT_FALSE(leader_id.empty());
+  StoreNode* leader = cluster.Node(leader_id);
+  ASSERT_TRUE(cluster.Write(leader_id, SetCommand("k", "v0")));
+  std::vector<std::string> followers;
+  for (const char* id : {"a", "b", "c"}) {
+    if (id != leader_id) followers.push_back(id);
+  }
+  // Writes of one connection that reach no follower.
+  cluster.Isolate(leader_id, true);
+  uint64_t last_write = 0;
+  std::vector<std::string> write_errors;  // in the order they were answered
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(leader->ProposeWrite(SetCommand("k", "lost" + std::to_string(i)), &last_write,
+                                     [&](const KvResult* result, uint64_t, std::string error) {
+                                       write_errors.push_back(result ? "applied" : error);
+                                     }));
+  }
+  cluster.Settle();
+  // The followers elect one of them meanwhile.
+  std::string next_id;
+  for (int i = 0; i < 1000 && next_id.empty(); ++i) {
+    cluster.Tick();
+    for (const std::string& id : followers) {
+      StoreNode* n = cluster.Node(id);
+      if (n->IsLeader() && n->commit_index() == n->last_index()) next_id = id;
+    }
+  }
+  ASSERT_FALSE(next_id.empty());
+  const uint64_t old_term = leader->term();
+  cluster.Isolate(leader_id, false);
+  // Leadership goes back to the old leader, whose uncommitted writes were cut off.
+  for (int i = 0; i < 1000 && !(leader->IsLeader() && leader->term() > old_term); ++i) {
+    if (cluster.Node(next_id)->IsLeader()) cluster.Node(next_id)->TransferLeadership(leader_id);
+    cluster.Tick();
+  }
+  ASSERT_TRUE(leader->IsLeader() && leader->term() > old_term);
+  ASSERT_LT(leader->last_index(), last_write) << "the writes' entries are gone";
+
+  ReadOutcome read;
+  auto start = [&] {
+    return leader->StartRead(last_write, [&](bool ok, const std::string& error) {
+      read.done = true;
+      read.ok = ok;
+      read.error = error;
+    });
+  };
+  bool started = start();
+  for (int i = 0; i < 100 && !started; ++i) {
+    cluster.Tick();  // until the new term's first entry commits
+    started = start();
+  }
+  ASSERT_TRUE(started);
+  // Well within the request timeout (2 s: 200 ticks).
+  for (int i = 0; i < 20 && !read.done; ++i) cluster.Tick();
+  EXPECT_TRUE(read.done && read.ok) << (read.done ? read.error : "still waiting");
+  // The writes were answered -UNKNOWN when their entries were cut off (not
+  // left to their deadline, nor acknowledged after a read that missed them).
+  ASSERT_EQ(write_errors.size(), 20u);
+  for (const std::string& e : write_errors) EXPECT_EQ(e.rfind("UNKNOWN", 0), 0u) << e;
+}
+
 }  // namespace
 }  // namespace nines::store
