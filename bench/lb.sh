@@ -11,7 +11,7 @@
 # ... http2`) under h2load; the servers behind are still spoken to in
 # HTTP/1.1. H2=0 skips them.
 #
-# usage: bench/lb.sh [NINES_BIN [NINES_B_BIN]]
+# usage: bench/lb.sh [NINES_BIN [NINES_B_BIN]]  (a build directory stands for its nines)
 #   env: ROUNDS=3 DURATION=10 CONNECTIONS=50 H2=1 H2_CONNECTIONS=10 H2_STREAMS=5
 #        HOST=127.0.0.1 (every process listens there: another 127.x.y.z keeps
 #        concurrent runs on one machine apart)
@@ -19,6 +19,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 nines=${1:-$here/build/release/nines}
 nines_b=${2:-}
+[ ! -d "$nines" ] || nines=$nines/nines
+[ -z "$nines_b" ] || [ ! -d "$nines_b" ] || nines_b=$nines_b/nines
 rounds=${ROUNDS:-3}
 host=${HOST:-127.0.0.1}
 source "$here/bench/lib.sh"
@@ -47,6 +49,12 @@ address = "$BACKEND"
 CONF
 }
 nines_config 19002 19012 19006 >"$bench_dir/nines.toml"
+# An older nines without HTTP/2 runs no h2 rows at all.
+if [ "$h2" = 0 ] || ! "$nines" check --config "$bench_dir/nines.toml" >/dev/null 2>&1; then
+  [ "$h2" = 0 ] || echo "bench: $nines takes no [h2]: h2 rows skipped"
+  h2=0
+  nines_config 19002 19012 >"$bench_dir/nines.toml"
+fi
 nines_config 19005 19015 19009 >"$bench_dir/nines-b.toml"
 # An older nines-b without HTTP/2 gets no [h2] and no h2 rows.
 nines_b_h2=0

@@ -4,7 +4,11 @@
 #     appendonly yes / appendfsync always, with redis-benchmark (SET, GET, -P 16).
 #  2. HTTP: nines HTTP API (PUT and GET /v1/kv/KEY on the leader) vs a
 #     three-member etcd (Debian etcd-server, v3 JSON gateway) with wrk + Lua.
-# Prints rate, p99 and the nines/reference ratio. Usage: bench/store.sh [BUILD_DIR]
+# Prints rate, p99, requests per CPU-second (of all three nines members, of
+# redis-server, of all three etcd members: run time of every thread from
+# /proc/PID/task/*/schedstat; less noisy than the rate on a shared machine)
+# and the nines/reference ratios of both.
+# Usage: bench/store.sh [BUILD_DIR]   env: N=100000 DURATION=10 CONNECTIONS=50
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -14,6 +18,15 @@ need redis-benchmark redis-server wrk curl
 N=${N:-100000}
 host=127.0.160.1
 
+cpu_sum() {  # PIDS...: CPU time of all their threads together, in ns (schedstat:
+  # finer than /proc/PID/stat's ticks, which a short redis-server run counts in a handful)
+  local p
+  for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{t += $1} END {printf "%d\n", t}'
+}
+per_cpu_s() {  # REQUESTS NS
+  echo "$1 / ($2 / 1000000000 + 0.000001)" | bc -l
+}
+nines_pids=()
 echo "== RESP: 3 nines store members (fsync on) vs redis-server appendfsync always"
 for i in 1 2 3; do
   {
@@ -29,6 +42,7 @@ for i in 1 2 3; do
   } > "$bench_dir/s$i.toml"
   "$nines" store --config "$bench_dir/s$i.toml" --log-level warn > "$bench_dir/s$i.log" 2>&1 &
   pids+=($!)
+  nines_pids+=($!)
 done
 leader=""
 for _ in $(seq 200); do
@@ -42,23 +56,32 @@ done
 redis-server --port 16390 --bind $host --save '' --appendonly yes --appendfsync always \
   --dir "$bench_dir" --daemonize no > "$bench_dir/redis.log" 2>&1 &
 pids+=($!)
+redis_pid=$!
 sleep 0.5
 
-declare -A rate lat
-resp_run() {  # NAME PORT
-  local out
-  out=$(redis-benchmark -h $host -p "$2" -t set,get -P 16 -c 50 -n "$N" --csv 2>/dev/null)
-  while IFS=, read -r test r _ _ _ _ p99 _; do
-    test=${test//\"/}; r=${r//\"/}; p99=${p99//\"/}
-    [ "$test" = "test" ] && continue
-    rate[$1.$test]=$r; lat[$1.$test]=$p99
-    printf "  %-8s %-4s %10.0f req/s  p99 %7.2f ms\n" "$1" "$test" "$r" "$p99"
-  done <<< "$out"
+declare -A rate lat cpu
+resp_run() {  # NAME PORT PIDS...
+  local name=$1 port=$2 t out before after
+  shift 2
+  for t in set get; do
+    before=$(cpu_sum "$@")
+    out=$(redis-benchmark -h $host -p "$port" -t $t -P 16 -c 50 -n "$N" --csv 2>/dev/null)
+    after=$(cpu_sum "$@")
+    while IFS=, read -r test r _ _ _ _ p99 _; do
+      test=${test//\"/}; r=${r//\"/}; p99=${p99//\"/}
+      [ "$test" = "test" ] && continue
+      rate[$name.$test]=$r; lat[$name.$test]=$p99
+      cpu[$name.$test]=$(per_cpu_s "$N" $((after - before)))
+      printf "  %-8s %-4s %10.0f req/s  p99 %7.2f ms  %10.0f req/CPU-s\n" "$name" "$test" "$r" "$p99" \
+        "${cpu[$name.$test]}"
+    done <<< "$out"
+  done
 }
-resp_run nines "1638$leader"
-resp_run redis 16390
+resp_run nines "1638$leader" "${nines_pids[@]}"
+resp_run redis 16390 "$redis_pid"
 for t in SET GET; do
   printf "  ratio nines/redis %s: %.2f\n" $t "$(echo "${rate[nines.$t]} / ${rate[redis.$t]}" | bc -l)"
+  printf "  ratio nines/redis %s per CPU-s: %.2f\n" $t "$(echo "${cpu[nines.$t]} / ${cpu[redis.$t]}" | bc -l)"
 done
 
 echo "== HTTP: nines HTTP API (leader) vs 3-member etcd v3 gateway"
@@ -84,6 +107,7 @@ end
 LUA
 curl -s -X PUT --data v "http://$host:1738$leader/v1/kv/key1" > /dev/null
 etcd_ok=0
+etcd_pids=()
 if command -v etcd > /dev/null; then
   cluster="e1=http://$host:2381,e2=http://$host:2382,e3=http://$host:2383"
   for i in 1 2 3; do
@@ -92,34 +116,41 @@ if command -v etcd > /dev/null; then
       --initial-advertise-peer-urls "http://$host:238$i" --initial-cluster "$cluster" \
       --initial-cluster-state new > "$bench_dir/etcd$i.log" 2>&1 &
     pids+=($!)
+    etcd_pids+=($!)
   done
   for _ in $(seq 200); do
     curl -s -X POST "http://$host:2371/v3/kv/put" -d '{"key":"a2V5","value":"dmFsdWU="}' | grep -q header && { etcd_ok=1; break; }
     sleep 0.1
   done
 fi
-http_run() {  # NAME URL SCRIPT
-  local out r p
-  out=$(wrk -t1 -c"${CONNECTIONS:-50}" -d"${DURATION:-10}s" --latency -s "$3" "$2")
+http_run() {  # NAME URL SCRIPT PIDS...
+  local name=$1 url=$2 lua=$3 out r p before after total
+  shift 3
+  before=$(cpu_sum "$@")
+  out=$(wrk -t1 -c"${CONNECTIONS:-50}" -d"${DURATION:-10}s" --latency -s "$lua" "$url")
+  after=$(cpu_sum "$@")
   r=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p=$(to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')")
-  rate[$1]=$r; lat[$1]=$p
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  rate[$name]=$r; lat[$name]=$p; cpu[$name]=$(per_cpu_s "$total" $((after - before)))
   local non2xx
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-  printf "  %-10s %10.0f req/s  p99 %8.2f ms  non-2xx %s\n" "$1" "$r" "$p" "${non2xx:-0}"
+  printf "  %-10s %10.0f req/s  p99 %8.2f ms  %10.0f req/CPU-s  non-2xx %s\n" "$name" "$r" "$p" \
+    "${cpu[$name]}" "${non2xx:-0}"
 }
 cat > "$bench_dir/nines_get.lua" <<'LUA'
 request = function()
   return wrk.format("GET", "/v1/kv/key1")
 end
 LUA
-http_run nines-put "http://$host:1738$leader" "$bench_dir/nines_put.lua"
-http_run nines-get "http://$host:1738$leader" "$bench_dir/nines_get.lua"
+http_run nines-put "http://$host:1738$leader" "$bench_dir/nines_put.lua" "${nines_pids[@]}"
+http_run nines-get "http://$host:1738$leader" "$bench_dir/nines_get.lua" "${nines_pids[@]}"
 if [ $etcd_ok = 1 ]; then
-  http_run etcd-put "http://$host:2371" "$bench_dir/etcd_put.lua"
-  http_run etcd-get "http://$host:2371" "$bench_dir/etcd_get.lua"
+  http_run etcd-put "http://$host:2371" "$bench_dir/etcd_put.lua" "${etcd_pids[@]}"
+  http_run etcd-get "http://$host:2371" "$bench_dir/etcd_get.lua" "${etcd_pids[@]}"
   for t in put get; do
     printf "  ratio nines/etcd %s: %.2f\n" $t "$(echo "${rate[nines-$t]} / ${rate[etcd-$t]}" | bc -l)"
+    printf "  ratio nines/etcd %s per CPU-s: %.2f\n" $t "$(echo "${cpu[nines-$t]} / ${cpu[etcd-$t]}" | bc -l)"
   done
 else
   echo "  etcd not available or did not start: HTTP comparison skipped"
