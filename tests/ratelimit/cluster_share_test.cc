@@ -12,7 +12,7 @@
 #include "ratelimit/cluster.h"
 #include "support/wait.h"
 
-namespace nines {
+namespace nines::ratelimit {
 namespace {
 
 constexpr const char* kHost = "127.0.213.1";
@@ -135,4 +135,4 @@ TEST_F(TwoBalancers, SurvivorTakesTheWholeRateAfterThePeerTimeout) {
 }
 
 }  // namespace
-}  // namespace nines
+}  // namespace nines::ratelimit
