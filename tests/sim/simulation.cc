@@ -618,8 +618,8 @@ void Simulation::InjectFault() {
     if (!n.up) return;
     CrashNode(n);
     After(prng_.Range(100, 3000) * kMs, [this, victim] {
-      SimNode& n = *nodes_.at(victim);
-      if (!n.up) StartNode(n);
+      SimNode& restarted = *nodes_.at(victim);
+      if (!restarted.up) StartNode(restarted);
     });
   } else if (roll < 32) {
     // Crash the leader specifically: the interesting case.
