@@ -11,7 +11,15 @@ namespace nines {
 
 class [[nodiscard]] Status {
  public:
-  enum class Code { kOk, kCorruption, kIoError, kNoSpace, kNotFound, kInvalidArgument };
+  enum class Code {
+    kOk,
+    kCorruption,
+    kIoError,
+    kNoSpace,
+    kNotFound,
+    kInvalidArgument,
+    kFailedPrecondition,  // not now: the state does not allow it (not running, not root)
+  };
 
   Status() = default;
   static Status Ok() { return Status(); }
@@ -21,6 +29,9 @@ class [[nodiscard]] Status {
   static Status NotFound(std::string message) { return {Code::kNotFound, std::move(message)}; }
   static Status InvalidArgument(std::string message) {
     return {Code::kInvalidArgument, std::move(message)};
+  }
+  static Status FailedPrecondition(std::string message) {
+    return {Code::kFailedPrecondition, std::move(message)};
   }
 
   bool ok() const { return code_ == Code::kOk; }
@@ -51,6 +62,8 @@ inline std::string Status::ToString() const {
       return "not found: " + message_;
     case Code::kInvalidArgument:
       return "invalid argument: " + message_;
+    case Code::kFailedPrecondition:
+      return "failed precondition: " + message_;
   }
   return message_;
 }

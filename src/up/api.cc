@@ -38,15 +38,15 @@ http::Response NodeAction(const UpContext& ctx, const std::string& name,
                           const std::string& action) {
   const NodeSpec* spec = ctx.supervisor->Find(name);
   if (!spec) return Error(404, fmt::format("no node named '{}'", name));
-  std::string err;
+  Status done;
   if (action == "kill") {
-    err = ctx.supervisor->Kill(name);
+    done = ctx.supervisor->Kill(name);
   } else if (action == "restart" || action == "start") {
-    err = ctx.supervisor->Restart(name);
+    done = ctx.supervisor->Restart(name);
   } else if (action == "freeze") {
-    err = ctx.supervisor->Freeze(name);
+    done = ctx.supervisor->Freeze(name);
   } else if (action == "thaw") {
-    err = ctx.supervisor->Thaw(name);
+    done = ctx.supervisor->Thaw(name);
   } else if (action == "isolate" || action == "heal") {
     const std::string& ip = spec->address.host;
     if (ip == "127.0.0.1") {
@@ -54,8 +54,8 @@ http::Response NodeAction(const UpContext& ctx, const std::string& name,
                                     "local traffic; give it another address in the blueprint",
                                     name));
     }
-    err = action == "isolate" ? ctx.isolation->Isolate(ip) : ctx.isolation->Heal(ip);
-    if (!err.empty()) return Error(409, err);
+    done = action == "isolate" ? ctx.isolation->Isolate(ip) : ctx.isolation->Heal(ip);
+    if (!done.ok()) return Error(409, done.message());
     ctx.supervisor->SetIsolated(name, action == "isolate");
     return Ok({{"node", name}, {"action", action}, {"address", ip}});
   } else {
@@ -63,7 +63,7 @@ http::Response NodeAction(const UpContext& ctx, const std::string& name,
         404,
         fmt::format("unknown action '{}' (kill, restart, freeze, thaw, isolate, heal)", action));
   }
-  if (!err.empty()) return Error(409, err);
+  if (!done.ok()) return Error(409, done.message());
   return Ok({{"node", name}, {"action", action}});
 }
 
@@ -275,15 +275,15 @@ http::Response HandleUpRequest(const UpContext& ctx, const http::Request& req) {
     if (!FindRegion(*ctx.blueprint, parts[2])) {
       return Error(404, fmt::format("no region named '{}'", parts[2]));
     }
-    std::string err;
+    Status done;
     if (parts[3] == "stop") {
-      err = ctx.supervisor->StopRegion(parts[2]);
+      done = ctx.supervisor->StopRegion(parts[2]);
     } else if (parts[3] == "start") {
-      err = ctx.supervisor->StartRegion(parts[2]);
+      done = ctx.supervisor->StartRegion(parts[2]);
     } else {
       return Error(404, fmt::format("unknown region action '{}' (stop, start)", parts[3]));
     }
-    if (!err.empty()) return Error(409, err);
+    if (!done.ok()) return Error(409, done.message());
     return Ok({{"region", parts[2]}, {"action", parts[3]}});
   }
   if (parts.size() == 2 && parts[0] == "api" && parts[1] == "spike") {

@@ -58,44 +58,46 @@ Isolation::~Isolation() {
   if (chain_) RemoveAllLocked();
 }
 
-std::string Isolation::Available() {
-  if (geteuid() != 0) return "isolate needs root (iptables): run nines up as root";
-  if (!IptablesPath()) return "isolate needs iptables, which is not installed";
-  return "";
+Status Isolation::Available() {
+  if (geteuid() != 0) {
+    return Status::FailedPrecondition("isolate needs root (iptables): run nines up as root");
+  }
+  if (!IptablesPath()) {
+    return Status::FailedPrecondition("isolate needs iptables, which is not installed");
+  }
+  return Status::Ok();
 }
 
-std::string Isolation::EnsureChain() {
-  if (chain_) return "";
+Status Isolation::EnsureChain() {
+  if (chain_) return Status::Ok();
   RunIptables({"-N", chain_name_});  // fails harmlessly when it exists
   for (const char* hook : {"INPUT", "OUTPUT"}) {
     if (RunIptables({"-C", hook, "-j", chain_name_}) != 0 &&
         RunIptables({"-I", hook, "-j", chain_name_}) != 0) {
-      return std::string("iptables: cannot add the jump from ") + hook + " to " + chain_name_;
+      return Status::IoError(std::string("iptables: cannot add the jump from ") + hook + " to " +
+                             chain_name_);
     }
   }
   chain_ = true;
-  return "";
+  return Status::Ok();
 }
 
-std::string Isolation::Isolate(const std::string& ip) {
+Status Isolation::Isolate(const std::string& ip) {
   std::lock_guard lock(mu_);
-  std::string err = Available();
-  if (!err.empty()) return err;
-  err = EnsureChain();
-  if (!err.empty()) return err;
-  if (isolated_.count(ip)) return "";
+  if (Status s = Available(); !s.ok()) return s;
+  if (Status s = EnsureChain(); !s.ok()) return s;
+  if (isolated_.count(ip)) return Status::Ok();
   if (RunIptables({"-A", chain_name_, "-s", ip, "-j", "DROP"}) != 0 ||
       RunIptables({"-A", chain_name_, "-d", ip, "-j", "DROP"}) != 0) {
-    return "iptables: cannot add the DROP rules for " + ip;
+    return Status::IoError("iptables: cannot add the DROP rules for " + ip);
   }
   isolated_.insert(ip);
-  return "";
+  return Status::Ok();
 }
 
-std::string Isolation::Heal(const std::string& ip) {
+Status Isolation::Heal(const std::string& ip) {
   std::lock_guard lock(mu_);
-  std::string err = Available();
-  if (!err.empty()) return err;
+  if (Status s = Available(); !s.ok()) return s;
   // Whatever this process remembers: the rules may be an earlier run's.
   for (const char* dir : {"-s", "-d"}) {
     while (RunIptables({"-D", chain_name_, dir, ip, "-j", "DROP"}) == 0) {
@@ -103,7 +105,7 @@ std::string Isolation::Heal(const std::string& ip) {
   }
   isolated_.erase(ip);
   if (isolated_.empty()) RemoveAllLocked();
-  return "";
+  return Status::Ok();
 }
 
 void Isolation::RemoveAll() {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+
 namespace nines::up {
 
 inline constexpr const char* kIptablesChain = "NINES-UP";
@@ -18,16 +20,17 @@ class Isolation {
   // `chain`: the iptables chain used (tests pass their own).
   explicit Isolation(std::string chain = kIptablesChain);
   ~Isolation();
-  // "" on success, else why not (not root, no iptables, iptables failed).
-  std::string Isolate(const std::string& ip);
-  std::string Heal(const std::string& ip);
+  // Ok, or why not: FailedPrecondition (not root, no iptables) or IoError
+  // (iptables failed).
+  Status Isolate(const std::string& ip);
+  Status Heal(const std::string& ip);
   // Removes the chain and the jumps to it, also when an earlier `nines up`
   // (killed before it could clean up) made them: called at start and at exit.
   void RemoveAll();
 
  private:
-  std::string Available();
-  std::string EnsureChain();
+  Status Available();
+  Status EnsureChain();
   void RemoveAllLocked();
 
   const std::string chain_name_;

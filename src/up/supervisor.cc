@@ -242,7 +242,7 @@ void Supervisor::StopAll(int term_timeout_ms) {
   }
 }
 
-std::string Supervisor::KillLocked(size_t i) {
+Status Supervisor::KillLocked(size_t i) {
   Runtime& rt = rt_[i];
   rt.held = true;
   rt.want_start = false;
@@ -250,23 +250,23 @@ std::string Supervisor::KillLocked(size_t i) {
     kill(rt.pid, SIGKILL);
     AddEvent(fmt::format("{}: killed (SIGKILL) through the API", specs_[i].name));
   }
-  return "";
+  return Status::Ok();
 }
 
-std::string Supervisor::Kill(const std::string& name) {
+Status Supervisor::Kill(const std::string& name) {
   std::lock_guard lock(mu_);
   int i = IndexOf(name);
-  if (i < 0) return fmt::format("no node named '{}'", name);
+  if (i < 0) return Status::NotFound(fmt::format("no node named '{}'", name));
   // A kill with nothing to kill is refused, so a drill never counts a fault
   // that had no effect as injected. (StopRegion holds down stopped ones too.)
-  if (rt_[i].pid <= 0) return fmt::format("'{}' is not running", name);
+  if (rt_[i].pid <= 0) return Status::FailedPrecondition(fmt::format("'{}' is not running", name));
   return KillLocked(i);
 }
 
-std::string Supervisor::Restart(const std::string& name) {
+Status Supervisor::Restart(const std::string& name) {
   std::lock_guard lock(mu_);
   int i = IndexOf(name);
-  if (i < 0) return fmt::format("no node named '{}'", name);
+  if (i < 0) return Status::NotFound(fmt::format("no node named '{}'", name));
   Runtime& rt = rt_[i];
   rt.held = false;
   rt.want_start = true;
@@ -276,45 +276,45 @@ std::string Supervisor::Restart(const std::string& name) {
     kill(rt.pid, SIGCONT);
   }
   AddEvent(fmt::format("{}: restart requested", name));
-  return "";
+  return Status::Ok();
 }
 
-std::string Supervisor::Freeze(const std::string& name) {
+Status Supervisor::Freeze(const std::string& name) {
   std::lock_guard lock(mu_);
   int i = IndexOf(name);
-  if (i < 0) return fmt::format("no node named '{}'", name);
-  if (rt_[i].pid <= 0) return fmt::format("'{}' is not running", name);
+  if (i < 0) return Status::NotFound(fmt::format("no node named '{}'", name));
+  if (rt_[i].pid <= 0) return Status::FailedPrecondition(fmt::format("'{}' is not running", name));
   kill(rt_[i].pid, SIGSTOP);
   rt_[i].frozen = true;
   AddEvent(fmt::format("{}: frozen (SIGSTOP)", name));
-  return "";
+  return Status::Ok();
 }
 
-std::string Supervisor::Thaw(const std::string& name) {
+Status Supervisor::Thaw(const std::string& name) {
   std::lock_guard lock(mu_);
   int i = IndexOf(name);
-  if (i < 0) return fmt::format("no node named '{}'", name);
-  if (rt_[i].pid <= 0) return fmt::format("'{}' is not running", name);
+  if (i < 0) return Status::NotFound(fmt::format("no node named '{}'", name));
+  if (rt_[i].pid <= 0) return Status::FailedPrecondition(fmt::format("'{}' is not running", name));
   kill(rt_[i].pid, SIGCONT);
   rt_[i].frozen = false;
   AddEvent(fmt::format("{}: thawed (SIGCONT)", name));
-  return "";
+  return Status::Ok();
 }
 
-std::string Supervisor::StopRegion(const std::string& region) {
+Status Supervisor::StopRegion(const std::string& region) {
   std::lock_guard lock(mu_);
   bool found = false;
   for (size_t i = 0; i < specs_.size(); ++i) {
     if (specs_[i].region != region) continue;
     found = true;
-    KillLocked(i);
+    (void)KillLocked(i);  // cannot fail
   }
-  if (!found) return fmt::format("no region named '{}'", region);
+  if (!found) return Status::NotFound(fmt::format("no region named '{}'", region));
   AddEvent(fmt::format("region {} stopped", region));
-  return "";
+  return Status::Ok();
 }
 
-std::string Supervisor::StartRegion(const std::string& region) {
+Status Supervisor::StartRegion(const std::string& region) {
   std::lock_guard lock(mu_);
   bool found = false;
   for (size_t i = 0; i < specs_.size(); ++i) {
@@ -325,9 +325,9 @@ std::string Supervisor::StartRegion(const std::string& region) {
     rt.failures = 0;
     if (rt.pid < 0) rt.want_start = true;
   }
-  if (!found) return fmt::format("no region named '{}'", region);
+  if (!found) return Status::NotFound(fmt::format("no region named '{}'", region));
   AddEvent(fmt::format("region {} started", region));
-  return "";
+  return Status::Ok();
 }
 
 void Supervisor::SetReady(const std::string& name, pid_t pid, bool ready) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/status.h"
 #include "up/topology.h"
 
 namespace nines::up {
@@ -50,13 +51,14 @@ class Supervisor {
   void Tick(int64_t now_ms);          // reap, restart with backoff, carry out requests
   void StopAll(int term_timeout_ms);  // SIGTERM (and SIGCONT), SIGKILL after the deadline
 
-  // Any thread. Each returns "" or an error message for the API.
-  std::string Kill(const std::string& name);     // SIGKILL, held down until Restart
-  std::string Restart(const std::string& name);  // (re)start now, clears a hold
-  std::string Freeze(const std::string& name);   // SIGSTOP
-  std::string Thaw(const std::string& name);     // SIGCONT
-  std::string StopRegion(const std::string& region);
-  std::string StartRegion(const std::string& region);
+  // Any thread. Each returns Ok, NotFound (no such node or region) or
+  // FailedPrecondition (not running); the message is for the API.
+  Status Kill(const std::string& name);     // SIGKILL, held down until Restart
+  Status Restart(const std::string& name);  // (re)start now, clears a hold
+  Status Freeze(const std::string& name);   // SIGSTOP
+  Status Thaw(const std::string& name);     // SIGCONT
+  Status StopRegion(const std::string& region);
+  Status StartRegion(const std::string& region);
   void SetReady(const std::string& name, pid_t pid, bool ready);
   void SetIsolated(const std::string& name, bool isolated);
 
@@ -88,7 +90,7 @@ class Supervisor {
   void Spawn(size_t i, int64_t now_ms);  // mutex held
   void Reap(size_t i, int status, int64_t now_ms);
   void AddEvent(std::string text, bool log = true);  // mutex held
-  std::string KillLocked(size_t i);
+  Status KillLocked(size_t i);
 
   std::vector<NodeSpec> specs_;
   std::string run_dir_;

@@ -61,9 +61,12 @@ TEST(Supervisor, KillOfANodeThatIsNotRunningIsRefused) {
   Supervisor sup({BrokenApp(dir)}, dir, test::NinesBinary());
   ManualClock clock;
   ASSERT_TRUE(StartAndWaitForExit2(sup, clock)) << sup.Snapshot()[0].last_exit;
-  std::string err = sup.Kill("broken-app");
-  EXPECT_NE(err.find("not running"), std::string::npos) << err;
-  EXPECT_NE(sup.Kill("nope").find("no node"), std::string::npos);
+  Status refused = sup.Kill("broken-app");
+  EXPECT_EQ(refused.code(), Status::Code::kFailedPrecondition) << refused.ToString();
+  EXPECT_NE(refused.message().find("not running"), std::string::npos) << refused.ToString();
+  Status unknown = sup.Kill("nope");
+  EXPECT_TRUE(unknown.IsNotFound()) << unknown.ToString();
+  EXPECT_NE(unknown.message().find("no node"), std::string::npos);
   sup.StopAll(2000);
 }
 
