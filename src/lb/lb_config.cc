@@ -212,9 +212,9 @@ void ReadTls(TableReader& t, LbConfig* config) {
   t.Finish();
   // The ciphers and the rest are checked by building the contexts once.
   if (t.errors()->empty()) {
-    std::string error;
-    if (!tls::ServerContext::Build(c.server, nullptr, &error)) {
-      t.Error(fmt::format("[tls]: {}", error));
+    std::shared_ptr<tls::ServerContext> unused;
+    if (Status s = tls::ServerContext::Build(c.server, nullptr, &unused); !s.ok()) {
+      t.Error(fmt::format("[tls]: {}", s.message()));
     }
   }
   config->tls = std::move(c);

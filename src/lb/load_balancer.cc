@@ -155,15 +155,19 @@ std::shared_ptr<LbRuntime> LoadBalancer::BuildRuntime(LbConfig config, const LbR
   return runtime;
 }
 
-std::shared_ptr<const tls::ServerContext> LoadBalancer::BuildTls(const LbConfig& config,
-                                                                 std::string* error) {
-  if (!config.tls) return nullptr;
+Status LoadBalancer::BuildTls(const LbConfig& config,
+                              std::shared_ptr<const tls::ServerContext>* built) {
+  built->reset();
+  if (!config.tls) return Status::Ok();
   tls::ServerOptions options = config.tls->server;
   // ALPN: the protocols registered for TLS (h2) first, then HTTP/1.1.
   for (const LbShared::TlsProtocol& p : shared_.tls_protocols) options.alpn.push_back(p.alpn);
   options.alpn.push_back("http/1.1");
-  return tls::ServerContext::Build(options, config.tls->session_tickets ? ticket_keys_ : nullptr,
-                                   error);
+  std::shared_ptr<tls::ServerContext> context;
+  Status s = tls::ServerContext::Build(
+      options, config.tls->session_tickets ? ticket_keys_ : nullptr, &context);
+  *built = std::move(context);
+  return s;
 }
 
 void LoadBalancer::RotateTicketKeys() {
@@ -194,9 +198,9 @@ void LoadBalancer::Start() {
   {
     // The TLS contexts are built here, after every ALPN protocol registered.
     auto runtime = std::make_shared<LbRuntime>(*shared_.runtime());
-    std::string error;
-    runtime->tls = BuildTls(runtime->config, &error);
-    if (!error.empty()) throw std::runtime_error("[tls]: " + error);
+    if (Status s = BuildTls(runtime->config, &runtime->tls); !s.ok()) {
+      throw std::runtime_error("[tls]: " + s.message());
+    }
     if (runtime->config.tls) {
       for (const std::string& w : runtime->config.tls->warnings) LogWarn("lb", "{}", w);
     }
@@ -311,11 +315,10 @@ bool LoadBalancer::Reload() {
   }
   // Certificates and keys are read again: new connections get the new ones,
   // open connections keep the context they started with.
-  std::string tls_error;
-  auto tls_context = BuildTls(*config, &tls_error);
-  if (!tls_error.empty()) {
+  std::shared_ptr<const tls::ServerContext> tls_context;
+  if (Status s = BuildTls(*config, &tls_context); !s.ok()) {
     ++reload_failures_;
-    LogError("lb", "reload rejected: {}; keeping the running config", tls_error);
+    LogError("lb", "reload rejected: {}; keeping the running config", s.message());
     return false;
   }
   if (config->tls) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "http/simple_server.h"
 #include "lb/lb_config.h"
 #include "lb/lb_shared.h"
@@ -55,7 +56,8 @@ class LoadBalancer {
   void HandleAdmin(const http::Request& request, const http::Responder& respond);
   void WatchSignals();
   // The [tls] contexts for `config` (null without [tls]); null and *error on failure.
-  std::shared_ptr<const tls::ServerContext> BuildTls(const LbConfig& config, std::string* error);
+  // The [tls] contexts of `config` into *built (null without [tls]).
+  Status BuildTls(const LbConfig& config, std::shared_ptr<const tls::ServerContext>* built);
   void RotateTicketKeys();
   void FinishDrain(int64_t deadline_ms);
 

@@ -15,20 +15,18 @@ ClientContext::~ClientContext() {
   SSL_CTX_free(ctx_);
 }
 
-std::shared_ptr<ClientContext> ClientContext::Build(const ClientOptions& options,
-                                                    std::string* error) {
+Status ClientContext::Build(const ClientOptions& options, std::shared_ptr<ClientContext>* built) {
   ERR_clear_error();
   std::shared_ptr<ClientContext> out(new ClientContext());
   out->ctx_ = SSL_CTX_new(TLS_client_method());
   if (!out->ctx_) {
-    *error = TakeErrorText();
-    return nullptr;
+    return Status::IoError(TakeErrorText());
   }
   SSL_CTX* ctx = out->ctx_;
   int min_version = ParseTlsVersion(options.min_version);
   if (min_version == 0) {
-    *error = fmt::format("min_version must be \"1.2\" or \"1.3\", not \"{}\"", options.min_version);
-    return nullptr;
+    return Status::InvalidArgument(
+        fmt::format("min_version must be \"1.2\" or \"1.3\", not \"{}\"", options.min_version));
   }
   SSL_CTX_set_min_proto_version(ctx, min_version);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
@@ -38,19 +36,18 @@ std::shared_ptr<ClientContext> ClientContext::Build(const ClientOptions& options
                    ? SSL_CTX_set_default_verify_paths(ctx)
                    : SSL_CTX_load_verify_locations(ctx, options.ca_file.c_str(), nullptr);
   if (loaded != 1) {
-    *error = fmt::format("CA file {}: {}", options.ca_file, TakeErrorText());
-    return nullptr;
+    return Status::IoError(fmt::format("CA file {}: {}", options.ca_file, TakeErrorText()));
   }
   if (!options.client.cert.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx, options.client.cert.c_str()) != 1 ||
         SSL_CTX_use_PrivateKey_file(ctx, options.client.key.c_str(), SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
-      *error = fmt::format("client certificate {} / key {}: {}", options.client.cert,
-                           options.client.key, TakeErrorText());
-      return nullptr;
+      return Status::IoError(fmt::format("client certificate {} / key {}: {}", options.client.cert,
+                                         options.client.key, TakeErrorText()));
     }
   }
-  return out;
+  *built = std::move(out);
+  return Status::Ok();
 }
 
 SSL* ClientContext::NewSsl(std::string_view server_name) const {

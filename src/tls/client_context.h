@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
 #include "tls/certificate.h"
 
 namespace nines::tls {
@@ -23,7 +24,10 @@ struct ClientOptions {
 
 class ClientContext {
  public:
-  static std::shared_ptr<ClientContext> Build(const ClientOptions& options, std::string* error);
+  // Builds the context (loads the CA file and any client certificate) into
+  // *built. InvalidArgument for a bad option, IoError for a file that cannot
+  // be loaded.
+  static Status Build(const ClientOptions& options, std::shared_ptr<ClientContext>* built);
   ~ClientContext();
   ClientContext(const ClientContext&) = delete;
   ClientContext& operator=(const ClientContext&) = delete;

@@ -34,26 +34,23 @@ ServerContext::~ServerContext() {
   for (Entry& e : entries_) SSL_CTX_free(e.ctx);
 }
 
-std::shared_ptr<ServerContext> ServerContext::Build(const ServerOptions& options,
-                                                    std::shared_ptr<TicketKeys> tickets,
-                                                    std::string* error) {
+Status ServerContext::Build(const ServerOptions& options, std::shared_ptr<TicketKeys> tickets,
+                            std::shared_ptr<ServerContext>* built) {
   ERR_clear_error();
   std::shared_ptr<ServerContext> out(new ServerContext());
   out->options_ = options;
   out->tickets_ = std::move(tickets);
   if (options.certificates.empty()) {
-    *error = "no certificate";
-    return nullptr;
+    return Status::InvalidArgument("no certificate");
   }
   int min_version = ParseTlsVersion(options.min_version);
   if (min_version == 0) {
-    *error = fmt::format("min_version must be \"1.2\" or \"1.3\", not \"{}\"", options.min_version);
-    return nullptr;
+    return Status::InvalidArgument(
+        fmt::format("min_version must be \"1.2\" or \"1.3\", not \"{}\"", options.min_version));
   }
   for (const std::string& p : options.alpn) {
     if (p.empty() || p.size() > 255) {
-      *error = "bad ALPN protocol name";
-      return nullptr;
+      return Status::InvalidArgument("bad ALPN protocol name");
     }
     out->alpn_wire_ += static_cast<char>(p.size());
     out->alpn_wire_ += p;
@@ -63,20 +60,19 @@ std::shared_ptr<ServerContext> ServerContext::Build(const ServerOptions& options
     entry.files = files;
     SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
-      *error = TakeErrorText();
-      return nullptr;
+      return Status::IoError(TakeErrorText());
     }
     entry.ctx = ctx;
     out->entries_.push_back(entry);
     SSL_CTX_set_min_proto_version(ctx, min_version);
     SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
     if (SSL_CTX_set_cipher_list(ctx, options.ciphers.c_str()) != 1) {
-      *error = fmt::format("ciphers \"{}\": {}", options.ciphers, TakeErrorText());
-      return nullptr;
+      return Status::InvalidArgument(
+          fmt::format("ciphers \"{}\": {}", options.ciphers, TakeErrorText()));
     }
     if (SSL_CTX_set_ciphersuites(ctx, options.ciphersuites.c_str()) != 1) {
-      *error = fmt::format("ciphersuites \"{}\": {}", options.ciphersuites, TakeErrorText());
-      return nullptr;
+      return Status::InvalidArgument(
+          fmt::format("ciphersuites \"{}\": {}", options.ciphersuites, TakeErrorText()));
     }
     SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384");
     SSL_CTX_set_dh_auto(ctx, 1);
@@ -100,22 +96,19 @@ std::shared_ptr<ServerContext> ServerContext::Build(const ServerOptions& options
       SSL_CTX_set_num_tickets(ctx, 0);
     }
     if (SSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str()) != 1) {
-      *error = fmt::format("certificate {}: {}", files.cert, TakeErrorText());
-      return nullptr;
+      return Status::IoError(fmt::format("certificate {}: {}", files.cert, TakeErrorText()));
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1) {
-      *error = fmt::format("key {}: {}", files.key, TakeErrorText());
-      return nullptr;
+      return Status::IoError(fmt::format("key {}: {}", files.key, TakeErrorText()));
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
       ERR_clear_error();
-      *error = fmt::format("the key {} does not match the certificate {}", files.key, files.cert);
-      return nullptr;
+      return Status::InvalidArgument(
+          fmt::format("the key {} does not match the certificate {}", files.key, files.cert));
     }
     if (!options.client_ca.empty()) {
       if (SSL_CTX_load_verify_locations(ctx, options.client_ca.c_str(), nullptr) != 1) {
-        *error = fmt::format("client CA {}: {}", options.client_ca, TakeErrorText());
-        return nullptr;
+        return Status::IoError(fmt::format("client CA {}: {}", options.client_ca, TakeErrorText()));
       }
       SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
       if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.client_ca.c_str())) {
@@ -143,7 +136,8 @@ std::shared_ptr<ServerContext> ServerContext::Build(const ServerOptions& options
     }
   }
   ERR_clear_error();
-  return out;
+  *built = std::move(out);
+  return Status::Ok();
 }
 
 SSL* ServerContext::NewSsl() const {

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/status.h"
 #include "tls/certificate.h"
 #include "tls/ticket_keys.h"
 
@@ -46,11 +47,12 @@ int ParseTlsVersion(std::string_view text);
 
 class ServerContext {
  public:
-  // Builds the contexts (loads every certificate and key). `tickets` may be
-  // null (no session tickets). On failure returns null and sets *error.
-  static std::shared_ptr<ServerContext> Build(const ServerOptions& options,
-                                              std::shared_ptr<TicketKeys> tickets,
-                                              std::string* error);
+  // Builds the contexts (loads every certificate and key) into *built.
+  // `tickets` may be null (no session tickets). InvalidArgument for a bad
+  // option or a key that does not match its certificate, IoError for a file
+  // that cannot be loaded.
+  static Status Build(const ServerOptions& options, std::shared_ptr<TicketKeys> tickets,
+                      std::shared_ptr<ServerContext>* built);
   ~ServerContext();
   ServerContext(const ServerContext&) = delete;
   ServerContext& operator=(const ServerContext&) = delete;

@@ -28,9 +28,10 @@ class ServerContextTest : public ::testing::Test {
 TEST_F(ServerContextTest, SniPicksByExactNameThenWildcardElseTheFirst) {
   ServerOptions options;
   options.certificates = {Files("a"), Files("b"), Files("c")};
-  std::string error;
-  auto ctx = ServerContext::Build(options, nullptr, &error);
-  ASSERT_TRUE(ctx) << error;
+  std::shared_ptr<ServerContext> ctx;
+  Status built = ServerContext::Build(options, nullptr, &ctx);
+  ASSERT_TRUE(built.ok()) << built.ToString();
+  ASSERT_TRUE(ctx);
   EXPECT_EQ(ctx->Select("a.test"), 0u);
   EXPECT_EQ(ctx->Select("b.test"), 1u);
   EXPECT_EQ(ctx->Select("WWW.B.TEST"), 1u);
@@ -43,23 +44,29 @@ TEST_F(ServerContextTest, SniPicksByExactNameThenWildcardElseTheFirst) {
 }
 
 TEST_F(ServerContextTest, BadSettingsAreErrorsThatSayWhich) {
-  std::string error;
+  std::shared_ptr<ServerContext> ctx;
   ServerOptions bad_cipher;
   bad_cipher.certificates = {Files("a")};
   bad_cipher.ciphers = "NOT-A-CIPHER";
-  EXPECT_FALSE(ServerContext::Build(bad_cipher, nullptr, &error));
-  EXPECT_NE(error.find("ciphers"), std::string::npos) << error;
+  Status s = ServerContext::Build(bad_cipher, nullptr, &ctx);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("ciphers"), std::string::npos) << s.ToString();
+  EXPECT_FALSE(ctx);
 
   ServerOptions bad_version;
   bad_version.certificates = {Files("a")};
   bad_version.min_version = "1.0";
-  EXPECT_FALSE(ServerContext::Build(bad_version, nullptr, &error));
-  EXPECT_NE(error.find("min_version"), std::string::npos) << error;
+  s = ServerContext::Build(bad_version, nullptr, &ctx);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("min_version"), std::string::npos) << s.ToString();
+  EXPECT_FALSE(ctx);
 
   ServerOptions wrong_key;
   wrong_key.certificates = {{dir_ + "/a.pem", dir_ + "/b.key"}};
-  EXPECT_FALSE(ServerContext::Build(wrong_key, nullptr, &error));
-  EXPECT_NE(error.find("b.key"), std::string::npos) << error;
+  s = ServerContext::Build(wrong_key, nullptr, &ctx);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("b.key"), std::string::npos) << s.ToString();
+  EXPECT_FALSE(ctx);
 }
 
 TEST(TicketKeys, OldKeysOpenTicketsUntilTheyLeaveTheRing) {

@@ -77,10 +77,12 @@ class StreamTest : public ::testing::Test {
     test::MakeTestLeaf(ca_, dir_ + "/s", {"s.test"});
     ServerOptions options;
     options.certificates = {{dir_ + "/s.pem", dir_ + "/s.key"}};
-    std::string error;
     keys_ = std::make_shared<TicketKeys>();
-    ctx_ = ServerContext::Build(options, keys_, &error);
-    ASSERT_TRUE(ctx_) << error;
+    std::shared_ptr<ServerContext> built_ctx;
+    Status built = ServerContext::Build(options, keys_, &built_ctx);
+    ASSERT_TRUE(built.ok()) << built.ToString();
+    ASSERT_TRUE(built_ctx);
+    ctx_ = std::move(built_ctx);
     acceptor_.open(asio::ip::tcp::v4());
     acceptor_.bind({asio::ip::make_address("127.0.0.1"), 0});
     acceptor_.listen();
@@ -179,11 +181,12 @@ TEST_F(StreamTest, GarbageInsteadOfAClientHelloFailsTheHandshakeAndCloses) {
 // The client side: tls::ClientContext and a client-mode Stream on the same
 // loop, verifying the server's name against the CA.
 TEST_F(StreamTest, ClientContextVerifiesTheServerNameAgainstTheCa) {
-  std::string error;
   ClientOptions options;
   options.ca_file = ca_.cert_file;
-  auto client_ctx = ClientContext::Build(options, &error);
-  ASSERT_TRUE(client_ctx) << error;
+  std::shared_ptr<ClientContext> client_ctx;
+  Status built = ClientContext::Build(options, &client_ctx);
+  ASSERT_TRUE(built.ok()) << built.ToString();
+  ASSERT_TRUE(client_ctx);
   auto attempt = [&](const std::string& name) {
     std::promise<std::string> result;
     auto socket = std::make_shared<asio::ip::tcp::socket>(io_);
