@@ -53,12 +53,11 @@ std::string EncodeDirectory(const MemberDirectory& d) {
   return nlohmann::json{{"members", members}, {"removed", d.removed}}.dump();
 }
 
-bool DecodeDirectory(std::string_view in, MemberDirectory* out, std::string* error) {
+Status DecodeDirectory(std::string_view in, MemberDirectory* out) {
   nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
   MemberDirectory d;
-  auto fail = [&](const std::string& why) {
-    *error = "bad member directory: " + why;
-    return false;
+  auto fail = [](const std::string& why) {
+    return Status::Corruption("bad member directory: " + why);
   };
   if (!j.is_object() || !j.contains("members") || !j["members"].is_array()) {
     return fail("not an object with members");
@@ -93,7 +92,7 @@ bool DecodeDirectory(std::string_view in, MemberDirectory* out, std::string* err
     }
   }
   *out = std::move(d);
-  return true;
+  return Status::Ok();
 }
 
 namespace {
@@ -113,12 +112,12 @@ std::string EncodeSnapshotContent(const raft::Membership& membership,
   return out;
 }
 
-bool DecodeSnapshotContent(std::string_view in, bool* wrapped, raft::Membership* membership,
-                           MemberDirectory* directory, std::string_view* kv, std::string* error) {
+Status DecodeSnapshotContent(std::string_view in, bool* wrapped, raft::Membership* membership,
+                             MemberDirectory* directory, std::string_view* kv) {
   if (in.substr(0, kMagic.size()) != kMagic) {
     *wrapped = false;
     *kv = in;
-    return true;
+    return Status::Ok();
   }
   *wrapped = true;
   size_t at = kMagic.size();
@@ -132,14 +131,14 @@ bool DecodeSnapshotContent(std::string_view in, bool* wrapped, raft::Membership*
     return true;
   };
   std::string_view m, d;
-  if (!take(&m) || !take(&d)) {
-    *error = "snapshot content truncated";
-    return false;
-  }
-  if (!raft::DecodeMembership(m, membership, error)) return false;
-  if (!DecodeDirectory(d, directory, error)) return false;
+  if (!take(&m) || !take(&d)) return Status::Corruption("snapshot content truncated");
+  // The Raft core's decoders keep bool + error text (src/raft includes only
+  // base/coding.h from base).
+  std::string error;
+  if (!raft::DecodeMembership(m, membership, &error)) return Status::Corruption(error);
+  if (Status s = DecodeDirectory(d, directory); !s.ok()) return s;
   *kv = in.substr(at);
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace nines::store

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "raft/types.h"
 #include "store/store_config.h"
 
@@ -26,7 +27,8 @@ struct MemberDirectory {
 
 // JSON: {"members":[{"id","raft_id","peer","client","http"}],"removed":[...]}.
 std::string EncodeDirectory(const MemberDirectory& d);
-bool DecodeDirectory(std::string_view in, MemberDirectory* out, std::string* error);
+// Corruption for bad JSON or a member without its fields.
+Status DecodeDirectory(std::string_view in, MemberDirectory* out);
 
 // Snapshot content: "NSM1", u32 length + encoded Raft membership, u32 length +
 // directory, then the KvState bytes. Content without the magic is an older
@@ -34,8 +36,8 @@ bool DecodeDirectory(std::string_view in, MemberDirectory* out, std::string* err
 // the bootstrap configuration).
 std::string EncodeSnapshotContent(const raft::Membership& membership,
                                   const MemberDirectory& directory, std::string_view kv);
-// False with error for a damaged wrapper; *wrapped false for an older snapshot.
-bool DecodeSnapshotContent(std::string_view in, bool* wrapped, raft::Membership* membership,
-                           MemberDirectory* directory, std::string_view* kv, std::string* error);
+// Corruption for a damaged wrapper; *wrapped false for an older snapshot.
+Status DecodeSnapshotContent(std::string_view in, bool* wrapped, raft::Membership* membership,
+                             MemberDirectory* directory, std::string_view* kv);
 
 }  // namespace nines::store

@@ -47,19 +47,18 @@ std::string EncodeSnapshotStart(const raft::Message& message, uint64_t total, ui
   return body;
 }
 
-bool DecodeSnapshotStart(std::string_view body, SnapshotStart* out, std::string* error) {
-  if (body.size() < 12) {
-    *error = "snapshot start frame too short";
-    return false;
-  }
+Status DecodeSnapshotStart(std::string_view body, SnapshotStart* out) {
+  if (body.size() < 12) return Status::Corruption("snapshot start frame too short");
   out->total = DecodeFixed64(body.data());
   out->crc = DecodeFixed32(body.data() + 8);
-  if (!raft::DecodeMessage(body.substr(12), &out->message, error)) return false;
-  if (out->message.type != raft::MessageType::kSnapshot || !out->message.snapshot.data.empty()) {
-    *error = "snapshot start frame without an empty InstallSnapshot message";
-    return false;
+  std::string error;
+  if (!raft::DecodeMessage(body.substr(12), &out->message, &error)) {
+    return Status::Corruption(error);
   }
-  return true;
+  if (out->message.type != raft::MessageType::kSnapshot || !out->message.snapshot.data.empty()) {
+    return Status::Corruption("snapshot start frame without an empty InstallSnapshot message");
+  }
+  return Status::Ok();
 }
 
 std::string EncodeSnapshotChunk(uint64_t offset, std::string_view bytes) {
@@ -71,15 +70,12 @@ std::string EncodeSnapshotChunk(uint64_t offset, std::string_view bytes) {
   return body;
 }
 
-bool DecodeSnapshotChunk(std::string_view body, SnapshotChunk* out, std::string* error) {
-  if (body.size() < 12) {
-    *error = "snapshot chunk frame too short";
-    return false;
-  }
+Status DecodeSnapshotChunk(std::string_view body, SnapshotChunk* out) {
+  if (body.size() < 12) return Status::Corruption("snapshot chunk frame too short");
   out->offset = DecodeFixed64(body.data());
   out->crc = DecodeFixed32(body.data() + 8);
   out->bytes = body.substr(12);
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace nines::store

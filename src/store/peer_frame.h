@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
 #include "raft/types.h"
 
 namespace nines::store {
@@ -46,7 +47,8 @@ struct SnapshotStart {
 };
 // message.snapshot.data is ignored (only its size and crc go in the frame).
 std::string EncodeSnapshotStart(const raft::Message& message, uint64_t total, uint32_t crc);
-bool DecodeSnapshotStart(std::string_view body, SnapshotStart* out, std::string* error);
+// Corruption for a frame too short or without its InstallSnapshot message.
+Status DecodeSnapshotStart(std::string_view body, SnapshotStart* out);
 
 struct SnapshotChunk {
   uint64_t offset = 0;
@@ -54,6 +56,7 @@ struct SnapshotChunk {
   std::string_view bytes;
 };
 std::string EncodeSnapshotChunk(uint64_t offset, std::string_view bytes);
-bool DecodeSnapshotChunk(std::string_view body, SnapshotChunk* out, std::string* error);
+// Corruption for a frame too short.
+Status DecodeSnapshotChunk(std::string_view body, SnapshotChunk* out);
 
 }  // namespace nines::store

@@ -412,7 +412,10 @@ bool PeerTransport::HandleFrame(Inbound& in, FrameKind kind, std::string_view bo
     }
     case FrameKind::kSnapshotStart: {
       SnapshotStart start;
-      if (!DecodeSnapshotStart(body, &start, &error)) break;
+      if (Status s = DecodeSnapshotStart(body, &start); !s.ok()) {
+        error = s.message();
+        break;
+      }
       if (!options_.fs || options_.snapshot_dir.empty()) {
         error = "this member takes no snapshots over this connection";
         break;
@@ -432,7 +435,10 @@ bool PeerTransport::HandleFrame(Inbound& in, FrameKind kind, std::string_view bo
     }
     case FrameKind::kSnapshotChunk: {
       SnapshotChunk chunk;
-      if (!DecodeSnapshotChunk(body, &chunk, &error)) break;
+      if (Status s = DecodeSnapshotChunk(body, &chunk); !s.ok()) {
+        error = s.message();
+        break;
+      }
       if (!in.snapshot || !in.snapshot->active()) {
         error = "snapshot chunk without a start frame";
         break;

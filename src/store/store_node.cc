@@ -66,10 +66,7 @@ Status StoreNode::InstallSnapshotContent(std::string_view content,
   raft::Membership m = membership;
   MemberDirectory directory;
   std::string_view kv;
-  std::string error;
-  if (!DecodeSnapshotContent(content, &wrapped, &m, &directory, &kv, &error)) {
-    return Status::Corruption(error);
-  }
+  if (Status s = DecodeSnapshotContent(content, &wrapped, &m, &directory, &kv); !s.ok()) return s;
   if (wrapped) directory_ = std::move(directory);
   applied_membership_ = m;
   Status s = state_.Deserialize(kv);
@@ -310,8 +307,8 @@ void StoreNode::ApplyEntry(const raft::Entry& e) {
   KvResult result;
   if (!payload.empty() && payload[0] == kDirectoryEntry) {
     MemberDirectory directory;
-    if (!DecodeDirectory(payload.substr(1), &directory, &error)) {
-      undecodable("bad member directory: " + error);
+    if (Status s = DecodeDirectory(payload.substr(1), &directory); !s.ok()) {
+      undecodable("bad member directory: " + s.message());
     }
     directory_ = std::move(directory);
   } else {

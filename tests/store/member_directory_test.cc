@@ -33,17 +33,18 @@ TEST(MemberDirectory, EncodeDecodeRoundTrip) {
   d.removed.push_back("s0");
   ASSERT_EQ(d.members[0].id, "s1");  // kept sorted
   MemberDirectory back;
-  std::string error;
-  ASSERT_TRUE(DecodeDirectory(EncodeDirectory(d), &back, &error)) << error;
+  Status s = DecodeDirectory(EncodeDirectory(d), &back);
+  ASSERT_TRUE(s.ok()) << s.ToString();
   ASSERT_EQ(back.members.size(), 2u);
   EXPECT_EQ(back.ById("s2")->peer, d.ById("s2")->peer);
   EXPECT_TRUE(back.ById("s2")->http.has_value());
   EXPECT_FALSE(back.ById("s1")->http.has_value());
   EXPECT_EQ(back.ByRaftId(StableRaftId("s1"))->id, "s1");
   EXPECT_TRUE(back.WasRemoved("s0"));
-  EXPECT_FALSE(DecodeDirectory("{\"members\":[{\"id\":\"x\"}]}", &back, &error));
-  EXPECT_NE(error.find("member"), std::string::npos);
-  EXPECT_FALSE(DecodeDirectory("not json", &back, &error));
+  s = DecodeDirectory("{\"members\":[{\"id\":\"x\"}]}", &back);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.message().find("member"), std::string::npos);
+  EXPECT_TRUE(DecodeDirectory("not json", &back).IsCorruption());
 }
 
 TEST(MemberDirectory, SnapshotContentCarriesConfigurationAndDirectory) {
@@ -56,18 +57,18 @@ TEST(MemberDirectory, SnapshotContentCarriesConfigurationAndDirectory) {
   raft::Membership m2;
   MemberDirectory d2;
   std::string_view kv;
-  std::string error;
-  ASSERT_TRUE(DecodeSnapshotContent(content, &wrapped, &m2, &d2, &kv, &error)) << error;
+  Status s = DecodeSnapshotContent(content, &wrapped, &m2, &d2, &kv);
+  ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_TRUE(wrapped);
   EXPECT_EQ(m2, m);
   EXPECT_EQ(d2.members.size(), 1u);
   EXPECT_EQ(kv, "NVK1kvbytes");
   // An older snapshot: only KvState bytes.
-  ASSERT_TRUE(DecodeSnapshotContent("NVK1old", &wrapped, &m2, &d2, &kv, &error));
+  ASSERT_TRUE(DecodeSnapshotContent("NVK1old", &wrapped, &m2, &d2, &kv).ok());
   EXPECT_FALSE(wrapped);
   EXPECT_EQ(kv, "NVK1old");
   // Truncated wrapper.
-  EXPECT_FALSE(DecodeSnapshotContent(content.substr(0, 10), &wrapped, &m2, &d2, &kv, &error));
+  EXPECT_TRUE(DecodeSnapshotContent(content.substr(0, 10), &wrapped, &m2, &d2, &kv).IsCorruption());
 }
 
 }  // namespace
