@@ -77,20 +77,22 @@ CrowdSurge::~CrowdSurge() {
   Stop();
 }
 
-std::string CrowdSurge::Start(const CrowdPlan& plan) {
+Status CrowdSurge::Start(const CrowdPlan& plan) {
   plan_ = plan;
   resolver_ = std::make_unique<RegionResolver>(plan.dns_servers, plan.zone,
                                                std::vector<std::string>{plan.subnet});
   std::string error;
   if (!resolver_->ResolveAll(SteadyClock::Instance().NowMillis(), &error))
-    return "crowd: DNS: " + error;
+    return Status::IoError("crowd: DNS: " + error);
   std::vector<std::string> answer = resolver_->Addresses(0);
   for (int pid : plan.lb_pids) {
     figures_.lb_rss_before_kb = std::max(figures_.lb_rss_before_kb, ResidentKb(pid));
   }
   figures_.capacity_per_s = ProbeCapacity(answer[0], plan.lb_port, 1000);
   figures_.offered_per_s = plan.rate > 0 ? plan.rate : plan.multiple * figures_.capacity_per_s;
-  if (figures_.offered_per_s < 1) return "crowd: the capacity probe got no 2xx";
+  if (figures_.offered_per_s < 1) {
+    return Status::FailedPrecondition("crowd: the capacity probe got no 2xx");
+  }
   int64_t start = LoadEngine::NowNanos();
   int64_t held = std::max<int64_t>(plan.held_ms - 1000, 1000);  // the probe took a second
   uint64_t requests = static_cast<uint64_t>(figures_.offered_per_s * held / 1000.0);
@@ -123,7 +125,7 @@ std::string CrowdSurge::Start(const CrowdPlan& plan) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
-  return "";
+  return Status::Ok();
 }
 
 void CrowdSurge::Stop() {

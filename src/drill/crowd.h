@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/status.h"
 #include "drill/cluster_state.h"
 #include "drill/dns_lookup.h"
 #include "drill/fault_figures.h"
@@ -55,8 +56,10 @@ class CrowdSurge {
   CrowdSurge(const CrowdSurge&) = delete;
   CrowdSurge& operator=(const CrowdSurge&) = delete;
 
-  // Resolves, probes capacity and starts the surge. "" or why not.
-  std::string Start(const CrowdPlan& plan);
+  // Resolves, probes capacity and starts the surge. Ok, or why not: the
+  // names did not resolve (IoError) or the lb served no probe
+  // (FailedPrecondition).
+  Status Start(const CrowdPlan& plan);
   // Stops sending, waits (bounded) for answers in flight, samples memory 1 s
   // later. Idempotent.
   void Stop();

@@ -4,15 +4,12 @@
 #include "drill/driver.h"
 
 #include <unistd.h>
-#include <asio/executor_work_guard.hpp>
-#include <asio/io_context.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -25,6 +22,7 @@
 #include "drill/fault_action.h"
 #include "drill/fault_schedule.h"
 #include "drill/load_engine.h"
+#include "drill/load_phase.h"
 #include "drill/read_back.h"
 #include "drill/report.h"
 #include "drill/timeline.h"
@@ -166,9 +164,8 @@ std::optional<int> StartBlueprint(DrillRun& run) {
     }
     std::string run_dir = o.report_dir + "/run";
     std::string log = o.report_dir + "/up.log";
-    std::string err = run.child.Start(run_dir, o.blueprint, log);
-    if (!err.empty()) {
-      std::fprintf(stderr, "nines drill: %s\n", err.c_str());
+    if (Status started = run.child.Start(run_dir, o.blueprint, log); !started.ok()) {
+      std::fprintf(stderr, "nines drill: %s\n", started.message().c_str());
       return 1;
     }
     std::printf("drill: started `nines up --fresh --dir %s%s%s` (pid %d, log %s)\n",
@@ -271,119 +268,6 @@ bool MakeUsers(DrillRun& run) {
   return true;
 }
 
-// 4a. The load: the open-loop engine on its event loop, the resolver
-// refreshing answers per TTL, and a progress line every second naming the
-// fault being held.
-class LoadPhase {
- public:
-  LoadPhase(DrillRun& run, int64_t duration_ms)
-      : run_(run),
-        duration_ms_(duration_ms),
-        timeline_(static_cast<int>((duration_ms + 999) / 1000)),
-        start_nanos_(LoadEngine::NowNanos() + 200'000'000),
-        start_ms_(start_nanos_ / 1'000'000),
-        options_(MakeOptions(run.o)),
-        engine_(io_, *run.resolver, timeline_, start_nanos_, options_),
-        work_(asio::make_work_guard(io_)) {
-    engine_.Start(LoadSchedule(run.o.rate, start_nanos_, duration_ms * 1'000'000), run.users);
-    io_thread_ = std::thread([this] { io_.run(); });
-    resolver_thread_ = std::thread([this] {
-      while (!helpers_stop_) {
-        run_.resolver->RefreshDue(SteadyClock::Instance().NowMillis());
-        SleepMs(50);
-      }
-    });
-    progress_thread_ = std::thread([this] { PrintProgress(); });
-  }
-
-  // Lets the load run to its end (or cuts it short when interrupted), waits
-  // for the requests in flight, then stops every thread.
-  void Finish() {
-    SleepUntil(start_ms_ + duration_ms_);
-    if (g_interrupted) {
-      run_.report.interrupted = true;
-      run_.report.notices.push_back("interrupted: the run was cut short");
-      engine_.StopSending();
-    }
-    int64_t drain_deadline =
-        SteadyClock::Instance().NowMillis() + options_.request_timeout_ms + 2000;
-    while (!engine_.Idle() && SteadyClock::Instance().NowMillis() < drain_deadline) SleepMs(50);
-    helpers_stop_ = true;
-    progress_thread_.join();
-    engine_.StopSending();
-    work_.reset();
-    io_.stop();
-    io_thread_.join();
-    resolver_thread_.join();
-  }
-
-  // What the progress line shows after its figures; "" for none.
-  void SetFault(const std::string& text) {
-    std::lock_guard lock(fault_mu_);
-    fault_ = text;
-  }
-
-  LoadEngine& engine() { return engine_; }
-  Timeline& timeline() { return timeline_; }
-  int64_t start_nanos() const { return start_nanos_; }
-  int64_t start_ms() const { return start_ms_; }
-
- private:
-  static LoadOptions MakeOptions(const DrillOptions& o) {
-    LoadOptions options;
-    options.run_id = "drill-" + std::to_string(WallMillis());
-    options.reresolve_on_failure = o.reresolve_on_failure;
-    return options;
-  }
-
-  void PrintProgress() {
-    int64_t next = start_ms_ + 1000;
-    uint64_t last_total = 0;
-    while (!helpers_stop_) {
-      SleepUntil(next);
-      if (helpers_stop_ || g_interrupted) break;
-      const LoadCounters& c = engine_.counters();
-      uint64_t total = c.ok + c.failed + c.rate_limited + c.refused_by_client;
-      std::string fault;
-      {
-        std::lock_guard lock(fault_mu_);
-        fault = fault_;
-      }
-      std::printf(
-          "t=%3llds  %4llu req/s  ok %llu  failed %llu  429 %llu  spike-429 %llu  "
-          "in-flight %llu  writes %llu%s%s\n",
-          static_cast<long long>((next - start_ms_) / 1000),
-          static_cast<unsigned long long>(total - last_total),
-          static_cast<unsigned long long>(c.ok.load()),
-          static_cast<unsigned long long>(c.failed.load()),
-          static_cast<unsigned long long>(c.rate_limited.load()),
-          static_cast<unsigned long long>(c.spike_rate_limited.load()),
-          static_cast<unsigned long long>(c.in_flight.load()),
-          static_cast<unsigned long long>(c.acknowledged.load()), fault.empty() ? "" : "  | ",
-          fault.c_str());
-      std::fflush(stdout);
-      last_total = total;
-      next += 1000;
-    }
-  }
-
-  DrillRun& run_;
-  int64_t duration_ms_;
-  Timeline timeline_;
-  asio::io_context io_;
-  int64_t start_nanos_;
-  int64_t start_ms_;
-  LoadOptions options_;
-  LoadEngine engine_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::atomic<bool> helpers_stop_{false};
-  std::thread io_thread_;
-  std::thread resolver_thread_;
-  std::thread progress_thread_;
-  std::mutex fault_mu_;
-  std::string fault_;  // what is broken right now
-};
-
 // One planned fault while it runs: what was done, and what is found out.
 struct HeldFault {
   FaultResult f;
@@ -434,10 +318,9 @@ HeldFault InjectFault(DrillRun& run, LoadPhase& load, const PlannedFault& planne
     plan.timeline_seconds = load.timeline().seconds();
     crowds.emplace_back(run.report.faults.size(), std::make_unique<CrowdSurge>());
     h.crowd = crowds.back().second.get();
-    std::string start_err = h.crowd->Start(plan);
-    if (!start_err.empty()) {
+    if (Status started = h.crowd->Start(plan); !started.ok()) {
       f.skipped = true;
-      f.notice = start_err;
+      f.notice = started.message();
     }
   } else {
     std::string post = run.api.Post(h.action.inject_path);
@@ -559,7 +442,10 @@ void RunFaults(DrillRun& run, LoadPhase& load, const std::vector<PlannedFault>& 
     run.report.faults.push_back(h.f);
   }
   // Windows (to the next fault really injected) are set by ComputeFaultFigures.
-  load.Finish();
+  if (load.Finish()) {
+    run.report.interrupted = true;
+    run.report.notices.push_back("interrupted: the run was cut short");
+  }
   for (auto& [index, crowd] : crowds) {
     crowd->Stop();
     run.report.faults[index].crowd = crowd->Figures(load.timeline());
@@ -647,7 +533,7 @@ int RunDrill(const DrillOptions& o) {
   run.report.faults_requested = o.faults;
   int64_t duration_ms = static_cast<int64_t>(o.duration_s * 1000);
   std::vector<PlannedFault> plan = PlanFaults(run.kinds, duration_ms);
-  LoadPhase load(run, duration_ms);  // 4
+  LoadPhase load(o, *run.resolver, run.users, duration_ms, g_interrupted);  // 4: the load
   run.report.started_wall_ms = WallMillis();
   RunFaults(run, load, plan);
   ReadBackWrites(run, load.engine());        // 5

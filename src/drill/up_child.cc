@@ -20,11 +20,12 @@ UpChild::~UpChild() {
   Stop(20000);
 }
 
-std::string UpChild::Start(const std::string& run_dir, const std::string& blueprint,
-                           const std::string& log_path) {
+Status UpChild::Start(const std::string& run_dir, const std::string& blueprint,
+                      const std::string& log_path) {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0) return std::string("cannot find my own binary: ") + std::strerror(errno);
+  if (n <= 0)
+    return Status::IoError(std::string("cannot find my own binary: ") + std::strerror(errno));
   self[n] = '\0';
   std::vector<std::string> args = {self, "up", "--fresh", "--dir", run_dir};
   if (!blueprint.empty()) args.push_back(blueprint);
@@ -42,9 +43,9 @@ std::string UpChild::Start(const std::string& run_dir, const std::string& bluepr
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     pid_ = -1;
-    return std::string("cannot start nines up: ") + std::strerror(rc);
+    return Status::IoError(std::string("cannot start nines up: ") + std::strerror(rc));
   }
-  return "";
+  return Status::Ok();
 }
 
 bool UpChild::Running() {

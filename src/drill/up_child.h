@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+
 namespace nines::drill {
 
 class UpChild {
@@ -17,9 +19,10 @@ class UpChild {
   UpChild(const UpChild&) = delete;
   UpChild& operator=(const UpChild&) = delete;
 
-  // Starts `nines up --fresh --dir RUN_DIR [blueprint]`; "" on success.
-  std::string Start(const std::string& run_dir, const std::string& blueprint,
-                    const std::string& log_path);
+  // Starts `nines up --fresh --dir RUN_DIR [blueprint]`; IoError if it
+  // cannot be started.
+  Status Start(const std::string& run_dir, const std::string& blueprint,
+               const std::string& log_path);
   bool Running();
   // SIGINT, wait up to timeout_ms, then SIGKILL. Returns the exit status or -1.
   int Stop(int timeout_ms);
