@@ -8,13 +8,13 @@
 #include <asio/write.hpp>
 
 #include <array>
-#include <cstring>
 
 #include "base/clock.h"
 #include "base/log.h"
 #include "lb/client_key.h"
 #include "lb/h2_connection.h"
 #include "lb/outlier.h"
+#include "lb/server_exchange.h"
 
 namespace nines::lb {
 
@@ -189,16 +189,13 @@ void H2Stream::TryServer() {
 void H2Stream::Connect() {
   phase_ = Phase::kConnect;
   SetDeadline(runtime_->config.timeouts.connect_ms);
-  backend_ = std::make_unique<BackendConnection>(worker_.io());
-  backend_->server = server_;
-  backend_->socket.async_connect(
-      server_->tcp_endpoint, [self = shared_from_this(), attempt = attempt_](std::error_code ec) {
-        if (self->attempt_ != attempt || self->phase_ != Phase::kConnect) return;
-        if (ec) return self->OnAttemptFailed(AttemptFailure::kConnect);
-        std::error_code ignored;
-        self->backend_->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-        self->SendRequest();
-      });
+  backend_ = ConnectToServer(worker_.io(), server_,
+                             [self = shared_from_this(), attempt = attempt_](std::error_code ec) {
+                               if (self->attempt_ != attempt || self->phase_ != Phase::kConnect)
+                                 return;
+                               if (ec) return self->OnAttemptFailed(AttemptFailure::kConnect);
+                               self->SendRequest();
+                             });
 }
 
 void H2Stream::SendRequest() {
@@ -276,19 +273,7 @@ void H2Stream::ReadServer() {
 }
 
 http::ParseStatus H2Stream::ParseServerHead() {
-  while (true) {
-    http::ParseError error;
-    http::ParseStatus status =
-        http::ParseResponseHead(std::string_view(out_.data(), out_used_), http::Limits(),
-                                head_request_ ? "HEAD" : "GET", &response_, &error);
-    if (status != http::ParseStatus::kDone) return status;
-    if (response_.status >= 200) return status;
-    if (response_.status == 101) return http::ParseStatus::kError;
-    size_t rest = out_used_ - response_.head_size;  // 1xx: dropped
-    std::memmove(out_.data(), out_.data() + response_.head_size, rest);
-    out_used_ = rest;
-    if (out_used_ == 0) return http::ParseStatus::kNeedMore;
-  }
+  return ParseServerResponseHead(out_, &out_used_, head_request_, &response_);
 }
 
 void H2Stream::OnServerData(size_t n, std::error_code ec) {
@@ -539,13 +524,7 @@ void H2Stream::OnSweep(int64_t now_ms) {
 }
 
 void H2Stream::ReleaseServer() {
-  if (server_) {
-    server_->active_requests.fetch_sub(1, std::memory_order_relaxed);
-    server_.reset();
-    if (shared_.queued.load(std::memory_order_relaxed) > 0 && shared_.wake_queues) {
-      shared_.wake_queues();
-    }
-  }
+  ReleaseServerSlot(shared_, server_);
 }
 
 void H2Stream::DropBackend() {

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "base/check.h"
+
 namespace nines::lb {
 
 uint64_t HashBytes(std::string_view data) {
@@ -23,6 +25,8 @@ uint64_t HashBytes(std::string_view data) {
 
 void HashRing::Build(const std::vector<int>& server_ids, const std::vector<std::string_view>& names,
                      const std::vector<int>& weights) {
+  NINES_CHECK(names.size() == server_ids.size() && weights.size() == server_ids.size(),
+              "one name and one weight per server on the ring");
   points_.clear();
   for (size_t i = 0; i < server_ids.size(); ++i) {
     int points = kPointsPerWeight * std::max(1, weights[i]);

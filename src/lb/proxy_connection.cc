@@ -17,6 +17,7 @@
 #include "http/response.h"
 #include "lb/client_key.h"
 #include "lb/outlier.h"
+#include "lb/server_exchange.h"
 #include "net/tcp.h"
 
 namespace nines::lb {
@@ -395,16 +396,13 @@ bool ClientConnection::AdmitByRateLimits() {
 void ClientConnection::Connect() {
   phase_ = Phase::kConnect;
   SetDeadline(runtime_->config.timeouts.connect_ms);
-  backend_ = std::make_unique<BackendConnection>(worker_.io());
-  backend_->server = server_;
-  backend_->socket.async_connect(
-      server_->tcp_endpoint, [self = shared_from_this(), attempt = attempt_](std::error_code ec) {
-        if (self->attempt_ != attempt || self->phase_ != Phase::kConnect) return;
-        if (ec) return self->OnAttemptFailed(Failure::kConnect);
-        std::error_code ignored;
-        self->backend_->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-        self->SendRequest();
-      });
+  backend_ = ConnectToServer(worker_.io(), server_,
+                             [self = shared_from_this(), attempt = attempt_](std::error_code ec) {
+                               if (self->attempt_ != attempt || self->phase_ != Phase::kConnect)
+                                 return;
+                               if (ec) return self->OnAttemptFailed(Failure::kConnect);
+                               self->SendRequest();
+                             });
 }
 
 void ClientConnection::SendRequest() {
@@ -515,22 +513,8 @@ void ClientConnection::OnServerData(size_t n, std::error_code ec) {
   ContinueResponse();
 }
 
-// Parses the response head in out_, dropping interim 1xx responses (we
-// answered 100-continue ourselves). A 101 is an error: no upgrade was asked for.
 http::ParseStatus ClientConnection::ParseServerHead() {
-  while (true) {
-    http::ParseError error;
-    http::ParseStatus status =
-        http::ParseResponseHead(std::string_view(out_.data(), out_used_), http::Limits(),
-                                head_request_ ? "HEAD" : "GET", &response_, &error);
-    if (status != http::ParseStatus::kDone) return status;
-    if (response_.status >= 200) return status;
-    if (response_.status == 101) return http::ParseStatus::kError;
-    size_t rest = out_used_ - response_.head_size;
-    std::memmove(out_.data(), out_.data() + response_.head_size, rest);
-    out_used_ = rest;
-    if (out_used_ == 0) return http::ParseStatus::kNeedMore;
-  }
+  return ParseServerResponseHead(out_, &out_used_, head_request_, &response_);
 }
 
 bool ClientConnection::RetryAllowed(Failure failure) {
@@ -763,14 +747,7 @@ bool ClientConnection::TakeEarlyResponse() {
 }
 
 void ClientConnection::ReleaseServer() {
-  if (server_) {
-    server_->active_requests.fetch_sub(1, std::memory_order_relaxed);
-    server_.reset();
-    // A slot is free: requests waiting for one (on any worker) may go.
-    if (shared_.queued.load(std::memory_order_relaxed) > 0 && shared_.wake_queues) {
-      shared_.wake_queues();
-    }
-  }
+  ReleaseServerSlot(shared_, server_);
 }
 
 void ClientConnection::DropBackend() {

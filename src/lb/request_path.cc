@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "base/check.h"
+
 namespace nines::lb {
 
 namespace {
@@ -84,6 +86,7 @@ int AcquireServer(const ServerPool& pool, const PickRequest& pick, PickState* st
   for (int race = 0; race < 4; ++race) {
     int id = PickServer(pool, pick, state);
     if (id < 0) return -1;
+    NINES_CHECK(static_cast<size_t>(id) < pool.servers.size(), "the balancer picks a pool server");
     if (pool.servers[id]->TryAcquire()) return id;
   }
   return -1;

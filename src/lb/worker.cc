@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/check.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "http/response.h"
@@ -20,6 +21,17 @@
 #include "net/tcp.h"
 
 namespace nines::lb {
+
+namespace {
+
+// Takes `n` requests that left this worker's queue out of the depth shared
+// by all workers (each was counted in by Enqueue).
+void CountDequeued(std::atomic<int>& queued, int n) {
+  int before = queued.fetch_sub(n, std::memory_order_relaxed);
+  NINES_CHECK(before >= n, "the shared queue depth counts every queued request once");
+}
+
+}  // namespace
 
 Worker::Worker(asio::io_context& io, int index, LbShared& shared)
     : io_(io),
@@ -88,7 +100,7 @@ void Worker::CloseAll() {
   for (H2Connection* c : h2_connections_) h2.push_back(c->shared_from_this());
   for (auto& c : h2) c->Close();
   for (auto& q : queue_) {
-    shared_.queued.fetch_sub(static_cast<int>(q.size()), std::memory_order_relaxed);
+    CountDequeued(shared_.queued, static_cast<int>(q.size()));
     q.clear();
   }
   sweep_timer_.cancel();
@@ -102,7 +114,7 @@ bool Worker::Enqueue(const std::shared_ptr<ClientConnection>& c, bool establishe
     if (!established || queue_[1].empty()) return false;
     std::shared_ptr<ClientConnection> victim = queue_[1].back();
     queue_[1].pop_back();
-    shared_.queued.fetch_sub(1, std::memory_order_relaxed);
+    CountDequeued(shared_.queued, 1);
     shared_.metrics.queue_evictions->Add();
     if (victim) victim->ShedFromQueue(false);
   }
@@ -129,7 +141,7 @@ std::shared_ptr<ClientConnection> Worker::PopQueued() {
     while (!q.empty()) {
       std::shared_ptr<ClientConnection> c = q.front();
       q.pop_front();
-      shared_.queued.fetch_sub(1, std::memory_order_relaxed);
+      CountDequeued(shared_.queued, 1);
       if (c && c->Queued()) return c;
     }
   }
@@ -163,7 +175,7 @@ void Worker::CheckQueueDeadlines() {
         break;
       }
       q.pop_front();
-      shared_.queued.fetch_sub(1, std::memory_order_relaxed);
+      CountDequeued(shared_.queued, 1);
       if (c && c->Queued()) c->ShedFromQueue(true);
     }
     waiting = waiting || !q.empty();
