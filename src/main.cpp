@@ -2,11 +2,13 @@
 // This file only dispatches; each part owns its command line and config.
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/command.h"
+#include "base/command_line.h"
 
 #include "app/app_command.h"
 #include "dns/dns_command.h"
@@ -48,39 +50,23 @@ void PrintUsage(FILE* out) {
   std::fprintf(out, "\nexit status: 0 success, 1 runtime failure, 2 bad usage or config\n");
 }
 
-// nines check --config FILE [--kind lb|store|dns|app|blueprint]
+// nines check --config FILE [--kind lb|store|dns|app|up]
 int RunCheck(const std::vector<std::string>& args) {
-  std::string file;
+  CommandLine line("check",
+                   "Validates a config without starting anything. Every error is printed as "
+                   "FILE:LINE:COL: message. The kind is guessed from the file's keys when not "
+                   "given. Exit status: 0 valid, 2 invalid.");
+  line.RequireConfig("the config file to validate (e.g. lb.toml)");
   std::string kind;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if ((args[i] == "--config" || args[i] == "-c") && i + 1 < args.size()) {
-      file = args[++i];
-    } else if (args[i] == "--kind" && i + 1 < args.size()) {
-      kind = args[++i];
-    } else if (args[i] == "--help" || args[i] == "-h") {
-      std::printf(
-          "usage: nines check --config FILE [--kind lb|store|dns|app|up]\n\n"
-          "Validates a config without starting anything. Every error is printed as\n"
-          "FILE:LINE:COL: message. The kind is guessed from the file's keys when not given.\n"
-          "Exit status: 0 valid, 2 invalid.\n");
-      return 0;
-    } else {
-      std::fprintf(stderr, "nines check: unexpected argument '%s' (see --help)\n", args[i].c_str());
-      return 2;
-    }
-  }
-  if (file.empty()) {
-    std::fprintf(stderr, "nines check: --config FILE is required\n");
-    return 2;
-  }
+  line.cli().add_option("--kind", kind,
+                        "lb, store, dns, app or up (blueprint); guessed when not given");
+  if (std::optional<int> exit = line.Parse(args)) return *exit;
+  const std::string& file = line.config_file();
   if (kind.empty()) kind = GuessConfigKind(file);
   if (kind == "blueprint") kind = "up";
   for (const CommandEntry& c : kCommands) {
     if (kind != c.name) continue;
-    if (!c.check) {
-      std::fprintf(stderr, "nines check: '%s' has no config of its own\n", c.name);
-      return 2;
-    }
+    if (!c.check) return line.UsageError("'" + kind + "' has no config of its own");
     if (Status s = c.check(file); !s.ok()) {
       std::fprintf(stderr, "%s\n", s.message().c_str());
       return 2;
@@ -88,11 +74,8 @@ int RunCheck(const std::vector<std::string>& args) {
     std::printf("%s: valid %s config\n", file.c_str(), c.name);
     return 0;
   }
-  std::fprintf(stderr,
-               "nines check: cannot tell what kind of config %s is; pass --kind "
-               "lb|store|dns|app|up\n",
-               file.c_str());
-  return 2;
+  return line.UsageError("cannot tell what kind of config " + file +
+                         " is; pass --kind lb|store|dns|app|up");
 }
 
 }  // namespace
