@@ -372,7 +372,7 @@ TEST(UpTest, KillingOneLbKeepsTheRegionOnTheOther) {
   ExpectOrdersWork({"127.0.2.1", "127.0.2.2"}, "restarting us-west-lb-1");
   up.State();
   EXPECT_EQ(p.Stop(SIGINT, 20000), 0) << p.Log();
-  for (pid_t pid : up.pids()) EXPECT_FALSE(Alive(pid)) << "pid " << pid << " still running";
+  for (pid_t left : up.pids()) EXPECT_FALSE(Alive(left)) << "pid " << left << " still running";
 }
 
 }  // namespace
