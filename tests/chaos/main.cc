@@ -24,6 +24,7 @@
 #include "history.h"
 #include "nemesis.h"
 #include "partition.h"
+#include "support/wait.h"
 #include "workload.h"
 
 namespace {
@@ -139,8 +140,13 @@ int main(int argc, char** argv) {
   }
   log("healed; waiting for a leader");
   int leader = cluster.WaitLeader(30000);
-  // A few healthy seconds with the clients still running, then the final reads.
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // The clients go on until they have made progress on the healed cluster
+  // (polled, at most 10 s), then the final reads.
+  const uint64_t ok_at_heal = workload.Counts().ok;
+  if (!nines::test::WaitUntil([&] { return workload.Counts().ok >= ok_at_heal + 50; }, 10000)) {
+    log(fmt::format("clients: {} operations acknowledged within 10 s of the heal",
+                    workload.Counts().ok - ok_at_heal));
+  }
   workload.Stop();
   std::vector<std::string> unread;
   std::vector<nines::chaos::Op> finals = workload.FinalReads(60000, &unread);

@@ -3,10 +3,11 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "seed.h"
+#include "support/wait.h"
 
 namespace nines::chaos {
 
@@ -33,11 +34,7 @@ std::map<std::string, int> Nemesis::counts() const {
 }
 
 bool Nemesis::SleepMs(int64_t ms) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (!stop_ && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return !stop_;
+  return !test::WaitUntil([this] { return stop_.load(); }, static_cast<int>(ms));
 }
 
 void Nemesis::Heal() {

@@ -55,7 +55,13 @@ addresses = ["::2"]
   EXPECT_FALSE(next.IsUp(1));
   board.Stop();
   next.Stop();
-  io.run_for(std::chrono::milliseconds(50));
+  // The stopped checks' handlers run out: io stops when it has no work left (at most 5 s).
+  io.restart();
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!io.stopped() && std::chrono::steady_clock::now() < give_up) {
+    io.run_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(io.stopped()) << "work left after both boards stopped";
 }
 
 }  // namespace

@@ -10,57 +10,20 @@
 #include <string>
 #include <vector>
 
-#include "store/commands.h"
-#include "store/kv_command.h"
+#include "local_member.h"
+#include "resp_replies.h"
 #include "store/kv_state.h"
 
 namespace nines::store {
 namespace {
 
-constexpr int64_t kT0 = 1'700'000'000'000;
+using testing::Bulk;
+using testing::Err;
+using testing::Int;
+using testing::kT0;
+using Member = testing::LocalMember;
 
-std::string Int(int64_t v) {
-  return ":" + std::to_string(v) + "\r\n";
-}
-std::string Bulk(std::string_view s) {
-  return "$" + std::to_string(s.size()) + "\r\n" + std::string(s) + "\r\n";
-}
-std::string Err(std::string_view text) {
-  return "-" + std::string(text) + "\r\n";
-}
 const std::string kWrongType = Err(kErrWrongType);
-
-// A member whose proposals are applied at once; it also records the log so
-// another state can replay it.
-class Member {
- public:
-  std::string Run(const std::vector<std::string>& args) {
-    std::vector<std::string_view> views(args.begin(), args.end());
-    CommandPlan plan;
-    std::string out;
-    CommandContext context{&config_, &info_, now, state.memory_bytes()};
-    PrepareCommand(views, session_, context, &plan, &out);
-    if (plan.kind == PlanKind::kRead) {
-      ExecuteRead(plan, views, context, state, &out);
-    } else if (plan.kind == PlanKind::kWrite) {
-      EXPECT_TRUE(StampTime(&plan.proposal, now));
-      log.push_back(plan.proposal);
-      KvResult result = state.Apply(log.size(), plan.proposal);
-      FormatWriteReply(plan, result, &out);
-    }
-    EXPECT_TRUE(state.CheckIndexes()) << args[0];
-    return out;
-  }
-
-  KvState state;
-  std::vector<std::string> log;  // entry i+1 is log[i]
-  int64_t now = kT0;
-
- private:
-  CommandConfig config_;
-  ServerInfo info_;
-  ClientSession session_;
-};
 
 TEST(KvTypes, HashCommands) {
   Member m;

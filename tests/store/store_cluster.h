@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
@@ -235,6 +236,14 @@ class StoreGroup {
     WaitUntil([&] { return (leader = Leader(among)) >= 0; }, timeout_ms, 20);
     return leader;
   }
+  // Member i runs as a follower that knows a leader: a restarted member has rejoined.
+  bool IsFollowerWithLeader(int i) {
+    auto s = Status(i);
+    return s && (*s)["role"] == "follower" && !(*s)["leader"].is_null();
+  }
+  bool WaitRejoined(int i, int timeout_ms = 10000) {
+    return WaitUntil([&] { return IsFollowerWithLeader(i); }, timeout_ms, 20);
+  }
   std::vector<int> All() const {
     std::vector<int> v;
     for (size_t i = 0; i < members_.size(); ++i) v.push_back(static_cast<int>(i));
@@ -251,6 +260,18 @@ class StoreGroup {
   std::vector<Member> members_;
   int starts_ = 0;
 };
+
+// For client threads that run until `stop`: (re)connects c to member i when
+// it is not connected, polling for up to 10 s. True when c is connected and
+// the client should go on; false when it is stopped or still not connected.
+inline bool ConnectUnlessStopped(StoreGroup& g, int i, RespClient& c,
+                                 const std::atomic<bool>& stop) {
+  if (!c.connected()) {
+    WaitUntil([&] { return stop.load() || c.Connect(g.member(i).host, g.member(i).client); }, 10000,
+              5);
+  }
+  return !stop && c.connected();
+}
 
 // Reads key from member i's own state (READONLY: no forwarding, no barrier).
 inline std::string LocalGet(StoreGroup& g, int i, const std::string& key) {

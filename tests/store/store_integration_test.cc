@@ -90,15 +90,7 @@ int64_t KillLeaderOnce(StoreGroup& g, int round) {
       RespClient c;
       for (int n = 0; !stop; ++n) {
         // Reconnect (the connect itself is bounded by its timeout); no fixed pacing.
-        if (!c.connected() &&
-            !WaitUntil(
-                [&] {
-                  return stop.load() || c.Connect(g.host(), g.member(static_cast<int>(w)).client);
-                },
-                10000, 5)) {
-          continue;
-        }
-        if (stop) break;
+        if (!ConnectUnlessStopped(g, static_cast<int>(w), c, stop)) continue;
         std::string key =
             "r" + std::to_string(round) + "w" + std::to_string(w) + "n" + std::to_string(n);
         int64_t sent_at = SteadyMs();
@@ -133,13 +125,7 @@ int64_t KillLeaderOnce(StoreGroup& g, int round) {
       << "writes stalled after failover";
   g.Start(leader);
   // Writes continue while the restarted member rejoins as a follower.
-  EXPECT_TRUE(WaitUntil(
-      [&] {
-        auto s = g.Status(leader);
-        return s && (*s)["role"] == "follower" && !(*s)["leader"].is_null();
-      },
-      10000, 20))
-      << "restarted member did not rejoin";
+  EXPECT_TRUE(g.WaitRejoined(leader)) << "restarted member did not rejoin";
   size_t at_rejoin = acked_count();
   EXPECT_TRUE(WaitUntil([&] { return acked_count() >= at_rejoin + 20; }, 10000))
       << "writes stalled after the old leader rejoined";

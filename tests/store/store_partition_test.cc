@@ -93,13 +93,7 @@ TEST(StorePartition, IsolatedLeaderStepsDownMajorityKeepsWritingNothingLost) {
     writers.emplace_back([&, w] {
       RespClient c;
       while (!stop) {
-        if (!c.connected() &&
-            !WaitUntil(
-                [&] { return stop.load() || c.Connect(g.member(w).host, g.member(w).client); },
-                10000, 5)) {
-          continue;
-        }
-        if (stop) break;
+        if (!ConnectUnlessStopped(g, w, c, stop)) continue;
         std::string reply = c.Call({"INCR", "counter"});
         if (!reply.empty() && reply[0] == ':') {
           ++acked;

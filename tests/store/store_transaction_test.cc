@@ -87,12 +87,7 @@ TEST(StoreTransaction, LeaderKillDuringExecLeavesEachTransactionWholeOrAbsent) {
     clients.emplace_back([&, w] {
       RespClient c;
       for (int n = 0; !stop; ++n) {
-        if (!c.connected() &&
-            !WaitUntil([&] { return stop.load() || c.Connect(g.host(), g.member(w).client); },
-                       10000, 5)) {
-          continue;
-        }
-        if (stop) break;
+        if (!ConnectUnlessStopped(g, w, c, stop)) continue;
         const std::string id = "w" + std::to_string(w) + "n" + std::to_string(n);
         {
           std::lock_guard<std::mutex> lock(mu);
@@ -126,13 +121,7 @@ TEST(StoreTransaction, LeaderKillDuringExecLeavesEachTransactionWholeOrAbsent) {
   EXPECT_TRUE(WaitUntil([&] { return acked_count() >= at_kill + 30; }, 15000))
       << "transactions stalled after the leader was killed";
   g.Start(leader);
-  EXPECT_TRUE(WaitUntil(
-      [&] {
-        auto s = g.Status(leader);
-        return s && (*s)["role"] == "follower" && !(*s)["leader"].is_null();
-      },
-      10000, 20))
-      << "restarted member did not rejoin";
+  EXPECT_TRUE(g.WaitRejoined(leader)) << "restarted member did not rejoin";
   const size_t at_rejoin = acked_count();
   EXPECT_TRUE(WaitUntil([&] { return acked_count() >= at_rejoin + 10; }, 10000));
   stop = true;

@@ -8,84 +8,17 @@
 #include <string>
 #include <vector>
 
+#include "local_member.h"
+#include "resp_replies.h"
 #include "store/commands.h"
-#include "store/kv_command.h"
 #include "store/transaction_commands.h"
 
 namespace nines::store {
 namespace {
 
-constexpr int64_t kT0 = 1'700'000'000'000;
-
-class Member {
- public:
-  std::string Run(const std::vector<std::string>& args) {
-    std::vector<std::string_view> views(args.begin(), args.end());
-    CommandPlan plan;
-    std::string out;
-    CommandContext context{&config, &info, now, state.memory_bytes()};
-    PrepareCommand(views, session, context, &plan, &out);
-    switch (plan.kind) {
-      case PlanKind::kReply:
-        return out;
-      case PlanKind::kRead:
-        ExecuteRead(plan, views, context, state, &out);
-        return out;
-      case PlanKind::kWrite:
-        return Apply(plan);
-      case PlanKind::kWatch:
-        if (!session.watched) session.watched = std::make_shared<WatchList>();
-        for (size_t i = 1; i < args.size(); ++i) {
-          session.watched->push_back(WatchedKey{args[i], state.applied_index(), now});
-        }
-        return "+OK\r\n";
-      case PlanKind::kExec: {
-        std::shared_ptr<WatchList> watches;
-        std::vector<std::string> items = TakeTransaction(session, context, &watches);
-        std::vector<std::string> request = ExecRequestArgs(watches.get(), items);
-        std::vector<std::string_view> request_views(request.begin(), request.end());
-        ClientSession leader_session;
-        leader_session.authenticated = true;
-        CommandPlan exec_plan;
-        std::string exec_out;
-        PrepareCommand(request_views, leader_session, context, &exec_plan, &exec_out);
-        if (exec_plan.kind != PlanKind::kWrite) return exec_out;
-        return Apply(exec_plan);
-      }
-    }
-    return "";
-  }
-  // Another client's command (its own session).
-  std::string Other(const std::vector<std::string>& args) {
-    ClientSession mine = std::move(session);
-    session = ClientSession{};
-    session.authenticated = true;
-    std::string reply = Run(args);
-    session = std::move(mine);
-    return reply;
-  }
-
-  CommandConfig config;
-  ServerInfo info;
-  ClientSession session;
-  KvState state;
-  int64_t now = kT0;
-  uint64_t index = 0;
-
- private:
-  std::string Apply(CommandPlan& plan) {
-    EXPECT_TRUE(StampTime(&plan.proposal, now));
-    KvResult result = state.Apply(++index, plan.proposal);
-    EXPECT_TRUE(state.CheckIndexes());
-    std::string out;
-    FormatWriteReply(plan, result, &out);
-    return out;
-  }
-};
-
-std::string Err(std::string_view text) {
-  return "-" + std::string(text) + "\r\n";
-}
+using testing::Err;
+using testing::kT0;
+using Member = testing::LocalMember;
 
 TEST(Transaction, QueuesAndExecutesInOrder) {
   Member m;
@@ -266,7 +199,6 @@ TEST(Transaction, SnapshotKeepsWhatWatchSees) {
   Member restored;
   ASSERT_TRUE(restored.state.Deserialize(snapshot).ok());
   EXPECT_EQ(restored.state.Serialize(), snapshot);
-  restored.index = m.index;
   for (Member* x : {&m, &restored}) {
     TxWatch a{"a", 2, kT0};  // WATCH was taken at index 2
     TxWatch d{"d", 2, kT0};

@@ -8,13 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
+
+#include "support/wait.h"
 
 extern char** environ;
 
@@ -71,11 +71,7 @@ void ChildProcess::Signal(int sig) {
 }
 
 int ChildProcess::Wait(int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (running()) {
-    if (std::chrono::steady_clock::now() > deadline) return -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  if (!WaitUntil([this] { return !running(); }, timeout_ms, 5)) return -1;
   return status_;
 }
 

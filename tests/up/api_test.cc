@@ -6,8 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-#include <thread>
+#include "support/wait.h"
 
 namespace nines::up {
 namespace {
@@ -222,11 +221,7 @@ TEST_F(ApiFixture, SpikeParametersAreValidated) {
 TEST_F(ApiFixture, SpikeReportsTheAchievedRate) {
   bp.regions[0].prefix = "127.0.189";  // nothing listens there: every request fails fast
   ASSERT_EQ(Call("POST", "/api/spike", R"({"rate":20,"seconds":1})").status, 200);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (spike.Status().running && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_FALSE(spike.Status().running);
+  ASSERT_TRUE(test::WaitUntil([&] { return !spike.Status().running; }, 10000));
   json s = json::parse(Call("GET", "/api/state").body)["spike"];
   EXPECT_EQ(s["rate"], 20);
   ASSERT_TRUE(s.contains("achieved_rate")) << s.dump();
