@@ -211,7 +211,9 @@ TEST(BackgroundSnapshotTest, CrashDuringABackgroundSnapshotLosesNothing) {
       WriteKeys(h, *node, 10, 25);
       ASSERT_TRUE(runner->running());
       WriteKeys(h, *node, 25, 40);
-      if (point != CrashPoint::kBeforeWrite) ASSERT_TRUE(runner->RunPending());
+      if (point != CrashPoint::kBeforeWrite) {
+        ASSERT_TRUE(runner->RunPending());
+      }
       if (point == CrashPoint::kAfterMarker) {
         h.Tick(*node);
         ASSERT_EQ(node->counters().snapshots, 2u);
