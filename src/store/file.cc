@@ -64,8 +64,66 @@ class PosixFile : public File {
   uint64_t size_;
 };
 
+class PosixReadableFile : public ReadableFile {
+ public:
+  PosixReadableFile(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size) {}
+  ~PosixReadableFile() override { ::close(fd_); }
+  PosixReadableFile(const PosixReadableFile&) = delete;
+  PosixReadableFile& operator=(const PosixReadableFile&) = delete;
+
+  Status ReadAt(uint64_t offset, size_t n, std::string* out) override {
+    out->resize(n);
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pread(fd_, out->data() + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return ErrnoStatus("read", path_, errno);
+      if (r == 0) return Status::Corruption(path_ + ": shorter than expected");
+      done += static_cast<size_t>(r);
+    }
+    return Status::Ok();
+  }
+  uint64_t Size() const override { return size_; }
+
+ private:
+  std::string path_;
+  int fd_;
+  uint64_t size_;
+};
+
+// ReadableFile over bytes read at open (FileSystem::OpenRead's default).
+class StringReadableFile : public ReadableFile {
+ public:
+  explicit StringReadableFile(std::string bytes) : bytes_(std::move(bytes)) {}
+  Status ReadAt(uint64_t offset, size_t n, std::string* out) override {
+    if (offset > bytes_.size() || n > bytes_.size() - offset) {
+      return Status::Corruption("read past the end of the file");
+    }
+    out->assign(bytes_, offset, n);
+    return Status::Ok();
+  }
+  uint64_t Size() const override { return bytes_.size(); }
+
+ private:
+  std::string bytes_;
+};
+
 class Posix : public FileSystem {
  public:
+  Status OpenRead(const std::string& path, std::unique_ptr<ReadableFile>* file) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open", path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("stat", path, err);
+    }
+    *file = std::make_unique<PosixReadableFile>(path, fd, static_cast<uint64_t>(st.st_size));
+    return Status::Ok();
+  }
+
   Status Create(const std::string& path, std::unique_ptr<File>* file) override {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return ErrnoStatus("create", path, errno);
@@ -190,6 +248,14 @@ class Posix : public FileSystem {
 };
 
 }  // namespace
+
+Status FileSystem::OpenRead(const std::string& path, std::unique_ptr<ReadableFile>* file) {
+  std::string bytes;
+  Status s = ReadAll(path, ~0ull, &bytes);
+  if (!s.ok()) return s;
+  *file = std::make_unique<StringReadableFile>(std::move(bytes));
+  return Status::Ok();
+}
 
 FileSystem* PosixFileSystem() {
   static Posix* fs = new Posix();

@@ -26,6 +26,16 @@ class File {
   virtual uint64_t Size() const = 0;
 };
 
+// A file open for reading pieces at any offset (a snapshot streamed to a
+// follower, without loading it whole).
+class ReadableFile {
+ public:
+  virtual ~ReadableFile() = default;
+  // Reads exactly n bytes at offset into *out; a shorter file is an error.
+  virtual Status ReadAt(uint64_t offset, size_t n, std::string* out) = 0;
+  virtual uint64_t Size() const = 0;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -35,6 +45,10 @@ class FileSystem {
   virtual Status OpenAppend(const std::string& path, std::unique_ptr<File>* file) = 0;
   // Reads the whole file; a file larger than max_bytes is an error.
   virtual Status ReadAll(const std::string& path, uint64_t max_bytes, std::string* contents) = 0;
+  // Opens path for reading pieces. The real file system reads on demand
+  // (pread; the open file stays readable if its name is removed); this
+  // default, for test file systems, reads the whole file at once.
+  virtual Status OpenRead(const std::string& path, std::unique_ptr<ReadableFile>* file);
   // Names (not paths) of the entries of dir, unsorted, without "." and "..".
   virtual Status List(const std::string& dir, std::vector<std::string>* names) = 0;
   virtual Status Remove(const std::string& path) = 0;

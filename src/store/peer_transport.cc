@@ -14,6 +14,7 @@
 #include "net/tcp.h"
 #include "raft/codec.h"
 #include "store/crc32c.h"
+#include "store/snapshot_file.h"
 #include "store/snapshot_receiver.h"
 
 namespace nines::store {
@@ -34,11 +35,17 @@ struct PeerTransport::Outbound {
     raft::Term term = 0;  // of the message
     raft::SnapshotMeta meta;
     std::string start;
-    std::shared_ptr<const std::string> data;  // shared by every peer streaming it
+    // The content: in memory (a message that carries it), or its file
+    // (a message with the meta only: snapshot_dir's file, read chunk by
+    // chunk). Either is shared by every peer streaming the same snapshot.
+    std::shared_ptr<const std::string> data;
+    std::shared_ptr<const SnapshotStreamSource> file;
+    uint64_t size = 0;
     uint64_t offset = 0;
-    uint32_t crc = 0;  // of data
+    uint32_t crc = 0;  // of the content
     bool started = false;
   };
+  std::string chunk;  // the piece read from a snapshot file
   std::optional<SnapshotStream> snapshot;
   bool connected = false;
   bool connecting = false;
@@ -162,7 +169,7 @@ uint64_t PeerTransport::SnapshotBytesHeld() const {
   std::set<const void*> seen;
   uint64_t total = 0;
   for (const auto& [id, out] : peers_) {
-    if (out->snapshot && seen.insert(out->snapshot->data.get()).second) {
+    if (out->snapshot && out->snapshot->data && seen.insert(out->snapshot->data.get()).second) {
       total += out->snapshot->data->size();
     }
   }
@@ -176,25 +183,42 @@ void PeerTransport::QueueSnapshot(Outbound& out, const raft::Message& m) {
   Outbound::SnapshotStream s;
   s.term = m.term;
   s.meta = m.snapshot.meta;
-  // Another peer's stream of the same snapshot shares its data (and CRC).
-  std::shared_ptr<const std::string> data;
-  uint32_t crc = 0;
+  const bool from_file = m.snapshot.data.empty() && options_.fs && !options_.snapshot_dir.empty();
+  // Another peer's stream of the same snapshot shares its content (and CRC).
   for (const auto& [id, other] : peers_) {
     const auto& o = other->snapshot;
-    if (o && o->meta.index == m.snapshot.meta.index && o->meta.term == m.snapshot.meta.term &&
-        *o->data == m.snapshot.data) {
-      data = o->data;
-      crc = o->crc;
+    if (!o || o->meta.index != m.snapshot.meta.index || o->meta.term != m.snapshot.meta.term) {
+      continue;
+    }
+    if (from_file ? o->file != nullptr : (o->data && *o->data == m.snapshot.data)) {
+      s.data = o->data;
+      s.file = o->file;
+      s.size = o->size;
+      s.crc = o->crc;
       break;
     }
   }
-  if (!data) {
-    data = std::make_shared<const std::string>(m.snapshot.data);
-    crc = crc32c::Value(*data);
+  if (!s.data && !s.file) {
+    if (from_file) {
+      auto source = std::make_shared<SnapshotStreamSource>();
+      const std::string path = JoinPath(
+          options_.snapshot_dir, SnapshotFileName({m.snapshot.meta.index, m.snapshot.meta.term}));
+      Status status = OpenSnapshotStream(options_.fs, path, source.get());
+      if (!status.ok()) {
+        ++stats_.snapshot_errors;
+        LogWarn("store", "cannot send snapshot: {}", status.ToString());
+        return;  // Raft sends it again later
+      }
+      s.size = source->content_bytes;
+      s.crc = source->content_crc;
+      s.file = std::move(source);
+    } else {
+      s.data = std::make_shared<const std::string>(m.snapshot.data);
+      s.size = s.data->size();
+      s.crc = crc32c::Value(*s.data);
+    }
   }
-  AppendFrame(FrameKind::kSnapshotStart, EncodeSnapshotStart(m, data->size(), crc), &s.start);
-  s.data = std::move(data);
-  s.crc = crc;
+  AppendFrame(FrameKind::kSnapshotStart, EncodeSnapshotStart(m, s.size, s.crc), &s.start);
   out.snapshot = std::move(s);  // a different snapshot replaces one in progress
 }
 
@@ -302,13 +326,25 @@ void PeerTransport::Flush(const std::shared_ptr<Outbound>& out) {
       out->writing += s.start;
       s.started = true;
     }
-    if (s.offset < s.data->size()) {
-      uint64_t n = std::min<uint64_t>(options_.snapshot_chunk_bytes, s.data->size() - s.offset);
-      std::string_view piece = std::string_view(*s.data).substr(s.offset, n);
+    if (s.offset < s.size) {
+      uint64_t n = std::min<uint64_t>(options_.snapshot_chunk_bytes, s.size - s.offset);
+      std::string_view piece;
+      if (s.data) {
+        piece = std::string_view(*s.data).substr(s.offset, n);
+      } else if (Status status = s.file->ReadContent(s.offset, n, &out->chunk); status.ok()) {
+        piece = out->chunk;
+      } else {
+        // The receiver drops the unfinished stream; Raft sends the snapshot again.
+        ++stats_.snapshot_errors;
+        LogWarn("store", "reading a snapshot to send failed: {}", status.ToString());
+        out->snapshot.reset();
+        Broken(out);
+        return;
+      }
       AppendFrame(FrameKind::kSnapshotChunk, EncodeSnapshotChunk(s.offset, piece), &out->writing);
       s.offset += n;
     }
-    if (s.offset == s.data->size()) {
+    if (s.offset == s.size) {
       out->snapshot.reset();
       ++stats_.snapshots_sent;
     }

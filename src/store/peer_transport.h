@@ -2,7 +2,10 @@
 // per peer (reconnect with backoff, bounded queue dropping the oldest: Raft
 // tolerates loss), frames as in peer_frame.h, queued frames written together.
 // A snapshot goes as a start frame and then chunks of snapshot_chunk_bytes,
-// one chunk per write, so no buffer grows with the snapshot; the receiver
+// one chunk per write, so no buffer grows with the snapshot. A snapshot
+// message without data (StoreNode's, whose storage keeps the meta only) is
+// streamed from its file in snapshot_dir, read one chunk at a time; the
+// receiver
 // stages the chunks in the snapshot directory and hands the InstallSnapshot
 // message over only once the whole stream is there and verified. Inbound
 // messages are handed to the caller's callback on the same io_context.

@@ -107,6 +107,44 @@ Status LoadSnapshot(FileSystem* fs, const std::string& path, uint64_t max_bytes,
   return Status::Ok();
 }
 
+Status SnapshotStreamSource::ReadContent(uint64_t offset, size_t n, std::string* out) const {
+  if (offset > content_bytes || n > content_bytes - offset) {
+    return Status::InvalidArgument("read past the snapshot's content");
+  }
+  return file->ReadAt(kSnapshotHeaderSize + offset, n, out);
+}
+
+Status OpenSnapshotStream(FileSystem* fs, const std::string& path, SnapshotStreamSource* source) {
+  std::unique_ptr<ReadableFile> file;
+  Status status = fs->OpenRead(path, &file);
+  if (!status.ok()) return status;
+  auto bad = [&path](std::string_view why) {
+    return Status::Corruption(fmt::format("snapshot {}: {}", path, why));
+  };
+  if (file->Size() < kSnapshotHeaderSize) return bad("file shorter than the header");
+  std::string header;
+  status = file->ReadAt(0, kSnapshotHeaderSize, &header);
+  if (!status.ok()) return status;
+  const char* h = header.data();
+  if (std::memcmp(h, kMagic, sizeof(kMagic)) != 0) return bad("bad magic");
+  if (crc32c::Unmask(DecodeFixed32(h + 40)) != crc32c::Value(h, 40)) {
+    return bad("header checksum mismatch");
+  }
+  if (DecodeFixed32(h + 8) != kVersion) {
+    return bad(fmt::format("unsupported version {}", DecodeFixed32(h + 8)));
+  }
+  const uint64_t length = DecodeFixed64(h + 28);
+  if (length != file->Size() - kSnapshotHeaderSize) {
+    return bad(fmt::format("content is {} bytes, header says {}",
+                           file->Size() - kSnapshotHeaderSize, length));
+  }
+  source->meta = SnapshotMeta{DecodeFixed64(h + 12), DecodeFixed64(h + 20)};
+  source->content_bytes = length;
+  source->content_crc = crc32c::Unmask(DecodeFixed32(h + 36));
+  source->file = std::move(file);
+  return Status::Ok();
+}
+
 Status ListSnapshots(FileSystem* fs, const std::string& dir, std::vector<SnapshotFileInfo>* out) {
   out->clear();
   std::vector<std::string> names;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,19 @@ Status WriteSnapshot(FileSystem* fs, const std::string& dir, const SnapshotMeta&
 // Reads and verifies one snapshot file (magic, checksums, length, name).
 Status LoadSnapshot(FileSystem* fs, const std::string& path, uint64_t max_bytes, SnapshotMeta* meta,
                     std::string* content);
+
+// A snapshot file opened to stream its content in pieces (to a follower):
+// the header is read and verified at open; the content's crc32c is the
+// header's, for the receiver to check the whole stream against.
+struct SnapshotStreamSource {
+  SnapshotMeta meta;
+  uint64_t content_bytes = 0;
+  uint32_t content_crc = 0;  // crc32c of the content (unmasked)
+  std::shared_ptr<ReadableFile> file;
+  // Reads content bytes [offset, offset + n).
+  Status ReadContent(uint64_t offset, size_t n, std::string* out) const;
+};
+Status OpenSnapshotStream(FileSystem* fs, const std::string& path, SnapshotStreamSource* source);
 
 // Snapshot files in dir, oldest (lowest index) first. Ignores other files.
 Status ListSnapshots(FileSystem* fs, const std::string& dir, std::vector<SnapshotFileInfo>* out);

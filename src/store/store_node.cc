@@ -20,8 +20,7 @@ namespace nines::store {
 
 namespace {
 
-constexpr size_t kEntryHeader = 16;          // [u64 origin member][u64 request id]
-constexpr uint64_t kRetainedEntries = 1000;  // kept after a snapshot for slow followers
+constexpr size_t kEntryHeader = 16;    // [u64 origin member][u64 request id]
 constexpr char kDirectoryEntry = 'D';  // entry payload: 'D' + directory (KvCommands start with 1)
 // The largest entry payload: its WAL record ('E' + the encoded entry) must
 // fit in one record (WalOptions::max_record_bytes); the headroom covers the
@@ -44,9 +43,15 @@ StoreNode::StoreNode(StoreConfig config, StoreNodeEnv env)
   command_config_.requirepass = config_.requirepass;
   start_ms_ = NowMs();
   for (const StoreMember& m : config_.members) directory_.Upsert(m);
+  snapshot_runner_ = env_.snapshot_runner;
+  if (!snapshot_runner_) snapshot_runner_ = std::make_shared<InlineSnapshotRunner>();
 }
 
-StoreNode::~StoreNode() = default;
+StoreNode::~StoreNode() {
+  // A snapshot still being written never gets its marker: recovery ignores
+  // its file, and the next snapshot's cleanup removes it.
+  snapshot_runner_->Abandon();
+}
 
 raft::Membership StoreNode::Bootstrap() const {
   raft::Membership m;
@@ -83,6 +88,8 @@ void StoreNode::CampaignIfAlone() {
 }
 
 Status StoreNode::Close() {
+  snapshot_runner_->Abandon();
+  snapshot_in_progress_.reset();
   return wal_ ? wal_->Close() : Status::Ok();
 }
 
@@ -121,6 +128,7 @@ void StoreNode::Tick() {
   SweepTimeouts();
   ReleaseWaiters();
   MaybePurgeExpired();
+  MaybeSnapshot();  // notices a background snapshot that finished
 }
 
 void StoreNode::Step(const raft::Message& m) {
@@ -159,7 +167,7 @@ bool StoreNode::Drain() {
 
 void StoreNode::HandleReady(raft::Ready& rd) {
   for (const raft::Message& m : rd.messages) {
-    if (raft::MaySendBeforePersist(m)) env_.send(m);
+    if (raft::MaySendBeforePersist(m)) Send(m);
   }
   // Committed entries this member already has on disk (from earlier Readies)
   // need not wait for this Ready's fsync: applying them first answers their
@@ -175,7 +183,7 @@ void StoreNode::HandleReady(raft::Ready& rd) {
   }
   Persist(rd);
   for (const raft::Message& m : rd.messages) {
-    if (!raft::MaySendBeforePersist(m)) env_.send(m);
+    if (!raft::MaySendBeforePersist(m)) Send(m);
   }
   if (rd.snapshot) {
     Status s = InstallSnapshotContent(rd.snapshot->data, rd.snapshot->meta.membership);
@@ -266,7 +274,9 @@ void StoreNode::Persist(const raft::Ready& rd) {
     // Only now may a new segment's preamble repeat it.
     if (rd.hard_state) synced_hard_state_ = *rd.hard_state;
   }
-  if (rd.snapshot) storage_.ApplySnapshot(*rd.snapshot);
+  // The storage keeps the snapshot's meta only: the content is in its file
+  // (Send streams it from there), and in the state once installed.
+  if (rd.snapshot) storage_.ApplySnapshot(raft::Snapshot{rd.snapshot->meta, {}});
   if (!rd.entries.empty()) storage_.Append(rd.entries);
   if (rd.hard_state) storage_.SetHardState(*rd.hard_state);
 }
@@ -471,32 +481,6 @@ bool StoreNode::StartRead(uint64_t min_index, ReadDone done) {
   open_read_batch_->reads.push_back(PendingRead{min_index, std::move(done)});
   ++pending_read_count_;
   return true;
-}
-
-void StoreNode::MaybeSnapshot() {
-  if (applied_ < last_snapshot_index_ + config_.snapshot_entries) return;
-  std::optional<raft::Term> term = storage_.TermAt(applied_);
-  if (!term || applied_ > storage_.LastIndex()) return;
-  std::string data = SnapshotContent();
-  Status s = WriteSnapshot(fs_, snap_dir_, store::SnapshotMeta{applied_, *term}, data);
-  if (!s.ok()) Fatal(s, "writing a snapshot");
-  // Its marker makes it usable at recovery; durable before compaction
-  // deletes the segments it replaces.
-  std::string marker = "C";
-  PutFixed64(&marker, applied_);
-  PutFixed64(&marker, *term);
-  s = wal_->Append(applied_, marker);
-  if (s.ok()) s = wal_->Sync();
-  if (!s.ok()) Fatal(s, "writing a snapshot marker to the WAL");
-  storage_.CreateSnapshot(applied_, applied_membership_, std::move(data));
-  if (applied_ > kRetainedEntries) storage_.Compact(applied_ - kRetainedEntries);
-  s = wal_->Compact(applied_);
-  if (!s.ok()) LogWarn("store", "WAL compaction failed: {}", s.ToString());
-  s = RemoveOldSnapshots(fs_, snap_dir_, store::SnapshotMeta{applied_, *term}, 2);
-  if (!s.ok()) LogWarn("store", "removing old snapshots failed: {}", s.ToString());
-  last_snapshot_index_ = applied_;
-  ++counters_.snapshots;
-  LogInfo("store", "snapshot at index {} (term {})", applied_, *term);
 }
 
 void StoreNode::MaybePurgeExpired() {

@@ -28,6 +28,7 @@
 #include "store/request_dedup.h"
 #include "store/request_id.h"
 #include "store/snapshot_file.h"
+#include "store/snapshot_runner.h"
 #include "store/store_config.h"
 #include "store/wal.h"
 
@@ -44,7 +45,9 @@ struct StoreCounters {
   uint64_t tryagain = 0;
   uint64_t unknown_outcome = 0;
   uint64_t forward_failures = 0;
-  uint64_t snapshots = 0;
+  uint64_t snapshots = 0;          // snapshots taken, written and marked in the WAL
+  uint64_t snapshots_started = 0;  // background snapshot jobs started
+  uint64_t snapshot_failures = 0;  // jobs that failed (retried later)
   uint64_t snapshots_installed = 0;
   uint64_t client_connections = 0;
 };
@@ -67,6 +70,16 @@ struct StoreNodeEnv {
   // Called on a disk error before the member stops (crash-stop); may throw
   // to unwind a simulated member. Default: none (log, then _Exit(1)).
   std::function<void(const Status& status, const char* what)> fatal;
+  // Where periodic snapshots are serialized and written (snapshot_runner.h):
+  // StoreServer forks (ForkSnapshotRunner). Null: written inline, in the
+  // loop, by an InlineSnapshotRunner (a file system in this process's memory
+  // cannot be written from a forked child).
+  std::shared_ptr<SnapshotRunner> snapshot_runner;
+  // Snapshots are sent from their files: a kSnapshot message handed to send
+  // carries the meta only, and the sender streams the content of
+  // snap/SnapshotFileName(meta) (PeerTransport does). False: the node reads
+  // the file into the message before handing it over (in-memory networks).
+  bool snapshots_sent_from_files = false;
 };
 
 // The outcome of a membership change: HTTP-like status, and body (the
@@ -236,7 +249,15 @@ class StoreNode {
   void FailCutWrites();
   void SweepTimeouts();
   void ReleaseWaiters();
+  // Starts a background snapshot every snapshot_entries applied entries
+  // (after a failure, not before the retry delay), and records the one that
+  // finished: WAL marker, compaction, old files (store_snapshots.cc).
   void MaybeSnapshot();
+  void PollSnapshot();
+  void RecordSnapshot(const SnapshotMeta& meta, const raft::Membership& membership);
+  // Hands one message to env_.send, with its snapshot content read from the
+  // file unless the sender streams it from there.
+  void Send(const raft::Message& m);
   void MaybePurgeExpired();
   void UpdateInfo();
   [[noreturn]] void Fatal(const Status& status, const char* what);
@@ -269,6 +290,14 @@ class StoreNode {
   raft::HardState synced_hard_state_;
   uint64_t applied_ = 0;
   uint64_t last_snapshot_index_ = 0;
+  // The background snapshot being written: what it covers.
+  struct SnapshotInProgress {
+    SnapshotMeta meta;
+    raft::Membership membership;
+  };
+  std::shared_ptr<SnapshotRunner> snapshot_runner_;
+  std::optional<SnapshotInProgress> snapshot_in_progress_;
+  int64_t next_snapshot_attempt_ms_ = 0;  // after a failure: the retry delay
   bool drain_requested_ = false;
   bool shutting_down_ = false;
   int64_t shutdown_deadline_ = 0;

@@ -239,8 +239,8 @@ Status StoreNode::Recover() {
       return Status::Corruption("snapshot index " + std::to_string(meta.index) + ": " +
                                 s.message());
     }
+    // The content stays in its file (and in the state): storage keeps the meta.
     snapshot.meta = raft::SnapshotMeta{meta.index, meta.term, applied_membership_};
-    snapshot.data = std::move(content);
     storage_.ApplySnapshot(snapshot);
     applied_ = meta.index;
     last_snapshot_index_ = meta.index;

@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "net/tcp.h"
+#include "store/fork_snapshot_runner.h"
 
 namespace nines::store {
 
@@ -29,6 +30,9 @@ StoreServer::StoreServer(StoreConfig config)
   env.seed = self->raft_id * 0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(WallMillis());
   env.request_id_nonce = BootNonce();
   env.process_id = static_cast<int64_t>(::getpid());
+  // Snapshots are written by a forked child and sent from their files.
+  env.snapshot_runner = std::make_shared<ForkSnapshotRunner>();
+  env.snapshots_sent_from_files = true;
   node_ = std::make_unique<StoreNode>(config_, std::move(env));
 }
 

@@ -17,6 +17,7 @@
 #include "sim_network.h"
 #include "store/kv_command.h"
 #include "store/outcome.h"
+#include "store/snapshot_runner.h"
 #include "store/store_node.h"
 #include "store/transaction.h"
 
@@ -40,6 +41,9 @@ struct MemberStopped {
 struct Member {
   store::StoreConfig config;
   SimFs fs;
+  // Writes the member's snapshots when the simulation's scheduler says so
+  // (the background child of a real member); new at every start.
+  std::shared_ptr<store::ManualSnapshotRunner> snapshots;
   std::unique_ptr<store::StoreNode> node;
   bool up = false;
   bool broken = false;  // failed to recover: stays down
@@ -294,6 +298,8 @@ void StoreSimulation::Start(size_t i) {
   env.schedule_drain = [this, i] { members_[i].drain = true; };
   env.seed = prng_.Next();
   env.request_id_nonce = prng_.Next();
+  m.snapshots = std::make_shared<store::ManualSnapshotRunner>();
+  env.snapshot_runner = m.snapshots;
   m.config.wal_segment_bytes = static_cast<uint64_t>(prng_.Range(20000, 60000));
   env.fatal = [](const Status& status, const char* what) {
     throw MemberStopped{std::string(what) + ": " + status.ToString()};
@@ -468,6 +474,16 @@ void StoreSimulation::Step() {
     }
   }
   for (size_t ci = 0; ci < clients_.size(); ++ci) ClientStep(ci);
+  // Background snapshot writes finish at a random later time (a few to a
+  // few hundred ms): the loop goes on meanwhile, and crashes and disk faults
+  // land before, during and after them.
+  for (size_t i = 0; i < members_.size(); ++i) {
+    Member& m = members_[i];
+    if (m.up && m.snapshots->running() && prng_.Chance(0.02)) {
+      Trace("{} writes its background snapshot", Name(i));
+      Guard(i, [&] { m.snapshots->RunPending(); });
+    }
+  }
   for (int round = 0; round < 100; ++round) {
     bool any = false;
     for (size_t i = 0; i < members_.size(); ++i) {

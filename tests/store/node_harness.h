@@ -39,6 +39,7 @@ class NodeHarness {
     env.send = [this](const raft::Message& m) { sent_.push_back(m); };
     env.schedule_drain = [this] { ++drains_asked_; };
     env.seed = 42;
+    env.snapshot_runner = snapshot_runner_;  // null: snapshots are written inline
     // A crash-stop unwinds the test instead of ending the process.
     env.fatal = [](const Status& status, const char* what) {
       throw std::runtime_error(std::string(what) + ": " + status.ToString());
@@ -87,6 +88,7 @@ class NodeHarness {
   StoreConfig config_;
   std::vector<raft::Message> sent_;
   int drains_asked_ = 0;
+  std::shared_ptr<SnapshotRunner> snapshot_runner_;
 };
 
 inline std::string SetCommand(std::string_view key, std::string_view value, int64_t ttl_ms = 0) {

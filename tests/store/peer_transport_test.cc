@@ -15,6 +15,7 @@
 #include "raft/codec.h"
 #include "store/crc32c.h"
 #include "store/peer_frame.h"
+#include "store/snapshot_file.h"
 #include "test_util.h"
 
 namespace nines::store {
@@ -100,6 +101,47 @@ TEST(PeerTransportTest, SnapshotLargerThanTheFrameLimitArrivesInBoundedChunks) {
   EXPECT_EQ(PartFiles(dir.path()), 0u);
   EXPECT_EQ(sender.stats().snapshots_sent, 1u);
   EXPECT_EQ(receiver.stats().snapshots_received, 1u);
+  sender.Stop();
+  receiver.Stop();
+}
+
+// A snapshot message without data (StoreNode's: its storage keeps the meta
+// only) is streamed from its file in the sender's snapshot directory, read
+// a chunk at a time, and arrives whole; the sender holds no copy of it, and
+// removing the file's name while it streams does not cut the stream.
+TEST(PeerTransportTest, SnapshotWithoutDataIsStreamedFromItsFile) {
+  testing::TempDir send_dir;
+  testing::TempDir receive_dir;
+  asio::io_context io;
+  std::optional<raft::Message> got;
+  PeerTransport receiver(
+      io, Endpoint{"127.0.211.2", 0}, [&](raft::Message m) { got = std::move(m); },
+      SmallFrames(receive_dir.path()));
+  receiver.Start();
+  PeerTransport sender(
+      io, Endpoint{"127.0.211.1", 0}, [](raft::Message) {}, SmallFrames(send_dir.path()));
+  sender.AddPeer(2, Endpoint{"127.0.211.2", receiver.listen_port()});
+  sender.Start();
+  const raft::Message full = BigSnapshot(4 << 20);
+  const SnapshotMeta meta{full.snapshot.meta.index, full.snapshot.meta.term};
+  ASSERT_TRUE(WriteSnapshot(PosixFileSystem(), send_dir.path(), meta, full.snapshot.data).ok());
+  raft::Message m = full;
+  m.snapshot.data.clear();
+  sender.Send(m);
+  EXPECT_EQ(sender.SnapshotBytesHeld(), 0u);
+  std::filesystem::remove(std::filesystem::path(send_dir.path()) / SnapshotFileName(meta));
+  ASSERT_TRUE(RunUntil(io, [&] { return got.has_value(); }))
+      << "the snapshot never arrived; errors " << sender.stats().snapshot_errors << " "
+      << receiver.stats().snapshot_errors;
+  EXPECT_EQ(got->snapshot.meta, full.snapshot.meta);
+  EXPECT_TRUE(got->snapshot.data == full.snapshot.data) << "snapshot data differs";
+  EXPECT_LE(sender.stats().max_buffer_bytes, 2 * kChunk);
+  EXPECT_EQ(sender.stats().snapshots_sent, 1u);
+  // A message whose file is missing is not sent (Raft sends it again).
+  raft::Message missing = m;
+  missing.snapshot.meta.index = 9999;
+  sender.Send(missing);
+  EXPECT_EQ(sender.stats().snapshot_errors, 1u);
   sender.Stop();
   receiver.Stop();
 }
