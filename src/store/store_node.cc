@@ -12,6 +12,8 @@
 #include "raft/codec.h"
 #include "raft/membership.h"
 #include "store/outcome.h"
+#include "store/sorted_set.h"
+#include "store/string_list.h"
 #include "store/snapshot_file.h"
 #include "store/store_plant.h"
 #include "store/wal_format.h"
@@ -42,8 +44,14 @@ StoreNode::StoreNode(StoreConfig config, StoreNodeEnv env)
   wal_dir_ = JoinPath(config_.data_dir, "wal");
   snap_dir_ = JoinPath(config_.data_dir, "snap");
   command_config_.requirepass = config_.requirepass;
+  command_config_.max_memory_bytes = config_.maxmemory;
+  command_config_.max_hash_fields = config_.max_hash_fields;
+  command_config_.max_list_elements = config_.max_list_elements;
+  command_config_.max_set_members = config_.max_set_members;
+  command_config_.max_zset_members = config_.max_zset_members;
   start_ms_ = NowMs();
   for (const StoreMember& m : config_.members) directory_.Upsert(m);
+  state_.set_key_listener([this](std::string_view key) { blocking_.KeyTouched(key); });
 }
 
 StoreNode::~StoreNode() = default;
@@ -124,6 +132,8 @@ void StoreNode::Tick() {
   SweepTimeouts();
   ReleaseWaiters();
   MaybePurgeExpired();
+  if (blocking_.size() > 0) blocking_.ExpireDue(NowMs());
+  if (blocking_.HasTouched()) ServeBlocked();
 }
 
 void StoreNode::Step(const raft::Message& m) {
@@ -155,6 +165,7 @@ bool StoreNode::Drain() {
     UpdateInfo();
     ServeReads();
     ReleaseWaiters();
+    ServeBlocked();
     MaybeSnapshot();
   }
   return any;
@@ -520,6 +531,20 @@ void StoreNode::MaybePurgeExpired() {
   }
 }
 
+void StoreNode::ServeBlocked() {
+  if (blocking_.size() == 0) return;
+  if (!IsLeader()) {
+    blocking_.FailAll();
+    return;
+  }
+  const int64_t now = ReadTimeMs();
+  blocking_.ServeReady([this, now](std::string_view key, ValueType type) -> size_t {
+    const KvEntry* e = state_.Find(key, now);
+    if (e == nullptr || e->type != type) return 0;
+    return type == ValueType::kList ? e->list->size() : e->zset->size();
+  });
+}
+
 void StoreNode::UpdateInfo() {
   info_.id = config_.id;
   switch (raft_->role()) {
@@ -552,6 +577,7 @@ void StoreNode::UpdateInfo() {
   info_.tcp_port = config_.client.port;
   info_.uptime_seconds = (NowMs() - start_ms_) / 1000;
   info_.connected_clients = open_connections_;
+  info_.blocked_clients = blocking_.size();
   info_.process_id = env_.process_id;
   info_.members.clear();
   const raft::Membership& membership = raft_->membership();
