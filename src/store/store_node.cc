@@ -134,6 +134,7 @@ void StoreNode::Tick() {
   MaybePurgeExpired();
   if (blocking_.size() > 0) blocking_.ExpireDue(NowMs());
   if (blocking_.HasTouched()) ServeBlocked();
+  info_.blocked_clients = blocking_.size();  // INFO is not only refreshed by a Ready
 }
 
 void StoreNode::Step(const raft::Message& m) {
