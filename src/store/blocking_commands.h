@@ -19,7 +19,8 @@
 namespace nines::store {
 
 inline constexpr std::string_view kErrTimeoutNegative = "ERR timeout is negative";
-inline constexpr std::string_view kErrTimeoutNotFloat = "ERR timeout is not a float or out of range";
+inline constexpr std::string_view kErrTimeoutNotFloat =
+    "ERR timeout is not a float or out of range";
 
 // Redis's getTimeoutFromObjectOrReply in seconds: a float, rounded up to
 // milliseconds; 0 means forever. False with Redis 7.0's error text (one

@@ -569,11 +569,12 @@ void ClientConnection::BlockingPopDone(const std::shared_ptr<Request>& request, 
     return;
   }
   std::weak_ptr<ClientConnection> weak = shared_from_this();
-  request->block_id = waits.Add(
-      BlockedKeys(request->args), BlockedType(request->args[0]), request->block_deadline_ms,
-      [weak, request, seq](BlockWake wake, const std::string& key) {
-        if (auto self = weak.lock()) self->OnBlockWake(request, seq, wake, key);
-      });
+  request->block_id = waits.Add(BlockedKeys(request->args), BlockedType(request->args[0]),
+                                request->block_deadline_ms,
+                                [weak, request, seq](BlockWake wake, const std::string& key) {
+                                  if (auto self = weak.lock())
+                                    self->OnBlockWake(request, seq, wake, key);
+                                });
   if (request->block_id == 0) {
     std::string out;
     AppendError(&out, kErrTooManyBlocked);

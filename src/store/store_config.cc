@@ -88,8 +88,8 @@ std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors
                             std::pair{"max_list_elements", &c.max_list_elements},
                             std::pair{"max_set_members", &c.max_set_members},
                             std::pair{"max_zset_members", &c.max_zset_members}}) {
-    *value = static_cast<uint64_t>(
-        root.Integer(key, static_cast<int64_t>(*value), 1, int64_t{1} << 32));
+    *value =
+        static_cast<uint64_t>(root.Integer(key, static_cast<int64_t>(*value), 1, int64_t{1} << 32));
   }
   c.fsync = root.Bool("fsync", true);
   c.unsafe_no_fsync = root.Bool("unsafe_no_fsync", false);

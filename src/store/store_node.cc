@@ -12,10 +12,10 @@
 #include "raft/codec.h"
 #include "raft/membership.h"
 #include "store/outcome.h"
-#include "store/sorted_set.h"
-#include "store/string_list.h"
 #include "store/snapshot_file.h"
+#include "store/sorted_set.h"
 #include "store/store_plant.h"
+#include "store/string_list.h"
 #include "store/wal_format.h"
 
 namespace nines::store {

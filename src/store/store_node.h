@@ -48,7 +48,7 @@ struct StoreCounters {
   uint64_t snapshots = 0;
   uint64_t snapshots_installed = 0;
   uint64_t client_connections = 0;
-  uint64_t oom_refused = 0;          // writes refused over maxmemory
+  uint64_t oom_refused = 0;            // writes refused over maxmemory
   uint64_t element_limit_refused = 0;  // writes refused at a collection's element bound
 };
 

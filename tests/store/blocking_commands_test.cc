@@ -61,7 +61,8 @@ TEST(BlockingCommandsTest, PopsAndReplyShapes) {
 
   EXPECT_EQ(m.Run({"BZPOPMIN", "z", "0"}), "*-1\r\n");
   m.Run({"ZADD", "z", "1", "one", "2", "two"});
-  EXPECT_EQ(m.Run({"BZPOPMAX", "nothing", "z", "0"}), "*3\r\n" + Bulk("z") + Bulk("two") + Bulk("2"));
+  EXPECT_EQ(m.Run({"BZPOPMAX", "nothing", "z", "0"}),
+            "*3\r\n" + Bulk("z") + Bulk("two") + Bulk("2"));
   EXPECT_EQ(m.Run({"BZPOPMIN", "z", "0"}), "*3\r\n" + Bulk("z") + Bulk("one") + Bulk("1"));
 }
 
@@ -77,7 +78,8 @@ TEST(BlockingCommandsTest, ErrorsInRedisOrder) {
   EXPECT_EQ(m.Run({"BZPOPMIN", "a", "-0.5"}), "-ERR timeout is negative\r\n");
   m.Run({"SET", "s", "v"});
   m.Run({"RPUSH", "l", "v"});
-  const std::string wrong = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+  const std::string wrong =
+      "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
   EXPECT_EQ(m.Run({"BLPOP", "s", "l", "0"}), wrong);
   EXPECT_EQ(m.Run({"BLPOP", "l", "s", "0"}), "*2\r\n" + Bulk("l") + Bulk("v"));
   EXPECT_EQ(m.Run({"BZPOPMIN", "s", "0"}), wrong);
