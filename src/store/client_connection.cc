@@ -437,7 +437,8 @@ void ClientConnection::ExecuteBarrierRead(std::span<const std::string_view> args
 bool ClientConnection::JoinReadGroup(const std::vector<std::string_view>& args, CommandPlan& plan,
                                      uint64_t seq) {
   // The conditions under which Route would start this read's barrier at once.
-  if (!server_->IsLeader() || !retry_queue_.empty() || !parked_.empty() || HasForwardedRequests()) {
+  if (!server_->IsLeader() || !retry_queue_.empty() || !parked_.empty() || blocking_ ||
+      HasForwardedRequests()) {
     return false;
   }
   StoreNode& node = server_->node();
