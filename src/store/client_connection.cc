@@ -531,7 +531,7 @@ bool ClientConnection::ProposeBlockingPop(const std::shared_ptr<Request>& reques
 }
 
 void ClientConnection::BlockingPopDone(const std::shared_ptr<Request>& request, uint64_t seq,
-                                       const KvResult* result, std::string error) {
+                                       const KvResult* result, const std::string& error) {
   if (closed_) return;
   BlockingWaits& waits = server_->node().blocking();
   if (result == nullptr || !PoppedNothing(*result)) {

@@ -132,7 +132,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // key gets a value. False if it cannot be proposed now (as ProposeWrite).
   bool ProposeBlockingPop(const std::shared_ptr<Request>& request, uint64_t seq);
   void BlockingPopDone(const std::shared_ptr<Request>& request, uint64_t seq,
-                       const KvResult* result, std::string error);
+                       const KvResult* result, const std::string& error);
   void OnBlockWake(const std::shared_ptr<Request>& request, uint64_t seq, BlockWake wake,
                    const std::string& key);
   // The blocking request is answered: the requests behind it go on.
