@@ -10,9 +10,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "base/log.h"
 #include "net/tcp.h"
+#include "store/blocking_commands.h"
 #include "store/outcome.h"
 #include "store/resp_writer.h"
 #include "store/store_server.h"
@@ -174,6 +176,7 @@ void ClientConnection::Handle(const std::vector<std::string_view>& received) {
   PrepareCommand(args, session_, context, &plan, &out);
   switch (plan.kind) {
     case PlanKind::kReply:
+      if (out.starts_with("-OOM ")) ++server_->counters().oom_refused;
       if (session_.close_after_reply) closing_ = true;
       Complete(seq, std::move(out));
       return;
@@ -222,6 +225,18 @@ void ClientConnection::Handle(const std::vector<std::string_view>& received) {
   request->plan.pattern = {};
   request->deadline_ms = server_->RequestDeadline();
   if (request->write) request->dedup = dedup;
+  if (request->plan.block && !dedup) {
+    // Waits up to its timeout (and a forwarded one gets a request timeout
+    // more for its reply); never retried once sent (ForwardFailed).
+    request->block = true;
+    const int64_t timeout = request->plan.block_timeout_ms;
+    const int64_t now = server_->NowMs();
+    const int64_t far = std::numeric_limits<int64_t>::max() / 4;
+    request->block_deadline_ms = timeout == 0 || timeout >= far - now ? 0 : now + timeout;
+    request->deadline_ms = request->block_deadline_ms == 0
+                               ? far
+                               : request->deadline_ms + request->plan.block_timeout_ms;
+  }
   Route(std::move(request), seq);
 }
 
@@ -245,7 +260,7 @@ void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq, boo
   // write sent after it). Whatever comes after it waits behind it.
   // An EXEC also waits for the WATCHes before it (forwarded ones are not
   // read barriers of this connection).
-  if (!parked_.empty() || (request->write && barrier_reads_ > 0) ||
+  if (!parked_.empty() || blocking_ || (request->write && barrier_reads_ > 0) ||
       (request->exec && !pending_watches_.empty())) {
     parked_.push_back(Parked{seq, std::move(request)});
     return;
@@ -261,7 +276,9 @@ void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq, boo
     if (request->exec && request->plan.kind != PlanKind::kWrite && !PrepareExec(*request, seq)) {
       return;
     }
-    if (request->write) {
+    if (request->block) {
+      started = ProposeBlockingPop(request, seq);
+    } else if (request->write) {
       started = server_->ProposeWrite(
           request->plan.proposal, &last_write_index_,
           [self, request, seq](const KvResult* result, uint64_t, std::string error) {
@@ -420,7 +437,8 @@ void ClientConnection::ExecuteBarrierRead(std::span<const std::string_view> args
 bool ClientConnection::JoinReadGroup(const std::vector<std::string_view>& args, CommandPlan& plan,
                                      uint64_t seq) {
   // The conditions under which Route would start this read's barrier at once.
-  if (!server_->IsLeader() || !retry_queue_.empty() || !parked_.empty() || HasForwardedRequests()) {
+  if (!server_->IsLeader() || !retry_queue_.empty() || !parked_.empty() || blocking_ ||
+      HasForwardedRequests()) {
     return false;
   }
   StoreNode& node = server_->node();
@@ -493,12 +511,124 @@ void ClientConnection::BarrierDone() {
 }
 
 void ClientConnection::RouteParked() {
-  if (barrier_reads_ > 0 || parked_.empty() || closed_) return;
+  if (barrier_reads_ > 0 || blocking_ || parked_.empty() || closed_) return;
   // In order: the first write is proposed, a read after it starts a barrier
   // that waits for it, and what follows parks again behind that read.
   std::deque<Parked> parked;
   parked.swap(parked_);
   for (Parked& p : parked) Route(std::move(p.request), p.seq, true);
+}
+
+bool ClientConnection::ProposeBlockingPop(const std::shared_ptr<Request>& request, uint64_t seq) {
+  auto self = shared_from_this();
+  const bool started = server_->ProposeWrite(
+      request->plan.proposal, &last_write_index_,
+      [self, request, seq](const KvResult* result, uint64_t, std::string error) {
+        self->BlockingPopDone(request, seq, result, std::move(error));
+      });
+  if (started) blocking_ = request;
+  return started;
+}
+
+void ClientConnection::BlockingPopDone(const std::shared_ptr<Request>& request, uint64_t seq,
+                                       const KvResult* result, const std::string& error) {
+  if (closed_) return;
+  BlockingWaits& waits = server_->node().blocking();
+  if (result == nullptr || !PoppedNothing(*result)) {
+    if (request->block_id != 0) waits.Remove(request->block_id);
+    std::string out;
+    if (result != nullptr) {
+      FormatWriteReply(request->plan, *result, &out);
+    } else {
+      AppendError(&out, error);
+    }
+    FinishBlocking(request, seq, std::move(out));
+    return;
+  }
+  const bool timed_out =
+      request->block_deadline_ms != 0 && server_->NowMs() >= request->block_deadline_ms;
+  if (request->block_id != 0) {
+    // Woken, but the value went to a write proposed before this pop.
+    if (!waits.Rearm(request->block_id)) {
+      std::string out;
+      AppendError(&out, kErrBlockedLeaderLost);
+      FinishBlocking(request, seq, std::move(out));
+    } else if (timed_out) {
+      waits.Remove(request->block_id);
+      FinishBlocking(request, seq, std::string(kBlockTimeoutReply));
+    }
+    return;
+  }
+  if (timed_out) {
+    FinishBlocking(request, seq, std::string(kBlockTimeoutReply));
+    return;
+  }
+  if (!server_->IsLeader()) {
+    std::string out;
+    AppendError(&out, kErrBlockedLeaderLost);
+    FinishBlocking(request, seq, std::move(out));
+    return;
+  }
+  std::weak_ptr<ClientConnection> weak = shared_from_this();
+  request->block_id = waits.Add(BlockedKeys(request->args), BlockedType(request->args[0]),
+                                request->block_deadline_ms,
+                                [weak, request, seq](BlockWake wake, const std::string& key) {
+                                  if (auto self = weak.lock())
+                                    self->OnBlockWake(request, seq, wake, key);
+                                });
+  if (request->block_id == 0) {
+    std::string out;
+    AppendError(&out, kErrTooManyBlocked);
+    FinishBlocking(request, seq, std::move(out));
+  }
+}
+
+void ClientConnection::OnBlockWake(const std::shared_ptr<Request>& request, uint64_t seq,
+                                   BlockWake wake, const std::string& key) {
+  if (closed_) return;
+  if (wake == BlockWake::kTimeout) {
+    FinishBlocking(request, seq, std::string(kBlockTimeoutReply));
+    return;
+  }
+  if (wake == BlockWake::kLeaderLost) {
+    std::string out;
+    AppendError(&out, kErrBlockedLeaderLost);
+    FinishBlocking(request, seq, std::move(out));
+    return;
+  }
+  // kReady: the pop from the key that got a value, proposed now.
+  std::vector<std::string> pop = PopFromKeyArgs(request->args, key);
+  std::vector<std::string_view> pop_args(pop.begin(), pop.end());
+  ClientSession session;  // checked with the client's session when it came
+  session.authenticated = true;
+  CommandPlan plan;
+  std::string out;
+  PrepareCommand(pop_args, session, server_->Context(), &plan, &out);
+  if (plan.kind != PlanKind::kWrite) {
+    server_->node().blocking().Remove(request->block_id);
+    FinishBlocking(request, seq, std::move(out));
+    return;
+  }
+  auto self = shared_from_this();
+  if (!server_->ProposeWrite(
+          std::move(plan.proposal), &last_write_index_,
+          [self, request, seq](const KvResult* result, uint64_t, std::string error) {
+            self->BlockingPopDone(request, seq, result, std::move(error));
+          })) {
+    server_->node().blocking().Remove(request->block_id);
+    AppendError(&out, kErrBlockedLeaderLost);
+    FinishBlocking(request, seq, std::move(out));
+  }
+}
+
+void ClientConnection::FinishBlocking(const std::shared_ptr<Request>& request, uint64_t seq,
+                                      std::string reply) {
+  if (blocking_ == request) blocking_.reset();
+  request->block_id = 0;
+  Complete(seq, std::move(reply));
+  if (!parked_.empty()) {
+    asio::post(server_->io(), [self = shared_from_this()] { self->RouteParked(); });
+  }
 }
 
 void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq, bool retried) {
@@ -544,11 +674,15 @@ void ClientConnection::Forward(std::shared_ptr<Request> request, uint64_t seq, b
       self->ForwardRead();
     });
   }
-  if (request->write && !request->dedup) {
+  // A blocking command goes as it came: the leader blocks it as its own
+  // client (a request id would answer its later pops with its first, empty,
+  // result).
+  const bool with_key = request->write && !request->block;
+  if (with_key && !request->dedup) {
     request->dedup = RequestKey{server_->SelfRaftId(), server_->NextRequestId()};
   }
   const size_t before = fwd_out_.size();
-  EncodeForwarded(request->write ? &*request->dedup : nullptr, request->args, &fwd_out_);
+  EncodeForwarded(with_key ? &*request->dedup : nullptr, request->args, &fwd_out_);
   // The leader takes what this member would (plus the wrapping of a write);
   // a command that grew past that in its re-encoding (an inline command) is
   // refused here, as the leader would, and nothing else on the forwarding
@@ -686,9 +820,18 @@ void ClientConnection::ForwardFailed(const std::string& why) {
   ++server_->counters().forward_failures;
   std::deque<std::pair<uint64_t, std::shared_ptr<Request>>> failed;
   failed.swap(fwd_slots_);
-  // In order, so they reach the next leader in the order they came.
+  // In order, so they reach the next leader in the order they came. A
+  // blocking command the leader had may have popped a value: it is
+  // answered, not sent again (it would pop a second one).
   for (auto& [seq, request] : failed) {
-    if (seq != 0 && request) Retry(request, seq, why);
+    if (seq == 0 || !request) continue;
+    if (request->block && request->sent) {
+      std::string out;
+      AppendError(&out, UnknownOutcomeError(why + " while the client was blocked at the leader"));
+      Complete(seq, std::move(out));
+      continue;
+    }
+    Retry(request, seq, why);
   }
 }
 
@@ -772,6 +915,8 @@ void ClientConnection::Flush() {
 void ClientConnection::Close() {
   if (closed_) return;
   closed_ = true;
+  if (blocking_ && blocking_->block_id != 0) server_->node().blocking().Remove(blocking_->block_id);
+  blocking_.reset();
   asio::error_code ignored;
   socket_.close(ignored);
   if (fwd_) fwd_->close(ignored);

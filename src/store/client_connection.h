@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "store/blocking_waits.h"
 #include "store/commands.h"
 #include "store/request_dedup.h"
 #include "store/resp_parser.h"
@@ -60,6 +61,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     bool watch = false;
     std::vector<std::string> watch_keys;
     std::shared_ptr<WatchList> watch_target;
+    // BLPOP & co. (plan.block): when its wait ends (0: forever), and its id
+    // in the node's BlockingWaits while blocked there.
+    bool block = false;
+    int64_t block_deadline_ms = 0;
+    uint64_t block_id = 0;
   };
 
   // Reads that wait for one read barrier together: every one joined while
@@ -121,6 +127,16 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // A barrier of this connection's reads was served (or failed): once none
   // waits, the parked requests are routed again, in order.
   void BarrierDone();
+  // A blocking command on the leader: proposes its pop; finding nothing, the
+  // client blocks (StoreNode::blocking) and the pop is proposed again when a
+  // key gets a value. False if it cannot be proposed now (as ProposeWrite).
+  bool ProposeBlockingPop(const std::shared_ptr<Request>& request, uint64_t seq);
+  void BlockingPopDone(const std::shared_ptr<Request>& request, uint64_t seq,
+                       const KvResult* result, const std::string& error);
+  void OnBlockWake(const std::shared_ptr<Request>& request, uint64_t seq, BlockWake wake,
+                   const std::string& key);
+  // The blocking request is answered: the requests behind it go on.
+  void FinishBlocking(const std::shared_ptr<Request>& request, uint64_t seq, std::string reply);
   void Forward(std::shared_ptr<Request> request, uint64_t seq, bool retried);
   void ForwardRead();
   void ForwardFlush();
@@ -165,6 +181,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // the requests parked behind them: a write (and all after it) waits until
   // every earlier read was executed.
   int barrier_reads_ = 0;
+  // The blocking command this connection waits on at the leader (Redis
+  // blocks the whole client: later requests park behind it), if any.
+  std::shared_ptr<Request> blocking_;
   struct Parked {
     uint64_t seq = 0;
     std::shared_ptr<Request> request;

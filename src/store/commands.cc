@@ -32,6 +32,18 @@ std::string Upper(std::string_view s) {
   return out;
 }
 
+// Redis's bytesToHuman: "512B", "1.50K", "2.00M", ...
+std::string BytesToHuman(uint64_t n) {
+  if (n < 1024) return fmt::format("{}B", n);
+  const char* units = "KMGTPE";
+  double value = static_cast<double>(n) / 1024;
+  for (int i = 0; i < 5 && value >= 1024; ++i) {
+    value /= 1024;
+    ++units;
+  }
+  return fmt::format("{:.2f}{}", value, *units);
+}
+
 void Reply(CommandCall& call) {
   call.plan.kind = PlanKind::kReply;
 }
@@ -68,6 +80,19 @@ bool CheckValue(CommandCall& call, std::string_view value) {
   return false;
 }
 
+// The element bound a write command carries (KvCommand::integer, see
+// KvWriter::OverElementLimit): the one of the type its name says it grows.
+uint64_t ElementBound(const CommandConfig& config, std::string_view name) {
+  if (name.starts_with("bz") || name.starts_with('z')) return config.max_zset_members;
+  if (name.starts_with('h')) return config.max_hash_fields;
+  if (name.starts_with('l') || name.starts_with("rpush") || name == "rpoplpush" ||
+      name == "blmove" || name == "brpoplpush") {
+    return config.max_list_elements;
+  }
+  if (name.starts_with('s')) return config.max_set_members;
+  return 0;
+}
+
 // The prepare of commands replicated as they came (KvOp::kCommand): checks
 // the sizes of keys (at the spec's key positions) and of every other
 // argument, then proposes the name and arguments for the spec's apply.
@@ -90,6 +115,7 @@ void ProposeAsCommand(CommandCall& call) {
   KvCommand command;
   command.op = KvOp::kCommand;
   command.number = call.context.config->max_value_bytes;
+  command.integer = static_cast<int64_t>(ElementBound(*call.context.config, spec.name));
   command.args.assign(call.args.begin(), call.args.end());
   command.args[0] = spec.name.substr(spec.name.find('|') + 1);  // lower case
   Propose(call, command);
@@ -673,12 +699,18 @@ void InfoRead(const ReadCall& call, const KvState& state) {
   }
   if (wanted("clients", true)) {
     section("Clients");
-    text += fmt::format("connected_clients:{}\r\n", info.connected_clients);
+    text += fmt::format("connected_clients:{}\r\nblocked_clients:{}\r\n", info.connected_clients,
+                        info.blocked_clients);
   }
   if (wanted("memory", true)) {
     section("Memory");
-    text += fmt::format("used_memory:{}\r\nused_memory_dataset:{}\r\n", state.memory_bytes(),
-                        state.memory_bytes());
+    // The store's own accounting of its data (KvState::memory_bytes), not
+    // the process's: what maxmemory is compared with.
+    const uint64_t max = call.context.config->max_memory_bytes;
+    text += fmt::format(
+        "used_memory:{0}\r\nused_memory_human:{1}\r\nused_memory_dataset:{0}\r\n"
+        "maxmemory:{2}\r\nmaxmemory_human:{3}\r\nmaxmemory_policy:noeviction\r\n",
+        state.memory_bytes(), BytesToHuman(state.memory_bytes()), max, BytesToHuman(max));
   }
   if (wanted("replication", true)) {
     section("Replication");
@@ -965,7 +997,11 @@ const CommandSpec* CheckCommand(std::span<const std::string_view> args,
     *error = kErrNoAuth;
     return nullptr;
   }
+  // Decided by the leader alone, before it proposes (a follower forwards
+  // the write; its own copy may lag): apply never looks at memory, so no two
+  // members can decide differently.
   if ((spec->flags & kCmdDenyOom) && context.config->max_memory_bytes != 0 &&
+      context.info->role == "leader" &&
       context.used_memory_bytes > context.config->max_memory_bytes) {
     *error = kErrOom;
     return nullptr;
@@ -997,7 +1033,7 @@ std::span<const CommandSpec> AllCommands() {
   static const std::vector<CommandSpec>* all = [] {
     auto* v = new std::vector<CommandSpec>(std::begin(kCommands), std::end(kCommands));
     for (auto group : {HashCommands(), SetCommands(), KeyspaceCommands(), ListCommands(),
-                       ZsetCommands(), TransactionCommands()}) {
+                       ZsetCommands(), TransactionCommands(), BlockingCommands()}) {
       v->insert(v->end(), group.begin(), group.end());
     }
     std::sort(v->begin(), v->end(),
@@ -1058,6 +1094,8 @@ void PrepareCommand(std::span<const std::string_view> args, ClientSession& sessi
   plan->reply = WriteReply::kDirect;
   plan->type_matches = true;
   plan->scan_by_type = false;
+  plan->block = false;
+  plan->block_timeout_ms = 0;
   ReplyWriter w(out);
 
   std::string error;

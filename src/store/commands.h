@@ -91,6 +91,7 @@ struct ServerInfo {
   int tcp_port = 0;
   int64_t uptime_seconds = 0;
   uint64_t connected_clients = 0;
+  uint64_t blocked_clients = 0;  // BLPOP & co. waiting on this leader
   int64_t process_id = 0;
   std::vector<MemberInfo> members;  // every member but this one
 };
@@ -103,6 +104,12 @@ struct CommandConfig {
   // refused with Redis's OOM error; 0 = no limit. Checked when a command is
   // prepared, against CommandContext::used_memory_bytes.
   uint64_t max_memory_bytes = 0;
+  // The most elements of one collection (store.toml max_*; carried in each
+  // write so every member applies the leader's bound).
+  uint64_t max_hash_fields = 16u << 20;
+  uint64_t max_list_elements = 16u << 20;
+  uint64_t max_set_members = 16u << 20;
+  uint64_t max_zset_members = 16u << 20;
 };
 
 struct CommandContext {
@@ -131,6 +138,11 @@ struct CommandPlan {
   bool linearizable = true;           // kRead: needs the read barrier
   std::string proposal;               // kWrite: the encoded KvCommand
   WriteReply reply = WriteReply::kDirect;
+  // kWrite of a blocking command (BLPOP, ...): the connection blocks the
+  // client on the leader when the pop finds nothing (blocking_commands.h);
+  // block_timeout_ms 0 waits forever.
+  bool block = false;
+  int64_t block_timeout_ms = 0;
   // kRead parameters checked by PrepareCommand (SCAN).
   uint64_t cursor = 0;
   uint64_t count = 0;

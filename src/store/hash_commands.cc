@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_set>
 
 #include "store/command_args.h"
 #include "store/command_groups.h"
@@ -32,8 +33,22 @@ KvEntry* HashForWrite(KvWriter& w, std::string_view key) {
 
 // ------------------------------------------------------------ applies
 
+// True if adding the fields args[first], args[first + step], ... would take
+// the hash at key past the element bound.
+bool HashOverLimit(KvWriter& w, std::string_view key, Args args, size_t first, size_t step) {
+  bool wrong = false;
+  const KvEntry* e = w.FindTyped(key, ValueType::kHash, &wrong);
+  if (wrong) return false;  // WRONGTYPE comes first
+  std::unordered_set<std::string_view> added;
+  for (size_t i = first; i < args.size(); i += step) {
+    if (e == nullptr || e->hash->Get(args[i]) == nullptr) added.insert(args[i]);
+  }
+  return w.OverElementLimit((e ? e->hash->size() : 0) + added.size());
+}
+
 KvResult HSetApply(KvWriter& w, Args args) {
   if (args.size() % 2 == 1) return KvResult::Error(WrongArityError(args[0]));
+  if (HashOverLimit(w, args[1], args, 2, 2)) return w.ElementLimitError(ValueType::kHash);
   KvEntry* e = HashForWrite(w, args[1]);
   if (e == nullptr) return WrongTypeResult();
   int64_t created = 0;
@@ -43,6 +58,7 @@ KvResult HSetApply(KvWriter& w, Args args) {
 }
 
 KvResult HSetNxApply(KvWriter& w, Args args) {
+  if (HashOverLimit(w, args[1], args.first(3), 2, 2)) return w.ElementLimitError(ValueType::kHash);
   KvEntry* e = HashForWrite(w, args[1]);
   if (e == nullptr) return WrongTypeResult();
   if (e->hash->Get(args[2]) != nullptr) return KvResult::Integer(0);  // the hash existed

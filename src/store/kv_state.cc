@@ -632,14 +632,33 @@ KvResult KvState::ApplyTyped(uint64_t index, const KvCommand& c, uint64_t seed) 
     // error on every member of the same version.
     return KvResult::Error(fmt::format("ERR unknown replicated command '{}'", c.args[0]));
   }
-  KvWriter writer(this, index, c.number, seed);
+  KvWriter writer(this, index, c.number, seed, static_cast<uint64_t>(c.integer));
   return apply(writer, c.args);
 }
 
 // ---------------------------------------------------------------- writer
 
-KvWriter::KvWriter(KvState* state, uint64_t index, uint64_t max_value_bytes, uint64_t seed)
-    : state_(state), index_(index), max_value_bytes_(max_value_bytes), rng_(seed) {}
+KvWriter::KvWriter(KvState* state, uint64_t index, uint64_t max_value_bytes, uint64_t seed,
+                   uint64_t max_elements)
+    : state_(state),
+      index_(index),
+      max_value_bytes_(max_value_bytes),
+      rng_(seed),
+      max_elements_(max_elements) {}
+
+KvResult KvWriter::ElementLimitError(ValueType type) {
+  ++state_->element_limit_refusals_;
+  const char* what = type == ValueType::kHash   ? "hash fields"
+                     : type == ValueType::kList ? "list elements"
+                     : type == ValueType::kSet  ? "set members"
+                                                : "zset members";
+  const char* key = type == ValueType::kHash   ? "max_hash_fields"
+                    : type == ValueType::kList ? "max_list_elements"
+                    : type == ValueType::kSet  ? "max_set_members"
+                                               : "max_zset_members";
+  return KvResult::Error(
+      fmt::format("ERR too many {}: the limit is {} ({} in store.toml)", what, max_elements_, key));
+}
 
 int64_t KvWriter::now_ms() const {
   return state_->clock_ms_;
@@ -660,6 +679,7 @@ KvEntry* KvWriter::Create(std::string_view key, ValueType type) {
   auto it = state_->Upsert(key);
   ResetValue(&it->second, type);
   it->second.version = index_;
+  if (state_->key_listener_) state_->key_listener_(key);
   return &it->second;
 }
 
@@ -667,6 +687,7 @@ void KvWriter::Changed(std::string_view key, KvEntry* e) {
   e->version = index_;
   state_->Settle(*e);
   if (IsEmptyCollection(*e)) state_->Erase(state_->map_.find(key));
+  if (state_->key_listener_) state_->key_listener_(key);
 }
 
 void KvWriter::Erase(std::string_view key) {
@@ -700,6 +721,7 @@ void KvWriter::Rename(std::string_view from, std::string_view to) {
   state_->memory_bytes_ += moved->first.size();
   state_->SetExpiry(moved, expire_at);
   moved->second.version = index_;
+  if (state_->key_listener_) state_->key_listener_(to);
 }
 
 void KvWriter::EraseAll() {

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <span>
@@ -109,12 +110,19 @@ class KvState;
 class KvWriter {
  public:
   // seed: of Random (the log index; a transaction's commands each get their own).
-  KvWriter(KvState* state, uint64_t index, uint64_t max_value_bytes, uint64_t seed);
+  KvWriter(KvState* state, uint64_t index, uint64_t max_value_bytes, uint64_t seed,
+           uint64_t max_elements = 0);
   uint64_t index() const { return index_; }
   int64_t now_ms() const;  // the log time (clock_ms after this command's stamp)
   // The largest string value allowed (carried in the command: the same limit
   // on every member).
   uint64_t max_value_bytes() const { return max_value_bytes_; }
+  // The most elements the collection this command grows may hold (carried in
+  // the command, KvCommand::integer: the leader's max_*_elements for the
+  // command's type; 0 = no bound, as in entries written before it existed).
+  bool OverElementLimit(uint64_t size) const { return max_elements_ != 0 && size > max_elements_; }
+  // The error for a write refused by OverElementLimit (counted).
+  KvResult ElementLimitError(ValueType type);
 
   // The live entry (an expired one is removed first), or nullptr.
   KvEntry* Find(std::string_view key);
@@ -141,6 +149,7 @@ class KvWriter {
   uint64_t index_;
   uint64_t max_value_bytes_;
   uint64_t rng_;
+  uint64_t max_elements_;
 };
 
 // Applies one command replicated as KvOp::kCommand; args[0] is its lower-case
@@ -208,6 +217,14 @@ class KvState {
   size_t keys_with_expiry() const { return expiry_.size(); }
   // Keys plus ValueBytes of every value (the memory accounting hook).
   uint64_t memory_bytes() const { return memory_bytes_; }
+  // Writes refused at a collection's element bound (KvWriter::ElementLimitError).
+  uint64_t element_limit_refusals() const { return element_limit_refusals_; }
+  // Called with a key after a command changed (or renamed onto) it: the
+  // leader's blocked clients (blocking_waits.h) look at it. Not replicated
+  // state: each member sets its own; null by default.
+  void set_key_listener(std::function<void(std::string_view key)> listener) {
+    key_listener_ = std::move(listener);
+  }
   const RequestDedup& dedup() const { return dedup_; }
   const KeyTombstones& tombstones() const { return tombstones_; }
 
@@ -265,6 +282,8 @@ class KvState {
   std::set<std::pair<int64_t, std::string_view>> expiry_;
   uint64_t applied_index_ = 0;
   int64_t clock_ms_ = 0;
+  std::function<void(std::string_view)> key_listener_;
+  uint64_t element_limit_refusals_ = 0;
   uint64_t memory_bytes_ = 0;  // keys + charged value bytes, a rough measure for INFO
   KvCommand scratch_;          // reused by Apply to avoid allocations
   KvResult dedup_result_;      // the repeat's result AppliedBefore returns

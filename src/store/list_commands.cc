@@ -63,10 +63,11 @@ KvResult ListPushApply(KvWriter& w, std::span<const std::string_view> args) {
   bool wrong_type = false;
   KvEntry* e = w.FindTyped(args[1], ValueType::kList, &wrong_type);
   if (wrong_type) return WrongType();
-  if (e == nullptr) {
-    if (only_existing) return KvResult::Integer(0);
-    e = w.Create(args[1], ValueType::kList);
+  if (e == nullptr && only_existing) return KvResult::Integer(0);
+  if (w.OverElementLimit((e ? e->list->size() : 0) + (args.size() - 2))) {
+    return w.ElementLimitError(ValueType::kList);
   }
+  if (e == nullptr) e = w.Create(args[1], ValueType::kList);
   for (size_t i = 2; i < args.size(); ++i) {
     if (left) {
       e->list->PushFront(args[i]);
@@ -141,6 +142,7 @@ KvResult LInsertApply(KvWriter& w, std::span<const std::string_view> args) {
   KvEntry* e = w.FindTyped(args[1], ValueType::kList, &wrong_type);
   if (wrong_type) return WrongType();
   if (e == nullptr) return KvResult::Integer(0);
+  if (w.OverElementLimit(e->list->size() + 1)) return w.ElementLimitError(ValueType::kList);
   if (!e->list->Insert(before, args[3], args[4])) return KvResult::Integer(-1);
   const auto length = static_cast<int64_t>(e->list->size());
   w.Changed(args[1], e);
@@ -188,6 +190,10 @@ KvResult LMoveApply(KvWriter& w, std::span<const std::string_view> args) {
   if (source == nullptr) return KvResult::Nil();
   KvEntry* destination = w.FindTyped(destination_key, ValueType::kList, &wrong_type);
   if (wrong_type) return WrongType();
+  if (source != destination && destination != nullptr &&
+      w.OverElementLimit(destination->list->size() + 1)) {
+    return w.ElementLimitError(ValueType::kList);
+  }
   std::string value = from_left ? source->list->PopFront() : source->list->PopBack();
   if (destination == nullptr) destination = w.Create(destination_key, ValueType::kList);
   if (to_left) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_set>
 
 #include "store/command_args.h"
 #include "store/command_groups.h"
@@ -90,6 +91,16 @@ std::vector<std::string_view> Combine(SetOp op, std::vector<const SetValue*> set
 // ------------------------------------------------------------ applies
 
 KvResult SAddApply(KvWriter& w, Args args) {
+  bool wrong = false;
+  if (const KvEntry* found = w.FindTyped(args[1], ValueType::kSet, &wrong); !wrong) {
+    std::unordered_set<std::string_view> added;
+    for (size_t i = 2; i < args.size(); ++i) {
+      if (!(found && found->set->Contains(args[i]))) added.insert(args[i]);
+    }
+    if (w.OverElementLimit((found ? found->set->size() : 0) + added.size())) {
+      return w.ElementLimitError(ValueType::kSet);
+    }
+  }
   KvEntry* e = SetForWrite(w, args[1]);
   if (e == nullptr) return WrongTypeResult();
   int64_t added = 0;
@@ -153,6 +164,9 @@ KvResult SMoveApply(KvWriter& w, Args args) {
   if (src == nullptr && !wrong_src) return KvResult::Integer(0);
   if (wrong_src || wrong_dst) return WrongTypeResult();
   if (args[1] == args[2]) return KvResult::Integer(src->set->Contains(args[3]) ? 1 : 0);
+  if (dst != nullptr && !dst->set->Contains(args[3]) && w.OverElementLimit(dst->set->size() + 1)) {
+    return w.ElementLimitError(ValueType::kSet);
+  }
   if (!src->set->Erase(args[3])) return KvResult::Integer(0);
   w.Changed(args[1], src);
   if (dst == nullptr) dst = w.Create(args[2], ValueType::kSet);
@@ -169,6 +183,7 @@ KvResult StoreResult(KvWriter& w, Args args, SetOp op) {
   };
   if (!CollectSets(args.subspan(2), lookup, &sets)) return WrongTypeResult();
   std::vector<std::string_view> members = Combine(op, sets);
+  if (w.OverElementLimit(members.size())) return w.ElementLimitError(ValueType::kSet);
   std::vector<std::string> copies(members.begin(), members.end());  // dst may be a source
   w.Erase(args[1]);
   if (copies.empty()) return KvResult::Integer(0);

@@ -79,6 +79,18 @@ std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors
   c.metrics_without_auth = root.Bool("metrics_without_auth", false);
   c.max_request_bytes = static_cast<uint64_t>(root.Integer(
       "max_request_bytes", static_cast<int64_t>(c.max_request_bytes), 1024, 1ll << 30));
+  c.maxmemory = static_cast<uint64_t>(root.Integer("maxmemory", 0, 0, 1ll << 50));
+  c.maxmemory_policy = root.String("maxmemory_policy", c.maxmemory_policy);
+  if (c.maxmemory_policy != "noeviction") {
+    root.ErrorAt("maxmemory_policy", "'maxmemory_policy' must be \"noeviction\" (the only policy)");
+  }
+  for (auto [key, value] : {std::pair{"max_hash_fields", &c.max_hash_fields},
+                            std::pair{"max_list_elements", &c.max_list_elements},
+                            std::pair{"max_set_members", &c.max_set_members},
+                            std::pair{"max_zset_members", &c.max_zset_members}}) {
+    *value =
+        static_cast<uint64_t>(root.Integer(key, static_cast<int64_t>(*value), 1, int64_t{1} << 32));
+  }
   c.fsync = root.Bool("fsync", true);
   c.unsafe_no_fsync = root.Bool("unsafe_no_fsync", false);
   if (!c.fsync && !c.unsafe_no_fsync) {

@@ -50,6 +50,15 @@ struct StoreConfig {
   // Leaves GET /status and GET /metrics open when a password is set (monitoring).
   bool metrics_without_auth = false;
   uint64_t max_request_bytes = 64u << 20;
+  // Limits (docs/store.md "Limits"): maxmemory bytes of data (keys and
+  // values, KvState::memory_bytes), 0 = none, policy noeviction only; and
+  // the most elements one hash, list, set or sorted set may hold.
+  uint64_t maxmemory = 0;
+  std::string maxmemory_policy = "noeviction";
+  uint64_t max_hash_fields = 16u << 20;
+  uint64_t max_list_elements = 16u << 20;
+  uint64_t max_set_members = 16u << 20;
+  uint64_t max_zset_members = 16u << 20;
   // fsync is turned off only by unsafe_no_fsync = true (as etcd's
   // --unsafe-no-fsync); `fsync = false` alone is a config error.
   bool fsync = true;

@@ -294,7 +294,20 @@ std::string StoreServer::MetricsText() const {
   gauge("nines_store_commit_index", "commit index", node_->commit_index());
   gauge("nines_store_applied_index", "applied index", node_->applied_index());
   gauge("nines_store_keys", "stored keys", state().stored_keys());
-  gauge("nines_store_memory_bytes", "keys + values bytes", state().memory_bytes());
+  gauge("nines_store_memory_bytes",
+        "the store's accounting of its data: keys + values bytes (INFO used_memory)",
+        state().memory_bytes());
+  gauge("nines_store_maxmemory_bytes", "maxmemory (store.toml), 0 = no limit",
+        node_->config().maxmemory);
+  gauge("nines_store_blocked_clients", "clients blocked by BLPOP & co. on this member",
+        node_->blocking().size());
+  counter("nines_store_oom_refused_total",
+          "writes refused with -OOM (over maxmemory, decided by the leader)",
+          counters_.oom_refused);
+  counter("nines_store_element_limit_refused_total",
+          "writes refused at a collection's element bound (max_*_elements), counted by every "
+          "member as it applies them",
+          state().element_limit_refusals());
   gauge("nines_store_client_connections", "open RESP connections", node_->open_connections());
   gauge("nines_store_pending_reads", "linearizable reads waiting for their read barrier",
         node_->pending_reads());

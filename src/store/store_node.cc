@@ -13,7 +13,9 @@
 #include "raft/membership.h"
 #include "store/outcome.h"
 #include "store/snapshot_file.h"
+#include "store/sorted_set.h"
 #include "store/store_plant.h"
+#include "store/string_list.h"
 #include "store/wal_format.h"
 
 namespace nines::store {
@@ -41,10 +43,16 @@ StoreNode::StoreNode(StoreConfig config, StoreNodeEnv env)
   wal_dir_ = JoinPath(config_.data_dir, "wal");
   snap_dir_ = JoinPath(config_.data_dir, "snap");
   command_config_.requirepass = config_.requirepass;
+  command_config_.max_memory_bytes = config_.maxmemory;
+  command_config_.max_hash_fields = config_.max_hash_fields;
+  command_config_.max_list_elements = config_.max_list_elements;
+  command_config_.max_set_members = config_.max_set_members;
+  command_config_.max_zset_members = config_.max_zset_members;
   start_ms_ = NowMs();
   for (const StoreMember& m : config_.members) directory_.Upsert(m);
   snapshot_runner_ = env_.snapshot_runner;
   if (!snapshot_runner_) snapshot_runner_ = std::make_shared<InlineSnapshotRunner>();
+  state_.set_key_listener([this](std::string_view key) { blocking_.KeyTouched(key); });
 }
 
 StoreNode::~StoreNode() {
@@ -129,6 +137,9 @@ void StoreNode::Tick() {
   ReleaseWaiters();
   MaybePurgeExpired();
   MaybeSnapshot();  // notices a background snapshot that finished
+  if (blocking_.size() > 0) blocking_.ExpireDue(NowMs());
+  if (blocking_.HasTouched()) ServeBlocked();
+  info_.blocked_clients = blocking_.size();  // INFO is not only refreshed by a Ready
 }
 
 void StoreNode::Step(const raft::Message& m) {
@@ -160,6 +171,7 @@ bool StoreNode::Drain() {
     UpdateInfo();
     ServeReads();
     ReleaseWaiters();
+    ServeBlocked();
     MaybeSnapshot();
   }
   return any;
@@ -501,6 +513,20 @@ void StoreNode::MaybePurgeExpired() {
   }
 }
 
+void StoreNode::ServeBlocked() {
+  if (blocking_.size() == 0) return;
+  if (!IsLeader()) {
+    blocking_.FailAll();
+    return;
+  }
+  const int64_t now = ReadTimeMs();
+  blocking_.ServeReady([this, now](std::string_view key, ValueType type) -> size_t {
+    const KvEntry* e = state_.Find(key, now);
+    if (e == nullptr || e->type != type) return 0;
+    return type == ValueType::kList ? e->list->size() : e->zset->size();
+  });
+}
+
 void StoreNode::UpdateInfo() {
   info_.id = config_.id;
   switch (raft_->role()) {
@@ -533,6 +559,7 @@ void StoreNode::UpdateInfo() {
   info_.tcp_port = config_.client.port;
   info_.uptime_seconds = (NowMs() - start_ms_) / 1000;
   info_.connected_clients = open_connections_;
+  info_.blocked_clients = blocking_.size();
   info_.process_id = env_.process_id;
   info_.members.clear();
   const raft::Membership& membership = raft_->membership();

@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "raft/raft.h"
 #include "raft/storage.h"
+#include "store/blocking_waits.h"
 #include "store/commands.h"
 #include "store/file.h"
 #include "store/kv_state.h"
@@ -50,6 +51,8 @@ struct StoreCounters {
   uint64_t snapshot_failures = 0;  // jobs that failed (retried later)
   uint64_t snapshots_installed = 0;
   uint64_t client_connections = 0;
+  uint64_t oom_refused = 0;            // writes refused over maxmemory
+  uint64_t element_limit_refused = 0;  // writes refused at a collection's element bound
 };
 
 // What a StoreNode needs from the world. A simulation passes its own.
@@ -151,6 +154,10 @@ class StoreNode {
   int64_t ReadTimeMs() const { return log_clock_.ReadTime(state_.clock_ms()); }
   CommandContext Context() const;
   StoreCounters& counters() { return counters_; }
+  // The clients blocked by BLPOP & co. on this leader (blocking_waits.h):
+  // served after each apply, timed out by the tick, all answered when
+  // leadership is lost.
+  BlockingWaits& blocking() { return blocking_; }
   const StoreCounters& counters() const { return counters_; }
   uint64_t NextClientId() { return ++next_client_id_; }
   void ConnectionOpened();
@@ -239,6 +246,8 @@ class StoreNode {
   void Persist(const raft::Ready& rd);
   void ApplyEntry(const raft::Entry& e);
   void ServeReads();
+  // Leader: wakes the blocked clients whose keys got values; else answers them all.
+  void ServeBlocked();
   // The pending writes whose entries this Ready cuts off the log (a
   // received snapshot, or a later leader's entries from `first` on): they
   // will not be applied from this log, so they are answered -UNKNOWN now
@@ -320,6 +329,7 @@ class StoreNode {
   StoreCounters counters_;
   uint64_t open_connections_ = 0;
   uint64_t next_client_id_ = 0;
+  BlockingWaits blocking_;
 };
 
 }  // namespace nines::store

@@ -406,8 +406,10 @@ const SortedSet* FindZset(const ReadCall& call, const KvState& state, std::strin
 }
 
 // Stores result under key (replacing whatever it held) or deletes the key
-// if the result is empty, as the STORE commands do. Returns the size.
+// if the result is empty, as the STORE commands do. Returns the size, or -1
+// (nothing changed) when the result is over the element bound.
 int64_t StoreResult(KvWriter& w, std::string_view key, std::unique_ptr<SortedSet> result) {
+  if (w.OverElementLimit(result->size())) return -1;
   w.Erase(key);
   const auto size = static_cast<int64_t>(result->size());
   if (size == 0) return 0;
@@ -466,6 +468,13 @@ KvResult ZAddApply(KvWriter& w, std::span<const std::string_view> args) {
   bool wrong_type = false;
   KvEntry* e = w.FindTyped(key, ValueType::kZset, &wrong_type);
   if (wrong_type) return Error(kErrWrongType);
+  if (!xx) {
+    uint64_t size = e ? e->zset->size() : 0;
+    for (size_t j = 0; j < pairs; ++j) {
+      size += e == nullptr || e->zset->Find(args[score_index + 1 + j * 2]) == nullptr;
+    }
+    if (w.OverElementLimit(size)) return w.ElementLimitError(ValueType::kZset);
+  }
   int64_t added = 0;
   int64_t updated = 0;
   int64_t processed = 0;
@@ -591,7 +600,8 @@ KvResult ZSetOpStoreApply(KvWriter& w, std::span<const std::string_view> args) {
       &request, &sources);
   if (!error.empty()) return KvResult::Error(std::move(error));
   auto result = ComputeSetOp(request.op, std::move(sources), request.aggregate, true);
-  return KvResult::Integer(StoreResult(w, args[1], std::move(result)));
+  const int64_t stored = StoreResult(w, args[1], std::move(result));
+  return stored < 0 ? w.ElementLimitError(ValueType::kZset) : KvResult::Integer(stored);
 }
 
 KvResult ZRangeStoreApply(KvWriter& w, std::span<const std::string_view> args) {
@@ -604,7 +614,8 @@ KvResult ZRangeStoreApply(KvWriter& w, std::span<const std::string_view> args) {
   if (source != nullptr) {
     for (const Node* x : SelectRange(*source->zset, q)) result->Insert(x->member, x->score);
   }
-  return KvResult::Integer(StoreResult(w, args[1], std::move(result)));
+  const int64_t stored = StoreResult(w, args[1], std::move(result));
+  return stored < 0 ? w.ElementLimitError(ValueType::kZset) : KvResult::Integer(stored);
 }
 
 // ------------------------------------------------------------ reads
