@@ -15,6 +15,13 @@ int Lower(int c) {
   return std::tolower(static_cast<unsigned char>(c));
 }
 
+// A byte as Redis compares it in a range where char is signed (x86-64):
+// 0x80..0xff are -128..-1 (ranges like [a-\xff] depend on it).
+int SignedValue(char c) {
+  const int u = static_cast<unsigned char>(c);
+  return u >= 128 ? u - 256 : u;
+}
+
 // p/plen: the pattern left; s/slen: the text left. Chars are read as
 // (signed) char, as Redis does.
 bool Match(const char* p, int plen, const char* s, int slen, bool nocase, bool* skip_longer,
@@ -61,9 +68,9 @@ bool Match(const char* p, int plen, const char* s, int slen, bool nocase, bool* 
             ++plen;
             break;
           } else if (plen >= 3 && p[1] == '-') {
-            int start = p[0];
-            int end = p[2];
-            int c = s[0];
+            int start = SignedValue(p[0]);
+            int end = SignedValue(p[2]);
+            int c = SignedValue(s[0]);
             if (start > end) std::swap(start, end);
             if (nocase) {
               start = Lower(start);
