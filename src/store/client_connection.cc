@@ -16,6 +16,7 @@
 #include "net/tcp.h"
 #include "store/blocking_commands.h"
 #include "store/outcome.h"
+#include "store/pubsub_commands.h"
 #include "store/resp_writer.h"
 #include "store/store_server.h"
 #include "store/transaction_commands.h"
@@ -190,6 +191,9 @@ void ClientConnection::Handle(const std::vector<std::string_view>& received) {
       break;
     case PlanKind::kWrite:
       break;
+    case PlanKind::kPubSub:
+      Complete(seq, RunPubSub(args, plan));
+      return;
     case PlanKind::kExec: {
       auto request = std::make_shared<Request>();
       request->exec = true;
@@ -238,6 +242,57 @@ void ClientConnection::Handle(const std::vector<std::string_view>& received) {
                                : request->deadline_ms + request->plan.block_timeout_ms;
   }
   Route(std::move(request), seq);
+}
+
+std::string ClientConnection::RunPubSub(std::span<const std::string_view> args,
+                                        const CommandPlan& plan) {
+  std::string out;
+  PubSubCall call;
+  call.args = args;
+  call.spec = plan.spec;
+  call.registry = &server_->pubsub();
+  call.client = this;
+  call.publish = [this](std::string_view channel, std::string_view message) {
+    return server_->Publish(channel, message);
+  };
+  call.out = &out;
+  ExecutePubSub(call);
+  session_.pubsub_subscriptions = server_->pubsub().SubscriptionCount(this);
+  if (session_.pubsub_subscriptions == 0) pubsub_soft_since_ms_ = -1;
+  return out;
+}
+
+void ClientConnection::Push(std::string_view frame) {
+  if (closed_ || closing_) return;
+  if (slots_.empty()) {
+    out_.append(frame);
+  } else {
+    Complete(AddSlot(), std::string(frame));  // behind the replies still due
+  }
+  if (OverOutputLimit()) {
+    ++server_->pubsub_counters().output_limit_closes;
+    LogWarn("store", "client {} closed for overcoming of the pubsub output buffer limit ({} bytes)",
+            session_.id, out_.size() + writing_.size());
+    Close();
+    return;
+  }
+  if (!handling_input_) ScheduleFlush();
+}
+
+bool ClientConnection::OverOutputLimit() {
+  const StoreConfig& config = server_->config();
+  uint64_t pending = out_.size() + writing_.size();
+  for (const Slot& slot : slots_) pending += slot.reply.size();
+  if (config.pubsub_output_hard_bytes != 0 && pending >= config.pubsub_output_hard_bytes) {
+    return true;
+  }
+  if (config.pubsub_output_soft_bytes == 0 || pending < config.pubsub_output_soft_bytes) {
+    pubsub_soft_since_ms_ = -1;
+    return false;
+  }
+  const int64_t now = server_->NowMs();
+  if (pubsub_soft_since_ms_ < 0) pubsub_soft_since_ms_ = now;
+  return now - pubsub_soft_since_ms_ > int64_t{config.pubsub_output_soft_seconds} * 1000;
 }
 
 void ClientConnection::Route(std::shared_ptr<Request> request, uint64_t seq, bool retried) {
@@ -917,6 +972,7 @@ void ClientConnection::Close() {
   closed_ = true;
   if (blocking_ && blocking_->block_id != 0) server_->node().blocking().Remove(blocking_->block_id);
   blocking_.reset();
+  server_->pubsub().RemoveClient(this);
   asio::error_code ignored;
   socket_.close(ignored);
   if (fwd_) fwd_->close(ignored);

@@ -22,6 +22,7 @@
 
 #include "store/blocking_waits.h"
 #include "store/commands.h"
+#include "store/pubsub_registry.h"
 #include "store/request_dedup.h"
 #include "store/resp_parser.h"
 
@@ -29,10 +30,14 @@ namespace nines::store {
 
 class StoreServer;
 
-class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
+class ClientConnection : public std::enable_shared_from_this<ClientConnection>,
+                         public PubSubSubscriber {
  public:
   ClientConnection(StoreServer* server, asio::ip::tcp::socket socket);
   void Start();
+  // A published message for this subscriber: after every reply before it.
+  // Over the pubsub output limit the connection is closed instead.
+  void Push(std::string_view frame) override;
 
  private:
   struct Slot {
@@ -137,6 +142,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
                    const std::string& key);
   // The blocking request is answered: the requests behind it go on.
   void FinishBlocking(const std::shared_ptr<Request>& request, uint64_t seq, std::string reply);
+  // A kPubSub plan, run at once against the member's registry: its reply.
+  std::string RunPubSub(std::span<const std::string_view> args, const CommandPlan& plan);
+  // Closes a subscriber whose unsent output is over the hard limit, or over
+  // the soft limit for longer than allowed (Redis's checkClientOutputBufferLimits).
+  bool OverOutputLimit();
   void Forward(std::shared_ptr<Request> request, uint64_t seq, bool retried);
   void ForwardRead();
   void ForwardFlush();
@@ -193,6 +203,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::deque<uint64_t> pending_watches_;
   std::vector<std::string_view> read_args_;  // scratch for ExecuteBarrierRead
   bool reading_paused_ = false;
+  int64_t pubsub_soft_since_ms_ = -1;  // when the output went over the soft limit (-1: under)
   bool closing_ = false;
   bool closed_ = false;
   uint64_t last_write_index_ = 0;

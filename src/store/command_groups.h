@@ -16,6 +16,7 @@ std::span<const CommandSpec> ListCommands();         // list_commands.cc
 std::span<const CommandSpec> ZsetCommands();         // zset_commands.cc
 std::span<const CommandSpec> TransactionCommands();  // transaction_commands.cc
 std::span<const CommandSpec> BlockingCommands();     // blocking_commands.cc
+std::span<const CommandSpec> PubSubCommands();       // pubsub_commands.cc
 
 // Helpers the groups share with commands.cc.
 // A read's live entry of type, or nullptr if absent; on another type writes

@@ -143,6 +143,11 @@ void PingPrepare(CommandCall& call) {
   ReplyWriter w(call.out);
   if (call.args.size() > 2) {
     w.Error(WrongArityError("ping"));
+  } else if (call.session.pubsub_subscriptions > 0) {
+    // Subscribed (RESP2): a push-shaped ["pong", argument or ""], as Redis.
+    w.ArrayHeader(2);
+    w.Bulk("pong");
+    w.Bulk(call.args.size() == 2 ? call.args[1] : std::string_view());
   } else if (call.args.size() == 2) {
     w.Bulk(call.args[1]);
   } else {
@@ -923,10 +928,10 @@ const CommandSpec kCommands[] = {
     {"persist", 2, kW | kF, PersistPrepare, nullptr, {}, 1, 1, 1},
     {"pexpire", -3, kW | kF, PExpirePrepare, nullptr, {}, 1, 1, 1},
     {"pexpireat", -3, kW | kF, PExpireAtPrepare, nullptr, {}, 1, 1, 1},
-    {"ping", -1, kF, PingPrepare, nullptr, {}},
+    {"ping", -1, kF | kCmdPubSubContext, PingPrepare, nullptr, {}},
     {"psetex", 4, kW | kM, PSetExPrepare, nullptr, {}, 1, 1, 1},
     {"pttl", 2, kR | kF, nullptr, PttlRead, {}, 1, 1, 1},
-    {"quit", -1, kCmdNoAuth | kCmdNoQueue | kF, QuitPrepare, nullptr, {}},
+    {"quit", -1, kCmdNoAuth | kCmdNoQueue | kCmdPubSubContext | kF, QuitPrepare, nullptr, {}},
     {"readonly", 1, kF, ReadOnlyPrepare, nullptr, {}},
     {"readwrite", 1, kF, ReadWritePrepare, nullptr, {}},
     {"role", 1, kF, RolePrepare, nullptr, {}},
@@ -1033,7 +1038,8 @@ std::span<const CommandSpec> AllCommands() {
   static const std::vector<CommandSpec>* all = [] {
     auto* v = new std::vector<CommandSpec>(std::begin(kCommands), std::end(kCommands));
     for (auto group : {HashCommands(), SetCommands(), KeyspaceCommands(), ListCommands(),
-                       ZsetCommands(), TransactionCommands(), BlockingCommands()}) {
+                       ZsetCommands(), TransactionCommands(), BlockingCommands(),
+                       PubSubCommands()}) {
       v->insert(v->end(), group.begin(), group.end());
     }
     std::sort(v->begin(), v->end(),
@@ -1072,6 +1078,13 @@ std::string WrongArityError(std::string_view full_name) {
   return fmt::format("ERR wrong number of arguments for '{}' command", full_name);
 }
 
+std::string SubscribedContextError(std::string_view full_name) {
+  return fmt::format(
+      "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+      "allowed in this context",
+      full_name);
+}
+
 std::string UnknownCommandError(std::span<const std::string_view> args) {
   // As Redis: each argument quoted and followed by a space, until 128 bytes.
   std::string list;
@@ -1104,6 +1117,15 @@ void PrepareCommand(std::span<const std::string_view> args, ClientSession& sessi
     // As Redis's rejectCommand: a rejected command inside MULTI fails the EXEC.
     if (session.in_multi) session.multi_dirty = true;
     return w.Error(error);
+  }
+  // As Redis's processCommand: a subscribed RESP2 client runs only the
+  // Pub/Sub commands, PING and QUIT; then MULTI's own refusals.
+  if (session.pubsub_subscriptions > 0 && !(spec->flags & kCmdPubSubContext)) {
+    return w.Error(SubscribedContextError(spec->name));
+  }
+  if (session.in_multi && (spec->flags & kCmdNoMulti)) {
+    session.multi_dirty = true;
+    return w.Error(kErrNotInMulti);
   }
   if (session.in_multi && !(spec->flags & kCmdNoQueue)) return QueueCommand(args, session, out);
   plan->spec = spec;

@@ -41,6 +41,8 @@ enum CommandFlag : uint32_t {
   kCmdFast = 16,     // O(1) or O(log n), as Redis flags them
   kCmdDenyOom = 32,  // refused while the data set is over max_memory_bytes
   kCmdNoQueue = 64,  // run at once inside MULTI, not queued (EXEC, DISCARD, MULTI, WATCH, QUIT)
+  kCmdPubSubContext = 128,  // allowed while the client is subscribed (Redis's RESP2 rule)
+  kCmdNoMulti = 256,        // refused inside MULTI (Pub/Sub: not part of a log entry)
 };
 
 // A key a connection watches (WATCH): the applied index and log time the
@@ -69,6 +71,9 @@ struct ClientSession {
   // a read barrier, or forwarded to the leader); null when nothing is
   // watched. EXEC takes it, UNWATCH and DISCARD drop it.
   std::shared_ptr<WatchList> watched;
+  // Channels plus patterns this client is subscribed to (the connection
+  // keeps it up to date): above 0 the client is in subscribed mode.
+  size_t pubsub_subscriptions = 0;
 };
 
 struct MemberInfo {
@@ -123,8 +128,10 @@ struct CommandSpec;
 
 // kExec: EXEC of a transaction the session queued (the connection builds
 // it, see transaction_commands.h); kWatch: WATCH of the keys args[1..] (the
-// connection takes the watch point after a read barrier).
-enum class PlanKind { kReply, kRead, kWrite, kExec, kWatch };
+// connection takes the watch point after a read barrier); kPubSub: a Pub/Sub
+// command the connection runs against its member's subscriptions
+// (pubsub_commands.h), never replicated.
+enum class PlanKind { kReply, kRead, kWrite, kExec, kWatch, kPubSub };
 
 // How a write's KvResult becomes the client's reply.
 enum class WriteReply : uint8_t {
@@ -204,6 +211,7 @@ inline constexpr std::string_view kErrInvalidCursor = "ERR invalid cursor";
 inline constexpr std::string_view kErrKeyTooLarge = "ERR key exceeds the maximum allowed size";
 inline constexpr std::string_view kErrOom =
     "OOM command not allowed when used memory > 'maxmemory'.";
+inline constexpr std::string_view kErrNotInMulti = "ERR Command not allowed inside a transaction";
 inline constexpr std::string_view kErrExecAbort =
     "EXECABORT Transaction discarded because of previous errors.";
 // Bounds of one MULTI's queue: the transaction becomes one log entry.
@@ -214,6 +222,8 @@ inline constexpr std::string_view kErrTooManyQueued =
 
 // "ERR wrong number of arguments for 'get' command"
 std::string WrongArityError(std::string_view full_name);
+// "ERR Can't execute 'get': only (P|S)SUBSCRIBE / ... are allowed in this context"
+std::string SubscribedContextError(std::string_view full_name);
 // "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
 std::string UnknownCommandError(std::span<const std::string_view> args);
 

@@ -78,4 +78,29 @@ Status DecodeSnapshotChunk(std::string_view body, SnapshotChunk* out) {
   return Status::Ok();
 }
 
+std::string EncodePublish(std::string_view channel, std::string_view message) {
+  std::string body;
+  body.reserve(4 + channel.size() + message.size());
+  PutFixed32(&body, static_cast<uint32_t>(channel.size()));
+  body.append(channel);
+  body.append(message);
+  return body;
+}
+
+bool DecodePublish(std::string_view body, std::string_view* channel, std::string_view* message,
+                   std::string* error) {
+  if (body.size() < 4) {
+    *error = "publish frame too short";
+    return false;
+  }
+  const uint32_t n = DecodeFixed32(body.data());
+  if (n > body.size() - 4) {
+    *error = "publish frame's channel runs past its end";
+    return false;
+  }
+  *channel = body.substr(4, n);
+  *message = body.substr(4 + n);
+  return true;
+}
+
 }  // namespace nines::store

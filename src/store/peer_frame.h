@@ -9,6 +9,8 @@
 // accepting member sends kChallenge (16 random bytes), the connecting member
 // answers kAuth (HMAC-SHA256 of the challenge under the secret) before any
 // other frame. The connection carries nothing else until the answer checks.
+// kPublish carries one PUBLISH to the receiving member's subscribers (Pub/Sub
+// goes member to member, as on Redis Cluster's bus, never through the log).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +28,7 @@ enum class FrameKind : uint8_t {
   kSnapshotChunk = 3,
   kChallenge = 4,
   kAuth = 5,
+  kPublish = 6,
 };
 
 constexpr size_t kFrameHeaderBytes = 5;  // length + kind
@@ -58,5 +61,10 @@ struct SnapshotChunk {
 std::string EncodeSnapshotChunk(uint64_t offset, std::string_view bytes);
 // Corruption for a frame too short.
 Status DecodeSnapshotChunk(std::string_view body, SnapshotChunk* out);
+
+// kPublish body: [u32 channel length][channel][message].
+std::string EncodePublish(std::string_view channel, std::string_view message);
+bool DecodePublish(std::string_view body, std::string_view* channel, std::string_view* message,
+                   std::string* error);
 
 }  // namespace nines::store

@@ -26,8 +26,11 @@ struct PeerTransport::Outbound {
   asio::ip::tcp::socket socket;
   asio::steady_timer timer;
   std::deque<std::string> queue;  // encoded frames
-  std::string writing;            // frames being written
-  std::string handshake;          // the kAuth frame, written before anything else
+  // Pub/Sub frames, and their bytes (bounded by max_publish_queue_bytes).
+  std::deque<std::string> publish_queue;
+  uint64_t publish_bytes = 0;
+  std::string writing;    // frames being written
+  std::string handshake;  // the kAuth frame, written before anything else
   char challenge[kFrameHeaderBytes + kChallengeBytes];
   // The snapshot being streamed: its start frame, then its data in chunks.
   // A broken connection starts it over; a newer snapshot replaces it.
@@ -165,6 +168,28 @@ void PeerTransport::Send(const raft::Message& m) {
   Flush(it->second);
 }
 
+void PeerTransport::Publish(std::string_view channel, std::string_view message) {
+  if (peers_.empty()) return;
+  std::string frame;
+  std::string body = EncodePublish(channel, message);
+  if (body.size() + 1 > options_.max_frame_bytes) {
+    stats_.publish_dropped += peers_.size();
+    return;
+  }
+  AppendFrame(FrameKind::kPublish, body, &frame);
+  for (auto& [id, out] : peers_) {
+    // Not connected: dropped now rather than delivered late, after a reconnect.
+    if (!out->connected || out->publish_bytes + frame.size() > options_.max_publish_queue_bytes) {
+      ++stats_.publish_dropped;
+      if (!out->connected) Connect(out);
+      continue;
+    }
+    out->publish_bytes += frame.size();
+    out->publish_queue.push_back(frame);
+    Flush(out);
+  }
+}
+
 uint64_t PeerTransport::SnapshotBytesHeld() const {
   std::set<const void*> seen;
   uint64_t total = 0;
@@ -291,6 +316,10 @@ void PeerTransport::Broken(const std::shared_ptr<Outbound>& out) {
   out->connected = false;
   out->write_busy = false;
   out->writing.clear();
+  // Pub/Sub messages not written yet are dropped (at most once, never late).
+  stats_.publish_dropped += out->publish_queue.size();
+  out->publish_queue.clear();
+  out->publish_bytes = 0;
   if (out->snapshot) {
     out->snapshot->offset = 0;  // the receiver dropped the stream with the connection
     out->snapshot->started = false;
@@ -311,13 +340,22 @@ void PeerTransport::Flush(const std::shared_ptr<Outbound>& out) {
     Connect(out);
     return;
   }
-  if (out->write_busy || (out->queue.empty() && !out->snapshot && out->handshake.empty())) return;
+  if (out->write_busy || (out->queue.empty() && out->publish_queue.empty() && !out->snapshot &&
+                          out->handshake.empty())) {
+    return;
+  }
   out->writing.clear();
   out->writing.swap(out->handshake);  // the answer to the challenge goes first
   while (!out->queue.empty() && out->writing.size() < (8u << 20)) {
     out->writing += out->queue.front();
     out->queue.pop_front();
     ++stats_.sent;
+  }
+  while (!out->publish_queue.empty() && out->writing.size() < (8u << 20)) {
+    out->publish_bytes -= out->publish_queue.front().size();
+    out->writing += out->publish_queue.front();
+    out->publish_queue.pop_front();
+    ++stats_.publish_sent;
   }
   if (out->snapshot) {
     // One piece of the snapshot per write: the start frame, then a chunk.
@@ -446,6 +484,14 @@ bool PeerTransport::HandleFrame(Inbound& in, FrameKind kind, std::string_view bo
       on_message_(std::move(m));
       return true;
     }
+    case FrameKind::kPublish: {
+      std::string_view channel;
+      std::string_view message;
+      if (!DecodePublish(body, &channel, &message, &error)) break;
+      ++stats_.publish_received;
+      if (options_.on_publish) options_.on_publish(channel, message);
+      return true;
+    }
     case FrameKind::kSnapshotStart: {
       SnapshotStart start;
       if (Status s = DecodeSnapshotStart(body, &start); !s.ok()) {
@@ -490,7 +536,7 @@ bool PeerTransport::HandleFrame(Inbound& in, FrameKind kind, std::string_view bo
     default:
       error = "unknown frame kind " + std::to_string(static_cast<int>(kind));
   }
-  if (kind != FrameKind::kMessage) ++stats_.snapshot_errors;
+  if (kind != FrameKind::kMessage && kind != FrameKind::kPublish) ++stats_.snapshot_errors;
   ++stats_.decode_errors;
   if (in.snapshot) in.snapshot->Abort();
   LogWarn("store", "bad peer frame ({}); closing the connection", error);

@@ -9,6 +9,11 @@
 // stages the chunks in the snapshot directory and hands the InstallSnapshot
 // message over only once the whole stream is there and verified. Inbound
 // messages are handed to the caller's callback on the same io_context.
+// Pub/Sub messages (Publish) share the connections but not the Raft queue:
+// each peer has its own queue of them, bounded in bytes, written after the
+// Raft frames. A message is sent at most once: one that finds its peer not
+// connected, or its queue full, or is lost with a broken connection, is
+// dropped and counted (Redis Cluster's bus drops them likewise).
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -21,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "base/config.h"
 #include "raft/types.h"
@@ -40,6 +46,9 @@ struct PeerStats {
   uint64_t snapshots_received = 0;  // streams complete and verified
   uint64_t snapshot_errors = 0;     // streams refused (bad chunk, checksum, size, disk)
   uint64_t auth_failures = 0;       // inbound connections refused: no or wrong cluster secret
+  uint64_t publish_sent = 0;        // Pub/Sub messages written to a peer
+  uint64_t publish_dropped = 0;     // not sent: peer not connected, queue full, connection lost
+  uint64_t publish_received = 0;    // Pub/Sub messages from peers
 };
 
 struct PeerTransportOptions {
@@ -51,6 +60,9 @@ struct PeerTransportOptions {
   // The cluster secret (store.toml cluster_secret_file): when set, every
   // connection starts with a challenge-response proving the peer knows it.
   std::string secret;
+  // Pub/Sub messages a peer sent (kPublish), on the io_context; none: dropped.
+  std::function<void(std::string_view channel, std::string_view message)> on_publish;
+  uint64_t max_publish_queue_bytes = 64u << 20;  // per peer; beyond it messages are dropped
 };
 
 // Opens `socket` bound to `host` (port 0) so outgoing connections leave from
@@ -74,6 +86,8 @@ class PeerTransport {
   uint16_t listen_port() const;  // the bound port (after Start)
   void Stop();
   void Send(const raft::Message& m);
+  // Sends one PUBLISH to every peer (each delivers it to its own subscribers).
+  void Publish(std::string_view channel, std::string_view message);
   const PeerStats& stats() const { return stats_; }
   // Bytes of snapshot data held for the streams in progress (each distinct
   // buffer counted once).

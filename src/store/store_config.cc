@@ -91,6 +91,12 @@ std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors
     *value =
         static_cast<uint64_t>(root.Integer(key, static_cast<int64_t>(*value), 1, int64_t{1} << 32));
   }
+  c.pubsub_output_hard_bytes = static_cast<uint64_t>(root.Integer(
+      "pubsub_output_hard_bytes", static_cast<int64_t>(c.pubsub_output_hard_bytes), 0, 1ll << 40));
+  c.pubsub_output_soft_bytes = static_cast<uint64_t>(root.Integer(
+      "pubsub_output_soft_bytes", static_cast<int64_t>(c.pubsub_output_soft_bytes), 0, 1ll << 40));
+  c.pubsub_output_soft_seconds = static_cast<int>(
+      root.Integer("pubsub_output_soft_seconds", c.pubsub_output_soft_seconds, 0, 1 << 30));
   c.fsync = root.Bool("fsync", true);
   c.unsafe_no_fsync = root.Bool("unsafe_no_fsync", false);
   if (!c.fsync && !c.unsafe_no_fsync) {

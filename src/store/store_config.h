@@ -59,6 +59,12 @@ struct StoreConfig {
   uint64_t max_list_elements = 16u << 20;
   uint64_t max_set_members = 16u << 20;
   uint64_t max_zset_members = 16u << 20;
+  // A subscribed client's unsent output (Redis's client-output-buffer-limit
+  // pubsub 32mb 8mb 60): over the hard limit, or over the soft limit for
+  // more than soft_seconds, the client is closed. 0 turns a limit off.
+  uint64_t pubsub_output_hard_bytes = 32u << 20;
+  uint64_t pubsub_output_soft_bytes = 8u << 20;
+  int pubsub_output_soft_seconds = 60;
   // fsync is turned off only by unsafe_no_fsync = true (as etcd's
   // --unsafe-no-fsync); `fsync = false` alone is a config error.
   bool fsync = true;

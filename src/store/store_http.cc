@@ -355,6 +355,24 @@ std::string StoreServer::MetricsText() const {
   counter("nines_store_peer_snapshot_errors_total", "snapshot streams refused", ps.snapshot_errors);
   gauge("nines_store_peer_max_buffer_bytes", "largest peer frame buffer so far",
         ps.max_buffer_bytes);
+  gauge("nines_store_pubsub_channels", "channels with a subscriber on this member",
+        pubsub_.NumChannels());
+  gauge("nines_store_pubsub_patterns", "patterns with a subscriber on this member",
+        pubsub_.NumPat());
+  counter("nines_store_pubsub_published_total", "PUBLISH commands run on this member",
+          pubsub_counters_.published);
+  counter("nines_store_pubsub_delivered_total", "messages pushed to this member's subscribers",
+          pubsub_counters_.delivered);
+  counter("nines_store_pubsub_output_limit_closes_total",
+          "subscribers closed for going over the pubsub output buffer limit",
+          pubsub_counters_.output_limit_closes);
+  counter("nines_store_pubsub_peer_sent_total", "Pub/Sub messages sent to other members",
+          ps.publish_sent);
+  counter("nines_store_pubsub_peer_dropped_total",
+          "Pub/Sub messages not sent to a member (not connected, queue full, connection lost)",
+          ps.publish_dropped);
+  counter("nines_store_pubsub_peer_received_total", "Pub/Sub messages from other members",
+          ps.publish_received);
   return out;
 }
 

@@ -38,6 +38,14 @@ StoreServer::StoreServer(StoreConfig config)
 
 StoreServer::~StoreServer() = default;
 
+size_t StoreServer::Publish(std::string_view channel, std::string_view message) {
+  ++pubsub_counters_.published;
+  const size_t local = pubsub_.Publish(channel, message);
+  pubsub_counters_.delivered += local;
+  if (transport_) transport_->Publish(channel, message);
+  return local;
+}
+
 Status StoreServer::Recover() {
   return node_->Recover();
 }
@@ -47,6 +55,9 @@ void StoreServer::Start() {
   peer_options.fs = PosixFileSystem();
   peer_options.snapshot_dir = JoinPath(config_.data_dir, "snap");
   peer_options.secret = config_.cluster_secret;
+  peer_options.on_publish = [this](std::string_view channel, std::string_view message) {
+    pubsub_counters_.delivered += pubsub_.Publish(channel, message);
+  };
   if (config_.cluster_secret.empty() && config_.peer.host.rfind("127.", 0) != 0) {
     LogWarn("store",
             "the peer port {} takes Raft messages from anyone who can reach it: set "

@@ -18,10 +18,18 @@
 
 #include "http/simple_server.h"
 #include "store/peer_transport.h"
+#include "store/pubsub_registry.h"
 #include "store/store_config.h"
 #include "store/store_node.h"
 
 namespace nines::store {
+
+// Pub/Sub on this member, for /metrics.
+struct PubSubCounters {
+  uint64_t published = 0;            // PUBLISH commands run on this member
+  uint64_t delivered = 0;            // messages pushed to this member's clients
+  uint64_t output_limit_closes = 0;  // subscribers closed over their output limit
+};
 
 class StoreServer {
  public:
@@ -66,6 +74,11 @@ class StoreServer {
   void ConnectionOpened() { node_->ConnectionOpened(); }
   void ConnectionClosed() { node_->ConnectionClosed(); }
   asio::io_context& io() { return io_; }
+  // Pub/Sub: this member's subscriptions; Publish delivers to them and sends
+  // the message to every other member, and returns the local receivers.
+  PubSubRegistry& pubsub() { return pubsub_; }
+  PubSubCounters& pubsub_counters() { return pubsub_counters_; }
+  size_t Publish(std::string_view channel, std::string_view message);
 
  private:
   void OnTick();
@@ -87,6 +100,8 @@ class StoreServer {
   asio::steady_timer tick_timer_;
   asio::signal_set signals_;
   uint64_t http_auth_failures_ = 0;  // on io_'s thread, as every HTTP handler
+  PubSubRegistry pubsub_;
+  PubSubCounters pubsub_counters_;
 };
 
 }  // namespace nines::store

@@ -112,8 +112,9 @@ void ExecRequestPrepare(CommandCall& call) {
       }
       case PlanKind::kExec:
       case PlanKind::kWatch:
+      case PlanKind::kPubSub:
         out.clear();
-        ReplyWriter(&out).Error("ERR Command not allowed inside a transaction");
+        ReplyWriter(&out).Error(kErrNotInMulti);
         items.push_back(EncodeTxBytes(TxItemKind::kLiteral, out));
         break;
     }

@@ -1,6 +1,8 @@
 // The peer transport between two members in one process: a snapshot larger
 // than the frame limit arrives whole, in bounded chunks, and a damaged or cut
-// chunk stream is refused without handing anything to Raft.
+// chunk stream is refused without handing anything to Raft; Pub/Sub
+// messages reach the peer once each, and one sent while the peer is not
+// connected is dropped, not delivered late.
 #include "store/peer_transport.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +13,8 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "raft/codec.h"
 #include "store/crc32c.h"
@@ -297,6 +301,44 @@ TEST(PeerTransportTest, PeerWithoutTheClusterSecretIsRefused) {
   member.Stop();
   impostor.Stop();
   receiver.Stop();
+}
+
+TEST(PeerTransportTest, PublishReachesThePeerOnceAndIsDroppedWhileNotConnected) {
+  asio::io_context io;
+  std::vector<std::pair<std::string, std::string>> got;
+  bool warm = false;
+  PeerTransportOptions receiver_options;
+  receiver_options.on_publish = [&](std::string_view channel, std::string_view message) {
+    if (channel == "warm") {
+      warm = true;
+    } else {
+      got.emplace_back(channel, message);
+    }
+  };
+  PeerTransport receiver(
+      io, Endpoint{"127.0.211.4", 0}, [](raft::Message) {}, receiver_options);
+  receiver.Start();
+  PeerTransport sender(io, Endpoint{"127.0.211.3", 0}, [](raft::Message) {});
+  sender.AddPeer(2, Endpoint{"127.0.211.4", receiver.listen_port()});
+  sender.Publish("early", "x");  // not connected yet: dropped
+  EXPECT_EQ(sender.stats().publish_dropped, 1u);
+  sender.Start();
+  // Connected once a publish is counted as sent; then every message goes once.
+  ASSERT_TRUE(RunUntil(io, [&] {
+    if (sender.stats().publish_sent == 0) sender.Publish("warm", "w");
+    return warm;
+  }));
+  sender.Publish("news", std::string("a\0b", 3));
+  sender.Publish("", "");
+  ASSERT_TRUE(RunUntil(io, [&] { return got.size() >= 2; }));
+  io.run_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], std::make_pair(std::string("news"), std::string("a\0b", 3)));
+  EXPECT_EQ(got[1], std::make_pair(std::string(), std::string()));
+  std::string_view channel, message;
+  std::string error;
+  EXPECT_FALSE(DecodePublish(std::string("\x09\0\0\0abc", 7), &channel, &message, &error));
+  EXPECT_EQ(error, "publish frame's channel runs past its end");
 }
 
 }  // namespace

@@ -16,6 +16,10 @@
 //            deduplicated (cursors differ: nines pages in its own hash order);
 //   other:   sent on a second connection to each side (another client: a
 //            write between WATCH and EXEC); combines with the others.
+//   replies:N  the command has N replies (SUBSCRIBE a b: one per channel),
+//            compared one after another;
+//   push:    nothing is sent: the next reply each side pushes (a Pub/Sub
+//            message) is read and compared.
 // Tokens "@list:P:N" and "@pairs:P:Q:N" expand to P0..P(N-1) and to
 // P0 Q0 P1 Q1 ... (big collections, Redis's hashtable encodings).
 // "=== title" starts a block: both are flushed first. Skipped when
@@ -272,6 +276,23 @@ TEST_F(RedisDiffTest, RepliesMatchRedis) {
         line = line.substr(prefix.size());
       }
     }
+    int replies = 1;
+    if (line.rfind("replies:", 0) == 0) {
+      size_t space = line.find(' ');
+      replies = std::stoi(line.substr(8, space - 8));
+      line = line.substr(space + 1);
+    }
+    if (line == "push:") {
+      std::string expected = ref_client.ReadReply();
+      std::string got = ours_client.ReadReply();
+      ++compared;
+      if (expected.empty() || expected != got) {
+        ++mismatches;
+        ADD_FAILURE() << "[" << block << "] line " << line_no << ": push"
+                      << "\n  redis: " << expected << "  nines: " << got;
+      }
+      continue;
+    }
     std::vector<std::string> args = SplitArgs(line);
     if (mode == "scanall") {
       const size_t cursor_at = EqualsNoCase(args[0], "scan") ? 1 : 2;
@@ -288,6 +309,10 @@ TEST_F(RedisDiffTest, RepliesMatchRedis) {
     }
     std::string expected = ref_client.Call(args);
     std::string got = ours_client.Call(args);
+    for (int k = 1; k < replies; ++k) {
+      expected += ref_client.ReadReply();
+      got += ours_client.ReadReply();
+    }
     ASSERT_FALSE(expected.empty()) << "redis-server gave no reply to line " << line_no;
     ASSERT_FALSE(got.empty()) << "nines gave no reply to line " << line_no << ": " << line;
     if (mode == "any") continue;

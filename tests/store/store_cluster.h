@@ -79,8 +79,10 @@ class RespClient {
     }
     return ::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size());
   }
-  // The next reply, in order ("" on error or timeout).
-  std::string ReadReply(int timeout_ms = 4000) {
+  // The next reply, in order ("" on error or timeout). close_on_timeout
+  // false: a timeout leaves the connection open (waiting for a push that
+  // may not come).
+  std::string ReadReply(int timeout_ms = 4000, bool close_on_timeout = true) {
     if (fd_ < 0) return "";
     auto deadline = SteadyMs() + timeout_ms;
     while (true) {
@@ -93,7 +95,7 @@ class RespClient {
       int64_t left = deadline - SteadyMs();
       pollfd p{fd_, POLLIN, 0};
       if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) != 1) {
-        Fail();
+        if (close_on_timeout) Fail();
         return "";
       }
       char chunk[4096];
