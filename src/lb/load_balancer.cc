@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "http/admin_guard.h"
 #include "lb/byte_stream.h"
 #include "lb/h2_connection.h"
 
@@ -557,6 +558,16 @@ void LoadBalancer::HandleAdmin(const http::Request& request, const http::Respond
   }
   const std::string prefix = "/servers/";
   if (path.rfind(prefix, 0) == 0) {
+    const LbConfig& config = shared_.runtime()->config;
+    if (auto refused =
+            http::RefuseStateChange(request, {config.admin, config.admin_token, "nines-lb"})) {
+      shared_.registry
+          .GetCounter(
+              "nines_lb_admin_refused_total",
+              "Admin changes refused (no or wrong token, foreign Host or Origin, not JSON).")
+          ->Add();
+      return respond(*refused);
+    }
     std::string rest = path.substr(prefix.size());
     size_t slash = rest.find('/');
     std::string name = rest.substr(0, slash);
