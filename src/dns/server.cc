@@ -223,10 +223,11 @@ int DnsServer::Run(DnsConfig initial) {
     LogError("dns", "cannot listen on TCP {}: {}", config->listen.ToString(), ec.message());
     return 1;
   }
-  // The admin endpoints need no bodies and few connections.
+  // The admin endpoints need few connections and at most a small body
+  // (POST /reload may carry "{}").
   http::ServerOptions admin_options;
   admin_options.max_connections = 32;
-  admin_options.max_body_bytes = 0;
+  admin_options.max_body_bytes = 1024;
   admin_options.header_timeout_ms = 5000;
   admin_options.idle_timeout_ms = 5000;
   admin_ = std::make_unique<http::SimpleServer>(

@@ -90,11 +90,19 @@ bool Alive(pid_t pid) {
   return pid > 0 && kill(pid, 0) == 0;
 }
 
+// The run directory of the current UpRun.
+std::string& RunDir() {
+  static std::string dir;
+  return dir;
+}
+
 // `nines up` and every PID it reported; the destructor kills whatever is left.
 class UpRun {
  public:
   explicit UpRun(const std::string& dir)
-      : up_({NinesBinary(), "up", "--fresh", "--dir", dir + "/run"}, dir + "/up.log") {}
+      : up_({NinesBinary(), "up", "--fresh", "--dir", dir + "/run"}, dir + "/up.log") {
+    RunDir() = dir + "/run";
+  }
   ~UpRun() {
     if (up_.running()) up_.Stop(SIGKILL, 5000);
     if (ChainExists()) {  // nines up died before removing it
@@ -142,14 +150,9 @@ class UpRun {
   std::set<pid_t> pids_;
 };
 
-// The admin token `nines up` generated in its run directory (UpRun sets it).
-std::string& AdminToken() {
-  static std::string token;
-  return token;
-}
-
-std::string ReadToken(const std::string& file) {
-  std::ifstream in(file);
+// The admin token `nines up` generated in its run directory.
+std::string AdminToken() {
+  std::ifstream in(RunDir() + "/conf/admin.token");
   std::string token;
   std::getline(in, token);
   return token;
@@ -245,6 +248,7 @@ void ExpectAdminApisNeedTheToken(UpRun& up) {
     }
     return std::string();
   };
+  ASSERT_TRUE(WaitUntil([&] { return lb_state(node) == "up"; }, 10000)) << lb_state(node);
   EXPECT_EQ(http::Post(lb, 9901, "/servers/" + node + "/drain", "{}", no_token).status, 401);
   EXPECT_EQ(lb_state(node), "up");
   EXPECT_EQ(
@@ -254,7 +258,7 @@ void ExpectAdminApisNeedTheToken(UpRun& up) {
   EXPECT_EQ(
       http::Post(lb, 9901, "/servers/" + node + "/enable", "{}", WithToken(AdminToken())).status,
       200);
-  EXPECT_EQ(lb_state(node), "up");
+  EXPECT_TRUE(WaitUntil([&] { return lb_state(node) == "up"; }, 10000)) << lb_state(node);
   // A dns server's reload.
   std::string dns_admin = up.Node("dns-1").value("admin", "");
   ASSERT_FALSE(dns_admin.empty());
@@ -278,7 +282,6 @@ TEST(UpTest, WholeBlueprint) {
   struct stat st {};
   ASSERT_EQ(::stat(token_file.c_str(), &st), 0) << token_file;
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  AdminToken() = ReadToken(token_file);
   ASSERT_EQ(AdminToken().size(), 64u);
   EXPECT_NE(log.find("dashboard http://127.0.0.1:9900/#token=" + AdminToken()), std::string::npos);
   ExpectAdminApisNeedTheToken(up);
