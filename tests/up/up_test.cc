@@ -447,7 +447,7 @@ TEST(UpTest, KillingOneLbKeepsTheRegionOnTheOther) {
   ExpectOrdersWork({"127.0.2.1", "127.0.2.2"}, "restarting us-west-lb-1");
   up.State();
   EXPECT_EQ(p.Stop(SIGINT, 20000), 0) << p.Log();
-  for (pid_t pid : up.pids()) EXPECT_FALSE(Alive(pid)) << "pid " << pid << " still running";
+  for (pid_t child : up.pids()) EXPECT_FALSE(Alive(child)) << "pid " << child << " still running";
 }
 
 }  // namespace
