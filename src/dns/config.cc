@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "dns/name.h"
+#include "http/admin_token.h"
 
 namespace nines::dns {
 namespace {
@@ -45,6 +46,7 @@ std::optional<DnsConfig> ParseDnsConfig(std::string_view text, const std::string
     top.EndpointValue("admin", false);
     (void)ParseEndpoint(kDefaultAdmin, &c.admin);
   }
+  c.admin_token = http::ReadAdminToken(top, c.admin, "admin", "dns");
   Zone& zone = c.zone;
   if (auto zone_text = top.RequiredString("zone")) {
     c.zone_text = *zone_text;

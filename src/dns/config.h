@@ -15,9 +15,10 @@
 namespace nines::dns {
 
 struct DnsConfig {
-  Endpoint listen;        // UDP and TCP
-  Endpoint admin;         // GET /status, GET /metrics
-  std::string zone_text;  // "shop.test."
+  Endpoint listen;          // UDP and TCP
+  Endpoint admin;           // GET /status, GET /metrics, POST /reload
+  std::string admin_token;  // admin_token / admin_token_file: needed for POST /reload
+  std::string zone_text;    // "shop.test."
   health::HealthCheckSpec health;
   std::vector<int> check_ports;  // per region, in config order
   int max_tcp_connections = 64;

@@ -23,6 +23,8 @@
 #include "base/log.h"
 #include "dns/dns_constants.h"
 #include "dns/name.h"
+#include "http/admin_guard.h"
+#include "http/admin_token.h"
 
 namespace nines::dns {
 namespace {
@@ -184,6 +186,17 @@ DnsServer::~DnsServer() {
 
 int DnsServer::Run(DnsConfig initial) {
   ApplyOverrides(overrides_, &initial);
+  if (initial.admin_token.empty() && !http::IsLoopbackHost(initial.admin.host)) {
+    LogError("dns",
+             "admin {} is not a loopback address: set admin_token_file so that its changes need "
+             "the token",
+             initial.admin.ToString());
+    return 1;
+  }
+  if (initial.admin_token.empty()) {
+    LogWarn("dns", "admin {} has no admin_token_file: any local process can POST /reload",
+            initial.admin.ToString());
+  }
   auto config = std::make_shared<const DnsConfig>(std::move(initial));
   asio::error_code ec;
   asio::ip::address host = asio::ip::make_address(config->listen.host, ec);
@@ -207,10 +220,11 @@ int DnsServer::Run(DnsConfig initial) {
     LogError("dns", "cannot listen on TCP {}: {}", config->listen.ToString(), ec.message());
     return 1;
   }
-  // The admin endpoints need no bodies and few connections.
+  // The admin endpoints need few connections and at most a small body
+  // (POST /reload may carry "{}").
   http::ServerOptions admin_options;
   admin_options.max_connections = 32;
-  admin_options.max_body_bytes = 0;
+  admin_options.max_body_bytes = 1024;
   admin_options.header_timeout_ms = 5000;
   admin_options.idle_timeout_ms = 5000;
   admin_ = std::make_unique<http::SimpleServer>(
@@ -384,14 +398,14 @@ void DnsServer::WaitSignal() {
   });
 }
 
-void DnsServer::Reload() {
+bool DnsServer::Reload() {
   ConfigErrors errors;
   std::optional<DnsConfig> loaded = LoadDnsConfig(config_file_, &errors);
   if (!loaded) {
     reloads_failed_->Add();
     for (const std::string& line : errors.lines()) LogError("dns", "reload rejected: {}", line);
     LogError("dns", "reload rejected: still serving the previous config");
-    return;
+    return false;
   }
   ApplyOverrides(overrides_, &*loaded);
   if (!(loaded->listen == config_->listen) || !(loaded->admin == config_->admin)) {
@@ -404,11 +418,31 @@ void DnsServer::Reload() {
   reloads_ok_->Add();
   LogInfo("dns", "reloaded {}: zone {}, {} regions", config_file_, NameToText(config_->zone.apex),
           config_->zone.policy.regions().size());
+  return true;
 }
 
 http::Response DnsServer::HandleAdmin(const http::Request& request) {
+  if (request.path == "/reload") {
+    if (request.method != "POST") {
+      http::Response r = http::JsonError(405, "use POST /reload");
+      r.headers.emplace_back("Allow", "POST");
+      return r;
+    }
+    if (auto refused =
+            http::RefuseStateChange(request, {config_->admin, config_->admin_token, "nines-dns"})) {
+      registry_
+          .GetCounter(
+              "nines_dns_admin_refused_total",
+              "Admin changes refused (no or wrong token, foreign Host or Origin, not JSON).")
+          ->Add();
+      return *refused;
+    }
+    if (!Reload()) return http::JsonError(409, "the config has errors: still serving the old one");
+    return http::Response::Json(
+        200, nlohmann::json{{"ok", true}, {"generation", published_number_.load()}}.dump());
+  }
   if (request.method != "GET" && request.method != "HEAD") {
-    http::Response r = http::JsonError(405, "use GET");
+    http::Response r = http::JsonError(405, "use GET, or POST /reload");
     r.headers.emplace_back("Allow", "GET, HEAD");
     return r;
   }
@@ -418,7 +452,7 @@ http::Response DnsServer::HandleAdmin(const http::Request& request) {
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   }
-  return http::JsonError(404, "not found: try /status or /metrics");
+  return http::JsonError(404, "not found: try /status, /metrics or POST /reload");
 }
 
 std::string DnsServer::StatusJson() const {

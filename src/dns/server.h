@@ -88,7 +88,7 @@ class DnsServer {
 
   // Control thread.
   void WaitSignal();
-  void Reload();
+  bool Reload();  // false when the file has errors (the old config keeps serving)
   void Publish(const std::shared_ptr<const DnsConfig>& config);
   // GET /status and GET /metrics, on the control thread.
   http::Response HandleAdmin(const http::Request& request);

@@ -29,6 +29,9 @@ int RunDrillCommand(const std::vector<std::string>& args) {
   app.add_option("--report", o.report_dir, "directory for report.json and report.html");
   app.add_option("--up", o.up_url,
                  "URL of a running `nines up` API (default: start one under REPORT/run)");
+  app.add_option("--admin-token-file", o.admin_token_file,
+                 "the API's admin token (default: the started one's RUN/conf/admin.token; with "
+                 "--up, $NINES_ADMIN_TOKEN or RUN/conf/admin.token of that nines up)");
   app.add_option(
       "--zone", o.zone,
       "the service name clients resolve (default: the zone /api/state names, else shop.test.)");

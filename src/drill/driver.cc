@@ -9,6 +9,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <thread>
@@ -17,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/config.h"
+#include "base/secret.h"
 #include "drill/cluster_state.h"
 #include "drill/crowd.h"
 #include "drill/fault_action.h"
@@ -61,6 +63,16 @@ std::string HostPortOfUrl(const std::string& url) {
 
 struct Api {
   std::string host_port;
+  std::string token;       // sent as Authorization: Bearer on POSTs
+  std::string token_file;  // read on the first POST when `token` is empty
+
+  std::string AuthorizationHeader() {
+    if (token.empty() && !token_file.empty()) {
+      std::string error, warning;
+      if (auto t = ReadSecretFile(token_file, "", &error, &warning)) token = *t;
+    }
+    return token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
+  }
 
   std::optional<ClusterState> State(std::string* error) const {
     http::ClientResponse r =
@@ -78,9 +90,10 @@ struct Api {
 
   // POST path; "" on 2xx, else the error text the API gave (409 when the
   // target is not in a state the action applies to, e.g. kill of a stopped node).
-  std::string Post(const std::string& path) const {
-    http::ClientResponse r =
-        http::FetchAddress(host_port, "POST", path, "{}", http::ClientOptions().Timeout(5000));
+  std::string Post(const std::string& path) {
+    http::ClientOptions options = http::ClientOptions().Timeout(5000);
+    options.headers = AuthorizationHeader();
+    http::ClientResponse r = http::FetchAddress(host_port, "POST", path, "{}", options);
     if (!r.ok) return "POST " + path + ": " + r.error;
     if (r.status >= 200 && r.status < 300) return "";
     auto j = nlohmann::json::parse(r.body, nullptr, false);
@@ -153,7 +166,12 @@ std::optional<int> StartBlueprint(DrillRun& run) {
                  o.up_url.c_str());
     return 2;
   }
+  run.api.token_file = o.admin_token_file;
+  if (!o.up_url.empty() && o.admin_token_file.empty()) {
+    if (const char* env = std::getenv("NINES_ADMIN_TOKEN")) run.api.token = env;
+  }
   if (o.up_url.empty()) {
+    if (o.admin_token_file.empty()) run.api.token_file = o.report_dir + "/run/conf/admin.token";
     std::string ignored;
     if (run.api.State(&ignored)) {
       std::fprintf(stderr,

@@ -15,7 +15,10 @@ struct DrillOptions {
   double slo_percent = 99.9;
   std::string report_dir = "drill-report";
   std::string up_url;  // "" = start `nines up` as a child
-  std::string zone;    // "" = what /api/state says, else shop.test.
+  // The API's admin token for the fault actions: a file (default: the
+  // child's RUN/conf/admin.token; with --up, NINES_ADMIN_TOKEN or this file).
+  std::string admin_token_file;
+  std::string zone;  // "" = what /api/state says, else shop.test.
   int users_per_region = 20;
   int startup_timeout_s = 120;
   // Clients look the name up again after a failed connection instead of

@@ -23,6 +23,7 @@ int RunLbCommand(const std::vector<std::string>& args) {
   std::signal(SIGPIPE, SIG_IGN);
   std::string listen = config->listen.ToString();
   std::string admin = config->admin.ToString();
+  bool admin_without_token = config->admin_token.empty();
   size_t servers = config->servers.size();
   int threads = config->threads;
   std::string balance = lb::BalanceModeName(config->balance);
@@ -31,6 +32,9 @@ int RunLbCommand(const std::vector<std::string>& args) {
     lb.Start();
     LogInfo("lb", "listening on {} (admin {}), {} servers, balance {}, {} threads", listen, admin,
             servers, balance, threads);
+    if (admin_without_token) {
+      LogWarn("lb", "admin {} has no admin_token_file: any local process can drain servers", admin);
+    }
     return lb.Run();
   } catch (const std::system_error& e) {
     LogError("lb", "{}: {}", e.what(), e.code().message());

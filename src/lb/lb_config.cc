@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "base/secret.h"
+#include "http/admin_token.h"
 #include "lb/lb_command.h"
 
 namespace nines::lb {
@@ -248,6 +249,7 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
 
   if (auto listen = root.EndpointValue("listen", true)) config.listen = *listen;
   if (auto admin = root.EndpointValue("admin", true)) config.admin = *admin;
+  config.admin_token = http::ReadAdminToken(root, config.admin, "admin", "lb");
   ReadBalance(root, &config);
   config.retries = static_cast<int>(root.Integer("retries", config.retries, 0, 10));
   config.retry_budget_ratio = root.Float("retry_budget", config.retry_budget_ratio);

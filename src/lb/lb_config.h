@@ -90,6 +90,7 @@ struct LbConfig {
   std::string file;
   Endpoint listen;
   Endpoint admin;
+  std::string admin_token;  // admin_token / admin_token_file: needed for POSTs on `admin`
   BalanceMode balance = BalanceMode::kLeastConn;
   std::string hash_header;  // for hash_header:NAME
   int retries = 2;

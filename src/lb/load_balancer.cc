@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "http/admin_guard.h"
 #include "lb/byte_stream.h"
 #include "lb/h2_connection.h"
 
@@ -567,6 +568,17 @@ void LoadBalancer::HandleAdmin(const http::Request& request, const http::Respond
     if (request.method != "POST" || (action != "drain" && action != "enable")) {
       return respond(
           http::JsonError(405, "use POST /servers/NAME/drain or POST /servers/NAME/enable"));
+    }
+    // A change: the admin guard first (token, JSON, own Host, no foreign Origin).
+    std::shared_ptr<const LbRuntime> runtime = shared_.runtime();
+    if (auto refused = http::RefuseStateChange(
+            request, {runtime->config.admin, runtime->config.admin_token, "nines-lb"})) {
+      shared_.registry
+          .GetCounter(
+              "nines_lb_admin_refused_total",
+              "Admin changes refused (no or wrong token, foreign Host or Origin, not JSON).")
+          ->Add();
+      return respond(*refused);
     }
     if (!SetDraining(name, action == "drain")) {
       return respond(http::JsonError(404, "no such server", {{"server", name}}));

@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/admin_guard.h"
 #include "up/dashboard_html.h"
-#include "up/request_guard.h"
 
 namespace nines::up {
 namespace {
@@ -225,12 +225,20 @@ http::Response HandleUpRequest(const UpContext& ctx, const http::Request& req) {
                    {{"method", req.method == "GET" || req.method == "POST" ? req.method : "other"}})
       ->Add();
   if (req.path == "/healthz" && req.method == "GET") return http::Response::Text(200, "ok\n");
-  if (std::string why = RefuseForeignRequest(req, ctx.blueprint->dashboard); !why.empty()) {
+  // Reads must come from this dashboard's own pages (Host, Origin); changes
+  // need the admin token and JSON besides (http/admin_guard.h).
+  http::AdminAccess access{ctx.blueprint->dashboard, ctx.admin_token, "nines-up"};
+  std::optional<http::Response> refused = http::IsReadOnlyMethod(req.method)
+                                              ? http::RefuseForeignBrowser(req, access)
+                                              : http::RefuseStateChange(req, access);
+  if (refused) {
     ctx.metrics
         ->GetCounter("nines_up_api_refused_total",
-                     "Requests refused by the guard (foreign Host or Origin, POST not JSON).", {})
+                     "Requests refused by the guard (foreign Host or Origin; changes without the "
+                     "admin token or not JSON).",
+                     {})
         ->Add();
-    return Error(403, why);
+    return *refused;
   }
   std::vector<std::string> parts = SplitPath(req.path);
   if (req.method == "GET" || req.method == "HEAD") {

@@ -23,7 +23,8 @@ struct UpContext {
   Isolation* isolation = nullptr;
   Spike* spike = nullptr;
   MetricsRegistry* metrics = nullptr;
-  int64_t started_ms = 0;  // wall clock, ms since the epoch
+  int64_t started_ms = 0;   // wall clock, ms since the epoch
+  std::string admin_token;  // POSTs need `Authorization: Bearer` it ("": no token, tests only)
 };
 
 // The body of GET /api/state.

@@ -101,9 +101,30 @@ const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;","'":"&#39;"}[c]));
 let last = null;
 function toast(text) { const t = $("toast"); t.textContent = text; t.classList.add("show"); clearTimeout(toast.h); toast.h = setTimeout(() => t.classList.remove("show"), 2500); }
+// The admin token (printed by `nines up`, in RUN/conf/admin.token): asked for
+// once, or taken from the URL's #token=..., and kept in this tab's sessionStorage.
+const TOKEN_KEY = "nines-admin-token";
+(function takeTokenFromUrl() {
+  const m = location.hash.match(/token=([^&]+)/);
+  if (m) { sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1])); history.replaceState(null, "", location.pathname); }
+})();
+function adminToken(again) {
+  let t = again ? "" : sessionStorage.getItem(TOKEN_KEY);
+  if (!t) {
+    t = (prompt(again ? "Wrong admin token. Admin token (printed by nines up; RUN/conf/admin.token):" : "Admin token (printed by nines up; RUN/conf/admin.token):") || "").trim();
+    if (t) sessionStorage.setItem(TOKEN_KEY, t); else sessionStorage.removeItem(TOKEN_KEY);
+  }
+  return t;
+}
 async function post(url, body) {
   try {
-    const r = await fetch(url, {method:"POST", headers:{"Content-Type":"application/json"}, body: body ? JSON.stringify(body) : ""});
+    let r;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const token = adminToken(attempt > 0);
+      if (!token) { toast("no admin token: nothing done"); return; }
+      r = await fetch(url, {method:"POST", headers:{"Content-Type":"application/json", "Authorization":"Bearer " + token}, body: body ? JSON.stringify(body) : ""});
+      if (r.status !== 401) break;
+    }
     const j = await r.json().catch(() => ({}));
     toast(r.ok ? (url.replace("/api/", "") + ": ok") : ("error: " + (j.error || r.status)));
     refresh();

@@ -50,8 +50,8 @@ std::string Header(const std::string& what) {
 
 std::string LbConfig(const Blueprint& bp, const RegionSpec& region, const NodeSpec& node) {
   std::string t = Header(node.name);
-  t += fmt::format("listen = \"{}\"\nadmin = \"{}\"\n", node.address.ToString(),
-                   node.admin.ToString());
+  t += fmt::format("listen = \"{}\"\nadmin = \"{}\"\nadmin_token_file = \"{}\"\n",
+                   node.address.ToString(), node.admin.ToString(), kAdminTokenFile);
   t += "balance = \"least_conn\"\nretries = 2\nthreads = 1\nmax_connections = 4096\n\n";
   t += "[health]\npath = \"/healthz\"\ninterval_ms = 500\ntimeout_ms = 400\nrise = 2\nfall = 2\n\n";
   t += "[timeouts]\nconnect_ms = 1000\nserver_ms = 10000\ndrain_ms = 2000\n\n";
@@ -84,8 +84,10 @@ std::string LbConfig(const Blueprint& bp, const RegionSpec& region, const NodeSp
 
 std::string DnsConfig(const Blueprint& bp, const NodeSpec& node) {
   std::string t = Header(node.name);
-  t += fmt::format("listen = \"{}\"\nadmin = \"{}\"\nzone = \"{}\"\nttl = {}\nnames = [\"www\"]\n",
-                   node.address.ToString(), node.admin.ToString(), bp.zone, bp.ttl);
+  t += fmt::format(
+      "listen = \"{}\"\nadmin = \"{}\"\nadmin_token_file = \"{}\"\nzone = \"{}\"\nttl = {}\n"
+      "names = [\"www\"]\n",
+      node.address.ToString(), node.admin.ToString(), kAdminTokenFile, bp.zone, bp.ttl);
   const RegionSpec& first = bp.regions.front();
   t += fmt::format("default_location = [{}, {}]\n", first.latitude, first.longitude);
   // A client keeps its answer for the TTL: the next-nearest region's lbs
@@ -193,7 +195,8 @@ std::vector<Endpoint> StoreAddressesFor(const Blueprint& bp, const RegionSpec& r
 }
 
 Status WriteBlueprintSecrets(const std::string& run_dir) {
-  for (const char* name : {kStorePasswordFile, kClusterSecretFile, kLbClusterKeyFile}) {
+  for (const char* name :
+       {kStorePasswordFile, kClusterSecretFile, kLbClusterKeyFile, kAdminTokenFile}) {
     std::string path = fmt::format("{}/conf/{}", run_dir, name);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) continue;  // kept across runs; --fresh makes new ones

@@ -34,10 +34,14 @@ std::vector<NodeSpec> ExpandBlueprint(const Blueprint& bp, const std::string& ru
 // The secrets the generated configs name, in RUN_DIR/conf (docs/up.md "Security"):
 // the store's password (requirepass_file, the apps' store_password_file) and
 // the store members' cluster secret (cluster_secret_file), and the key that
-// signs the load balancers' rate-limit reports ([cluster] key_file).
+// signs the load balancers' rate-limit reports ([cluster] key_file), and the
+// admin token.
 inline constexpr const char* kStorePasswordFile = "store.password";
 inline constexpr const char* kClusterSecretFile = "store-cluster.secret";
 inline constexpr const char* kLbClusterKeyFile = "lb-cluster.key";
+// The admin token of the dashboard and of every lb's and dns server's admin
+// listener (admin_token_file).
+inline constexpr const char* kAdminTokenFile = "admin.token";
 
 // Creates each secret file with fresh random contents (mode 0600) unless it
 // exists. Returns "" or the error.

@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "base/command_line.h"
 #include "base/log.h"
+#include "base/secret.h"
 #include "http/client.h"
 #include "up/api.h"
 #include "up/run_dir.h"
@@ -70,7 +71,8 @@ void PrintAddresses(const Blueprint& bp, const Supervisor& sup, const std::strin
     std::printf("  %-14s http://%s/   admin http://%s/status\n", n.name.c_str(),
                 n.address.ToString().c_str(), n.admin.ToString().c_str());
   }
-  std::printf("  %-14s http://%s/\n", "dashboard", bp.dashboard.ToString().c_str());
+  std::printf("  %-14s http://%s/  (admin token in %s/conf/%s)\n", "dashboard",
+              bp.dashboard.ToString().c_str(), run_dir.c_str(), kAdminTokenFile);
   if (bp.regions.size() > 1 && !bp.dns_servers.empty()) {
     std::printf("\n  try:  dig @%s -p %d %s +subnet=%s +short\n", bp.dns_servers[0].host.c_str(),
                 bp.dns_servers[0].port, bp.zone.c_str(),
@@ -137,7 +139,16 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   if (geteuid() == 0) isolation.RemoveAll();
   Spike spike;
   MetricsRegistry metrics;
-  UpContext ctx{&bp, &supervisor, &poller, &isolation, &spike, &metrics, WallMillis()};
+  std::string token_error, token_warning;
+  std::optional<std::string> admin_token = ReadSecretFile(
+      fmt::format("{}/conf/{}", run_dir, kAdminTokenFile), "", &token_error, &token_warning);
+  if (!admin_token) {
+    std::fprintf(stderr, "nines up: %s\n", token_error.c_str());
+    return 1;
+  }
+  if (!token_warning.empty()) LogWarn("up", "{}", token_warning);
+  UpContext ctx{&bp,    &supervisor, &poller,      &isolation,
+                &spike, &metrics,    WallMillis(), *admin_token};
   RegisterUpMetrics(ctx);
 
   asio::io_context io;
@@ -159,6 +170,12 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   size_t total = supervisor.nodes().size();
   std::printf("nines up: starting %zu processes (configs and logs in %s)\n", total,
               run_dir.c_str());
+  // The token, once: the dashboard asks for it (or takes it from the link).
+  std::printf(
+      "nines up: dashboard http://%s/#token=%s\n"
+      "          admin token %s (also in %s/conf/%s)\n",
+      bp.dashboard.ToString().c_str(), admin_token->c_str(), admin_token->c_str(), run_dir.c_str(),
+      kAdminTokenFile);
   std::fflush(stdout);
   int64_t start_ms = SteadyClock::Instance().NowMillis();
   supervisor.StartAll(start_ms);

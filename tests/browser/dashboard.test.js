@@ -1,6 +1,7 @@
 // Browser test of the `nines up` dashboard: starts
 // `nines up`, opens the dashboard in headless Chromium (playwright-core),
-// checks that the three regions are shown, clicks "kill" on the store leader,
+// checks that the three regions are shown, clicks "kill" on the store leader
+// (giving the admin token when the page asks for it),
 // waits for a different leader to appear, and saves a screenshot.
 // Env: NINES_BIN (the binary), NINES_TEST_OUT (output dir: run dir, logs, dashboard.png).
 "use strict";
@@ -60,6 +61,9 @@ async function main() {
 
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    // The dashboard asks for the admin token on the first change.
+    const token = fs.readFileSync(path.join(OUT, "run", "conf", "admin.token"), "utf8").trim();
+    page.on("dialog", (d) => d.accept(token));
     await page.goto(DASHBOARD);
     for (const region of ["us-east", "us-west", "eu-west"]) {
       await page.locator(`section[data-region="${region}"]`).waitFor({ timeout: 10000 });

@@ -127,6 +127,21 @@ TEST(DnsConfigTest, MissingPiecesAreErrors) {
   EXPECT_NE(Errors(duplicate).find("used twice"), std::string::npos) << Errors(duplicate);
 }
 
+// An admin listener off loopback needs a token; the error points at `admin`.
+TEST(DnsConfigTest, AdminOffLoopbackNeedsAToken) {
+  EXPECT_EQ(Errors("admin = \"10.0.0.1:9953\"\n" + std::string(kDesignExample)),
+            "dns.toml:1:9: 'admin' (10.0.0.1:9953) is not a loopback address: set "
+            "'admin_token_file' (or 'admin_token') so that its changes need the token");
+  ConfigErrors errors;
+  auto c = ParseDnsConfig(
+      "admin = \"10.0.0.1:9953\"\nadmin_token = \"t\"\n" + std::string(kDesignExample), "dns.toml",
+      &errors);
+  ASSERT_TRUE(c) << errors.ToString();
+  EXPECT_EQ(c->admin_token, "t");
+  EXPECT_EQ(Errors("admin = \"127.0.0.9:9953\"\n" + std::string(kDesignExample)), "")
+      << "loopback needs no token";
+}
+
 TEST(DnsConfigTest, SerialIsStableForTheSameText) {
   ConfigErrors errors;
   auto a = ParseDnsConfig(kDesignExample, "a.toml", &errors);

@@ -35,6 +35,7 @@ constexpr const char* kServerHost = "127.0.77.1";
 constexpr const char* kClientHost = "127.0.79.9";  // belongs to eu-west by source address
 const char* const kRegionNames[] = {"us-east", "us-west", "eu-west"};
 const char* const kRegionHosts[] = {"127.0.71.1", "127.0.72.1", "127.0.73.1"};
+constexpr const char* kAdminToken = "dns-admin-test-token";
 
 std::string Wire(std::string_view text) {
   std::string w;
@@ -75,6 +76,7 @@ class DnsIntegrationTest : public ::testing::Test {
     ASSERT_NE(port_, 0);
     ASSERT_NE(admin_port_, 0);
     config_path_ = dir_ + "/dns.toml";
+    test::WriteFile(dir_ + "/admin.token", std::string(kAdminToken) + "\n");
     test::WriteFile(config_path_, ConfigText(10));
     server_ = StartServer(port_, admin_port_, "server.log");
     ASSERT_TRUE(server_);
@@ -88,7 +90,8 @@ class DnsIntegrationTest : public ::testing::Test {
 
   std::string ConfigText(int ttl) const {
     std::string text = fmt::format(
-        "listen = \"{}:{}\"\nadmin = \"{}:{}\"\nzone = \"shop.test.\"\nttl = {}\n"
+        "listen = \"{}:{}\"\nadmin = \"{}:{}\"\nadmin_token_file = \"admin.token\"\n"
+        "zone = \"shop.test.\"\nttl = {}\n"
         "names = [\"www\"]\ndefault_location = [51.5, -0.1]\n\n"
         "[health]\npath = \"/healthz\"\ninterval_ms = {}\ntimeout_ms = {}\nrise = {}\n"
         "fall = {}\n",
@@ -247,7 +250,7 @@ TEST_F(DnsIntegrationTest, AnswersLikeAnAuthoritativeServer) {
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.Header("Content-Type"), "application/json");
   EXPECT_EQ(nlohmann::json::parse(missing.body, nullptr, false).value("error", ""),
-            "not found: try /status or /metrics");
+            "not found: try /status, /metrics or POST /reload");
   http::ClientResponse post = http::Post(kServerHost, admin_port_, "/status", "");
   EXPECT_EQ(post.status, 405);
   EXPECT_EQ(post.Header("Allow"), "GET, HEAD");
@@ -326,6 +329,65 @@ TEST_F(DnsIntegrationTest, SighupReloadsAndRejectsBadConfigs) {
         return m && !m->answers.empty() && m->answers[0].ttl == 42u;
       },
       5000));
+}
+
+// The admin API's one change, POST /reload: refused without the token, with a
+// wrong one, as a form, cross-origin or under a foreign Host (the new TTL is
+// not served, the generation does not move); done with the token.
+TEST_F(DnsIntegrationTest, AdminReloadNeedsTheTokenJsonAndOwnHost) {
+  auto generation = [&] {
+    http::ClientResponse r = http::Get(kServerHost, admin_port_, "/status");
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    return j.is_object() ? j.value("generation", uint64_t{0}) : uint64_t{0};
+  };
+  uint64_t before = generation();
+  ASSERT_GT(before, 0u);
+  test::WriteFile(config_path_, ConfigText(42));
+  const std::string own_host =
+      "Host: " + std::string(kServerHost) + ":" + std::to_string(admin_port_) + "\r\n";
+  const std::string json = "Content-Type: application/json\r\n";
+  const std::string bearer = std::string("Authorization: Bearer ") + kAdminToken + "\r\n";
+  auto reload = [&](const std::string& headers) {
+    return http::Exchange(kServerHost, admin_port_,
+                          "POST /reload HTTP/1.1\r\n" + headers + "Content-Length: 0\r\n\r\n",
+                          "POST");
+  };
+  struct Case {
+    const char* what;
+    std::string headers;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"no token", own_host + json, 401},
+      {"wrong token", own_host + json + "Authorization: Bearer dns-admin-test-tokeN\r\n", 401},
+      {"a form post", own_host + "Content-Type: application/x-www-form-urlencoded\r\n" + bearer,
+       415},
+      {"cross-origin", own_host + json + bearer + "Origin: https://evil.example\r\n", 403},
+      {"DNS-rebound Host",
+       "Host: evil.example:" + std::to_string(admin_port_) + "\r\n" + json + bearer, 403},
+  };
+  for (const Case& c : cases) {
+    http::ClientResponse r = reload(c.headers);
+    ASSERT_TRUE(r.ok) << c.what << ": " << r.error;
+    EXPECT_EQ(r.status, c.status) << c.what << ": " << r.body;
+    if (c.status == 401) {
+      EXPECT_EQ(r.Header("WWW-Authenticate").rfind("Bearer", 0), 0u) << c.what;
+    }
+    EXPECT_EQ(generation(), before) << c.what << ": the refused reload was done";
+    auto m = Ask("shop.test", kTypeA);
+    ASSERT_TRUE(m && !m->answers.empty());
+    EXPECT_EQ(m->answers[0].ttl, 10u) << c.what;
+  }
+  http::ClientResponse metrics = http::Get(kServerHost, admin_port_, "/metrics");
+  EXPECT_NE(metrics.body.find("nines_dns_admin_refused_total " + std::to_string(cases.size())),
+            std::string::npos)
+      << metrics.body;
+  http::ClientResponse r = reload(own_host + json + bearer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(generation(), before + 1);
+  auto m = Ask("shop.test", kTypeA);
+  ASSERT_TRUE(m && !m->answers.empty());
+  EXPECT_EQ(m->answers[0].ttl, 42u);
 }
 
 TEST_F(DnsIntegrationTest, TwoServersFromOneConfigAnswerAlike) {

@@ -66,6 +66,40 @@ TEST(LbConfigTest, ClusterKeyFile) {
   std::remove(key.c_str());
 }
 
+// An admin listener off loopback needs a token; the error points at `admin`.
+TEST(LbConfigTest, AdminOffLoopbackNeedsAToken) {
+  std::string text = kValid;
+  text.replace(text.find("127.0.0.1:9901"), 14, "0.0.0.0:9901");
+  EXPECT_EQ(Check(text),
+            "lb.toml:2:9: 'admin' (0.0.0.0:9901) is not a loopback address: set "
+            "'admin_token_file' (or 'admin_token') so that its changes need the token");
+  EXPECT_EQ(Check("admin_token = \"s3cret\"\n" + text), "");
+  EXPECT_EQ(Check("admin_token = \"\"\n" + std::string(kValid)),
+            "lb.toml:1:15: 'admin_token' must not be empty");
+}
+
+// admin_token_file: read relative to lb.toml, trailing newline dropped; a
+// missing file is an error at the key; both keys at once are an error.
+TEST(LbConfigTest, AdminTokenFile) {
+  std::string token = testing::TempDir() + "lb_config_admin.token";
+  std::ofstream(token) << "t0ken\n";
+  std::string path = testing::TempDir() + "lb_config_admin.toml";
+  std::ofstream(path) << "admin_token_file = \"lb_config_admin.token\"\n" << kValid;
+  ConfigErrors errors;
+  std::optional<LbConfig> config = ReadLbConfig(path, &errors);
+  ASSERT_TRUE(config) << errors.ToString();
+  EXPECT_EQ(config->admin_token, "t0ken");
+  std::remove(path.c_str());
+  std::remove(token.c_str());
+  std::string error = Check("admin_token_file = \"no-such.token\"\n" + std::string(kValid));
+  EXPECT_EQ(error.rfind("lb.toml:1:20: admin_token_file: cannot read secret file", 0), 0u) << error;
+  error =
+      Check("admin_token = \"a\"\nadmin_token_file = \"no-such.token\"\n" + std::string(kValid));
+  EXPECT_NE(error.find("lb.toml:2:20: set 'admin_token' or 'admin_token_file', not both"),
+            std::string::npos)
+      << error;
+}
+
 TEST(LbConfigTest, PanicThreshold) {
   std::string path = testing::TempDir() + "lb_config_panic.toml";
   std::ofstream(path) << kValid << "[outlier]\npanic_threshold = 30\n";

@@ -20,17 +20,31 @@ struct ApiFixture : ::testing::Test {
   Isolation isolation;
   Spike spike;
   MetricsRegistry metrics;
-  UpContext ctx{&bp, &supervisor, &poller, &isolation, &spike, &metrics, 1234};
+  static constexpr const char* kToken = "test-admin-token";
+  UpContext ctx{&bp, &supervisor, &poller, &isolation, &spike, &metrics, 1234, kToken};
+  using Headers = std::vector<std::pair<std::string, std::string>>;
 
-  // A request as the dashboard's own page sends it: its own Host, JSON posts.
+  // The headers of the dashboard's own page: its Host, JSON, the token.
+  static Headers OwnHeaders() {
+    return {{"Host", "127.0.0.1:9900"},
+            {"Content-Type", "application/json"},
+            {"Authorization", std::string("Bearer ") + kToken}};
+  }
+  static Headers Without(Headers h, const std::string& name) {
+    std::erase_if(h, [&](const auto& kv) { return kv.first == name; });
+    return h;
+  }
+  static Headers With(Headers h, const std::string& name, const std::string& value) {
+    h = Without(std::move(h), name);
+    h.emplace_back(name, value);
+    return h;
+  }
+  // A request as the dashboard's own page sends it.
   http::Response Call(const std::string& method, const std::string& path,
                       const std::string& body = "") {
-    std::vector<std::pair<std::string, std::string>> headers = {{"Host", "127.0.0.1:9900"}};
-    if (method == "POST") headers.emplace_back("Content-Type", "application/json");
-    return CallWith(method, path, headers, body);
+    return CallWith(method, path, OwnHeaders(), body);
   }
-  http::Response CallWith(const std::string& method, const std::string& path,
-                          std::vector<std::pair<std::string, std::string>> headers,
+  http::Response CallWith(const std::string& method, const std::string& path, Headers headers,
                           const std::string& body = "") {
     http::Request req;
     req.method = method;
@@ -97,9 +111,10 @@ TEST_F(ApiFixture, ActionsAndErrors) {
 
 // A past attack: a cross-site form post killed a process. `curl -X POST -H 'Origin:
 // https://evil.example' -H 'Content-Type: application/x-www-form-urlencoded'
-// -d x=1 127.0.0.1:9900/api/nodes/us-east-app-3/kill` must answer 403 and
-// change nothing.
+// -d x=1 127.0.0.1:9900/api/nodes/us-east-app-3/kill` must be refused and
+// change nothing. Each case changes one thing of a request that passes.
 TEST_F(ApiFixture, CrossSiteFormPostIsRefused) {
+  EXPECT_EQ(Call("POST", "/api/regions/us-west/stop").status, 200);  // us-west-app-* held down
   std::string before = StateOf("us-east-app-3");
   http::Response r = CallWith("POST", "/api/nodes/us-east-app-3/kill",
                               {{"Host", "127.0.0.1:9900"},
@@ -108,57 +123,68 @@ TEST_F(ApiFixture, CrossSiteFormPostIsRefused) {
                               "x=1");
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_EQ(StateOf("us-east-app-3"), before) << "the refused kill changed the node";
-  // Each guard on its own: a foreign Origin, a form content type, no content type.
-  EXPECT_EQ(CallWith("POST", "/api/nodes/us-east-app-3/kill",
-                     {{"Host", "127.0.0.1:9900"},
-                      {"Origin", "https://evil.example"},
-                      {"Content-Type", "application/json"}})
-                .status,
-            403);
-  EXPECT_EQ(CallWith("POST", "/api/nodes/us-east-app-3/kill",
-                     {{"Host", "127.0.0.1:9900"}, {"Content-Type", "text/plain"}})
-                .status,
-            403);
-  EXPECT_EQ(CallWith("POST", "/api/nodes/us-east-app-3/kill", {{"Host", "127.0.0.1:9900"}}).status,
-            403);
-  EXPECT_EQ(
-      CallWith(
-          "POST", "/api/nodes/us-east-app-3/kill",
-          {{"Host", "127.0.0.1:9900"}, {"Origin", "null"}, {"Content-Type", "application/json"}})
-          .status,
-      403);
-  EXPECT_EQ(StateOf("us-east-app-3"), before);
-  // A form post stopping a region is refused as well.
-  EXPECT_EQ(CallWith("POST", "/api/regions/us-east/stop",
-                     {{"Host", "127.0.0.1:9900"},
-                      {"Origin", "https://evil.example"},
-                      {"Content-Type", "application/x-www-form-urlencoded"}},
-                     "x=1")
-                .status,
-            403);
-  EXPECT_EQ(StateOf("us-east-app-3"), before);
-  // The page's own origin, with JSON, passes the guard: the kill reaches the
-  // supervisor (409: nothing runs in this fixture), the region stop is done.
-  std::vector<std::pair<std::string, std::string>> own = {
-      {"Host", "127.0.0.1:9900"},
-      {"Origin", "http://127.0.0.1:9900"},
-      {"Content-Type", "application/json; charset=utf-8"}};
+  struct Case {
+    const char* what;
+    Headers headers;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"foreign Origin", With(OwnHeaders(), "Origin", "https://evil.example"), 403},
+      {"Origin null (sandboxed page)", With(OwnHeaders(), "Origin", "null"), 403},
+      {"form content type", With(OwnHeaders(), "Content-Type", "application/x-www-form-urlencoded"),
+       415},
+      {"text/plain (a no-cors fetch)", With(OwnHeaders(), "Content-Type", "text/plain"), 415},
+      {"no content type", Without(OwnHeaders(), "Content-Type"), 415},
+      {"no token (what a form sends)", Without(OwnHeaders(), "Authorization"), 401},
+      {"wrong token", With(OwnHeaders(), "Authorization", "Bearer guess"), 401},
+      {"Basic instead of Bearer", With(OwnHeaders(), "Authorization", "Basic dA=="), 401},
+      {"DNS-rebound Host", With(OwnHeaders(), "Host", "evil.example:9900"), 403},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(CallWith("POST", "/api/regions/us-east/stop", c.headers).status, c.status) << c.what;
+    EXPECT_EQ(CallWith("POST", "/api/nodes/us-west-app-1/restart", c.headers).status, c.status)
+        << c.what;
+    EXPECT_EQ(StateOf("us-east-app-3"), before) << c.what << ": the region stop was done";
+    EXPECT_EQ(StateOf("us-west-app-1"), "stopped") << c.what << ": the restart was done";
+  }
+  // The 401 says how to authenticate.
+  http::Response unauthorized =
+      CallWith("POST", "/api/regions/us-east/stop", Without(OwnHeaders(), "Authorization"));
+  bool challenged = false;
+  for (const auto& [name, value] : unauthorized.headers) {
+    challenged = challenged || (name == "WWW-Authenticate" && value.rfind("Bearer", 0) == 0);
+  }
+  EXPECT_TRUE(challenged) << "401 without WWW-Authenticate: Bearer";
+  // The page's own origin, with JSON and the token, passes the guard: the kill
+  // reaches the supervisor (409: nothing runs in this fixture), the region
+  // stop is done.
+  Headers own = With(OwnHeaders(), "Origin", "http://127.0.0.1:9900");
+  own = With(own, "Content-Type", "application/json; charset=utf-8");
   EXPECT_EQ(CallWith("POST", "/api/nodes/us-east-app-3/kill", own).status, 409);
   EXPECT_EQ(CallWith("POST", "/api/regions/us-east/stop", own).status, 200);
   EXPECT_EQ(StateOf("us-east-app-3"), "stopped");
+  EXPECT_EQ(CallWith("POST", "/api/nodes/us-west-app-1/restart", own).status, 200);
+  EXPECT_EQ(StateOf("us-west-app-1"), "crashed");  // released (nothing to run here)
 }
 
 // DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1
-// sends `Host: evil.example:9900`. Only IP literals and localhost are served.
+// sends `Host: evil.example:9900`. Only the dashboard's own address (and
+// localhost, as it listens on loopback) is served.
 TEST_F(ApiFixture, ForeignHostIsRefused) {
   EXPECT_EQ(CallWith("GET", "/api/state", {{"Host", "evil.example:9900"}}).status, 403);
   EXPECT_EQ(CallWith("GET", "/", {{"Host", "evil.example:9900"}}).status, 403);
   EXPECT_EQ(CallWith("GET", "/api/state", {}).status, 403) << "no Host";
   EXPECT_EQ(CallWith("GET", "/api/state", {{"Host", "127.0.0.1:9999"}}).status, 403)
       << "another port";
+  EXPECT_EQ(CallWith("GET", "/api/state", {{"Host", "127.0.0.2:9900"}}).status, 403)
+      << "another address";
   EXPECT_EQ(CallWith("GET", "/api/state", {{"Host", "localhost:9900"}}).status, 200);
   EXPECT_EQ(CallWith("GET", "/api/state", {{"Host", "127.0.0.1:9900"}}).status, 200);
-  EXPECT_EQ(CallWith("GET", "/api/state", {{"Host", "[::1]:9900"}}).status, 200);
+  EXPECT_EQ(CallWith("GET", "/api/state",
+                     {{"Host", "127.0.0.1:9900"}, {"Origin", "https://evil.example"}})
+                .status,
+            403)
+      << "a cross-origin read";
   EXPECT_EQ(CallWith("GET", "/healthz", {{"Host", "evil.example"}}).status, 200)
       << "health checks answer any Host";
 }

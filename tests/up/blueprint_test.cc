@@ -112,7 +112,11 @@ TEST(BlueprintTest, ExpandsToDesignAddresses) {
 // blueprint's DNS lists the nearest region's lbs, then the next-nearest
 // region's lbs as fallbacks (a stub resolver tries the addresses in order).
 TEST(BlueprintTest, DnsAnswersListTheNextNearestRegionAsFallback) {
-  for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), "/run")) {
+  // The dns configs name the admin token file: it must exist.
+  std::string dir = ::testing::TempDir() + "up_blueprint_fallback";
+  std::filesystem::create_directories(dir + "/conf");
+  ASSERT_EQ(WriteBlueprintSecrets(dir).ToString(), "ok");
+  for (const NodeSpec& n : ExpandBlueprint(BuiltInBlueprint(), dir)) {
     if (n.kind != NodeKind::kDns) continue;
     ConfigErrors errors;
     std::optional<dns::DnsConfig> c = dns::ParseDnsConfig(n.config_text, n.config_path, &errors);
@@ -214,7 +218,8 @@ TEST(BlueprintTest, GeneratedConfigsAreValid) {
 }
 
 // The blueprint's store needs its password and its peers a cluster
-// secret; the secrets are random, private (0600) and kept across runs.
+// secret, its admin listeners a token; the secrets are random, private
+// (0600) and kept across runs.
 TEST(BlueprintTest, StoreIsProtectedBySecrets) {
   std::string dir = ::testing::TempDir() + "up_blueprint_secrets";
   std::filesystem::remove_all(dir);
@@ -244,7 +249,18 @@ TEST(BlueprintTest, StoreIsProtectedBySecrets) {
     if (n.kind == NodeKind::kApp) {
       EXPECT_NE(n.config_text.find("store_password_file = \"store.password\""), std::string::npos);
     }
+    if (n.kind == NodeKind::kLb || n.kind == NodeKind::kDns) {
+      EXPECT_NE(n.config_text.find("admin_token_file = \"admin.token\""), std::string::npos)
+          << n.name << ": its admin listener takes no token";
+    }
   }
+  // The admin token of the dashboard and every admin listener.
+  std::string token = read(kAdminTokenFile);
+  EXPECT_EQ(token.size(), 65u);
+  EXPECT_NE(token, password);
+  EXPECT_EQ(std::filesystem::status(dir + "/conf/" + kAdminTokenFile).permissions() &
+                (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+            std::filesystem::perms::none);
 }
 
 TEST(BlueprintTest, DistanceIsGreatCircle) {
