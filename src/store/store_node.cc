@@ -118,6 +118,7 @@ bool StoreNode::ShutdownDone() const {
 }
 
 void StoreNode::Tick() {
+  CheckDiskSpace();
   raft_->Tick();
   RequestDrain();
   StepMemberJob();
@@ -128,6 +129,9 @@ void StoreNode::Tick() {
 
 void StoreNode::Step(const raft::Message& m) {
   if (m.to != self_->raft_id) return;
+  // Under the NOSPACE alarm nothing that would grow the log is taken (the
+  // leader sends it again): a member never fails a write for want of room.
+  if (no_space_ && NeedsDiskSpace(m)) return;
   raft_->Step(m);
   RequestDrain();
 }
@@ -185,6 +189,7 @@ void StoreNode::HandleReady(raft::Ready& rd) {
     if (!s.ok()) Fatal(s, "installing a snapshot from the leader");
     applied_ = rd.snapshot->meta.index;
     last_snapshot_index_ = applied_;
+    last_snapshot_bytes_ = rd.snapshot->data.size();
     ++counters_.snapshots_installed;
   }
   for (size_t i = applied_early; i < rd.committed_entries.size(); ++i) {
@@ -244,7 +249,7 @@ void StoreNode::Persist(const raft::Ready& rd) {
   // half a segment (half leaves room for a new segment's preamble, so no
   // segment holds a preamble alone). One fsync covers them all; the hard
   // state comes last, so a crash keeps a prefix without it.
-  const uint64_t piece_bytes = config_.wal_segment_bytes / 2;
+  const uint64_t piece_bytes = wal_segment_bytes_ / 2;
   auto add = [&](uint64_t index, const std::string& payload) {
     if (!batch.empty() &&
         batch.ByteSize() + payload.size() + wal::kRecordHeaderSize > piece_bytes) {
@@ -423,6 +428,12 @@ void StoreNode::ReleaseWaiters() {
 bool StoreNode::ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done,
                              const RequestKey* dedup) {
   if (!IsLeader() || shutting_down_) return false;
+  if (no_space_) {
+    ++counters_.no_space_refusals;
+    done(nullptr, 0,
+         NoSpaceError("the leader's disk is full; writes are refused until space returns"));
+    return true;
+  }
   StampTime(&proposal, log_clock_.Stamp());
   if (dedup) proposal = WrapDeduplicated(*dedup, proposal);
   return ProposeEntry(proposal, last_index, std::move(done));
@@ -478,11 +489,21 @@ bool StoreNode::StartRead(uint64_t min_index, ReadDone done) {
 
 void StoreNode::MaybeSnapshot() {
   if (applied_ < last_snapshot_index_ + config_.snapshot_entries) return;
+  if (NowMs() < next_snapshot_try_ms_) return;
   std::optional<raft::Term> term = storage_.TermAt(applied_);
   if (!term || applied_ > storage_.LastIndex()) return;
   std::string data = SnapshotContent();
   Status s = WriteSnapshot(fs_, snap_dir_, store::SnapshotMeta{applied_, *term}, data);
-  if (!s.ok()) Fatal(s, "writing a snapshot");
+  if (!s.ok()) {
+    // Nothing uses a snapshot file until its marker is in the WAL: one that
+    // could not be written (a full disk) is dropped, and the log keeps
+    // everything until the next try.
+    LogWarn("store", "snapshot at index {} not written (tried again in a second): {}", applied_,
+            s.ToString());
+    next_snapshot_try_ms_ = NowMs() + 1000;
+    return;
+  }
+  last_snapshot_bytes_ = data.size();
   // Its marker makes it usable at recovery; durable before compaction
   // deletes the segments it replaces.
   std::string marker = "C";

@@ -68,6 +68,11 @@ class SmallDisk : public FileSystem {
   }
   Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
   Status CreateDirs(const std::string& dir) override { return base_->CreateDirs(dir); }
+  Status Space(const std::string& path, DiskSpace* space) override {
+    space->total_bytes = capacity_;
+    space->free_bytes = free_bytes();
+    return Status::Ok();
+  }
 
  private:
   class SmallDiskFile : public File {
