@@ -90,11 +90,8 @@ void ApplyOverrides(const ServerOverrides& overrides, DnsConfig* config) {
 // One TCP client: length-prefixed queries answered in order until the
 // client closes or stays idle too long.
 struct DnsServer::TcpConnection : std::enable_shared_from_this<TcpConnection> {
-  TcpConnection(DnsServer* server, asio::ip::tcp::socket socket, int idle_timeout_ms)
-      : server(server),
-        socket(std::move(socket)),
-        idle(server->dns_io_),
-        idle_timeout_ms(idle_timeout_ms) {
+  TcpConnection(DnsServer* owner, asio::ip::tcp::socket accepted, int idle_ms)
+      : server(owner), socket(std::move(accepted)), idle(owner->dns_io_), idle_timeout_ms(idle_ms) {
     ++server->tcp_open_;
     server->metrics_.tcp_connections()->Add(1);
   }

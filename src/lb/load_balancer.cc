@@ -61,16 +61,16 @@ std::shared_ptr<ServerState> LoadBalancer::MakeServer(const LbServerConfig& conf
   s->latency = r.GetHistogram("nines_lb_server_request_duration_seconds",
                               "Request duration per server.", labels);
   std::weak_ptr<ServerState> weak = s;
-  r.AddGaugeCallback("nines_lb_server_up",
-                     "1 if the server is taking traffic (health up, not ejected, not draining).",
-                     labels, [weak] {
-                       auto s = weak.lock();
-                       return s && s->Available(SteadyClock::Instance().NowMillis()) ? 1.0 : 0.0;
-                     });
+  r.AddGaugeCallback(
+      "nines_lb_server_up",
+      "1 if the server is taking traffic (health up, not ejected, not draining).", labels, [weak] {
+        auto server = weak.lock();
+        return server && server->Available(SteadyClock::Instance().NowMillis()) ? 1.0 : 0.0;
+      });
   r.AddGaugeCallback("nines_lb_server_active_requests", "Requests in flight per server.", labels,
                      [weak] {
-                       auto s = weak.lock();
-                       return s ? static_cast<double>(s->active_requests.load()) : 0.0;
+                       auto server = weak.lock();
+                       return server ? static_cast<double>(server->active_requests.load()) : 0.0;
                      });
   return s;
 }

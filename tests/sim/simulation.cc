@@ -51,7 +51,7 @@ struct ReadWaiter {
 };
 
 struct SimNode {
-  explicit SimNode(NodeId id, raft::Membership bootstrap) : id(id), disk(bootstrap) {}
+  explicit SimNode(NodeId node_id, raft::Membership bootstrap) : id(node_id), disk(bootstrap) {}
   NodeId id;
   bool up = false;
   bool started = false;
