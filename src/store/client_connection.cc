@@ -420,8 +420,9 @@ std::string ClientConnection::FinalError(const Request& request, const std::stri
 
 std::string ClientConnection::Reclassify(const Request& request, int earlier_sends,
                                          std::string error) {
-  if (!request.write || earlier_sends == 0 || error.rfind("TRYAGAIN", 0) != 0) return error;
-  return UnknownOutcomeError(error.substr(9) + " (an earlier attempt may have been applied)");
+  if (!request.write || earlier_sends == 0 || !IsRetryableRefusal(error)) return error;
+  return UnknownOutcomeError(error.substr(error.find(' ') + 1) +
+                             " (an earlier attempt may have been applied)");
 }
 
 bool ClientConnection::PrepareExec(Request& request, uint64_t seq) {

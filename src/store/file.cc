@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -243,6 +244,13 @@ class Posix : public FileSystem {
     struct stat st;
     if (::stat(dir.c_str(), &st) != 0) return ErrnoStatus("stat", dir, errno);
     if (!S_ISDIR(st.st_mode)) return Status::IoError(dir + " is not a directory");
+    return Status::Ok();
+  }
+  Status Space(const std::string& path, DiskSpace* space) override {
+    struct statvfs vfs;
+    if (::statvfs(path.c_str(), &vfs) != 0) return ErrnoStatus("statvfs", path, errno);
+    space->total_bytes = static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize;
+    space->free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
     return Status::Ok();
   }
 };

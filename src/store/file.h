@@ -36,6 +36,13 @@ class ReadableFile {
   virtual uint64_t Size() const = 0;
 };
 
+// The size of the file system holding a path and the room left in it for
+// this process (statvfs: f_blocks and f_bavail).
+struct DiskSpace {
+  uint64_t total_bytes = 0;
+  uint64_t free_bytes = 0;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -59,6 +66,8 @@ class FileSystem {
   virtual Status SyncDir(const std::string& dir) = 0;
   // mkdir -p; each directory it creates is made durable (its parent is synced).
   virtual Status CreateDirs(const std::string& dir) = 0;
+  // Size and free room of the file system holding path (an existing path).
+  virtual Status Space(const std::string& path, DiskSpace* space) = 0;
 };
 
 // The real file system (POSIX calls). Process-wide, never destroyed.

@@ -28,12 +28,21 @@ std::string TooLargeError(uint64_t entry_bytes, uint64_t limit) {
          " bytes, more than the limit of " + std::to_string(limit);
 }
 
+std::string NoSpaceError(std::string_view why) {
+  return "NOSPACE " + std::string(why);
+}
+
+bool IsRetryableRefusal(std::string_view error) {
+  return error.rfind("TRYAGAIN ", 0) == 0 || error.rfind("NOSPACE ", 0) == 0;
+}
+
 bool IsUnknownOutcome(std::string_view error) {
   return error.rfind("UNKNOWN", 0) == 0;
 }
 
 int HttpStatusForError(std::string_view error) {
   if (IsUnknownOutcome(error)) return 504;
+  if (error.rfind("NOSPACE ", 0) == 0) return 507;
   return error.rfind("ERR command too large", 0) == 0 ? 413 : 503;
 }
 

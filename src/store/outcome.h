@@ -1,6 +1,8 @@
 // What a store answer tells the client about its command (docs/store.md,
 // "Outcome semantics a client can rely on"):
 // - -TRYAGAIN (HTTP 503 with Retry-After): certainly not applied; retry.
+// - -NOSPACE (HTTP 507): certainly not applied; the member's disk is (nearly)
+//   full, so retrying helps only once space returns.
 // - -UNKNOWN outcome unknown: ... (HTTP 504, no Retry-After): it may or may
 //   not have been applied. No Redis client library retries this prefix on
 //   its own (redis-py, go-redis, Jedis and hiredis retry at most TRYAGAIN,
@@ -27,12 +29,17 @@ inline constexpr size_t kForwardedExtraBytes = 128;
 
 std::string TryAgainError(std::string_view why);
 std::string UnknownOutcomeError(std::string_view why);
+// A write refused because the leader's disk is (nearly) full: never applied.
+std::string NoSpaceError(std::string_view why);
+// True for the errors that mean "certainly not applied, try again"
+// (-TRYAGAIN, -NOSPACE): a retry of a write sent before is then unknown.
+bool IsRetryableRefusal(std::string_view error);
 // A write whose log entry would exceed what the WAL can hold: never applied
 // (RESP "-ERR command too large ...", HTTP 413).
 std::string TooLargeError(uint64_t entry_bytes, uint64_t limit);
 bool IsUnknownOutcome(std::string_view error);
 // HTTP status for a failed write's error text: 504 when unknown, 413 when
-// too large, else 503.
+// too large, 507 when the disk is full, else 503.
 int HttpStatusForError(std::string_view error);
 
 // True when args is a NINES.FWD request (any case). Then, when well formed,

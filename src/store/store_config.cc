@@ -52,6 +52,8 @@ std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors
       static_cast<int>(root.Integer("max_clock_skew_ms", c.max_clock_skew_ms, 0, 3600000));
   c.snapshot_entries = static_cast<uint64_t>(
       root.Integer("snapshot_entries", static_cast<int64_t>(c.snapshot_entries), 1, 1ll << 40));
+  c.wal_segment_bytes = static_cast<uint64_t>(root.Integer(
+      "wal_segment_bytes", static_cast<int64_t>(c.wal_segment_bytes), 1ll << 20, 1ll << 30));
   c.requirepass = root.String("requirepass", "");
   c.requirepass_file = root.String("requirepass_file", "");
   if (!c.requirepass_file.empty()) {

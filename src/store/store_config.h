@@ -36,8 +36,10 @@ struct StoreConfig {
   // time plus its own steady clock (see docs/store.md "Expiry and time").
   int max_clock_skew_ms = 500;
   uint64_t snapshot_entries = 10000;
-  // Size at which the WAL rolls to a new segment (not in store.toml: tests
-  // make it small to exercise rolling and compaction).
+  // Size at which the WAL rolls to a new segment; snapshots purge only whole
+  // segments. A member caps it at a sixteenth of its disk (at least 1 MiB),
+  // so a small disk still rolls and purges (docs/store.md "When the disk
+  // fills"). Tests set it smaller than store.toml allows.
   uint64_t wal_segment_bytes = 64ull << 20;
   // The one password of the store (requirepass, or read from requirepass_file):
   // RESP needs AUTH, HTTP needs `Authorization: Bearer PASSWORD` (docs/store.md "Security").

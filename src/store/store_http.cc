@@ -276,6 +276,7 @@ std::string StoreServer::StatusJson() const {
   j["applied"] = node_->applied_index();
   j["last_index"] = node_->last_index();
   j["keys"] = state().stored_keys();
+  j["no_space"] = node_->no_space();
   j["members"] = nlohmann::json::parse(node_->MembersJson());
   return j.dump() + "\n";
 }
@@ -308,6 +309,10 @@ std::string StoreServer::MetricsText() const {
           "writes refused at a collection's element bound (max_*_elements), counted by every "
           "member as it applies them",
           state().element_limit_refusals());
+  gauge("nines_store_no_space", "1 while the NOSPACE alarm is raised (the disk is nearly full)",
+        node_->no_space() ? 1 : 0);
+  counter("nines_store_no_space_refusals_total", "writes refused with -NOSPACE",
+          counters_.no_space_refusals);
   gauge("nines_store_client_connections", "open RESP connections", node_->open_connections());
   gauge("nines_store_pending_reads", "linearizable reads waiting for their read barrier",
         node_->pending_reads());

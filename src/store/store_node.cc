@@ -130,6 +130,7 @@ bool StoreNode::ShutdownDone() const {
 }
 
 void StoreNode::Tick() {
+  CheckDiskSpace();
   raft_->Tick();
   RequestDrain();
   StepMemberJob();
@@ -144,6 +145,9 @@ void StoreNode::Tick() {
 
 void StoreNode::Step(const raft::Message& m) {
   if (m.to != self_->raft_id) return;
+  // Under the NOSPACE alarm nothing that would grow the log is taken (the
+  // leader sends it again): a member never fails a write for want of room.
+  if (no_space_ && NeedsDiskSpace(m)) return;
   raft_->Step(m);
   RequestDrain();
 }
@@ -202,6 +206,7 @@ void StoreNode::HandleReady(raft::Ready& rd) {
     if (!s.ok()) Fatal(s, "installing a snapshot from the leader");
     applied_ = rd.snapshot->meta.index;
     last_snapshot_index_ = applied_;
+    last_snapshot_bytes_ = rd.snapshot->data.size();
     ++counters_.snapshots_installed;
   }
   for (size_t i = applied_early; i < rd.committed_entries.size(); ++i) {
@@ -261,7 +266,7 @@ void StoreNode::Persist(const raft::Ready& rd) {
   // half a segment (half leaves room for a new segment's preamble, so no
   // segment holds a preamble alone). One fsync covers them all; the hard
   // state comes last, so a crash keeps a prefix without it.
-  const uint64_t piece_bytes = config_.wal_segment_bytes / 2;
+  const uint64_t piece_bytes = wal_segment_bytes_ / 2;
   auto add = [&](uint64_t index, const std::string& payload) {
     if (!batch.empty() &&
         batch.ByteSize() + payload.size() + wal::kRecordHeaderSize > piece_bytes) {
@@ -442,6 +447,12 @@ void StoreNode::ReleaseWaiters() {
 bool StoreNode::ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done,
                              const RequestKey* dedup) {
   if (!IsLeader() || shutting_down_) return false;
+  if (no_space_) {
+    ++counters_.no_space_refusals;
+    done(nullptr, 0,
+         NoSpaceError("the leader's disk is full; writes are refused until space returns"));
+    return true;
+  }
   StampTime(&proposal, log_clock_.Stamp());
   if (dedup) proposal = WrapDeduplicated(*dedup, proposal);
   return ProposeEntry(proposal, last_index, std::move(done));

@@ -50,6 +50,8 @@ struct StoreCounters {
   uint64_t snapshots_started = 0;  // background snapshot jobs started
   uint64_t snapshot_failures = 0;  // jobs that failed (retried later)
   uint64_t snapshots_installed = 0;
+  uint64_t no_space_alarms = 0;    // times the NOSPACE alarm was raised
+  uint64_t no_space_refusals = 0;  // writes refused with -NOSPACE
   uint64_t client_connections = 0;
   uint64_t oom_refused = 0;            // writes refused over maxmemory
   uint64_t element_limit_refused = 0;  // writes refused at a collection's element bound
@@ -170,6 +172,8 @@ class StoreNode {
   raft::HardState hard_state() const { return raft_->hard_state(); }
   uint64_t commit_index() const { return raft_->log().committed(); }
   uint64_t applied_index() const { return applied_; }
+  // The NOSPACE alarm: the disk is (nearly) full; writes are refused.
+  bool no_space() const { return no_space_; }
   uint64_t last_index() const { return raft_->log().LastIndex(); }
   // The durable log as recovered and persisted (checkers read it).
   const raft::MemoryStorage& storage() const { return storage_; }
@@ -268,6 +272,11 @@ class StoreNode {
   // file unless the sender streams it from there.
   void Send(const raft::Message& m);
   void MaybePurgeExpired();
+  // The disk-space guard (store_disk_space.cc).
+  void SizeWalSegments();
+  uint64_t DiskReserveBytes() const;
+  void CheckDiskSpace();
+  static bool NeedsDiskSpace(const raft::Message& m);
   void UpdateInfo();
   [[noreturn]] void Fatal(const Status& status, const char* what);
   raft::Membership Bootstrap() const;
@@ -307,6 +316,10 @@ class StoreNode {
   std::shared_ptr<SnapshotRunner> snapshot_runner_;
   std::optional<SnapshotInProgress> snapshot_in_progress_;
   int64_t next_snapshot_attempt_ms_ = 0;  // after a failure: the retry delay
+  uint64_t last_snapshot_bytes_ = 0;  // its content's size (part of the disk reserve)
+  uint64_t wal_segment_bytes_ = 0;    // config_.wal_segment_bytes, capped for a small disk
+  bool no_space_ = false;             // the NOSPACE alarm (store_disk_space.cc)
+  int64_t next_disk_check_ms_ = 0;
   bool drain_requested_ = false;
   bool shutting_down_ = false;
   int64_t shutdown_deadline_ = 0;

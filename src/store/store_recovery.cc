@@ -44,7 +44,7 @@ struct StoreNode::WalScan {
 
 WalOptions StoreNode::RecoveryWalOptions() {
   WalOptions options;
-  options.segment_bytes = config_.wal_segment_bytes;
+  options.segment_bytes = wal_segment_bytes_;
   // A segment started during recovery (replacing a half-created one) repeats
   // the hard state recovered so far: every record before it is durable.
   options.segment_preamble = [this](WalBatch* preamble) {
@@ -203,6 +203,7 @@ Status StoreNode::Recover() {
   if (s.ok()) s = fs_->SyncDir(config_.data_dir);
   if (s.ok()) s = fs_->SyncDir(ParentDir(config_.data_dir));
   if (!s.ok()) return s;
+  SizeWalSegments();
   // First pass: only a snapshot whose marker is in the WAL is used (as etcd
   // does): a snapshot file written just before a crash may not match the log.
   WalScan scan;
@@ -244,6 +245,7 @@ Status StoreNode::Recover() {
     storage_.ApplySnapshot(snapshot);
     applied_ = meta.index;
     last_snapshot_index_ = meta.index;
+    last_snapshot_bytes_ = snapshot.data.size();
   }
   raft::HardState hs;
   std::string hs_where;  // file and offset of the hard state record
@@ -275,6 +277,7 @@ Status StoreNode::Recover() {
   rc.seed = env_.seed;
   rc.applied = applied_;
   raft_ = std::make_unique<raft::Raft>(rc, &storage_);
+  CheckDiskSpace();
   UpdateInfo();
   return Status::Ok();
 }

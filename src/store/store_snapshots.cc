@@ -110,6 +110,7 @@ void StoreNode::RecordSnapshot(const SnapshotMeta& meta, const raft::Membership&
   s = RemoveOldSnapshots(fs_, snap_dir_, meta, 2);
   if (!s.ok()) LogWarn("store", "removing old snapshots failed: {}", s.ToString());
   last_snapshot_index_ = meta.index;
+  last_snapshot_bytes_ = state_.memory_bytes();  // about the next one's size (the disk reserve)
   ++counters_.snapshots;
   LogInfo("store", "snapshot at index {} (term {})", meta.index, meta.term);
 }

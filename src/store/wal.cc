@@ -14,8 +14,13 @@
 namespace nines::store {
 namespace {
 
+// The largest segment a store.toml may have asked for (wal_segment_bytes):
+// segments written before the setting was lowered stay readable.
+constexpr uint64_t kLargestSegmentSetting = 1ull << 30;
+
 uint64_t MaxSegmentFileBytes(const WalOptions& options) {
-  return options.segment_bytes + options.max_record_bytes + wal::kRecordHeaderSize + (16ull << 20);
+  return std::max(options.segment_bytes, kLargestSegmentSetting) + options.max_record_bytes +
+         wal::kRecordHeaderSize + (16ull << 20);
 }
 
 }  // namespace

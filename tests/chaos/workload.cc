@@ -1,6 +1,6 @@
 // The chaos clients. RESP replies and HTTP statuses map to outcomes as
-// docs/store.md promises: -TRYAGAIN and 503 (and a refused connection) mean
-// certainly not applied; -UNKNOWN, 504, a timeout or a lost connection mean
+// docs/store.md promises: -TRYAGAIN, -NOSPACE, 503 and 507 (and a refused
+// connection) mean certainly not applied; -UNKNOWN, 504, a timeout or a lost connection mean
 // the outcome is unknown.
 #include "workload.h"
 
@@ -56,7 +56,7 @@ Reply ParseResp(const std::string& raw) {
       }
       return r;
     case '-':
-      if (head.rfind("-TRYAGAIN", 0) == 0) {
+      if (head.rfind("-TRYAGAIN", 0) == 0 || head.rfind("-NOSPACE", 0) == 0) {
         r.outcome = Outcome::kFail;
       } else {
         r.unexpected = head.rfind("-UNKNOWN", 0) != 0;
@@ -120,7 +120,7 @@ HttpReply HttpKv(const MemberInfo& first, const std::string& method, const std::
       out.outcome = Outcome::kOk;
       out.body = r.body;
       out.version = r.Header("X-Version");
-    } else if (r.status == 503) {
+    } else if (r.status == 503 || r.status == 507) {
       out.outcome = Outcome::kFail;
     } else {
       out.unexpected = r.status != 504;

@@ -228,4 +228,13 @@ Status SimFs::CreateDirs(const std::string& dir) {
   return Status::Ok();
 }
 
+Status SimFs::Space(const std::string& path, store::DiskSpace* space) {
+  // A large disk: the simulated disk fills only through its armed faults
+  // (ENOSPC on a write), never through the member's own disk-space guard.
+  (void)path;
+  space->total_bytes = 1ull << 40;
+  space->free_bytes = 1ull << 40;
+  return Status::Ok();
+}
+
 }  // namespace nines::sim

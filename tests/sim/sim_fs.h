@@ -62,6 +62,7 @@ class SimFs : public store::FileSystem {
   Status Truncate(const std::string& path, uint64_t size) override;
   Status SyncDir(const std::string& dir) override;
   Status CreateDirs(const std::string& dir) override;
+  Status Space(const std::string& path, store::DiskSpace* space) override;
 
  private:
   struct Inode {

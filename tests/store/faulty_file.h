@@ -141,6 +141,9 @@ class FaultyFileSystem : public FileSystem {
     return base_->SyncDir(dir);
   }
   Status CreateDirs(const std::string& dir) override { return base_->CreateDirs(dir); }
+  Status Space(const std::string& path, DiskSpace* space) override {
+    return base_->Space(path, space);
+  }
 
  private:
   struct FileState {

@@ -86,5 +86,21 @@ TEST(StoreConfigTest, RequirepassFileErrors) {
   EXPECT_NE(errors.find("not both"), std::string::npos) << errors;
 }
 
+// The WAL's segment size is a store.toml key (a member on a small disk needs
+// small segments, so that snapshots can purge them).
+TEST(StoreConfigTest, WalSegmentBytesIsReadAndBounded) {
+  testing::TempDir dir;
+  std::string errors;
+  std::optional<StoreConfig> c = Read(dir, MemberToml(""), &errors);
+  ASSERT_TRUE(c) << errors;
+  EXPECT_EQ(c->wal_segment_bytes, 64ull << 20);
+  c = Read(dir, MemberToml("wal_segment_bytes = 4194304\n"), &errors);
+  ASSERT_TRUE(c) << errors;
+  EXPECT_EQ(c->wal_segment_bytes, 4ull << 20);
+  c = Read(dir, MemberToml("wal_segment_bytes = 4096\n"), &errors);
+  EXPECT_FALSE(c) << "a 4 KiB segment accepted";
+  EXPECT_NE(errors.find("wal_segment_bytes"), std::string::npos) << errors;
+}
+
 }  // namespace
 }  // namespace nines::store

@@ -1,0 +1,99 @@
+// What a member does when its disk fills (docs/store.md "When the disk fills"):
+// - on a disk smaller than a WAL segment (64 MiB by default) it still rolls
+//   and purges segments after its snapshots (found by make chaos: a member on
+//   a 48 MiB tmpfs never rolled its first segment, filled the disk with it
+//   and crash-looped on ENOSPC);
+// - when another program fills the disk, it refuses new writes with
+//   -NOSPACE (certainly not applied), keeps its state for reads, does not
+//   stop, and takes writes again once space returns.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "node_harness.h"
+#include "small_disk.h"
+#include "store/store_node.h"
+#include "test_util.h"
+
+namespace nines::store {
+namespace {
+
+using testing::NodeHarness;
+using testing::SetCommand;
+using testing::SmallDisk;
+
+struct WriteReply {
+  bool acked = false;
+  std::string error;
+};
+
+// Proposes one write and runs the member until it asks for nothing more. A
+// crash-stop (the harness throws it) fails the calling test.
+WriteReply TryWrite(NodeHarness& h, StoreNode& node, const std::string& command) {
+  WriteReply reply;
+  bool started = node.ProposeWrite(command, nullptr,
+                                   [&](const KvResult* result, uint64_t, const std::string& error) {
+                                     reply.acked = result != nullptr;
+                                     reply.error = error;
+                                   });
+  if (!started) reply.error = "not started";
+  h.Settle(node);
+  return reply;
+}
+
+TEST(StoreNodeDiskFull, AMemberOnADiskSmallerThanASegmentRollsAndPurgesItsWal) {
+  testing::TempDir dir;
+  SmallDisk disk(dir.path(), 8u << 20);
+  NodeHarness h(dir.Sub("data"), &disk);
+  h.config_.snapshot_entries = 100;  // wal_segment_bytes stays at its default (64 MiB)
+  std::unique_ptr<StoreNode> node = h.Make();
+  ASSERT_TRUE(h.StartAlone(*node));
+  const std::string value(8000, 'v');
+  for (int i = 0; i < 2000; ++i) {  // 16 MB written: twice the disk
+    WriteReply r;
+    ASSERT_NO_THROW(r = TryWrite(h, *node, SetCommand("k" + std::to_string(i % 50), value)))
+        << "write " << i << " with " << disk.used_bytes() << " bytes used";
+    ASSERT_TRUE(r.acked) << "write " << i << ": " << r.error;
+    h.Tick(*node);
+  }
+  EXPECT_LT(disk.used_bytes(), disk.capacity() / 2);
+}
+
+TEST(StoreNodeDiskFull, AFullDiskRefusesWritesKeepsTheMemberUpAndRecoversWhenSpaceReturns) {
+  testing::TempDir dir;
+  SmallDisk disk(dir.path(), 16u << 20);
+  NodeHarness h(dir.Sub("data"), &disk);
+  std::unique_ptr<StoreNode> node = h.Make();
+  ASSERT_TRUE(h.StartAlone(*node));
+  ASSERT_TRUE(TryWrite(h, *node, SetCommand("before", "1")).acked);
+
+  // Another program takes the disk up to its last 4 KiB.
+  const std::string filler = dir.Sub("filler");
+  testing::WriteFileBytes(filler, std::string(disk.free_bytes() - 4096, 'x'));
+  for (int i = 0; i < 30; ++i) ASSERT_NO_THROW(h.Tick(*node));
+  for (int i = 0; i < 20; ++i) {
+    WriteReply r;
+    ASSERT_NO_THROW(r = TryWrite(h, *node, SetCommand("during" + std::to_string(i), "2")))
+        << "write " << i << " stopped the member";
+    EXPECT_FALSE(r.acked) << "write " << i << " acknowledged on a full disk";
+    EXPECT_EQ(r.error.rfind("NOSPACE ", 0), 0u) << r.error;
+    ASSERT_NO_THROW(h.Tick(*node));
+  }
+  EXPECT_EQ(node->state().Find("during0", 0), nullptr);
+  const KvEntry* before = node->state().Find("before", 0);
+  ASSERT_NE(before, nullptr);
+  EXPECT_EQ(before->value, "1");
+  EXPECT_TRUE(node->IsLeader());
+
+  // Space returns: the member takes writes again, with no restart.
+  std::remove(filler.c_str());
+  for (int i = 0; i < 30; ++i) ASSERT_NO_THROW(h.Tick(*node));
+  WriteReply after = TryWrite(h, *node, SetCommand("after", "3"));
+  EXPECT_TRUE(after.acked) << after.error;
+  ASSERT_NE(node->state().Find("after", 0), nullptr);
+}
+
+}  // namespace
+}  // namespace nines::store
