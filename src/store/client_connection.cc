@@ -579,8 +579,8 @@ bool ClientConnection::ProposeBlockingPop(const std::shared_ptr<Request>& reques
   auto self = shared_from_this();
   const bool started = server_->ProposeWrite(
       request->plan.proposal, &last_write_index_,
-      [self, request, seq](const KvResult* result, uint64_t, std::string error) {
-        self->BlockingPopDone(request, seq, result, std::move(error));
+      [self, request, seq](const KvResult* result, uint64_t, const std::string& error) {
+        self->BlockingPopDone(request, seq, result, error);
       });
   if (started) blocking_ = request;
   return started;
@@ -668,8 +668,8 @@ void ClientConnection::OnBlockWake(const std::shared_ptr<Request>& request, uint
   auto self = shared_from_this();
   if (!server_->ProposeWrite(
           std::move(plan.proposal), &last_write_index_,
-          [self, request, seq](const KvResult* result, uint64_t, std::string error) {
-            self->BlockingPopDone(request, seq, result, std::move(error));
+          [self, request, seq](const KvResult* result, uint64_t, const std::string& error) {
+            self->BlockingPopDone(request, seq, result, error);
           })) {
     server_->node().blocking().Remove(request->block_id);
     AppendError(&out, kErrBlockedLeaderLost);

@@ -115,6 +115,9 @@ class GatedFileSystem : public FileSystem {
     return base_->Truncate(path, size);
   }
   Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
+  Status Space(const std::string& path, DiskSpace* space) override {
+    return base_->Space(path, space);
+  }
   Status CreateDirs(const std::string& dir) override { return base_->CreateDirs(dir); }
 
  private:
