@@ -7,8 +7,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -87,11 +90,19 @@ bool Alive(pid_t pid) {
   return pid > 0 && kill(pid, 0) == 0;
 }
 
+// The run directory of the current UpRun.
+std::string& RunDir() {
+  static std::string dir;
+  return dir;
+}
+
 // `nines up` and every PID it reported; the destructor kills whatever is left.
 class UpRun {
  public:
   explicit UpRun(const std::string& dir)
-      : up_({NinesBinary(), "up", "--fresh", "--dir", dir + "/run"}, dir + "/up.log") {}
+      : up_({NinesBinary(), "up", "--fresh", "--dir", dir + "/run"}, dir + "/up.log") {
+    RunDir() = dir + "/run";
+  }
   ~UpRun() {
     if (up_.running()) up_.Stop(SIGKILL, 5000);
     if (ChainExists()) {  // nines up died before removing it
@@ -139,9 +150,20 @@ class UpRun {
   std::set<pid_t> pids_;
 };
 
+// The admin token `nines up` generated in its run directory.
+std::string AdminToken() {
+  std::ifstream in(RunDir() + "/conf/admin.token");
+  std::string token;
+  std::getline(in, token);
+  return token;
+}
+
+http::ClientOptions WithToken(const std::string& token) {
+  return http::ClientOptions().Timeout(3000).Headers("Authorization: Bearer " + token + "\r\n");
+}
+
 bool Post(const std::string& path) {
-  http::ClientResponse r =
-      http::Post("127.0.0.1", 9900, path, "{}", http::ClientOptions().Timeout(3000));
+  http::ClientResponse r = http::Post("127.0.0.1", 9900, path, "{}", WithToken(AdminToken()));
   return r.ok && r.status == 200;
 }
 
@@ -200,6 +222,51 @@ void KillAndCheck(UpRun& up, const std::string& node, const std::vector<std::str
   ASSERT_TRUE(WaitUntil([&] { return up.AllRunning(); }, 20000)) << node << " did not come back";
 }
 
+// Every admin listener of the blueprint takes the generated token: a change
+// without it, or with a wrong one, is refused (401) and nothing changes; with
+// it, done. The dashboard's API, an lb's drain and a dns server's reload.
+void ExpectAdminApisNeedTheToken(UpRun& up) {
+  SCOPED_TRACE("admin APIs need the token");
+  const std::string node = "us-east-app-2";
+  int pid = up.Node(node).value("pid", 0);
+  ASSERT_GT(pid, 0);
+  http::ClientOptions no_token = http::ClientOptions().Timeout(3000);
+  for (const http::ClientOptions& options : {no_token, WithToken("guess")}) {
+    http::ClientResponse r =
+        http::Post("127.0.0.1", 9900, "/api/nodes/" + node + "/kill", "{}", options);
+    EXPECT_EQ(r.status, 401) << r.body;
+  }
+  EXPECT_TRUE(Alive(pid));
+  EXPECT_EQ(up.Node(node).value("state", ""), "running");
+  // An lb's drain: refused without the token, done with it, and undone.
+  const std::string lb = "127.0.1.1";
+  auto lb_state = [&](const std::string& server) {
+    json j = json::parse(http::Get(lb, 9901, "/status").body, nullptr, false);
+    if (!j.is_object()) return std::string();
+    for (const json& s : j["servers"]) {
+      if (s["name"] == server) return s["state"].get<std::string>();
+    }
+    return std::string();
+  };
+  ASSERT_TRUE(WaitUntil([&] { return lb_state(node) == "up"; }, 10000)) << lb_state(node);
+  EXPECT_EQ(http::Post(lb, 9901, "/servers/" + node + "/drain", "{}", no_token).status, 401);
+  EXPECT_EQ(lb_state(node), "up");
+  EXPECT_EQ(
+      http::Post(lb, 9901, "/servers/" + node + "/drain", "{}", WithToken(AdminToken())).status,
+      200);
+  EXPECT_EQ(lb_state(node), "draining");
+  EXPECT_EQ(
+      http::Post(lb, 9901, "/servers/" + node + "/enable", "{}", WithToken(AdminToken())).status,
+      200);
+  EXPECT_TRUE(WaitUntil([&] { return lb_state(node) == "up"; }, 10000)) << lb_state(node);
+  // A dns server's reload.
+  std::string dns_admin = up.Node("dns-1").value("admin", "");
+  ASSERT_FALSE(dns_admin.empty());
+  EXPECT_EQ(http::FetchAddress(dns_admin, "POST", "/reload", "{}", no_token).status, 401);
+  EXPECT_EQ(http::FetchAddress(dns_admin, "POST", "/reload", "{}", WithToken(AdminToken())).status,
+            200);
+}
+
 TEST(UpTest, WholeBlueprint) {
   std::string dir = TestDir("up_whole_blueprint");
   UpRun up(dir);
@@ -210,6 +277,14 @@ TEST(UpTest, WholeBlueprint) {
   ASSERT_TRUE(up.AllRunning());
   std::string log = p.Log();
   EXPECT_NE(log.find("http://127.0.0.1:9900/"), std::string::npos) << log;
+  // The admin token: generated in the run directory (0600), printed once.
+  std::string token_file = dir + "/run/conf/admin.token";
+  struct stat st {};
+  ASSERT_EQ(::stat(token_file.c_str(), &st), 0) << token_file;
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(AdminToken().size(), 64u);
+  EXPECT_NE(log.find("dashboard http://127.0.0.1:9900/#token=" + AdminToken()), std::string::npos);
+  ExpectAdminApisNeedTheToken(up);
   EXPECT_NE(log.find("127.0.0.2:5353"), std::string::npos) << log;
   EXPECT_NE(log.find("http://127.0.2.1:8080/"), std::string::npos) << log;
 
@@ -372,7 +447,7 @@ TEST(UpTest, KillingOneLbKeepsTheRegionOnTheOther) {
   ExpectOrdersWork({"127.0.2.1", "127.0.2.2"}, "restarting us-west-lb-1");
   up.State();
   EXPECT_EQ(p.Stop(SIGINT, 20000), 0) << p.Log();
-  for (pid_t left : up.pids()) EXPECT_FALSE(Alive(left)) << "pid " << left << " still running";
+  for (pid_t child : up.pids()) EXPECT_FALSE(Alive(child)) << "pid " << child << " still running";
 }
 
 }  // namespace
