@@ -1037,9 +1037,9 @@ std::span<const CommandSpec> AllCommands() {
   // The base table and every group's, sorted by name (COMMAND lists them so).
   static const std::vector<CommandSpec>* all = [] {
     auto* v = new std::vector<CommandSpec>(std::begin(kCommands), std::end(kCommands));
-    for (auto group : {HashCommands(), SetCommands(), KeyspaceCommands(), ListCommands(),
-                       ZsetCommands(), TransactionCommands(), BlockingCommands(),
-                       PubSubCommands()}) {
+    for (auto group :
+         {HashCommands(), SetCommands(), KeyspaceCommands(), ListCommands(), ZsetCommands(),
+          TransactionCommands(), BlockingCommands(), PubSubCommands()}) {
       v->insert(v->end(), group.begin(), group.end());
     }
     std::sort(v->begin(), v->end(),

@@ -316,9 +316,9 @@ class StoreNode {
   std::shared_ptr<SnapshotRunner> snapshot_runner_;
   std::optional<SnapshotInProgress> snapshot_in_progress_;
   int64_t next_snapshot_attempt_ms_ = 0;  // after a failure: the retry delay
-  uint64_t last_snapshot_bytes_ = 0;  // its content's size (part of the disk reserve)
-  uint64_t wal_segment_bytes_ = 0;    // config_.wal_segment_bytes, capped for a small disk
-  bool no_space_ = false;             // the NOSPACE alarm (store_disk_space.cc)
+  uint64_t last_snapshot_bytes_ = 0;      // its content's size (part of the disk reserve)
+  uint64_t wal_segment_bytes_ = 0;        // config_.wal_segment_bytes, capped for a small disk
+  bool no_space_ = false;                 // the NOSPACE alarm (store_disk_space.cc)
   int64_t next_disk_check_ms_ = 0;
   bool drain_requested_ = false;
   bool shutting_down_ = false;
