@@ -2,6 +2,7 @@
 // This file only dispatches; each part owns its command line and config.
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,11 +79,7 @@ int RunCheck(const std::vector<std::string>& args) {
                          " is; pass --kind lb|store|dns|app|up");
 }
 
-}  // namespace
-}  // namespace nines
-
-int main(int argc, char** argv) {
-  using namespace nines;
+int Main(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
       std::strcmp(argv[1], "help") == 0) {
     PrintUsage(argc < 2 ? stderr : stdout);
@@ -97,4 +94,20 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "nines: unknown command '%s'\n\n", argv[1]);
   PrintUsage(stderr);
   return 2;
+}
+
+}  // namespace
+}  // namespace nines
+
+int main(int argc, char** argv) {
+  // Commands report their errors themselves; this is the last resort for an
+  // exception nothing expected (out of memory, a bug).
+  try {
+    return nines::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nines: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "nines: unknown exception\n");
+  }
+  return 1;
 }
