@@ -90,10 +90,10 @@ struct Api {
 
   // POST path; "" on 2xx, else the error text the API gave (409 when the
   // target is not in a state the action applies to, e.g. kill of a stopped node).
-  std::string Post(const std::string& path) {
+  std::string Post(const std::string& path, const std::string& body = "{}") {
     http::ClientOptions options = http::ClientOptions().Timeout(5000);
     options.headers = AuthorizationHeader();
-    http::ClientResponse r = http::FetchAddress(host_port, "POST", path, "{}", options);
+    http::ClientResponse r = http::FetchAddress(host_port, "POST", path, body, options);
     if (!r.ok) return "POST " + path + ": " + r.error;
     if (r.status >= 200 && r.status < 300) return "";
     auto j = nlohmann::json::parse(r.body, nullptr, false);
@@ -182,13 +182,14 @@ std::optional<int> StartBlueprint(DrillRun& run) {
     }
     std::string run_dir = o.report_dir + "/run";
     std::string log = o.report_dir + "/up.log";
-    if (Status started = run.child.Start(run_dir, o.blueprint, log); !started.ok()) {
+    bool gray = NeedsGrayFaults(run.kinds);
+    if (Status started = run.child.Start(run_dir, o.blueprint, log, gray); !started.ok()) {
       std::fprintf(stderr, "nines drill: %s\n", started.message().c_str());
       return 1;
     }
-    std::printf("drill: started `nines up --fresh --dir %s%s%s` (pid %d, log %s)\n",
-                run_dir.c_str(), o.blueprint.empty() ? "" : " ", o.blueprint.c_str(),
-                static_cast<int>(run.child.pid()), log.c_str());
+    std::printf("drill: started `nines up --fresh --dir %s%s%s%s` (pid %d, log %s)\n",
+                run_dir.c_str(), gray ? " --gray-faults" : "", o.blueprint.empty() ? "" : " ",
+                o.blueprint.c_str(), static_cast<int>(run.child.pid()), log.c_str());
   }
   std::fflush(stdout);
   return std::nullopt;
@@ -311,7 +312,7 @@ HeldFault InjectFault(DrillRun& run, LoadPhase& load, const PlannedFault& planne
   h.state_before = run.api.State(&err);
   f.undone = true;  // until an undo fails
   if (h.state_before) {
-    h.action = PlanFaultAction(planned.kind, *h.state_before);
+    h.action = PlanFaultAction(planned.kind, *h.state_before, planned.end_ms - planned.start_ms);
   } else {
     h.action.error = err;
   }
@@ -341,7 +342,8 @@ HeldFault InjectFault(DrillRun& run, LoadPhase& load, const PlannedFault& planne
       f.notice = started.message();
     }
   } else {
-    std::string post = run.api.Post(h.action.inject_path);
+    std::string post = run.api.Post(h.action.inject_path,
+                                    h.action.inject_body.empty() ? "{}" : h.action.inject_body);
     if (!post.empty()) {
       f.skipped = true;
       f.notice = post;
