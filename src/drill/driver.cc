@@ -292,9 +292,13 @@ struct HeldFault {
   FaultResult f;
   FaultAction action;
   std::optional<ClusterState> state_before;  // /api/state just before injecting
-  CrowdSurge* crowd = nullptr;               // the crowd fault's surge
-  std::string label;                         // "FAULT TARGET"
-  int64_t injected_at = 0;                   // steady ms
+  // kLbMarksDown: the lb listed the server up since the injection (it was
+  // up just before it). A server the lb already had down before the fault
+  // must be seen up first: that down was not this fault's doing.
+  bool lb_saw_up = true;
+  CrowdSurge* crowd = nullptr;  // the crowd fault's surge
+  std::string label;            // "FAULT TARGET"
+  int64_t injected_at = 0;      // steady ms
 };
 
 // 4b. Injects `planned`: plans its action from /api/state, then starts the
@@ -342,6 +346,12 @@ HeldFault InjectFault(DrillRun& run, LoadPhase& load, const PlannedFault& planne
       f.notice = started.message();
     }
   } else {
+    if (h.action.detection == Detection::kLbMarksDown &&
+        LbMarksDown(h.action.lb_admin, h.action.app_address)) {
+      h.lb_saw_up = false;
+      f.notice = "the lb already listed " + h.action.app_address +
+                 " down just before the fault: detected only once seen up and down again";
+    }
     std::string post = run.api.Post(h.action.inject_path,
                                     h.action.inject_body.empty() ? "{}" : h.action.inject_body);
     if (!post.empty()) {
@@ -364,13 +374,16 @@ HeldFault InjectFault(DrillRun& run, LoadPhase& load, const PlannedFault& planne
 
 // Whether the system has noticed the fault yet, as its action's detection
 // says to look (spike_429_before: the spike's 429s when it was injected).
-bool FaultDetected(DrillRun& run, LoadPhase& load, const HeldFault& h, uint64_t spike_429_before) {
+bool FaultDetected(DrillRun& run, LoadPhase& load, HeldFault& h, uint64_t spike_429_before) {
   const FaultAction& action = h.action;
   switch (action.detection) {
     case Detection::kNone:
       return false;
-    case Detection::kLbMarksDown:
-      return LbMarksDown(action.lb_admin, action.app_address);
+    case Detection::kLbMarksDown: {
+      bool down = LbMarksDown(action.lb_admin, action.app_address);
+      if (!down) h.lb_saw_up = true;
+      return down && h.lb_saw_up;
+    }
     case Detection::kLeaderChanged: {
       std::string e;
       auto st = run.api.State(&e);
