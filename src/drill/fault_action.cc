@@ -115,6 +115,7 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s, int64_t held_
     case FaultKind::kFreeze:
     case FaultKind::kPartition:
     case FaultKind::kDiskFull:
+    case FaultKind::kSlowDisk:
     case FaultKind::kClock: {
       if (s.leader.empty()) {
         a.error = "the store has no leader to break";
@@ -124,12 +125,21 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s, int64_t held_
       if (kind == FaultKind::kLeader) node_action(s.leader, "kill", "restart");
       if (kind == FaultKind::kFreeze) node_action(s.leader, "freeze", "thaw");
       if (kind == FaultKind::kPartition) node_action(s.leader, "isolate", "heal");
-      // disk-full and clock end by themselves in `nines up` after the hold
-      // too (a lease), like slow.
+      // disk-full, slow-disk and clock end by themselves in `nines up` after
+      // the hold too (a lease), like slow.
       std::string lease = std::to_string(std::max<int64_t>(held_ms, 0));
       if (kind == FaultKind::kDiskFull) {
         node_action(s.leader, "fill-disk", "free-disk");
         a.inject_body = "{\"for_ms\":" + lease + "}";
+      }
+      if (kind == FaultKind::kSlowDisk) {
+        // A slow disk is not expected to move leadership: its effect is
+        // latency (the row's p99 held); no detection measured.
+        node_action(s.leader, "slow-disk", "fast-disk");
+        a.inject_body =
+            "{\"delay_ms\":" + std::to_string(kSlowDiskDelayMs) + ",\"for_ms\":" + lease + "}";
+        a.old_leader = s.leader;
+        break;
       }
       if (kind == FaultKind::kClock) {
         // The store decides expiry on the log's clock, never on a member's
@@ -181,7 +191,9 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s, int64_t held_
 
 bool NeedsGrayFaults(const std::vector<FaultKind>& kinds) {
   for (FaultKind k : kinds) {
-    if (k == FaultKind::kDiskFull || k == FaultKind::kClock) return true;
+    if (k == FaultKind::kDiskFull || k == FaultKind::kSlowDisk || k == FaultKind::kClock) {
+      return true;
+    }
   }
   return false;
 }

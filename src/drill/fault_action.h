@@ -51,8 +51,10 @@ inline constexpr int kSlowStopMs = 500;
 inline constexpr int kSlowPeriodMs = 700;
 // The clock fault's jump: the store leader's wall clock this far forward.
 inline constexpr int kClockJumpS = 3600;
+// The slow-disk fault: every fsync of the store leader waits this long first.
+inline constexpr int kSlowDiskDelayMs = 200;
 
-// Whether the faults need `nines up --gray-faults` (disk-full, clock).
+// Whether the faults need `nines up --gray-faults` (disk-full, slow-disk, clock).
 bool NeedsGrayFaults(const std::vector<FaultKind>& kinds);
 const char* DetectionText(Detection d);
 

@@ -9,7 +9,7 @@ namespace {
 constexpr FaultKind kAll[] = {FaultKind::kApp,      FaultKind::kLb,        FaultKind::kLeader,
                               FaultKind::kFreeze,   FaultKind::kPartition, FaultKind::kRegion,
                               FaultKind::kSpike,    FaultKind::kCrowd,     FaultKind::kSlow,
-                              FaultKind::kDiskFull, FaultKind::kClock};
+                              FaultKind::kDiskFull, FaultKind::kSlowDisk,  FaultKind::kClock};
 }  // namespace
 
 const char* FaultName(FaultKind kind) {
@@ -34,6 +34,8 @@ const char* FaultName(FaultKind kind) {
       return "slow";
     case FaultKind::kDiskFull:
       return "disk-full";
+    case FaultKind::kSlowDisk:
+      return "slow-disk";
     case FaultKind::kClock:
       return "clock";
   }
@@ -68,7 +70,7 @@ std::optional<std::vector<FaultKind>> ParseFaultList(std::string_view list, std:
     } else {
       *error = "unknown fault '" + std::string(item) +
                "' (known: app, lb, leader, freeze, partition, region, spike, crowd, slow, "
-               "disk-full, clock, all)";
+               "disk-full, slow-disk, clock, all)";
       return std::nullopt;
     }
     if (out.size() > kMaxFaults) {

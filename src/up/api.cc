@@ -63,10 +63,10 @@ std::string ParseSlowSpec(const std::string& body, SlowSpec* spec) {
   return "";
 }
 
-// The body of POST .../clock ({"offset_s","for_ms"}) or .../fill-disk
-// ({"for_ms"}), each optional (an hour forward; until undone). Returns "" or
-// the error.
-std::string ParseGrayBody(const std::string& body, int* offset_s, int* for_ms) {
+// The body of POST .../clock ({"offset_s","for_ms"}), .../fill-disk
+// ({"for_ms"}) or .../slow-disk ({"delay_ms","for_ms"}), each optional (an
+// hour forward; 200 ms per fsync; until undone). Returns "" or the error.
+std::string ParseGrayBody(const std::string& body, int* offset_s, int* delay_ms, int* for_ms) {
   json j = json::object();
   if (!body.empty()) {
     j = json::parse(body, nullptr, false);
@@ -77,18 +77,24 @@ std::string ParseGrayBody(const std::string& body, int* offset_s, int* for_ms) {
     return fmt::format("offset_s must be a whole number of seconds from -{} to {}",
                        GrayFaults::kMaxOffsetS, GrayFaults::kMaxOffsetS);
   }
+  if (j.contains("delay_ms") &&
+      !IntegerIn(j["delay_ms"], 1, GrayFaults::kMaxFsyncDelayMs, delay_ms)) {
+    return fmt::format("delay_ms must be a whole number from 1 to {}",
+                       GrayFaults::kMaxFsyncDelayMs);
+  }
   if (j.contains("for_ms") && !IntegerIn(j["for_ms"], 0, GrayFaults::kMaxForMs, for_ms)) {
     return fmt::format("for_ms must be a whole number from 0 to {}", GrayFaults::kMaxForMs);
   }
   return "";
 }
 
-// clock, clock-reset, fill-disk, free-disk on a store member.
+// clock, clock-reset, fill-disk, free-disk, slow-disk, fast-disk on a store member.
 http::Response GrayAction(const UpContext& ctx, const std::string& name, const std::string& action,
                           const std::string& body) {
   int offset_s = 3600;
+  int delay_ms = 200;
   int for_ms = 0;
-  if (std::string bad = ParseGrayBody(body, &offset_s, &for_ms); !bad.empty()) {
+  if (std::string bad = ParseGrayBody(body, &offset_s, &delay_ms, &for_ms); !bad.empty()) {
     return Error(400, bad);
   }
   if (!ctx.gray) {
@@ -109,9 +115,16 @@ http::Response GrayAction(const UpContext& ctx, const std::string& name, const s
     done = ctx.gray->FillDisk(name, for_ms, now);
     event = fmt::format("{}: data directory filled{}", name,
                         for_ms > 0 ? fmt::format(", for {} ms", for_ms) : "");
-  } else {
+  } else if (action == "free-disk") {
     done = ctx.gray->FreeDisk(name);
     event = name + ": data directory freed";
+  } else if (action == "slow-disk") {
+    done = ctx.gray->SlowDisk(name, delay_ms, for_ms, now);
+    event = fmt::format("{}: every fsync {} ms slower{}", name, delay_ms,
+                        for_ms > 0 ? fmt::format(", for {} ms", for_ms) : "");
+  } else {
+    done = ctx.gray->FastDisk(name);
+    event = name + ": fsync fast again";
   }
   if (done.IsNotFound()) return Error(404, done.message());
   if (!done.ok()) return Error(409, done.message());
@@ -145,7 +158,7 @@ http::Response NodeAction(const UpContext& ctx, const std::string& name, const s
   } else if (action == "fast") {
     done = ctx.supervisor->Fast(name);
   } else if (action == "clock" || action == "clock-reset" || action == "fill-disk" ||
-             action == "free-disk") {
+             action == "free-disk" || action == "slow-disk" || action == "fast-disk") {
     return GrayAction(ctx, name, action, body);
   } else if (action == "isolate" || action == "heal") {
     const std::string& ip = spec->address.host;
@@ -162,7 +175,7 @@ http::Response NodeAction(const UpContext& ctx, const std::string& name, const s
     return Error(
         404,
         fmt::format("unknown action '{}' (kill, restart, freeze, thaw, slow, fast, isolate, heal, "
-                    "clock, clock-reset, fill-disk, free-disk)",
+                    "clock, clock-reset, fill-disk, free-disk, slow-disk, fast-disk)",
                     action));
   }
   if (!done.ok()) return Error(409, done.message());
@@ -249,6 +262,7 @@ std::string StateJson(const UpContext& ctx) {
       GrayFaults::View g = ctx.gray->Of(spec.name);
       nodes.back()["gray"] = {{"clock_offset_s", g.clock_offset_s},
                               {"disk_filled", g.disk_filled},
+                              {"fsync_delay_ms", g.fsync_delay_ms},
                               {"clock", g.clock},
                               {"disk", g.disk}};
     }

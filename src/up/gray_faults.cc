@@ -86,6 +86,7 @@ std::vector<std::string> GrayFaults::Enable(std::vector<NodeSpec>* nodes,
   if (!root) notes.push_back("gray faults: not root: no tmpfs data directories, no disk faults");
   std::error_code ec;
   fs::create_directories(run_dir + "/clock", ec);
+  fs::create_directories(run_dir + "/disk", ec);
   for (NodeSpec& n : *nodes) {
     if (n.kind != NodeKind::kStore) continue;
     Member m;
@@ -104,6 +105,13 @@ std::vector<std::string> GrayFaults::Enable(std::vector<NodeSpec>* nodes,
         n.env.push_back("FAKETIME_CACHE_DURATION=1");
         n.env.push_back("FAKETIME_DONT_FAKE_MONOTONIC=1");
       }
+    }
+    m.fsync_file = fmt::format("{}/disk/{}.fsync-delay-ms", run_dir, n.name);
+    if (WriteFsyncDelay(m, 0).ok()) {
+      n.env.push_back("NINES_FSYNC_DELAY_FILE=" + m.fsync_file);
+    } else {
+      notes.push_back("gray faults: cannot write " + m.fsync_file);
+      m.fsync_file.clear();
     }
     if (root && !m.data_dir.empty()) {
       fs::create_directories(m.data_dir, ec);
@@ -132,6 +140,49 @@ Status GrayFaults::WriteClock(const Member& m, int64_t offset_s) {
   std::error_code ec;
   fs::rename(tmp, m.clock_file, ec);
   if (ec) return Status::IoError("cannot rename " + tmp + ": " + ec.message());
+  return Status::Ok();
+}
+
+Status GrayFaults::WriteFsyncDelay(const Member& m, int delay_ms) {
+  std::string tmp = m.fsync_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << delay_ms << "\n";
+    if (!out) return Status::IoError("cannot write " + tmp);
+  }
+  std::error_code ec;
+  fs::rename(tmp, m.fsync_file, ec);
+  if (ec) return Status::IoError("cannot rename " + tmp + ": " + ec.message());
+  return Status::Ok();
+}
+
+Status GrayFaults::SlowDisk(const std::string& name, int delay_ms, int64_t for_ms, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  if (!enabled_) return Status::FailedPrecondition("disk faults need `nines up --gray-faults`");
+  auto it = members_.find(name);
+  if (it == members_.end()) {
+    return Status::NotFound(fmt::format("'{}' is not a store member", name));
+  }
+  Member& m = it->second;
+  if (m.fsync_file.empty()) return Status::FailedPrecondition("no fsync delay file");
+  if (Status s = WriteFsyncDelay(m, delay_ms); !s.ok()) return s;
+  m.fsync_delay_ms = delay_ms;
+  m.fsync_until_ms = for_ms > 0 ? now_ms + for_ms : 0;
+  return Status::Ok();
+}
+
+Status GrayFaults::FastDisk(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto it = members_.find(name);
+  if (it == members_.end()) {
+    return enabled_ ? Status::NotFound(fmt::format("'{}' is not a store member", name))
+                    : Status::Ok();
+  }
+  Member& m = it->second;
+  if (m.fsync_file.empty() || m.fsync_delay_ms == 0) return Status::Ok();
+  if (Status s = WriteFsyncDelay(m, 0); !s.ok()) return s;
+  m.fsync_delay_ms = 0;
+  m.fsync_until_ms = 0;
   return Status::Ok();
 }
 
@@ -234,6 +285,13 @@ std::vector<std::string> GrayFaults::Tick(int64_t now_ms) {
         ended.push_back(name + ": clock back (its window is over)");
       }
     }
+    if (m.fsync_delay_ms != 0 && m.fsync_until_ms > 0 && now_ms >= m.fsync_until_ms) {
+      if (WriteFsyncDelay(m, 0).ok()) {
+        m.fsync_delay_ms = 0;
+        m.fsync_until_ms = 0;
+        ended.push_back(name + ": disk fast again (its window is over)");
+      }
+    }
     if (m.filled && m.disk_until_ms > 0 && now_ms >= m.disk_until_ms) {
       RemoveFiller(m);
       m.filled = false;
@@ -248,6 +306,9 @@ void GrayFaults::Cleanup() {
   std::lock_guard lock(mu_);
   for (auto& [name, m] : members_) {
     if (!m.clock_file.empty() && m.offset_s != 0 && WriteClock(m, 0).ok()) m.offset_s = 0;
+    if (!m.fsync_file.empty() && m.fsync_delay_ms != 0 && WriteFsyncDelay(m, 0).ok()) {
+      m.fsync_delay_ms = 0;
+    }
     if (m.mounted) {
       RemoveFiller(m);
       if (::umount2(m.data_dir.c_str(), 0) != 0) ::umount2(m.data_dir.c_str(), MNT_DETACH);
@@ -264,6 +325,7 @@ GrayFaults::View GrayFaults::Of(const std::string& name) const {
   if (it == members_.end()) return v;
   v.clock_offset_s = it->second.offset_s;
   v.disk_filled = it->second.filled;
+  v.fsync_delay_ms = it->second.fsync_delay_ms;
   v.clock = !it->second.clock_file.empty();
   v.disk = it->second.mounted;
   return v;

@@ -1,11 +1,12 @@
 // Gray faults on the store members, for `nines up --gray-faults`: a member's
 // wall clock jumps (libfaketime preloaded, its offset read from a clock file
 // of the member's own every second, the monotonic clock left alone as an NTP
-// step leaves it) and its disk fills (as root, its data directory is a tmpfs
+// step leaves it), its disk fills (as root, its data directory is a tmpfs
 // of its own, kDiskBytes, filled by a file up to kLeaveFreeBytes short of
-// full). Each fault ends by itself after its for_ms (Tick), and everything
-// is undone at exit (Cleanup); a killed `nines up`'s tmpfs mounts are
-// unmounted at the next start (UnmountDataDirs). Thread-safe.
+// full) and its disk slows (every fsync waits the milliseconds a file of
+// the member's own holds: NINES_FSYNC_DELAY_FILE, src/store/file.cc). Each fault ends by itself
+// after its for_ms (Tick), and everything is undone at exit (Cleanup); a killed `nines up`'s tmpfs
+// mounts are unmounted at the next start (UnmountDataDirs). Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,7 @@ class GrayFaults {
   static constexpr int64_t kMaxForMs = 3600 * 1000;
   static constexpr int64_t kMaxOffsetS = 366LL * 24 * 3600;
   static constexpr const char* kFillerName = "gray-fault-filler";
+  static constexpr int kMaxFsyncDelayMs = 10000;
 
   GrayFaults() = default;
   ~GrayFaults();
@@ -47,6 +49,8 @@ class GrayFaults {
   Status ResetClock(const std::string& name);  // Ok when there is nothing to undo
   Status FillDisk(const std::string& name, int64_t for_ms, int64_t now_ms);
   Status FreeDisk(const std::string& name);  // Ok when there is nothing to undo
+  Status SlowDisk(const std::string& name, int delay_ms, int64_t for_ms, int64_t now_ms);
+  Status FastDisk(const std::string& name);  // Ok when there is nothing to undo
 
   // Ends the faults whose for_ms is over; returns a line for each, for the events.
   std::vector<std::string> Tick(int64_t now_ms);
@@ -57,6 +61,7 @@ class GrayFaults {
   struct View {
     int64_t clock_offset_s = 0;
     bool disk_filled = false;
+    int fsync_delay_ms = 0;
     bool clock = false;  // the clock fault can be injected
     bool disk = false;   // the disk fault can be injected
   };
@@ -77,8 +82,12 @@ class GrayFaults {
     int64_t clock_until_ms = 0;  // 0: until reset
     bool filled = false;
     int64_t disk_until_ms = 0;
+    std::string fsync_file;  // NINES_FSYNC_DELAY_FILE
+    int fsync_delay_ms = 0;
+    int64_t fsync_until_ms = 0;
   };
   Status WriteClock(const Member& m, int64_t offset_s);
+  static Status WriteFsyncDelay(const Member& m, int delay_ms);
   void RemoveFiller(const Member& m);
 
   mutable std::mutex mu_;

@@ -3,7 +3,7 @@
 // undoes it on its way out, and one killed (SIGKILL) leaves it to `nines up`,
 // which ends it at the end of the fault's hold. Either way the process is
 // left running, not stopped (/proc/PID/stat). The store's gray faults
-// (disk-full, clock) with the drill's own `nines up --gray-faults`: each is
+// (disk-full, slow-disk, clock) with the drill's own `nines up --gray-faults`: each is
 // injected, has its effect and is undone; a drill killed mid-fault takes its
 // `nines up` with it, and nothing is left mounted or running.
 #include <gtest/gtest.h>
@@ -163,14 +163,15 @@ TEST(DrillInterrupt, StoreGrayFaultsTakeEffectAndLeaveNothingBehind) {
   std::string dir = TestDir("drill_gray_store");
   std::string run = std::filesystem::absolute(dir + "/full").string();
   {
-    ChildProcess drill({NinesBinary(), "drill", "--faults", "disk-full,clock", "--duration", "30",
-                        "--rate", "20", "--slo", "90", "--report", run, "--startup-timeout", "150"},
-                       dir + "/full.log");
+    ChildProcess drill(
+        {NinesBinary(), "drill", "--faults", "disk-full,slow-disk,clock", "--duration", "40",
+         "--rate", "20", "--slo", "90", "--report", run, "--startup-timeout", "150"},
+        dir + "/full.log");
     int status = drill.Wait(300000);
     if (status == -1) drill.Stop(SIGINT, 60000);
     nlohmann::json report = nlohmann::json::parse(ReadFile(run + "/report.json"), nullptr, false);
     ASSERT_TRUE(report.is_object()) << drill.Log();
-    ASSERT_EQ(report["faults"].size(), 2u) << report.dump();
+    ASSERT_EQ(report["faults"].size(), 3u) << report.dump();
     const auto& full = report["faults"][0];
     EXPECT_EQ(full["kind"], "disk-full");
     EXPECT_FALSE(full["skipped"].get<bool>()) << full.dump();
@@ -179,7 +180,13 @@ TEST(DrillInterrupt, StoreGrayFaultsTakeEffectAndLeaveNothingBehind) {
     EXPECT_FALSE(full["detected_after_ms"].is_null()) << full.dump() << drill.Log();
     std::string leader = full["target"];
     EXPECT_NE(ReadFile(run + "/run/logs/" + leader + ".log").find("NOSPACE"), std::string::npos);
-    const auto& clock = report["faults"][1];
+    // Every fsync of the leader 200 ms late: writes (half the requests) wait.
+    const auto& slow_disk = report["faults"][1];
+    EXPECT_EQ(slow_disk["kind"], "slow-disk");
+    EXPECT_FALSE(slow_disk["skipped"].get<bool>()) << slow_disk.dump();
+    EXPECT_TRUE(slow_disk["undone"].get<bool>()) << slow_disk.dump();
+    EXPECT_GE(slow_disk["held_p99_ms"].get<int64_t>(), 200) << slow_disk.dump();
+    const auto& clock = report["faults"][2];
     EXPECT_EQ(clock["kind"], "clock");
     EXPECT_FALSE(clock["skipped"].get<bool>()) << clock.dump();
     EXPECT_TRUE(clock["undone"].get<bool>()) << clock.dump();

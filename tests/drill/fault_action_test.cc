@@ -109,7 +109,14 @@ TEST(FaultAction, TargetsAndPaths) {
   EXPECT_EQ(clock.inject_body, R"({"offset_s":3600,"for_ms":6500})");
   EXPECT_EQ(clock.undo_path, "/api/nodes/us-west-store/clock-reset");
   EXPECT_EQ(clock.detection, Detection::kNone);
+  FaultAction slow_disk = PlanFaultAction(FaultKind::kSlowDisk, s, 6500);
+  ASSERT_TRUE(slow_disk.ok);
+  EXPECT_EQ(slow_disk.inject_path, "/api/nodes/us-west-store/slow-disk");
+  EXPECT_EQ(slow_disk.inject_body, R"({"delay_ms":200,"for_ms":6500})");
+  EXPECT_EQ(slow_disk.undo_path, "/api/nodes/us-west-store/fast-disk");
+  EXPECT_EQ(slow_disk.detection, Detection::kNone);
   EXPECT_TRUE(NeedsGrayFaults({FaultKind::kApp, FaultKind::kClock}));
+  EXPECT_TRUE(NeedsGrayFaults({FaultKind::kSlowDisk}));
   EXPECT_FALSE(NeedsGrayFaults({FaultKind::kApp, FaultKind::kSlow}));
 
   FaultAction lb = PlanFaultAction(FaultKind::kLb, s);

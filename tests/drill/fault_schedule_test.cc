@@ -16,10 +16,11 @@ TEST(FaultList, ParsesNamesAndAll) {
   EXPECT_EQ((*list)[2], FaultKind::kSpike);
   auto all = ParseFaultList("all", &error);
   ASSERT_TRUE(all);
-  ASSERT_EQ(all->size(), 11u);  // the seven, crowd, and the gray slow, disk-full, clock
+  ASSERT_EQ(all->size(), 12u);  // the seven, crowd, and the gray slow .. clock
   EXPECT_EQ((*all)[8], FaultKind::kSlow);
   EXPECT_EQ((*all)[9], FaultKind::kDiskFull);
-  EXPECT_EQ((*all)[10], FaultKind::kClock);
+  EXPECT_EQ((*all)[10], FaultKind::kSlowDisk);
+  EXPECT_EQ((*all)[11], FaultKind::kClock);
   auto slow = ParseFaultList("slow", &error);
   ASSERT_TRUE(slow) << error;
   EXPECT_EQ((*slow)[0], FaultKind::kSlow);

@@ -74,9 +74,10 @@ TEST(GrayFaults, ClockJumpsAndComesBackByItself) {
   GrayFaults gray;
   gray.Enable(&nodes, run_dir);
   EXPECT_TRUE(nodes[0].env.empty()) << "only store members";
-  ASSERT_EQ(nodes[1].env.size(), 4u);
+  ASSERT_EQ(nodes[1].env.size(), 5u);
   EXPECT_EQ(nodes[1].env[0].rfind("LD_PRELOAD=", 0), 0u);
   EXPECT_EQ(nodes[1].env[3], "FAKETIME_DONT_FAKE_MONOTONIC=1");
+  EXPECT_EQ(nodes[1].env[4], "NINES_FSYNC_DELAY_FILE=" + run_dir + "/disk/r-store.fsync-delay-ms");
   std::string clock = run_dir + "/clock/r-store";
   EXPECT_EQ(Read(clock), "+0\n");
 
@@ -99,6 +100,29 @@ TEST(GrayFaults, ClockJumpsAndComesBackByItself) {
   ASSERT_TRUE(gray.JumpClock("r-store", 3600, 0, 0).ok());
   gray.Cleanup();
   EXPECT_EQ(Read(clock), "+0\n");
+}
+
+TEST(GrayFaults, FsyncSlowsAndComesBackByItself) {
+  std::string run_dir = AbsoluteTestDir("gray_faults_fsync");
+  std::vector<NodeSpec> nodes = Nodes(run_dir);
+  GrayFaults gray;
+  gray.Enable(&nodes, run_dir);
+  std::string file = run_dir + "/disk/r-store.fsync-delay-ms";
+  EXPECT_EQ(Read(file), "0\n");
+  EXPECT_TRUE(gray.SlowDisk("r-app-1", 200, 0, 0).IsNotFound());
+  ASSERT_TRUE(gray.SlowDisk("r-store", 200, 4000, 1000).ok());
+  EXPECT_EQ(Read(file), "200\n");
+  EXPECT_EQ(gray.Of("r-store").fsync_delay_ms, 200);
+  EXPECT_TRUE(gray.Tick(4999).empty());
+  ASSERT_EQ(gray.Tick(5000).size(), 1u);
+  EXPECT_EQ(Read(file), "0\n");
+  ASSERT_TRUE(gray.SlowDisk("r-store", 50, 0, 0).ok());
+  EXPECT_TRUE(gray.FastDisk("r-store").ok());
+  EXPECT_EQ(Read(file), "0\n");
+  EXPECT_TRUE(gray.FastDisk("r-store").ok());
+  ASSERT_TRUE(gray.SlowDisk("r-store", 50, 0, 0).ok());
+  gray.Cleanup();
+  EXPECT_EQ(Read(file), "0\n");
 }
 
 TEST(GrayFaults, DiskFillsUnderTheReserveAndIsFreedAndUnmounted) {
