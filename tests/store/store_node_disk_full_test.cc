@@ -95,5 +95,38 @@ TEST(StoreNodeDiskFull, AFullDiskRefusesWritesKeepsTheMemberUpAndRecoversWhenSpa
   ASSERT_NE(node->state().Find("after", 0), nullptr);
 }
 
+// The reserve holds the last snapshot's size (room to write the next one,
+// whose compaction is what frees the disk). It must be the same after a
+// restart: recovered with a reserve of the WAL segments only, a member lets
+// the disk fill until the next snapshot no longer fits, and then nothing
+// can compact the WAL and the alarm never clears.
+TEST(StoreNodeDiskFull, TheReserveKeepsTheSnapshotSizeOverARestart) {
+  testing::TempDir dir;
+  SmallDisk disk(dir.path(), 64u << 20);
+  NodeHarness h(dir.Sub("data"), &disk);
+  h.config_.snapshot_entries = 20;
+  h.config_.wal_segment_bytes = 1u << 20;  // reserve: 2 MiB of segments + the snapshot
+  std::unique_ptr<StoreNode> node = h.Make();
+  ASSERT_TRUE(h.StartAlone(*node));
+  const std::string value(100000, 'v');
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(TryWrite(h, *node, SetCommand("k" + std::to_string(i), value)).acked) << i;
+  }
+  ASSERT_GE(node->counters().snapshots, 2u);  // the last one holds about 3.8 MB
+
+  // 3 MiB left: more than the segments' part of the reserve, less than all of it.
+  const std::string filler = dir.Sub("filler");
+  testing::WriteFileBytes(filler, std::string(disk.free_bytes() - (3u << 20), 'x'));
+  for (int i = 0; i < 30; ++i) ASSERT_NO_THROW(h.Tick(*node));
+  ASSERT_TRUE(node->no_space()) << "the alarm before the restart";
+
+  ASSERT_TRUE(node->Close().ok());
+  node.reset();
+  node = h.Make();
+  ASSERT_TRUE(node->Recover().ok());
+  for (int i = 0; i < 30; ++i) ASSERT_NO_THROW(h.Tick(*node));
+  EXPECT_TRUE(node->no_space()) << "after a restart, with the same room left, the alarm is off";
+}
+
 }  // namespace
 }  // namespace nines::store
