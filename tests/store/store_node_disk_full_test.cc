@@ -8,10 +8,13 @@
 //   stop, and takes writes again once space returns.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "node_cluster.h"
 #include "node_harness.h"
 #include "small_disk.h"
 #include "store/store_node.h"
@@ -20,6 +23,7 @@
 namespace nines::store {
 namespace {
 
+using testing::NodeCluster;
 using testing::NodeHarness;
 using testing::SetCommand;
 using testing::SmallDisk;
@@ -126,6 +130,48 @@ TEST(StoreNodeDiskFull, TheReserveKeepsTheSnapshotSizeOverARestart) {
   ASSERT_TRUE(node->Recover().ok());
   for (int i = 0; i < 30; ++i) ASSERT_NO_THROW(h.Tick(*node));
   EXPECT_TRUE(node->no_space()) << "after a restart, with the same room left, the alarm is off";
+}
+
+// A leader under the alarm hands leadership over. A voter it picks may be
+// unable to take it (down, or itself out of space: it drops TimeoutNow);
+// with no writes, every voter's match stays equal, so picking the most
+// up-to-date voter picked that same voter at every try, forever, while the
+// others could have led and taken writes.
+TEST(StoreNodeDiskFull, ALeaderOutOfSpaceTriesAnotherVoterWhenTheFirstCannotTakeOver) {
+  testing::TempDir dir;
+  NodeCluster cluster(dir.path());
+  const std::vector<std::string> ids = {"a", "b", "c", "d", "e"};
+  std::vector<std::unique_ptr<SmallDisk>> disks;
+  for (const std::string& id : ids) {
+    disks.push_back(std::make_unique<SmallDisk>(dir.Sub(id), 1u << 30));
+    cluster.UseFileSystem(id, disks.back().get());
+  }
+  for (const std::string& id : ids) cluster.Start(id, ids);
+  for (int i = 0; i < 1000 && cluster.Leader().empty(); ++i) cluster.Tick();
+  const std::string leader = cluster.Leader();
+  ASSERT_FALSE(leader.empty());
+  ASSERT_TRUE(cluster.Write(leader, SetCommand("before", "1")));
+  for (int i = 0; i < 20; ++i) cluster.Tick();  // every voter has every entry
+
+  // The voter a transfer tries first (lowest raft id; the matches are
+  // equal) goes down; the leader's disk fills.
+  std::string first;
+  for (const std::string& id : ids) {
+    if (id != leader && (first.empty() || StableRaftId(id) < StableRaftId(first))) first = id;
+  }
+  cluster.Isolate(first, true);
+  SmallDisk* leader_disk = disks[std::find(ids.begin(), ids.end(), leader) - ids.begin()].get();
+  leader_disk->set_capacity(leader_disk->used_bytes() + 4096);
+  for (int i = 0; i < 20; ++i) cluster.Tick();
+  ASSERT_TRUE(cluster.Node(leader)->no_space());
+
+  // Five seconds: ten election timeouts.
+  for (int i = 0; i < 500 && cluster.Leader() == leader; ++i) cluster.Tick();
+  const std::string next = cluster.Leader();
+  ASSERT_NE(next, leader) << leader << " still leads: every hand-off went to " << first;
+  ASSERT_FALSE(next.empty());
+  EXPECT_NE(next, first);
+  EXPECT_TRUE(cluster.Write(next, SetCommand("after", "2")));
 }
 
 }  // namespace
