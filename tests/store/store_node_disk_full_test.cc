@@ -17,6 +17,7 @@
 #include "node_cluster.h"
 #include "node_harness.h"
 #include "small_disk.h"
+#include "store/snapshot_file.h"
 #include "store/store_node.h"
 #include "test_util.h"
 
@@ -172,6 +173,57 @@ TEST(StoreNodeDiskFull, ALeaderOutOfSpaceTriesAnotherVoterWhenTheFirstCannotTake
   ASSERT_FALSE(next.empty());
   EXPECT_NE(next, first);
   EXPECT_TRUE(cluster.Write(next, SetCommand("after", "2")));
+}
+
+// A follower that falls behind the leader's retained log gets the leader's
+// snapshot. Once that is durable (file and WAL marker), the older snapshot
+// files and the WAL segments it covers are garbage; a follower that keeps
+// getting snapshots (slow, or cut off again and again) and never gets
+// snapshot_entries past one to take its own, which is what cleaned up,
+// kept every received file: its disk filled with them.
+TEST(StoreNodeDiskFull, AFollowerKeepsNoMoreThanTwoSnapshotFilesOfTheLeaders) {
+  testing::TempDir dir;
+  NodeCluster cluster(dir.path());
+  cluster.Configure([](const std::string& id, StoreConfig* config) {
+    // c never gets far enough past a received snapshot to take its own.
+    config->snapshot_entries = id == "c" ? 1000000 : 20;
+  });
+  const std::vector<std::string> ids = {"a", "b", "c"};
+  for (const std::string& id : ids) cluster.Start(id, ids);
+  for (int i = 0; i < 1000 && cluster.Leader().empty(); ++i) cluster.Tick();
+  if (cluster.Leader() == "c") {
+    ASSERT_FALSE(cluster.Node("c")->TransferLeadership("a").empty());
+    for (int i = 0; i < 1000 && cluster.Leader() == "c"; ++i) cluster.Tick();
+  }
+  const std::string leader = cluster.Leader();
+  ASSERT_TRUE(leader == "a" || leader == "b") << leader;
+  StoreNode* c = cluster.Node("c");
+  int key = 0;
+  for (int round = 1; round <= 3; ++round) {
+    cluster.Isolate("c", true);
+    // Past the 1000 entries a leader keeps after its snapshot.
+    for (int i = 0; i < 1100; ++i) {
+      ASSERT_TRUE(cluster.Write(leader, SetCommand("k" + std::to_string(key++), "v")));
+    }
+    cluster.Isolate("c", false);
+    for (int i = 0; i < 1000 && c->applied_index() < cluster.Node(leader)->commit_index(); ++i) {
+      cluster.Tick();
+    }
+    ASSERT_EQ(c->counters().snapshots_installed, static_cast<uint64_t>(round));
+    ASSERT_EQ(c->counters().snapshots, 0u);
+  }
+  std::vector<SnapshotFileInfo> files;
+  ASSERT_TRUE(ListSnapshots(PosixFileSystem(), dir.Sub("c") + "/snap", &files).ok());
+  EXPECT_LE(files.size(), 2u);
+  // What c kept recovers every write.
+  ASSERT_TRUE(c->Close().ok());
+  c = cluster.Start("c", ids);
+  for (int i = 0; i < 1000 && c->applied_index() < cluster.Node(leader)->commit_index(); ++i) {
+    cluster.Tick();
+  }
+  for (int i = 0; i < key; ++i) {
+    ASSERT_NE(c->state().Find("k" + std::to_string(i), 0), nullptr) << i;
+  }
 }
 
 }  // namespace
