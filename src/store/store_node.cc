@@ -296,6 +296,9 @@ void StoreNode::Persist(const raft::Ready& rd) {
   if (rd.snapshot) storage_.ApplySnapshot(raft::Snapshot{rd.snapshot->meta, {}});
   if (!rd.entries.empty()) storage_.Append(rd.entries);
   if (rd.hard_state) storage_.SetHardState(*rd.hard_state);
+  if (rd.snapshot) {
+    DropReplacedBy(store::SnapshotMeta{rd.snapshot->meta.index, rd.snapshot->meta.term});
+  }
 }
 
 void StoreNode::ApplyEntry(const raft::Entry& e) {

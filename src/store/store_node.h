@@ -269,6 +269,9 @@ class StoreNode {
   void MaybeSnapshot();
   void PollSnapshot();
   void RecordSnapshot(const SnapshotMeta& meta, const raft::Membership& membership);
+  // After a snapshot from the leader is durable: the WAL segments and
+  // snapshot files it replaces are deleted, as after one of the member's own.
+  void DropReplacedBy(const SnapshotMeta& meta);
   // Hands one message to env_.send, with its snapshot content read from the
   // file unless the sender streams it from there.
   void Send(const raft::Message& m);
