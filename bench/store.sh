@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # nines store vs the references, on this machine:
-#  1. RESP: three `nines store` members (fsync on) vs one redis-server with
-#     appendonly yes / appendfsync always, with redis-benchmark (SET, GET, -P 16).
+#  1. RESP: three `nines store` members (fsync on; the leader takes the load)
+#     vs one redis-server with appendonly yes / appendfsync always, with
+#     redis-benchmark -t RESP_TESTS -P 16 -c 50 (every test of issue 14 by
+#     default), and the nines/redis ratio of each test.
 #  2. HTTP: nines HTTP API (PUT and GET /v1/kv/KEY on the leader) vs a
 #     three-member etcd (Debian etcd-server, v3 JSON gateway) with wrk + Lua.
 # Prints rate, p99, requests per CPU-second (of all three nines members, of
@@ -9,19 +11,22 @@
 # /proc/PID/task/*/schedstat; less noisy than the rate on a shared machine)
 # and the nines/reference ratios of both.
 # Usage: bench/store.sh [BUILD_DIR]   env: N=100000 DURATION=10 CONNECTIONS=50
+#   RESP_TESTS=set,get,... (redis-benchmark -t) SKIP_HTTP=1 (RESP only)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 build=${1:-build/release}
 nines=$(cd "$build" && pwd)/nines
-need redis-benchmark redis-server wrk curl
+need redis-benchmark redis-server curl bc
+[ "${SKIP_HTTP:-0}" = 1 ] || need wrk
 N=${N:-100000}
 host=127.0.160.1
 
 cpu_sum() {  # PIDS...: CPU time of all their threads together, in ns (schedstat:
   # finer than /proc/PID/stat's ticks, which a short redis-server run counts in a handful)
+  # (%.0f: mawk's %d stops at 2^31 ns)
   local p
-  for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{t += $1} END {printf "%d\n", t}'
+  for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{t += $1} END {printf "%.0f\n", t}'
 }
 per_cpu_s() {  # REQUESTS NS
   echo "$1 / ($2 / 1000000000 + 0.000001)" | bc -l
@@ -60,29 +65,42 @@ redis_pid=$!
 sleep 0.5
 
 declare -A rate lat cpu
-resp_run() {  # NAME PORT PIDS...
-  local name=$1 port=$2 t out before after
-  shift 2
-  for t in set get; do
-    before=$(cpu_sum "$@")
-    out=$(redis-benchmark -h $host -p "$port" -t $t -P 16 -c 50 -n "$N" --csv 2>/dev/null)
-    after=$(cpu_sum "$@")
-    while IFS=, read -r test r _ _ _ _ p99 _; do
-      test=${test//\"/}; r=${r//\"/}; p99=${p99//\"/}
-      [ "$test" = "test" ] && continue
-      rate[$name.$test]=$r; lat[$name.$test]=$p99
-      cpu[$name.$test]=$(per_cpu_s "$N" $((after - before)))
-      printf "  %-8s %-4s %10.0f req/s  p99 %7.2f ms  %10.0f req/CPU-s\n" "$name" "$test" "$r" "$p99" \
-        "${cpu[$name.$test]}"
-    done <<< "$out"
-  done
+resp_tests=()  # redis-benchmark's test names (CSV rows), in order
+resp_run() {  # NAME PORT TEST PIDS...: one redis-benchmark test; the CPU time of
+  # a run with two rows (lrange_100 fills its list with an LPUSH row first) is shared
+  local name=$1 port=$2 t=$3 out before after rows test r p99
+  shift 3
+  before=$(cpu_sum "$@")
+  out=$(redis-benchmark -h $host -p "$port" -t "$t" -P 16 -c 50 -n "$N" --csv 2>/dev/null)
+  after=$(cpu_sum "$@")
+  rows=$(grep -vc '^"test"' <<< "$out" || true)
+  while IFS=, read -r test r _ _ _ _ p99 _; do
+    test=${test//\"/}; r=${r//\"/}; p99=${p99//\"/}
+    [ "$test" = "test" ] && continue
+    [ "$name" = nines ] && resp_tests+=("$test")
+    rate[$name.$test]=$r; lat[$name.$test]=$p99
+    cpu[$name.$test]=$(per_cpu_s $((N * rows)) $((after - before)))
+    printf "  %-6s %-36s %10.0f req/s  p99 %7.2f ms  %10.0f req/CPU-s\n" "$name" "$test" "$r" "$p99" \
+      "${cpu[$name.$test]}"
+  done <<< "$out"
 }
-resp_run nines "1638$leader" "${nines_pids[@]}"
-resp_run redis 16390 "$redis_pid"
-for t in SET GET; do
-  printf "  ratio nines/redis %s: %.2f\n" $t "$(echo "${rate[nines.$t]} / ${rate[redis.$t]}" | bc -l)"
-  printf "  ratio nines/redis %s per CPU-s: %.2f\n" $t "$(echo "${cpu[nines.$t]} / ${cpu[redis.$t]}" | bc -l)"
+# redis-benchmark -t TESTS -P 16 -c 50, one test at a time, nines then redis
+# (interleaved: load from other processes on the machine hits both alike).
+RESP_TESTS=${RESP_TESTS:-set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,mset}
+for t in ${RESP_TESTS//,/ }; do
+  resp_run nines "1638$leader" "$t" "${nines_pids[@]}"
+  resp_run redis 16390 "$t" "$redis_pid"
 done
+echo "  nines/redis, -P 16 -c 50 -n $N (goal: reads >= 0.8, writes >= 0.4)"
+printf "  %-36s %8s %10s %6s\n" test ratio "per CPU-s" goal
+for test in "${resp_tests[@]}"; do
+  case $test in GET | LRANGE*) goal=0.8 ;; *) goal=0.4 ;; esac
+  r=$(echo "${rate[nines.$test]} / ${rate[redis.$test]:-0.000001}" | bc -l)
+  c=$(echo "${cpu[nines.$test]} / ${cpu[redis.$test]:-0.000001}" | bc -l)
+  printf "  %-36s %8.2f %10.2f %6s%s\n" "$test" "$r" "$c" "$goal" \
+    "$([ "$(echo "$r < $goal" | bc -l)" = 1 ] && echo "  below goal")"
+done
+[ "${SKIP_HTTP:-0}" = 1 ] && exit 0
 
 echo "== HTTP: nines HTTP API (leader) vs 3-member etcd v3 gateway"
 cat > "$bench_dir/nines_put.lua" <<'LUA'

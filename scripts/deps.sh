@@ -15,8 +15,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   # tools the tests drive: redis-cli/redis-benchmark, dig, iptables, ip, ps/kill,
   # faketime (clock jumps in make chaos), curl (TLS and SNI checks), and
-  # redis-server (the differential test's reference)
-  redis-tools dnsutils iptables iproute2 procps psmisc faketime curl redis-server
+  # redis-server (the differential test's reference), python3-redis (the
+  # client library test: Debian's /usr/bin/python3 runs it)
+  redis-tools dnsutils iptables iproute2 procps psmisc faketime curl redis-server python3-redis
   # browser tests (dashboard, drill report): Debian's Chromium
   chromium
 )

@@ -21,9 +21,11 @@ int RunDrillCommand(const std::vector<std::string>& args) {
       ->check(CLI::Range(5.0, 3600.0));
   app.add_option("--rate", o.rate, "requests per second, open loop (default 50)")
       ->check(CLI::Range(1.0, 20000.0));
-  app.add_option("--faults", o.faults,
-                 "comma-separated: app,lb,leader,freeze,partition,region,spike,crowd or all; "
-                 "'' for none (default all)");
+  app.add_option(
+      "--faults", o.faults,
+      "comma-separated: app,lb,leader,freeze,partition,region,spike,crowd,slow,disk-full,"
+      "slow-disk,clock or all; "
+      "'' for none (default all)");
   app.add_option("--slo", o.slo_percent, "availability objective in percent (default 99.9)")
       ->check(CLI::Range(0.0, 100.0));
   app.add_option("--report", o.report_dir, "directory for report.json and report.html");

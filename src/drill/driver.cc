@@ -90,10 +90,10 @@ struct Api {
 
   // POST path; "" on 2xx, else the error text the API gave (409 when the
   // target is not in a state the action applies to, e.g. kill of a stopped node).
-  std::string Post(const std::string& path) {
+  std::string Post(const std::string& path, const std::string& body = "{}") {
     http::ClientOptions options = http::ClientOptions().Timeout(5000);
     options.headers = AuthorizationHeader();
-    http::ClientResponse r = http::FetchAddress(host_port, "POST", path, "{}", options);
+    http::ClientResponse r = http::FetchAddress(host_port, "POST", path, body, options);
     if (!r.ok) return "POST " + path + ": " + r.error;
     if (r.status >= 200 && r.status < 300) return "";
     auto j = nlohmann::json::parse(r.body, nullptr, false);
@@ -182,13 +182,14 @@ std::optional<int> StartBlueprint(DrillRun& run) {
     }
     std::string run_dir = o.report_dir + "/run";
     std::string log = o.report_dir + "/up.log";
-    if (Status started = run.child.Start(run_dir, o.blueprint, log); !started.ok()) {
+    bool gray = NeedsGrayFaults(run.kinds);
+    if (Status started = run.child.Start(run_dir, o.blueprint, log, gray); !started.ok()) {
       std::fprintf(stderr, "nines drill: %s\n", started.message().c_str());
       return 1;
     }
-    std::printf("drill: started `nines up --fresh --dir %s%s%s` (pid %d, log %s)\n",
-                run_dir.c_str(), o.blueprint.empty() ? "" : " ", o.blueprint.c_str(),
-                static_cast<int>(run.child.pid()), log.c_str());
+    std::printf("drill: started `nines up --fresh --dir %s%s%s%s` (pid %d, log %s)\n",
+                run_dir.c_str(), gray ? " --gray-faults" : "", o.blueprint.empty() ? "" : " ",
+                o.blueprint.c_str(), static_cast<int>(run.child.pid()), log.c_str());
   }
   std::fflush(stdout);
   return std::nullopt;
@@ -291,9 +292,13 @@ struct HeldFault {
   FaultResult f;
   FaultAction action;
   std::optional<ClusterState> state_before;  // /api/state just before injecting
-  CrowdSurge* crowd = nullptr;               // the crowd fault's surge
-  std::string label;                         // "FAULT TARGET"
-  int64_t injected_at = 0;                   // steady ms
+  // kLbMarksDown: the lb listed the server up since the injection (it was
+  // up just before it). A server the lb already had down before the fault
+  // must be seen up first: that down was not this fault's doing.
+  bool lb_saw_up = true;
+  CrowdSurge* crowd = nullptr;  // the crowd fault's surge
+  std::string label;            // "FAULT TARGET"
+  int64_t injected_at = 0;      // steady ms
 };
 
 // 4b. Injects `planned`: plans its action from /api/state, then starts the
@@ -311,7 +316,7 @@ HeldFault InjectFault(DrillRun& run, LoadPhase& load, const PlannedFault& planne
   h.state_before = run.api.State(&err);
   f.undone = true;  // until an undo fails
   if (h.state_before) {
-    h.action = PlanFaultAction(planned.kind, *h.state_before);
+    h.action = PlanFaultAction(planned.kind, *h.state_before, planned.end_ms - planned.start_ms);
   } else {
     h.action.error = err;
   }
@@ -341,7 +346,14 @@ HeldFault InjectFault(DrillRun& run, LoadPhase& load, const PlannedFault& planne
       f.notice = started.message();
     }
   } else {
-    std::string post = run.api.Post(h.action.inject_path);
+    if (h.action.detection == Detection::kLbMarksDown &&
+        LbMarksDown(h.action.lb_admin, h.action.app_address)) {
+      h.lb_saw_up = false;
+      f.notice = "the lb already listed " + h.action.app_address +
+                 " down just before the fault: detected only once seen up and down again";
+    }
+    std::string post = run.api.Post(h.action.inject_path,
+                                    h.action.inject_body.empty() ? "{}" : h.action.inject_body);
     if (!post.empty()) {
       f.skipped = true;
       f.notice = post;
@@ -362,13 +374,16 @@ HeldFault InjectFault(DrillRun& run, LoadPhase& load, const PlannedFault& planne
 
 // Whether the system has noticed the fault yet, as its action's detection
 // says to look (spike_429_before: the spike's 429s when it was injected).
-bool FaultDetected(DrillRun& run, LoadPhase& load, const HeldFault& h, uint64_t spike_429_before) {
+bool FaultDetected(DrillRun& run, LoadPhase& load, HeldFault& h, uint64_t spike_429_before) {
   const FaultAction& action = h.action;
   switch (action.detection) {
     case Detection::kNone:
       return false;
-    case Detection::kLbMarksDown:
-      return LbMarksDown(action.lb_admin, action.app_address);
+    case Detection::kLbMarksDown: {
+      bool down = LbMarksDown(action.lb_admin, action.app_address);
+      if (!down) h.lb_saw_up = true;
+      return down && h.lb_saw_up;
+    }
     case Detection::kLeaderChanged: {
       std::string e;
       auto st = run.api.State(&e);

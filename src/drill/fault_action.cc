@@ -1,7 +1,9 @@
-// PlanFaultAction: app/lb/spike hit the first region; leader, freeze and
+// PlanFaultAction: app/slow/lb/spike hit the first region; leader, freeze and
 // partition hit the store leader; region stops the leader's region (store
 // failover and DNS failover at once, the hardest single-region loss).
 #include "drill/fault_action.h"
+
+#include <algorithm>
 
 namespace nines::drill {
 
@@ -51,7 +53,7 @@ const char* DetectionText(Detection d) {
   return "";
 }
 
-FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
+FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s, int64_t held_ms) {
   FaultAction a;
   if (s.regions.empty()) {
     a.error = "the blueprint has no regions";
@@ -76,7 +78,8 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
     a.ok = true;
   };
   switch (kind) {
-    case FaultKind::kApp: {
+    case FaultKind::kApp:
+    case FaultKind::kSlow: {
       const NodeState* app = s.Find(first_region + "-app-1");
       if (!app) {
         auto apps = s.OfKind("app");
@@ -84,7 +87,16 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
         app = apps[0];
       }
       const NodeState* lb = LbOfRegion(s, app->region);
-      node_action(app->name, "kill", "restart");
+      if (kind == FaultKind::kApp) {
+        node_action(app->name, "kill", "restart");
+      } else {
+        // Ended by `nines up` itself after held_ms too (a lease), so a drill
+        // killed with SIGKILL cannot leave it slowed.
+        node_action(app->name, "slow", "fast");
+        a.inject_body = "{\"stop_ms\":" + std::to_string(kSlowStopMs) +
+                        ",\"period_ms\":" + std::to_string(kSlowPeriodMs) +
+                        ",\"for_ms\":" + std::to_string(std::max<int64_t>(held_ms, 0)) + "}";
+      }
       a.detection = lb && !lb->admin.empty() ? Detection::kLbMarksDown : Detection::kNone;
       if (lb) a.lb_admin = lb->admin;
       a.app_address = app->address;
@@ -101,7 +113,10 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
     }
     case FaultKind::kLeader:
     case FaultKind::kFreeze:
-    case FaultKind::kPartition: {
+    case FaultKind::kPartition:
+    case FaultKind::kDiskFull:
+    case FaultKind::kSlowDisk:
+    case FaultKind::kClock: {
       if (s.leader.empty()) {
         a.error = "the store has no leader to break";
         return a;
@@ -110,6 +125,31 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
       if (kind == FaultKind::kLeader) node_action(s.leader, "kill", "restart");
       if (kind == FaultKind::kFreeze) node_action(s.leader, "freeze", "thaw");
       if (kind == FaultKind::kPartition) node_action(s.leader, "isolate", "heal");
+      // disk-full, slow-disk and clock end by themselves in `nines up` after
+      // the hold too (a lease), like slow.
+      std::string lease = std::to_string(std::max<int64_t>(held_ms, 0));
+      if (kind == FaultKind::kDiskFull) {
+        node_action(s.leader, "fill-disk", "free-disk");
+        a.inject_body = "{\"for_ms\":" + lease + "}";
+      }
+      if (kind == FaultKind::kSlowDisk) {
+        // A slow disk is not expected to move leadership: its effect is
+        // latency (the row's p99 held); no detection measured.
+        node_action(s.leader, "slow-disk", "fast-disk");
+        a.inject_body =
+            "{\"delay_ms\":" + std::to_string(kSlowDiskDelayMs) + ",\"for_ms\":" + lease + "}";
+        a.old_leader = s.leader;
+        break;
+      }
+      if (kind == FaultKind::kClock) {
+        // The store decides expiry on the log's clock, never on a member's
+        // wall clock: nothing is expected to notice (no detection measured).
+        node_action(s.leader, "clock", "clock-reset");
+        a.inject_body =
+            "{\"offset_s\":" + std::to_string(kClockJumpS) + ",\"for_ms\":" + lease + "}";
+        a.old_leader = s.leader;
+        break;
+      }
       a.detection = Detection::kLeaderChanged;
       a.old_leader = s.leader;
       break;
@@ -147,6 +187,15 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s) {
     a.error = std::string("no node to ") + FaultName(kind) + " in this blueprint";
   }
   return a;
+}
+
+bool NeedsGrayFaults(const std::vector<FaultKind>& kinds) {
+  for (FaultKind k : kinds) {
+    if (k == FaultKind::kDiskFull || k == FaultKind::kSlowDisk || k == FaultKind::kClock) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool DnsDetects(const FaultAction& action, const std::vector<std::string>& addresses) {

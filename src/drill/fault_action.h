@@ -26,6 +26,7 @@ struct FaultAction {
   std::string error;        // why no target could be chosen
   std::string target;       // node or region name
   std::string inject_path;  // POST path on the up API ("" for spike)
+  std::string inject_body;  // its JSON body ("" = {})
   std::string undo_path;
   Detection detection = Detection::kNone;
   // For detection: the lb admin address and app address (kLbMarksDown), the
@@ -36,7 +37,25 @@ struct FaultAction {
   size_t region_index = 0;
 };
 
-FaultAction PlanFaultAction(FaultKind kind, const ClusterState& state);
+// `held_ms`: how long the fault is to be held; a fault `nines up` can end by
+// itself (slow) is given it, so it ends even if the drill dies.
+FaultAction PlanFaultAction(FaultKind kind, const ClusterState& state, int64_t held_ms = 0);
+
+// The slow fault's duty cycle: the app server is stopped this long at the
+// start of every period (it answers up to kSlowStopMs late). 700 ms is not a
+// multiple of the lbs' 500 ms health-check interval, so the checks do not
+// lock onto one phase: they see it slow (a 400 ms check timeout is missed
+// only in the first 100 ms of a stop), not dead. Ejecting it is left to
+// the lb's handling of slow answers, which is what the fault tests.
+inline constexpr int kSlowStopMs = 500;
+inline constexpr int kSlowPeriodMs = 700;
+// The clock fault's jump: the store leader's wall clock this far forward.
+inline constexpr int kClockJumpS = 3600;
+// The slow-disk fault: every fsync of the store leader waits this long first.
+inline constexpr int kSlowDiskDelayMs = 200;
+
+// Whether the faults need `nines up --gray-faults` (disk-full, slow-disk, clock).
+bool NeedsGrayFaults(const std::vector<FaultKind>& kinds);
 const char* DetectionText(Detection d);
 
 // Whether a DNS answer for the fault's region (its addresses) shows that DNS

@@ -5,6 +5,21 @@
 
 namespace nines::drill {
 
+namespace {
+
+// p99 (ms) of the regular requests intended in the seconds [from_ms, to_ms)
+// touches; -1 when there were none.
+int64_t P99Between(const Timeline& t, int64_t from_ms, int64_t to_ms) {
+  LatencyHistogram h;
+  int64_t last = std::min<int64_t>((to_ms + 999) / 1000, t.seconds());
+  for (int64_t s = std::max<int64_t>(from_ms / 1000, 0); s < last; ++s) {
+    h.Merge(t.second(static_cast<int>(s)).latency);
+  }
+  return h.count() == 0 ? -1 : h.Percentile(99) / 1000;
+}
+
+}  // namespace
+
 void ComputeFaultFigures(const Timeline& timeline, FaultResult* f) {
   f->requests = timeline.RequestsBetween(f->start_ms, f->window_end_ms);
   f->failures = timeline.FailuresBetween(f->start_ms, f->window_end_ms);
@@ -12,6 +27,7 @@ void ComputeFaultFigures(const Timeline& timeline, FaultResult* f) {
       timeline.FailuresBetween(f->start_ms, std::clamp(f->end_ms, f->start_ms, f->window_end_ms));
   int64_t last = timeline.LastFailureEndBetween(f->start_ms, f->window_end_ms);
   f->full_service_after_ms = last < 0 ? 0 : std::max<int64_t>(0, last - f->start_ms);
+  f->held_p99_ms = f->skipped ? -1 : P99Between(timeline, f->start_ms, f->end_ms);
   if (f->kind == FaultKind::kSpike) {
     f->spike_sent = 0;
     f->spike_rate_limited = 0;
@@ -76,6 +92,7 @@ void ComputeFaultFigures(const Timeline& timeline, std::vector<FaultResult>* fau
     f.requests = f.failures = f.failures_held = 0;
     f.full_service_after_ms = 0;
     f.full_service_beyond_window = false;
+    f.held_p99_ms = -1;
     f.charged_until_ms = f.start_ms;
     f.counted_from_ms = f.start_ms;
     if (f.skipped) continue;
@@ -101,6 +118,7 @@ void ComputeFaultFigures(const Timeline& timeline, std::vector<FaultResult>* fau
     f.failures = timeline.FailuresBetween(from, to);
     f.failures_held = timeline.FailuresBetween(from, std::clamp(f.end_ms, from, to));
     f.full_service_after_ms = last < 0 ? 0 : std::max<int64_t>(0, last - f.start_ms);
+    f.held_p99_ms = P99Between(timeline, f.start_ms, f.end_ms);
     if (f.kind == FaultKind::kSpike) {
       FaultResult window = f;
       ComputeFaultFigures(timeline, &window);

@@ -59,6 +59,9 @@ struct FaultResult {
   // Requests before this were charged to the previous fault (its failures
   // were still going on): what this one cost before it is not separable.
   int64_t counted_from_ms = 0;
+  // The regular users' p99 latency (ms) over the seconds the fault was held
+  // (a gray fault's effect shows here more than in failures); -1: no request.
+  int64_t held_p99_ms = -1;
   // Spike only: what the spiking client got.
   uint64_t spike_sent = 0, spike_rate_limited = 0;
   // Crowd only: the surge and what it got (drill/crowd.h).

@@ -6,9 +6,10 @@
 namespace nines::drill {
 
 namespace {
-constexpr FaultKind kAll[] = {FaultKind::kApp,    FaultKind::kLb,        FaultKind::kLeader,
-                              FaultKind::kFreeze, FaultKind::kPartition, FaultKind::kRegion,
-                              FaultKind::kSpike,  FaultKind::kCrowd};
+constexpr FaultKind kAll[] = {FaultKind::kApp,      FaultKind::kLb,        FaultKind::kLeader,
+                              FaultKind::kFreeze,   FaultKind::kPartition, FaultKind::kRegion,
+                              FaultKind::kSpike,    FaultKind::kCrowd,     FaultKind::kSlow,
+                              FaultKind::kDiskFull, FaultKind::kSlowDisk,  FaultKind::kClock};
 }  // namespace
 
 const char* FaultName(FaultKind kind) {
@@ -29,6 +30,14 @@ const char* FaultName(FaultKind kind) {
       return "spike";
     case FaultKind::kCrowd:
       return "crowd";
+    case FaultKind::kSlow:
+      return "slow";
+    case FaultKind::kDiskFull:
+      return "disk-full";
+    case FaultKind::kSlowDisk:
+      return "slow-disk";
+    case FaultKind::kClock:
+      return "clock";
   }
   return "?";
 }
@@ -60,7 +69,8 @@ std::optional<std::vector<FaultKind>> ParseFaultList(std::string_view list, std:
       out.push_back(*kind);
     } else {
       *error = "unknown fault '" + std::string(item) +
-               "' (known: app, lb, leader, freeze, partition, region, spike, crowd, all)";
+               "' (known: app, lb, leader, freeze, partition, region, spike, crowd, slow, "
+               "disk-full, slow-disk, clock, all)";
       return std::nullopt;
     }
     if (out.size() > kMaxFaults) {

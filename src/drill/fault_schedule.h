@@ -1,7 +1,7 @@
 // The faults a drill injects, parsed from --faults ("app,lb,leader,freeze,
-// partition,region,spike,crowd" or "all") and spread over the run: a quiet lead-in,
-// then one slot per fault (the fault held for part of the slot, then undone,
-// the rest of the slot left for recovery), then a quiet tail.
+// partition,region,spike,crowd,slow,disk-full,slow-disk,clock" or "all") and spread over the run: a
+// quiet lead-in, then one slot per fault (the fault held for part of the slot, then undone, the
+// rest of the slot left for recovery), then a quiet tail.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,10 @@ enum class FaultKind {
   kRegion,     // stop every process of a region, start it later
   kSpike,      // 10x the drill's rate from one client address (429 expected)
   kCrowd,      // a surge of distinct users at a multiple of measured capacity
+  kSlow,       // an app server answers slowly: SIGSTOP/SIGCONT duty cycle (gray failure)
+  kDiskFull,   // the store leader's data directory (a tmpfs) filled (nines up --gray-faults)
+  kSlowDisk,   // the store leader's fsyncs 200 ms slower (nines up --gray-faults)
+  kClock,      // the store leader's wall clock an hour forward (libfaketime), then back
 };
 
 const char* FaultName(FaultKind kind);

@@ -88,6 +88,7 @@ nlohmann::json ReportToJson(const DrillReport& report, const Timeline& timeline)
         {"full_service_beyond_window", f.full_service_beyond_window},
         {"charged_until_ms", f.charged_until_ms},
         {"counted_from_ms", f.counted_from_ms},
+        {"held_p99_ms", f.held_p99_ms < 0 ? json(nullptr) : json(f.held_p99_ms)},
         {"detection_measured", f.detection_measured},
         {"undone", f.undone}};
     if (f.kind == FaultKind::kSpike) {
@@ -446,7 +447,7 @@ std::string RenderHtml(const nlohmann::json& r) {
   html += RenderSvg(r);
   html +=
       "<table id=\"faults\"><thead><tr><th>fault</th><th>target</th><th>at</th>"
-      "<th>held</th><th>requests</th><th>failures</th><th>detected after</th>"
+      "<th>held</th><th>requests</th><th>failures</th><th>p99 held</th><th>detected after</th>"
       "<th>full service after</th><th>detected by</th></tr></thead><tbody>\n";
   int i = 0;
   auto costliest = r.value("costliest_fault", nlohmann::json());
@@ -467,11 +468,11 @@ std::string RenderHtml(const nlohmann::json& r) {
     }
     html += fmt::format(
         "<tr{}><td>{}{}</td><td>{}</td><td>{:.1f} s</td><td>{:.1f} s</td><td>{}</td><td>{}</td>"
-        "<td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         worst ? " class=\"costliest\" style=\"background:#fdecea\"" : "",
         Escape(f.value("kind", std::string())), f.value("skipped", false) ? " (skipped)" : "",
         Escape(f.value("target", std::string())), s, e - s, U(f, "requests"), U(f, "failures"),
-        MsText(f["detected_after_ms"]), FullServiceText(f),
+        MsText(f["held_p99_ms"]), MsText(f["detected_after_ms"]), FullServiceText(f),
         Escape(f.value("detected_by", std::string()) + (note.empty() ? "" : " — " + note)));
   }
   html += "</tbody></table>\n";
@@ -524,8 +525,8 @@ std::string RenderTable(const nlohmann::json& r) {
   bool beyond = false;
   std::string overlapped;
   std::string out =
-      fmt::format("{:<10} {:<16} {:>7} {:>6} {:>9} {:>9} {:>13} {:>13}\n", "fault", "target", "at",
-                  "held", "requests", "failures", "detected", "full service");
+      fmt::format("{:<10} {:<16} {:>7} {:>6} {:>9} {:>9} {:>9} {:>13} {:>13}\n", "fault", "target",
+                  "at", "held", "requests", "failures", "p99 held", "detected", "full service");
   for (const auto& f : r["faults"]) {
     double s = static_cast<double>(f.value("start_ms", int64_t{0})) / 1000.0;
     double e = static_cast<double>(f.value("end_ms", int64_t{0})) / 1000.0;
@@ -534,9 +535,10 @@ std::string RenderTable(const nlohmann::json& r) {
     int64_t counted_from = f.value("counted_from_ms", int64_t{0});
     bool late = !f.value("skipped", false) && counted_from > f.value("start_ms", int64_t{0});
     std::string failures = std::to_string(U(f, "failures")) + (late ? "~" : "");
-    out += fmt::format("{:<10} {:<16} {:>6.1f}s {:>5.1f}s {:>9} {:>9} {:>13} {:>13}\n", kind,
-                       f.value("target", std::string()), s, e - s, U(f, "requests"), failures,
-                       MsText(f["detected_after_ms"]), FullServiceText(f));
+    out +=
+        fmt::format("{:<10} {:<16} {:>6.1f}s {:>5.1f}s {:>9} {:>9} {:>9} {:>13} {:>13}\n", kind,
+                    f.value("target", std::string()), s, e - s, U(f, "requests"), failures,
+                    MsText(f["held_p99_ms"]), MsText(f["detected_after_ms"]), FullServiceText(f));
     beyond = beyond || f.value("full_service_beyond_window", false);
     if (late) {
       overlapped += fmt::format(

@@ -21,13 +21,16 @@ UpChild::~UpChild() {
 }
 
 Status UpChild::Start(const std::string& run_dir, const std::string& blueprint,
-                      const std::string& log_path) {
+                      const std::string& log_path, bool gray_faults) {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0)
     return Status::IoError(std::string("cannot find my own binary: ") + std::strerror(errno));
   self[n] = '\0';
-  std::vector<std::string> args = {self, "up", "--fresh", "--dir", run_dir};
+  // --exit-with-parent: a drill killed with SIGKILL stops its `nines up`
+  // too, which undoes whatever fault was held.
+  std::vector<std::string> args = {self, "up", "--fresh", "--exit-with-parent", "--dir", run_dir};
+  if (gray_faults) args.push_back("--gray-faults");
   if (!blueprint.empty()) args.push_back(blueprint);
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);

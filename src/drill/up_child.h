@@ -19,10 +19,10 @@ class UpChild {
   UpChild(const UpChild&) = delete;
   UpChild& operator=(const UpChild&) = delete;
 
-  // Starts `nines up --fresh --dir RUN_DIR [blueprint]`; IoError if it
-  // cannot be started.
+  // Starts `nines up --fresh --dir RUN_DIR [--gray-faults] [blueprint]`;
+  // IoError if it cannot be started.
   Status Start(const std::string& run_dir, const std::string& blueprint,
-               const std::string& log_path);
+               const std::string& log_path, bool gray_faults = false);
   bool Running();
   // SIGINT, wait up to timeout_ms, then SIGKILL. Returns the exit status or -1.
   int Stop(int timeout_ms);

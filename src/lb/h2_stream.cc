@@ -111,6 +111,7 @@ void H2Stream::Start() {
   }
   BuildHead();
   idempotent_ = IsIdempotent(request_.method);
+  idempotency_key_ = !idempotent_ && HasIdempotencyKey(rt.config, head_);
   std::string_view key =
       rt.per_client
           ? ClientKeyOf(head_, conn_->client_ip(), conn_->client_ip_number(), rt.config.rate_limit)
@@ -315,7 +316,7 @@ void H2Stream::OnResponseHead() {
   status_ = response_.status;
   if ((status_ == 502 || status_ == 503 || status_ == 504) &&
       UntriedServerExists(*rt.pool, Pick(), worker_.pick_state())) {
-    RetryContext retry{tried_count_, stream_started_, idempotent_};
+    RetryContext retry{tried_count_, stream_started_, idempotent_, idempotency_key_};
     if (RetryAllowed(rt.config, shared_, worker_.now_ms(), retry, AttemptFailure::kStatus)) {
       return OnAttemptFailed(AttemptFailure::kStatus);
     }
@@ -463,7 +464,7 @@ void H2Stream::OnAttemptFailed(AttemptFailure failure) {
   // A streamed body left with the failed attempt: only a connect failure
   // (nothing sent) can be retried.
   if (!retry && (!streaming_ || failure == AttemptFailure::kConnect)) {
-    RetryContext context{tried_count_, stream_started_, idempotent_};
+    RetryContext context{tried_count_, stream_started_, idempotent_, idempotency_key_};
     retry = RetryAllowed(runtime_->config, shared_, worker_.now_ms(), context, failure);
   }
   if (retry) {

@@ -78,6 +78,7 @@ class H2Stream : public std::enable_shared_from_this<H2Stream> {
   int64_t deadline_ms_ = 0;
   int64_t request_start_ns_ = 0;
   bool idempotent_ = false;
+  bool idempotency_key_ = false;  // non-idempotent, with a key: retried after a reset too
   bool head_request_ = false;
   bool chunked_ = false;  // the body goes to the server chunked
   uint64_t key_hash_ = 0;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <set>
@@ -11,6 +12,7 @@
 #include "base/log.h"
 #include "base/secret.h"
 #include "http/admin_token.h"
+#include "http/parser.h"
 #include "lb/lb_command.h"
 
 namespace nines::lb {
@@ -255,6 +257,18 @@ std::optional<LbConfig> ReadLbConfig(const std::string& file, ConfigErrors* erro
   config.retry_budget_ratio = root.Float("retry_budget", config.retry_budget_ratio);
   if (config.retry_budget_ratio < 0 || config.retry_budget_ratio > 1) {
     root.ErrorAt("retry_budget", "'retry_budget' must be between 0 and 1 (share of requests)");
+  }
+  config.idempotency_key_header = root.String("idempotency_key_header", "");
+  if (!std::all_of(config.idempotency_key_header.begin(), config.idempotency_key_header.end(),
+                   IsTokenChar)) {
+    root.ErrorAt("idempotency_key_header",
+                 "'idempotency_key_header' must be a header name (letters, digits and "
+                 "!#$%&'*+-.^_`|~)");
+  } else if (!config.idempotency_key_header.empty() &&
+             http::IsHopByHop(config.idempotency_key_header, "")) {
+    root.ErrorAt("idempotency_key_header",
+                 "'idempotency_key_header' cannot be a hop-by-hop header: it would not reach "
+                 "the servers");
   }
   config.threads = static_cast<int>(root.Integer("threads", 0, 0, 256));
   if (config.threads == 0) {

@@ -101,6 +101,10 @@ struct LbConfig {
   size_t max_buffered_body = 65536;  // bodies up to this are buffered (and can be retried)
   int max_queue = 1024;              // requests waiting for a server under max_conn, all threads
   int queue_timeout_ms = 1000;       // longest wait in that queue; then 503
+  // Non-idempotent requests (POST, PATCH) carrying this header with a value
+  // may be retried on another server when the connection broke before any
+  // response byte (draft-ietf-httpapi-idempotency-key-header). "": never.
+  std::string idempotency_key_header;
   RateLimitConfig rate_limit;
   std::optional<ratelimit::ClusterConfig> cluster;  // [cluster]: share the global limit with peers
   health::HealthCheckSpec health;

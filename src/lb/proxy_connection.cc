@@ -202,6 +202,7 @@ void ClientConnection::ProcessHead() {
   if (!tls_ && rt.config.tls && rt.config.tls->redirect_http) return RedirectToHttps(rt);
   queue_deadline_ms_ = 0;
   idempotent_ = IsIdempotent(request_.method);
+  idempotency_key_ = !idempotent_ && HasIdempotencyKey(rt.config, request_);
   head_request_ = request_.method == "HEAD";
   stream_started_ = false;
   streaming_body_ = false;
@@ -522,6 +523,7 @@ bool ClientConnection::RetryAllowed(Failure failure) {
   request.tried_count = tried_count_;
   request.stream_started = stream_started_;
   request.idempotent = idempotent_;
+  request.idempotency_key = idempotency_key_;
   return lb::RetryAllowed(runtime_->config, shared_, worker_.now_ms(), request, failure);
 }
 

@@ -135,6 +135,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool client_keep_alive_ = true;
   bool client_http10_ = false;
   bool idempotent_ = false;
+  bool idempotency_key_ = false;  // non-idempotent, with a key: retried after a reset too
   bool head_request_ = false;
   bool stream_started_ = false;  // body bytes were sent and dropped: no replay possible
   uint64_t key_hash_ = 0;

@@ -30,6 +30,22 @@ bool IsIdempotent(std::string_view method) {
          method == "OPTIONS" || method == "TRACE";
 }
 
+bool HasIdempotencyKey(const LbConfig& config, const http::RequestHead& request) {
+  if (config.idempotency_key_header.empty()) return false;
+  const http::Header* key = request.Find(config.idempotency_key_header);
+  if (key == nullptr || key->value.empty()) return false;
+  // A key the client made hop-by-hop (Connection: Idempotency-Key) never
+  // reaches the server, which then cannot deduplicate.
+  std::string tokens;
+  for (const http::Header& h : request.headers) {
+    if (NameIs(h.name, "connection")) {
+      if (!tokens.empty()) tokens += ',';
+      Append(tokens, h.value);
+    }
+  }
+  return !http::IsHopByHop(key->name, tokens);
+}
+
 uint64_t RequestKeyHash(const ServerPool& pool, const http::RequestHead& request,
                         std::string_view client_ip) {
   switch (pool.mode) {
@@ -106,7 +122,16 @@ bool RetryAllowed(const LbConfig& config, LbShared& shared, int64_t now_ms,
   // timeout or a malformed response is not retried: the server may be slow
   // or broken for every request, and retrying would multiply the load.
   if (failure == AttemptFailure::kTimeout || failure == AttemptFailure::kBadResponse) return false;
-  if (failure != AttemptFailure::kConnect && !request.idempotent) return false;
+  // A non-idempotent request may have been applied by the server that
+  // received it: only a connect failure is safe, or, when the request
+  // carries an idempotency key (the server answers a repeated key with the
+  // first outcome), a connection that broke before any response byte. A
+  // server's 502/503/504 is its answer, passed on.
+  if (failure != AttemptFailure::kConnect && !request.idempotent &&
+      !(request.idempotency_key &&
+        (failure == AttemptFailure::kSend || failure == AttemptFailure::kReset))) {
+    return false;
+  }
   if (!shared.retry_budget.TryRetryAt(now_ms)) {
     shared.metrics.retry_budget_exhausted->Add();
     return false;

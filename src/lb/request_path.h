@@ -19,6 +19,11 @@ namespace nines::lb {
 
 bool IsIdempotent(std::string_view method);
 
+// True if `config.idempotency_key_header` is set and the request carries it
+// with a non-empty value: a non-idempotent request the server deduplicates,
+// which may be retried when nothing of a response came back.
+bool HasIdempotencyKey(const LbConfig& config, const http::RequestHead& request);
+
 // The hash a hash_ip / hash_header pool balances by (0 for other modes).
 uint64_t RequestKeyHash(const ServerPool& pool, const http::RequestHead& request,
                         std::string_view client_ip);
@@ -52,6 +57,7 @@ struct RetryContext {
   int tried_count = 0;
   bool stream_started = false;  // body bytes sent and dropped: no replay possible
   bool idempotent = false;
+  bool idempotency_key = false;  // HasIdempotencyKey: retried after kSend and kReset too
 };
 bool RetryAllowed(const LbConfig& config, LbShared& shared, int64_t now_ms,
                   const RetryContext& request, AttemptFailure failure);

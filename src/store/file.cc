@@ -1,5 +1,6 @@
 // POSIX implementation of File and FileSystem: write(2) loops, fdatasync,
-// fsync on directories, and errno turned into a Status naming the path.
+// fsync on directories, and errno turned into a Status naming the path; and
+// the slow disk of the drill's slow-disk fault (NINES_FSYNC_DELAY_FILE).
 #include "store/file.h"
 
 #include <dirent.h>
@@ -8,11 +9,43 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <mutex>
+#include <thread>
 
 namespace nines::store {
 namespace {
+
+// A slow disk on demand (docs/up.md "Gray faults"): when the environment
+// names NINES_FSYNC_DELAY_FILE (`nines up --gray-faults` does, for store
+// members), every fdatasync and fsync first waits the milliseconds that file
+// holds (missing, empty or 0: no wait; at most 10 s), read again at most
+// every 100 ms. Without the variable this costs one pointer test.
+void SlowDiskWait() {
+  static const char* const path = std::getenv("NINES_FSYNC_DELAY_FILE");
+  if (path == nullptr) return;
+  static std::mutex mu;
+  static std::chrono::steady_clock::time_point next_read;
+  static int64_t delay_ms = 0;
+  int64_t wait_ms = 0;
+  {
+    std::lock_guard lock(mu);
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_read) {
+      next_read = now + std::chrono::milliseconds(100);
+      std::ifstream in(path);
+      int64_t ms = 0;
+      delay_ms = in >> ms && ms > 0 ? std::min<int64_t>(ms, 10000) : 0;
+    }
+    wait_ms = delay_ms;
+  }
+  if (wait_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+}
 
 Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
   std::string message = what + " " + path + ": " + std::strerror(err);
@@ -45,6 +78,7 @@ class PosixFile : public File {
 
   Status Sync() override {
     if (fd_ < 0) return Status::IoError("sync of closed file " + path_);
+    SlowDiskWait();
     if (::fdatasync(fd_) != 0) return ErrnoStatus("fdatasync", path_, errno);
     return Status::Ok();
   }
@@ -207,8 +241,9 @@ class Posix : public FileSystem {
     Status status;
     if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
       status = ErrnoStatus("ftruncate", path, errno);
-    } else if (::fsync(fd) != 0) {
-      status = ErrnoStatus("fsync", path, errno);
+    } else {
+      SlowDiskWait();
+      if (::fsync(fd) != 0) status = ErrnoStatus("fsync", path, errno);
     }
     ::close(fd);
     return status;
@@ -218,6 +253,7 @@ class Posix : public FileSystem {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("open", dir, errno);
     Status status;
+    SlowDiskWait();
     if (::fsync(fd) != 0) status = ErrnoStatus("fsync", dir, errno);
     ::close(fd);
     return status;

@@ -82,6 +82,8 @@ KvResult HDelApply(KvWriter& w, Args args) {
 KvResult HIncrByApply(KvWriter& w, Args args) {
   int64_t incr = 0;
   if (!ParseRedisInt64(args[3], &incr)) return KvResult::Error(std::string(kErrNotInteger));
+  // A new field grows the hash: bounded like HSET (before the key is created).
+  if (HashOverLimit(w, args[1], args.first(3), 2, 2)) return w.ElementLimitError(ValueType::kHash);
   KvEntry* e = HashForWrite(w, args[1]);
   if (e == nullptr) return WrongTypeResult();
   int64_t value = 0;
@@ -106,6 +108,7 @@ KvResult HIncrByFloatApply(KvWriter& w, Args args) {
   if (std::isnan(incr) || std::isinf(incr)) {
     return KvResult::Error("ERR value is NaN or Infinity");
   }
+  if (HashOverLimit(w, args[1], args.first(3), 2, 2)) return w.ElementLimitError(ValueType::kHash);
   KvEntry* e = HashForWrite(w, args[1]);
   if (e == nullptr) return WrongTypeResult();
   long double value = 0;

@@ -31,6 +31,10 @@ constexpr uint64_t kMaxEntryBytes = kDefaultMaxRecordBytes - 4096;
 
 }  // namespace
 
+uint64_t StoreNode::MaxProposalBytes() {
+  return kMaxEntryBytes - kEntryHeader;
+}
+
 StoreNode::StoreNode(StoreConfig config, StoreNodeEnv env)
     : config_(std::move(config)),
       env_(std::move(env)),

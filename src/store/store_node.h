@@ -136,6 +136,9 @@ class StoreNode {
   // With dedup (a forwarded write) it is applied at most once per key.
   bool ProposeWrite(std::string proposal, uint64_t* last_index, WriteDone done,
                     const RequestKey* dedup = nullptr);
+  // The largest proposal a log entry can carry; a larger one is refused with
+  // TooLargeError. A front end may refuse a request over it before reading it.
+  static uint64_t MaxProposalBytes();
   uint64_t SelfRaftId() const { return self_->raft_id; }
   // A request id no other boot of any member uses (forwarded writes, entries).
   uint64_t NextRequestId() { return request_ids_.Next(); }

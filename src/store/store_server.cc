@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 
@@ -72,7 +73,10 @@ void StoreServer::Start() {
   OpenListener(client_acceptor_, config_.client, false);
   AcceptClients();
   http::ServerOptions options;
-  options.max_body_bytes = std::min<uint64_t>(config_.max_request_bytes, 64u << 20);
+  // A body no log entry can hold is refused from the request head (413), as
+  // nginx's client_max_body_size is, instead of read whole and then refused.
+  options.max_body_bytes =
+      std::min<uint64_t>({config_.max_request_bytes, 64u << 20, StoreNode::MaxProposalBytes()});
   http_ = std::make_unique<http::SimpleServer>(
       io_, config_.http,
       [this](const http::Request& r, const http::Responder& respond) { HandleHttp(r, respond); },

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "http/admin_guard.h"
 #include "up/dashboard_html.h"
 
@@ -34,8 +35,105 @@ std::vector<std::string> SplitPath(const std::string& path) {
   return parts;
 }
 
-http::Response NodeAction(const UpContext& ctx, const std::string& name,
-                          const std::string& action) {
+bool IntegerIn(const nlohmann::json& v, int64_t lo, int64_t hi, int* out);
+
+// The body of POST .../slow: {"stop_ms", "period_ms", "for_ms"}, each optional
+// (SlowSpec's defaults; for_ms 0 = until .../fast). Returns "" or the error.
+std::string ParseSlowSpec(const std::string& body, SlowSpec* spec) {
+  json j = json::object();
+  if (!body.empty()) {
+    j = json::parse(body, nullptr, false);
+    if (!j.is_object()) return "the body must be a JSON object";
+  }
+  int for_ms = 0;
+  if (j.contains("stop_ms") &&
+      !IntegerIn(j["stop_ms"], 1, SlowSpec::kMaxPeriodMs - 1, &spec->stop_ms)) {
+    return "stop_ms must be a whole number of milliseconds below period_ms";
+  }
+  if (j.contains("period_ms") && !IntegerIn(j["period_ms"], SlowSpec::kMinPeriodMs,
+                                            SlowSpec::kMaxPeriodMs, &spec->period_ms)) {
+    return fmt::format("period_ms must be a whole number from {} to {}", SlowSpec::kMinPeriodMs,
+                       SlowSpec::kMaxPeriodMs);
+  }
+  if (j.contains("for_ms") && !IntegerIn(j["for_ms"], 0, SlowSpec::kMaxForMs, &for_ms)) {
+    return fmt::format("for_ms must be a whole number from 0 to {}", SlowSpec::kMaxForMs);
+  }
+  spec->for_ms = for_ms;
+  if (spec->stop_ms >= spec->period_ms) return "stop_ms must be below period_ms";
+  return "";
+}
+
+// The body of POST .../clock ({"offset_s","for_ms"}), .../fill-disk
+// ({"for_ms"}) or .../slow-disk ({"delay_ms","for_ms"}), each optional (an
+// hour forward; 200 ms per fsync; until undone). Returns "" or the error.
+std::string ParseGrayBody(const std::string& body, int* offset_s, int* delay_ms, int* for_ms) {
+  json j = json::object();
+  if (!body.empty()) {
+    j = json::parse(body, nullptr, false);
+    if (!j.is_object()) return "the body must be a JSON object";
+  }
+  if (j.contains("offset_s") &&
+      !IntegerIn(j["offset_s"], -GrayFaults::kMaxOffsetS, GrayFaults::kMaxOffsetS, offset_s)) {
+    return fmt::format("offset_s must be a whole number of seconds from -{} to {}",
+                       GrayFaults::kMaxOffsetS, GrayFaults::kMaxOffsetS);
+  }
+  if (j.contains("delay_ms") &&
+      !IntegerIn(j["delay_ms"], 1, GrayFaults::kMaxFsyncDelayMs, delay_ms)) {
+    return fmt::format("delay_ms must be a whole number from 1 to {}",
+                       GrayFaults::kMaxFsyncDelayMs);
+  }
+  if (j.contains("for_ms") && !IntegerIn(j["for_ms"], 0, GrayFaults::kMaxForMs, for_ms)) {
+    return fmt::format("for_ms must be a whole number from 0 to {}", GrayFaults::kMaxForMs);
+  }
+  return "";
+}
+
+// clock, clock-reset, fill-disk, free-disk, slow-disk, fast-disk on a store member.
+http::Response GrayAction(const UpContext& ctx, const std::string& name, const std::string& action,
+                          const std::string& body) {
+  int offset_s = 3600;
+  int delay_ms = 200;
+  int for_ms = 0;
+  if (std::string bad = ParseGrayBody(body, &offset_s, &delay_ms, &for_ms); !bad.empty()) {
+    return Error(400, bad);
+  }
+  if (!ctx.gray) {
+    return Error(409, fmt::format("{} needs `nines up --gray-faults`", action));
+  }
+  int64_t now = SteadyClock::Instance().NowMillis();
+  Status done;
+  std::string event;
+  if (action == "clock") {
+    if (offset_s == 0) return Error(400, "offset_s must not be 0");
+    done = ctx.gray->JumpClock(name, offset_s, for_ms, now);
+    event = fmt::format("{}: wall clock {:+d} s (libfaketime){}", name, offset_s,
+                        for_ms > 0 ? fmt::format(", for {} ms", for_ms) : "");
+  } else if (action == "clock-reset") {
+    done = ctx.gray->ResetClock(name);
+    event = name + ": wall clock back";
+  } else if (action == "fill-disk") {
+    done = ctx.gray->FillDisk(name, for_ms, now);
+    event = fmt::format("{}: data directory filled{}", name,
+                        for_ms > 0 ? fmt::format(", for {} ms", for_ms) : "");
+  } else if (action == "free-disk") {
+    done = ctx.gray->FreeDisk(name);
+    event = name + ": data directory freed";
+  } else if (action == "slow-disk") {
+    done = ctx.gray->SlowDisk(name, delay_ms, for_ms, now);
+    event = fmt::format("{}: every fsync {} ms slower{}", name, delay_ms,
+                        for_ms > 0 ? fmt::format(", for {} ms", for_ms) : "");
+  } else {
+    done = ctx.gray->FastDisk(name);
+    event = name + ": fsync fast again";
+  }
+  if (done.IsNotFound()) return Error(404, done.message());
+  if (!done.ok()) return Error(409, done.message());
+  ctx.supervisor->Note(event);
+  return Ok({{"node", name}, {"action", action}});
+}
+
+http::Response NodeAction(const UpContext& ctx, const std::string& name, const std::string& action,
+                          const std::string& body) {
   const NodeSpec* spec = ctx.supervisor->Find(name);
   if (!spec) return Error(404, fmt::format("no node named '{}'", name));
   Status done;
@@ -47,6 +145,21 @@ http::Response NodeAction(const UpContext& ctx, const std::string& name,
     done = ctx.supervisor->Freeze(name);
   } else if (action == "thaw") {
     done = ctx.supervisor->Thaw(name);
+  } else if (action == "slow") {
+    SlowSpec slow;
+    if (std::string bad = ParseSlowSpec(body, &slow); !bad.empty()) return Error(400, bad);
+    done = ctx.supervisor->Slow(name, slow);
+    if (!done.ok()) return Error(409, done.message());
+    return Ok({{"node", name},
+               {"action", action},
+               {"stop_ms", slow.stop_ms},
+               {"period_ms", slow.period_ms},
+               {"for_ms", slow.for_ms}});
+  } else if (action == "fast") {
+    done = ctx.supervisor->Fast(name);
+  } else if (action == "clock" || action == "clock-reset" || action == "fill-disk" ||
+             action == "free-disk" || action == "slow-disk" || action == "fast-disk") {
+    return GrayAction(ctx, name, action, body);
   } else if (action == "isolate" || action == "heal") {
     const std::string& ip = spec->address.host;
     if (ip == "127.0.0.1") {
@@ -61,14 +174,16 @@ http::Response NodeAction(const UpContext& ctx, const std::string& name,
   } else {
     return Error(
         404,
-        fmt::format("unknown action '{}' (kill, restart, freeze, thaw, isolate, heal)", action));
+        fmt::format("unknown action '{}' (kill, restart, freeze, thaw, slow, fast, isolate, heal, "
+                    "clock, clock-reset, fill-disk, free-disk, slow-disk, fast-disk)",
+                    action));
   }
   if (!done.ok()) return Error(409, done.message());
   return Ok({{"node", name}, {"action", action}});
 }
 
 // A JSON integer (not a float, not a string) within [lo, hi].
-bool IntegerIn(const json& v, int64_t lo, int64_t hi, int* out) {
+bool IntegerIn(const nlohmann::json& v, int64_t lo, int64_t hi, int* out) {
   if (!v.is_number_integer()) return false;
   if (v.is_number_unsigned()) {
     uint64_t u = v.get<uint64_t>();
@@ -143,6 +258,14 @@ std::string StateJson(const UpContext& ctx) {
                      {"state", NodeStateName(st.state)},
                      {"restarts", st.restarts},
                      {"last_exit", st.last_exit}});
+    if (ctx.gray && spec.kind == NodeKind::kStore) {
+      GrayFaults::View g = ctx.gray->Of(spec.name);
+      nodes.back()["gray"] = {{"clock_offset_s", g.clock_offset_s},
+                              {"disk_filled", g.disk_filled},
+                              {"fsync_delay_ms", g.fsync_delay_ms},
+                              {"clock", g.clock},
+                              {"disk", g.disk}};
+    }
   }
   json members = json::array();
   for (const StoreMemberState& m : observed.store.members) {
@@ -196,8 +319,9 @@ std::string StateJson(const UpContext& ctx) {
 
 void RegisterUpMetrics(const UpContext& ctx) {
   Supervisor* sup = ctx.supervisor;
-  for (NodeState s : {NodeState::kStarting, NodeState::kRunning, NodeState::kStopped,
-                      NodeState::kCrashed, NodeState::kFrozen, NodeState::kIsolated}) {
+  for (NodeState s :
+       {NodeState::kStarting, NodeState::kRunning, NodeState::kStopped, NodeState::kCrashed,
+        NodeState::kFrozen, NodeState::kIsolated, NodeState::kSlow}) {
     ctx.metrics->AddGaugeCallback("nines_up_nodes", "Processes of the blueprint by state.",
                                   {{"state", NodeStateName(s)}}, [sup, s] {
                                     double n = 0;
@@ -277,7 +401,7 @@ http::Response HandleUpRequest(const UpContext& ctx, const http::Request& req) {
   }
   if (req.method != "POST") return Error(405, "use GET or POST");
   if (parts.size() == 4 && parts[0] == "api" && parts[1] == "nodes") {
-    return NodeAction(ctx, parts[2], parts[3]);
+    return NodeAction(ctx, parts[2], parts[3], req.body);
   }
   if (parts.size() == 4 && parts[0] == "api" && parts[1] == "regions") {
     if (!FindRegion(*ctx.blueprint, parts[2])) {

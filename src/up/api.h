@@ -9,6 +9,7 @@
 #include "base/metrics.h"
 #include "http/simple_server.h"
 #include "up/blueprint.h"
+#include "up/gray_faults.h"
 #include "up/isolation.h"
 #include "up/spike.h"
 #include "up/state_poller.h"
@@ -23,8 +24,9 @@ struct UpContext {
   Isolation* isolation = nullptr;
   Spike* spike = nullptr;
   MetricsRegistry* metrics = nullptr;
-  int64_t started_ms = 0;   // wall clock, ms since the epoch
-  std::string admin_token;  // POSTs need `Authorization: Bearer` it ("": no token, tests only)
+  int64_t started_ms = 0;      // wall clock, ms since the epoch
+  std::string admin_token;     // POSTs need `Authorization: Bearer` it ("": no token, tests only)
+  GrayFaults* gray = nullptr;  // clock and disk faults (`nines up --gray-faults`); null: none
 };
 
 // The body of GET /api/state.

@@ -34,7 +34,7 @@ main { padding:18px 24px; display:grid; gap:18px; }
 .dot { width:12px; height:12px; border-radius:50%; background:var(--off); }
 .s-running .dot { background:var(--ok); } .s-starting .dot { background:var(--warn); }
 .s-crashed .dot { background:var(--bad); } .s-stopped .dot { background:var(--off); }
-.s-frozen .dot { background:var(--frozen); } .s-isolated .dot { background:#7c3aed; }
+.s-frozen .dot { background:var(--frozen); } .s-isolated .dot { background:#7c3aed; } .s-slow .dot { background:#a16207; }
 .name { font-weight:600; }
 .meta { grid-column:2; color:var(--muted); font-size:12px; font-variant-numeric:tabular-nums; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
 .badge { display:inline-block; font-size:11px; padding:1px 7px; border-radius:9px; background:#eef2ff; color:#3730a3; margin-left:6px; font-weight:600; }
@@ -83,7 +83,7 @@ th:first-child, td:first-child { text-align:left; }
 </header>
 <main>
   <div class="panel" id="dns-panel"><h2>Global traffic manager (DNS)
-    <span class="legend"><span><i style="background:var(--ok)"></i>running</span><span><i style="background:var(--warn)"></i>starting</span><span><i style="background:var(--bad)"></i>crashed</span><span><i style="background:var(--off)"></i>stopped</span><span><i style="background:var(--frozen)"></i>frozen</span><span><i style="background:#7c3aed"></i>isolated</span></span></h2>
+    <span class="legend"><span><i style="background:var(--ok)"></i>running</span><span><i style="background:var(--warn)"></i>starting</span><span><i style="background:var(--bad)"></i>crashed</span><span><i style="background:var(--off)"></i>stopped</span><span><i style="background:var(--frozen)"></i>frozen</span><span><i style="background:#7c3aed"></i>isolated</span><span><i style="background:#a16207"></i>slow</span></span></h2>
     <div id="dns" class="row regions"></div></div>
   <div class="row regions" id="regions"></div>
   <div class="row two">

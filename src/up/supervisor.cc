@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -52,6 +53,8 @@ const char* NodeStateName(NodeState state) {
       return "frozen";
     case NodeState::kIsolated:
       return "isolated";
+    case NodeState::kSlow:
+      return "slow";
   }
   return "?";
 }
@@ -102,6 +105,20 @@ void Supervisor::Spawn(size_t i, int64_t now_ms) {
   argv.reserve(args.size());
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The environment: ours, with the node's own variables over it.
+  std::vector<std::string> env_vars = spec.env;
+  std::vector<char*> envp;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view var(*e);
+    bool replaced = false;
+    for (const std::string& own : env_vars) {
+      size_t eq = own.find('=');
+      replaced = replaced || (var.size() > eq && var.substr(0, eq + 1) == own.substr(0, eq + 1));
+    }
+    if (!replaced) envp.push_back(*e);
+  }
+  for (std::string& own : env_vars) envp.push_back(own.data());
+  envp.push_back(nullptr);
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
@@ -127,7 +144,7 @@ void Supervisor::Spawn(size_t i, int64_t now_ms) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    execv(binary_.c_str(), argv.data());
+    execve(binary_.c_str(), argv.data(), envp.data());
     _exit(127);
   }
   if (pid < 0) {
@@ -142,6 +159,8 @@ void Supervisor::Spawn(size_t i, int64_t now_ms) {
   rt.pid = pid;
   rt.ready = false;
   rt.frozen = false;
+  rt.slow = false;
+  rt.slow_stopped = false;
   rt.want_start = false;
   rt.started_ms = now_ms;
   // The first start shows as a progress line instead of a log line.
@@ -161,6 +180,8 @@ void Supervisor::Reap(size_t i, int status, int64_t now_ms) {
   rt.pid = -1;
   rt.ready = false;
   rt.frozen = false;
+  rt.slow = false;
+  rt.slow_stopped = false;
   rt.last_exit = ExitText(status);
   if (rt.held) {
     AddEvent(fmt::format("{}: stopped ({})", spec.name, rt.last_exit));
@@ -203,7 +224,65 @@ void Supervisor::Tick(int64_t now_ms) {
     if (rt.pid < 0 && !rt.held && (rt.want_start || now_ms >= rt.next_start_ms)) {
       Spawn(i, now_ms);
     }
+    if (rt.slow && rt.pid > 0) SlowTick(i, now_ms);
   }
+}
+
+void Supervisor::SlowTick(size_t i, int64_t now_ms) {
+  Runtime& rt = rt_[i];
+  const SlowSpec& spec = rt.slow_spec;
+  if (spec.for_ms > 0 && now_ms - rt.slow_since_ms >= spec.for_ms) {
+    EndSlow(i);
+    AddEvent(fmt::format("{}: slow ended after {} ms (its window is over)", specs_[i].name,
+                         spec.for_ms));
+    return;
+  }
+  bool stop = (now_ms - rt.slow_since_ms) % spec.period_ms < spec.stop_ms;
+  if (stop == rt.slow_stopped) return;
+  kill(rt.pid, stop ? SIGSTOP : SIGCONT);
+  rt.slow_stopped = stop;
+}
+
+void Supervisor::EndSlow(size_t i) {
+  Runtime& rt = rt_[i];
+  if (rt.slow && rt.slow_stopped && rt.pid > 0) kill(rt.pid, SIGCONT);
+  rt.slow = false;
+  rt.slow_stopped = false;
+}
+
+Status Supervisor::Slow(const std::string& name, const SlowSpec& spec) {
+  std::lock_guard lock(mu_);
+  int i = IndexOf(name);
+  if (i < 0) return Status::NotFound(fmt::format("no node named '{}'", name));
+  Runtime& rt = rt_[i];
+  if (rt.pid <= 0) return Status::FailedPrecondition(fmt::format("'{}' is not running", name));
+  if (rt.frozen) return Status::FailedPrecondition(fmt::format("'{}' is frozen", name));
+  if (spec.period_ms < SlowSpec::kMinPeriodMs || spec.period_ms > SlowSpec::kMaxPeriodMs ||
+      spec.stop_ms <= 0 || spec.stop_ms >= spec.period_ms || spec.for_ms < 0 ||
+      spec.for_ms > SlowSpec::kMaxForMs) {
+    return Status::InvalidArgument(fmt::format(
+        "slow: need 0 < stop_ms < period_ms, period_ms from {} to {}, for_ms from 0 to {}",
+        SlowSpec::kMinPeriodMs, SlowSpec::kMaxPeriodMs, SlowSpec::kMaxForMs));
+  }
+  rt.slow = true;
+  rt.slow_stopped = false;
+  rt.slow_spec = spec;
+  rt.slow_since_ms = clock_.NowMillis();
+  SlowTick(static_cast<size_t>(i), rt.slow_since_ms);  // stopped from now
+  AddEvent(fmt::format("{}: slow (SIGSTOP {} ms of every {} ms{})", name, spec.stop_ms,
+                       spec.period_ms,
+                       spec.for_ms > 0 ? fmt::format(", for {} ms", spec.for_ms) : ""));
+  return Status::Ok();
+}
+
+Status Supervisor::Fast(const std::string& name) {
+  std::lock_guard lock(mu_);
+  int i = IndexOf(name);
+  if (i < 0) return Status::NotFound(fmt::format("no node named '{}'", name));
+  if (!rt_[i].slow) return Status::Ok();
+  EndSlow(static_cast<size_t>(i));
+  AddEvent(fmt::format("{}: fast again (SIGCONT)", name));
+  return Status::Ok();
 }
 
 void Supervisor::StopAll(int term_timeout_ms) {
@@ -285,6 +364,8 @@ Status Supervisor::Freeze(const std::string& name) {
   if (i < 0) return Status::NotFound(fmt::format("no node named '{}'", name));
   if (rt_[i].pid <= 0) return Status::FailedPrecondition(fmt::format("'{}' is not running", name));
   kill(rt_[i].pid, SIGSTOP);
+  rt_[i].slow = false;  // frozen outright: the duty cycle must not wake it
+  rt_[i].slow_stopped = false;
   rt_[i].frozen = true;
   AddEvent(fmt::format("{}: frozen (SIGSTOP)", name));
   return Status::Ok();
@@ -297,6 +378,8 @@ Status Supervisor::Thaw(const std::string& name) {
   if (rt_[i].pid <= 0) return Status::FailedPrecondition(fmt::format("'{}' is not running", name));
   kill(rt_[i].pid, SIGCONT);
   rt_[i].frozen = false;
+  rt_[i].slow = false;
+  rt_[i].slow_stopped = false;
   AddEvent(fmt::format("{}: thawed (SIGCONT)", name));
   return Status::Ok();
 }
@@ -337,6 +420,11 @@ void Supervisor::SetReady(const std::string& name, pid_t pid, bool ready) {
   rt_[i].ready = ready;
 }
 
+void Supervisor::Note(std::string text) {
+  std::lock_guard lock(mu_);
+  AddEvent(std::move(text));
+}
+
 void Supervisor::SetIsolated(const std::string& name, bool isolated) {
   std::lock_guard lock(mu_);
   int i = IndexOf(name);
@@ -357,6 +445,8 @@ std::vector<NodeStatus> Supervisor::Snapshot() const {
       s.state = rt.held ? NodeState::kStopped : NodeState::kCrashed;
     } else if (rt.frozen) {
       s.state = NodeState::kFrozen;
+    } else if (rt.slow) {
+      s.state = NodeState::kSlow;
     } else if (rt.isolated) {
       s.state = NodeState::kIsolated;
     } else {

@@ -19,7 +19,7 @@
 
 namespace nines::up {
 
-enum class NodeState { kStarting, kRunning, kStopped, kCrashed, kFrozen, kIsolated };
+enum class NodeState { kStarting, kRunning, kStopped, kCrashed, kFrozen, kIsolated, kSlow };
 const char* NodeStateName(NodeState state);
 
 struct NodeStatus {
@@ -33,6 +33,19 @@ struct NodeStatus {
 // Backoff before restarting a process that died on its own, after `failures`
 // deaths in a row: 250 ms doubling per failure, at most 8 s.
 int64_t RestartBackoffMs(int failures);
+
+// The `slow` gray fault: the process is stopped (SIGSTOP) for stop_ms at the
+// start of every period_ms and runs (SIGCONT) for the rest, so everything it
+// serves waits up to stop_ms longer; it ends by itself after for_ms (0: only
+// through Fast), so a drill that dies cannot leave it slowed.
+struct SlowSpec {
+  static constexpr int kMinPeriodMs = 100;  // Tick runs every 50 ms
+  static constexpr int kMaxPeriodMs = 10000;
+  static constexpr int64_t kMaxForMs = 3600 * 1000;
+  int stop_ms = 500;
+  int period_ms = 700;
+  int64_t for_ms = 0;
+};
 
 class Supervisor {
  public:
@@ -57,10 +70,17 @@ class Supervisor {
   Status Restart(const std::string& name);  // (re)start now, clears a hold
   Status Freeze(const std::string& name);   // SIGSTOP
   Status Thaw(const std::string& name);     // SIGCONT
+  // Duty-cycled SIGSTOP/SIGCONT (SlowSpec), carried out by Tick. Slow is
+  // refused (FailedPrecondition) for a node not running or frozen; Fast is Ok
+  // for any known node (an undo after the fault ended by itself has nothing
+  // to do) and leaves the process running.
+  Status Slow(const std::string& name, const SlowSpec& spec);
+  Status Fast(const std::string& name);
   Status StopRegion(const std::string& region);
   Status StartRegion(const std::string& region);
   void SetReady(const std::string& name, pid_t pid, bool ready);
   void SetIsolated(const std::string& name, bool isolated);
+  void Note(std::string text);  // an event line (and a log line) from elsewhere in nines up
 
   const std::vector<NodeSpec>& nodes() const { return specs_; }
   const NodeSpec* Find(const std::string& name) const;
@@ -77,6 +97,10 @@ class Supervisor {
     bool want_start = false;  // start as soon as the old process is gone
     bool frozen = false;
     bool isolated = false;
+    bool slow = false;          // duty-cycled by Tick
+    bool slow_stopped = false;  // SIGSTOP sent in the current period
+    SlowSpec slow_spec;
+    int64_t slow_since_ms = 0;
     bool ready = false;
     bool started_once = false;
     int restarts = 0;
@@ -91,6 +115,8 @@ class Supervisor {
   void Reap(size_t i, int status, int64_t now_ms);
   void AddEvent(std::string text, bool log = true);  // mutex held
   Status KillLocked(size_t i);
+  void SlowTick(size_t i, int64_t now_ms);  // mutex held
+  void EndSlow(size_t i);                   // mutex held: SIGCONT if stopped, clear
 
   std::vector<NodeSpec> specs_;
   std::string run_dir_;

@@ -52,7 +52,10 @@ std::string LbConfig(const Blueprint& bp, const RegionSpec& region, const NodeSp
   std::string t = Header(node.name);
   t += fmt::format("listen = \"{}\"\nadmin = \"{}\"\nadmin_token_file = \"{}\"\n",
                    node.address.ToString(), node.admin.ToString(), kAdminTokenFile);
-  t += "balance = \"least_conn\"\nretries = 2\nthreads = 1\nmax_connections = 4096\n\n";
+  t += "balance = \"least_conn\"\nretries = 2\nthreads = 1\nmax_connections = 4096\n";
+  // nines app deduplicates POST /orders by this key: a POST whose app died
+  // before answering goes to another app.
+  t += "idempotency_key_header = \"Idempotency-Key\"\n\n";
   t += "[health]\npath = \"/healthz\"\ninterval_ms = 500\ntimeout_ms = 400\nrise = 2\nfall = 2\n\n";
   t += "[timeouts]\nconnect_ms = 1000\nserver_ms = 10000\ndrain_ms = 2000\n\n";
   t += fmt::format("[rate_limit]\nper_client = \"{}\"\nclient_key = \"ip\"\nglobal = \"{}\"\n",

@@ -25,6 +25,8 @@ struct NodeSpec {
   std::string config_text;
   std::string data_dir;  // store only
   std::string store_id;  // store only: the member id in store.toml
+  // NAME=VALUE added to the child's environment (libfaketime for gray faults).
+  std::vector<std::string> env;
 };
 
 // Every process of `bp`, DNS first, then per region lbs, apps, store members.

@@ -4,6 +4,7 @@
 #include "up/up_command.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <asio/executor_work_guard.hpp>
@@ -84,10 +85,18 @@ void PrintAddresses(const Blueprint& bp, const Supervisor& sup, const std::strin
   std::fflush(stdout);
 }
 
-int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh) {
+int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh, bool gray_faults,
+                 bool exit_with_parent) {
   std::error_code ec;
   std::string run_dir = fs::absolute(run_dir_arg, ec).lexically_normal().string();
   if (!run_dir.empty() && run_dir.back() == '/') run_dir.pop_back();
+  // A `nines up --gray-faults` killed with SIGKILL leaves its members' tmpfs
+  // mounted (docs/up.md "Gray faults"): unmount them before anything else.
+  if (IsNinesRunDir(run_dir) && ClaimRunDir(run_dir).ok()) {
+    if (int n = GrayFaults::UnmountDataDirs(run_dir); n > 0) {
+      LogInfo("up", "unmounted {} file system(s) a killed nines up left under {}", n, run_dir);
+    }
+  }
   if (fresh && fs::exists(run_dir)) {
     // Not in a directory another live run is using, nor one nines up did not make.
     // Refuses (deleting nothing) unless the directory is marked or empty.
@@ -106,6 +115,11 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
     return 1;
   }
   std::vector<NodeSpec> nodes = ExpandBlueprint(bp, run_dir);
+  std::unique_ptr<GrayFaults> gray;
+  if (gray_faults) {
+    gray = std::make_unique<GrayFaults>();
+    for (const std::string& note : gray->Enable(&nodes, run_dir)) LogWarn("up", "{}", note);
+  }
   for (const NodeSpec& n : nodes) {
     if (!WriteText(n.config_path, n.config_text)) {
       std::fprintf(stderr, "nines up: cannot write %s\n", n.config_path.c_str());
@@ -130,6 +144,12 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  if (exit_with_parent) {
+    // A parent killed with SIGKILL (a drill) sends us SIGTERM: the same
+    // orderly stop as Ctrl-C, which undoes every fault still held.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1) raise(SIGTERM);  // the parent is already gone
+  }
 
   Supervisor supervisor(std::move(nodes), run_dir);
   StatePoller poller(&supervisor);
@@ -147,8 +167,8 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
     return 1;
   }
   if (!token_warning.empty()) LogWarn("up", "{}", token_warning);
-  UpContext ctx{&bp,    &supervisor, &poller,      &isolation,
-                &spike, &metrics,    WallMillis(), *admin_token};
+  UpContext ctx{&bp,      &supervisor,  &poller,      &isolation, &spike,
+                &metrics, WallMillis(), *admin_token, gray.get()};
   RegisterUpMetrics(ctx);
 
   asio::io_context io;
@@ -194,6 +214,9 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
     }
     int64_t now = SteadyClock::Instance().NowMillis();
     supervisor.Tick(now);
+    if (gray) {
+      for (std::string& ended : gray->Tick(now)) supervisor.Note(std::move(ended));
+    }
     if (!all_ready) {
       std::vector<NodeStatus> statuses = supervisor.Snapshot();
       for (size_t i = 0; i < statuses.size(); ++i) {
@@ -228,6 +251,7 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   poller.Stop();
   supervisor.StopAll(kStopTimeoutMs);
   isolation.RemoveAll();
+  if (gray) gray->Cleanup();  // clocks back, fillers removed, tmpfs unmounted
   server.Stop();
   work.reset();
   io.stop();
@@ -261,8 +285,15 @@ int RunUpCommand(const std::vector<std::string>& args) {
   std::string file;
   std::string run_dir = "run";
   bool fresh = false;
+  bool gray_faults = false;
+  bool exit_with_parent = false;
   app.add_option("blueprint", file, "blueprint.toml (default: the built-in blueprint)");
   app.add_flag("--fresh", fresh, "wipe the run directory first (configs, logs, store data)");
+  app.add_flag("--gray-faults", gray_faults,
+               "store members under libfaketime and (as root) each on a tmpfs of its own, for "
+               "the clock and fill-disk actions (nines drill's clock and disk-full faults)");
+  app.add_flag("--exit-with-parent", exit_with_parent,
+               "stop (as on SIGTERM) when the parent process dies (nines drill's own child)");
   app.add_option("--dir", run_dir, "run directory for configs, logs and data (default ./run)");
   if (std::optional<int> exit = line.Parse(args)) return *exit;
   Blueprint bp = BuiltInBlueprint();
@@ -273,7 +304,7 @@ int RunUpCommand(const std::vector<std::string>& args) {
   }
   for (const std::string& w : BlueprintWarnings(bp))
     std::fprintf(stderr, "nines up: %s\n", w.c_str());
-  return RunBlueprint(bp, run_dir, fresh);
+  return RunBlueprint(bp, run_dir, fresh, gray_faults, exit_with_parent);
 }
 
 }  // namespace nines

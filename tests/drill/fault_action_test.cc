@@ -83,6 +83,42 @@ TEST(FaultAction, TargetsAndPaths) {
   EXPECT_EQ(app.lb_admin, "127.0.1.1:9901");
   EXPECT_EQ(app.app_address, "127.0.1.11:8081");
 
+  // slow: the same app server, duty-cycled by `nines up`, which ends it by
+  // itself after the hold (a drill that dies cannot leave it slowed).
+  FaultAction slow = PlanFaultAction(FaultKind::kSlow, s, 6500);
+  ASSERT_TRUE(slow.ok);
+  EXPECT_EQ(slow.target, "us-east-app-1");
+  EXPECT_EQ(slow.inject_path, "/api/nodes/us-east-app-1/slow");
+  EXPECT_EQ(slow.inject_body, R"({"stop_ms":500,"period_ms":700,"for_ms":6500})");
+  EXPECT_EQ(slow.undo_path, "/api/nodes/us-east-app-1/fast");
+  EXPECT_EQ(slow.detection, Detection::kLbMarksDown);
+  EXPECT_EQ(slow.app_address, "127.0.1.11:8081");
+
+  // disk-full and clock: the store leader, with a lease; clock's effect is
+  // not expected to be noticed (no detection measured).
+  FaultAction full = PlanFaultAction(FaultKind::kDiskFull, s, 6500);
+  ASSERT_TRUE(full.ok);
+  EXPECT_EQ(full.inject_path, "/api/nodes/us-west-store/fill-disk");
+  EXPECT_EQ(full.inject_body, R"({"for_ms":6500})");
+  EXPECT_EQ(full.undo_path, "/api/nodes/us-west-store/free-disk");
+  EXPECT_EQ(full.detection, Detection::kLeaderChanged);
+  EXPECT_EQ(full.old_leader, "us-west-store");
+  FaultAction clock = PlanFaultAction(FaultKind::kClock, s, 6500);
+  ASSERT_TRUE(clock.ok);
+  EXPECT_EQ(clock.inject_path, "/api/nodes/us-west-store/clock");
+  EXPECT_EQ(clock.inject_body, R"({"offset_s":3600,"for_ms":6500})");
+  EXPECT_EQ(clock.undo_path, "/api/nodes/us-west-store/clock-reset");
+  EXPECT_EQ(clock.detection, Detection::kNone);
+  FaultAction slow_disk = PlanFaultAction(FaultKind::kSlowDisk, s, 6500);
+  ASSERT_TRUE(slow_disk.ok);
+  EXPECT_EQ(slow_disk.inject_path, "/api/nodes/us-west-store/slow-disk");
+  EXPECT_EQ(slow_disk.inject_body, R"({"delay_ms":200,"for_ms":6500})");
+  EXPECT_EQ(slow_disk.undo_path, "/api/nodes/us-west-store/fast-disk");
+  EXPECT_EQ(slow_disk.detection, Detection::kNone);
+  EXPECT_TRUE(NeedsGrayFaults({FaultKind::kApp, FaultKind::kClock}));
+  EXPECT_TRUE(NeedsGrayFaults({FaultKind::kSlowDisk}));
+  EXPECT_FALSE(NeedsGrayFaults({FaultKind::kApp, FaultKind::kSlow}));
+
   FaultAction lb = PlanFaultAction(FaultKind::kLb, s);
   EXPECT_EQ(lb.target, "us-east-lb");
   EXPECT_EQ(lb.detection, Detection::kDnsDropsLb);

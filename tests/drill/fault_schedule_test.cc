@@ -16,7 +16,14 @@ TEST(FaultList, ParsesNamesAndAll) {
   EXPECT_EQ((*list)[2], FaultKind::kSpike);
   auto all = ParseFaultList("all", &error);
   ASSERT_TRUE(all);
-  EXPECT_EQ(all->size(), 8u);  // the seven, and crowd
+  ASSERT_EQ(all->size(), 12u);  // the seven, crowd, and the gray slow .. clock
+  EXPECT_EQ((*all)[8], FaultKind::kSlow);
+  EXPECT_EQ((*all)[9], FaultKind::kDiskFull);
+  EXPECT_EQ((*all)[10], FaultKind::kSlowDisk);
+  EXPECT_EQ((*all)[11], FaultKind::kClock);
+  auto slow = ParseFaultList("slow", &error);
+  ASSERT_TRUE(slow) << error;
+  EXPECT_EQ((*slow)[0], FaultKind::kSlow);
   auto none = ParseFaultList("", &error);
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
@@ -47,7 +54,7 @@ TEST(FaultPlan, SpreadsFaultsWithLeadInAndTail) {
 TEST(FaultPlan, EveryFaultFitsInAShortRun) {
   for (int64_t duration : {5000, 10000, 30000, 120000, 3600000}) {
     auto plan = PlanFaults(AllFaults(), duration);
-    ASSERT_EQ(plan.size(), 8u);
+    ASSERT_EQ(plan.size(), AllFaults().size());
     int64_t previous_end = 0;
     for (const PlannedFault& f : plan) {
       EXPECT_GE(f.start_ms, previous_end) << duration;

@@ -68,6 +68,36 @@ TEST(Report, JsonFigures) {
   EXPECT_EQ(j["fail_reasons"].size(), 1u);
 }
 
+// A gray fault's effect is latency, not failures: each fault's p99 over the
+// seconds it was held, in the JSON and the table.
+TEST(Report, FaultShowsItsHeldP99) {
+  Timeline t(10);
+  for (int ms = 0; ms < 10000; ms += 10) {
+    bool slow = ms >= 3000 && ms < 6000;
+    t.Record(ms, Outcome::kOk, slow ? 380'000 : 2000);
+  }
+  DrillReport r;
+  r.duration_s = 10;
+  r.slo_percent = 99;
+  FaultResult f;
+  f.kind = FaultKind::kSlow;
+  f.target = "us-east-app-1";
+  f.start_ms = 3000;
+  f.end_ms = 6000;
+  f.undone = true;
+  r.faults = {f};
+  nlohmann::json j = ReportToJson(r, t);
+  // 380 ms in the top ~3 % bucket of the histogram.
+  int64_t p99 = j["faults"][0]["held_p99_ms"].get<int64_t>();
+  EXPECT_GE(p99, 380);
+  EXPECT_LE(p99, 392);
+  EXPECT_EQ(j["faults"][0]["failures"], 0u);
+  EXPECT_LT(j["latency_ms"]["p50"].get<int64_t>(), 10);
+  std::string table = RenderTable(j);
+  EXPECT_NE(table.find("p99 held"), std::string::npos) << table;
+  EXPECT_NE(table.find(std::to_string(p99) + " ms"), std::string::npos) << table;
+}
+
 TEST(Report, LostWriteFailsEvenAtFullAvailability) {
   Timeline t(3);
   for (int ms = 0; ms < 3000; ms += 10) t.Record(ms, Outcome::kOk, 1000);

@@ -112,6 +112,27 @@ TEST(LbConfigTest, PanicThreshold) {
   std::remove(path.c_str());
 }
 
+// idempotency_key_header: off by default; a header name (a token) turns it on.
+TEST(LbConfigTest, IdempotencyKeyHeader) {
+  std::string path = testing::TempDir() + "lb_config_idem.toml";
+  std::ofstream(path) << kValid;
+  ConfigErrors errors;
+  std::optional<LbConfig> config = ReadLbConfig(path, &errors);
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(config->idempotency_key_header, "");
+  std::ofstream(path) << "idempotency_key_header = \"Idempotency-Key\"\n" << kValid;
+  config = ReadLbConfig(path, &errors);
+  ASSERT_TRUE(config.has_value()) << errors.ToString();
+  EXPECT_EQ(config->idempotency_key_header, "Idempotency-Key");
+  std::remove(path.c_str());
+  EXPECT_EQ(Check("idempotency_key_header = \"Idempotency Key\"\n" + std::string(kValid)),
+            "lb.toml:1:26: 'idempotency_key_header' must be a header name (letters, digits and "
+            "!#$%&'*+-.^_`|~)");
+  EXPECT_NE(Check("idempotency_key_header = \"Connection\"\n" + std::string(kValid))
+                .find("cannot be a hop-by-hop header"),
+            std::string::npos);
+}
+
 TEST(LbConfigTest, H2) {
   std::string path = testing::TempDir() + "lb_config_h2.toml";
   std::ofstream(path) << kValid;

@@ -126,6 +126,29 @@ TEST(BlockingCommandsTest, ElementBoundsOfEveryType) {
   EXPECT_EQ(m.state.element_limit_refusals(), 9u);
 }
 
+// HINCRBY and HINCRBYFLOAT on a new field add one, as HSET does.
+TEST(BlockingCommandsTest, HashIncrementsOnANewFieldRespectTheBound) {
+  Member m;
+  m.config.max_hash_fields = 2;
+  const std::string refused =
+      "-ERR too many hash fields: the limit is 2 (max_hash_fields in store.toml)\r\n";
+  EXPECT_EQ(m.Run({"HINCRBY", "h", "a", "1"}), ":1\r\n");
+  EXPECT_EQ(m.Run({"HINCRBYFLOAT", "h", "b", "1.5"}), Bulk("1.5"));
+  EXPECT_EQ(m.Run({"HINCRBY", "h", "c", "1"}), refused);
+  EXPECT_EQ(m.Run({"HINCRBYFLOAT", "h", "c", "1"}), refused);
+  EXPECT_EQ(m.Run({"HLEN", "h"}), ":2\r\n");
+  EXPECT_EQ(m.Run({"HEXISTS", "h", "c"}), ":0\r\n");
+  // Existing fields still change.
+  EXPECT_EQ(m.Run({"HINCRBY", "h", "a", "2"}), ":3\r\n");
+  EXPECT_EQ(m.Run({"HINCRBYFLOAT", "h", "b", "1"}), Bulk("2.5"));
+  // Argument errors come first, as in Redis; nothing is created on refusal.
+  EXPECT_EQ(m.Run({"HINCRBY", "h", "c", "x"}), "-ERR value is not an integer or out of range\r\n");
+  EXPECT_EQ(m.Run({"HINCRBYFLOAT", "h", "c", "x"}), "-ERR value is not a valid float\r\n");
+  m.config.max_hash_fields = 0;  // 0 in a proposed command: no bound (entries written before)
+  EXPECT_EQ(m.Run({"HINCRBY", "h", "c", "1"}), ":1\r\n");
+  EXPECT_EQ(m.state.element_limit_refusals(), 2u);
+}
+
 TEST(BlockingCommandsTest, MaxmemoryRefusesGrowingWritesOnly) {
   Member m;
   m.Run({"SET", "k", std::string(100, 'x')});

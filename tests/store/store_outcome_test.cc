@@ -120,12 +120,15 @@ TEST(StoreOutcome, UncommittedWriteIsUnknownNotTryAgain) {
 // relayed as it is; sending 64 MiB twice more is too slow for this test.) (A
 // 64 MiB PUT used to stop the leader, and every follower it reached, at
 // every restart: its WAL record was over the limit.)
+// Over HTTP the refusal comes from the request head, as nginx's
+// client_max_body_size does: a body that can never be logged is not read
+// (reading 64 MiB held the member's loop long enough, on a loaded machine,
+// to lose its leadership three times in a row).
 TEST(StoreOutcome, OversizedWriteIsRefusedAndTheGroupGoesOn) {
   StoreGroup g("outcome_large", 177, 3, kElectionMs, /*distinct_hosts=*/true);
   g.StartAll();
   int leader = g.WaitLeader(g.All());
   ASSERT_GE(leader, 0) << "no leader elected";
-  const std::string huge(64u << 20, 'x');  // the largest body the HTTP front end takes
   // RESP arguments are at most 16 MiB: four of them make about 64 MiB.
   const std::string part((16u << 20) - 512, 'y');
   {
@@ -138,15 +141,16 @@ TEST(StoreOutcome, OversizedWriteIsRefusedAndTheGroupGoesOn) {
     EXPECT_TRUE(reply.rfind("-ERR command too large", 0) == 0 || reply.rfind("-TRYAGAIN", 0) == 0)
         << reply.substr(0, 200);
   }
-  // Receiving 64 MiB can delay heartbeats past an election: follow the leader.
-  http::ClientResponse put;
-  for (int attempt = 0; attempt < 3 && (attempt == 0 || put.status == 307); ++attempt) {
-    leader = g.WaitLeader(g.All());
-    ASSERT_GE(leader, 0) << "no leader elected";
-    put = Put(g.member(leader), "big", huge);
-    ASSERT_TRUE(put.ok) << put.error;
+  // The largest body the HTTP front end takes (64 MiB) cannot be logged: the
+  // head alone gets 413, on every member, before any of the body is sent.
+  for (int i : g.All()) {
+    std::string head = "PUT /v1/kv/big HTTP/1.1\r\nHost: " + g.member(i).host +
+                       "\r\nContent-Length: " + std::to_string(64u << 20) + "\r\n\r\n";
+    http::ClientResponse put =
+        http::Exchange(g.member(i).host, g.member(i).http, head, "PUT", kClientWaitMs);
+    ASSERT_TRUE(put.ok) << "member " << i << ": " << put.error;
+    EXPECT_EQ(put.status, 413) << put.head << put.body;
   }
-  EXPECT_EQ(put.status, 413) << put.head << put.body;
   // Every member goes on: a small write reaches all of them.
   leader = g.WaitLeader(g.All());
   ASSERT_GE(leader, 0) << "no leader elected";

@@ -109,6 +109,23 @@ TEST_F(ApiFixture, ActionsAndErrors) {
   for (const json& n : s["nodes"]) EXPECT_EQ(n["state"], "crashed") << n.dump();
 }
 
+// The slow fault's body is checked before the node's state; a slow of a node
+// not running is refused (409) like a kill; fast has nothing to undo (200).
+TEST_F(ApiFixture, SlowParametersAreValidated) {
+  const std::string slow = "/api/nodes/us-east-app-1/slow";
+  EXPECT_EQ(Call("POST", slow, "[1").status, 400);
+  EXPECT_EQ(Call("POST", slow, R"({"stop_ms":500,"period_ms":500})").status, 400);
+  EXPECT_EQ(Call("POST", slow, R"({"period_ms":50})").status, 400);
+  EXPECT_EQ(Call("POST", slow, R"({"stop_ms":0})").status, 400);
+  EXPECT_EQ(Call("POST", slow, R"({"for_ms":-1})").status, 400);
+  EXPECT_EQ(Call("POST", slow, R"({"for_ms":1.5})").status, 400);
+  http::Response r = Call("POST", slow, R"({"for_ms":1000})");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(r.body.find("not running"), std::string::npos) << r.body;
+  EXPECT_EQ(Call("POST", "/api/nodes/us-east-app-1/fast").status, 200);
+  EXPECT_EQ(Call("POST", "/api/nodes/nope/slow").status, 404);
+}
+
 // A past attack: a cross-site form post killed a process. `curl -X POST -H 'Origin:
 // https://evil.example' -H 'Content-Type: application/x-www-form-urlencoded'
 // -d x=1 127.0.0.1:9900/api/nodes/us-east-app-3/kill` must be refused and
