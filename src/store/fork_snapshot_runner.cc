@@ -2,6 +2,7 @@
 #include "store/fork_snapshot_runner.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -30,7 +31,40 @@ void WriteAllToPipe(int fd, const std::string& text) {
   }
 }
 
-[[noreturn]] void RunChild(const SnapshotJob& job, int error_fd, pid_t parent) {
+// In the child: every caught signal gets its default action back, then the
+// parent's signal mask is restored (signals were blocked across the fork).
+// The parent's handlers are not the child's: Asio's (SIGTERM, SIGINT in a
+// store) writes the signal number to its pipe's descriptor, which is the
+// parent's own pipe until the child closes it and then a free number the
+// snapshot file may take; and a Ctrl-C in a terminal or a systemd stop
+// signals the child with its parent. Ended by such a signal, the child's
+// snapshot fails and is tried again. Ignored signals (SIGPIPE) stay ignored,
+// and so do the handlers of faults the child itself would raise (a
+// sanitizer's or crash reporter's).
+bool IsFault(int sig) {
+  return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP ||
+         sig == SIGSYS || sig == SIGABRT;
+}
+
+void ResetSignals(const sigset_t& mask) {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (IsFault(sig)) continue;
+    struct sigaction action {};
+    if (::sigaction(sig, nullptr, &action) != 0) continue;  // one glibc keeps for itself
+    const bool caught = (action.sa_flags & SA_SIGINFO) != 0 ||
+                        (action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN);
+    if (!caught) continue;
+    struct sigaction fallback {};
+    fallback.sa_handler = SIG_DFL;
+    sigemptyset(&fallback.sa_mask);
+    ::sigaction(sig, &fallback, nullptr);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);
+}
+
+[[noreturn]] void RunChild(const SnapshotJob& job, int error_fd, pid_t parent,
+                           const sigset_t& mask) {
+  ResetSignals(mask);
   // Let go of the parent's sockets, epoll and files at once: a socket the
   // parent closes must really close (FIN to the peer, out of the parent's
   // epoll set) without waiting for this child to exit.
@@ -59,16 +93,22 @@ Status ForkSnapshotRunner::Start(SnapshotJob job) {
     return Status::IoError(fmt::format("pipe for the snapshot child: {}", std::strerror(errno)));
   }
   const pid_t parent = ::getpid();
+  // No handler of the parent's may run in the child before ResetSignals.
+  sigset_t all;
+  sigset_t mask;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &mask);
   const pid_t pid = ::fork();
-  if (pid < 0) {
-    int err = errno;
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return Status::IoError(fmt::format("fork for the snapshot: {}", std::strerror(err)));
-  }
+  const int fork_errno = errno;
   if (pid == 0) {
     ::close(fds[0]);
-    RunChild(job, fds[1], parent);
+    RunChild(job, fds[1], parent, mask);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return Status::IoError(fmt::format("fork for the snapshot: {}", std::strerror(fork_errno)));
   }
   ::close(fds[1]);
   child_ = pid;

@@ -15,7 +15,9 @@
 // plain system calls (open, write, fdatasync, rename, fsync). It must not log
 // (the logger's mutex may be held by a thread that does not exist in the
 // child), nor touch sockets or Asio; it leaves with _exit, so no atexit
-// handler or stdio buffer of the parent runs twice.
+// handler or stdio buffer of the parent runs twice; and no signal handler of
+// the parent's runs in it (signals are blocked across the fork, and the
+// child sets every caught signal back to its default action first).
 #pragma once
 
 #include <sys/types.h>

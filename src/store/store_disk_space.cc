@@ -63,11 +63,24 @@ void StoreNode::CheckDiskSpace() {
     no_space_ = false;
     LogInfo("store", "NOSPACE cleared: {} bytes free in {}", space.free_bytes, config_.data_dir);
   }
-  // A leader that cannot log hands over to a voter that can (tried again at
-  // every check while it still leads).
-  if (no_space_ && IsLeader() && raft_->membership().voters.size() > 1) {
-    std::string to = TransferLeadership("");
-    if (!to.empty()) LogInfo("store", "NOSPACE: handing leadership to {}", to);
+  // A leader that cannot log hands over to a voter that can: one attempt at
+  // a time (Raft aborts one that has not finished in an election timeout).
+  // A voter that did not take over (down, or out of space too: it drops
+  // TimeoutNow) is passed over until every other voter has been tried: with
+  // no writes every match stays equal, and the most up-to-date voter would
+  // be the same one at every attempt.
+  if (!no_space_ || !IsLeader()) no_space_tried_.clear();
+  if (no_space_ && IsLeader() && raft_->membership().voters.size() > 1 &&
+      raft_->lead_transferee() == raft::kNoNode) {
+    raft::NodeId to = HandOff("", no_space_tried_);
+    if (to == raft::kNoNode && !no_space_tried_.empty()) {
+      no_space_tried_.clear();  // each was tried once: round again
+      to = HandOff("", no_space_tried_);
+    }
+    if (to != raft::kNoNode) {
+      no_space_tried_.insert(to);
+      LogInfo("store", "NOSPACE: handing leadership to {}", directory_.ByRaftId(to)->id);
+    }
   }
 }
 

@@ -300,6 +300,9 @@ void StoreNode::Persist(const raft::Ready& rd) {
   if (rd.snapshot) storage_.ApplySnapshot(raft::Snapshot{rd.snapshot->meta, {}});
   if (!rd.entries.empty()) storage_.Append(rd.entries);
   if (rd.hard_state) storage_.SetHardState(*rd.hard_state);
+  if (rd.snapshot) {
+    DropReplacedBy(store::SnapshotMeta{rd.snapshot->meta.index, rd.snapshot->meta.term});
+  }
 }
 
 void StoreNode::ApplyEntry(const raft::Entry& e) {
@@ -607,12 +610,17 @@ std::vector<std::pair<raft::NodeId, Endpoint>> StoreNode::Peers() const {
 }
 
 std::string StoreNode::TransferLeadership(const std::string& to) {
-  if (!IsLeader()) return "";
+  raft::NodeId target = HandOff(to, {});
+  return target == raft::kNoNode ? "" : directory_.ByRaftId(target)->id;
+}
+
+raft::NodeId StoreNode::HandOff(const std::string& to, const std::set<raft::NodeId>& skip) {
+  if (!IsLeader()) return raft::kNoNode;
   raft::NodeId target = raft::kNoNode;
   raft::Index best = 0;
   for (raft::NodeId voter : raft_->membership().voters) {
     const StoreMember* m = directory_.ByRaftId(voter);
-    if (voter == self_->raft_id || m == nullptr) continue;
+    if (voter == self_->raft_id || m == nullptr || skip.count(voter) > 0) continue;
     const raft::ReplicationProgress* pr = raft_->progress(voter);
     if (!to.empty()) {
       if (m->id == to) target = voter;
@@ -621,9 +629,9 @@ std::string StoreNode::TransferLeadership(const std::string& to) {
       best = pr->match;
     }
   }
-  if (target == raft::kNoNode || !raft_->TransferLeadership(target)) return "";
+  if (target == raft::kNoNode || !raft_->TransferLeadership(target)) return raft::kNoNode;
   RequestDrain();
-  return directory_.ByRaftId(target)->id;
+  return target;
 }
 
 CommandContext StoreNode::Context() const {

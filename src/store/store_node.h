@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -271,6 +272,9 @@ class StoreNode {
   void MaybeSnapshot();
   void PollSnapshot();
   void RecordSnapshot(const SnapshotMeta& meta, const raft::Membership& membership);
+  // After a snapshot from the leader is durable: the WAL segments and
+  // snapshot files it replaces are deleted, as after one of the member's own.
+  void DropReplacedBy(const SnapshotMeta& meta);
   // Hands one message to env_.send, with its snapshot content read from the
   // file unless the sender streams it from there.
   void Send(const raft::Message& m);
@@ -279,6 +283,9 @@ class StoreNode {
   void SizeWalSegments();
   uint64_t DiskReserveBytes() const;
   void CheckDiskSpace();
+  // Starts a leadership transfer to the voter with id `to`, or (empty) to
+  // the most up-to-date voter not in `skip`; the target, or kNoNode.
+  raft::NodeId HandOff(const std::string& to, const std::set<raft::NodeId>& skip);
   static bool NeedsDiskSpace(const raft::Message& m);
   void UpdateInfo();
   [[noreturn]] void Fatal(const Status& status, const char* what);
@@ -318,10 +325,11 @@ class StoreNode {
   };
   std::shared_ptr<SnapshotRunner> snapshot_runner_;
   std::optional<SnapshotInProgress> snapshot_in_progress_;
-  int64_t next_snapshot_attempt_ms_ = 0;  // after a failure: the retry delay
-  uint64_t last_snapshot_bytes_ = 0;      // its content's size (part of the disk reserve)
-  uint64_t wal_segment_bytes_ = 0;        // config_.wal_segment_bytes, capped for a small disk
-  bool no_space_ = false;                 // the NOSPACE alarm (store_disk_space.cc)
+  int64_t next_snapshot_attempt_ms_ = 0;   // after a failure: the retry delay
+  uint64_t last_snapshot_bytes_ = 0;       // its content's size (part of the disk reserve)
+  uint64_t wal_segment_bytes_ = 0;         // config_.wal_segment_bytes, capped for a small disk
+  bool no_space_ = false;                  // the NOSPACE alarm (store_disk_space.cc)
+  std::set<raft::NodeId> no_space_tried_;  // voters this alarm's hand-offs went to
   int64_t next_disk_check_ms_ = 0;
   bool drain_requested_ = false;
   bool shutting_down_ = false;

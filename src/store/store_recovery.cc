@@ -245,7 +245,7 @@ Status StoreNode::Recover() {
     storage_.ApplySnapshot(snapshot);
     applied_ = meta.index;
     last_snapshot_index_ = meta.index;
-    last_snapshot_bytes_ = snapshot.data.size();
+    last_snapshot_bytes_ = content.size();  // the disk reserve (store_disk_space.cc)
   }
   raft::HardState hs;
   std::string hs_where;  // file and offset of the hard state record

@@ -12,7 +12,10 @@
 //   3. removal of older snapshot files and unmarked leftovers.
 // A crash at any point before 1 recovers from the previous snapshot and the
 // WAL, which still holds every entry. A failed job (disk full) changes
-// nothing and is retried after kSnapshotRetryMs.
+// nothing and is retried after kSnapshotRetryMs. A snapshot received from
+// the leader is written and marked ('S') with its Ready; the same cleanup
+// follows (DropReplacedBy), or a follower that keeps receiving snapshots
+// would keep every file.
 #include <fmt/format.h>
 
 #include "base/coding.h"
@@ -113,6 +116,29 @@ void StoreNode::RecordSnapshot(const SnapshotMeta& meta, const raft::Membership&
   last_snapshot_bytes_ = state_.memory_bytes();  // about the next one's size (the disk reserve)
   ++counters_.snapshots;
   LogInfo("store", "snapshot at index {} (term {})", meta.index, meta.term);
+}
+
+void StoreNode::DropReplacedBy(const SnapshotMeta& meta) {
+  // A job of this member's own, older than the snapshot, would never be
+  // recorded; its child stops now (the cleanup below removes its .tmp).
+  if (snapshot_in_progress_) {
+    snapshot_runner_->Abandon();
+    snapshot_in_progress_.reset();
+  }
+  // The 'S' marker is durable with the Ready, but when the Ready was written
+  // in pieces it may sit in a segment that holds nothing past the snapshot,
+  // which compaction deletes: a 'C' marker in the active segment (never
+  // deleted) keeps the file usable at recovery whatever compaction removes.
+  std::string marker = "C";
+  PutFixed64(&marker, meta.index);
+  PutFixed64(&marker, meta.term);
+  Status s = wal_->Append(meta.index, marker);
+  if (s.ok()) s = wal_->Sync();
+  if (!s.ok()) Fatal(s, "writing a snapshot marker to the WAL");
+  s = wal_->Compact(meta.index);
+  if (!s.ok()) LogWarn("store", "WAL compaction failed: {}", s.ToString());
+  s = RemoveOldSnapshots(fs_, snap_dir_, meta, 2);
+  if (!s.ok()) LogWarn("store", "removing old snapshots failed: {}", s.ToString());
 }
 
 void StoreNode::Send(const raft::Message& m) {

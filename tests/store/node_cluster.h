@@ -43,8 +43,10 @@ class NodeCluster {
     config.data_dir = root_ + "/" + id;
     config.join = join;
     for (const std::string& m : members) config.members.push_back(Member(m));
+    if (configure_) configure_(id, &config);
     StoreNodeEnv env;
-    env.fs = PosixFileSystem();
+    auto fs = fs_.find(id);
+    env.fs = fs == fs_.end() ? PosixFileSystem() : fs->second;
     env.clock = &clock_;
     env.wall = &wall_;
     env.send = [this](const raft::Message& m) { queue_.push_back(m); };
@@ -66,6 +68,22 @@ class NodeCluster {
   }
 
   StoreNode* Node(const std::string& id) { return nodes_.at(id).get(); }
+  // Adjusts each member's config before it starts.
+  void Configure(std::function<void(const std::string& id, StoreConfig* config)> configure) {
+    configure_ = std::move(configure);
+  }
+  // The file system member `id` is started on (default: the real one).
+  void UseFileSystem(const std::string& id, FileSystem* fs) { fs_[id] = fs; }
+  // The member that leads in the highest term, or "" when none does.
+  std::string Leader() const {
+    std::string leader;
+    for (const auto& [id, node] : nodes_) {
+      if (node->IsLeader() && (leader.empty() || node->term() > nodes_.at(leader)->term())) {
+        leader = id;
+      }
+    }
+    return leader;
+  }
 
   // Messages to a held member stay queued until released (one at a time
   // with DeliverOneTo, or all with Release).
@@ -158,6 +176,8 @@ class NodeCluster {
   ManualClock clock_;
   ManualClock wall_;
   std::map<std::string, std::unique_ptr<StoreNode>> nodes_;
+  std::map<std::string, FileSystem*> fs_;
+  std::function<void(const std::string&, StoreConfig*)> configure_;
   std::map<uint64_t, StoreNode*> by_raft_id_;
   std::deque<raft::Message> queue_;
   std::set<uint64_t> held_;
