@@ -1,4 +1,5 @@
-// Local reads of every key on every member, compared until they agree.
+// Local reads of every key (a typed group: its state line) on every member,
+// compared until they agree.
 #include "convergence.h"
 
 #include <fmt/format.h>
@@ -7,6 +8,7 @@
 
 #include "store/store_cluster.h"
 #include "support/wait.h"
+#include "typed_group.h"
 
 namespace nines::chaos {
 namespace {
@@ -21,6 +23,14 @@ std::optional<std::vector<std::string>> LocalValues(const MemberInfo& m,
   std::vector<std::string> values;
   values.reserve(keys.size());
   for (const std::string& key : keys) {
+    if (IsTypedKey(key)) {
+      std::vector<std::string> replies;
+      for (const auto& cmd : TypedGroupReads(key)) replies.push_back(c.Call(cmd, 1000));
+      std::string line;
+      if (!TypedGroupLine(replies, &line)) return std::nullopt;
+      values.push_back(line);
+      continue;
+    }
     std::string raw = c.Call({"GET", key}, 1000);
     if (raw.empty() || raw[0] != '$') return std::nullopt;
     size_t eol = raw.find("\r\n");

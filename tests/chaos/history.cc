@@ -8,8 +8,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <set>
+#include <sstream>
 
 #include "linearizability.h"
+#include "typed_group.h"
 
 namespace nines::chaos {
 namespace {
@@ -44,6 +47,7 @@ bool ToClientOp(const Op& op, sim::ClientOp* out) {
       out->output = op.output;
       return true;
     case OpType::kIncr:
+    case OpType::kTxn:
       return false;
   }
   return false;
@@ -151,6 +155,82 @@ void CheckCounter(const std::string& key, const std::vector<const Op*>& ops, con
   }
 }
 
+// A typed group: every acknowledged transaction's EXEC saw the hash counter
+// equal to the list's length and added a new set and sorted-set member; no
+// two saw the same count, and one that began after another returned saw a
+// larger one. The final state holds every acknowledged value once, in all
+// four keys alike, and nothing that was refused or never sent.
+void CheckTypedGroup(const std::string& key, const std::vector<const Op*>& ops,
+                     const Op* final_read, CheckReport* report) {
+  auto violation = [&](const std::string& what) {
+    report->violations.push_back(fmt::format("key {}: {}", key, what));
+  };
+  std::set<std::string> acked, maybe;  // values of acknowledged / unknown transactions
+  std::map<int64_t, const Op*> counts;
+  std::vector<std::pair<const Op*, int64_t>> answered;
+  int64_t max_count = 0;
+  for (const Op* op : ops) {
+    if (op->type != OpType::kTxn) continue;
+    if (op->outcome == Outcome::kUnknown) maybe.insert(op->value);
+    if (op->outcome != Outcome::kOk) continue;
+    acked.insert(op->value);
+    int64_t h = 0, l = 0, s = 0, z = 0;
+    std::istringstream replies(op->output);
+    if (!(replies >> h >> l >> s >> z) || h != l || s != 1 || z != 1) {
+      violation(fmt::format("not applied whole: {}", Describe(*op)));
+      continue;
+    }
+    auto [it, fresh] = counts.emplace(h, op);
+    if (!fresh) {
+      violation(fmt::format("two transactions counted {}: {} and {}", h, Describe(*it->second),
+                            Describe(*op)));
+    }
+    answered.emplace_back(op, h);
+    max_count = std::max(max_count, h);
+  }
+  for (const auto& [a, ca] : answered) {
+    for (const auto& [b, cb] : answered) {
+      if (a->ret_us < b->call_us && cb <= ca) {
+        violation(fmt::format("stale: {} after {}", Describe(*b), Describe(*a)));
+      }
+    }
+  }
+  if (final_read == nullptr) return;
+  TypedGroupState state;
+  if (!ParseTypedGroup(final_read->output, &state)) {
+    violation(fmt::format("unreadable final state '{}'", final_read->output));
+    return;
+  }
+  const auto n = static_cast<int64_t>(state.list.size());
+  if (state.counter != n || state.set.size() != state.list.size() ||
+      state.zset.size() != state.list.size()) {
+    violation(fmt::format("transactions applied in part: final '{}'", final_read->output));
+  }
+  std::vector<std::string> list = state.list, zset = state.zset;
+  std::sort(list.begin(), list.end());
+  std::sort(zset.begin(), zset.end());
+  if (std::adjacent_find(list.begin(), list.end()) != list.end()) {
+    violation(fmt::format("a transaction applied twice: final '{}'", final_read->output));
+  }
+  if (list != state.set || zset != state.set) {
+    violation(fmt::format("list, set and sorted set differ: final '{}'", final_read->output));
+  }
+  for (const std::string& v : acked) {
+    if (!std::binary_search(state.set.begin(), state.set.end(), v)) {
+      violation(fmt::format("lost acknowledged transaction '{}'", v));
+    }
+  }
+  for (const std::string& v : state.set) {
+    if (acked.count(v) == 0 && maybe.count(v) == 0) {
+      violation(fmt::format("'{}' was refused or never sent, yet applied", v));
+    }
+  }
+  if (state.counter < max_count) {
+    violation(
+        fmt::format("final count {} below an acknowledged count of {}", state.counter, max_count));
+  }
+}
+
 }  // namespace
 
 CheckReport CheckHistory(const std::vector<Op>& history, const std::vector<Op>& final_reads) {
@@ -170,6 +250,8 @@ CheckReport CheckHistory(const std::vector<Op>& history, const std::vector<Op>& 
     const Op* final_read = it == finals.end() ? nullptr : it->second;
     if (IsCounterKey(key)) {
       CheckCounter(key, ops, final_read, &report);
+    } else if (IsTypedKey(key)) {
+      CheckTypedGroup(key, ops, final_read, &report);
     } else {
       std::vector<const Op*> with_final = ops;
       if (final_read != nullptr) with_final.push_back(final_read);
@@ -180,10 +262,10 @@ CheckReport CheckHistory(const std::vector<Op>& history, const std::vector<Op>& 
 }
 
 std::string Describe(const Op& op) {
-  static constexpr const char* kTypes[] = {"read", "write", "cas", "incr"};
+  static constexpr const char* kTypes[] = {"read", "write", "cas", "incr", "txn"};
   static constexpr const char* kOutcomes[] = {"ok", "fail", "unknown"};
   std::string what = kTypes[static_cast<int>(op.type)];
-  if (op.type == OpType::kWrite) what += fmt::format(" '{}'", op.value);
+  if (op.type == OpType::kWrite || op.type == OpType::kTxn) what += fmt::format(" '{}'", op.value);
   if (op.type == OpType::kCas) what += fmt::format(" '{}'->'{}'", op.expected, op.value);
   std::string out = op.outcome == Outcome::kOk ? fmt::format(" -> '{}'", op.output) : "";
   return fmt::format("client {} ({}) {}{} {} [{}..{} us]", op.client, op.via, what, out,

@@ -1,8 +1,9 @@
 // The history a chaos run records (every client operation with its outcome
 // and its real-time interval) and the checks run on it afterwards: per-key
 // linearizability of the registers (tests/sim's checker), counters that
-// neither lose nor invent increments, and acknowledged writes still present
-// in the final reads.
+// neither lose nor invent increments, typed transactions applied whole and
+// once (typed_group.h), and acknowledged writes still present in the final
+// reads.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,10 @@
 
 namespace nines::chaos {
 
-enum class OpType : uint8_t { kRead, kWrite, kCas, kIncr };
+// kTxn: a typed transaction (typed_group.h) adding `value` to the group `key`;
+// its output is the EXEC's four integer replies, space-separated. A final
+// read of a group has the state line of TypedGroupLine as its output.
+enum class OpType : uint8_t { kRead, kWrite, kCas, kIncr, kTxn };
 
 // ok: the answer came and says what happened. fail: certainly not applied
 // (connect refused, -TRYAGAIN, 503). unknown: may or may not have been
@@ -31,7 +35,8 @@ struct Op {
   std::string via;  // e.g. "resp s2", "http s1": for the report
 };
 
-// Counter keys start with 'c'; every other key is a register ('r', or 'e' with a TTL).
+// Counter keys start with 'c', typed groups with 't'; every other key is a
+// register ('r', or 'e' with a TTL).
 inline bool IsCounterKey(const std::string& key) {
   return !key.empty() && key[0] == 'c';
 }

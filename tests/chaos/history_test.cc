@@ -1,7 +1,9 @@
 // The chaos history checks catch what they are for: a planted lost write, a
-// stale read, lost or doubled increments; and pass a clean history with
-// unknown outcomes in it.
+// stale read, lost or doubled increments, typed transactions applied in part,
+// twice or lost; and pass a clean history with unknown outcomes in it.
 #include "history.h"
+
+#include "typed_group.h"
 
 #include <gtest/gtest.h>
 
@@ -99,6 +101,69 @@ TEST(ChaosHistory, ReportsDoubledAndLostIncrements) {
   // More than was ever sent: an increment applied twice.
   std::vector<Op> twice = {Incr("c1", "2", 0, 10)};
   EXPECT_FALSE(CheckHistory(twice, {}).violations.empty());
+}
+
+Op Txn(const std::string& value, const std::string& exec, int64_t call, int64_t ret,
+       Outcome outcome = Outcome::kOk) {
+  Op op = Make(OpType::kTxn, "t1", call, ret, outcome);
+  op.value = value;
+  op.output = exec;
+  return op;
+}
+Op Group(const std::string& line) {
+  Op op = Make(OpType::kRead, "t1", 100, 110);
+  op.output = line;
+  return op;
+}
+
+TEST(ChaosHistory, TypedGroupsPassWhenWholeAndOnce) {
+  // b's outcome is unknown and it was applied; c was refused and is absent.
+  std::vector<Op> h = {Txn("a", "1 1 1 1", 0, 10), Txn("b", "", 20, 30, Outcome::kUnknown),
+                       Txn("c", "", 20, 30, Outcome::kFail), Txn("d", "3 3 1 1", 40, 50)};
+  CheckReport r = CheckHistory(h, {Group("3 | a b d | a b d | a b d")});
+  EXPECT_TRUE(r.violations.empty()) << r.violations[0];
+  // The unknown one not applied is fine too (the counts then skip nothing).
+  std::vector<Op> h2 = {Txn("a", "1 1 1 1", 0, 10), Txn("b", "", 20, 30, Outcome::kUnknown)};
+  EXPECT_TRUE(CheckHistory(h2, {Group("1 | a | a | a")}).violations.empty());
+}
+
+TEST(ChaosHistory, ReportsTypedTransactionsAppliedInPartTwiceOrLost) {
+  std::vector<Op> one = {Txn("a", "1 1 1 1", 0, 10)};
+  // In part: the list holds it, the set does not.
+  EXPECT_FALSE(CheckHistory(one, {Group("1 | a |  | a")}).violations.empty());
+  // Twice: the list holds it twice.
+  EXPECT_FALSE(CheckHistory(one, {Group("2 | a a | a | a")}).violations.empty());
+  // Lost.
+  EXPECT_FALSE(CheckHistory(one, {Group("0 |  |  | ")}).violations.empty());
+  // Applied although refused.
+  std::vector<Op> refused = {Txn("a", "", 0, 10, Outcome::kFail)};
+  EXPECT_FALSE(CheckHistory(refused, {Group("1 | a | a | a")}).violations.empty());
+  // An EXEC that saw the counter and the list disagree, or a set member
+  // that was already there.
+  EXPECT_FALSE(CheckHistory({Txn("a", "2 1 1 1", 0, 10)}, {}).violations.empty());
+  EXPECT_FALSE(CheckHistory({Txn("a", "1 1 0 1", 0, 10)}, {}).violations.empty());
+  // Two transactions that counted the same, and a stale count.
+  EXPECT_FALSE(CheckHistory({Txn("a", "1 1 1 1", 0, 10), Txn("b", "1 1 1 1", 5, 15)}, {})
+                   .violations.empty());
+  EXPECT_FALSE(CheckHistory({Txn("a", "2 2 1 1", 0, 10), Txn("b", "1 1 1 1", 20, 30)}, {})
+                   .violations.empty());
+}
+
+TEST(ChaosHistory, TypedGroupLinesComeFromTheReads) {
+  std::string line;
+  ASSERT_TRUE(TypedGroupLine({"$1\r\n2\r\n", "*2\r\n$1\r\nb\r\n$1\r\na\r\n",
+                              "*2\r\n$1\r\nb\r\n$1\r\na\r\n", "*2\r\n$1\r\na\r\n$1\r\nb\r\n"},
+                             &line));
+  EXPECT_EQ(line, "2 | b a | a b | a b");
+  ASSERT_TRUE(TypedGroupLine({"$-1\r\n", "*0\r\n", "*0\r\n", "*0\r\n"}, &line));
+  EXPECT_EQ(line, "0 |  |  | ");
+  TypedGroupState state;
+  ASSERT_TRUE(ParseTypedGroup(line, &state));
+  EXPECT_EQ(state.counter, 0);
+  EXPECT_TRUE(state.list.empty());
+  // A WRONGTYPE error or a cut reply is not a state.
+  EXPECT_FALSE(TypedGroupLine({"-WRONGTYPE x\r\n", "*0\r\n", "*0\r\n", "*0\r\n"}, &line));
+  EXPECT_FALSE(TypedGroupLine({"$-1\r\n", "*2\r\n$1\r\na\r\n", "*0\r\n", "*0\r\n"}, &line));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // nines_chaos: three real `nines store` members under a nemesis while
-// clients read, write, compare-and-set and INCR; then every fault is healed,
+// clients read, write, compare-and-set, INCR and run typed MULTI/EXEC
+// transactions (hashes, lists, sets, sorted sets); then every fault is healed,
 // every key is read once more, and the history is checked. Ends with
 // `chaos: N operations, V violations` (exit 1 when V > 0).
 //   nines_chaos [--seconds N] [--seed S] [--net N] [--nines PATH] [--dir DIR] [--min-ops N]

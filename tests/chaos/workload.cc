@@ -14,6 +14,7 @@
 #include "http/client.h"
 #include "seed.h"
 #include "store/store_cluster.h"
+#include "typed_group.h"
 
 namespace nines::chaos {
 namespace {
@@ -150,6 +151,10 @@ void Workload::Start() {
   }
   for (int i = 0; i < options_.counter_clients; ++i) {
     threads_.emplace_back([this, i] { CounterClient(options_.register_clients + i); });
+  }
+  for (int i = 0; i < options_.typed_clients; ++i) {
+    threads_.emplace_back(
+        [this, i] { TypedClient(options_.register_clients + options_.counter_clients + i); });
   }
 }
 
@@ -318,6 +323,67 @@ void Workload::CounterClient(int id) {
   }
 }
 
+// MULTI, the four queued writes, EXEC. A connection lost before EXEC was
+// sent discards the transaction (certainly not applied); after it, the
+// outcome is unknown. EXEC's -TRYAGAIN/-NOSPACE mean not applied.
+void Workload::TypedClient(int id) {
+  sim::Prng prng = SeededPrng(options_.seed, 1 + static_cast<uint64_t>(id));
+  RespClient resp;
+  size_t member = prng.Below(cluster_.size());
+  uint64_t seq = 0;
+  while (!stop_) {
+    uint64_t n = typed_ops_++;
+    Op op;
+    op.client = static_cast<uint64_t>(id);
+    op.type = OpType::kTxn;
+    op.key = fmt::format("t{}", n / 100);
+    op.value = fmt::format("{}-{}", id, ++seq);
+    if (prng.Chance(0.05)) {
+      member = prng.Below(cluster_.size());
+      resp.Close();
+    }
+    const MemberInfo& m = cluster_.member(member);
+    op.via = "resp " + m.id;
+    op.call_us = NowUs();
+    Reply r;
+    r.outcome = Outcome::kFail;
+    bool queued = (resp.connected() || resp.Connect(m.host, m.client, 1000)) &&
+                  resp.Call({"MULTI"}, options_.timeout_ms) == "+OK\r\n";
+    for (const auto& cmd : TypedTransaction(op.key, op.value, n)) {
+      if (!queued) break;
+      std::string raw = resp.Call(cmd, options_.timeout_ms);
+      queued = raw == "+QUEUED\r\n";
+      if (!queued && !raw.empty()) r.unexpected = true, r.raw = raw;
+    }
+    if (queued) {
+      std::string raw = resp.Call({"EXEC"}, options_.timeout_ms);
+      std::vector<std::string> replies;
+      if (ParseFlatArray(raw, &replies) && replies.size() == 4) {
+        r.outcome = Outcome::kOk;
+        r.raw = raw;
+        op.output = replies[0] + " " + replies[1] + " " + replies[2] + " " + replies[3];
+      } else {
+        r = ParseResp(raw);  // an error: TRYAGAIN/NOSPACE, UNKNOWN; or nothing: unknown
+        if (r.outcome == Outcome::kOk) r.outcome = Outcome::kUnknown, r.unexpected = true;
+      }
+    }
+    op.ret_us = NowUs();
+    op.outcome = r.outcome;
+    if (r.outcome != Outcome::kOk) {
+      resp.Close();
+      member = prng.Below(cluster_.size());
+    }
+    if (r.unexpected) {
+      std::lock_guard lock(mu_);
+      if (++counts_.unexpected <= 20) {
+        std::fprintf(stderr, "chaos: unexpected reply: %s: %s\n", Describe(op).c_str(),
+                     r.raw.substr(0, 120).c_str());
+      }
+    }
+    Record(std::move(op));
+  }
+}
+
 std::vector<Op> Workload::FinalReads(int timeout_ms, std::vector<std::string>* unread) const {
   std::vector<std::string> keys;
   {
@@ -345,7 +411,14 @@ std::vector<Op> Workload::FinalReads(int timeout_ms, std::vector<std::string>* u
         member = (member + 1) % cluster_.size();
         continue;
       }
-      Reply r = ParseResp(resp.Call({"GET", key}, 3000));
+      Reply r;
+      if (IsTypedKey(key)) {
+        std::vector<std::string> replies;
+        for (const auto& cmd : TypedGroupReads(key)) replies.push_back(resp.Call(cmd, 3000));
+        r.outcome = TypedGroupLine(replies, &r.value) ? Outcome::kOk : Outcome::kUnknown;
+      } else {
+        r = ParseResp(resp.Call({"GET", key}, 3000));
+      }
       op.ret_us = NowUs();
       if (r.outcome != Outcome::kOk) {
         resp.Close();

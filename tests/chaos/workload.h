@@ -1,8 +1,8 @@
 // The chaos run's clients: threads that read, write and compare-and-set
-// registers (over RESP and HTTP) and INCR counters (RESP), against any
-// member, each operation bounded by a timeout and recorded with its outcome.
-// Every write writes a value no other write writes, so a value names its write.
-// Some keys are written with a long TTL: none may expire during the run.
+// registers (over RESP and HTTP), INCR counters (RESP) and run typed
+// MULTI/EXEC transactions (RESP, typed_group.h), against any member, each operation bounded by a
+// timeout and recorded with its outcome. Every write writes a value no other write writes, so a
+// value names its write. Some keys are written with a long TTL: none may expire during the run.
 #pragma once
 
 #include <atomic>
@@ -20,6 +20,7 @@ namespace nines::chaos {
 struct WorkloadOptions {
   int register_clients = 6;  // even: RESP, odd: HTTP
   int counter_clients = 2;
+  int typed_clients = 2;
   int timeout_ms = 3000;  // per operation (the members give up on a write after 1.5 s)
   uint64_t seed = 1;
   // TTL of the 'e' keys' RESP writes: longer than the run.
@@ -49,6 +50,7 @@ class Workload {
  private:
   void RegisterClient(int id);
   void CounterClient(int id);
+  void TypedClient(int id);
   void Record(Op op);
 
   const Cluster& cluster_;
@@ -57,6 +59,7 @@ class Workload {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> register_ops_{0};
   std::atomic<uint64_t> counter_ops_{0};
+  std::atomic<uint64_t> typed_ops_{0};
   std::vector<std::thread> threads_;
   mutable std::mutex mu_;
   std::vector<Op> history_;
