@@ -353,7 +353,10 @@ void Workload::TypedClient(int id) {
       if (!queued) break;
       std::string raw = resp.Call(cmd, options_.timeout_ms);
       queued = raw == "+QUEUED\r\n";
-      if (!queued && !raw.empty()) r.unexpected = true, r.raw = raw;
+      if (!queued && !raw.empty()) {  // an error queuing: the transaction is dropped below
+        r.unexpected = true;
+        r.raw = raw;
+      }
     }
     if (queued) {
       std::string raw = resp.Call({"EXEC"}, options_.timeout_ms);
@@ -364,7 +367,10 @@ void Workload::TypedClient(int id) {
         op.output = replies[0] + " " + replies[1] + " " + replies[2] + " " + replies[3];
       } else {
         r = ParseResp(raw);  // an error: TRYAGAIN/NOSPACE, UNKNOWN; or nothing: unknown
-        if (r.outcome == Outcome::kOk) r.outcome = Outcome::kUnknown, r.unexpected = true;
+        if (r.outcome == Outcome::kOk) {  // a reply EXEC does not give
+          r.outcome = Outcome::kUnknown;
+          r.unexpected = true;
+        }
       }
     }
     op.ret_us = NowUs();
