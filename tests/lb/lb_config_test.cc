@@ -112,6 +112,28 @@ TEST(LbConfigTest, PanicThreshold) {
   std::remove(path.c_str());
 }
 
+// [outlier] latency_ms: off (0) by default; the factor and the sample count are bounded.
+TEST(LbConfigTest, OutlierLatency) {
+  std::string path = testing::TempDir() + "lb_config_latency.toml";
+  std::ofstream(path) << kValid;
+  ConfigErrors errors;
+  std::optional<LbConfig> config = ReadLbConfig(path, &errors);
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(config->outlier.latency_ms, 0);
+  std::ofstream(path)
+      << kValid << "[outlier]\nlatency_ms = 250\nlatency_factor = 4\nlatency_min_samples = 5\n";
+  config = ReadLbConfig(path, &errors);
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(config->outlier.latency_ms, 250);
+  EXPECT_EQ(config->outlier.latency_factor, 4);
+  EXPECT_EQ(config->outlier.latency_min_samples, 5);
+  std::remove(path.c_str());
+  std::string error = Check(std::string(kValid) + "[outlier]\nlatency_ms = -1\n");
+  EXPECT_NE(error.find("lb.toml:18:14:"), std::string::npos) << error;
+  error = Check(std::string(kValid) + "[outlier]\nlatency_factor = 0\n");
+  EXPECT_NE(error.find("lb.toml:18:18:"), std::string::npos) << error;
+}
+
 // idempotency_key_header: off by default; a header name (a token) turns it on.
 TEST(LbConfigTest, IdempotencyKeyHeader) {
   std::string path = testing::TempDir() + "lb_config_idem.toml";

@@ -191,5 +191,94 @@ TEST(OutlierTest, OnlyGatewayFailuresCount) {
   EXPECT_FALSE(IsGatewayFailure(500));
 }
 
+// Latency: a server whose time to the response head stays far above both the
+// absolute threshold and the tier's median is ejected, then re-admitted.
+OutlierConfig LatencyConfig() {
+  OutlierConfig config;
+  config.latency_ms = 250;
+  config.latency_factor = 3;
+  config.latency_min_samples = 10;
+  config.base_ejection_ms = 1000;
+  return config;
+}
+
+TEST(OutlierLatencyTest, EjectsASlowServerAndReadmitsIt) {
+  auto pool = Pool(3);
+  OutlierConfig config = LatencyConfig();
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_FALSE(RecordLatency(*pool[0], 10, 0, config, pool));
+    EXPECT_FALSE(RecordLatency(*pool[1], 12, 0, config, pool));
+  }
+  bool ejected = false;
+  for (int i = 0; i < 10 && !ejected; ++i) ejected = RecordLatency(*pool[2], 500, 0, config, pool);
+  EXPECT_TRUE(ejected);
+  EXPECT_TRUE(pool[2]->Ejected(999));
+  EXPECT_FALSE(pool[2]->Ejected(1000));  // base_ejection_ms x 1
+  EXPECT_EQ(pool[2]->latency_ejections, 1);
+  // Re-admitted with a fresh average: it needs min_samples again.
+  for (int i = 0; i < 9; ++i) EXPECT_FALSE(RecordLatency(*pool[2], 500, 1000, config, pool));
+  EXPECT_TRUE(RecordLatency(*pool[2], 500, 1000, config, pool));
+  EXPECT_TRUE(pool[2]->Ejected(2999));  // second ejection: 2x base
+}
+
+TEST(OutlierLatencyTest, NeedsMinSamples) {
+  auto pool = Pool(3);
+  OutlierConfig config = LatencyConfig();
+  for (int i = 0; i < 10; ++i) {
+    RecordLatency(*pool[0], 10, 0, config, pool);
+    RecordLatency(*pool[1], 10, 0, config, pool);
+  }
+  for (int i = 0; i < 9; ++i) EXPECT_FALSE(RecordLatency(*pool[2], 900, 0, config, pool));
+  EXPECT_FALSE(pool[2]->Ejected(0));
+}
+
+TEST(OutlierLatencyTest, SlowButBelowTheAbsoluteThresholdStays) {
+  auto pool = Pool(3);
+  OutlierConfig config = LatencyConfig();
+  for (int i = 0; i < 20; ++i) {
+    RecordLatency(*pool[0], 10, 0, config, pool);
+    RecordLatency(*pool[1], 10, 0, config, pool);
+    EXPECT_FALSE(RecordLatency(*pool[2], 200, 0, config, pool));  // 20x median, < 250 ms
+  }
+}
+
+// The lb itself overloaded: every server is slow, none is slow relative to
+// the others, so none is ejected.
+TEST(OutlierLatencyTest, AllSlowEjectsNone) {
+  auto pool = Pool(3);
+  OutlierConfig config = LatencyConfig();
+  for (int i = 0; i < 20; ++i) {
+    for (int s = 0; s < 3; ++s) {
+      EXPECT_FALSE(RecordLatency(*pool[s], 400 + 100 * s, 0, config, pool));
+    }
+  }
+}
+
+TEST(OutlierLatencyTest, GuardHoldsForLatencyToo) {
+  auto pool = Pool(4);
+  OutlierConfig config = LatencyConfig();
+  config.max_ejection_percent = 25;
+  for (int i = 0; i < 10; ++i) {
+    RecordLatency(*pool[0], 10, 0, config, pool);
+    RecordLatency(*pool[1], 10, 0, config, pool);
+  }
+  bool ejected = false;
+  for (int i = 0; i < 20; ++i) ejected = RecordLatency(*pool[2], 900, 0, config, pool) || ejected;
+  EXPECT_TRUE(ejected);
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(RecordLatency(*pool[3], 900, 0, config, pool));
+  EXPECT_FALSE(pool[3]->Ejected(0));  // would be 50%
+}
+
+TEST(OutlierLatencyTest, ZeroIsOff) {
+  auto pool = Pool(3);
+  OutlierConfig config = LatencyConfig();
+  config.latency_ms = 0;
+  for (int i = 0; i < 20; ++i) {
+    RecordLatency(*pool[0], 10, 0, config, pool);
+    RecordLatency(*pool[1], 10, 0, config, pool);
+    EXPECT_FALSE(RecordLatency(*pool[2], 5000, 0, config, pool));
+  }
+}
+
 }  // namespace
 }  // namespace nines::lb
