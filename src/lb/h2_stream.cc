@@ -175,6 +175,7 @@ void H2Stream::TryServer() {
     return LocalReply(503);
   }
   server_ = rt.pool->servers[id];
+  attempt_start_ms_ = worker_.now_ms();
   if (tried_count_ == 0) shared_.retry_budget.OnRequestAt(pick.now_ms, InFlight(*rt.pool));
   if (tried_count_ < static_cast<int>(std::size(tried_))) tried_[tried_count_++] = id;
   server_->requests->Add();
@@ -321,7 +322,9 @@ void H2Stream::OnResponseHead() {
       return OnAttemptFailed(AttemptFailure::kStatus);
     }
   }
-  RecordResponse(*server_, status_, worker_.now_ms(), rt.config.outlier, rt.pool->servers);
+  int64_t now = worker_.now_ms();
+  RecordResponse(*server_, status_, now, rt.config.outlier, rt.pool->servers);
+  RecordLatency(*server_, now - attempt_start_ms_, now, rt.config.outlier, rt.pool->servers);
   if (conn_ == nullptr) return Abort();
 
   std::string tokens;

@@ -96,6 +96,7 @@ class H2Stream : public std::enable_shared_from_this<H2Stream> {
 
   // The attempt in progress.
   std::shared_ptr<ServerState> server_;
+  int64_t attempt_start_ms_ = 0;  // server_ picked: the start of its time to first byte
   std::unique_ptr<BackendConnection> backend_;
   uint64_t attempt_ = 0;
   int tried_[16];

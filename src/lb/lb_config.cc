@@ -91,6 +91,10 @@ void ReadOutlier(TableReader& t, OutlierConfig* out) {
       static_cast<int>(t.Integer("max_ejection_percent", out->max_ejection_percent, 0, 100));
   out->panic_threshold =
       static_cast<int>(t.Integer("panic_threshold", out->panic_threshold, 0, 100));
+  out->latency_ms = static_cast<int>(t.Integer("latency_ms", out->latency_ms, 0, 86400000));
+  out->latency_factor = static_cast<int>(t.Integer("latency_factor", out->latency_factor, 1, 1000));
+  out->latency_min_samples =
+      static_cast<int>(t.Integer("latency_min_samples", out->latency_min_samples, 1, 1000000));
   t.Finish();
 }
 

@@ -49,6 +49,12 @@ struct OutlierConfig {
   int max_ejection_ms = 300000;
   int max_ejection_percent = 50;  // of the primaries, and of the backups (at least one)
   int panic_threshold = 50;       // percent; 0: never panic
+  // Latency: a server whose time to the response head (EWMA) is above both
+  // latency_ms and latency_factor x the tier's median, over at least
+  // latency_min_samples responses, is ejected like a failing one.
+  int latency_ms = 0;  // 0: off
+  int latency_factor = 3;
+  int latency_min_samples = 20;
 };
 
 struct LbTimeouts {

@@ -59,6 +59,9 @@ std::shared_ptr<ServerState> LoadBalancer::MakeServer(const LbServerConfig& conf
                    "Connect errors, resets, timeouts and bad responses per server.", labels);
   s->ejections = r.GetCounter("nines_lb_server_ejections_total",
                               "Times each server was ejected by passive checks.", labels);
+  s->latency_ejections_counter =
+      r.GetCounter("nines_lb_server_latency_ejections_total",
+                   "Times each server was ejected for its time to first byte.", labels);
   s->latency = r.GetHistogram("nines_lb_server_request_duration_seconds",
                               "Request duration per server.", labels);
   std::weak_ptr<ServerState> weak = s;
@@ -352,8 +355,8 @@ bool LoadBalancer::Reload() {
       for (const char* family :
            {"nines_lb_server_requests_total", "nines_lb_server_responses_total",
             "nines_lb_server_failures_total", "nines_lb_server_ejections_total",
-            "nines_lb_server_request_duration_seconds", "nines_lb_server_up",
-            "nines_lb_server_active_requests"}) {
+            "nines_lb_server_latency_ejections_total", "nines_lb_server_request_duration_seconds",
+            "nines_lb_server_up", "nines_lb_server_active_requests"}) {
         shared_.registry.RemoveSeries(family, "server", o->name);
       }
     }
@@ -439,6 +442,9 @@ std::string LoadBalancer::StatusJson() {
         {"ejected", ejected_for > 0},
         {"ejected_for_ms", std::max<int64_t>(0, ejected_for)},
         {"times_ejected", s->times_ejected.load()},
+        {"latency_ejections", s->latency_ejections.load()},
+        {"latency_ms", s->latency_ewma_us.load() / 1000},
+        {"latency_samples", s->latency_samples.load()},
         {"active_requests", s->active_requests.load()},
         {"max_conn", s->max_conn.load()},
         {"requests", s->requests->Value()},

@@ -1,5 +1,6 @@
 // Passive health (Envoy's outlier detection): every request's outcome on a
-// server is recorded; a run of consecutive failures ejects the server for a
+// server is recorded; a run of consecutive failures, or a time to the
+// response head far above the pool's, ejects the server for a
 // time that grows each time it is ejected again, while a guard keeps at
 // least part of each tier (primaries, backups) in rotation. Active checks and ejection are
 // independent: a server takes traffic only when both allow it.
@@ -30,6 +31,15 @@ void RecordSuccess(ServerState& server, int64_t now_ms, const OutlierConfig& con
 // Records a failure (connect error, reset, timeout, bad response, 502-504). Returns true if it
 // ejected the server. `pool` is used for the max_ejection_percent guard.
 bool RecordFailure(ServerState& server, int64_t now_ms, const OutlierConfig& config,
+                   const std::vector<std::shared_ptr<ServerState>>& pool);
+
+// Records the time from sending a request to `server` to its response head.
+// Keeps an EWMA; ejects the server (returns true) if latency_ms is set, the
+// server has latency_min_samples samples, and its EWMA is above latency_ms
+// and above latency_factor x the median EWMA of its tier (servers with
+// enough samples, itself included), within the max_ejection_percent guard.
+bool RecordLatency(ServerState& server, int64_t latency_ms, int64_t now_ms,
+                   const OutlierConfig& config,
                    const std::vector<std::shared_ptr<ServerState>>& pool);
 
 }  // namespace nines::lb

@@ -354,6 +354,7 @@ void ClientConnection::TryServer() {
     return LocalReply(503, must_close);
   }
   server_ = rt.pool->servers[id];
+  attempt_start_ms_ = worker_.now_ms();
   if (tried_count_ == 0)
     shared_.retry_budget.OnRequestAt(pick.now_ms, InFlight(*rt.pool));  // forwarded only
   if (tried_count_ < static_cast<int>(std::size(tried_))) tried_[tried_count_++] = id;
@@ -541,6 +542,7 @@ void ClientConnection::OnResponseHead() {
   }
   int64_t now = worker_.now_ms();
   RecordResponse(*server_, status_, now, rt.config.outlier, rt.pool->servers);
+  RecordLatency(*server_, now - attempt_start_ms_, now, rt.config.outlier, rt.pool->servers);
 
   std::string& head = response_head_;
   head = pending_continue_;

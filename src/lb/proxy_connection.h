@@ -149,6 +149,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::string upstream_head_;
   std::shared_ptr<const LbRuntime> runtime_;
   std::shared_ptr<ServerState> server_;
+  int64_t attempt_start_ms_ = 0;  // server_ picked: the start of its time to first byte
   std::unique_ptr<BackendConnection> backend_;
   uint64_t attempt_ = 0;  // handlers of an abandoned attempt see a changed value and return
   int tried_[16];

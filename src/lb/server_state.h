@@ -42,6 +42,11 @@ struct ServerState {
   std::atomic<int> consecutive_failures{0};
   std::atomic<int> times_ejected{0};
   std::atomic<int64_t> last_failure_ms{0};
+  // Time to the response head: an EWMA (weight 1/8 per sample) in
+  // microseconds, and how many samples it holds since the last ejection.
+  std::atomic<int64_t> latency_ewma_us{0};
+  std::atomic<int> latency_samples{0};
+  std::atomic<int> latency_ejections{0};
 
   // Load.
   std::atomic<int> active_requests{0};
@@ -66,6 +71,7 @@ struct ServerState {
   Counter* requests = nullptr;
   Counter* failures = nullptr;  // connect errors, resets, timeouts, bad responses
   Counter* ejections = nullptr;
+  Counter* latency_ejections_counter = nullptr;  // the ejections for latency
   Histogram* latency = nullptr;
 
   std::shared_ptr<health::HealthChecker> checker;

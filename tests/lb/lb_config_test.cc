@@ -129,9 +129,9 @@ TEST(LbConfigTest, OutlierLatency) {
   EXPECT_EQ(config->outlier.latency_min_samples, 5);
   std::remove(path.c_str());
   std::string error = Check(std::string(kValid) + "[outlier]\nlatency_ms = -1\n");
-  EXPECT_NE(error.find("lb.toml:18:14:"), std::string::npos) << error;
+  EXPECT_NE(error.find("lb.toml:19:14:"), std::string::npos) << error;
   error = Check(std::string(kValid) + "[outlier]\nlatency_factor = 0\n");
-  EXPECT_NE(error.find("lb.toml:18:18:"), std::string::npos) << error;
+  EXPECT_NE(error.find("lb.toml:19:18:"), std::string::npos) << error;
 }
 
 // idempotency_key_header: off by default; a header name (a token) turns it on.

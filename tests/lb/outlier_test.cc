@@ -214,7 +214,7 @@ TEST(OutlierLatencyTest, EjectsASlowServerAndReadmitsIt) {
   EXPECT_TRUE(ejected);
   EXPECT_TRUE(pool[2]->Ejected(999));
   EXPECT_FALSE(pool[2]->Ejected(1000));  // base_ejection_ms x 1
-  EXPECT_EQ(pool[2]->latency_ejections, 1);
+  EXPECT_EQ(pool[2]->latency_ejections.load(), 1);
   // Re-admitted with a fresh average: it needs min_samples again.
   for (int i = 0; i < 9; ++i) EXPECT_FALSE(RecordLatency(*pool[2], 500, 1000, config, pool));
   EXPECT_TRUE(RecordLatency(*pool[2], 500, 1000, config, pool));
