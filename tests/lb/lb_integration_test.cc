@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -182,6 +183,33 @@ TEST_F(Lb, PassiveChecksEjectAFailingServer) {
   EXPECT_EQ(ServerState("bad"), "down");
   EXPECT_NE(AdminGet("/metrics").find("nines_lb_server_ejections_total{server=\"bad\"} 1"),
             std::string::npos);
+}
+
+// A server that answers, only late (a gray failure), is ejected on its time to
+// first byte with no failure and no failed health check.
+TEST_F(Lb, PassiveChecksEjectASlowServer) {
+  StartAll({{"a"}, {"b"}, {"slow", false, "--delay-ms 300"}},
+           "balance = \"round_robin\"\n[outlier]\nlatency_ms = 100\nlatency_min_samples = 5\n"
+           "base_ejection_ms = 60000");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (ServerState("slow") != "down" && std::chrono::steady_clock::now() < deadline) {
+    EXPECT_EQ(Get("/").status, 200);
+  }
+  ASSERT_EQ(ServerState("slow"), "down");
+  int before = BackendCount(2);
+  for (int i = 0; i < 20; ++i) EXPECT_NE(Get("/").Header("X-Server"), "slow");
+  EXPECT_EQ(BackendCount(2), before);
+  std::string metrics = AdminGet("/metrics");
+  EXPECT_NE(metrics.find("nines_lb_server_latency_ejections_total{server=\"slow\"} 1"),
+            std::string::npos);
+  EXPECT_EQ(metrics.find("nines_lb_server_latency_ejections_total{server=\"a\"} 1"),
+            std::string::npos);
+  for (const auto& server : nlohmann::json::parse(AdminGet("/status"))["servers"]) {
+    EXPECT_EQ(server["latency_ejections"], server["name"] == "slow" ? 1 : 0) << server.dump();
+    if (server["name"] == "slow") {
+      EXPECT_GE(server["latency_ms"].get<int>(), 100);
+    }
+  }
 }
 
 TEST_F(Lb, DrainAndEnable) {

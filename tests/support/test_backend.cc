@@ -11,6 +11,7 @@
 //   GET /headers          the request head as received
 //   GET /count            number of requests (other than /healthz and /count)
 //   --fail-status N       every request but /healthz and /count is answered N
+//   --delay-ms N          every other request is answered 200 after N ms (a slow server)
 //   anything else         200 "NAME\n" with X-Server: NAME
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -29,11 +30,13 @@ using namespace nines;
 int main(int argc, char** argv) {
   std::string listen, name = "backend";
   int fail_status = 0;  // --fail-status N: every request but health checks gets N
+  int delay_ms = 0;     // --delay-ms N: every request but health checks waits N ms
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--listen") listen = argv[i + 1];
     if (flag == "--name") name = argv[i + 1];
     if (flag == "--fail-status") fail_status = std::atoi(argv[i + 1]);
+    if (flag == "--delay-ms") delay_ms = std::atoi(argv[i + 1]);
   }
   Endpoint at;
   if (Status s = ParseEndpoint(listen, &at); !s.ok()) {
@@ -70,6 +73,16 @@ int main(int argc, char** argv) {
         }
         count.fetch_add(1);
         if (fail_status != 0) return respond(http::Response::Text(fail_status, name + "\n"));
+        if (delay_ms != 0) {
+          auto timer =
+              std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(delay_ms));
+          timer->async_wait([timer, respond, name](std::error_code) {
+            http::Response r = http::Response::Text(200, name + "\n");
+            r.headers.emplace_back("X-Server", name);
+            respond(r);
+          });
+          return;
+        }
         if (req.path.rfind("/status/", 0) == 0) {
           int status = std::atoi(req.path.c_str() + 8);
           return respond(http::Response::Text(status, name + "\n"));
