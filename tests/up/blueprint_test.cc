@@ -13,6 +13,7 @@
 #include "dns/config.h"
 #include "dns/dns_command.h"
 #include "lb/lb_command.h"
+#include "lb/lb_config.h"
 #include "store/store_command.h"
 #include "up/topology.h"
 
@@ -214,6 +215,13 @@ TEST(BlueprintTest, GeneratedConfigsAreValid) {
     if (n.kind == NodeKind::kStore) s = CheckStoreConfig(n.config_path);
     if (n.kind == NodeKind::kDns) s = CheckDnsConfig(n.config_path);
     EXPECT_EQ(s.ToString(), "ok") << n.name << ":\n" << n.config_text;
+    if (n.kind == NodeKind::kLb) {
+      // A slow app (a gray failure) is ejected on its time to first byte.
+      ConfigErrors errors;
+      std::optional<lb::LbConfig> lb = lb::ReadLbConfig(n.config_path, &errors);
+      ASSERT_TRUE(lb.has_value()) << n.name;
+      EXPECT_EQ(lb->outlier.latency_ms, 250) << n.name;
+    }
   }
 }
 
