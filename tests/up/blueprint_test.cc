@@ -220,7 +220,7 @@ TEST(BlueprintTest, GeneratedConfigsAreValid) {
       ConfigErrors errors;
       std::optional<lb::LbConfig> lb = lb::ReadLbConfig(n.config_path, &errors);
       ASSERT_TRUE(lb.has_value()) << n.name;
-      EXPECT_EQ(lb->outlier.latency_ms, 250) << n.name;
+      EXPECT_EQ(lb->outlier.latency_ms, 100) << n.name;
     }
   }
 }
