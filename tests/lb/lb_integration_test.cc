@@ -204,7 +204,8 @@ TEST_F(Lb, PassiveChecksEjectASlowServer) {
             std::string::npos);
   EXPECT_EQ(metrics.find("nines_lb_server_latency_ejections_total{server=\"a\"} 1"),
             std::string::npos);
-  for (const auto& server : nlohmann::json::parse(AdminGet("/status"))["servers"]) {
+  const nlohmann::json status = nlohmann::json::parse(AdminGet("/status"));
+  for (const auto& server : status["servers"]) {
     EXPECT_EQ(server["latency_ejections"], server["name"] == "slow" ? 1 : 0) << server.dump();
     if (server["name"] == "slow") {
       EXPECT_GE(server["latency_ms"].get<int>(), 100);
