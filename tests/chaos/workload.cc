@@ -164,6 +164,13 @@ void Workload::Stop() {
   threads_.clear();
 }
 
+// Counts a reply the client did not expect; prints the first 20.
+void Workload::NoteUnexpected(const std::string& what) {
+  std::lock_guard lock(mu_);
+  if (++counts_.unexpected <= 20)
+    std::fprintf(stderr, "chaos: unexpected reply: %s\n", what.c_str());
+}
+
 void Workload::Record(Op op) {
   std::lock_guard lock(mu_);
   switch (op.outcome) {
@@ -197,11 +204,6 @@ void Workload::RegisterClient(int id) {
   size_t member = prng.Below(cluster_.size());
   std::map<std::string, std::pair<std::string, std::string>> known;  // key -> value, version
   uint64_t seq = 0;
-  auto note_unexpected = [this](const std::string& what) {
-    std::lock_guard lock(mu_);
-    if (++counts_.unexpected <= 20)
-      std::fprintf(stderr, "chaos: unexpected reply: %s\n", what.c_str());
-  };
   while (!stop_) {
     // Three keys at a time, ~50 operations each (the checker's bound is 64).
     uint64_t n = register_ops_++;
@@ -239,7 +241,7 @@ void Workload::RegisterClient(int id) {
                            options_.timeout_ms);
       op.ret_us = NowUs();
       op.outcome = r.outcome;
-      if (r.unexpected) note_unexpected(fmt::format("{} HTTP {}", Describe(op), r.status));
+      if (r.unexpected) NoteUnexpected(fmt::format("{} HTTP {}", Describe(op), r.status));
       if (r.outcome == Outcome::kOk) {
         if (op.type == OpType::kRead) {
           op.output = r.status == 200 ? r.body : "";
@@ -267,7 +269,7 @@ void Workload::RegisterClient(int id) {
       }
       op.ret_us = NowUs();
       op.outcome = r.outcome;
-      if (r.unexpected) note_unexpected(fmt::format("{}: {}", Describe(op), r.raw.substr(0, 120)));
+      if (r.unexpected) NoteUnexpected(fmt::format("{}: {}", Describe(op), r.raw.substr(0, 120)));
       if (r.outcome == Outcome::kOk) {
         if (op.type == OpType::kRead) op.output = r.nil ? "" : r.value;
         if (op.type == OpType::kCas) op.output = r.nil ? "0" : "1";
@@ -312,13 +314,7 @@ void Workload::CounterClient(int id) {
       resp.Close();
       member = prng.Below(cluster_.size());
     }
-    if (r.unexpected) {
-      std::lock_guard lock(mu_);
-      if (++counts_.unexpected <= 20) {
-        std::fprintf(stderr, "chaos: unexpected reply: %s: %s\n", Describe(op).c_str(),
-                     r.raw.substr(0, 120).c_str());
-      }
-    }
+    if (r.unexpected) NoteUnexpected(fmt::format("{}: {}", Describe(op), r.raw.substr(0, 120)));
     Record(std::move(op));
   }
 }
@@ -379,13 +375,7 @@ void Workload::TypedClient(int id) {
       resp.Close();
       member = prng.Below(cluster_.size());
     }
-    if (r.unexpected) {
-      std::lock_guard lock(mu_);
-      if (++counts_.unexpected <= 20) {
-        std::fprintf(stderr, "chaos: unexpected reply: %s: %s\n", Describe(op).c_str(),
-                     r.raw.substr(0, 120).c_str());
-      }
-    }
+    if (r.unexpected) NoteUnexpected(fmt::format("{}: {}", Describe(op), r.raw.substr(0, 120)));
     Record(std::move(op));
   }
 }

@@ -51,6 +51,7 @@ class Workload {
   void RegisterClient(int id);
   void CounterClient(int id);
   void TypedClient(int id);
+  void NoteUnexpected(const std::string& what);
   void Record(Op op);
 
   const Cluster& cluster_;
