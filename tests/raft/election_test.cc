@@ -142,5 +142,61 @@ TEST(ElectionTest, SingleNodeElectsItself) {
   EXPECT_EQ(c.raft(1).role(), Role::kLeader);
 }
 
+// Review (revsd): Raft::set_campaign_delay_ticks (the store's slow-disk
+// guard). A delayed voter still votes, so a healthy voter wins first.
+TEST(ElectionTest, CampaignDelayLetsAnotherVoterWinAndTheDelayedOneStillVotes) {
+  TestCluster c(3);
+  c.Elect(1);
+  c.raft(2).set_campaign_delay_ticks(30);
+  c.Isolate(1);
+  bool two_campaigned = false;
+  for (int i = 0; i < 100 && c.Leader() == kNoNode; ++i) {
+    c.TickAll(1);
+    two_campaigned |= c.raft(2).role() != Role::kFollower && c.raft(2).role() != Role::kLeader;
+  }
+  EXPECT_EQ(c.Leader(), 3u);
+  EXPECT_FALSE(two_campaigned);
+  EXPECT_EQ(c.raft(2).leader(), 3u);
+  EXPECT_EQ(c.raft(3).term(), 2u);
+}
+
+// The delayed voter is the only one with the newest entry: the other one's
+// pre-votes fail without bumping any term, and the delayed one campaigns
+// after its randomized timeout plus the delay, and wins.
+TEST(ElectionTest, CampaignDelayedVoterWithTheOnlyFullLogStillWins) {
+  TestCluster c(3);
+  c.Elect(1);
+  c.SetDrop([](const Message& m) { return m.to == 3 && m.type == MessageType::kAppend; });
+  ASSERT_EQ(c.raft(1).Propose("x"), ProposeError::kNone);
+  c.Stabilize();
+  ASSERT_GT(c.raft(2).log().LastIndex(), c.raft(3).log().LastIndex());
+  c.raft(2).set_campaign_delay_ticks(30);
+  c.Isolate(1);
+  int ticks = 0;
+  for (; ticks < 200 && c.Leader() == kNoNode; ++ticks) c.TickAll(1);
+  EXPECT_EQ(c.Leader(), 2u);
+  EXPECT_LE(ticks, 2 * 10 + 30 + 2);  // election_ticks 10: randomized below 20, plus the delay
+  EXPECT_EQ(c.raft(2).term(), 2u);    // no term was burnt
+}
+
+// Without pre-vote, the stale voter's real campaigns bump the delayed
+// voter's term every 10-19 ticks, and each bump restarts its election timer
+// (BecomeFollower -> Reset): with a delay longer than that it never
+// campaigns, and the group never elects a leader. raft.h promises "a member
+// with no healthy peer still campaigns later" without this condition. The
+// store runs with pre_vote on, so this is latent.
+TEST(ElectionTest, CampaignDelayedVoterWithTheOnlyFullLogWinsEvenWithoutPreVote) {
+  TestCluster c(3, [](Config& cfg) { cfg.pre_vote = false; });
+  c.Elect(1);
+  c.SetDrop([](const Message& m) { return m.to == 3 && m.type == MessageType::kAppend; });
+  ASSERT_EQ(c.raft(1).Propose("x"), ProposeError::kNone);
+  c.Stabilize();
+  ASSERT_GT(c.raft(2).log().LastIndex(), c.raft(3).log().LastIndex());
+  c.raft(2).set_campaign_delay_ticks(30);
+  c.Isolate(1);
+  for (int i = 0; i < 1000 && c.Leader() == kNoNode; ++i) c.TickAll(1);
+  EXPECT_EQ(c.Leader(), 2u) << "no leader after 1000 ticks; node 3 at term " << c.raft(3).term();
+}
+
 }  // namespace
 }  // namespace nines::raft

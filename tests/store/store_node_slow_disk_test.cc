@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,8 +57,12 @@ class SlowSyncFs : public FileSystem {
   Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
   Status CreateDirs(const std::string& dir) override { return base_->CreateDirs(dir); }
   Status Space(const std::string& path, DiskSpace* space) override {
-    return base_->Space(path, space);
+    Status s = base_->Space(path, space);
+    if (s.ok() && full_) space->free_bytes = 0;
+    return s;
   }
+  // The disk reports no free room (the NOSPACE alarm), or its real room again.
+  void set_full(bool full) { full_ = full; }
 
  private:
   class SlowFile : public File {
@@ -90,6 +95,7 @@ class SlowSyncFs : public FileSystem {
   int64_t delay_ms_ = 0;
   int hiccups_ = 0;
   int64_t hiccup_ms_ = 0;
+  bool full_ = false;
 };
 
 class SlowDiskCluster {
@@ -254,6 +260,91 @@ TEST(StoreNodeSlowDisk, AGroupLeftWithOnlySlowMembersStillElectsOne) {
   const int64_t took = c.cluster().clock().NowMillis() - cut;
   EXPECT_GE(took, 1500) << took;
   EXPECT_LT(took, 10000) << took;
+}
+
+// Review (revsd): a slow member drops every TimeoutNow, also one from a
+// healthy leader that must leave. A leader shutting down (SIGTERM, a rolling
+// restart) whose followers are both slow then hands over to nobody: it stops
+// as leader after its 1 s deadline, and the slow members campaign only three
+// election timeouts after their own. Before the guard the transfer took a
+// few milliseconds.
+TEST(StoreNodeSlowDisk, AHealthyLeaderShuttingDownStillHandsOverToASlowVoter) {
+  testing::TempDir dir;
+  SlowDiskCluster c(dir.path());
+  const std::string leader = c.ElectLeader();
+  ASSERT_FALSE(leader.empty());
+  for (const std::string& id : c.ids()) {
+    if (id != leader) c.Slow(id, 200);
+  }
+  c.WriteSome(5);  // the followers' own fsyncs flag them
+  for (const std::string& id : c.ids()) {
+    if (id != leader) {
+      ASSERT_TRUE(c.cluster().Node(id)->slow_disk()) << id;
+    }
+  }
+  ASSERT_EQ(c.cluster().Leader(), leader);
+  ASSERT_FALSE(c.cluster().Node(leader)->slow_disk());
+
+  StoreNode* old = c.cluster().Node(leader);
+  old->BeginShutdown();
+  const int64_t start = c.cluster().clock().NowMillis();
+  std::string next;
+  while (!old->ShutdownDone()) {
+    c.cluster().Tick();
+    for (const std::string& id : c.ids()) {
+      if (id != leader && c.cluster().Node(id)->IsLeader()) next = id;
+    }
+  }
+  const int64_t done_ms = c.cluster().clock().NowMillis() - start;
+  // The member stops: how long until the group has a leader again.
+  c.cluster().Isolate(leader, true);
+  int64_t led_ms = -1;
+  for (int i = 0; i < 1000 && led_ms < 0; ++i) {
+    for (const std::string& id : c.ids()) {
+      if (id != leader && c.cluster().Node(id)->IsLeader()) {
+        led_ms = c.cluster().clock().NowMillis() - start;
+      }
+    }
+    if (led_ms < 0) c.cluster().Tick();
+  }
+  std::printf("shutdown done after %lld ms, a slow member leads %lld ms after BeginShutdown\n",
+              static_cast<long long>(done_ms), static_cast<long long>(led_ms));
+  EXPECT_FALSE(next.empty()) << "the leader stopped without handing over: no leader for " << led_ms
+                             << " ms";
+}
+
+// Review (revsd): a leader under the NOSPACE alarm refuses every write and
+// hands over; its followers are slow (they still fsync fine, only slowly),
+// drop its TimeoutNow, and the group refuses writes with -NOSPACE until the
+// followers' cooldown (10 s after their last slow fsync) runs out, though
+// either follower could take writes (slowly) at once.
+TEST(StoreNodeSlowDisk, ANoSpaceLeaderHandsOverToASlowVoterRatherThanRefusingWrites) {
+  testing::TempDir dir;
+  SlowDiskCluster c(dir.path());
+  const std::string leader = c.ElectLeader();
+  ASSERT_FALSE(leader.empty());
+  for (const std::string& id : c.ids()) {
+    if (id != leader) c.Slow(id, 200);
+  }
+  c.WriteSome(5);
+  for (const std::string& id : c.ids()) {
+    if (id != leader) {
+      ASSERT_TRUE(c.cluster().Node(id)->slow_disk()) << id;
+    }
+  }
+  c.Disk(leader)->set_full(true);
+  const int64_t start = c.cluster().clock().NowMillis();
+  int64_t moved_ms = -1;
+  for (int i = 0; i < 3000 && moved_ms < 0; ++i) {
+    c.cluster().Tick();
+    const std::string now = c.cluster().Leader();
+    if (!now.empty() && now != leader) moved_ms = c.cluster().clock().NowMillis() - start;
+  }
+  ASSERT_TRUE(c.cluster().Node(leader)->no_space());
+  std::printf("NOSPACE leader: leadership moved after %lld ms\n", static_cast<long long>(moved_ms));
+  EXPECT_GE(moved_ms, 0);
+  // Within a few election timeouts (500 ms each), as with healthy followers.
+  EXPECT_LT(moved_ms, 2000) << "writes refused with -NOSPACE for " << moved_ms << " ms";
 }
 
 }  // namespace
