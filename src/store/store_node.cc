@@ -185,6 +185,13 @@ bool StoreNode::Drain() {
     HandleReady(rd);
     raft_->Advance(rd);
     FailCutWrites();
+    // The disk was just flagged slow: hand over now rather than at the next
+    // tick, which a leader blocked in slow fsyncs reaches one fsync later.
+    // (Between Advance and GetReady, where a tick could run too.)
+    if (slow_disk_raised_) {
+      slow_disk_raised_ = false;
+      CheckSlowDisk();
+    }
     any = true;
   }
   if (any) {

@@ -182,7 +182,7 @@ class StoreNode {
   uint64_t applied_index() const { return applied_; }
   // The NOSPACE alarm: the disk is (nearly) full; writes are refused.
   bool no_space() const { return no_space_; }
-  // The slow-disk guard (store_slow_disk.cc): the flag as of the last tick,
+  // The slow-disk guard (store_slow_disk.cc): the flag as last checked,
   // the detector, and the WAL fsync durations (seconds) of the append path.
   bool slow_disk() const { return slow_disk_; }
   const SlowFsyncDetector& slow_fsync() const { return slow_fsync_; }
@@ -348,7 +348,8 @@ class StoreNode {
   SlowFsyncDetector slow_fsync_;
   Histogram wal_fsync_seconds_;
   int64_t last_fsync_ms_ = 0;
-  bool slow_disk_ = false;                  // slow_fsync_'s flag as of the last tick
+  bool slow_disk_ = false;                  // slow_fsync_'s flag as last checked (CheckSlowDisk)
+  bool slow_disk_raised_ = false;           // raised by the last fsync: check after the Ready
   std::set<raft::NodeId> slow_disk_tried_;  // voters this slow spell's hand-offs went to
   int64_t slow_disk_pause_until_ = 0;       // after a round in which no voter took over
   bool drain_requested_ = false;

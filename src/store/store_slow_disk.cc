@@ -44,6 +44,7 @@ Status StoreNode::SyncWal() {
   wal_fsync_seconds_.Observe(static_cast<double>(nanos) / 1e9);
   last_fsync_ms_ = nanos / 1'000'000;
   if (slow_fsync_.Observe(last_fsync_ms_, end / 1'000'000)) {
+    slow_disk_raised_ = true;  // Drain calls CheckSlowDisk once the Ready is done
     LogWarn("store", "slow disk: {} consecutive WAL fsyncs took {} ms or more (the last {} ms){}",
             slow_fsync_.consecutive_slow(), config_.slow_fsync_ms, last_fsync_ms_,
             IsLeader() ? "; handing leadership to another voter" : "");
