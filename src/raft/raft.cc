@@ -668,6 +668,7 @@ void Raft::SendTimeoutNow(NodeId to) {
   Message m;
   m.type = MessageType::kTimeoutNow;
   m.to = to;
+  m.context = lead_transfer_reason_;
   Send(std::move(m));
 }
 
@@ -813,10 +814,14 @@ bool Raft::ReadIndex(std::string context) {
   return true;
 }
 
-bool Raft::TransferLeadership(NodeId to) {
+bool Raft::TransferLeadership(NodeId to, std::string reason) {
   if (role_ != Role::kLeader || to == id_ || !IsVoter(membership(), to)) return false;
-  if (lead_transferee_ == to) return true;
+  if (lead_transferee_ == to) {
+    lead_transfer_reason_ = std::move(reason);
+    return true;
+  }
   lead_transferee_ = to;
+  lead_transfer_reason_ = std::move(reason);
   election_elapsed_ = 0;  // the transfer must finish within an election timeout
   const ReplicationProgress& pr = prs_.at(to);
   if (pr.match == log_.LastIndex()) {

@@ -90,7 +90,11 @@ class Raft {
   // `context` must be unique per request (e.g. a request id): a delayed
   // acknowledgement of an old heartbeat round must not confirm a new read.
   bool ReadIndex(std::string context);
-  bool TransferLeadership(NodeId to);
+  // Hands leadership to voter `to`: once it has the whole log it gets a
+  // TimeoutNow carrying `reason` as its context (empty for a plain transfer),
+  // so the member receiving it can tell why (the store drops a "slow-disk"
+  // hand-off on a slow disk of its own, never a shutdown's or an operator's).
+  bool TransferLeadership(NodeId to, std::string reason = {});
   // Starts an election now (tests and bootstrapping a single node).
   void Campaign();
   // Extra ticks this member waits, past its randomized election timeout,
@@ -155,7 +159,10 @@ class Raft {
   void NoteAppended(const std::vector<Entry>& appended);
   void SyncProgressWithMembership();
   bool LeaseValid() const;
-  void AbortLeaderTransfer() { lead_transferee_ = kNoNode; }
+  void AbortLeaderTransfer() {
+    lead_transferee_ = kNoNode;
+    lead_transfer_reason_.clear();
+  }
 
   Config cfg_;
   NodeId id_;
@@ -178,7 +185,8 @@ class Raft {
   uint64_t now_ticks_ = 0;
   uint64_t prng_state_;
   NodeId lead_transferee_ = kNoNode;
-  bool lease_revoked_ = false;  // a TimeoutNow went out this term: no more lease reads
+  std::string lead_transfer_reason_;  // the TimeoutNow's context (TransferLeadership)
+  bool lease_revoked_ = false;        // a TimeoutNow went out this term: no more lease reads
   Index pending_conf_index_ = 0;
   bool pending_broadcast_ = false;       // proposals waiting to be sent as one batch
   bool pending_read_heartbeat_ = false;  // ReadIndex requests waiting for one heartbeat round

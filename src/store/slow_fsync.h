@@ -11,6 +11,11 @@
 
 namespace nines::store {
 
+// The context of a slow-disk hand-off's TimeoutNow (Raft::TransferLeadership):
+// a member whose own disk is slow drops only these; a transfer for any other
+// reason (shutdown, NOSPACE, removal, an operator's) still reaches it.
+inline constexpr char kSlowDiskTransfer[] = "slow-disk";
+
 struct SlowFsyncOptions {
   int64_t slow_ms = 100;  // an fsync this long or longer is slow; 0 turns detection off
   int count = 3;          // consecutive slow fsyncs that raise the flag

@@ -156,9 +156,15 @@ void StoreNode::Step(const raft::Message& m) {
   // Under the NOSPACE alarm nothing that would grow the log is taken (the
   // leader sends it again): a member never fails a write for want of room.
   if (no_space_ && NeedsDiskSpace(m)) return;
-  // A member with a slow disk takes no leadership transfer: the leader tries
-  // another voter once this one's transfer times out.
-  if (m.type == raft::MessageType::kTimeoutNow && slow_fsync_.Slow(NowMs())) {
+  // A member with a slow disk takes no slow-disk hand-off (it would be no
+  // better a leader): that leader tries another voter once this one's
+  // transfer times out. Any other transfer (a leader shutting down, out of
+  // space, removing itself, an operator's) is taken: a slow leader beats
+  // none.
+  // A member shutting down takes no transfer at all (it is about to go).
+  if (m.type == raft::MessageType::kTimeoutNow && shutting_down_) return;
+  if (m.type == raft::MessageType::kTimeoutNow && m.context == kSlowDiskTransfer &&
+      slow_fsync_.Slow(NowMs())) {
     ++counters_.slow_disk_refused_transfers;
     LogInfo("store", "slow disk: not taking leadership from {}",
             directory_.ByRaftId(m.from) ? directory_.ByRaftId(m.from)->id : "?");
@@ -633,7 +639,8 @@ std::string StoreNode::TransferLeadership(const std::string& to) {
   return target == raft::kNoNode ? "" : directory_.ByRaftId(target)->id;
 }
 
-raft::NodeId StoreNode::HandOff(const std::string& to, const std::set<raft::NodeId>& skip) {
+raft::NodeId StoreNode::HandOff(const std::string& to, const std::set<raft::NodeId>& skip,
+                                const std::string& reason) {
   if (!IsLeader()) return raft::kNoNode;
   raft::NodeId target = raft::kNoNode;
   raft::Index best = 0;
@@ -648,7 +655,7 @@ raft::NodeId StoreNode::HandOff(const std::string& to, const std::set<raft::Node
       best = pr->match;
     }
   }
-  if (target == raft::kNoNode || !raft_->TransferLeadership(target)) return raft::kNoNode;
+  if (target == raft::kNoNode || !raft_->TransferLeadership(target, reason)) return raft::kNoNode;
   RequestDrain();
   return target;
 }

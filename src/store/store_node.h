@@ -295,7 +295,9 @@ class StoreNode {
   void CheckDiskSpace();
   // Starts a leadership transfer to the voter with id `to`, or (empty) to
   // the most up-to-date voter not in `skip`; the target, or kNoNode.
-  raft::NodeId HandOff(const std::string& to, const std::set<raft::NodeId>& skip);
+  // `reason` goes in the TimeoutNow (kSlowDiskTransfer, or empty).
+  raft::NodeId HandOff(const std::string& to, const std::set<raft::NodeId>& skip,
+                       const std::string& reason = "");
   static bool NeedsDiskSpace(const raft::Message& m);
   // The slow-disk guard (store_slow_disk.cc): SyncWal times one WAL fsync.
   static std::vector<double> FsyncBuckets();

@@ -11,7 +11,8 @@
 //    was tried and none took over (all slow, or down) it pauses a cooldown
 //    before the next round: each attempt holds proposals back for up to an
 //    election timeout, which must not become the common case;
-//  - a member with a slow disk drops TimeoutNow (it takes no transfer) and
+//  - a member with a slow disk drops a slow-disk hand-off's TimeoutNow
+//    (tagged kSlowDiskTransfer; any other transfer it takes) and
 //    campaigns only a few election timeouts after a healthy member would, so
 //    leadership does not come back to it while a healthy voter can lead, and
 //    a group whose members are all slow still elects one.
@@ -71,7 +72,7 @@ void StoreNode::CheckSlowDisk() {
       now < slow_disk_pause_until_ || shutting_down_) {
     return;
   }
-  raft::NodeId to = HandOff("", slow_disk_tried_);
+  raft::NodeId to = HandOff("", slow_disk_tried_, kSlowDiskTransfer);
   if (to == raft::kNoNode && !slow_disk_tried_.empty()) {
     // Every voter was tried once and this member still leads: they are slow
     // too (they drop TimeoutNow) or down. Keep leading; try again later.
