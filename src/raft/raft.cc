@@ -282,7 +282,9 @@ void Raft::Tick() {
 
 void Raft::TickElection() {
   ++election_elapsed_;
-  if (Promotable() && election_elapsed_ >= randomized_election_timeout_ + campaign_delay_ticks_) {
+  // The campaign delay only with pre-vote (raft.h, set_campaign_delay_ticks).
+  const int delay = cfg_.pre_vote ? campaign_delay_ticks_ : 0;
+  if (Promotable() && election_elapsed_ >= randomized_election_timeout_ + delay) {
     election_elapsed_ = 0;
     CampaignInternal(cfg_.pre_vote, false);
   }

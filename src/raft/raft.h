@@ -101,6 +101,10 @@ class Raft {
   // before it campaigns on its own (0: none). The caller sets it while this
   // member should not lead (a slow disk): a healthy voter's timeout comes
   // first and wins, and a member with no healthy peer still campaigns later.
+  // Only with pre_vote: without it a lagging voter's failed campaigns bump
+  // the term, which restarts this member's election timer, so a delay longer
+  // than a timeout would keep the only up-to-date voter from ever
+  // campaigning; the delay is ignored when pre_vote is off.
   // Votes are granted as before; a TimeoutNow still starts a campaign (the
   // caller drops it if it must not).
   void set_campaign_delay_ticks(int ticks) { campaign_delay_ticks_ = ticks < 0 ? 0 : ticks; }
