@@ -13,7 +13,9 @@ namespace nines::store {
 
 // The context of a slow-disk hand-off's TimeoutNow (Raft::TransferLeadership):
 // a member whose own disk is slow drops only these; a transfer for any other
-// reason (shutdown, NOSPACE, removal, an operator's) still reaches it.
+// reason (shutdown, NOSPACE, removal, an operator's) still reaches it. A
+// member with a slow disk also puts it in its AppendResps (Raft ignores their
+// context), so a slow leader does not try it.
 inline constexpr char kSlowDiskTransfer[] = "slow-disk";
 
 struct SlowFsyncOptions {

@@ -170,6 +170,13 @@ void StoreNode::Step(const raft::Message& m) {
             directory_.ByRaftId(m.from) ? directory_.ByRaftId(m.from)->id : "?");
     return;
   }
+  if (m.type == raft::MessageType::kAppendResp) {  // its disk as it reports it
+    if (m.context == kSlowDiskTransfer) {
+      slow_peers_.insert(m.from);
+    } else {
+      slow_peers_.erase(m.from);
+    }
+  }
   raft_->Step(m);
   RequestDrain();
 }
@@ -227,8 +234,12 @@ void StoreNode::HandleReady(raft::Ready& rd) {
     }
   }
   Persist(rd);
-  for (const raft::Message& m : rd.messages) {
-    if (!raft::MaySendBeforePersist(m)) Send(m);
+  const bool slow = slow_fsync_.Slow(NowMs());
+  for (raft::Message& m : rd.messages) {
+    if (raft::MaySendBeforePersist(m)) continue;
+    // The leader's slow-disk hand-off skips a member that reports a slow disk.
+    if (slow && m.type == raft::MessageType::kAppendResp) m.context = kSlowDiskTransfer;
+    Send(m);
   }
   if (rd.snapshot) {
     Status s = InstallSnapshotContent(rd.snapshot->data, rd.snapshot->meta.membership);

@@ -354,6 +354,8 @@ class StoreNode {
   bool slow_disk_raised_ = false;           // raised by the last fsync: check after the Ready
   std::set<raft::NodeId> slow_disk_tried_;  // voters this slow spell's hand-offs went to
   int64_t slow_disk_pause_until_ = 0;       // after a round in which no voter took over
+  int slow_disk_rounds_ = 0;                // such rounds in a row: the pause doubles
+  std::set<raft::NodeId> slow_peers_;       // members whose last AppendResp said "slow disk"
   bool drain_requested_ = false;
   bool shutting_down_ = false;
   int64_t shutdown_deadline_ = 0;

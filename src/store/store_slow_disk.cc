@@ -7,10 +7,13 @@
 //    disk is flagged slow until slow_fsync_cooldown_ms after the last slow one;
 //  - a leader with a slow disk hands leadership to the most up-to-date voter
 //    through Raft's leadership transfer, one attempt at a time, each voter in
-//    turn (the NOSPACE alarm's path, store_disk_space.cc); when every voter
-//    was tried and none took over (all slow, or down) it pauses a cooldown
-//    before the next round: each attempt holds proposals back for up to an
-//    election timeout, which must not become the common case;
+//    turn (the NOSPACE alarm's path, store_disk_space.cc), skipping voters
+//    that report a slow disk of their own (in their AppendResps); when every
+//    voter left was tried and none took over (down, or slow unreported) it
+//    pauses a cooldown before the next round, twice as long after each such
+//    round (up to kMaxPauseDoublings): each attempt holds proposals back for
+//    up to an election timeout, which must not become the common case. The
+//    pause ends when the flag clears or leadership is lost;
 //  - a member with a slow disk drops a slow-disk hand-off's TimeoutNow
 //    (tagged kSlowDiskTransfer; any other transfer it takes) and
 //    campaigns only a few election timeouts after a healthy member would, so
@@ -27,6 +30,9 @@ namespace {
 
 // Election timeouts a slow member waits past its own before it campaigns.
 constexpr int kSlowCampaignDelayElections = 3;
+// The pause after a round in which no voter took over doubles up to 2^this
+// cooldowns.
+constexpr int kMaxPauseDoublings = 3;
 
 }  // namespace
 
@@ -66,20 +72,28 @@ void StoreNode::CheckSlowDisk() {
   }
   if (!slow_disk_ || !IsLeader()) {
     slow_disk_tried_.clear();
+    slow_disk_pause_until_ = 0;
+    slow_disk_rounds_ = 0;
     return;
   }
   if (raft_->membership().voters.size() <= 1 || raft_->lead_transferee() != raft::kNoNode ||
       now < slow_disk_pause_until_ || shutting_down_) {
     return;
   }
-  raft::NodeId to = HandOff("", slow_disk_tried_, kSlowDiskTransfer);
+  // Voters that report a slow disk are not tried: they would drop the
+  // TimeoutNow, and proposals would wait an election timeout for nothing.
+  std::set<raft::NodeId> skip = slow_disk_tried_;
+  skip.insert(slow_peers_.begin(), slow_peers_.end());
+  raft::NodeId to = HandOff("", skip, kSlowDiskTransfer);
   if (to == raft::kNoNode && !slow_disk_tried_.empty()) {
-    // Every voter was tried once and this member still leads: they are slow
-    // too (they drop TimeoutNow) or down. Keep leading; try again later.
+    // Every voter left was tried once and this member still leads: they are
+    // down, or slow without having said so. Keep leading; try again later.
     slow_disk_tried_.clear();
-    slow_disk_pause_until_ = now + config_.slow_fsync_cooldown_ms;
-    LogWarn("store", "slow disk: no voter took leadership; trying again in {} ms",
-            config_.slow_fsync_cooldown_ms);
+    const int64_t pause = int64_t{config_.slow_fsync_cooldown_ms}
+                          << std::min(slow_disk_rounds_, kMaxPauseDoublings);
+    ++slow_disk_rounds_;
+    slow_disk_pause_until_ = now + pause;
+    LogWarn("store", "slow disk: no voter took leadership; trying again in {} ms", pause);
     return;
   }
   if (to != raft::kNoNode) {

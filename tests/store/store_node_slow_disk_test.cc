@@ -200,11 +200,15 @@ TEST(StoreNodeSlowDisk, WhenEveryVoterIsSlowTheLeaderKeepsLeadingAndPauses) {
   c.WriteSome(5);
   for (const std::string& id : c.ids()) ASSERT_TRUE(c.cluster().Node(id)->slow_disk()) << id;
   // Every voter reported its slow disk: the leader tries none of them (a
-  // try would hold proposals back an election timeout for nothing).
+  // try would hold proposals back an election timeout for nothing). All
+  // three were flagged by the same write: the leader's flag, raised in its
+  // own fsync, came before its followers' reports, so it may have tried one.
+  const uint64_t tried = c.cluster().Node(leader)->counters().slow_disk_transfers;
+  EXPECT_LE(tried, 1u);
   const int64_t start = c.cluster().clock().NowMillis();
-  while (c.cluster().clock().NowMillis() - start < 3000) c.WriteSome(1);
+  while (c.cluster().clock().NowMillis() - start < 30000) c.WriteSome(1);
   EXPECT_EQ(c.cluster().Leader(), leader);
-  EXPECT_EQ(c.cluster().Node(leader)->counters().slow_disk_transfers, 0u);
+  EXPECT_EQ(c.cluster().Node(leader)->counters().slow_disk_transfers, tried);
   EXPECT_TRUE(c.cluster().Write(leader, SetCommand("still", "1")));
 }
 
