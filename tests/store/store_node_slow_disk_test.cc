@@ -161,6 +161,28 @@ TEST(StoreNodeSlowDisk, OneSlowFsyncDoesNotMoveLeadership) {
   EXPECT_EQ(c.cluster().Node(leader)->slow_fsync().raised(), 0u);
 }
 
+// Review (revsd): one fsync covers a whole Ready; a healthy disk takes longer
+// for a large one. Large writes whose fsyncs take 150 ms for 2 MiB each (75
+// ms a MiB) do not flag the leader's disk; small ones that slow do.
+TEST(StoreNodeSlowDisk, LargeGroupCommitsDoNotFlagAHealthyDisk) {
+  testing::TempDir dir;
+  SlowDiskCluster c(dir.path());
+  const std::string leader = c.ElectLeader();
+  ASSERT_FALSE(leader.empty());
+  c.Slow(leader, 150);
+  const std::string big(2 << 20, 'x');
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c.cluster().Write(leader, SetCommand("big" + std::to_string(i), big)));
+    c.cluster().Tick();
+  }
+  EXPECT_GE(c.cluster().Node(leader)->last_fsync_ms(), 150);
+  EXPECT_EQ(c.cluster().Node(leader)->slow_fsync().slow_fsyncs(), 0u);
+  EXPECT_FALSE(c.cluster().Node(leader)->slow_disk());
+  EXPECT_EQ(c.cluster().Leader(), leader);
+  c.WriteSome(5);  // small writes, 150 ms each: slow
+  EXPECT_TRUE(c.cluster().Node(leader)->slow_disk());
+}
+
 TEST(StoreNodeSlowDisk, ASlowLeaderSkipsASlowVoterAndHandsToAHealthyOne) {
   testing::TempDir dir;
   SlowDiskCluster c(dir.path());
