@@ -18,6 +18,13 @@ namespace nines::store {
 // context), so a slow leader does not try it.
 inline constexpr char kSlowDiskTransfer[] = "slow-disk";
 
+// One fsync covers a whole Ready (a group commit): its time grows with its
+// size on a healthy disk too. A batch of up to kJudgedFsyncBytes is judged by
+// its whole time, a larger one by its time per kJudgedFsyncBytes: a 16 MiB
+// group commit in 130 ms (8 ms a MiB) is not slow, 300 ms for 2 MiB is.
+inline constexpr uint64_t kJudgedFsyncBytes = 1ull << 20;
+int64_t JudgedFsyncMs(int64_t duration_ms, uint64_t bytes);
+
 struct SlowFsyncOptions {
   int64_t slow_ms = 100;  // an fsync this long or longer is slow; 0 turns detection off
   int count = 3;          // consecutive slow fsyncs that raise the flag

@@ -299,9 +299,10 @@ class StoreNode {
   raft::NodeId HandOff(const std::string& to, const std::set<raft::NodeId>& skip,
                        const std::string& reason = "");
   static bool NeedsDiskSpace(const raft::Message& m);
-  // The slow-disk guard (store_slow_disk.cc): SyncWal times one WAL fsync.
+  // The slow-disk guard (store_slow_disk.cc): SyncWal times one WAL fsync
+  // of `bytes` written since the last one.
   static std::vector<double> FsyncBuckets();
-  Status SyncWal();
+  Status SyncWal(uint64_t bytes);
   void CheckSlowDisk();
   void UpdateInfo();
   [[noreturn]] void Fatal(const Status& status, const char* what);

@@ -104,5 +104,22 @@ TEST(SlowFsyncDetector, ZeroSlowMsTurnsItOff) {
   EXPECT_EQ(d.slow_fsyncs(), 0u);
 }
 
+// A group commit over 1 MiB is judged per MiB: a healthy disk writing a
+// large batch is not slow, a slow one still is.
+TEST(SlowFsyncDetector, ALargeGroupCommitIsJudgedPerMiB) {
+  EXPECT_EQ(JudgedFsyncMs(150, 0), 150);
+  EXPECT_EQ(JudgedFsyncMs(150, kJudgedFsyncBytes), 150);
+  EXPECT_EQ(JudgedFsyncMs(130, 16 * kJudgedFsyncBytes), 8);
+  EXPECT_EQ(JudgedFsyncMs(300, 2 * kJudgedFsyncBytes), 150);
+  EXPECT_EQ(JudgedFsyncMs(-5, 4 * kJudgedFsyncBytes), -5);  // a clock step back: not slow
+  SlowFsyncDetector d(Options());
+  int64_t now = 0;
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(d.Observe(JudgedFsyncMs(130, 16 << 20), now += 130));
+  EXPECT_FALSE(d.Slow(now));
+  EXPECT_FALSE(d.Observe(JudgedFsyncMs(300, 2 << 20), now += 300));
+  EXPECT_FALSE(d.Observe(JudgedFsyncMs(300, 2 << 20), now += 300));
+  EXPECT_TRUE(d.Observe(JudgedFsyncMs(300, 2 << 20), now += 300));
+}
+
 }  // namespace
 }  // namespace nines::store
