@@ -375,6 +375,35 @@ TEST(StoreNodeSlowDisk, AHealthyLeaderShuttingDownStillHandsOverToASlowVoter) {
                              << " ms";
 }
 
+// Once a healthy leader shutting down handed over to a slow member, that
+// member's own slow-disk hand-off must not go back to the one shutting down
+// (the most up-to-date voter, reporting no slow disk): a member shutting
+// down takes no transfer.
+TEST(StoreNodeSlowDisk, AMemberShuttingDownTakesNoTransferBack) {
+  testing::TempDir dir;
+  SlowDiskCluster c(dir.path());
+  const std::string leader = c.ElectLeader();
+  ASSERT_FALSE(leader.empty());
+  for (const std::string& id : c.ids()) {
+    if (id != leader) c.Slow(id, 200);
+  }
+  c.WriteSome(5);
+  StoreNode* old = c.cluster().Node(leader);
+  old->BeginShutdown();
+  for (int i = 0; i < 1000 && !old->ShutdownDone(); ++i) c.cluster().Tick();
+  ASSERT_TRUE(old->ShutdownDone());
+  const std::string next = c.cluster().Leader();
+  ASSERT_FALSE(next.empty());
+  ASSERT_NE(next, leader);
+  ASSERT_TRUE(c.cluster().Node(next)->slow_disk());
+  // The old member still runs (its process has not exited yet).
+  for (int i = 0; i < 300; ++i) {
+    c.WriteSome(1);
+    ASSERT_FALSE(old->IsLeader()) << "after " << i << " writes";
+  }
+  EXPECT_GE(c.cluster().Node(next)->counters().slow_disk_transfers, 1u);
+}
+
 // Review (revsd): a leader under the NOSPACE alarm refuses every write and
 // hands over; its followers are slow (they still fsync fine, only slowly),
 // drop its TimeoutNow, and the group refuses writes with -NOSPACE until the
