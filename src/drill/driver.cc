@@ -19,6 +19,8 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/secret.h"
+#include "drill/capacity.h"
+#include "drill/capacity_probe.h"
 #include "drill/cluster_state.h"
 #include "drill/crowd.h"
 #include "drill/fault_action.h"
@@ -139,6 +141,8 @@ struct DrillRun {
   const DrillOptions& o;
   std::vector<FaultKind> kinds;
   UpChild child;  // when the drill started its own `nines up`
+  // --capacity without --up found a `nines up` already answering and uses it.
+  bool attached = false;
   Api api;
   // Found when the blueprint is ready (step 2).
   ClusterState state;
@@ -173,6 +177,18 @@ std::optional<int> StartBlueprint(DrillRun& run) {
   if (o.up_url.empty()) {
     if (o.admin_token_file.empty()) run.api.token_file = o.report_dir + "/run/conf/admin.token";
     std::string ignored;
+    if (o.capacity && run.api.State(&ignored)) {
+      // Measuring capacity changes nothing: use the running one, so its
+      // dashboard gets the figures.
+      run.attached = true;
+      if (o.admin_token_file.empty()) {
+        run.api.token_file = "run/conf/admin.token";  // `nines up`'s default --dir
+        if (const char* env = std::getenv("NINES_ADMIN_TOKEN")) run.api.token = env;
+      }
+      std::printf("drill: using the `nines up` answering at %s\n", run.api.host_port.c_str());
+      std::fflush(stdout);
+      return std::nullopt;
+    }
     if (run.api.State(&ignored)) {
       std::fprintf(stderr,
                    "nines drill: something already answers at %s (a `nines up`?); pass --up "
@@ -238,7 +254,7 @@ bool WaitUntilReady(DrillRun& run) {
       std::fprintf(stderr, "drill: interrupted while waiting for the blueprint\n");
       return false;
     }
-    if (o.up_url.empty() && !run.child.Running()) {
+    if (o.up_url.empty() && !run.attached && !run.child.Running()) {
       std::fprintf(stderr, "drill: `nines up` exited early; see %s/up.log\n", o.report_dir.c_str());
       return false;
     }
@@ -526,11 +542,79 @@ int WriteReport(DrillRun& run, const Timeline& timeline) {
                 o.report_dir.c_str());
   }
   std::fflush(stdout);
-  if (o.up_url.empty()) {
+  if (o.up_url.empty() && !run.attached) {
     int status = run.child.Stop(30000);
     if (status != 0) std::fprintf(stderr, "drill: `nines up` exited with status %d\n", status);
   }
   return j.value("passed", false) && err.empty() ? 0 : 1;
+}
+
+// --capacity: the searches, the figures printed, written to
+// REPORT/capacity.json and posted to the up API for its dashboard. Returns
+// the exit status: 1 when interrupted or, with --rate, N+1 fails at it.
+int RunCapacity(DrillRun& run) {
+  const DrillOptions& o = run.o;
+  CapacityPlan plan;
+  plan.dns_servers = run.dns_servers;
+  plan.zone = run.zone;
+  plan.criteria.latency_objective_ms = o.latency_objective_ms;
+  plan.step_ms = static_cast<int>(o.capacity_step_s * 1000);
+  for (size_t i = 0; i < run.state.regions.size(); ++i) {
+    CapacityRegion region{run.state.regions[i].name, run.subnets[i], ""};
+    for (const NodeState* lb : run.state.OfKind("lb")) {
+      if (lb->region != region.name || !region.lb_host.empty()) continue;
+      size_t colon = lb->address.rfind(':');
+      region.lb_host = lb->address.substr(0, colon);
+      if (colon != std::string::npos) {
+        plan.lb_port = static_cast<uint16_t>(std::atoi(lb->address.c_str() + colon + 1));
+      }
+    }
+    plan.regions.push_back(region);
+  }
+  for (const NodeState* lb : run.state.OfKind("lb")) plan.lb_admins.push_back(lb->admin);
+  std::printf(
+      "drill: measuring capacity: steps of %.1f s at fixed rates (the drill's load: half order "
+      "creations, half reads), each region's through its own DNS answer, then the whole; a step "
+      "is sustained at p99 <= %.0f ms with at most %g%% not 2xx\n",
+      o.capacity_step_s, plan.criteria.latency_objective_ms, plan.criteria.max_failed_percent);
+  std::fflush(stdout);
+  CapacityFigures figures = MeasureCapacity(plan, g_interrupted);
+  int exit = 0;
+  if (g_interrupted) {
+    std::fprintf(stderr, "drill: interrupted: the capacity figures are incomplete\n");
+    exit = 1;
+  } else {
+    std::optional<double> load;
+    if (o.rate_given) load = o.rate;
+    std::printf("\n%s", RenderCapacity(figures, load).c_str());
+    if (load && !SurvivorsCarry(WorstRegionLoss(figures), *load)) exit = 1;
+    nlohmann::json j = CapacityToJson(figures);
+    std::string path = o.report_dir + "/capacity.json";
+    if (FILE* f = std::fopen(path.c_str(), "w")) {
+      std::fputs((j.dump(2) + "\n").c_str(), f);
+      std::fclose(f);
+      std::printf("capacity: %s\n", path.c_str());
+    } else {
+      std::fprintf(stderr, "drill: cannot write %s\n", path.c_str());
+    }
+    if (o.up_url.empty() && !run.attached) {
+      std::printf("capacity: not posted to a dashboard: the drill's own `nines up` stops now\n");
+    } else if (std::string post = run.api.Post("/api/capacity", j.dump()); !post.empty()) {
+      std::fprintf(stderr,
+                   "drill: the dashboard did not take the figures (%s); pass the admin token "
+                   "with --admin-token-file or NINES_ADMIN_TOKEN\n",
+                   post.c_str());
+    } else {
+      std::printf("capacity: the dashboard at http://%s/ shows the load against it\n",
+                  run.api.host_port.c_str());
+    }
+  }
+  std::fflush(stdout);
+  if (o.up_url.empty() && !run.attached) {
+    int status = run.child.Stop(30000);
+    if (status != 0) std::fprintf(stderr, "drill: `nines up` exited with status %d\n", status);
+  }
+  return exit;
 }
 
 }  // namespace
@@ -556,7 +640,8 @@ int RunDrill(const DrillOptions& o) {
   }
   if (std::optional<int> exit = StartBlueprint(run)) return *exit;  // 1
   if (!WaitUntilReady(run)) return 1;                               // 2
-  if (!MakeUsers(run)) return 1;                                    // 3
+  if (o.capacity) return RunCapacity(run);
+  if (!MakeUsers(run)) return 1;  // 3
 
   run.report.blueprint = o.blueprint.empty() ? "built-in" : o.blueprint;
   run.report.up_url = "http://" + run.api.host_port;
