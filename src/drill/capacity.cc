@@ -13,14 +13,15 @@ double CapacityStep::failed_percent() const {
   return requests == 0 ? 100.0 : 100.0 * static_cast<double>(not_ok) / requests;
 }
 
-CapacityStep StepFromTimeline(double rate, const Timeline& timeline,
+CapacityStep StepFromTimeline(double rate, uint64_t scheduled, const Timeline& timeline,
                               const CapacityCriteria& criteria) {
   CapacityStep s;
   s.rate = rate;
   Totals t = timeline.totals();
-  s.requests = t.regular();
+  s.unfinished = scheduled > t.regular() ? scheduled - t.regular() : 0;
+  s.requests = t.regular() + s.unfinished;
   s.ok = t.ok;
-  s.not_ok = t.failed + t.rate_limited + t.refused_by_client;
+  s.not_ok = t.failed + t.rate_limited + t.refused_by_client + s.unfinished;
   s.p99_ms = static_cast<double>(timeline.TotalLatency().Percentile(99)) / 1000.0;
   s.sustained = s.requests > 0 && s.p99_ms <= criteria.latency_objective_ms &&
                 s.failed_percent() <= criteria.max_failed_percent;

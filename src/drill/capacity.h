@@ -29,14 +29,19 @@ struct CapacityStep {
   double rate = 0;  // requests/s offered (open loop)
   uint64_t requests = 0;
   uint64_t ok = 0;
-  uint64_t not_ok = 0;  // failed + 429 + refused by the client
+  uint64_t not_ok = 0;  // failed + 429 + refused by the client + unfinished
+  // Scheduled but with no outcome when the step's drain ended: never sent in
+  // time (a generator short of CPU) or still waiting. Counted as not ok.
+  uint64_t unfinished = 0;
   double p99_ms = 0;
   bool sustained = false;
   double failed_percent() const;
 };
 
-// The step's figures from its timeline (regular requests only), judged.
-CapacityStep StepFromTimeline(double rate, const Timeline& timeline,
+// The step's figures from its timeline (regular requests only), judged;
+// `scheduled` requests were due in the step (those the timeline lacks are
+// unfinished).
+CapacityStep StepFromTimeline(double rate, uint64_t scheduled, const Timeline& timeline,
                               const CapacityCriteria& criteria);
 
 // The rates to try: from `start_rate` up by doubling while steps are

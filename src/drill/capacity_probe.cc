@@ -51,9 +51,12 @@ double Search(const std::string& label, RegionResolver& resolver, const std::vec
     CapacityStep step = RunCapacityStep(resolver, users, rate, step_ms, plan.criteria, interrupted);
     if (interrupted) break;
     search.Record(step);
-    std::printf(" p99 %.0f ms, %.2f%% not 2xx (%llu of %llu): %s\n", step.p99_ms,
+    std::printf(" p99 %.0f ms, %.2f%% not 2xx (%llu of %llu%s): %s\n", step.p99_ms,
                 step.failed_percent(), static_cast<unsigned long long>(step.not_ok),
                 static_cast<unsigned long long>(step.requests),
+                step.unfinished == 0
+                    ? ""
+                    : (", " + std::to_string(step.unfinished) + " unfinished").c_str(),
                 step.sustained ? "sustained" : "NOT sustained");
     std::fflush(stdout);
   }
@@ -139,7 +142,8 @@ CapacityStep RunCapacityStep(RegionResolver& resolver, const std::vector<SimUser
   options.run_id = "capacity-" + std::to_string(WallMillis()) + "-" + std::to_string(rate);
   options.request_timeout_ms = 2000;  // far past any objective; keeps the drain short
   LoadEngine engine(io, resolver, timeline, start, options);
-  engine.Start(LoadSchedule(rate, start, int64_t{step_ms} * 1'000'000), users);
+  LoadSchedule schedule(rate, start, int64_t{step_ms} * 1'000'000);
+  engine.Start(schedule, users);
   auto work = asio::make_work_guard(io);
   std::thread io_thread([&io] { io.run(); });
   int64_t end_ms = start / 1'000'000 + step_ms;
@@ -154,7 +158,7 @@ CapacityStep RunCapacityStep(RegionResolver& resolver, const std::vector<SimUser
   work.reset();
   io.stop();
   io_thread.join();
-  return StepFromTimeline(rate, timeline, criteria);
+  return StepFromTimeline(rate, schedule.total(), timeline, criteria);
 }
 
 CapacityFigures MeasureCapacity(const CapacityPlan& plan, const std::atomic<bool>& interrupted) {

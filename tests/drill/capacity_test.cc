@@ -21,12 +21,12 @@ Timeline StepTimeline(uint64_t ok, uint64_t failed, int64_t latency_ms) {
 // fast and 2xx; above it the p99 is a second.
 CapacityStep Serve(double rate, double capacity, const CapacityCriteria& c = {}) {
   auto n = static_cast<uint64_t>(rate);
-  return StepFromTimeline(rate,
+  return StepFromTimeline(rate, n,
                           rate <= capacity ? StepTimeline(n, 0, 20) : StepTimeline(n, 0, 1000), c);
 }
 
 TEST(CapacityStep, SustainedWithinTheLatencyObjectiveAndErrorShare) {
-  CapacityStep s = StepFromTimeline(1000, StepTimeline(1000, 0, 200), {});
+  CapacityStep s = StepFromTimeline(1000, 1000, StepTimeline(1000, 0, 200), {});
   EXPECT_EQ(s.requests, 1000u);
   EXPECT_EQ(s.ok, 1000u);
   EXPECT_TRUE(s.sustained);
@@ -38,17 +38,17 @@ TEST(CapacityStep, SlowP99IsNotSustained) {
   Timeline t(1);
   for (int i = 0; i < 980; ++i) t.Record(0, Outcome::kOk, 10'000);
   for (int i = 0; i < 20; ++i) t.Record(0, Outcome::kOk, 400'000);
-  CapacityStep s = StepFromTimeline(1000, t, {});
+  CapacityStep s = StepFromTimeline(1000, 1000, t, {});
   EXPECT_GT(s.p99_ms, 250);
   EXPECT_FALSE(s.sustained);
   CapacityCriteria lenient;
   lenient.latency_objective_ms = 500;
-  EXPECT_TRUE(StepFromTimeline(1000, t, lenient).sustained);
+  EXPECT_TRUE(StepFromTimeline(1000, 1000, t, lenient).sustained);
 }
 
 TEST(CapacityStep, FailuresAbovePointOnePercentAreNotSustained) {
-  EXPECT_TRUE(StepFromTimeline(1000, StepTimeline(999, 1, 10), {}).sustained);
-  CapacityStep s = StepFromTimeline(1000, StepTimeline(998, 2, 10), {});
+  EXPECT_TRUE(StepFromTimeline(1000, 1000, StepTimeline(999, 1, 10), {}).sustained);
+  CapacityStep s = StepFromTimeline(1000, 1000, StepTimeline(998, 2, 10), {});
   EXPECT_EQ(s.not_ok, 2u);
   EXPECT_FALSE(s.sustained);
 }
@@ -58,14 +58,23 @@ TEST(CapacityStep, RateLimitedAndUnsentRequestsCountAsNotOk) {
   for (int i = 0; i < 100; ++i) t.Record(0, Outcome::kOk, 1000);
   t.Record(0, Outcome::kRateLimited, 1000);
   t.Record(0, Outcome::kRefusedByClient, 0);
-  CapacityStep s = StepFromTimeline(102, t, {});
+  CapacityStep s = StepFromTimeline(102, 102, t, {});
   EXPECT_EQ(s.requests, 102u);
   EXPECT_EQ(s.not_ok, 2u);
   EXPECT_FALSE(s.sustained);
 }
 
 TEST(CapacityStep, NoRequestsIsNotSustained) {
-  EXPECT_FALSE(StepFromTimeline(10, Timeline(1), {}).sustained);
+  EXPECT_FALSE(StepFromTimeline(10, 0, Timeline(1), {}).sustained);
+}
+
+TEST(CapacityStep, RequestsWithNoOutcomeCountAsNotOk) {
+  // 1,000 were due; 990 fast answers recorded, 10 never finished.
+  CapacityStep s = StepFromTimeline(1000, 1000, StepTimeline(990, 0, 10), {});
+  EXPECT_EQ(s.requests, 1000u);
+  EXPECT_EQ(s.unfinished, 10u);
+  EXPECT_EQ(s.not_ok, 10u);
+  EXPECT_FALSE(s.sustained);
 }
 
 TEST(CapacitySearch, RampsUpThenBisectsToTheResolution) {
