@@ -66,12 +66,15 @@ NPlusOne WorstRegionLoss(const CapacityFigures& figures) {
   if (figures.regions.size() < 2) return n;
   double total = 0;
   for (const RegionCapacity& r : figures.regions) total += r.per_s;
+  double worst_sum = 0;  // the worst loss's survivors before the cap: breaks ties
   for (const RegionCapacity& r : figures.regions) {
-    double left = std::min(total - r.per_s, figures.whole_per_s);
-    if (!n.known || left < n.survivors_per_s) {
+    double sum = total - r.per_s;
+    double left = std::min(sum, figures.whole_per_s);
+    if (!n.known || left < n.survivors_per_s || (left == n.survivors_per_s && sum < worst_sum)) {
       n.known = true;
       n.worst_region = r.name;
       n.survivors_per_s = left;
+      worst_sum = sum;
     }
   }
   return n;

@@ -92,7 +92,7 @@ struct CapacityFigures {
 // What is left when one region is lost: for each region, the survivors'
 // capacity is the sum of the other regions' capacities, at most the whole's
 // (they share the store). The worst case is the region whose loss leaves the
-// least.
+// least (on a tie at that cap: the least before it, i.e. the strongest region).
 struct NPlusOne {
   bool known = false;  // at least two regions measured
   std::string worst_region;

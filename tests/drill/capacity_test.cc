@@ -160,6 +160,13 @@ TEST(NPlusOne, SurvivorsAreCappedByTheWhole) {
   EXPECT_EQ(n.worst_region, "us-east");  // a tie: the first
 }
 
+TEST(NPlusOne, ATieAtTheCapNamesTheStrongestRegion) {
+  // Every loss leaves at least the whole's 79; losing us-west leaves the least before the cap.
+  NPlusOne n = WorstRegionLoss(ThreeRegions(120, 300, 25, 79));
+  EXPECT_EQ(n.survivors_per_s, 79);
+  EXPECT_EQ(n.worst_region, "us-west");
+}
+
 TEST(NPlusOne, UnknownWithFewerThanTwoRegions) {
   CapacityFigures f;
   f.whole_per_s = 1000;
