@@ -41,23 +41,31 @@ double CapacitySearch::NextRate() const {
     if (sustained_ >= max_rate_) return 0;
     return std::min(sustained_ * 2, max_rate_);
   }
+  double next = 0;
   if (sustained_ == 0) {  // ramping down
-    double next = unsustained_ / 2;
-    return next < 1 ? 0 : next;
+    next = unsustained_ / 2 < 1 ? 0 : unsustained_ / 2;
+  } else if (unsustained_ > sustained_ * (1 + resolution_)) {
+    next = std::round((sustained_ + unsustained_) / 2);
   }
-  if (unsustained_ <= sustained_ * (1 + resolution_)) return 0;
-  return std::round((sustained_ + unsustained_) / 2);
+  if (next == 0 && !confirmed_) return unsustained_;  // once more before it ends
+  return next;
 }
 
 void CapacitySearch::Record(const CapacityStep& step) {
   steps_.push_back(step);
   if (step.sustained) {
     sustained_ = std::max(sustained_, step.rate);
-    // A noisy step: a higher rate held where a lower one did not. The
-    // bracket is wrong; look above again.
-    if (unsustained_ != 0 && sustained_ >= unsustained_) unsustained_ = 0;
-  } else {
-    unsustained_ = unsustained_ == 0 ? step.rate : std::min(unsustained_, step.rate);
+    // A higher rate held where a lower one did not: the bracket was noise.
+    // Look above again.
+    if (unsustained_ != 0 && sustained_ >= unsustained_) {
+      unsustained_ = 0;
+      confirmed_ = false;
+    }
+  } else if (unsustained_ != 0 && step.rate == unsustained_) {
+    confirmed_ = true;
+  } else if (unsustained_ == 0 || step.rate < unsustained_) {
+    unsustained_ = step.rate;
+    confirmed_ = false;
   }
 }
 

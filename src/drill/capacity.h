@@ -48,10 +48,13 @@ CapacityStep StepFromTimeline(double rate, uint64_t scheduled, const Timeline& t
 // sustained (down by halving while they are not), then bisecting between the
 // highest sustained and the lowest unsustained rate until they are within
 // `resolution` (0.1: 10%) of each other, `max_rate` is sustained, the rate
-// would drop below 1/s, or `max_steps` were run.
+// would drop below 1/s, or `max_steps` were run. Before it ends, the lowest
+// unsustained rate is run once more: a step can fail on what an earlier
+// overloaded step left behind. If it holds this time, the search goes on
+// above it.
 class CapacitySearch {
  public:
-  CapacitySearch(double start_rate, double max_rate, double resolution = 0.1, int max_steps = 10);
+  CapacitySearch(double start_rate, double max_rate, double resolution = 0.1, int max_steps = 12);
 
   // The next rate to run, or 0 when the search is over.
   double NextRate() const;
@@ -72,6 +75,7 @@ class CapacitySearch {
   int max_steps_;
   double sustained_ = 0;
   double unsustained_ = 0;  // 0: none yet
+  bool confirmed_ = false;  // unsustained_ failed twice
   std::vector<CapacityStep> steps_;
 };
 

@@ -36,14 +36,21 @@ double Search(const std::string& label, RegionResolver& resolver, const std::vec
   double max_rate = std::min(plan.max_rate, kRatePerUser * static_cast<double>(users.size()));
   CapacitySearch search(start, max_rate, 0.1, plan.max_steps);
   for (double rate = search.NextRate(); rate > 0 && !interrupted; rate = search.NextRate()) {
-    if (!WaitSettled(plan.lb_admins, 500)) {
-      std::printf("capacity: %s: waiting for the lbs to list every app server up again\n",
-                  label.c_str());
+    // Settled: what the last step ejected, queued or left behind is back.
+    int64_t settle_deadline = SteadyClock::Instance().NowMillis() + 20000;
+    std::string why = NotSettledReason(plan);
+    if (!why.empty()) {
+      std::printf("capacity: %s: waiting for the blueprint to settle: %s\n", label.c_str(),
+                  why.c_str());
       std::fflush(stdout);
-      if (!WaitSettled(plan.lb_admins, 20000)) {
-        std::printf("capacity: %s: not settled after 20 s; going on\n", label.c_str());
-      }
     }
+    while (!why.empty() && !interrupted && SteadyClock::Instance().NowMillis() < settle_deadline) {
+      SleepMs(200);
+      why = NotSettledReason(plan);
+    }
+    if (!why.empty())
+      std::printf("capacity: %s: not settled after 20 s (%s); going on\n", label.c_str(),
+                  why.c_str());
     int step_ms = StepMillis(rate, plan.step_ms);
     std::printf("capacity: %s: step %zu: %.0f requests/s for %.1f s ...", label.c_str(),
                 search.steps().size() + 1, rate, step_ms / 1000.0);
@@ -95,30 +102,25 @@ int StepMillis(double rate, int step_ms) {
   return static_cast<int>(std::clamp(for_1000, static_cast<double>(step_ms), 3.0 * step_ms));
 }
 
-bool WaitSettled(const std::vector<std::string>& lb_admins, int timeout_ms) {
-  int64_t deadline = SteadyClock::Instance().NowMillis() + timeout_ms;
-  while (true) {
-    bool settled = true;
-    for (const std::string& admin : lb_admins) {
-      http::ClientResponse r =
-          http::FetchAddress(admin, "GET", "/status", "", http::ClientOptions().Timeout(500));
-      auto j = nlohmann::json::parse(r.ok ? r.body : "", nullptr, false);
-      if (!j.is_object() || !j.contains("servers") || !j["servers"].is_array()) {
-        settled = false;
-        break;
-      }
-      for (const auto& server : j["servers"]) {
-        if (server.value("state", std::string()) != "up") settled = false;
-      }
-      if (j.contains("queue") && j["queue"].is_object() && j["queue"].value("depth", 0) > 0) {
-        settled = false;
-      }
-      if (!settled) break;
+std::string NotSettledReason(const CapacityPlan& plan) {
+  for (const std::string& admin : plan.lb_admins) {
+    http::ClientResponse r =
+        http::FetchAddress(admin, "GET", "/status", "", http::ClientOptions().Timeout(500));
+    auto j = nlohmann::json::parse(r.ok ? r.body : "", nullptr, false);
+    if (!j.is_object() || !j.contains("servers") || !j["servers"].is_array()) {
+      return "lb " + admin + " /status: no answer";
     }
-    if (settled) return true;
-    if (SteadyClock::Instance().NowMillis() >= deadline) return false;
-    SleepMs(200);
+    for (const auto& server : j["servers"]) {
+      if (server.value("state", std::string()) != "up") {
+        return "lb " + admin + " lists " + server.value("address", std::string("?")) + " " +
+               server.value("state", std::string("?"));
+      }
+    }
+    if (j.contains("queue") && j["queue"].is_object() && j["queue"].value("depth", 0) > 0) {
+      return "lb " + admin + " has a queue";
+    }
   }
+  return plan.not_settled ? plan.not_settled() : "";
 }
 
 std::vector<SimUser> CapacityUsers(size_t region, size_t regions) {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct CapacityPlan {
   uint16_t lb_port = 8080;
   std::vector<CapacityRegion> regions;
   std::vector<std::string> lb_admins;  // "H:P" of every lb: settled between steps
+  // Why the rest of the blueprint is not settled ("" when it is): the driver
+  // asks the up API (a store leader, followers caught up, every process running).
+  std::function<std::string()> not_settled;
   CapacityCriteria criteria;
   int step_ms = 3000;
   double max_rate = 20000;  // lowered to what the users can send under the per-client limit
@@ -48,10 +52,10 @@ std::vector<SimUser> CapacityUsers(size_t region, size_t regions);
 // step holds about 1,000 requests and its p99 is not its second-worst answer.
 int StepMillis(double rate, int step_ms);
 
-// Waits (up to `timeout_ms`) until every lb lists every app server up with
-// an empty queue: what an overloaded step ejected or queued is back.
-// False on timeout.
-bool WaitSettled(const std::vector<std::string>& lb_admins, int timeout_ms);
+// Why the blueprint is not back to normal after a step, or "": some lb lists
+// an app server down or has a queue (an overloaded step can eject apps), or
+// plan.not_settled says so.
+std::string NotSettledReason(const CapacityPlan& plan);
 
 // One step: `rate` requests/s for `step_ms` of the drill's load (half order
 // creations, half reads) from `users`, then the requests in flight drained.

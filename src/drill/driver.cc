@@ -549,6 +549,30 @@ int WriteReport(DrillRun& run, const Timeline& timeline) {
   return j.value("passed", false) && err.empty() ? 0 : 1;
 }
 
+// Why the blueprint is not back to normal between capacity steps, or "":
+// a process not running, no store leader, a follower more than 1,000
+// entries behind.
+std::string BlueprintNotSettled(const Api& api) {
+  http::ClientResponse r = http::FetchAddress(api.host_port, "GET", "/api/state", "",
+                                              http::ClientOptions().Timeout(2000));
+  auto j = nlohmann::json::parse(r.ok ? r.body : "", nullptr, false);
+  if (!j.is_object() || !j.contains("nodes") || !j.contains("store")) return "no /api/state";
+  for (const auto& n : j["nodes"]) {
+    if (n.value("state", std::string()) != "running") {
+      return n.value("name", std::string("?")) + " " + n.value("state", std::string("?"));
+    }
+  }
+  const auto& store = j["store"];
+  if (!store.contains("leader") || !store["leader"].is_string()) return "no store leader";
+  for (const auto& m : store.value("members", nlohmann::json::array())) {
+    if (m.value("lag", int64_t{-1}) > 1000) {
+      return m.value("name", std::string("?")) + " " + std::to_string(m.value("lag", 0)) +
+             " entries behind";
+    }
+  }
+  return "";
+}
+
 // --capacity: the searches, the figures printed, written to
 // REPORT/capacity.json and posted to the up API for its dashboard. Returns
 // the exit status: 1 when interrupted or, with --rate, N+1 fails at it.
@@ -572,6 +596,7 @@ int RunCapacity(DrillRun& run) {
     plan.regions.push_back(region);
   }
   for (const NodeState* lb : run.state.OfKind("lb")) plan.lb_admins.push_back(lb->admin);
+  plan.not_settled = [&run] { return BlueprintNotSettled(run.api); };
   std::printf(
       "drill: measuring capacity: steps of %.1f s at fixed rates (the drill's load: half order "
       "creations, half reads), each region's through its own DNS answer, then the whole; a step "

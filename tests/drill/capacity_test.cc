@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace nines::drill {
 namespace {
 
@@ -93,6 +95,23 @@ TEST(CapacitySearch, RampsUpThenBisectsToTheResolution) {
   EXPECT_GE(search.capacity(), 1000 / 1.1);
   EXPECT_LE(search.lowest_unsustained(), search.capacity() * 1.1);
   EXPECT_FALSE(search.capped());
+  // The lowest unsustained rate was run twice, the second time last.
+  EXPECT_EQ(rates.back(), search.lowest_unsustained());
+  EXPECT_EQ(std::count(rates.begin(), rates.end(), rates.back()), 2);
+}
+
+TEST(CapacitySearch, AFailureLeftOverFromAnOverloadIsRunAgain) {
+  // The service holds 1,000/s, but its first step at 800 fails on what the
+  // 1,600 step before it left behind.
+  CapacitySearch search(1600, 20000);
+  bool hangover = true;
+  for (double r = search.NextRate(); r > 0; r = search.NextRate()) {
+    bool fails_once = r == 800 && hangover;
+    if (fails_once) hangover = false;
+    search.Record(Serve(r, fails_once ? 0 : 1000));
+  }
+  EXPECT_GE(search.capacity(), 1000 / 1.1);
+  EXPECT_LE(search.capacity(), 1000);
 }
 
 TEST(CapacitySearch, RampsDownFromAGuessTooHigh) {
