@@ -164,6 +164,12 @@ CapacityStep RunCapacityStep(RegionResolver& resolver, const std::vector<SimUser
 }
 
 CapacityFigures MeasureCapacity(const CapacityPlan& plan, const std::atomic<bool>& interrupted) {
+  std::printf(
+      "drill: measuring capacity: steps of %.1f s at fixed rates (the drill's load: half order "
+      "creations, half reads), each region's through its own DNS answer, then the whole; a step "
+      "is sustained at p99 <= %.0f ms with at most %g%% not 2xx\n",
+      plan.step_ms / 1000.0, plan.criteria.latency_objective_ms, plan.criteria.max_failed_percent);
+  std::fflush(stdout);
   CapacityFigures figures;
   figures.criteria = plan.criteria;
   std::vector<std::string> subnets;

@@ -40,7 +40,7 @@ struct CapacityPlan {
   CapacityCriteria criteria;
   int step_ms = 3000;
   double max_rate = 20000;  // lowered to what the users can send under the per-client limit
-  int max_steps = 10;       // per search
+  int max_steps = 12;       // per search
 };
 
 // The users of the capacity steps: 250 per region, 127.97.R.1.., each a

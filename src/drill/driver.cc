@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -19,8 +20,7 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/secret.h"
-#include "drill/capacity.h"
-#include "drill/capacity_probe.h"
+#include "drill/capacity_run.h"
 #include "drill/cluster_state.h"
 #include "drill/crowd.h"
 #include "drill/fault_action.h"
@@ -549,92 +549,25 @@ int WriteReport(DrillRun& run, const Timeline& timeline) {
   return j.value("passed", false) && err.empty() ? 0 : 1;
 }
 
-// Why the blueprint is not back to normal between capacity steps, or "":
-// a process not running, no store leader, a follower more than 1,000
-// entries behind.
-std::string BlueprintNotSettled(const Api& api) {
-  http::ClientResponse r = http::FetchAddress(api.host_port, "GET", "/api/state", "",
-                                              http::ClientOptions().Timeout(2000));
-  auto j = nlohmann::json::parse(r.ok ? r.body : "", nullptr, false);
-  if (!j.is_object() || !j.contains("nodes") || !j.contains("store")) return "no /api/state";
-  for (const auto& n : j["nodes"]) {
-    if (n.value("state", std::string()) != "running") {
-      return n.value("name", std::string("?")) + " " + n.value("state", std::string("?"));
-    }
-  }
-  const auto& store = j["store"];
-  if (!store.contains("leader") || !store["leader"].is_string()) return "no store leader";
-  for (const auto& m : store.value("members", nlohmann::json::array())) {
-    if (m.value("lag", int64_t{-1}) > 1000) {
-      return m.value("name", std::string("?")) + " " + std::to_string(m.value("lag", 0)) +
-             " entries behind";
-    }
-  }
-  return "";
-}
-
-// --capacity: the searches, the figures printed, written to
-// REPORT/capacity.json and posted to the up API for its dashboard. Returns
-// the exit status: 1 when interrupted or, with --rate, N+1 fails at it.
+// --capacity (drill/capacity_run.h): the searches against the ready
+// blueprint, then the figures printed, written and posted to the up API.
 int RunCapacity(DrillRun& run) {
   const DrillOptions& o = run.o;
-  CapacityPlan plan;
-  plan.dns_servers = run.dns_servers;
-  plan.zone = run.zone;
-  plan.criteria.latency_objective_ms = o.latency_objective_ms;
-  plan.step_ms = static_cast<int>(o.capacity_step_s * 1000);
-  for (size_t i = 0; i < run.state.regions.size(); ++i) {
-    CapacityRegion region{run.state.regions[i].name, run.subnets[i], ""};
-    for (const NodeState* lb : run.state.OfKind("lb")) {
-      if (lb->region != region.name || !region.lb_host.empty()) continue;
-      size_t colon = lb->address.rfind(':');
-      region.lb_host = lb->address.substr(0, colon);
-      if (colon != std::string::npos) {
-        plan.lb_port = static_cast<uint16_t>(std::atoi(lb->address.c_str() + colon + 1));
-      }
-    }
-    plan.regions.push_back(region);
-  }
-  for (const NodeState* lb : run.state.OfKind("lb")) plan.lb_admins.push_back(lb->admin);
-  plan.not_settled = [&run] { return BlueprintNotSettled(run.api); };
-  std::printf(
-      "drill: measuring capacity: steps of %.1f s at fixed rates (the drill's load: half order "
-      "creations, half reads), each region's through its own DNS answer, then the whole; a step "
-      "is sustained at p99 <= %.0f ms with at most %g%% not 2xx\n",
-      o.capacity_step_s, plan.criteria.latency_objective_ms, plan.criteria.max_failed_percent);
-  std::fflush(stdout);
+  CapacityPlan plan = PlanCapacity(run.state, run.dns_servers, run.zone, run.subnets, o);
+  std::string api = run.api.host_port;
+  plan.not_settled = [api] { return BlueprintNotSettled(api); };
   CapacityFigures figures = MeasureCapacity(plan, g_interrupted);
-  int exit = 0;
+  int exit = 1;
   if (g_interrupted) {
     std::fprintf(stderr, "drill: interrupted: the capacity figures are incomplete\n");
-    exit = 1;
   } else {
-    std::optional<double> load;
-    if (o.rate_given) load = o.rate;
-    std::printf("\n%s", RenderCapacity(figures, load).c_str());
-    if (load && !SurvivorsCarry(WorstRegionLoss(figures), *load)) exit = 1;
-    nlohmann::json j = CapacityToJson(figures);
-    std::string path = o.report_dir + "/capacity.json";
-    if (FILE* f = std::fopen(path.c_str(), "w")) {
-      std::fputs((j.dump(2) + "\n").c_str(), f);
-      std::fclose(f);
-      std::printf("capacity: %s\n", path.c_str());
-    } else {
-      std::fprintf(stderr, "drill: cannot write %s\n", path.c_str());
+    // The drill's own `nines up` stops now: no dashboard to post to.
+    std::function<std::string(const std::string&)> post;
+    if (!o.up_url.empty() || run.attached) {
+      post = [&run](const std::string& body) { return run.api.Post("/api/capacity", body); };
     }
-    if (o.up_url.empty() && !run.attached) {
-      std::printf("capacity: not posted to a dashboard: the drill's own `nines up` stops now\n");
-    } else if (std::string post = run.api.Post("/api/capacity", j.dump()); !post.empty()) {
-      std::fprintf(stderr,
-                   "drill: the dashboard did not take the figures (%s); pass the admin token "
-                   "with --admin-token-file or NINES_ADMIN_TOKEN\n",
-                   post.c_str());
-    } else {
-      std::printf("capacity: the dashboard at http://%s/ shows the load against it\n",
-                  run.api.host_port.c_str());
-    }
+    exit = ReportCapacity(figures, o, post);
   }
-  std::fflush(stdout);
   if (o.up_url.empty() && !run.attached) {
     int status = run.child.Stop(30000);
     if (status != 0) std::fprintf(stderr, "drill: `nines up` exited with status %d\n", status);
