@@ -55,7 +55,8 @@ double Search(const std::string& label, RegionResolver& resolver, const std::vec
     std::printf("capacity: %s: step %zu: %.0f requests/s for %.1f s ...", label.c_str(),
                 search.steps().size() + 1, rate, step_ms / 1000.0);
     std::fflush(stdout);
-    CapacityStep step = RunCapacityStep(resolver, users, rate, step_ms, plan.criteria, interrupted);
+    CapacityStep step =
+        RunCapacityStep(resolver, users, plan.lb_port, rate, step_ms, plan.criteria, interrupted);
     if (interrupted) break;
     search.Record(step);
     std::printf(" p99 %.0f ms, %.2f%% not 2xx (%llu of %llu%s): %s\n", step.p99_ms,
@@ -135,13 +136,15 @@ std::vector<SimUser> CapacityUsers(size_t region, size_t regions) {
 }
 
 CapacityStep RunCapacityStep(RegionResolver& resolver, const std::vector<SimUser>& users,
-                             double rate, int step_ms, const CapacityCriteria& criteria,
+                             uint16_t lb_port, double rate, int step_ms,
+                             const CapacityCriteria& criteria,
                              const std::atomic<bool>& interrupted) {
   asio::io_context io;
   Timeline timeline((step_ms + 999) / 1000);
   int64_t start = LoadEngine::NowNanos() + 50'000'000;
   LoadOptions options;
   options.run_id = "capacity-" + std::to_string(WallMillis()) + "-" + std::to_string(rate);
+  options.lb_port = lb_port;
   options.request_timeout_ms = 2000;  // far past any objective; keeps the drain short
   LoadEngine engine(io, resolver, timeline, start, options);
   LoadSchedule schedule(rate, start, int64_t{step_ms} * 1'000'000);

@@ -58,9 +58,11 @@ int StepMillis(double rate, int step_ms);
 std::string NotSettledReason(const CapacityPlan& plan);
 
 // One step: `rate` requests/s for `step_ms` of the drill's load (half order
-// creations, half reads) from `users`, then the requests in flight drained.
+// creations, half reads) from `users` to port `lb_port` of the addresses
+// their resolver entries name, then the requests in flight drained.
 CapacityStep RunCapacityStep(RegionResolver& resolver, const std::vector<SimUser>& users,
-                             double rate, int step_ms, const CapacityCriteria& criteria,
+                             uint16_t lb_port, double rate, int step_ms,
+                             const CapacityCriteria& criteria,
                              const std::atomic<bool>& interrupted);
 
 // Each region's capacity (load aimed at its address through DNS), then the
