@@ -1,7 +1,8 @@
 // The app's HTTP behaviour against an in-memory fake store (no Raft, no
 // processes): idempotency by draft-ietf-httpapi-idempotency-key-header,
-// listing through sequence gaps, unknown outcomes, and readiness. Each test
-// has its own ports on 127.0.188.x.
+// listing through sequence gaps, unknown outcomes, readiness, and the
+// takeover of a dead app's idempotency claim (a second app as a `nines app`
+// process). Each test has its own ports on 127.0.188.x.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "app/app_server.h"
 #include "fake_store.h"
 #include "http/client.h"
+#include "support/process.h"
 #include "support/wait.h"
 
 namespace nines::app {
@@ -27,6 +29,7 @@ using nlohmann::json;
 
 constexpr const char* kAppHost = "127.0.188.1";
 constexpr const char* kStoreHost = "127.0.188.2";
+constexpr const char* kChildHost = "127.0.188.3";
 
 // A fake store and one app on its own thread; SIGTERM (caught by the app's
 // signal set) drains and stops it.
@@ -71,6 +74,34 @@ struct AppHarness {
 std::string Show(const http::ClientResponse& r) {
   return r.ok ? std::to_string(r.status) + " " + r.body : "no answer: " + r.error;
 }
+
+// Another app, as a `nines app` process on kChildHost:port, sharing the
+// harness's fake store (listening on store_port): one that can be SIGKILLed.
+struct ChildApp {
+  int port;
+  test::ChildProcess process;
+
+  ChildApp(const std::string& name, int port_, int store_port, int store_timeout_ms = 3000)
+      : port(port_) {
+    std::string dir = test::TestDir("app_server_" + name);
+    std::string config = dir + "/app.toml";
+    test::WriteFile(config, "name = \"" + name + "\"\nregion = \"test\"\nlisten = \"" +
+                                std::string(kChildHost) + ":" + std::to_string(port) +
+                                "\"\nstore = [\"" + kStoreHost + ":" + std::to_string(store_port) +
+                                "\"]\nstore_timeout_ms = " + std::to_string(store_timeout_ms) +
+                                "\nhealth_interval_ms = 100\n");
+    process =
+        test::ChildProcess({test::NinesBinary(), "app", "--config", config}, dir + "/app.log");
+  }
+  bool Live() const { return http::Get(kChildHost, port, "/livez").status == 200; }
+  http::ClientResponse Post(const std::string& body, const std::string& headers,
+                            int timeout_ms = 8000) const {
+    return http::Exchange(kChildHost, port,
+                          "POST /orders HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n" + headers + "\r\n" + body,
+                          "POST", timeout_ms);
+  }
+};
 
 TEST(AppServer, EmptyIdempotencyKeyIs400) {
   AppHarness h(18801);
@@ -199,6 +230,35 @@ TEST(AppServer, UnknownOutcomeIs504WithoutRetryAfter) {
   r = h.Post(R"({"item":"book"})");
   EXPECT_EQ(r.status, 503) << Show(r);
   EXPECT_EQ(r.Header("Retry-After"), "1");
+}
+
+// Issue 15: an app SIGKILLed in the middle of a POST with a key leaves its
+// claim on the key behind. The balancer retries the POST on another app,
+// which must take the dead app's claim over and create the order (once),
+// within the request's deadline, instead of answering 409.
+TEST(AppServer, DeadOwnersClaimIsTakenOver) {
+  AppHarness h(18817, 3000);
+  ChildApp owner("owner", 18819, 18818);
+  ASSERT_TRUE(test::WaitUntil([&] { return owner.Live(); }, 10000)) << owner.process.Log();
+  h.store.HoldWrites("order:");
+  std::thread doomed([&] { owner.Post(R"({"item":"book"})", "Idempotency-Key: dead\r\n"); });
+  // The owner has claimed the key and sent the order's write: it is mid-POST.
+  ASSERT_TRUE(test::WaitUntil([&] { return h.store.held() > 0; }, 5000));
+  owner.process.Stop(SIGKILL, 3000);
+  doomed.join();
+  // The store dropped the dead app's connection and its held write with it.
+  ASSERT_TRUE(test::WaitUntil([&] { return h.store.held() == 0; }, 5000));
+  h.store.Release();
+  auto start = std::chrono::steady_clock::now();
+  http::ClientResponse retry = h.Post(R"({"item":"book"})", "Idempotency-Key: dead\r\n", 8000);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(retry.status, 201) << Show(retry);
+  EXPECT_LT(took, std::chrono::milliseconds(3000));
+  EXPECT_EQ(h.store.CountPrefix("order:"), 1u);
+  // The same key again replays that order.
+  http::ClientResponse again = h.Post(R"({"item":"book"})", "Idempotency-Key: dead\r\n");
+  EXPECT_EQ(again.status, 200) << Show(again);
+  EXPECT_EQ(again.body, retry.body);
 }
 
 // Bug 6: /healthz is readiness (a store round trip that needs a leader);
