@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/app_server.h"
+#include "app/orders.h"
 #include "fake_store.h"
 #include "http/client.h"
 #include "support/process.h"
@@ -39,7 +41,7 @@ struct AppHarness {
   std::unique_ptr<AppServer> app;
   std::thread thread;
 
-  explicit AppHarness(int port_base, int store_timeout_ms = 1500)
+  explicit AppHarness(int port_base, int store_timeout_ms = 1500, int lease_ms = 0)
       : port(port_base), store(kStoreHost, port_base + 1) {
     AppConfig c;
     c.name = "test-app";
@@ -47,8 +49,13 @@ struct AppHarness {
     c.listen = Endpoint{kAppHost, static_cast<uint16_t>(port)};
     c.store = {Endpoint{kStoreHost, static_cast<uint16_t>(port_base + 1)}};
     c.store_timeout_ms = store_timeout_ms;
+    c.idempotency_lease_ms = lease_ms > 0 ? lease_ms : std::min(1000, store_timeout_ms / 2);
     c.drain_ms = 2000;
     c.health_interval_ms = 100;
+    // The fake store answers a connection's commands in order, so a held
+    // write holds the commands behind it: spare connections keep the PINGs
+    // and a claim's renewals off the held one.
+    c.store_connections = 4;
     app = std::make_unique<AppServer>(c);
     app->Start();
     thread = std::thread([this] { app->Run(); });
@@ -127,19 +134,138 @@ TEST(AppServer, SameKeyDifferentBodyIs422) {
   EXPECT_EQ(h.store.CountPrefix("order:"), 1u);
 }
 
-// Bug 5: a request whose key is still in flight gets 409 at once.
-TEST(AppServer, ConcurrentSameKeyIs409) {
-  AppHarness h(18805, 3000);
+// Bug 5 and issue 15: a request whose key is still in flight (its app alive,
+// renewing its claim's lease) is not taken over: a second one waits while its
+// budget lasts, then gets 409; it takes no sequence number.
+TEST(AppServer, ALiveRequestsClaimIsNotTakenOver) {
+  AppHarness h(18805, 3000, 200);
+  ChildApp waiter("waiter", 18821, 18806, 2000);
+  ASSERT_TRUE(test::WaitUntil([&] { return waiter.Live(); }, 10000)) << waiter.process.Log();
   h.store.HoldWrites("order:");
   http::ClientResponse first;
   std::thread t([&] { first = h.Post(R"({"item":"book"})", "Idempotency-Key: busy\r\n", 8000); });
   ASSERT_TRUE(test::WaitUntil([&] { return h.store.held() > 0; }, 5000));
-  http::ClientResponse second = h.Post(R"({"item":"book"})", "Idempotency-Key: busy\r\n", 8000);
+  std::string claim = h.store.Get("claim:anon:busy");
+  ASSERT_FALSE(claim.empty());
+  // The waiter polls for 1.5 s: 7 of the owner's 200 ms leases.
+  http::ClientResponse second = waiter.Post(R"({"item":"book"})", "Idempotency-Key: busy\r\n");
   EXPECT_EQ(second.status, 409) << Show(second);
+  EXPECT_EQ(h.store.Get("claim:anon:busy"), claim);
+  EXPECT_EQ(h.store.Get("orders:seq"), "1");
   h.store.Release();
   t.join();
   EXPECT_EQ(first.status, 201) << Show(first);
   EXPECT_EQ(h.store.CountPrefix("order:"), 1u);
+}
+
+// Issue 15: a request that waits on a live owner's claim answers with the
+// owner's order once it is done (a replay).
+TEST(AppServer, AWaiterReplaysTheOwnersOrder) {
+  AppHarness h(18823, 3000, 200);
+  ChildApp waiter("replayer", 18825, 18824);
+  ASSERT_TRUE(test::WaitUntil([&] { return waiter.Live(); }, 10000)) << waiter.process.Log();
+  h.store.HoldWrites("order:");
+  http::ClientResponse first;
+  std::thread t([&] { first = h.Post(R"({"item":"pen"})", "Idempotency-Key: w\r\n", 8000); });
+  ASSERT_TRUE(test::WaitUntil([&] { return h.store.held() > 0; }, 5000));
+  http::ClientResponse second;
+  std::thread u([&] { second = waiter.Post(R"({"item":"pen"})", "Idempotency-Key: w\r\n"); });
+  ASSERT_TRUE(test::WaitUntil(
+      [&] {
+        std::string m = http::Get(kChildHost, waiter.port, "/metrics").body;
+        return m.find("nines_app_idempotency_waits_total 1") != std::string::npos;
+      },
+      5000));
+  h.store.Release();
+  t.join();
+  u.join();
+  ASSERT_EQ(first.status, 201) << Show(first);
+  EXPECT_EQ(second.status, 200) << Show(second);
+  EXPECT_EQ(second.body, first.body);
+  EXPECT_EQ(h.store.CountPrefix("order:"), 1u);
+}
+
+// The claim a dead app leaves: "claim ID FP OWNER" with what is left of its lease.
+std::string DeadClaim(const std::string& body) {
+  std::string canonical;
+  EXPECT_TRUE(ValidateOrderBody(body, &canonical).ok());
+  return EncodeIdemClaim(IdemClaim{NewOrderId(7, 7), BodyFingerprint(canonical), "dead app"});
+}
+
+// Issue 15: two apps (and several requests on each) that find the same dead
+// claim all wait, race to take it over, and make exactly one order; every
+// other request replays it.
+TEST(AppServer, ConcurrentTakeoversMakeOneOrder) {
+  AppHarness h(18827, 3000);
+  ChildApp other("taker", 18829, 18828);
+  ASSERT_TRUE(test::WaitUntil([&] { return other.Live(); }, 10000)) << other.process.Log();
+  h.store.SetWithTtl("claim:anon:t", DeadClaim(R"({"item":"car"})"), 300);
+  std::vector<http::ClientResponse> answers(8);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    threads.emplace_back([&, i] {
+      answers[i] = i % 2 ? other.Post(R"({"item":"car"})", "Idempotency-Key: t\r\n")
+                         : h.Post(R"({"item":"car"})", "Idempotency-Key: t\r\n", 8000);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int created = 0;
+  std::set<std::string> ids;
+  for (const http::ClientResponse& r : answers) {
+    EXPECT_TRUE(r.status == 201 || r.status == 200) << Show(r);
+    created += r.status == 201;
+    auto j = json::parse(r.body, nullptr, false);
+    if (!j.is_discarded() && j.contains("id")) ids.insert(j["id"].get<std::string>());
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(h.store.CountPrefix("order:"), 1u);
+  EXPECT_EQ(h.store.Get("orders:seq"), "1");
+}
+
+// Issue 15, the crucial case: the owner whose lease ran out was not dead, only
+// late, and its order commits after another request took the key over. The
+// taker's own order write is then refused (one done record per key), and it
+// answers with the owner's order: one order for the key.
+TEST(AppServer, ALateOwnersCommitWinsOverTheTakeover) {
+  AppHarness h(18831, 3000);
+  h.store.SetWithTtl("claim:anon:late", DeadClaim(R"({"item":"hat"})"), 200);
+  h.store.HoldWrites("order:");
+  http::ClientResponse taker;
+  std::thread t([&] { taker = h.Post(R"({"item":"hat"})", "Idempotency-Key: late\r\n", 8000); });
+  // The taker has claimed the key and sent its MSETNX (held).
+  ASSERT_TRUE(test::WaitUntil([&] { return h.store.held() > 0; }, 5000));
+  // Meanwhile the late owner's MSETNX is applied: order, index, done record.
+  std::string owner_id = NewOrderId(7, 7);
+  OrderRecord record;
+  record.id = owner_id;
+  record.created_ms = 1;
+  record.app = "dead app";
+  record.region = "test";
+  record.seq = 99;
+  record.order_json = R"({"item":"hat"})";
+  h.store.Set(OrderKey(owner_id), EncodeOrderRecord(record));
+  h.store.Set(IndexKey(99), owner_id);
+  h.store.Set("idem:anon:late",
+              EncodeIdemState(IdemState{true, owner_id, BodyFingerprint(record.order_json)}));
+  h.store.Release();
+  t.join();
+  EXPECT_EQ(taker.status, 200) << Show(taker);
+  EXPECT_EQ(json::parse(taker.body), json::parse(EncodeOrderRecord(record)));
+  EXPECT_EQ(h.store.CountPrefix("order:"), 1u);
+  EXPECT_EQ(h.store.CountPrefix("orders:by_seq:"), 1u);
+}
+
+// Issue 15: a claim (live or dead) made with another body is 422 at once,
+// as a done record with another body is: no waiting.
+TEST(AppServer, AClaimWithAnotherBodyIs422AtOnce) {
+  AppHarness h(18833, 3000);
+  h.store.Set("claim:anon:o", DeadClaim(R"({"item":"cup"})"));
+  auto start = std::chrono::steady_clock::now();
+  http::ClientResponse r = h.Post(R"({"item":"mug"})", "Idempotency-Key: o\r\n");
+  EXPECT_EQ(r.status, 422) << Show(r);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
+  EXPECT_EQ(h.store.Get("orders:seq"), "");
 }
 
 // Bug 5: keys are scoped per client (the Authorization credential): another
