@@ -49,7 +49,8 @@ bool FindHeader(const http::Request& request, std::string_view name, std::string
 //   4. MSETNX order:ID REC orders:by_seq:N ID idem:S:K "done ID FP"   all or nothing:
 //        1 -> 201. 0 -> GET idem:S:K: our ID (a retried MSETNX had committed) -> 201;
 //        another ID (a request that took the key over, or the owner we took it
-//        from, won) -> replay it (200, or 422 if its body differs)
+//        from, won) -> replay it (200, or 422 if its body differs); none: the
+//        index key was taken (orders:seq set back by hand): step 3 again
 // Without a key: steps 3 and 4 without the idem pair.
 // Safety does not rest on the claim: the order and its done record exist
 // together or not at all, and MSETNX lets one done record per key exist, so a
@@ -245,6 +246,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
     auto self = shared_from_this();
     if (idem_key_.empty()) {
       return Store({"GET", OrderKey(id_)}, [self](const RespReply& g) {
+        if (g.IsNil()) return self->IndexTaken();
         if (g.type != RespReply::Type::kBulk || g.text != self->record_) {
           return self->Unexpected("GET after MSETNX", g);
         }
@@ -252,6 +254,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
       });
     }
     Store({"GET", idem_key_}, [self](const RespReply& g) {
+      if (g.IsNil()) return self->IndexTaken();
       IdemState state;
       if (g.type != RespReply::Type::kBulk || !DecodeIdemState(g.text, &state)) {
         return self->Unexpected("GET idem after MSETNX", g);
@@ -269,6 +272,20 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
       self->server_->counters_.lost_commits->Add();
       self->Replay(state.id);
     });
+  }
+
+  // MSETNX was refused and neither our order nor the key's done record
+  // exists (they are written together): orders:by_seq:N was there already
+  // (orders:seq was set back by hand). It stays, so no attempt of our MSETNX
+  // can ever apply: take the next number, a few times.
+  void IndexTaken() {
+    writing_order_ = false;
+    if (++allocations_ >= kMaxAllocations) {
+      LogWarn("app", "POST /orders {}: orders:by_seq:{} and {} more numbers already taken", id_,
+              seq_, kMaxAllocations - 1);
+      return Finish(JsonError(500, "orders:seq is behind the order index"));
+    }
+    Allocate();
   }
 
   void Recovered() {
@@ -341,7 +358,9 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   int64_t wait_until_ms_;  // waiting on another request's claim ends here: 409
   asio::steady_timer wait_timer_;
   asio::steady_timer renew_timer_;
+  static constexpr int kMaxAllocations = 3;
   int64_t seq_ = 0;
+  int allocations_ = 0;         // numbers refused because their index key was taken
   bool waited_ = false;         // found another request's claim at least once
   bool claimed_ = false;        // holds the claim (renewing it)
   bool claim_lost_ = false;     // a renewal found the claim gone
