@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "base/log.h"
 #include "base/secret.h"
 
@@ -71,6 +73,15 @@ std::optional<AppConfig> ReadRoot(const ConfigValue& root, const std::string& fi
       static_cast<int>(t.Integer("health_interval_ms", config.health_interval_ms, 10, 60000));
   config.healthy_within_ms =
       static_cast<int>(t.Integer("healthy_within_ms", config.healthy_within_ms, 10, 600000));
+  // Default: 1000, or half of a shorter store_timeout_ms.
+  config.idempotency_lease_ms = static_cast<int>(
+      t.Integer("idempotency_lease_ms",
+                std::min(config.idempotency_lease_ms, config.store_timeout_ms / 2), 30, 600000));
+  if (config.idempotency_lease_ms >= config.store_timeout_ms) {
+    t.ErrorAt("idempotency_lease_ms",
+              "'idempotency_lease_ms' must be below 'store_timeout_ms' (a retry waits out a dead "
+              "request's lease within its own store_timeout_ms)");
+  }
   t.Finish();
   if (errors->lines().size() != errors_before) return std::nullopt;
   return config;

@@ -26,6 +26,11 @@ struct AppConfig {
   int max_body_bytes = 64 * 1024;  // POST /orders body, beyond: 413
   int health_interval_ms = 500;    // PING every member this often
   int healthy_within_ms = 2000;    // /healthz: a PING answered within this long
+  // The lease of a POST's claim on its Idempotency-Key (a store TTL the owner
+  // renews every third of it): how soon another app may take over the key of
+  // an app that died mid-request. Below store_timeout_ms (default: 1000, or
+  // half of a shorter store_timeout_ms).
+  int idempotency_lease_ms = 1000;
 };
 
 // Parses TOML text; nullopt with errors (FILE:LINE:COL: message) on any problem.

@@ -46,6 +46,18 @@ TEST(AppConfig, Defaults) {
   EXPECT_EQ(c->store_timeout_ms, 3000);
   EXPECT_EQ(c->drain_ms, 5000);
   EXPECT_EQ(c->drain_linger_ms, 0);
+  EXPECT_EQ(c->idempotency_lease_ms, 1000);
+  c = ParseAppConfig(
+      "listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\nstore_timeout_ms = 800\n", "a",
+      &errors);
+  ASSERT_TRUE(c) << errors.ToString();
+  EXPECT_EQ(c->idempotency_lease_ms, 400);
+}
+
+TEST(AppConfig, LeaseBelowStoreTimeout) {
+  std::string e =
+      Errors("listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\nidempotency_lease_ms = 3000\n");
+  EXPECT_NE(e.find("must be below 'store_timeout_ms'"), std::string::npos) << e;
 }
 
 TEST(AppConfig, UnknownKeyHasLineAndColumn) {
