@@ -557,6 +557,19 @@ TEST(AppServer, ReviewALiveOwnersClaimSurvivesAFrozenStoreMember) {
   EXPECT_EQ(h.store.CountPrefix("order:"), 1u);  // safety holds either way
 }
 
+// Review (revtk): docs/app.md: "A POST that fails before that point (nothing
+// of the order written) is 503 with Retry-After: 1". The store's UNKNOWN reply
+// to the claim's SET NX ("write not committed in time", what writes in flight
+// get in a store failover) is answered 500 "store error" instead, and the claim
+// it may have left (unrenewed) makes the client's retry wait up to a lease.
+// Re-reading the key, as after a nil, would find the claim ours (or absent).
+TEST(AppServer, ReviewAnUnknownOutcomeOfTheClaimIsNotA500) {
+  AppHarness h(18843);
+  h.store.FailWrites("claim:", "-UNKNOWN outcome unknown: write not committed in time");
+  http::ClientResponse r = h.Post(R"({"item":"oar"})", "Idempotency-Key: u\r\n");
+  EXPECT_TRUE(r.status == 201 || (r.status == 503 && r.Header("Retry-After") == "1")) << Show(r);
+}
+
 // Bug 6: /healthz is readiness (a store round trip that needs a leader);
 // /livez is liveness and stays 200.
 TEST(AppServer, HealthzNeedsAStoreThatServes) {
