@@ -159,11 +159,17 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   // extends whatever claim is there: if ours ran out and another request
   // took the key, we extend that live request's claim, which is harmless
   // (step 4 decides which order exists, not the claim).
+  // A renewal has until the lease would run out (and no longer than the
+  // request), which is shorter than the store client's attempt timeout
+  // (store_timeout_ms / 2): it is sent with its own attempt timeout of a
+  // quarter lease, so a frozen or partitioned store member costs it one
+  // short attempt before it moves to the next member, not the lease.
   void Renew() {
     renew_timer_.expires_after(std::chrono::milliseconds(std::max(1, lease_ms() / 3)));
     renew_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
       if (ec || self->finished_) return;
-      int64_t deadline = self->server_->clock_.NowMillis() + self->lease_ms();
+      int64_t deadline =
+          std::min(self->server_->clock_.NowMillis() + self->lease_ms(), self->deadline_ms_);
       self->server_->store_.Call(
           {"PEXPIRE", self->claim_key_, std::to_string(self->lease_ms())}, deadline,
           [self](const StoreResult& result) {
@@ -173,7 +179,8 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
               self->server_->counters_.claims_lost->Add();
               LogWarn("app", "POST /orders {}: the claim's lease ran out while it ran", self->id_);
             }
-          });
+          },
+          std::max(kMinRenewalAttemptMs, self->lease_ms() / 4));
       self->Renew();
     });
   }
@@ -359,6 +366,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   asio::steady_timer wait_timer_;
   asio::steady_timer renew_timer_;
   static constexpr int kMaxAllocations = 3;
+  static constexpr int kMinRenewalAttemptMs = 20;  // two store client sweeps (10 ms)
   int64_t seq_ = 0;
   int allocations_ = 0;         // numbers refused because their index key was taken
   bool waited_ = false;         // found another request's claim at least once
