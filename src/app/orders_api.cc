@@ -72,7 +72,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
         deadline_ms_(server->clock_.NowMillis() + server->config_.store_timeout_ms),
         // Waiting on another request stops early enough to leave a quarter
         // of the budget for claiming, INCR and MSETNX after a takeover.
-        wait_until_ms_(deadline_ms_ - server->config_.store_timeout_ms / 4),
+        wait_until_ms_(server->clock_.NowMillis() + ClaimWaitMs(server->config_.store_timeout_ms)),
         wait_timer_(server->io_),
         renew_timer_(server->io_) {}
 
@@ -122,7 +122,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
       waited_ = true;
       server_->counters_.claim_waits->Add();
     }
-    int poll_ms = std::clamp(lease_ms() / 20, 5, 50);
+    int poll_ms = ClaimPollMs(lease_ms());
     if (server_->clock_.NowMillis() + poll_ms > wait_until_ms_) {
       return Finish(
           JsonError(409, "a request with this Idempotency-Key is in progress; retry later"));
