@@ -20,6 +20,12 @@ using Reply = std::function<void(http::Response)>;
 
 using http::JsonError;
 
+// The store's -UNKNOWN: a write whose outcome it could not learn in time
+// (docs/store.md); it may or may not be applied.
+bool IsUnknownOutcome(const RespReply& r) {
+  return r.IsError() && r.text.rfind("UNKNOWN", 0) == 0;
+}
+
 // The Idempotency-Key header: absent (false), or present with its value
 // (which may be empty: that is a 400, not "no key").
 bool FindHeader(const http::Request& request, std::string_view name, std::string* value) {
@@ -142,9 +148,23 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
     Store({"SET", claim_key_, EncodeIdemClaim(claim), "NX", "PX", std::to_string(lease_ms())},
           [self](const RespReply& r) {
             if (r.type == RespReply::Type::kSimple) return self->Claimed();
+            // Applied or not, step 1 tells: the claim is ours, or absent.
+            if (IsUnknownOutcome(r)) return self->AfterUnknown(r, [self] { self->Lookup(); });
             if (!r.IsNil()) return self->Unexpected("SET claim NX", r);
             self->Lookup();
           });
+  }
+
+  // The store's "outcome unknown" reply (a write not committed by the
+  // store's deadline, as in a failover) to a step before the order's write:
+  // nothing of the order exists, so the step runs again, a few times; then
+  // 503 with Retry-After, as for a store that is unavailable.
+  void AfterUnknown(const RespReply& r, const std::function<void()>& again) {
+    if (++unknown_replies_ < kMaxUnknownReplies) return again();
+    StoreResult result;
+    result.outcome = StoreResult::Outcome::kUnavailable;
+    result.error = r.text;
+    Finish(server_->StoreFailure(result));
   }
 
   void Claimed() {
@@ -211,6 +231,8 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   void Allocate() {
     auto self = shared_from_this();
     Store({"INCR", SequenceKey()}, [self](const RespReply& r) {
+      // Applied or not, taking another number only leaves a gap.
+      if (IsUnknownOutcome(r)) return self->AfterUnknown(r, [self] { self->Allocate(); });
       if (r.type != RespReply::Type::kInteger) return self->Unexpected("INCR", r);
       OrderRecord record;
       record.id = self->id_;
@@ -366,9 +388,11 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   asio::steady_timer wait_timer_;
   asio::steady_timer renew_timer_;
   static constexpr int kMaxAllocations = 3;
+  static constexpr int kMaxUnknownReplies = 3;
   static constexpr int kMinRenewalAttemptMs = 20;  // two store client sweeps (10 ms)
   int64_t seq_ = 0;
   int allocations_ = 0;         // numbers refused because their index key was taken
+  int unknown_replies_ = 0;     // "outcome unknown" replies to the claim or INCR
   bool waited_ = false;         // found another request's claim at least once
   bool claimed_ = false;        // holds the claim (renewing it)
   bool claim_lost_ = false;     // a renewal found the claim gone

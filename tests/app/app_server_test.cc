@@ -581,6 +581,20 @@ TEST(AppServer, ReviewAnUnknownOutcomeOfTheClaimIsNotA500) {
   EXPECT_TRUE(r.status == 201 || (r.status == 503 && r.Header("Retry-After") == "1")) << Show(r);
 }
 
+// The same for INCR (step 3): taking another number only leaves a gap, so it
+// is taken again; an INCR that never gets a known outcome gives 503 with
+// Retry-After, with a key or without, and nothing of the order exists.
+TEST(AppServer, AnUnknownOutcomeOfTheIncrIsRetriedThen503) {
+  AppHarness h(18845);
+  h.store.FailWrites("orders:seq", "-UNKNOWN outcome unknown: write not committed in time");
+  for (const char* headers : {"", "Idempotency-Key: n\r\n"}) {
+    http::ClientResponse r = h.Post(R"({"item":"net"})", headers);
+    EXPECT_EQ(r.status, 503) << Show(r);
+    EXPECT_EQ(r.Header("Retry-After"), "1");
+  }
+  EXPECT_EQ(h.store.CountPrefix("order:"), 0u);
+}
+
 // Bug 6: /healthz is readiness (a store round trip that needs a leader);
 // /livez is liveness and stays 200.
 TEST(AppServer, HealthzNeedsAStoreThatServes) {
