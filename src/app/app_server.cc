@@ -89,7 +89,8 @@ AppServer::AppServer(AppConfig config, const Clock& clock, const Clock& wall)
       "POSTs that found another request's claim on their Idempotency-Key and waited for it");
   counters_.takeovers = metrics_.GetCounter(
       "nines_app_idempotency_takeovers_total",
-      "POSTs that claimed a key after waiting out another request's claim (its app died)");
+      "POSTs that claimed a key after waiting on another request's claim, which then ran out "
+      "(its app died or stalled, lost the store for a lease, or failed before its order's write)");
   counters_.lost_commits = metrics_.GetCounter(
       "nines_app_idempotency_lost_commits_total",
       "POSTs whose order write was refused because another request's order for the key won");

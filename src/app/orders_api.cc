@@ -20,6 +20,12 @@ using Reply = std::function<void(http::Response)>;
 
 using http::JsonError;
 
+// The store's -UNKNOWN: a write whose outcome it could not learn in time
+// (docs/store.md); it may or may not be applied.
+bool IsUnknownOutcome(const RespReply& r) {
+  return r.IsError() && r.text.rfind("UNKNOWN", 0) == 0;
+}
+
 // The Idempotency-Key header: absent (false), or present with its value
 // (which may be empty: that is a 400, not "no key").
 bool FindHeader(const http::Request& request, std::string_view name, std::string* value) {
@@ -72,7 +78,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
         deadline_ms_(server->clock_.NowMillis() + server->config_.store_timeout_ms),
         // Waiting on another request stops early enough to leave a quarter
         // of the budget for claiming, INCR and MSETNX after a takeover.
-        wait_until_ms_(deadline_ms_ - server->config_.store_timeout_ms / 4),
+        wait_until_ms_(server->clock_.NowMillis() + ClaimWaitMs(server->config_.store_timeout_ms)),
         wait_timer_(server->io_),
         renew_timer_(server->io_) {}
 
@@ -122,7 +128,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
       waited_ = true;
       server_->counters_.claim_waits->Add();
     }
-    int poll_ms = std::clamp(lease_ms() / 20, 5, 50);
+    int poll_ms = ClaimPollMs(lease_ms());
     if (server_->clock_.NowMillis() + poll_ms > wait_until_ms_) {
       return Finish(
           JsonError(409, "a request with this Idempotency-Key is in progress; retry later"));
@@ -142,9 +148,23 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
     Store({"SET", claim_key_, EncodeIdemClaim(claim), "NX", "PX", std::to_string(lease_ms())},
           [self](const RespReply& r) {
             if (r.type == RespReply::Type::kSimple) return self->Claimed();
+            // Applied or not, step 1 tells: the claim is ours, or absent.
+            if (IsUnknownOutcome(r)) return self->AfterUnknown(r, [self] { self->Lookup(); });
             if (!r.IsNil()) return self->Unexpected("SET claim NX", r);
             self->Lookup();
           });
+  }
+
+  // The store's "outcome unknown" reply (a write not committed by the
+  // store's deadline, as in a failover) to a step before the order's write:
+  // nothing of the order exists, so the step runs again, a few times; then
+  // 503 with Retry-After, as for a store that is unavailable.
+  void AfterUnknown(const RespReply& r, const std::function<void()>& again) {
+    if (++unknown_replies_ < kMaxUnknownReplies) return again();
+    StoreResult result;
+    result.outcome = StoreResult::Outcome::kUnavailable;
+    result.error = r.text;
+    Finish(server_->StoreFailure(result));
   }
 
   void Claimed() {
@@ -159,11 +179,17 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   // extends whatever claim is there: if ours ran out and another request
   // took the key, we extend that live request's claim, which is harmless
   // (step 4 decides which order exists, not the claim).
+  // A renewal has until the lease would run out (and no longer than the
+  // request), which is shorter than the store client's attempt timeout
+  // (store_timeout_ms / 2): it is sent with its own attempt timeout of a
+  // quarter lease, so a frozen or partitioned store member costs it one
+  // short attempt before it moves to the next member, not the lease.
   void Renew() {
     renew_timer_.expires_after(std::chrono::milliseconds(std::max(1, lease_ms() / 3)));
     renew_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
       if (ec || self->finished_) return;
-      int64_t deadline = self->server_->clock_.NowMillis() + self->lease_ms();
+      int64_t deadline =
+          std::min(self->server_->clock_.NowMillis() + self->lease_ms(), self->deadline_ms_);
       self->server_->store_.Call(
           {"PEXPIRE", self->claim_key_, std::to_string(self->lease_ms())}, deadline,
           [self](const StoreResult& result) {
@@ -173,7 +199,8 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
               self->server_->counters_.claims_lost->Add();
               LogWarn("app", "POST /orders {}: the claim's lease ran out while it ran", self->id_);
             }
-          });
+          },
+          std::max(kMinRenewalAttemptMs, self->lease_ms() / 4));
       self->Renew();
     });
   }
@@ -204,6 +231,8 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   void Allocate() {
     auto self = shared_from_this();
     Store({"INCR", SequenceKey()}, [self](const RespReply& r) {
+      // Applied or not, taking another number only leaves a gap.
+      if (IsUnknownOutcome(r)) return self->AfterUnknown(r, [self] { self->Allocate(); });
       if (r.type != RespReply::Type::kInteger) return self->Unexpected("INCR", r);
       OrderRecord record;
       record.id = self->id_;
@@ -359,8 +388,11 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
   asio::steady_timer wait_timer_;
   asio::steady_timer renew_timer_;
   static constexpr int kMaxAllocations = 3;
+  static constexpr int kMaxUnknownReplies = 3;
+  static constexpr int kMinRenewalAttemptMs = 20;  // two store client sweeps (10 ms)
   int64_t seq_ = 0;
   int allocations_ = 0;         // numbers refused because their index key was taken
+  int unknown_replies_ = 0;     // "outcome unknown" replies to the claim or INCR
   bool waited_ = false;         // found another request's claim at least once
   bool claimed_ = false;        // holds the claim (renewing it)
   bool claim_lost_ = false;     // a renewal found the claim gone
