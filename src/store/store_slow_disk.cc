@@ -56,7 +56,9 @@ Status StoreNode::SyncWal(uint64_t bytes) {
     slow_disk_raised_ = true;  // Drain calls CheckSlowDisk once the Ready is done
     LogWarn("store", "slow disk: {} consecutive WAL fsyncs took {} ms or more (the last {} ms){}",
             slow_fsync_.consecutive_slow(), config_.slow_fsync_ms, last_fsync_ms_,
-            IsLeader() ? "; handing leadership to another voter" : "");
+            IsLeader() && raft_->membership().voters.size() > 1
+                ? "; handing leadership to another voter"
+                : "");
   }
   return s;
 }
@@ -72,6 +74,8 @@ void StoreNode::CheckSlowDisk() {
     const int ticks = std::max(1, config_.election_ms / std::max(1, config_.tick_ms));
     raft_->set_campaign_delay_ticks(slow ? kSlowCampaignDelayElections * ticks : 0);
   }
+  // A pause never outlasts a cooldown from now (were the clock to step back).
+  slow_disk_pause_until_ = std::min(slow_disk_pause_until_, now + config_.slow_fsync_cooldown_ms);
   if (!slow_disk_ || !IsLeader()) {
     slow_disk_tried_.clear();
     slow_disk_pause_until_ = 0;
