@@ -36,6 +36,11 @@ constexpr int kSlowCampaignDelayElections = 3;
 // cooldowns.
 constexpr int kMaxPauseDoublings = 3;
 
+// The pause after the `rounds`-th such round in a row (1: one cooldown).
+int64_t PauseMs(int64_t cooldown_ms, int rounds) {
+  return cooldown_ms << std::min(std::max(rounds - 1, 0), kMaxPauseDoublings);
+}
+
 }  // namespace
 
 std::vector<double> StoreNode::FsyncBuckets() {
@@ -74,8 +79,9 @@ void StoreNode::CheckSlowDisk() {
     const int ticks = std::max(1, config_.election_ms / std::max(1, config_.tick_ms));
     raft_->set_campaign_delay_ticks(slow ? kSlowCampaignDelayElections * ticks : 0);
   }
-  // A pause never outlasts a cooldown from now (were the clock to step back).
-  slow_disk_pause_until_ = std::min(slow_disk_pause_until_, now + config_.slow_fsync_cooldown_ms);
+  // A pause never outlasts its length from now (were the clock to step back).
+  slow_disk_pause_until_ = std::min(
+      slow_disk_pause_until_, now + PauseMs(config_.slow_fsync_cooldown_ms, slow_disk_rounds_));
   if (!slow_disk_ || !IsLeader()) {
     slow_disk_tried_.clear();
     slow_disk_pause_until_ = 0;
@@ -95,9 +101,8 @@ void StoreNode::CheckSlowDisk() {
     // Every voter left was tried once and this member still leads: they are
     // down, or slow without having said so. Keep leading; try again later.
     slow_disk_tried_.clear();
-    const int64_t pause = int64_t{config_.slow_fsync_cooldown_ms}
-                          << std::min(slow_disk_rounds_, kMaxPauseDoublings);
     ++slow_disk_rounds_;
+    const int64_t pause = PauseMs(config_.slow_fsync_cooldown_ms, slow_disk_rounds_);
     slow_disk_pause_until_ = now + pause;
     LogWarn("store", "slow disk: no voter took leadership; trying again in {} ms", pause);
     return;
