@@ -309,11 +309,16 @@ TEST(StoreIntegration, RedisBenchmarkRunsWithoutErrors) {
   // The output goes to this build's test directory: a fixed /tmp path is
   // shared with the same test running from another checkout.
   std::string dir = TestDir("redis_benchmark_output");  // not StoreGroup's directory
+  // A compatibility test, not a load test: 10 clients with 16 commands in
+  // flight each. redis-benchmark's default of 50 clients kept 800 writes
+  // queued at the follower, and under ThreadSanitizer on a shared 2-core
+  // machine (with a snapshot fork every 500 entries) some waited past the
+  // 2 s request deadline and got -UNKNOWN, which stops redis-benchmark.
   for (int target : {leader, follower}) {
     std::string out = dir + "/bench_" + std::to_string(target) + ".txt";
     std::string cmd = "timeout 120 redis-benchmark -h " + g.host() + " -p " +
                       std::to_string(g.member(target).client) +
-                      " -t set,get,incr,mset -P 16 -n 20000 -q > " + out + " 2>&1";
+                      " -t set,get,incr,mset -c 10 -P 16 -n 5000 -q > " + out + " 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
     std::ifstream in(out);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
