@@ -96,7 +96,7 @@ test-tsan: tsan
 # Lint first (it fails in seconds), then the release, ASan+UBSan,
 # ThreadSanitizer and fuzz suites, each under a `== make test: SUITE` line so
 # a failure names its suite. The TSan suite builds only what the `threads`
-# tests run (the nines binary, test_backend, 14 test binaries) at -O1 -g0:
+# tests run (the nines binary, test_backend, 21 test binaries) at -O1 -g0:
 # cold (no ccache) that is ~750 CPU-seconds, about 6.5 minutes on two cores,
 # and its tests take ~2.5 minutes; with a warm ccache its build is ~25 s.
 test: lint
