@@ -97,8 +97,12 @@ test-tsan: tsan
 # ThreadSanitizer and fuzz suites, each under a `== make test: SUITE` line so
 # a failure names its suite. The TSan suite builds only what the `threads`
 # tests run (the nines binary, test_backend, 21 test binaries) at -O1 -g0:
-# cold (no ccache) that is ~750 CPU-seconds, about 6.5 minutes on two cores,
-# and its tests take ~2.5 minutes; with a warm ccache its build is ~25 s.
+# cold (no ccache) about 810 CPU-seconds (~750 for the first 14 tests, 61
+# for the other seven's sources), about 7 minutes on two cores; with a warm
+# ccache ~25 s. Its tests took 90 s on a loaded machine. Unity builds would
+# cut the cold build by ~20% but CMake's unity files #include absolute
+# paths, so ccache could not share them between checkouts: every fresh
+# clone would pay the cold build.
 test: lint
 	@echo "== make test: release" && $(MAKE) --no-print-directory test-release
 	@echo "== make test: asan" && $(MAKE) --no-print-directory test-asan
