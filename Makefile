@@ -96,7 +96,7 @@ test-tsan: tsan
 # Lint first (it fails in seconds), then the release, ASan+UBSan,
 # ThreadSanitizer and fuzz suites, each under a `== make test: SUITE` line so
 # a failure names its suite. The TSan suite builds only what the `threads`
-# tests run (the nines binary, test_backend, 21 test binaries) at -O1 -g0:
+# tests run (the nines binary, test_backend, 22 test binaries) at -O1 -g0:
 # cold (no ccache) about 810 CPU-seconds (~750 for the first 14 tests, 61
 # for the other seven's sources), about 7 minutes on two cores; with a warm
 # ccache ~25 s. Its tests took 90 s on a loaded machine. Unity builds would

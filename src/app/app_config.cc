@@ -3,11 +3,22 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "base/log.h"
 #include "base/secret.h"
 
 namespace nines::app {
 namespace {
+
+constexpr int kMinLeaseMs = 30;
+
+// The least store_timeout_ms with room for the least lease.
+int MinStoreTimeoutMs() {
+  int t = 100;
+  while (MaxIdempotencyLeaseMs(t) < kMinLeaseMs) ++t;
+  return t;
+}
 
 std::optional<AppConfig> ReadRoot(const ConfigValue& root, const std::string& file,
                                   ConfigErrors* errors) {
@@ -71,12 +82,50 @@ std::optional<AppConfig> ReadRoot(const ConfigValue& root, const std::string& fi
       static_cast<int>(t.Integer("health_interval_ms", config.health_interval_ms, 10, 60000));
   config.healthy_within_ms =
       static_cast<int>(t.Integer("healthy_within_ms", config.healthy_within_ms, 10, 600000));
+  // Default: 1000, or half of a shorter store_timeout_ms, or the longest a
+  // waiter outlasts (a 30 ms floor: an error below).
+  int max_lease = MaxIdempotencyLeaseMs(config.store_timeout_ms);
+  config.idempotency_lease_ms = static_cast<int>(t.Integer(
+      "idempotency_lease_ms",
+      std::max(kMinLeaseMs,
+               std::min({config.idempotency_lease_ms, config.store_timeout_ms / 2, max_lease})),
+      kMinLeaseMs, 600000));
+  if (config.idempotency_lease_ms > max_lease) {
+    int lease = config.idempotency_lease_ms;
+    std::string message = fmt::format(
+        "'idempotency_lease_ms' ({}) plus the store's expiry tick ({} ms) and a waiter's poll "
+        "({} ms) must be below three quarters of 'store_timeout_ms' ({} ms): a retry waits out "
+        "a dead request's lease within that; ",
+        lease, kStoreExpiryTickMs, ClaimPollMs(lease), ClaimWaitMs(config.store_timeout_ms));
+    message += max_lease >= kMinLeaseMs
+                   ? fmt::format("at most {} with this store_timeout_ms", max_lease)
+                   : fmt::format("'store_timeout_ms' must be at least {} for any lease",
+                                 MinStoreTimeoutMs());
+    t.ErrorAt(t.Has("idempotency_lease_ms") ? "idempotency_lease_ms" : "store_timeout_ms", message);
+  }
   t.Finish();
   if (errors->lines().size() != errors_before) return std::nullopt;
   return config;
 }
 
 }  // namespace
+
+int ClaimWaitMs(int store_timeout_ms) {
+  return store_timeout_ms - store_timeout_ms / 4;
+}
+
+int ClaimPollMs(int lease_ms) {
+  return std::clamp(lease_ms / 20, 5, 50);
+}
+
+int MaxIdempotencyLeaseMs(int store_timeout_ms) {
+  int lease = ClaimWaitMs(store_timeout_ms);
+  while (lease > 0 &&
+         lease + kStoreExpiryTickMs + ClaimPollMs(lease) >= ClaimWaitMs(store_timeout_ms)) {
+    --lease;
+  }
+  return lease;
+}
 
 std::optional<AppConfig> ParseAppConfig(std::string_view text, const std::string& file,
                                         ConfigErrors* errors) {

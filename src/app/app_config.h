@@ -26,7 +26,27 @@ struct AppConfig {
   int max_body_bytes = 64 * 1024;  // POST /orders body, beyond: 413
   int health_interval_ms = 500;    // PING every member this often
   int healthy_within_ms = 2000;    // /healthz: a PING answered within this long
+  // The lease of a POST's claim on its Idempotency-Key (a store TTL the owner
+  // renews every third of it): how soon another app may take over the key of
+  // an app that died mid-request. At most MaxIdempotencyLeaseMs (default:
+  // 1000, or half of a shorter store_timeout_ms, or that maximum).
+  int idempotency_lease_ms = 1000;
 };
+
+// A request that finds another request's claim on its key waits (polling the
+// store) for three quarters of store_timeout_ms, leaving a quarter to claim,
+// INCR and write the order after a takeover.
+int ClaimWaitMs(int store_timeout_ms);
+// How often a waiting request looks again: lease/20, 5..50 ms.
+int ClaimPollMs(int lease_ms);
+// The store's expiry tick: log time, which judges a lease, moves in steps of
+// about this much (the leader's kPurgeExpired, docs/store.md), so a claim
+// reads as present for up to this long after its lease.
+constexpr int kStoreExpiryTickMs = 100;
+// The longest lease a waiter outlasts within ClaimWaitMs: lease + tick +
+// poll < ClaimWaitMs. Below 30 (the least lease) when store_timeout_ms is too
+// short for any.
+int MaxIdempotencyLeaseMs(int store_timeout_ms);
 
 // Parses TOML text; nullopt with errors (FILE:LINE:COL: message) on any problem.
 std::optional<AppConfig> ParseAppConfig(std::string_view text, const std::string& file,

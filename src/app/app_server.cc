@@ -76,7 +76,7 @@ AppServer::AppServer(AppConfig config, const Clock& clock, const Clock& wall)
                                            "POSTs answered with an existing order (same key, 200)");
   counters_.recovered = metrics_.GetCounter(
       "nines_app_orders_recovered_total",
-      "POSTs whose SET NX was refused because an earlier attempt of the same request committed");
+      "POSTs whose MSETNX was refused because an earlier attempt of the same request committed");
   counters_.store_unavailable = metrics_.GetCounter("nines_app_store_unavailable_responses_total",
                                                     "503 answers: store unreachable in time");
   counters_.overloaded = metrics_.GetCounter("nines_app_overloaded_responses_total",
@@ -84,6 +84,19 @@ AppServer::AppServer(AppConfig config, const Clock& clock, const Clock& wall)
   counters_.unknown_outcome = metrics_.GetCounter(
       "nines_app_unknown_outcome_responses_total",
       "504 answers: a POST failed after its order was sent, so the order may exist");
+  counters_.claim_waits = metrics_.GetCounter(
+      "nines_app_idempotency_waits_total",
+      "POSTs that found another request's claim on their Idempotency-Key and waited for it");
+  counters_.takeovers = metrics_.GetCounter(
+      "nines_app_idempotency_takeovers_total",
+      "POSTs that claimed a key after waiting on another request's claim, which then ran out "
+      "(its app died or stalled, lost the store for a lease, or failed before its order's write)");
+  counters_.lost_commits = metrics_.GetCounter(
+      "nines_app_idempotency_lost_commits_total",
+      "POSTs whose order write was refused because another request's order for the key won");
+  counters_.claims_lost = metrics_.GetCounter(
+      "nines_app_idempotency_claims_lost_total",
+      "claim renewals that found the claim gone (its lease ran out while the request ran)");
   latency_ =
       metrics_.GetHistogram("nines_app_request_duration_seconds", "time from request to response");
   metrics_.AddGaugeCallback("nines_app_http_connections", "open HTTP connections", {},
@@ -317,6 +330,7 @@ std::string AppServer::StatusJson() const {
         {"max_body_bytes", config_.max_body_bytes},
         {"max_pending", config_.max_pending},
         {"store_timeout_ms", config_.store_timeout_ms},
+        {"idempotency_lease_ms", config_.idempotency_lease_ms},
         {"drain_ms", config_.drain_ms}}},
       {"orders",
        {{"created", counters_.created->Value()},
@@ -324,7 +338,11 @@ std::string AppServer::StatusJson() const {
         {"recovered", counters_.recovered->Value()},
         {"store_unavailable", counters_.store_unavailable->Value()},
         {"overloaded", counters_.overloaded->Value()},
-        {"unknown_outcome", counters_.unknown_outcome->Value()}}},
+        {"unknown_outcome", counters_.unknown_outcome->Value()},
+        {"claim_waits", counters_.claim_waits->Value()},
+        {"takeovers", counters_.takeovers->Value()},
+        {"lost_commits", counters_.lost_commits->Value()},
+        {"claims_lost", counters_.claims_lost->Value()}}},
       {"store", nlohmann::json::parse(store_.StatusJson())},
   };
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

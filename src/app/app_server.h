@@ -42,10 +42,14 @@ class AppServer {
   struct Counters {
     Counter* created = nullptr;
     Counter* replayed = nullptr;
-    Counter* recovered = nullptr;  // SET NX lost to our own earlier attempt
+    Counter* recovered = nullptr;  // MSETNX lost to our own earlier attempt
     Counter* store_unavailable = nullptr;
     Counter* overloaded = nullptr;
     Counter* unknown_outcome = nullptr;  // 504: the order may or may not exist
+    Counter* claim_waits = nullptr;      // POSTs that waited on another request's claim
+    Counter* takeovers = nullptr;        // claims taken after another's lease ran out
+    Counter* lost_commits = nullptr;     // MSETNX refused: another request's order won
+    Counter* claims_lost = nullptr;      // renewals that found the claim gone
   };
 
  private:

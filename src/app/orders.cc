@@ -113,6 +113,10 @@ std::string IdemKey(std::string_view scope, std::string_view key) {
   return fmt::format("idem:{}:{}", scope, key);
 }
 
+std::string ClaimKey(std::string_view scope, std::string_view key) {
+  return fmt::format("claim:{}:{}", scope, key);
+}
+
 std::string EncodeIdemState(const IdemState& state) {
   return fmt::format("{} {} {}", state.done ? "done" : "pending", state.id, state.fingerprint);
 }
@@ -127,6 +131,23 @@ bool DecodeIdemState(std::string_view text, IdemState* state) {
   state->id = std::string(text.substr(a + 1, b - a - 1));
   state->fingerprint = std::string(text.substr(b + 1));
   return ValidOrderId(state->id) && !state->fingerprint.empty();
+}
+
+std::string EncodeIdemClaim(const IdemClaim& claim) {
+  return fmt::format("claim {} {} {}", claim.id, claim.fingerprint, claim.owner);
+}
+
+bool DecodeIdemClaim(std::string_view text, IdemClaim* claim) {
+  constexpr std::string_view kWord = "claim ";
+  if (text.substr(0, kWord.size()) != kWord) return false;
+  text.remove_prefix(kWord.size());
+  size_t a = text.find(' ');
+  size_t b = a == std::string_view::npos ? a : text.find(' ', a + 1);
+  if (b == std::string_view::npos) return false;
+  claim->id = std::string(text.substr(0, a));
+  claim->fingerprint = std::string(text.substr(a + 1, b - a - 1));
+  claim->owner = std::string(text.substr(b + 1));  // the rest: a name may hold spaces
+  return ValidOrderId(claim->id) && !claim->fingerprint.empty();
 }
 
 std::string BodyFingerprint(std::string_view canonical) {

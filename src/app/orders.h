@@ -5,7 +5,10 @@
 //   order:ID            the record, JSON (exactly the body GET /orders/ID returns)
 //   orders:seq          INCR counter: every created order takes one number
 //   orders:by_seq:N     ID of the order with sequence number N (listing, newest first)
-//   idem:SCOPE:KEY      the state of a client's Idempotency-Key (see IdemState)
+//   idem:SCOPE:KEY      "done ID FP": the order a client's Idempotency-Key made
+//                       (written in one MSETNX with the order; see IdemState)
+//   claim:SCOPE:KEY     "claim ID FP OWNER": the request working on the key, with
+//                       a short lease (PX) its owner renews (see IdemClaim)
 #pragma once
 
 #include <cstdint>
@@ -40,11 +43,12 @@ std::string IndexKey(int64_t seq);          // "orders:by_seq:N"
 std::string IndexPattern();                 // "orders:by_seq:*" (SCAN MATCH)
 // orders:by_seq:N -> N; false if the key is not one.
 bool ParseIndexKey(std::string_view key, int64_t* seq);
-std::string IdemKey(std::string_view scope, std::string_view key);  // "idem:SCOPE:KEY"
+std::string IdemKey(std::string_view scope, std::string_view key);   // "idem:SCOPE:KEY"
+std::string ClaimKey(std::string_view scope, std::string_view key);  // "claim:SCOPE:KEY"
 
-// The value of idem:SCOPE:KEY: "pending ID FP" while its request runs (with a
-// TTL, so a crashed request frees the key), "done ID FP" once the order exists.
-// FP is the fingerprint of the request body.
+// The value of idem:SCOPE:KEY: "done ID FP" once the order exists (FP is the
+// fingerprint of the request body). "pending ID FP" is what versions before
+// claims wrote while a request ran (with a TTL): still read, never written.
 struct IdemState {
   bool done = false;
   std::string id;
@@ -52,6 +56,18 @@ struct IdemState {
 };
 std::string EncodeIdemState(const IdemState& state);
 bool DecodeIdemState(std::string_view text, IdemState* state);
+
+// The value of claim:SCOPE:KEY while a request works on the key: the order id
+// it will create (new and random for every request, so it is also the
+// request's token: a claim is "ours" exactly when its id is ours), the body's
+// fingerprint, and the owner app's name (for people reading the store).
+struct IdemClaim {
+  std::string id;
+  std::string fingerprint;
+  std::string owner;
+};
+std::string EncodeIdemClaim(const IdemClaim& claim);  // "claim ID FP OWNER"
+bool DecodeIdemClaim(std::string_view text, IdemClaim* claim);
 // 16 hex digits of a hash of the canonical body.
 std::string BodyFingerprint(std::string_view canonical);
 

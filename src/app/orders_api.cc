@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "app/app_server.h"
@@ -18,6 +19,12 @@ namespace {
 using Reply = std::function<void(http::Response)>;
 
 using http::JsonError;
+
+// The store's -UNKNOWN: a write whose outcome it could not learn in time
+// (docs/store.md); it may or may not be applied.
+bool IsUnknownOutcome(const RespReply& r) {
+  return r.IsError() && r.text.rfind("UNKNOWN", 0) == 0;
+}
 
 // The Idempotency-Key header: absent (false), or present with its value
 // (which may be empty: that is a 400, not "no key").
@@ -36,75 +43,170 @@ bool FindHeader(const http::Request& request, std::string_view name, std::string
 
 }  // namespace
 
-// POST /orders. With a key K of client scope S (draft-ietf-httpapi-idempotency-key-header):
-//   1. GET idem:S:K          "done ID FP": same body FP -> 200 with order ID, else 422;
-//                            "pending ..": another request with K runs: 422 if its body
-//                            differs, else 409
-//   2. SET idem:S:K "pending ID FP" NX PX ttl   nil: someone took K first; GET it again:
-//                            our own value (a retried SET that committed) -> go on, else step 1
-//   3. INCR orders:seq       only the request holding K gets here: no number is burnt
-//   4. SET order:ID REC NX   ID is new and random; nil only if our own retry committed
-//   5. SET orders:by_seq:N ID
-//   6. SET idem:S:K "done ID FP" (no TTL), then 201
-// Without a key, steps 3 to 5.
+// POST /orders. With a key K of client scope S (draft-ietf-httpapi-idempotency-key-header);
+// docs/app.md "Claims" has the protocol and its crash-point argument:
+//   1. MGET idem:S:K claim:S:K
+//        idem "done ID FP": same body FP -> 200 with order ID, else 422
+//        claim "claim ID FP OWNER" of another request: 422 if FP differs, else wait
+//        (poll step 1 until the claim's lease runs out or it turns done; 409 when
+//        this request's waiting budget is spent); our own claim -> step 3
+//   2. SET claim:S:K "claim ID FP OWNER" NX PX lease   nil: someone claimed first: step 1
+//   3. INCR orders:seq       (the claim's lease is renewed every lease/3 from here on)
+//   4. MSETNX order:ID REC orders:by_seq:N ID idem:S:K "done ID FP"   all or nothing:
+//        1 -> 201. 0 -> GET idem:S:K: our ID (a retried MSETNX had committed) -> 201;
+//        another ID (a request that took the key over, or the owner we took it
+//        from, won) -> replay it (200, or 422 if its body differs); none: the
+//        index key was taken (orders:seq set back by hand): step 3 again
+// Without a key: steps 3 and 4 without the idem pair.
+// Safety does not rest on the claim: the order and its done record exist
+// together or not at all, and MSETNX lets one done record per key exist, so a
+// key never makes two orders, whatever leases, clocks and crashes do. The
+// claim only keeps a second app from doing the work while the first is alive.
 // A failure once step 4 may have been applied is an unknown outcome: 504
 // without Retry-After (see Failed).
 class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
  public:
-  PostOrder(AppServer* server, std::string idem_key, std::string id, std::string order_json,
-            Reply reply)
+  PostOrder(AppServer* server, std::string idem_key, std::string claim_key, std::string id,
+            std::string order_json, Reply reply)
       : server_(server),
         idem_key_(std::move(idem_key)),
+        claim_key_(std::move(claim_key)),
         id_(std::move(id)),
         order_json_(std::move(order_json)),
         fingerprint_(BodyFingerprint(order_json_)),
         reply_(std::move(reply)),
-        deadline_ms_(server->clock_.NowMillis() + server->config_.store_timeout_ms) {}
+        deadline_ms_(server->clock_.NowMillis() + server->config_.store_timeout_ms),
+        // Waiting on another request stops early enough to leave a quarter
+        // of the budget for claiming, INCR and MSETNX after a takeover.
+        wait_until_ms_(server->clock_.NowMillis() + ClaimWaitMs(server->config_.store_timeout_ms)),
+        wait_timer_(server->io_),
+        renew_timer_(server->io_) {}
 
   void Start() {
     if (idem_key_.empty()) return Allocate();
-    Lookup(true);
+    Lookup();
   }
 
  private:
-  // Steps 1 and 2: what does the store know about this key?
-  void Lookup(bool may_claim) {
+  int lease_ms() const { return server_->config_.idempotency_lease_ms; }
+
+  // Step 1: what does the store know about this key?
+  void Lookup() {
     auto self = shared_from_this();
-    Store({"GET", idem_key_}, [self, may_claim](const RespReply& r) {
-      if (r.IsNil()) {
-        if (may_claim) return self->Claim();
-        return self->Finish(
-            JsonError(409, "a request with this Idempotency-Key is in progress; retry later"));
+    Store({"MGET", idem_key_, claim_key_}, [self](const RespReply& r) {
+      if (r.type != RespReply::Type::kArray || r.elements.size() != 2) {
+        return self->Unexpected("MGET idem claim", r);
       }
-      IdemState state;
-      if (r.type != RespReply::Type::kBulk || !DecodeIdemState(r.text, &state)) {
-        return self->Finish(JsonError(500, "stored idempotency state is not valid"));
+      const RespReply& idem = r.elements[0];
+      const RespReply& claim = r.elements[1];
+      if (idem.type == RespReply::Type::kBulk) {
+        IdemState state;
+        if (!DecodeIdemState(idem.text, &state)) {
+          return self->Finish(JsonError(500, "stored idempotency state is not valid"));
+        }
+        if (state.fingerprint != self->fingerprint_) return self->DifferentBody();
+        if (state.done) return self->Replay(state.id);
+        return self->Wait();  // "pending": an older version's claim, ended by its TTL
       }
-      if (state.fingerprint != self->fingerprint_) {
-        return self->Finish(
-            JsonError(422, "this Idempotency-Key was used with a different request body"));
+      if (claim.type == RespReply::Type::kBulk) {
+        IdemClaim c;
+        if (!DecodeIdemClaim(claim.text, &c)) {
+          return self->Finish(JsonError(500, "stored idempotency claim is not valid"));
+        }
+        if (c.fingerprint != self->fingerprint_) return self->DifferentBody();
+        if (c.id == self->id_) return self->Claimed();  // our SET, retried after it committed
+        return self->Wait();
       }
-      if (!state.done) {
-        if (state.id == self->id_) return self->Allocate();  // our own claim
-        return self->Finish(
-            JsonError(409, "a request with this Idempotency-Key is in progress; retry later"));
-      }
-      self->Replay(state.id);
+      self->Claim();
     });
   }
 
+  // Another request holds the key: look again after a while, until our
+  // waiting budget is spent.
+  void Wait() {
+    if (!waited_) {
+      waited_ = true;
+      server_->counters_.claim_waits->Add();
+    }
+    int poll_ms = ClaimPollMs(lease_ms());
+    if (server_->clock_.NowMillis() + poll_ms > wait_until_ms_) {
+      return Finish(
+          JsonError(409, "a request with this Idempotency-Key is in progress; retry later"));
+    }
+    wait_timer_.expires_after(std::chrono::milliseconds(poll_ms));
+    wait_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+      if (ec || self->finished_) return;
+      self->Lookup();
+    });
+  }
+
+  // Step 2. The claim is taken only when no claim exists: a dead owner's
+  // claim is gone when its lease (a TTL judged by the store) has run out.
   void Claim() {
-    IdemState pending{false, id_, fingerprint_};
-    // The claim outlives this request's deadline, so a crashed request frees
-    // the key after a while instead of forever.
-    int64_t ttl = 2LL * server_->config_.store_timeout_ms;
+    IdemClaim claim{id_, fingerprint_, server_->config_.name};
     auto self = shared_from_this();
-    Store({"SET", idem_key_, EncodeIdemState(pending), "NX", "PX", std::to_string(ttl)},
+    Store({"SET", claim_key_, EncodeIdemClaim(claim), "NX", "PX", std::to_string(lease_ms())},
           [self](const RespReply& r) {
-            if (r.type == RespReply::Type::kSimple) return self->Allocate();
-            if (!r.IsNil()) return self->Unexpected("SET idem NX", r);
-            self->Lookup(false);
+            if (r.type == RespReply::Type::kSimple) return self->Claimed();
+            // Applied or not, step 1 tells: the claim is ours, or absent.
+            if (IsUnknownOutcome(r)) return self->AfterUnknown(r, [self] { self->Lookup(); });
+            if (!r.IsNil()) return self->Unexpected("SET claim NX", r);
+            self->Lookup();
           });
+  }
+
+  // The store's "outcome unknown" reply (a write not committed by the
+  // store's deadline, as in a failover) to a step before the order's write:
+  // nothing of the order exists, so the step runs again, a few times; then
+  // 503 with Retry-After, as for a store that is unavailable.
+  void AfterUnknown(const RespReply& r, const std::function<void()>& again) {
+    if (++unknown_replies_ < kMaxUnknownReplies) return again();
+    StoreResult result;
+    result.outcome = StoreResult::Outcome::kUnavailable;
+    result.error = r.text;
+    Finish(server_->StoreFailure(result));
+  }
+
+  void Claimed() {
+    if (claimed_) return;
+    claimed_ = true;
+    if (waited_) server_->counters_.takeovers->Add();
+    Renew();
+    Allocate();
+  }
+
+  // Extends the claim's lease every lease/3 while the request runs. PEXPIRE
+  // extends whatever claim is there: if ours ran out and another request
+  // took the key, we extend that live request's claim, which is harmless
+  // (step 4 decides which order exists, not the claim).
+  // A renewal has until the lease would run out (and no longer than the
+  // request), which is shorter than the store client's attempt timeout
+  // (store_timeout_ms / 2): it is sent with its own attempt timeout of a
+  // quarter lease, so a frozen or partitioned store member costs it one
+  // short attempt before it moves to the next member, not the lease.
+  void Renew() {
+    renew_timer_.expires_after(std::chrono::milliseconds(std::max(1, lease_ms() / 3)));
+    renew_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+      if (ec || self->finished_) return;
+      int64_t deadline =
+          std::min(self->server_->clock_.NowMillis() + self->lease_ms(), self->deadline_ms_);
+      self->server_->store_.Call(
+          {"PEXPIRE", self->claim_key_, std::to_string(self->lease_ms())}, deadline,
+          [self](const StoreResult& result) {
+            if (result.ok() && result.reply.type == RespReply::Type::kInteger &&
+                result.reply.integer == 0 && !self->finished_ && !self->claim_lost_) {
+              self->claim_lost_ = true;
+              self->server_->counters_.claims_lost->Add();
+              LogWarn("app", "POST /orders {}: the claim's lease ran out while it ran", self->id_);
+            }
+          },
+          std::max(kMinRenewalAttemptMs, self->lease_ms() / 4));
+      self->Renew();
+    });
+  }
+
+  void DifferentBody() {
+    Finish(JsonError(422, "this Idempotency-Key was used with a different request body"));
   }
 
   void Replay(const std::string& id) {
@@ -117,10 +219,7 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
           !DecodeOrderRecord(r.text, &stored_id, &seq, &order)) {
         return self->Finish(JsonError(500, "the order of this Idempotency-Key is missing"));
       }
-      if (order != self->order_json_) {
-        return self->Finish(
-            JsonError(422, "this Idempotency-Key was used with a different request body"));
-      }
+      if (order != self->order_json_) return self->DifferentBody();
       self->server_->counters_.replayed->Add();
       http::Response response = http::Response::Json(200, std::move(r.text));
       response.headers.emplace_back("Location", "/orders/" + id);
@@ -128,9 +227,12 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
     });
   }
 
+  // Step 3.
   void Allocate() {
     auto self = shared_from_this();
     Store({"INCR", SequenceKey()}, [self](const RespReply& r) {
+      // Applied or not, taking another number only leaves a gap.
+      if (IsUnknownOutcome(r)) return self->AfterUnknown(r, [self] { self->Allocate(); });
       if (r.type != RespReply::Type::kInteger) return self->Unexpected("INCR", r);
       OrderRecord record;
       record.id = self->id_;
@@ -141,40 +243,84 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
       record.order_json = self->order_json_;
       self->seq_ = r.integer;
       self->record_ = EncodeOrderRecord(record);
-      self->Insert();
+      self->Commit();
     });
   }
 
-  void Insert() {
-    auto self = shared_from_this();
+  // Step 4: the order, its index entry and (with a key) its done record, in
+  // one write that is applied whole or not at all.
+  void Commit() {
+    std::vector<std::string> args = {"MSETNX", OrderKey(id_), record_, IndexKey(seq_), id_};
+    if (!idem_key_.empty()) {
+      args.push_back(idem_key_);
+      args.push_back(EncodeIdemState(IdemState{true, id_, fingerprint_}));
+    }
     writing_order_ = true;
-    Store({"SET", OrderKey(id_), record_, "NX"}, [self](const RespReply& r) {
-      if (r.type == RespReply::Type::kSimple) return self->Index();
-      if (!r.IsNil()) return self->Unexpected("SET", r);
-      // Refused: the id is new and random, so only an earlier attempt of
-      // this request (the store client retried) can have written it.
-      self->Store({"GET", OrderKey(self->id_)}, [self](const RespReply& g) {
-        if (g.type != RespReply::Type::kBulk || g.text != self->record_) {
-          return self->Unexpected("GET after SET NX", g);
-        }
-        self->server_->counters_.recovered->Add();
-        self->Index();
-      });
+    auto self = shared_from_this();
+    Store(args, [self](const RespReply& r) {
+      if (r.type != RespReply::Type::kInteger) return self->Unexpected("MSETNX", r);
+      if (r.integer == 1) {
+        self->order_written_ = true;
+        return self->Created();
+      }
+      self->Refused();
     });
   }
 
-  void Index() {
-    order_written_ = true;
+  // MSETNX found a key already there. order:ID is new and random and
+  // orders:by_seq:N was handed to us alone, so either an earlier attempt of
+  // this very MSETNX committed (the store client retried it after a lost
+  // reply), or, with a key, another request's order for the key exists.
+  void Refused() {
     auto self = shared_from_this();
-    Store({"SET", IndexKey(seq_), id_}, [self](const RespReply& r) {
-      if (r.type != RespReply::Type::kSimple) return self->Unexpected("SET index", r);
-      if (self->idem_key_.empty()) return self->Created();
-      IdemState done{true, self->id_, self->fingerprint_};
-      self->Store({"SET", self->idem_key_, EncodeIdemState(done)}, [self](const RespReply& d) {
-        if (d.type != RespReply::Type::kSimple) return self->Unexpected("SET idem done", d);
-        self->Created();
+    if (idem_key_.empty()) {
+      return Store({"GET", OrderKey(id_)}, [self](const RespReply& g) {
+        if (g.IsNil()) return self->IndexTaken();
+        if (g.type != RespReply::Type::kBulk || g.text != self->record_) {
+          return self->Unexpected("GET after MSETNX", g);
+        }
+        self->Recovered();
       });
+    }
+    Store({"GET", idem_key_}, [self](const RespReply& g) {
+      if (g.IsNil()) return self->IndexTaken();
+      IdemState state;
+      if (g.type != RespReply::Type::kBulk || !DecodeIdemState(g.text, &state)) {
+        return self->Unexpected("GET idem after MSETNX", g);
+      }
+      if (state.done && state.id == self->id_) return self->Recovered();
+      // Not ours, so our MSETNX was never applied (one done record per key,
+      // and only MSETNX writes it): nothing of this request exists.
+      self->writing_order_ = false;
+      if (!state.done) {
+        // An older version's "pending" claim (rolling upgrade): it will
+        // write its own order; ours is not made.
+        return self->Finish(
+            JsonError(409, "a request with this Idempotency-Key is in progress; retry later"));
+      }
+      self->server_->counters_.lost_commits->Add();
+      self->Replay(state.id);
     });
+  }
+
+  // MSETNX was refused and neither our order nor the key's done record
+  // exists (they are written together): orders:by_seq:N was there already
+  // (orders:seq was set back by hand). It stays, so no attempt of our MSETNX
+  // can ever apply: take the next number, a few times.
+  void IndexTaken() {
+    writing_order_ = false;
+    if (++allocations_ >= kMaxAllocations) {
+      LogWarn("app", "POST /orders {}: orders:by_seq:{} and {} more numbers already taken", id_,
+              seq_, kMaxAllocations - 1);
+      return Finish(JsonError(500, "orders:seq is behind the order index"));
+    }
+    Allocate();
+  }
+
+  void Recovered() {
+    order_written_ = true;
+    server_->counters_.recovered->Add();
+    Created();
   }
 
   void Created() {
@@ -204,11 +350,11 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
     Finish(JsonError(500, fmt::format("unexpected store reply to {}", step)));
   }
 
-  // Until the order's SET may have been applied nothing of it exists: the
+  // Until the order's MSETNX may have been applied nothing of it exists: the
   // usual 503 (or 500 for a store error). After, the order may exist, and a
   // retry without a key could create a second one: 504, no Retry-After. An
-  // error reply to that SET other than -TRYAGAIN (which the client retries:
-  // it means "not applied") counts as "may have been applied".
+  // error reply to that MSETNX other than -TRYAGAIN (which the client
+  // retries: it means "not applied") counts as "may have been applied".
   void Failed(const StoreResult& result) {
     bool order_may_exist =
         order_written_ || (writing_order_ && (result.ok() || result.maybe_applied));
@@ -220,17 +366,38 @@ class AppServer::PostOrder : public std::enable_shared_from_this<PostOrder> {
                            {{"id", id_}}));
   }
 
-  void Finish(http::Response response) { reply_(std::move(response)); }
+  // Answers once; stops the renewal (the claim then runs out within a lease
+  // unless the done record already decides the key).
+  void Finish(http::Response response) {
+    if (finished_) return;
+    finished_ = true;
+    wait_timer_.cancel();
+    renew_timer_.cancel();
+    reply_(std::move(response));
+  }
 
   AppServer* server_;
-  std::string idem_key_;  // "" without a key
-  std::string id_;
+  std::string idem_key_;   // "" without a key
+  std::string claim_key_;  // "" without a key
+  std::string id_;         // also this request's token in its claim
   std::string order_json_;
   std::string fingerprint_;
   Reply reply_;
   int64_t deadline_ms_;
+  int64_t wait_until_ms_;  // waiting on another request's claim ends here: 409
+  asio::steady_timer wait_timer_;
+  asio::steady_timer renew_timer_;
+  static constexpr int kMaxAllocations = 3;
+  static constexpr int kMaxUnknownReplies = 3;
+  static constexpr int kMinRenewalAttemptMs = 20;  // two store client sweeps (10 ms)
   int64_t seq_ = 0;
-  bool writing_order_ = false;  // the order's SET was sent
+  int allocations_ = 0;         // numbers refused because their index key was taken
+  int unknown_replies_ = 0;     // "outcome unknown" replies to the claim or INCR
+  bool waited_ = false;         // found another request's claim at least once
+  bool claimed_ = false;        // holds the claim (renewing it)
+  bool claim_lost_ = false;     // a renewal found the claim gone
+  bool finished_ = false;       // answered
+  bool writing_order_ = false;  // the order's MSETNX was sent
   bool order_written_ = false;  // ... and it is known to be applied
   std::string record_;
 };
@@ -244,17 +411,20 @@ void AppServer::PostOrders(const http::Request& request, Reply reply) {
   }
   std::string key;
   std::string idem_key;
+  std::string claim_key;
   if (FindHeader(request, "Idempotency-Key", &key)) {
     if (!ValidIdempotencyKey(key)) {
       return reply(JsonError(
           400, fmt::format("Idempotency-Key must be 1 to {} characters of A-Z a-z 0-9 . _ : -",
                            kMaxIdempotencyKeyBytes)));
     }
-    idem_key = IdemKey(IdempotencyScope(request.Header("Authorization")), key);
+    std::string scope = IdempotencyScope(request.Header("Authorization"));
+    idem_key = IdemKey(scope, key);
+    claim_key = ClaimKey(scope, key);
   }
   std::string id = NewOrderId(rng_(), rng_());
-  std::make_shared<PostOrder>(this, std::move(idem_key), std::move(id), std::move(canonical),
-                              std::move(reply))
+  std::make_shared<PostOrder>(this, std::move(idem_key), std::move(claim_key), std::move(id),
+                              std::move(canonical), std::move(reply))
       ->Start();
 }
 

@@ -34,7 +34,8 @@ struct StoreClient::Operation {
   bool counted = false;  // holds a slot of max_pending
   int attempts = 0;
   int last_member = -1;
-  int pinned_member = -1;  // health PINGs: this member only, one attempt
+  int pinned_member = -1;      // health PINGs: this member only, one attempt
+  int attempt_timeout_ms = 0;  // > 0: moved on to the next member after this long
   int64_t retry_at_ms = 0;
   std::string last_error;
   bool maybe_applied = false;  // an attempt reached a connected socket and was lost
@@ -66,7 +67,7 @@ class StoreClient::Connection : public std::enable_shared_from_this<Connection> 
     client_->OnConnectionFailed(member_, why);
     for (Pending& p : pending) {
       if (state_ == State::kReady) p.op->maybe_applied = true;
-      if (!p.op->finished) client_->OnAttemptFailed(p.op, member_, why);
+      if (!p.op->finished && !p.abandoned) client_->OnAttemptFailed(p.op, member_, why);
     }
   }
 
@@ -82,8 +83,23 @@ class StoreClient::Connection : public std::enable_shared_from_this<Connection> 
     }
     // Collected first: a finished command's callback may send more on this connection.
     std::vector<std::shared_ptr<Operation>> expired;
+    std::vector<std::shared_ptr<Operation>> slow;  // past their own attempt timeout
     for (Pending& p : pending_) {
-      if (!p.op->finished && now >= p.op->deadline_ms) expired.push_back(p.op);
+      if (p.op->finished) continue;
+      if (now >= p.op->deadline_ms) {
+        expired.push_back(p.op);
+      } else if (!p.abandoned && p.op->attempt_timeout_ms > 0 &&
+                 now - p.sent_ms > p.op->attempt_timeout_ms) {
+        // Its reply, if it ever comes, stays in this connection's order.
+        p.abandoned = true;
+        if (state_ == State::kReady) p.op->maybe_applied = true;
+        slow.push_back(p.op);
+      }
+    }
+    for (auto& op : slow) {
+      client_->OnAttemptFailed(op, member_,
+                               fmt::format("no reply from {} within {} ms", endpoint_.ToString(),
+                                           op->attempt_timeout_ms));
     }
     for (auto& op : expired) {
       if (state_ == State::kReady) op->maybe_applied = true;
@@ -99,6 +115,7 @@ class StoreClient::Connection : public std::enable_shared_from_this<Connection> 
   struct Pending {
     std::shared_ptr<Operation> op;
     int64_t sent_ms;
+    bool abandoned = false;  // op's attempt timeout passed: it moved to another member
   };
   enum class State { kIdle, kConnecting, kReady };
 
@@ -184,7 +201,7 @@ class StoreClient::Connection : public std::enable_shared_from_this<Connection> 
       offset += consumed;
       Pending p = std::move(pending_.front());
       pending_.pop_front();
-      client_->OnReply(p.op, member_, std::move(reply));
+      client_->OnReply(p.op, member_, std::move(reply), !p.abandoned);
     }
     in_.erase(0, offset);
   }
@@ -272,10 +289,11 @@ void StoreClient::Stop() {
 }
 
 void StoreClient::Call(const std::vector<std::string>& args, int64_t deadline_ms,
-                       StoreCallback done) {
+                       StoreCallback done, int attempt_timeout_ms) {
   auto op = std::make_shared<Operation>();
   AppendRespCommand(args, &op->encoded);
   op->deadline_ms = deadline_ms;
+  op->attempt_timeout_ms = attempt_timeout_ms;
   op->done = std::move(done);
   if (pending_ >= options_.max_pending || stopped_) {
     overloaded_->Add();
@@ -344,11 +362,13 @@ void StoreClient::Dispatch(const std::shared_ptr<Operation>& op) {
   (*best)->Send(op);
 }
 
-void StoreClient::OnReply(const std::shared_ptr<Operation>& op, int member, RespReply reply) {
+void StoreClient::OnReply(const std::shared_ptr<Operation>& op, int member, RespReply reply,
+                          bool current) {
   Member& m = members_[static_cast<size_t>(member)];
   if (IsRetryableStoreError(reply)) {
     tryagain_->Add();
     if (op->pinned_member >= 0) m.last_ok_ms = NowMs();  // PING answered: reachable
+    if (!current) return;                                // the command is on another member already
     return OnAttemptFailed(op, member, fmt::format("{}: -{}", m.endpoint.ToString(), reply.text));
   }
   m.last_ok_ms = NowMs();

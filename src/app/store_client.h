@@ -66,7 +66,13 @@ class StoreClient {
 
   // Sends one command. `done` runs exactly once, on the io_context's thread.
   // Retries through failures until deadline_ms (NowMs() scale).
-  void Call(const std::vector<std::string>& args, int64_t deadline_ms, StoreCallback done);
+  // attempt_timeout_ms > 0: this command's own, shorter attempt timeout. With
+  // no reply within it, the command is sent again to the next member (the
+  // silent one is suspected); the first reply from either counts. For a
+  // command whose deadline is shorter than options.attempt_timeout_ms (a
+  // lease's renewal), which would otherwise never leave a frozen member.
+  void Call(const std::vector<std::string>& args, int64_t deadline_ms, StoreCallback done,
+            int attempt_timeout_ms = 0);
 
   // Some member answered (PING or any command) within healthy_within_ms.
   bool Reachable() const;
@@ -95,7 +101,8 @@ class StoreClient {
 
   void Dispatch(const std::shared_ptr<Operation>& op);
   int PickMember(const Operation& op) const;
-  void OnReply(const std::shared_ptr<Operation>& op, int member, RespReply reply);
+  // current: false for the reply to an attempt the command has moved on from.
+  void OnReply(const std::shared_ptr<Operation>& op, int member, RespReply reply, bool current);
   void OnAttemptFailed(const std::shared_ptr<Operation>& op, int member, const std::string& why);
   void OnConnectionFailed(int member, const std::string& why);
   void Finish(const std::shared_ptr<Operation>& op, StoreResult result);

@@ -10,14 +10,12 @@
 #include <string>
 
 #include "base/clock.h"
-#include "http/client.h"
 
 namespace nines::drill {
 
 namespace {
 
 constexpr uint64_t kMaxCrowdUsers = 200'000;
-constexpr int kProbeClients = 8;
 
 // The i-th crowd user's address: 127.100.0.1 upwards, never .0 or .255,
 // clear of the blueprint's 127.0.N.x.
@@ -40,27 +38,6 @@ CrowdPlan PlanCrowd(const ClusterState& state, const std::vector<std::string>& d
     }
   }
   return plan;
-}
-
-double ProbeCapacity(const std::string& lb_host, uint16_t port, int probe_ms) {
-  std::atomic<uint64_t> ok{0};
-  int64_t end = SteadyClock::Instance().NowMillis() + probe_ms;
-  std::vector<std::thread> clients;
-  clients.reserve(kProbeClients);
-  for (int t = 0; t < kProbeClients; ++t) {
-    clients.emplace_back([&, t] {
-      for (int k = 0; SteadyClock::Instance().NowMillis() < end; ++k) {
-        // 127.99.T.K: a new address per request, clear of the per-client limit.
-        std::string source = "127.99." + std::to_string(t + 1) + "." + std::to_string(k % 254 + 1);
-        http::ClientResponse r = http::FetchAddress(
-            lb_host + ":" + std::to_string(port), "GET", "/orders?limit=1", "",
-            http::ClientOptions().Timeout(1000).Source(source).Host("shop.test"));
-        if (r.ok && r.status >= 200 && r.status < 300) ++ok;
-      }
-    });
-  }
-  for (std::thread& c : clients) c.join();
-  return static_cast<double>(ok.load()) * 1000.0 / std::max(probe_ms, 1);
 }
 
 int64_t ResidentKb(int pid) {

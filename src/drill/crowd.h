@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "drill/capacity_probe.h"  // ProbeCapacity, shared with --capacity
 #include "drill/cluster_state.h"
 #include "drill/dns_lookup.h"
 #include "drill/fault_figures.h"
@@ -40,11 +41,6 @@ struct CrowdPlan {
 // The plan for a crowd at the first region: its client network, its lbs.
 CrowdPlan PlanCrowd(const ClusterState& state, const std::vector<std::string>& dns_servers,
                     const std::string& zone, const std::string& subnet);
-
-// Requests per second one lb answers 2xx to 8 closed-loop clients, each
-// request on a new connection from a new address (what a crowd costs),
-// over `probe_ms`.
-double ProbeCapacity(const std::string& lb_host, uint16_t port, int probe_ms);
 
 // Resident and peak memory of a process in kB (/proc/PID/status), 0 if gone.
 int64_t ResidentKb(int pid);

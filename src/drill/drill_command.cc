@@ -52,7 +52,19 @@ int RunDrillCommand(const std::vector<std::string>& args) {
   app.add_option("--crowd-rate", o.crowd_rate,
                  "the crowd fault's rate in requests/s (overrides --crowd-multiple)")
       ->check(CLI::Range(0.0, 1000000.0));
+  app.add_flag("--capacity", o.capacity,
+               "run no faults: find the highest rate sustained at the latency objective, for "
+               "the whole blueprint and per region, and whether the survivors of any one "
+               "region's loss carry the load (--rate, if given); uses a `nines up` already "
+               "answering at the dashboard address");
+  app.add_option("--latency-objective-ms", o.latency_objective_ms,
+                 "--capacity: the p99 a sustained rate must keep (default 250)")
+      ->check(CLI::Range(1.0, 60000.0));
+  app.add_option("--capacity-step", o.capacity_step_s,
+                 "--capacity: seconds of load per rate tried (default 3)")
+      ->check(CLI::Range(1.0, 60.0));
   if (std::optional<int> exit = line.Parse(args)) return *exit;
+  o.rate_given = app.count("--rate") > 0;
   std::string error;
   if (!drill::ParseFaultList(o.faults, &error)) return line.UsageError("--faults: " + error);
   return drill::RunDrill(o);

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -19,6 +20,7 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/secret.h"
+#include "drill/capacity_run.h"
 #include "drill/cluster_state.h"
 #include "drill/crowd.h"
 #include "drill/fault_action.h"
@@ -139,6 +141,8 @@ struct DrillRun {
   const DrillOptions& o;
   std::vector<FaultKind> kinds;
   UpChild child;  // when the drill started its own `nines up`
+  // --capacity without --up found a `nines up` already answering and uses it.
+  bool attached = false;
   Api api;
   // Found when the blueprint is ready (step 2).
   ClusterState state;
@@ -173,6 +177,18 @@ std::optional<int> StartBlueprint(DrillRun& run) {
   if (o.up_url.empty()) {
     if (o.admin_token_file.empty()) run.api.token_file = o.report_dir + "/run/conf/admin.token";
     std::string ignored;
+    if (o.capacity && run.api.State(&ignored)) {
+      // Measuring capacity changes nothing: use the running one, so its
+      // dashboard gets the figures.
+      run.attached = true;
+      if (o.admin_token_file.empty()) {
+        run.api.token_file = "run/conf/admin.token";  // `nines up`'s default --dir
+        if (const char* env = std::getenv("NINES_ADMIN_TOKEN")) run.api.token = env;
+      }
+      std::printf("drill: using the `nines up` answering at %s\n", run.api.host_port.c_str());
+      std::fflush(stdout);
+      return std::nullopt;
+    }
     if (run.api.State(&ignored)) {
       std::fprintf(stderr,
                    "nines drill: something already answers at %s (a `nines up`?); pass --up "
@@ -238,7 +254,7 @@ bool WaitUntilReady(DrillRun& run) {
       std::fprintf(stderr, "drill: interrupted while waiting for the blueprint\n");
       return false;
     }
-    if (o.up_url.empty() && !run.child.Running()) {
+    if (o.up_url.empty() && !run.attached && !run.child.Running()) {
       std::fprintf(stderr, "drill: `nines up` exited early; see %s/up.log\n", o.report_dir.c_str());
       return false;
     }
@@ -526,11 +542,37 @@ int WriteReport(DrillRun& run, const Timeline& timeline) {
                 o.report_dir.c_str());
   }
   std::fflush(stdout);
-  if (o.up_url.empty()) {
+  if (o.up_url.empty() && !run.attached) {
     int status = run.child.Stop(30000);
     if (status != 0) std::fprintf(stderr, "drill: `nines up` exited with status %d\n", status);
   }
   return j.value("passed", false) && err.empty() ? 0 : 1;
+}
+
+// --capacity (drill/capacity_run.h): the searches against the ready
+// blueprint, then the figures printed, written and posted to the up API.
+int RunCapacity(DrillRun& run) {
+  const DrillOptions& o = run.o;
+  CapacityPlan plan = PlanCapacity(run.state, run.dns_servers, run.zone, run.subnets, o);
+  std::string api = run.api.host_port;
+  plan.not_settled = [api] { return BlueprintNotSettled(api); };
+  CapacityFigures figures = MeasureCapacity(plan, g_interrupted);
+  int exit = 1;
+  if (g_interrupted) {
+    std::fprintf(stderr, "drill: interrupted: the capacity figures are incomplete\n");
+  } else {
+    // The drill's own `nines up` stops now: no dashboard to post to.
+    std::function<std::string(const std::string&)> post;
+    if (!o.up_url.empty() || run.attached) {
+      post = [&run](const std::string& body) { return run.api.Post("/api/capacity", body); };
+    }
+    exit = ReportCapacity(figures, o, post);
+  }
+  if (o.up_url.empty() && !run.attached) {
+    int status = run.child.Stop(30000);
+    if (status != 0) std::fprintf(stderr, "drill: `nines up` exited with status %d\n", status);
+  }
+  return exit;
 }
 
 }  // namespace
@@ -556,7 +598,8 @@ int RunDrill(const DrillOptions& o) {
   }
   if (std::optional<int> exit = StartBlueprint(run)) return *exit;  // 1
   if (!WaitUntilReady(run)) return 1;                               // 2
-  if (!MakeUsers(run)) return 1;                                    // 3
+  if (o.capacity) return RunCapacity(run);
+  if (!MakeUsers(run)) return 1;  // 3
 
   run.report.blueprint = o.blueprint.empty() ? "built-in" : o.blueprint;
   run.report.up_url = "http://" + run.api.host_port;

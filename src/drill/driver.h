@@ -27,6 +27,12 @@ struct DrillOptions {
   // The crowd fault: this multiple of the probed capacity, or this rate.
   double crowd_multiple = 20;
   double crowd_rate = 0;
+  // --capacity: no faults; find the highest rate sustained at the latency
+  // objective, whole and per region, and the N+1 verdict (drill/capacity.h).
+  bool capacity = false;
+  double latency_objective_ms = 250;
+  double capacity_step_s = 3;
+  bool rate_given = false;  // --rate was on the command line: the load N+1 is judged at
 };
 
 // Returns the exit status: 0 passed, 1 SLO missed / write lost / runtime failure.

@@ -133,13 +133,12 @@ FaultAction PlanFaultAction(FaultKind kind, const ClusterState& s, int64_t held_
         a.inject_body = "{\"for_ms\":" + lease + "}";
       }
       if (kind == FaultKind::kSlowDisk) {
-        // A slow disk is not expected to move leadership: its effect is
-        // latency (the row's p99 held); no detection measured.
+        // The store's slow-disk guard hands leadership away from a leader
+        // whose fsyncs stay slow (docs/store.md "When the disk is slow"):
+        // detected when another member leads.
         node_action(s.leader, "slow-disk", "fast-disk");
         a.inject_body =
             "{\"delay_ms\":" + std::to_string(kSlowDiskDelayMs) + ",\"for_ms\":" + lease + "}";
-        a.old_leader = s.leader;
-        break;
       }
       if (kind == FaultKind::kClock) {
         // The store decides expiry on the log's clock, never on a member's

@@ -282,7 +282,7 @@ void Raft::Tick() {
 
 void Raft::TickElection() {
   ++election_elapsed_;
-  if (Promotable() && election_elapsed_ >= randomized_election_timeout_) {
+  if (Promotable() && election_elapsed_ >= randomized_election_timeout_ + campaign_delay_ticks_) {
     election_elapsed_ = 0;
     CampaignInternal(cfg_.pre_vote, false);
   }

@@ -93,6 +93,14 @@ class Raft {
   bool TransferLeadership(NodeId to);
   // Starts an election now (tests and bootstrapping a single node).
   void Campaign();
+  // Extra ticks this member waits, past its randomized election timeout,
+  // before it campaigns on its own (0: none). The caller sets it while this
+  // member should not lead (a slow disk): a healthy voter's timeout comes
+  // first and wins, and a member with no healthy peer still campaigns later.
+  // Votes are granted as before; a TimeoutNow still starts a campaign (the
+  // caller drops it if it must not).
+  void set_campaign_delay_ticks(int ticks) { campaign_delay_ticks_ = ticks < 0 ? 0 : ticks; }
+  int campaign_delay_ticks() const { return campaign_delay_ticks_; }
 
   bool HasReady() const;
   Ready GetReady();
@@ -166,6 +174,7 @@ class Raft {
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   int randomized_election_timeout_ = 0;
+  int campaign_delay_ticks_ = 0;
   uint64_t now_ticks_ = 0;
   uint64_t prng_state_;
   NodeId lead_transferee_ = kNoNode;

@@ -54,6 +54,11 @@ std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors
       root.Integer("snapshot_entries", static_cast<int64_t>(c.snapshot_entries), 1, 1ll << 40));
   c.wal_segment_bytes = static_cast<uint64_t>(root.Integer(
       "wal_segment_bytes", static_cast<int64_t>(c.wal_segment_bytes), 1ll << 20, 1ll << 30));
+  c.slow_fsync_ms = static_cast<int>(root.Integer("slow_fsync_ms", c.slow_fsync_ms, 0, 3600000));
+  c.slow_fsync_count =
+      static_cast<int>(root.Integer("slow_fsync_count", c.slow_fsync_count, 1, 1000));
+  c.slow_fsync_cooldown_ms = static_cast<int>(
+      root.Integer("slow_fsync_cooldown_ms", c.slow_fsync_cooldown_ms, 0, 3600000));
   c.requirepass = root.String("requirepass", "");
   c.requirepass_file = root.String("requirepass_file", "");
   if (!c.requirepass_file.empty()) {

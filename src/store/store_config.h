@@ -41,6 +41,14 @@ struct StoreConfig {
   // so a small disk still rolls and purges (docs/store.md "When the disk
   // fills"). Tests set it smaller than store.toml allows.
   uint64_t wal_segment_bytes = 64ull << 20;
+  // The slow-disk guard (docs/store.md "When the disk is slow"): after
+  // slow_fsync_count consecutive WAL fsyncs of at least slow_fsync_ms a
+  // leader hands leadership to another voter, and the member neither takes
+  // a transfer nor campaigns first until slow_fsync_cooldown_ms after its
+  // last slow fsync. slow_fsync_ms = 0 turns the guard off.
+  int slow_fsync_ms = 100;
+  int slow_fsync_count = 3;
+  int slow_fsync_cooldown_ms = 10000;
   // The one password of the store (requirepass, or read from requirepass_file):
   // RESP needs AUTH, HTTP needs `Authorization: Bearer PASSWORD` (docs/store.md "Security").
   std::string requirepass;

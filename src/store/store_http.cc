@@ -277,6 +277,17 @@ std::string StoreServer::StatusJson() const {
   j["last_index"] = node_->last_index();
   j["keys"] = state().stored_keys();
   j["no_space"] = node_->no_space();
+  // The slow-disk guard (docs/store.md "When the disk is slow").
+  const Histogram& fsyncs = node_->wal_fsync_seconds();
+  j["slow_disk"] = {{"slow", node_->slow_disk()},
+                    {"slow_fsync_ms", node_->config().slow_fsync_ms},
+                    {"consecutive_slow_fsyncs", node_->slow_fsync().consecutive_slow()},
+                    {"slow_fsyncs", node_->slow_fsync().slow_fsyncs()},
+                    {"alarms", node_->slow_fsync().raised()},
+                    {"transfers", node_->counters().slow_disk_transfers},
+                    {"last_fsync_ms", node_->last_fsync_ms()},
+                    {"fsync_p99_ms", fsyncs.Count() ? fsyncs.Quantile(0.99) * 1000 : 0.0},
+                    {"fsyncs", fsyncs.Count()}};
   j["members"] = nlohmann::json::parse(node_->MembersJson());
   return j.dump() + "\n";
 }
@@ -319,6 +330,36 @@ std::string StoreServer::MetricsText() const {
   gauge("nines_store_read_batches", "read barriers (ReadIndex requests) in flight",
         node_->read_batches());
   counter("nines_store_fsyncs_total", "WAL fsyncs (group commits)", counters_.fsyncs);
+  {
+    // etcd's wal_fsync_duration_seconds: the append path's WAL fsyncs.
+    const Histogram& h = node_->wal_fsync_seconds();
+    const char* name = "nines_store_wal_fsync_duration_seconds";
+    out += fmt::format(
+        "# HELP {0} time of one WAL fsync (group commit) of the append path\n"
+        "# TYPE {0} histogram\n",
+        name);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < h.bounds().size(); ++i) {
+      cumulative += h.BucketCount(i);
+      out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, h.bounds()[i], cumulative);
+    }
+    out += fmt::format("{0}_bucket{{le=\"+Inf\"}} {1}\n{0}_sum {2}\n{0}_count {1}\n", name,
+                       h.Count(), h.Sum());
+  }
+  gauge("nines_store_slow_disk",
+        "1 while this member's WAL fsyncs are persistently slow (slow_fsync_ms, slow_fsync_count)",
+        node_->slow_disk() ? 1 : 0);
+  counter("nines_store_slow_fsyncs_total", "WAL fsyncs that took slow_fsync_ms or more",
+          node_->slow_fsync().slow_fsyncs());
+  counter("nines_store_slow_disk_alarms_total",
+          "times slow_fsync_count consecutive slow WAL fsyncs flagged the disk slow",
+          node_->slow_fsync().raised());
+  counter("nines_store_slow_disk_transfers_total",
+          "leadership hand-offs started because this leader's disk was slow",
+          counters_.slow_disk_transfers);
+  counter("nines_store_slow_disk_refused_transfers_total",
+          "leadership transfers (TimeoutNow) not taken because this member's disk was slow",
+          counters_.slow_disk_refused_transfers);
   counter("nines_store_wal_batches_total", "WAL batch writes", counters_.wal_batches);
   counter("nines_store_proposals_total", "writes proposed by this member", counters_.proposals);
   counter("nines_store_writes_acked_total", "writes acknowledged", counters_.writes_acked);

@@ -43,6 +43,9 @@ StoreNode::StoreNode(StoreConfig config, StoreNodeEnv env)
       storage_(raft::Membership{}),
       log_clock_([this] { return WallMs(); }, [this] { return NowMs(); },
                  config_.max_clock_skew_ms),
+      slow_fsync_(SlowFsyncOptions{config_.slow_fsync_ms, config_.slow_fsync_count,
+                                   config_.slow_fsync_cooldown_ms}),
+      wal_fsync_seconds_(FsyncBuckets()),
       request_ids_(env_.request_id_nonce) {
   wal_dir_ = JoinPath(config_.data_dir, "wal");
   snap_dir_ = JoinPath(config_.data_dir, "snap");
@@ -135,6 +138,7 @@ bool StoreNode::ShutdownDone() const {
 
 void StoreNode::Tick() {
   CheckDiskSpace();
+  CheckSlowDisk();
   raft_->Tick();
   RequestDrain();
   StepMemberJob();
@@ -152,6 +156,14 @@ void StoreNode::Step(const raft::Message& m) {
   // Under the NOSPACE alarm nothing that would grow the log is taken (the
   // leader sends it again): a member never fails a write for want of room.
   if (no_space_ && NeedsDiskSpace(m)) return;
+  // A member with a slow disk takes no leadership transfer: the leader tries
+  // another voter once this one's transfer times out.
+  if (m.type == raft::MessageType::kTimeoutNow && slow_fsync_.Slow(NowMs())) {
+    ++counters_.slow_disk_refused_transfers;
+    LogInfo("store", "slow disk: not taking leadership from {}",
+            directory_.ByRaftId(m.from) ? directory_.ByRaftId(m.from)->id : "?");
+    return;
+  }
   raft_->Step(m);
   RequestDrain();
 }
@@ -173,6 +185,13 @@ bool StoreNode::Drain() {
     HandleReady(rd);
     raft_->Advance(rd);
     FailCutWrites();
+    // The disk was just flagged slow: hand over now rather than at the next
+    // tick, which a leader blocked in slow fsyncs reaches one fsync later.
+    // (Between Advance and GetReady, where a tick could run too.)
+    if (slow_disk_raised_) {
+      slow_disk_raised_ = false;
+      CheckSlowDisk();
+    }
     any = true;
   }
   if (any) {
@@ -288,7 +307,7 @@ void StoreNode::Persist(const raft::Ready& rd) {
     ++counters_.wal_batches;
     // PLANTED BUG 3 (off unless NINES_STORE_PLANT=3): acknowledged without fsync.
     if (config_.fsync && StorePlant() != 3) {
-      s = wal_->Sync();
+      s = SyncWal();
       if (!s.ok()) Fatal(s, "syncing the WAL");
       ++counters_.fsyncs;
     }

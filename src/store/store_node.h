@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/metrics.h"
 #include "raft/raft.h"
 #include "raft/storage.h"
 #include "store/blocking_waits.h"
@@ -29,6 +30,7 @@
 #include "store/member_directory.h"
 #include "store/request_dedup.h"
 #include "store/request_id.h"
+#include "store/slow_fsync.h"
 #include "store/snapshot_file.h"
 #include "store/snapshot_runner.h"
 #include "store/store_config.h"
@@ -51,8 +53,10 @@ struct StoreCounters {
   uint64_t snapshots_started = 0;  // background snapshot jobs started
   uint64_t snapshot_failures = 0;  // jobs that failed (retried later)
   uint64_t snapshots_installed = 0;
-  uint64_t no_space_alarms = 0;    // times the NOSPACE alarm was raised
-  uint64_t no_space_refusals = 0;  // writes refused with -NOSPACE
+  uint64_t no_space_alarms = 0;              // times the NOSPACE alarm was raised
+  uint64_t no_space_refusals = 0;            // writes refused with -NOSPACE
+  uint64_t slow_disk_transfers = 0;          // leadership hand-offs started for a slow disk
+  uint64_t slow_disk_refused_transfers = 0;  // TimeoutNow dropped while the disk was slow
   uint64_t client_connections = 0;
   uint64_t oom_refused = 0;            // writes refused over maxmemory
   uint64_t element_limit_refused = 0;  // writes refused at a collection's element bound
@@ -178,6 +182,12 @@ class StoreNode {
   uint64_t applied_index() const { return applied_; }
   // The NOSPACE alarm: the disk is (nearly) full; writes are refused.
   bool no_space() const { return no_space_; }
+  // The slow-disk guard (store_slow_disk.cc): the flag as last checked,
+  // the detector, and the WAL fsync durations (seconds) of the append path.
+  bool slow_disk() const { return slow_disk_; }
+  const SlowFsyncDetector& slow_fsync() const { return slow_fsync_; }
+  const Histogram& wal_fsync_seconds() const { return wal_fsync_seconds_; }
+  int64_t last_fsync_ms() const { return last_fsync_ms_; }
   uint64_t last_index() const { return raft_->log().LastIndex(); }
   // The durable log as recovered and persisted (checkers read it).
   const raft::MemoryStorage& storage() const { return storage_; }
@@ -287,6 +297,10 @@ class StoreNode {
   // the most up-to-date voter not in `skip`; the target, or kNoNode.
   raft::NodeId HandOff(const std::string& to, const std::set<raft::NodeId>& skip);
   static bool NeedsDiskSpace(const raft::Message& m);
+  // The slow-disk guard (store_slow_disk.cc): SyncWal times one WAL fsync.
+  static std::vector<double> FsyncBuckets();
+  Status SyncWal();
+  void CheckSlowDisk();
   void UpdateInfo();
   [[noreturn]] void Fatal(const Status& status, const char* what);
   raft::Membership Bootstrap() const;
@@ -331,6 +345,13 @@ class StoreNode {
   bool no_space_ = false;                  // the NOSPACE alarm (store_disk_space.cc)
   std::set<raft::NodeId> no_space_tried_;  // voters this alarm's hand-offs went to
   int64_t next_disk_check_ms_ = 0;
+  SlowFsyncDetector slow_fsync_;
+  Histogram wal_fsync_seconds_;
+  int64_t last_fsync_ms_ = 0;
+  bool slow_disk_ = false;                  // slow_fsync_'s flag as last checked (CheckSlowDisk)
+  bool slow_disk_raised_ = false;           // raised by the last fsync: check after the Ready
+  std::set<raft::NodeId> slow_disk_tried_;  // voters this slow spell's hand-offs went to
+  int64_t slow_disk_pause_until_ = 0;       // after a round in which no voter took over
   bool drain_requested_ = false;
   bool shutting_down_ = false;
   int64_t shutdown_deadline_ = 0;

@@ -239,6 +239,19 @@ http::Response SpikeAction(const UpContext& ctx, const std::string& body) {
              {"target", lb.ToString()}});
 }
 
+// POST /api/capacity: the figures of `nines drill --capacity`.
+http::Response CapacityAction(const UpContext& ctx, const std::string& body) {
+  std::string error;
+  std::optional<drill::CapacityFigures> figures =
+      drill::CapacityFromJson(json::parse(body, nullptr, false), &error);
+  if (!figures) return Error(400, error);
+  if (std::string bad = ctx.headroom->Set(*figures); !bad.empty()) return Error(500, bad);
+  ctx.supervisor->Note(fmt::format("capacity measured: {:.0f} requests/s, worst region loss: {}",
+                                   figures->whole_per_s,
+                                   drill::WorstRegionLoss(*figures).worst_region));
+  return Ok();
+}
+
 }  // namespace
 
 std::string StateJson(const UpContext& ctx) {
@@ -305,6 +318,8 @@ std::string StateJson(const UpContext& ctx) {
                 {"seconds", sp.seconds}, {"sent", sp.sent},
                 {"ok", sp.ok},           {"rate_limited", sp.rate_limited},
                 {"failed", sp.failed}};
+  double current_rps = 0;
+  for (const LbStats& l : observed.lbs) current_rps += l.rps;
   json out = {{"started_ms", ctx.started_ms},
               {"zone", ctx.blueprint->zone},
               {"dns", dns},
@@ -314,6 +329,7 @@ std::string StateJson(const UpContext& ctx) {
               {"regions", regions},
               {"spike", spike},
               {"events", ctx.supervisor->Events()}};
+  if (ctx.headroom) out["capacity"] = HeadroomJson(ctx.headroom->Get(), current_rps);
   return out.dump();
 }
 
@@ -420,6 +436,9 @@ http::Response HandleUpRequest(const UpContext& ctx, const http::Request& req) {
   }
   if (parts.size() == 2 && parts[0] == "api" && parts[1] == "spike") {
     return SpikeAction(ctx, req.body);
+  }
+  if (parts.size() == 2 && parts[0] == "api" && parts[1] == "capacity" && ctx.headroom) {
+    return CapacityAction(ctx, req.body);
   }
   return Error(404, "not found");
 }

@@ -10,6 +10,7 @@
 #include "http/simple_server.h"
 #include "up/blueprint.h"
 #include "up/gray_faults.h"
+#include "up/headroom.h"
 #include "up/isolation.h"
 #include "up/spike.h"
 #include "up/state_poller.h"
@@ -24,9 +25,10 @@ struct UpContext {
   Isolation* isolation = nullptr;
   Spike* spike = nullptr;
   MetricsRegistry* metrics = nullptr;
-  int64_t started_ms = 0;      // wall clock, ms since the epoch
-  std::string admin_token;     // POSTs need `Authorization: Bearer` it ("": no token, tests only)
-  GrayFaults* gray = nullptr;  // clock and disk faults (`nines up --gray-faults`); null: none
+  int64_t started_ms = 0;        // wall clock, ms since the epoch
+  std::string admin_token;       // POSTs need `Authorization: Bearer` it ("": no token, tests only)
+  GrayFaults* gray = nullptr;    // clock and disk faults (`nines up --gray-faults`); null: none
+  Headroom* headroom = nullptr;  // POST /api/capacity; null: not offered
 };
 
 // The body of GET /api/state.

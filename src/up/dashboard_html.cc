@@ -60,6 +60,12 @@ th:first-child, td:first-child { text-align:left; }
 #toast { position:fixed; right:18px; bottom:18px; background:#111827; color:#fff; padding:10px 14px; border-radius:8px; opacity:0; transition:opacity .3s; max-width:420px; }
 #toast.show { opacity:.95; }
 .region-down { opacity:.75; }
+#capacity { font-variant-numeric:tabular-nums; }
+.headbar { height:8px; background:var(--line); border-radius:4px; margin:8px 0; position:relative; overflow:hidden; }
+.headbar i { position:absolute; top:0; bottom:0; left:0; background:var(--ok); }
+.headbar i.over { background:var(--bad); }
+.headbar b { position:absolute; top:0; bottom:0; width:2px; background:var(--ink); }
+#capacity-warning { margin-top:8px; padding:10px 12px; border-radius:8px; background:#fef2f2; color:#991b1b; border:1px solid #fecaca; font-weight:600; }
 .legend { display:flex; gap:14px; font-size:12px; color:var(--muted); }
 .legend i { display:inline-block; width:10px; height:10px; border-radius:50%; margin-right:4px; vertical-align:-1px; }
 </style>
@@ -85,6 +91,9 @@ th:first-child, td:first-child { text-align:left; }
   <div class="panel" id="dns-panel"><h2>Global traffic manager (DNS)
     <span class="legend"><span><i style="background:var(--ok)"></i>running</span><span><i style="background:var(--warn)"></i>starting</span><span><i style="background:var(--bad)"></i>crashed</span><span><i style="background:var(--off)"></i>stopped</span><span><i style="background:var(--frozen)"></i>frozen</span><span><i style="background:#7c3aed"></i>isolated</span><span><i style="background:#a16207"></i>slow</span></span></h2>
     <div id="dns" class="row regions"></div></div>
+  <div class="panel" id="capacity-panel"><h2>Capacity and N+1</h2>
+    <div id="capacity">not measured: run <code>nines drill --capacity</code></div>
+    <div id="capacity-warning" role="alert" hidden></div></div>
   <div class="row regions" id="regions"></div>
   <div class="row two">
     <div class="panel"><h2>Load balancers</h2>
@@ -176,6 +185,26 @@ function render(s) {
   const sp = s.spike;
   $("spike-status").textContent = sp && sp.sent ? `spike ${sp.region}: ${sp.running ? "running" : "done"}, sent ${sp.sent}, ok ${sp.ok}, 429 ${sp.rate_limited}, failed ${sp.failed}` : "";
   $("events").textContent = (s.events || []).slice().reverse().join("\n");
+  renderCapacity(s.capacity);
+}
+// The load now (the lbs' requests/s) against the capacity `nines drill
+// --capacity` measured; the warning when the survivors of the worst region's
+// loss could not carry it.
+function renderCapacity(c) {
+  const warn = $("capacity-warning");
+  if (!c || !c.measured) { warn.hidden = true; return; }
+  const max = Math.max(c.whole_per_s, c.current_rps, 1);
+  const regions = c.regions.map((r) => `${esc(r.name)} ${r.per_s.toFixed(0)}`).join(" · ");
+  $("capacity").innerHTML = `current load <b id="current-load">${c.current_rps.toFixed(0)}</b> requests/s
+    of <b id="capacity-whole">${c.whole_per_s.toFixed(0)}</b> requests/s measured at p99 &le; ${c.latency_objective_ms} ms${c.capped ? " (a lower bound)" : ""}
+    · per region: ${regions}
+    · without <b>${esc(c.worst_region)}</b> (the worst loss) the rest carry <b id="capacity-survivors">${c.survivors_per_s.toFixed(0)}</b> requests/s
+    <div class="headbar" title="current load; the mark is the survivors' capacity"><i class="${c.overload_if_lost ? "over" : ""}" style="width:${(100 * Math.min(c.current_rps, max) / max).toFixed(1)}%"></i><b style="left:${(100 * c.survivors_per_s / max).toFixed(1)}%"></b></div>
+    <small>measured ${new Date(c.measured_wall_ms).toLocaleString()}</small>`;
+  warn.hidden = !c.overload_if_lost;
+  warn.textContent = c.overload_if_lost
+    ? `N+1 warning: losing ${c.worst_region} would overload the rest: the current load of ${c.current_rps.toFixed(0)} requests/s is above the ${c.survivors_per_s.toFixed(0)} requests/s the other regions carry.`
+    : "";
 }
 async function refresh() {
   try {

@@ -167,8 +167,9 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
     return 1;
   }
   if (!token_warning.empty()) LogWarn("up", "{}", token_warning);
+  Headroom headroom(run_dir + "/data/capacity.json");
   UpContext ctx{&bp,      &supervisor,  &poller,      &isolation, &spike,
-                &metrics, WallMillis(), *admin_token, gray.get()};
+                &metrics, WallMillis(), *admin_token, gray.get(), &headroom};
   RegisterUpMetrics(ctx);
 
   asio::io_context io;

@@ -46,6 +46,43 @@ TEST(AppConfig, Defaults) {
   EXPECT_EQ(c->store_timeout_ms, 3000);
   EXPECT_EQ(c->drain_ms, 5000);
   EXPECT_EQ(c->drain_linger_ms, 0);
+  EXPECT_EQ(c->idempotency_lease_ms, 1000);
+  c = ParseAppConfig(
+      "listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\nstore_timeout_ms = 800\n", "a",
+      &errors);
+  ASSERT_TRUE(c) << errors.ToString();
+  EXPECT_EQ(c->idempotency_lease_ms, 400);
+}
+
+// A waiter gives up at three quarters of store_timeout_ms: the lease, the
+// store's expiry tick (100 ms) and a poll must fit in that.
+TEST(AppConfig, LeaseAWaiterOutlasts) {
+  std::string e =
+      Errors("listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\nidempotency_lease_ms = 3000\n");
+  EXPECT_EQ(e.rfind("app.toml:3:24: 'idempotency_lease_ms' (3000) plus the store's expiry tick", 0),
+            0u)
+      << e;
+  // 3000: 2250 ms of waiting; 2099 + 100 + 50 < 2250.
+  EXPECT_EQ(MaxIdempotencyLeaseMs(3000), 2099);
+  EXPECT_EQ(Errors("listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\n"
+                   "idempotency_lease_ms = 2099\n"),
+            "");
+  e = Errors("listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\nidempotency_lease_ms = 2100\n");
+  EXPECT_NE(e.find("at most 2099 with this store_timeout_ms"), std::string::npos) << e;
+  // The default lease of a short store_timeout_ms is one that fits.
+  ConfigErrors errors;
+  auto c = ParseAppConfig(
+      "listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\nstore_timeout_ms = 300\n", "a",
+      &errors);
+  ASSERT_TRUE(c) << errors.ToString();
+  EXPECT_EQ(c->idempotency_lease_ms, MaxIdempotencyLeaseMs(300));
+  EXPECT_LT(c->idempotency_lease_ms + kStoreExpiryTickMs + ClaimPollMs(c->idempotency_lease_ms),
+            ClaimWaitMs(300));
+  // Too short a store_timeout_ms for any lease: the error points at it.
+  e = Errors("listen = \"127.0.0.1:1\"\nstore = [\"127.0.0.1:2\"]\nstore_timeout_ms = 150\n");
+  EXPECT_EQ(e.rfind("app.toml:3:20: 'idempotency_lease_ms' (30)", 0), 0u) << e;
+  EXPECT_NE(e.find("'store_timeout_ms' must be at least 181 for any lease"), std::string::npos)
+      << e;
 }
 
 TEST(AppConfig, UnknownKeyHasLineAndColumn) {

@@ -29,7 +29,8 @@ bool Upper(const std::string& a, const char* b) {
 }
 
 bool IsWrite(const std::string& cmd) {
-  return Upper(cmd, "SET") || Upper(cmd, "INCR") || Upper(cmd, "DEL");
+  return Upper(cmd, "SET") || Upper(cmd, "INCR") || Upper(cmd, "DEL") || Upper(cmd, "MSETNX") ||
+         Upper(cmd, "PEXPIRE");
 }
 
 // Redis's glob with only '*' (what the app uses).
@@ -65,8 +66,22 @@ FakeStore::~FakeStore() {
   ::close(fd_);
 }
 
+void FakeStore::Expire(const std::string& key) {
+  auto e = expiry_.find(key);
+  if (e == expiry_.end() || e->second > std::chrono::steady_clock::now()) return;
+  expiry_.erase(e);
+  data_.erase(key);
+}
+
+void FakeStore::ExpireAll() {
+  std::vector<std::string> keys;
+  for (const auto& [k, t] : expiry_) keys.push_back(k);
+  for (const std::string& k : keys) Expire(k);
+}
+
 std::string FakeStore::Get(const std::string& key) {
   std::lock_guard lock(mu_);
+  Expire(key);
   auto it = data_.find(key);
   return it == data_.end() ? "" : it->second;
 }
@@ -74,10 +89,18 @@ std::string FakeStore::Get(const std::string& key) {
 void FakeStore::Set(const std::string& key, const std::string& value) {
   std::lock_guard lock(mu_);
   data_[key] = value;
+  expiry_.erase(key);
+}
+
+void FakeStore::SetWithTtl(const std::string& key, const std::string& value, int64_t ttl_ms) {
+  std::lock_guard lock(mu_);
+  data_[key] = value;
+  expiry_[key] = std::chrono::steady_clock::now() + std::chrono::milliseconds(ttl_ms);
 }
 
 size_t FakeStore::CountPrefix(const std::string& prefix) {
   std::lock_guard lock(mu_);
+  ExpireAll();
   size_t n = 0;
   for (const auto& [k, v] : data_) n += k.rfind(prefix, 0) == 0;
   return n;
@@ -118,25 +141,62 @@ bool FakeStore::Answer(const std::vector<std::string>& args, std::string* out) {
       return true;
     }
   }
+  ExpireAll();
   if (Upper(cmd, "GET") && args.size() == 2) {
     auto it = data_.find(args[1]);
     *out += it == data_.end() ? "$-1\r\n" : Bulk(it->second);
   } else if (Upper(cmd, "SET") && args.size() >= 3) {
     bool nx = false;
-    for (size_t i = 3; i < args.size(); ++i) nx = nx || Upper(args[i], "NX");  // PX: no expiry here
+    int64_t px = -1;
+    for (size_t i = 3; i < args.size(); ++i) {
+      nx = nx || Upper(args[i], "NX");
+      if (Upper(args[i], "PX") && i + 1 < args.size()) px = std::atoll(args[++i].c_str());
+    }
     if (nx && data_.count(args[1])) {
       *out += "$-1\r\n";
     } else {
       data_[args[1]] = args[2];
+      expiry_.erase(args[1]);
+      if (px > 0) {
+        expiry_[args[1]] = std::chrono::steady_clock::now() + std::chrono::milliseconds(px);
+      }
       *out += "+OK\r\n";
     }
+  } else if (Upper(cmd, "PEXPIRE") && args.size() == 3) {
+    bool exists = data_.count(args[1]) > 0;
+    if (exists) {
+      expiry_[args[1]] =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(std::atoll(args[2].c_str()));
+    }
+    *out += exists ? ":1\r\n" : ":0\r\n";
+  } else if (Upper(cmd, "PTTL") && args.size() == 2) {
+    auto e = expiry_.find(args[1]);
+    long long ms = !data_.count(args[1]) ? -2
+                   : e == expiry_.end()  ? -1
+                                         : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              e->second - std::chrono::steady_clock::now())
+                                              .count();
+    *out += ":" + std::to_string(ms) + "\r\n";
+  } else if (Upper(cmd, "MSETNX") && args.size() >= 3 && args.size() % 2 == 1) {
+    bool any = false;
+    for (size_t i = 1; i < args.size(); i += 2) any = any || data_.count(args[i]) > 0;
+    if (!any) {
+      for (size_t i = 1; i < args.size(); i += 2) {
+        data_[args[i]] = args[i + 1];
+        expiry_.erase(args[i]);
+      }
+    }
+    *out += any ? ":0\r\n" : ":1\r\n";
   } else if (Upper(cmd, "INCR") && args.size() == 2) {
     long long n = data_.count(args[1]) ? std::atoll(data_[args[1]].c_str()) : 0;
     data_[args[1]] = std::to_string(++n);
     *out += ":" + std::to_string(n) + "\r\n";
   } else if (Upper(cmd, "DEL")) {
     int n = 0;
-    for (size_t i = 1; i < args.size(); ++i) n += static_cast<int>(data_.erase(args[i]));
+    for (size_t i = 1; i < args.size(); ++i) {
+      n += static_cast<int>(data_.erase(args[i]));
+      expiry_.erase(args[i]);
+    }
     *out += ":" + std::to_string(n) + "\r\n";
   } else if (Upper(cmd, "MGET")) {
     *out += "*" + std::to_string(args.size() - 1) + "\r\n";

@@ -1,11 +1,14 @@
 // An in-memory stand-in for the nines store, for tests of the app: a RESP
 // server on one thread that keeps strings in a map and answers GET, SET (NX,
-// PX), INCR, MGET, DEL, SCAN and PING. Tests can make it refuse work without
+// PX), PEXPIRE, PTTL, INCR, MGET, MSETNX, DEL, SCAN and PING (expiry on the
+// steady clock, judged when a key is touched). Tests can make it refuse work without
 // a leader (-TRYAGAIN to everything but PING), answer writes to some keys with
 // an error, or hold the replies to writes of some keys until released.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -22,6 +25,8 @@ class FakeStore {
 
   std::string Get(const std::string& key);  // "" if absent
   void Set(const std::string& key, const std::string& value);
+  // SET key value PX ttl_ms.
+  void SetWithTtl(const std::string& key, const std::string& value, int64_t ttl_ms);
   size_t CountPrefix(const std::string& prefix);
   // Every command but PING is answered -TRYAGAIN while true.
   void SetNoLeader(bool on) { no_leader_ = on; }
@@ -48,7 +53,12 @@ class FakeStore {
   std::atomic<bool> no_leader_{false};
   std::atomic<int> held_count_{0};
   std::mutex mu_;
+  // Removes `key` if its expiry has passed (mu_ held).
+  void Expire(const std::string& key);
+  void ExpireAll();
+
   std::map<std::string, std::string> data_;
+  std::map<std::string, std::chrono::steady_clock::time_point> expiry_;
   std::string fail_prefix_;
   std::string fail_error_;
   std::string hold_prefix_;

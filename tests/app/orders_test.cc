@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
+#include <vector>
 
 namespace nines::app {
 namespace {
@@ -57,11 +59,39 @@ TEST(Orders, IdemState) {
   EXPECT_NE(BodyFingerprint(R"({"a":1})"), BodyFingerprint(R"({"a":2})"));
 }
 
+TEST(Orders, IdemClaim) {
+  std::string id = NewOrderId(1, 2);
+  IdemClaim claim{id, BodyFingerprint("{}"), "us-east app 1"};
+  std::string text = EncodeIdemClaim(claim);
+  EXPECT_EQ(text, "claim " + id + " " + claim.fingerprint + " us-east app 1");
+  IdemClaim back;
+  ASSERT_TRUE(DecodeIdemClaim(text, &back));
+  EXPECT_EQ(back.id, id);
+  EXPECT_EQ(back.fingerprint, claim.fingerprint);
+  EXPECT_EQ(back.owner, "us-east app 1");
+  std::vector<std::string> bad_claims = {"",
+                                         "claim",
+                                         "claim " + id,
+                                         "claim " + id + " fp",
+                                         "pending " + id + " fp x",
+                                         "claim nope fp x",
+                                         "claim " + id + "  x"};
+  for (const std::string& bad : bad_claims) {
+    EXPECT_FALSE(DecodeIdemClaim(bad, &back)) << bad;
+  }
+  // A claim is not an idem state, nor the reverse.
+  IdemState state;
+  EXPECT_FALSE(DecodeIdemState(text, &state));
+}
+
 TEST(Orders, StoreKeys) {
   EXPECT_EQ(OrderKey("k-a"), "order:k-a");
   EXPECT_EQ(SequenceKey(), "orders:seq");
   EXPECT_EQ(IndexKey(12), "orders:by_seq:12");
   EXPECT_EQ(IdemKey("anon", "k1"), "idem:anon:k1");
+  EXPECT_EQ(ClaimKey("anon", "k1"), "claim:anon:k1");
+  // A key holding ":claim" cannot name another key's claim (claims are a prefix apart).
+  EXPECT_NE(IdemKey("anon", "k1:claim"), ClaimKey("anon", "k1"));
   int64_t seq = 0;
   EXPECT_TRUE(ParseIndexKey(IndexKey(12), &seq));
   EXPECT_EQ(seq, 12);

@@ -1,6 +1,7 @@
 // StoreClient against fake RESP members (blocking sockets in threads on
 // 127.0.162.5x): -TRYAGAIN and refused connections move a command to the next
-// member, a deadline gives kUnavailable, max_pending gives kOverloaded, and
+// member, a silent one is left after the attempt timeout (the client's or
+// the command's own), a deadline gives kUnavailable, max_pending gives kOverloaded, and
 // PINGs make the store reachable.
 #include "app/store_client.h"
 
@@ -133,10 +134,11 @@ struct Harness {
     client->Start();  // the sweep: timeouts, backoff, PINGs
   }
   ~Harness() { client->Stop(); }
-  StoreResult Call(std::vector<std::string> args, int budget_ms) {
+  StoreResult Call(std::vector<std::string> args, int budget_ms, int attempt_timeout_ms = 0) {
     std::optional<StoreResult> result;
-    client->Call(std::move(args), client->NowMs() + budget_ms,
-                 [&](StoreResult r) { result = std::move(r); });
+    client->Call(
+        std::move(args), client->NowMs() + budget_ms, [&](StoreResult r) { result = std::move(r); },
+        attempt_timeout_ms);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!result && std::chrono::steady_clock::now() < deadline) {
       io.run_for(std::chrono::milliseconds(5));
@@ -187,6 +189,27 @@ TEST(StoreClient, SilentMemberIsGivenUpAfterTheAttemptTimeout) {
   StoreResult r = h.Call({"SET", "k", "v"}, 3000);
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.attempts, 2);
+}
+
+// A command whose deadline is shorter than the client's attempt timeout (a
+// lease's renewal) leaves a silent member after its own attempt timeout, and
+// the member is suspected: the next such command goes to the other one first.
+TEST(StoreClient, ACommandsOwnAttemptTimeoutLeavesASilentMember) {
+  FakeMember silent("127.0.162.51", 16410, "");
+  FakeMember good("127.0.162.52", 16410, ":1\r\n");
+  ASSERT_TRUE(silent.bound() && good.bound());
+  StoreClientOptions o;
+  o.members = {At(51, 16410), At(52, 16410)};
+  o.attempt_timeout_ms = 1500;
+  Harness h(o);
+  StoreResult r = h.Call({"PEXPIRE", "k", "400"}, 400, 100);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.reply.integer, 1);
+  EXPECT_EQ(r.attempts, 2);
+  r = h.Call({"PEXPIRE", "k", "400"}, 400, 100);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_EQ(good.commands(), 2);
 }
 
 TEST(StoreClient, DeadlineGivesUnavailable) {

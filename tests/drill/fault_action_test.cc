@@ -114,7 +114,9 @@ TEST(FaultAction, TargetsAndPaths) {
   EXPECT_EQ(slow_disk.inject_path, "/api/nodes/us-west-store/slow-disk");
   EXPECT_EQ(slow_disk.inject_body, R"({"delay_ms":200,"for_ms":6500})");
   EXPECT_EQ(slow_disk.undo_path, "/api/nodes/us-west-store/fast-disk");
-  EXPECT_EQ(slow_disk.detection, Detection::kNone);
+  // The store's slow-disk guard moves leadership: detected by a new leader.
+  EXPECT_EQ(slow_disk.detection, Detection::kLeaderChanged);
+  EXPECT_EQ(slow_disk.old_leader, "us-west-store");
   EXPECT_TRUE(NeedsGrayFaults({FaultKind::kApp, FaultKind::kClock}));
   EXPECT_TRUE(NeedsGrayFaults({FaultKind::kSlowDisk}));
   EXPECT_FALSE(NeedsGrayFaults({FaultKind::kApp, FaultKind::kSlow}));

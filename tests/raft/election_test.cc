@@ -49,6 +49,40 @@ TEST(ElectionTest, RandomizedTimeoutIsWithinRange) {
   }
 }
 
+TEST(ElectionTest, ACampaignDelayPostponesTheCampaignByThatManyTicks) {
+  // A member told to wait (a slow disk, store_slow_disk.cc) campaigns
+  // between election_ticks + delay and 2*election_ticks + delay; set back
+  // to 0 it campaigns at its own timeout again.
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    MemoryStorage storage(Membership{{1, 2, 3}, {}});
+    Config cfg;
+    cfg.id = 1;
+    cfg.seed = seed;
+    cfg.election_ticks = 10;
+    Raft r(cfg, &storage);
+    r.set_campaign_delay_ticks(30);
+    int ticks = 0;
+    while (r.role() == Role::kFollower && ticks < 100) {
+      r.Tick();
+      ++ticks;
+    }
+    EXPECT_GE(ticks, 40);
+    EXPECT_LT(ticks, 50);
+    EXPECT_EQ(r.role(), Role::kPreCandidate);
+  }
+}
+
+TEST(ElectionTest, AHealthyMemberWinsBeforeADelayedOne) {
+  TestCluster c(3);
+  c.Elect(1);
+  c.raft(2).set_campaign_delay_ticks(100);
+  c.Isolate(1);
+  for (int i = 0; i < 300 && (c.Leader() == kNoNode || c.Leader() == 1); ++i) c.TickAll(1);
+  EXPECT_EQ(c.raft(3).role(), Role::kLeader);
+  EXPECT_EQ(c.raft(2).role(), Role::kFollower);
+  EXPECT_EQ(c.raft(2).leader(), 3u);  // it still voted
+}
+
 TEST(ElectionTest, OneVotePerTerm) {
   MemoryStorage storage(Membership{{1, 2, 3}, {}});
   Config cfg;

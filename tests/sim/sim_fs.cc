@@ -130,6 +130,7 @@ Status SimFs::FileSync(Inode* inode, uint64_t generation, const std::string& pat
     --failing_syncs_;
     return Status::IoError("fdatasync " + path + ": " + std::strerror(EIO));
   }
+  if (sync_hook_) sync_hook_();
   inode->synced = inode->data.size();
   return Status::Ok();
 }

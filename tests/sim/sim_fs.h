@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -39,6 +40,9 @@ class SimFs : public store::FileSystem {
   // path_part (a new WAL segment, a snapshot): aims the cut at the windows
   // where files are born.
   void CutPowerAfterNextCreate(uint64_t ops, std::string path_part = "");
+  // Called at every file fsync (not directories) before it completes: the
+  // simulator lets time pass there for a slow disk. Kept by ClearFaults.
+  void SetSyncHook(std::function<void()> hook) { sync_hook_ = std::move(hook); }
   // Disarms every pending fault.
   void ClearFaults();
   bool faults_armed() const {
@@ -92,6 +96,7 @@ class SimFs : public store::FileSystem {
   bool power_on_create_ = false;
   uint64_t power_create_ops_ = 0;
   std::string power_create_part_;
+  std::function<void()> sync_hook_;
 };
 
 }  // namespace nines::sim

@@ -48,7 +48,8 @@ struct Member {
   bool up = false;
   bool broken = false;  // failed to recover: stays down
   bool drain = false;
-  bool fault_armed = false;  // a disk fault was armed since the last restart
+  bool fault_armed = false;    // a disk fault was armed since the last restart
+  int64_t fsync_delay_ms = 0;  // a slow disk (--slow-disks): each file fsync takes this long
   int64_t restart_at = 0;
   uint64_t boots = 0;
 };
@@ -123,13 +124,14 @@ struct Client {
 
 class StoreSimulation {
  public:
-  StoreSimulation(uint64_t seed, std::ostream* trace, bool scripted)
+  StoreSimulation(uint64_t seed, std::ostream* trace, bool scripted, bool slow_disks)
       : seed_(seed),
         prng_(seed),
         net_(&prng_),
         trace_(trace),
         wall_(kWallStartNanos),
-        scripted_(scripted) {}
+        scripted_(scripted),
+        slow_disks_(scripted ? false : slow_disks) {}
 
   StoreSimResult Run();
 
@@ -204,6 +206,8 @@ class StoreSimulation {
   // The scripted scenario (store_sim.h): its phase, A and B, A's old tail end.
   enum class Phase { kWaitLeader, kIsolated, kBCommits, kHealed, kDone };
   bool scripted_ = false;
+  bool slow_disks_ = false;
+  double slow_disk_rate_ = 0;
   bool hold_clients_ = false;
   Phase phase_ = Phase::kWaitLeader;
   size_t a_ = 0, b_ = 0;
@@ -277,6 +281,20 @@ void StoreSimulation::Setup() {
     chaos_net_ = NetworkFaults{};
     result_.scripted = true;
   }
+  if (slow_disks_) {
+    slow_disk_rate_ = intensity / 3000;
+    for (size_t i = 0; i < n; ++i) {
+      members_[i].config.slow_fsync_cooldown_ms = static_cast<int>(prng_.Range(300, 4000));
+      // Every file fsync of a slow disk lets its delay pass, for everyone:
+      // the member is blocked in it (single-threaded, as a real one is).
+      members_[i].fs.SetSyncHook([this, i] {
+        const int64_t d = members_[i].fsync_delay_ms;
+        if (d <= 0) return;
+        clock_.AdvanceMillis(d);
+        wall_.AdvanceMillis(d);
+      });
+    }
+  }
   net_.set_faults(chaos_net_);
   Trace("seed {}: {} members, {} clients, snapshot every {} entries, drop {} dup {} delay<={}ms",
         seed_, n, clients_.size(), snapshot_entries, chaos_net_.drop, chaos_net_.duplicate,
@@ -325,6 +343,7 @@ void StoreSimulation::Crash(size_t i, bool power, const std::string& why) {
   if (!m.up) return;
   Trace("crash {} ({}){}", Name(i), why, power ? ", unsynced data lost" : "");
   ++result_.crashes;
+  result_.slow_disk_transfers += m.node->counters().slow_disk_transfers;
   m.node.reset();
   m.up = false;
   m.drain = false;
@@ -377,6 +396,16 @@ void StoreSimulation::InjectFaults() {
       Trace("armed a write {} on {}", kind == 0 ? "ENOSPC" : "EIO", Name(i));
     }
   }
+  if (slow_disks_ && prng_.Chance(slow_disk_rate_)) {
+    size_t s = prng_.Below(n);
+    for (size_t j = 0; j < n && prng_.Chance(0.5); ++j) {
+      if (members_[j].up && members_[j].node->IsLeader()) s = j;  // half aim at the leader
+    }
+    Member& slow = members_[s];
+    slow.fsync_delay_ms = slow.fsync_delay_ms > 0 ? 0 : static_cast<int64_t>(prng_.Range(100, 300));
+    if (slow.fsync_delay_ms > 0) ++result_.slow_disks;
+    Trace("{} disk: fsyncs take {} ms", Name(s), slow.fsync_delay_ms);
+  }
   if (partition_until_ >= 0 && Now() >= partition_until_) {
     net_.HealAll();
     partition_until_ = -1;
@@ -422,6 +451,7 @@ void StoreSimulation::HealAll() {
   for (size_t i = 0; i < members_.size(); ++i) {
     members_[i].fs.ClearFaults();
     members_[i].fault_armed = false;
+    members_[i].fsync_delay_ms = 0;
     if (!members_[i].up && !members_[i].broken) members_[i].restart_at = Now();
   }
   Trace("heal: no more faults, every member restarts");
@@ -905,13 +935,17 @@ StoreSimResult StoreSimulation::Run() {
   Trace("end: {} messages, {} ops, {} indeterminate, {} crashes, {} partitions, {} violations",
         net_.sent(), result_.ops, result_.indeterminate, result_.crashes, result_.partitions,
         result_.violations.size());
+  for (Member& m : members_) {
+    if (m.up) result_.slow_disk_transfers += m.node->counters().slow_disk_transfers;
+  }
   return result_;
 }
 
 }  // namespace
 
-StoreSimResult RunStoreSimulation(uint64_t seed, std::ostream* trace, bool scripted) {
-  StoreSimulation sim(seed, trace, scripted || ScriptedSeed(seed));
+StoreSimResult RunStoreSimulation(uint64_t seed, std::ostream* trace, bool scripted,
+                                  bool slow_disks) {
+  StoreSimulation sim(seed, trace, scripted || ScriptedSeed(seed), slow_disks);
   return sim.Run();
 }
 

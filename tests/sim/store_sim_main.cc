@@ -5,6 +5,7 @@
 //                                         stops at the first that does
 //   --scenario truncate-below-snapshot    every seed runs the scripted scenario
 //                                         (store_sim.h; else only every 100th seed)
+//   --slow-disks                          disks turn slow at random (the slow-disk guard)
 // Prints "sim-store: N seeds, V violations" (V: seeds with a violation).
 #include <unistd.h>
 
@@ -25,6 +26,7 @@ uint64_t g_ran = 0;
 uint64_t g_violations = 0;
 bool g_expect_violation = false;
 bool g_scripted = false;
+bool g_slow_disks = false;
 
 // A broken invariant aborts mid-seed: report it with the replay command.
 void OnAbort(int) {
@@ -48,7 +50,7 @@ bool ParseU64(const char* s, uint64_t* out) {
 int Usage() {
   std::fprintf(stderr,
                "usage: nines_sim_store [--seeds N] [--first S] [--seed S] [-v] "
-               "[--expect-violation] [--scenario truncate-below-snapshot]\n");
+               "[--expect-violation] [--scenario truncate-below-snapshot] [--slow-disks]\n");
   return 2;
 }
 
@@ -71,6 +73,8 @@ int main(int argc, char** argv) {
                std::string(argv[i + 1]) == "truncate-below-snapshot") {
       g_scripted = true;
       ++i;
+    } else if (arg == "--slow-disks") {
+      g_slow_disks = true;
     } else if (arg == "--expect-violation") {
       g_expect_violation = true;
     } else {
@@ -80,11 +84,13 @@ int main(int argc, char** argv) {
   // The members' own log lines only in a replay (warnings: torn tails, recoveries).
   nines::SetLogLevel(verbose ? nines::LogLevel::kWarn : static_cast<nines::LogLevel>(4));
   std::signal(SIGABRT, OnAbort);
-  uint64_t scripted = 0, scripted_crashes = 0;
+  uint64_t scripted = 0, scripted_crashes = 0, slow_disks = 0, slow_disk_transfers = 0;
   for (uint64_t s = first; s < first + seeds; ++s) {
     g_seed = s;
     nines::sim::StoreSimResult r =
-        nines::sim::RunStoreSimulation(s, verbose ? &std::cout : nullptr, g_scripted);
+        nines::sim::RunStoreSimulation(s, verbose ? &std::cout : nullptr, g_scripted, g_slow_disks);
+    slow_disks += r.slow_disks;
+    slow_disk_transfers += r.slow_disk_transfers;
     ++g_ran;
     scripted += r.scripted ? 1 : 0;
     scripted_crashes += r.scripted_crash ? 1 : 0;
@@ -95,9 +101,10 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < r.violations.size() && i < 5; ++i) {
         std::printf("  %s\n", r.violations[i].c_str());
       }
-      std::printf("  replay: nines_sim_store --seed %llu -v%s\n",
+      std::printf("  replay: nines_sim_store --seed %llu -v%s%s\n",
                   static_cast<unsigned long long>(s),
-                  g_scripted ? " --scenario truncate-below-snapshot" : "");
+                  g_scripted ? " --scenario truncate-below-snapshot" : "",
+                  g_slow_disks ? " --slow-disks" : "");
       if (g_expect_violation) break;  // the planted bug is caught: later seeds add nothing
     }
     if (verbose && r.gave_up)
@@ -105,6 +112,11 @@ int main(int argc, char** argv) {
   }
   std::printf("sim-store: %llu seeds, %llu violations\n", static_cast<unsigned long long>(g_ran),
               static_cast<unsigned long long>(g_violations));
+  if (g_slow_disks) {
+    std::printf("sim-store: %llu slow disks, %llu slow-disk leadership hand-offs\n",
+                static_cast<unsigned long long>(slow_disks),
+                static_cast<unsigned long long>(slow_disk_transfers));
+  }
   if (scripted > 0) {
     std::printf(
         "sim-store: truncate-below-snapshot scenario on %llu seeds, crash point reached on %llu\n",

@@ -68,6 +68,8 @@ class NodeCluster {
   }
 
   StoreNode* Node(const std::string& id) { return nodes_.at(id).get(); }
+  // The members' one monotonic clock (Tick advances it 10 ms).
+  ManualClock& clock() { return clock_; }
   // Adjusts each member's config before it starts.
   void Configure(std::function<void(const std::string& id, StoreConfig* config)> configure) {
     configure_ = std::move(configure);

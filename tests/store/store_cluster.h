@@ -159,6 +159,7 @@ struct Member {
   int peer = 0;
   std::string config;
   std::string log;
+  std::vector<std::string> env;  // NAME=VALUE set for this member's process
   ChildProcess process;
 };
 
@@ -216,8 +217,13 @@ class StoreGroup {
   }
   std::string Addr(int port) const { return host_ + ":" + std::to_string(port); }
   void Start(int i) {
-    members_[i].process = ChildProcess({NinesBinary(), "store", "--config", members_[i].config},
-                                       members_[i].log + "." + std::to_string(++starts_));
+    std::vector<std::string> argv;
+    if (!members_[i].env.empty()) {
+      argv.push_back("/usr/bin/env");  // execs the member: its pid is the member's
+      argv.insert(argv.end(), members_[i].env.begin(), members_[i].env.end());
+    }
+    argv.insert(argv.end(), {NinesBinary(), "store", "--config", members_[i].config});
+    members_[i].process = ChildProcess(argv, members_[i].log + "." + std::to_string(++starts_));
   }
   void StartAll() {
     for (size_t i = 0; i < members_.size(); ++i) Start(static_cast<int>(i));
