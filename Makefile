@@ -58,6 +58,7 @@ asan: deps $(ASAN)/build.ninja
 # writes its race reports to $(TSAN)/races/; any report fails the run.
 TSAN_TESTS = $$(cd $(TSAN) && ctest -N -L threads | sed -n 's/^ *Test *\#[0-9]*: //p')
 tsan: deps $(TSAN)/build.ninja
+	@ninja -C $(TSAN) --quiet build.ninja  # re-runs CMake first if it changed: the list is ctest's
 	@ninja -C $(TSAN) --quiet nines test_backend $(TSAN_TESTS)
 	@rm -rf $(TSAN)/races && mkdir -p $(TSAN)/races
 	@cd $(TSAN) && TSAN_OPTIONS="log_path=$(CURDIR)/$(TSAN)/races/race second_deadlock_stack=1" \
