@@ -14,6 +14,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -200,6 +202,16 @@ class StoreGroup {
       }
       m.config = dir_ + "/" + m.id + ".toml";
       m.log = dir_ + "/" + m.id + ".log";
+      WriteFile(m.config, text);
+    }
+  }
+  // Adds top-level `key = value` lines to every member's config (before
+  // the first [[member]] table); call before the members start.
+  void AddConfig(const std::string& lines) {
+    for (Member& m : members_) {
+      std::ifstream in(m.config);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      text.insert(text.find("[[member]]"), lines);
       WriteFile(m.config, text);
     }
   }

