@@ -13,13 +13,19 @@ constexpr uint8_t kMessageVersion = 1;
 
 class Reader {
  public:
-  Reader(std::string_view in, std::string* error) : in_(in), error_(error) {}
+  explicit Reader(std::string_view in) : in_(in) {}
 
   bool Fail(const char* what) {
-    if (ok_ && error_) *error_ = std::string(what) + " at byte " + std::to_string(pos_);
+    if (ok_) error_ = std::string(what) + " at byte " + std::to_string(pos_);
     ok_ = false;
     return false;
   }
+  Status Corrupt(const char* what) {
+    Fail(what);
+    return status();
+  }
+  // Corruption with the first failure's reason, or Ok.
+  Status status() const { return ok_ ? Status::Ok() : Status::Corruption(error_); }
   bool ok() const { return ok_; }
   size_t remaining() const { return in_.size() - pos_; }
 
@@ -57,7 +63,7 @@ class Reader {
 
  private:
   std::string_view in_;
-  std::string* error_;
+  std::string error_;
   size_t pos_ = 0;
   bool ok_ = true;
 };
@@ -114,8 +120,7 @@ bool ReadEntry(Reader& r, Entry* e) {
   e->type = static_cast<EntryType>(type);
   if (e->type == EntryType::kConfig) {
     Membership m;
-    std::string why;
-    if (!DecodeMembership(e->data, &m, &why)) return r.Fail("bad configuration entry");
+    if (!DecodeMembership(e->data, &m).ok()) return r.Fail("bad configuration entry");
   }
   return true;
 }
@@ -156,46 +161,46 @@ std::string EncodeMessage(const Message& m) {
   return out;
 }
 
-bool DecodeMessage(std::string_view in, Message* out, std::string* error) {
-  Reader r(in, error);
+Status DecodeMessage(std::string_view in, Message* out) {
+  Reader r(in);
   Message m;
   uint8_t version, type;
-  if (!r.Byte(&version)) return false;
-  if (version != kMessageVersion) return r.Fail("unknown message version");
-  if (!r.Byte(&type)) return false;
-  if (type > kMaxMessageType) return r.Fail("unknown message type");
+  if (!r.Byte(&version)) return r.status();
+  if (version != kMessageVersion) return r.Corrupt("unknown message version");
+  if (!r.Byte(&type)) return r.status();
+  if (type > kMaxMessageType) return r.Corrupt("unknown message type");
   m.type = static_cast<MessageType>(type);
   uint64_t n_entries = 0;
   if (!r.Varint(&m.from) || !r.Varint(&m.to) || !r.Varint(&m.term) || !r.Varint(&m.log_term) ||
       !r.Varint(&m.index) || !r.Varint(&m.commit) || !r.Bool(&m.reject) ||
       !r.Varint(&m.reject_hint) || !r.Bytes(&m.context) || !r.Varint(&n_entries)) {
-    return false;
+    return r.status();
   }
-  if (m.from == kNoNode || m.to == kNoNode) return r.Fail("missing sender or receiver");
+  if (m.from == kNoNode || m.to == kNoNode) return r.Corrupt("missing sender or receiver");
   if (n_entries > kMaxEntriesPerMessage || n_entries > r.remaining() / 4) {
-    return r.Fail("too many entries");
+    return r.Corrupt("too many entries");
   }
-  if (n_entries > 0 && m.type != MessageType::kAppend) return r.Fail("entries in non-append");
+  if (n_entries > 0 && m.type != MessageType::kAppend) return r.Corrupt("entries in non-append");
   m.entries.resize(n_entries);
   for (uint64_t i = 0; i < n_entries; ++i) {
     Entry& e = m.entries[i];
-    if (!ReadEntry(r, &e)) return false;
-    if (e.index != m.index + 1 + i) return r.Fail("entries not consecutive after index");
-    if (e.term > m.term || e.term < m.log_term) return r.Fail("entry term out of range");
-    if (i > 0 && e.term < m.entries[i - 1].term) return r.Fail("entry terms decrease");
+    if (!ReadEntry(r, &e)) return r.status();
+    if (e.index != m.index + 1 + i) return r.Corrupt("entries not consecutive after index");
+    if (e.term > m.term || e.term < m.log_term) return r.Corrupt("entry term out of range");
+    if (i > 0 && e.term < m.entries[i - 1].term) return r.Corrupt("entry terms decrease");
   }
   bool has_snapshot;
-  if (!r.Bool(&has_snapshot)) return false;
-  if (has_snapshot != (m.type == MessageType::kSnapshot)) return r.Fail("snapshot mismatch");
+  if (!r.Bool(&has_snapshot)) return r.status();
+  if (has_snapshot != (m.type == MessageType::kSnapshot)) return r.Corrupt("snapshot mismatch");
   if (has_snapshot) {
-    if (!ReadSnapshotMeta(r, &m.snapshot.meta) || !r.Bytes(&m.snapshot.data)) return false;
+    if (!ReadSnapshotMeta(r, &m.snapshot.meta) || !r.Bytes(&m.snapshot.data)) return r.status();
     if (m.snapshot.meta.index == 0 || m.snapshot.meta.term > m.term) {
-      return r.Fail("bad snapshot metadata");
+      return r.Corrupt("bad snapshot metadata");
     }
   }
-  if (!r.End()) return false;
+  if (!r.End()) return r.status();
   *out = std::move(m);
-  return true;
+  return Status::Ok();
 }
 
 std::string EncodeEntry(const Entry& e) {
@@ -204,12 +209,12 @@ std::string EncodeEntry(const Entry& e) {
   return out;
 }
 
-bool DecodeEntry(std::string_view in, Entry* out, std::string* error) {
-  Reader r(in, error);
+Status DecodeEntry(std::string_view in, Entry* out) {
+  Reader r(in);
   Entry e;
-  if (!ReadEntry(r, &e) || !r.End()) return false;
+  if (!ReadEntry(r, &e) || !r.End()) return r.status();
   *out = std::move(e);
-  return true;
+  return Status::Ok();
 }
 
 std::string EncodeHardState(const HardState& hs) {
@@ -220,14 +225,14 @@ std::string EncodeHardState(const HardState& hs) {
   return out;
 }
 
-bool DecodeHardState(std::string_view in, HardState* out, std::string* error) {
-  Reader r(in, error);
+Status DecodeHardState(std::string_view in, HardState* out) {
+  Reader r(in);
   HardState hs;
   if (!r.Varint(&hs.term) || !r.Varint(&hs.vote) || !r.Varint(&hs.commit) || !r.End()) {
-    return false;
+    return r.status();
   }
   *out = hs;
-  return true;
+  return Status::Ok();
 }
 
 std::string EncodeSnapshotMeta(const SnapshotMeta& meta) {
@@ -236,12 +241,12 @@ std::string EncodeSnapshotMeta(const SnapshotMeta& meta) {
   return out;
 }
 
-bool DecodeSnapshotMeta(std::string_view in, SnapshotMeta* out, std::string* error) {
-  Reader r(in, error);
+Status DecodeSnapshotMeta(std::string_view in, SnapshotMeta* out) {
+  Reader r(in);
   SnapshotMeta meta;
-  if (!ReadSnapshotMeta(r, &meta) || !r.End()) return false;
+  if (!ReadSnapshotMeta(r, &meta) || !r.End()) return r.status();
   *out = std::move(meta);
-  return true;
+  return Status::Ok();
 }
 
 std::string EncodeMembership(const Membership& m) {
@@ -250,13 +255,13 @@ std::string EncodeMembership(const Membership& m) {
   return out;
 }
 
-bool DecodeMembership(std::string_view in, Membership* out, std::string* error) {
-  Reader r(in, error);
+Status DecodeMembership(std::string_view in, Membership* out) {
+  Reader r(in);
   Membership m;
-  if (!ReadMembership(r, &m) || !r.End()) return false;
-  if (m.voters.empty()) return r.Fail("configuration without voters");
+  if (!ReadMembership(r, &m) || !r.End()) return r.status();
+  if (m.voters.empty()) return r.Corrupt("configuration without voters");
   *out = std::move(m);
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace nines::raft

@@ -33,55 +33,48 @@ size_t QuorumSize(const Membership& m) {
   return m.voters.size() / 2 + 1;
 }
 
-std::optional<Membership> ApplyConfChange(const Membership& m, const ConfChange& change,
-                                          std::string* error) {
+Status ApplyConfChange(const Membership& m, const ConfChange& change, Membership* out) {
   Membership next = m;
   NodeId id = change.node;
   if (id == kNoNode) {
-    *error = "node id 0 is reserved";
-    return std::nullopt;
+    return Status::InvalidArgument("node id 0 is reserved");
   }
   switch (change.type) {
     case ConfChangeType::kAddVoter:
       if (IsMember(m, id)) {
-        *error = "node is already a member (promote a learner instead)";
-        return std::nullopt;
+        return Status::InvalidArgument("node is already a member (promote a learner instead)");
       }
       Insert(&next.voters, id);
       break;
     case ConfChangeType::kAddLearner:
       if (IsMember(m, id)) {
-        *error = "node is already a member";
-        return std::nullopt;
+        return Status::InvalidArgument("node is already a member");
       }
       Insert(&next.learners, id);
       break;
     case ConfChangeType::kRemove:
       if (!IsMember(m, id)) {
-        *error = "node is not a member";
-        return std::nullopt;
+        return Status::InvalidArgument("node is not a member");
       }
       Erase(&next.voters, id);
       Erase(&next.learners, id);
       if (next.voters.empty()) {
-        *error = "cannot remove the last voter";
-        return std::nullopt;
+        return Status::InvalidArgument("cannot remove the last voter");
       }
       break;
     case ConfChangeType::kPromoteLearner:
       if (!IsLearner(m, id)) {
-        *error = "node is not a learner";
-        return std::nullopt;
+        return Status::InvalidArgument("node is not a learner");
       }
       Erase(&next.learners, id);
       Insert(&next.voters, id);
       break;
   }
   if (next.voters.size() + next.learners.size() > kMaxMembers) {
-    *error = "too many members";
-    return std::nullopt;
+    return Status::InvalidArgument("too many members");
   }
-  return next;
+  *out = std::move(next);
+  return Status::Ok();
 }
 
 void ConfigHistory::Reset(Index snapshot_index, Membership base) {

@@ -4,11 +4,11 @@
 // change at a time, so two consecutive configurations always share a majority.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "base/status.h"
 #include "raft/types.h"
 
 namespace nines::raft {
@@ -33,11 +33,10 @@ bool IsMember(const Membership& m, NodeId id);
 // Votes (or acknowledgements) needed among the voters.
 size_t QuorumSize(const Membership& m);
 
-// Applies one single-server change. Returns nullopt with `error` set when the
-// change is not valid from `m` (adding an existing voter, removing a stranger,
-// leaving no voters, ...).
-std::optional<Membership> ApplyConfChange(const Membership& m, const ConfChange& change,
-                                          std::string* error);
+// Applies one single-server change to `m` into *out. InvalidArgument (and *out
+// untouched) when the change is not valid from `m` (adding an existing voter,
+// removing a stranger, leaving no voters, ...).
+Status ApplyConfChange(const Membership& m, const ConfChange& change, Membership* out);
 
 // The configurations present in a log: the one from the snapshot, then one per
 // config entry after it. The last one is in effect.

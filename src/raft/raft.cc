@@ -109,7 +109,7 @@ Raft::Raft(const Config& config, const Storage* storage)
     for (const Entry& e : storage_->Entries(first, last + 1, UINT64_MAX)) {
       if (e.type == EntryType::kConfig) {
         Membership m;
-        NINES_RAFT_ASSERT(DecodeMembership(e.data, &m, nullptr));
+        NINES_RAFT_ASSERT(DecodeMembership(e.data, &m).ok());
         config_history_.Append(e.index, std::move(m));
       }
     }
@@ -743,7 +743,7 @@ void Raft::NoteAppended(const std::vector<Entry>& appended) {
   for (const Entry& e : appended) {
     if (e.type != EntryType::kConfig) continue;
     Membership m;
-    NINES_RAFT_ASSERT(DecodeMembership(e.data, &m, nullptr));
+    NINES_RAFT_ASSERT(DecodeMembership(e.data, &m).ok());
     config_history_.Append(e.index, std::move(m));
     changed = true;
   }
@@ -771,9 +771,12 @@ ProposeError Raft::ProposeConfChange(const ConfChange& change, std::string* erro
     *error = "the previous change (or this term's first entry) is not committed yet";
     return ProposeError::kConfigPending;
   }
-  auto next = ApplyConfChange(membership(), change, error);
-  if (!next) return ProposeError::kInvalidConfig;
-  AppendAsLeader(EntryType::kConfig, EncodeMembership(*next));
+  Membership next;
+  if (Status s = ApplyConfChange(membership(), change, &next); !s.ok()) {
+    *error = s.message();
+    return ProposeError::kInvalidConfig;
+  }
+  AppendAsLeader(EntryType::kConfig, EncodeMembership(next));
   pending_conf_index_ = log_.LastIndex();
   pending_broadcast_ = true;
   return ProposeError::kNone;

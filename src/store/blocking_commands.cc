@@ -16,22 +16,20 @@
 
 namespace nines::store {
 
-bool ParseBlockTimeout(std::string_view text, int64_t* timeout_ms, std::string* error) {
+Status ParseBlockTimeout(std::string_view text, int64_t* timeout_ms) {
   long double seconds = 0;
   if (!ParseRedisLongDouble(text, &seconds)) {
-    *error = kErrTimeoutNotFloat;
-    return false;
+    return Status::InvalidArgument(std::string(kErrTimeoutNotFloat));
   }
   const long double rounded = std::ceil(seconds * 1000.0L);
   // Redis 7.0 converts a timeout too large for a long long to a negative
   // one (x86's conversion of an out-of-range value), so it answers
   // "negative" for 1e300 and inf; the same here, without the undefined cast.
   if (rounded < 0 || rounded >= static_cast<long double>(std::numeric_limits<int64_t>::max())) {
-    *error = kErrTimeoutNegative;
-    return false;
+    return Status::InvalidArgument(std::string(kErrTimeoutNegative));
   }
   *timeout_ms = static_cast<int64_t>(rounded);
-  return true;
+  return Status::Ok();
 }
 
 namespace {
@@ -51,8 +49,9 @@ bool ParseEnd(std::string_view text) {
 // BLPOP / BRPOP key... timeout: [key, value] from the first non-empty list.
 KvResult BlockingListPopApply(KvWriter& w, std::span<const std::string_view> args) {
   int64_t timeout_ms = 0;
-  std::string error;
-  if (!ParseBlockTimeout(args.back(), &timeout_ms, &error)) return KvResult::Error(error);
+  if (Status s = ParseBlockTimeout(args.back(), &timeout_ms); !s.ok()) {
+    return KvResult::Error(s.message());
+  }
   const std::string_view pop = args[0] == "blpop" ? "lpop" : "rpop";
   for (size_t i = 1; i + 1 < args.size(); ++i) {
     bool wrong_type = false;
@@ -75,8 +74,9 @@ KvResult BlockingListPopApply(KvWriter& w, std::span<const std::string_view> arg
 // BZPOPMIN / BZPOPMAX key... timeout: [key, member, score].
 KvResult BlockingZPopApply(KvWriter& w, std::span<const std::string_view> args) {
   int64_t timeout_ms = 0;
-  std::string error;
-  if (!ParseBlockTimeout(args.back(), &timeout_ms, &error)) return KvResult::Error(error);
+  if (Status s = ParseBlockTimeout(args.back(), &timeout_ms); !s.ok()) {
+    return KvResult::Error(s.message());
+  }
   const std::string_view pop = args[0] == "bzpopmin" ? "zpopmin" : "zpopmax";
   for (size_t i = 1; i + 1 < args.size(); ++i) {
     bool wrong_type = false;
@@ -101,8 +101,9 @@ KvResult BlockingMoveApply(KvWriter& w, std::span<const std::string_view> args) 
   const bool blmove = args[0] == "blmove";
   if (blmove && (!ParseEnd(args[3]) || !ParseEnd(args[4]))) return Error(kErrSyntax);
   int64_t timeout_ms = 0;
-  std::string error;
-  if (!ParseBlockTimeout(args.back(), &timeout_ms, &error)) return KvResult::Error(error);
+  if (Status s = ParseBlockTimeout(args.back(), &timeout_ms); !s.ok()) {
+    return KvResult::Error(s.message());
+  }
   if (blmove) {
     const std::string_view move[] = {"lmove", args[1], args[2], args[3], args[4]};
     return LMoveApply(w, move);
@@ -120,9 +121,8 @@ void BlockingPrepare(CommandCall& call) {
     return;
   }
   int64_t timeout_ms = 0;
-  std::string error;
-  if (!ParseBlockTimeout(call.args.back(), &timeout_ms, &error)) {
-    resp::ReplyWriter(call.out).Error(error);
+  if (Status s = ParseBlockTimeout(call.args.back(), &timeout_ms); !s.ok()) {
+    resp::ReplyWriter(call.out).Error(s.message());
     call.plan.kind = PlanKind::kReply;
     return;
   }
@@ -166,8 +166,8 @@ ValueType BlockedType(std::string_view name) {
 
 std::vector<std::string> PopFromKeyArgs(std::span<const std::string> args, const std::string& key) {
   if (EqualsIgnoreCase(args[0], "blmove") || EqualsIgnoreCase(args[0], "brpoplpush")) {
-    std::vector<std::string> out(args.begin(), args.end());
-    out.back() = "0";
+    std::vector<std::string> out(args.begin(), args.end() - 1);
+    out.emplace_back("0");  // (assigning "0" to back() trips GCC 12's -Wrestrict)
     return out;
   }
   return {args[0], key, "0"};

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "store/commands.h"
 #include "store/kv_state.h"
 
@@ -23,9 +24,9 @@ inline constexpr std::string_view kErrTimeoutNotFloat =
     "ERR timeout is not a float or out of range";
 
 // Redis's getTimeoutFromObjectOrReply in seconds: a float, rounded up to
-// milliseconds; 0 means forever. False with Redis 7.0's error text (one
-// too large for a 64-bit count of milliseconds is "negative", as there).
-bool ParseBlockTimeout(std::string_view text, int64_t* timeout_ms, std::string* error);
+// milliseconds; 0 means forever. InvalidArgument carrying Redis 7.0's error
+// text (one too large for a 64-bit count of milliseconds is "negative", as there).
+Status ParseBlockTimeout(std::string_view text, int64_t* timeout_ms);
 
 // The keys a blocking command (args as sent) waits on, and their type.
 std::vector<std::string> BlockedKeys(std::span<const std::string> args);

@@ -153,10 +153,9 @@ void ClientConnection::Handle(const std::vector<std::string_view>& received) {
   std::vector<std::string_view> forwarded;
   if (IsForwarded(received)) {
     RequestKey key;
-    std::string error;
-    if (!ParseForwarded(received, &key, &forwarded, &error)) {
+    if (Status s = ParseForwarded(received, &key, &forwarded); !s.ok()) {
       std::string out;
-      AppendError(&out, error);
+      AppendError(&out, s.message());
       Complete(seq, std::move(out));
       return;
     }

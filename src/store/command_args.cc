@@ -64,47 +64,41 @@ bool ParseScanCursor(std::string_view text, uint64_t* cursor) {
   return true;
 }
 
-bool ParseScanOptions(std::span<const std::string_view> args, size_t first, ScanOptions* options,
-                      std::string* error) {
+Status ParseScanOptions(std::span<const std::string_view> args, size_t first,
+                        ScanOptions* options) {
   for (size_t j = first; j < args.size(); j += 2) {
     if (j + 1 >= args.size()) {
-      *error = "ERR syntax error";
-      return false;
+      return Status::InvalidArgument("ERR syntax error");
     }
     std::string_view opt = args[j];
     if (EqualsIgnoreCase(opt, "count")) {
       int64_t count = 0;
       if (!ParseRedisInt64(args[j + 1], &count)) {
-        *error = std::string(kErrNotInteger);
-        return false;
+        return Status::InvalidArgument(std::string(kErrNotInteger));
       }
       if (count < 1) {
-        *error = "ERR syntax error";
-        return false;
+        return Status::InvalidArgument("ERR syntax error");
       }
       options->count = static_cast<uint64_t>(count);
     } else if (EqualsIgnoreCase(opt, "match")) {
       options->pattern = args[j + 1];
     } else {
-      *error = "ERR syntax error";
-      return false;
+      return Status::InvalidArgument("ERR syntax error");
     }
   }
-  return true;
+  return Status::Ok();
 }
 
-bool ParseRandomCount(std::string_view text, int64_t* count, std::string* error) {
+Status ParseRandomCount(std::string_view text, int64_t* count) {
   if (!ParseRedisInt64(text, count)) {
-    *error = std::string(kErrNotInteger);
-    return false;
+    return Status::InvalidArgument(std::string(kErrNotInteger));
   }
   if (*count == std::numeric_limits<int64_t>::min()) {
-    *error =
+    return Status::InvalidArgument(
         "ERR value is out of range, value must between -9223372036854775807 and "
-        "9223372036854775807";
-    return false;
+        "9223372036854775807");
   }
-  return true;
+  return Status::Ok();
 }
 
 namespace {

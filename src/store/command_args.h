@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "store/kv_state.h"
 #include "store/resp_writer.h"
 
@@ -37,9 +38,9 @@ struct ScanOptions {
   uint64_t count = 10;
   std::string_view pattern = "*";
 };
-// Parses args[first...] as MATCH / COUNT pairs; on error *error is Redis's text.
-bool ParseScanOptions(std::span<const std::string_view> args, size_t first, ScanOptions* options,
-                      std::string* error);
+// Parses args[first...] as MATCH / COUNT pairs; on error the Status's message is Redis's reply
+// text.
+Status ParseScanOptions(std::span<const std::string_view> args, size_t first, ScanOptions* options);
 // One page of a collection scan: the elements with ScanHash(element) >=
 // cursor in (hash, element) order, about count of them (never splitting a
 // group of equal hashes), and the cursor of the next page (0: done).
@@ -50,7 +51,7 @@ std::vector<size_t> ScanCollection(size_t size, const ScanOptions& options, Elem
 
 // The count of SRANDMEMBER / HRANDFIELD (Redis's getRangeLongFromObjectOrReply
 // over [-LONG_MAX, LONG_MAX]): "not an integer" or "out of range" errors.
-bool ParseRandomCount(std::string_view text, int64_t* count, std::string* error);
+Status ParseRandomCount(std::string_view text, int64_t* count);
 // Most elements a negative (repeating) random count may ask for: Redis has no
 // bound and would build the whole reply; nines refuses beyond this.
 inline constexpr uint64_t kMaxRandomReply = uint64_t{1} << 24;

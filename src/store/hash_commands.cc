@@ -214,10 +214,9 @@ void HRandFieldRead(const ReadCall& call, const KvState& state) {
   ReplyWriter w(call.out);
   int64_t count = 0;
   bool with_values = false;
-  std::string error;
   const bool has_count = call.args.size() >= 3;
   if (has_count) {
-    if (!ParseRandomCount(call.args[2], &count, &error)) return w.Error(error);
+    if (Status s = ParseRandomCount(call.args[2], &count); !s.ok()) return w.Error(s.message());
     if (call.args.size() > 4 ||
         (call.args.size() == 4 && !EqualsIgnoreCase(call.args[3], "withvalues"))) {
       return w.Error(kErrSyntax);
@@ -262,9 +261,8 @@ void HRandFieldRead(const ReadCall& call, const KvState& state) {
 void HScanRead(const ReadCall& call, const KvState& state) {
   ReplyWriter w(call.out);
   ScanOptions options;
-  std::string error;
   if (!ParseScanCursor(call.args[2], &options.cursor)) return w.Error(kErrInvalidCursor);
-  if (!ParseScanOptions(call.args, 3, &options, &error)) return w.Error(error);
+  if (Status s = ParseScanOptions(call.args, 3, &options); !s.ok()) return w.Error(s.message());
   bool done = false;
   const KvEntry* e = FindTypedForRead(call, state, call.args[1], ValueType::kHash, &done);
   if (done) return;

@@ -132,10 +132,7 @@ Status DecodeSnapshotContent(std::string_view in, bool* wrapped, raft::Membershi
   };
   std::string_view m, d;
   if (!take(&m) || !take(&d)) return Status::Corruption("snapshot content truncated");
-  // The Raft core's decoders keep bool + error text (src/raft includes only
-  // base/coding.h from base).
-  std::string error;
-  if (!raft::DecodeMembership(m, membership, &error)) return Status::Corruption(error);
+  if (Status s = raft::DecodeMembership(m, membership); !s.ok()) return s;
   if (Status s = DecodeDirectory(d, directory); !s.ok()) return s;
   *kv = in.substr(at);
   return Status::Ok();

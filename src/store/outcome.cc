@@ -56,18 +56,17 @@ bool IsForwarded(const std::vector<std::string_view>& args) {
   return true;
 }
 
-bool ParseForwarded(const std::vector<std::string_view>& args, RequestKey* key,
-                    std::vector<std::string_view>* command, std::string* error) {
+Status ParseForwarded(const std::vector<std::string_view>& args, RequestKey* key,
+                      std::vector<std::string_view>* command) {
   if (args.size() < 4) {
-    *error = "ERR wrong number of arguments for 'nines.fwd' command";
-    return false;
+    return Status::InvalidArgument("ERR wrong number of arguments for 'nines.fwd' command");
   }
   if (!ParseU64(args[1], &key->origin) || !ParseU64(args[2], &key->id) || key->origin == 0) {
-    *error = "ERR nines.fwd: origin and request id must be unsigned integers, origin not 0";
-    return false;
+    return Status::InvalidArgument(
+        "ERR nines.fwd: origin and request id must be unsigned integers, origin not 0");
   }
   command->assign(args.begin() + 3, args.end());
-  return true;
+  return Status::Ok();
 }
 
 void EncodeForwarded(const RequestKey* key, const std::vector<std::string>& args,

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "store/request_dedup.h"
 
 namespace nines::store {
@@ -43,10 +44,11 @@ bool IsUnknownOutcome(std::string_view error);
 int HttpStatusForError(std::string_view error);
 
 // True when args is a NINES.FWD request (any case). Then, when well formed,
-// *key and *command (a view of args' tail) are set; else *error says why.
+// *key and *command (a view of args' tail) are set; else the Status's message is the
+// Redis error reply.
 bool IsForwarded(const std::vector<std::string_view>& args);
-bool ParseForwarded(const std::vector<std::string_view>& args, RequestKey* key,
-                    std::vector<std::string_view>* command, std::string* error);
+Status ParseForwarded(const std::vector<std::string_view>& args, RequestKey* key,
+                      std::vector<std::string_view>* command);
 // Appends the RESP array of a forwarded command (key set: NINES.FWD form).
 void EncodeForwarded(const RequestKey* key, const std::vector<std::string>& args, std::string* out);
 

@@ -51,10 +51,7 @@ Status DecodeSnapshotStart(std::string_view body, SnapshotStart* out) {
   if (body.size() < 12) return Status::Corruption("snapshot start frame too short");
   out->total = DecodeFixed64(body.data());
   out->crc = DecodeFixed32(body.data() + 8);
-  std::string error;
-  if (!raft::DecodeMessage(body.substr(12), &out->message, &error)) {
-    return Status::Corruption(error);
-  }
+  if (Status s = raft::DecodeMessage(body.substr(12), &out->message); !s.ok()) return s;
   if (out->message.type != raft::MessageType::kSnapshot || !out->message.snapshot.data.empty()) {
     return Status::Corruption("snapshot start frame without an empty InstallSnapshot message");
   }
@@ -87,20 +84,13 @@ std::string EncodePublish(std::string_view channel, std::string_view message) {
   return body;
 }
 
-bool DecodePublish(std::string_view body, std::string_view* channel, std::string_view* message,
-                   std::string* error) {
-  if (body.size() < 4) {
-    *error = "publish frame too short";
-    return false;
-  }
+Status DecodePublish(std::string_view body, std::string_view* channel, std::string_view* message) {
+  if (body.size() < 4) return Status::Corruption("publish frame too short");
   const uint32_t n = DecodeFixed32(body.data());
-  if (n > body.size() - 4) {
-    *error = "publish frame's channel runs past its end";
-    return false;
-  }
+  if (n > body.size() - 4) return Status::Corruption("publish frame's channel runs past its end");
   *channel = body.substr(4, n);
   *message = body.substr(4 + n);
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace nines::store

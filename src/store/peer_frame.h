@@ -64,7 +64,7 @@ Status DecodeSnapshotChunk(std::string_view body, SnapshotChunk* out);
 
 // kPublish body: [u32 channel length][channel][message].
 std::string EncodePublish(std::string_view channel, std::string_view message);
-bool DecodePublish(std::string_view body, std::string_view* channel, std::string_view* message,
-                   std::string* error);
+// Corruption for a frame too short or a channel past its end.
+Status DecodePublish(std::string_view body, std::string_view* channel, std::string_view* message);
 
 }  // namespace nines::store

@@ -479,7 +479,10 @@ bool PeerTransport::HandleFrame(Inbound& in, FrameKind kind, std::string_view bo
   switch (kind) {
     case FrameKind::kMessage: {
       raft::Message m;
-      if (!raft::DecodeMessage(body, &m, &error)) break;
+      if (Status s = raft::DecodeMessage(body, &m); !s.ok()) {
+        error = s.message();
+        break;
+      }
       ++stats_.received;
       on_message_(std::move(m));
       return true;
@@ -487,7 +490,10 @@ bool PeerTransport::HandleFrame(Inbound& in, FrameKind kind, std::string_view bo
     case FrameKind::kPublish: {
       std::string_view channel;
       std::string_view message;
-      if (!DecodePublish(body, &channel, &message, &error)) break;
+      if (Status s = DecodePublish(body, &channel, &message); !s.ok()) {
+        error = s.message();
+        break;
+      }
       ++stats_.publish_received;
       if (options_.on_publish) options_.on_publish(channel, message);
       return true;

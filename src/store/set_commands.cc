@@ -247,9 +247,10 @@ void SRandMemberRead(const ReadCall& call, const KvState& state) {
   ReplyWriter w(call.out);
   if (call.args.size() > 3) return w.Error(kErrSyntax);
   int64_t count = 0;
-  std::string error;
   const bool has_count = call.args.size() == 3;
-  if (has_count && !ParseRandomCount(call.args[2], &count, &error)) return w.Error(error);
+  if (has_count) {
+    if (Status s = ParseRandomCount(call.args[2], &count); !s.ok()) return w.Error(s.message());
+  }
   bool done = false;
   const SetValue* s = ReadSet(call, state, &done);
   if (done) return;
@@ -336,9 +337,8 @@ void SInterCardRead(const ReadCall& call, const KvState& state) {
 void SScanRead(const ReadCall& call, const KvState& state) {
   ReplyWriter w(call.out);
   ScanOptions options;
-  std::string error;
   if (!ParseScanCursor(call.args[2], &options.cursor)) return w.Error(kErrInvalidCursor);
-  if (!ParseScanOptions(call.args, 3, &options, &error)) return w.Error(error);
+  if (Status s = ParseScanOptions(call.args, 3, &options); !s.ok()) return w.Error(s.message());
   bool done = false;
   const KvEntry* e = FindTypedForRead(call, state, call.args[1], ValueType::kSet, &done);
   if (done) return;

@@ -353,10 +353,11 @@ void StoreNode::ApplyEntry(const raft::Entry& e) {
     Fatal(Status::Corruption(fmt::format("entry {} (term {}): {}", e.index, e.term, why)),
           "applying the log");
   };
-  std::string error;
   if (e.type == raft::EntryType::kConfig) {
     raft::Membership m;
-    if (!raft::DecodeMembership(e.data, &m, &error)) undecodable("bad configuration: " + error);
+    if (Status s = raft::DecodeMembership(e.data, &m); !s.ok()) {
+      undecodable("bad configuration: " + s.message());
+    }
     applied_membership_ = std::move(m);
     LogInfo("store", "configuration at index {}: {} voters, {} learners{}", e.index,
             applied_membership_.voters.size(), applied_membership_.learners.size(),

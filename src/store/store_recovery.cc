@@ -62,16 +62,14 @@ Status StoreNode::ScanWal(WalScan* scan) {
       scan->marked.emplace(DecodeFixed64(payload.data() + 1), DecodeFixed64(payload.data() + 9));
     } else if (!payload.empty() && payload[0] == 'H') {
       raft::HardState hs;
-      std::string error;
-      if (raft::DecodeHardState(payload.substr(1), &hs, &error)) synced_hard_state_ = hs;
+      if (raft::DecodeHardState(payload.substr(1), &hs).ok()) synced_hard_state_ = hs;
     } else if (!payload.empty() && payload[0] == 'E') {
       scan->any_entry = true;
       raft::Entry e;
       raft::Membership m;
-      std::string error;
-      if (index == 1 && raft::DecodeEntry(payload.substr(1), &e, &error)) {
+      if (index == 1 && raft::DecodeEntry(payload.substr(1), &e).ok()) {
         scan->bootstrapped.reset();
-        if (e.type == raft::EntryType::kConfig && raft::DecodeMembership(e.data, &m, &error)) {
+        if (e.type == raft::EntryType::kConfig && raft::DecodeMembership(e.data, &m).ok()) {
           scan->bootstrapped = std::move(m);
         }
       }
@@ -114,12 +112,11 @@ Status StoreNode::ReplayWal(const raft::Snapshot* snapshot, raft::HardState* hs,
   WalRecoveryReport report;
   auto on_record = [&](uint64_t, std::string_view payload) -> Status {
     if (payload.empty()) return Status::Corruption("empty WAL record");
-    std::string error;
     switch (payload[0]) {
       case 'E': {
         raft::Entry e;
-        if (!raft::DecodeEntry(payload.substr(1), &e, &error)) {
-          return Status::Corruption("bad WAL entry: " + error);
+        if (Status s = raft::DecodeEntry(payload.substr(1), &e); !s.ok()) {
+          return Status::Corruption("bad WAL entry: " + s.message());
         }
         if (snapshot && e.index <= snapshot->meta.index) {
           // An append at or below the snapshot cut off everything after it:
@@ -138,8 +135,8 @@ Status StoreNode::ReplayWal(const raft::Snapshot* snapshot, raft::HardState* hs,
         return Status::Ok();
       }
       case 'H':
-        if (!raft::DecodeHardState(payload.substr(1), hs, &error)) {
-          return Status::Corruption("bad WAL hard state: " + error);
+        if (Status s = raft::DecodeHardState(payload.substr(1), hs); !s.ok()) {
+          return Status::Corruption("bad WAL hard state: " + s.message());
         }
         synced_hard_state_ = *hs;
         *hs_where = fmt::format("{} at offset {}", report.record_file, report.record_offset);

@@ -732,8 +732,7 @@ void ZRandMemberRead(const ReadCall& call, const KvState& state) {
     return reply.Bulk(z->AtRank(ReadRandom() % z->size())->member);
   }
   int64_t count = 0;
-  std::string error;
-  if (!ParseRandomCount(args[2], &count, &error)) return reply.Error(error);
+  if (Status s = ParseRandomCount(args[2], &count); !s.ok()) return reply.Error(s.message());
   if (args.size() > 4 || (args.size() == 4 && !EqualsIgnoreCase(args[3], "withscores"))) {
     return reply.Error(kErrSyntax);
   }
@@ -794,8 +793,7 @@ void ZScanRead(const ReadCall& call, const KvState& state) {
     reply.Bulk("0");
     return reply.ArrayHeader(0);
   }
-  std::string error;
-  if (!ParseScanOptions(call.args, 3, &options, &error)) return reply.Error(error);
+  if (Status s = ParseScanOptions(call.args, 3, &options); !s.ok()) return reply.Error(s.message());
   std::vector<const Node*> nodes;
   nodes.reserve(z->size());
   bool small = z->size() <= kListpackEntries;

@@ -12,13 +12,12 @@ namespace {
 template <typename T, typename Decode, typename Encode>
 void RoundTrip(std::string_view in, Decode decode, Encode encode) {
   T value;
-  std::string error;
-  if (!decode(in, &value, &error)) {
-    if (error.empty()) std::abort();  // a rejection must say why
+  if (nines::Status s = decode(in, &value); !s.ok()) {
+    if (s.message().empty()) std::abort();  // a rejection must say why
     return;
   }
   T again;
-  if (!decode(encode(value), &again, &error) || !(again == value)) std::abort();
+  if (!decode(encode(value), &again).ok() || !(again == value)) std::abort();
 }
 
 }  // namespace

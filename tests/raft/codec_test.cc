@@ -25,8 +25,8 @@ Message SampleAppend() {
 TEST(CodecTest, MessageRoundTrip) {
   Message m = SampleAppend();
   Message out;
-  std::string err;
-  ASSERT_TRUE(DecodeMessage(EncodeMessage(m), &out, &err)) << err;
+  Status s = DecodeMessage(EncodeMessage(m), &out);
+  ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(out, m);
 }
 
@@ -39,21 +39,20 @@ TEST(CodecTest, SnapshotMessageRoundTrip) {
   m.snapshot.meta = SnapshotMeta{100, 8, Membership{{1, 2, 3}, {}}};
   m.snapshot.data = std::string(1000, 'z');
   Message out;
-  std::string err;
-  ASSERT_TRUE(DecodeMessage(EncodeMessage(m), &out, &err)) << err;
+  Status s = DecodeMessage(EncodeMessage(m), &out);
+  ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(out, m);
 }
 
 TEST(CodecTest, SmallTypesRoundTrip) {
-  std::string err;
   HardState hs{UINT64_MAX, 3, 12345678901ULL}, hs2;
-  ASSERT_TRUE(DecodeHardState(EncodeHardState(hs), &hs2, &err));
+  ASSERT_TRUE(DecodeHardState(EncodeHardState(hs), &hs2).ok());
   EXPECT_EQ(hs, hs2);
   Entry e{5, 6, EntryType::kNormal, std::string("\0bin\xff", 5)}, e2;
-  ASSERT_TRUE(DecodeEntry(EncodeEntry(e), &e2, &err));
+  ASSERT_TRUE(DecodeEntry(EncodeEntry(e), &e2).ok());
   EXPECT_EQ(e, e2);
   SnapshotMeta meta{10, 2, Membership{{2, 5}, {7}}}, meta2;
-  ASSERT_TRUE(DecodeSnapshotMeta(EncodeSnapshotMeta(meta), &meta2, &err));
+  ASSERT_TRUE(DecodeSnapshotMeta(EncodeSnapshotMeta(meta), &meta2).ok());
   EXPECT_EQ(meta, meta2);
 }
 
@@ -61,35 +60,35 @@ TEST(CodecTest, EveryTruncationIsRejected) {
   std::string bytes = EncodeMessage(SampleAppend());
   for (size_t n = 0; n < bytes.size(); ++n) {
     Message out;
-    std::string err;
-    EXPECT_FALSE(DecodeMessage(bytes.substr(0, n), &out, &err)) << n;
-    EXPECT_FALSE(err.empty());
+    Status s = DecodeMessage(bytes.substr(0, n), &out);
+    EXPECT_TRUE(s.IsCorruption()) << n;
+    EXPECT_FALSE(s.message().empty());
   }
 }
 
 TEST(CodecTest, MalformedInputIsRejectedWithReason) {
-  std::string err;
   Message out;
   std::string bytes = EncodeMessage(SampleAppend());
-  EXPECT_FALSE(DecodeMessage(bytes + "x", &out, &err));
-  EXPECT_NE(err.find("trailing"), std::string::npos);
+  Status s = DecodeMessage(bytes + "x", &out);
+  EXPECT_TRUE(s.IsCorruption());
+  EXPECT_NE(s.message().find("trailing"), std::string::npos);
   std::string bad_type = bytes;
   bad_type[1] = 42;
-  EXPECT_FALSE(DecodeMessage(bad_type, &out, &err));
-  EXPECT_NE(err.find("type"), std::string::npos);
+  s = DecodeMessage(bad_type, &out);
+  EXPECT_NE(s.message().find("type"), std::string::npos);
 
   Message gap = SampleAppend();
   gap.entries[1].index = 50;
-  EXPECT_FALSE(DecodeMessage(EncodeMessage(gap), &out, &err));
-  EXPECT_NE(err.find("consecutive"), std::string::npos);
+  s = DecodeMessage(EncodeMessage(gap), &out);
+  EXPECT_NE(s.message().find("consecutive"), std::string::npos);
 
   Membership unsorted;
-  EXPECT_FALSE(DecodeMembership(std::string("\x02\x03\x01\x00", 4), &unsorted, &err));
-  EXPECT_FALSE(DecodeMembership(std::string("\x01\x01\x01\x01", 4), &unsorted, &err));  // both
-  EXPECT_FALSE(DecodeMembership(std::string("\x00\x00", 2), &unsorted, &err));          // no voters
+  EXPECT_FALSE(DecodeMembership(std::string("\x02\x03\x01\x00", 4), &unsorted).ok());
+  EXPECT_FALSE(DecodeMembership(std::string("\x01\x01\x01\x01", 4), &unsorted).ok());  // both
+  EXPECT_FALSE(DecodeMembership(std::string("\x00\x00", 2), &unsorted).ok());          // no voters
 
   HardState hs;
-  EXPECT_FALSE(DecodeHardState(std::string(11, '\xff'), &hs, &err));  // varint overflow
+  EXPECT_FALSE(DecodeHardState(std::string(11, '\xff'), &hs).ok());  // varint overflow
 }
 
 }  // namespace

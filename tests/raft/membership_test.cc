@@ -12,16 +12,17 @@ using testing::TestCluster;
 
 TEST(MembershipTest, ApplyConfChangeRules) {
   Membership m{{1, 2, 3}, {}};
-  std::string err;
-  auto added = ApplyConfChange(m, {ConfChangeType::kAddLearner, 4}, &err);
-  ASSERT_TRUE(added);
-  EXPECT_EQ(added->learners, std::vector<NodeId>{4});
-  EXPECT_FALSE(ApplyConfChange(*added, {ConfChangeType::kAddVoter, 4}, &err));
-  auto promoted = ApplyConfChange(*added, {ConfChangeType::kPromoteLearner, 4}, &err);
-  ASSERT_TRUE(promoted);
-  EXPECT_EQ(promoted->voters, (std::vector<NodeId>{1, 2, 3, 4}));
-  EXPECT_FALSE(ApplyConfChange(m, {ConfChangeType::kRemove, 9}, &err));
-  EXPECT_FALSE(ApplyConfChange(Membership{{1}, {}}, {ConfChangeType::kRemove, 1}, &err));
+  Membership added, promoted, unused;
+  ASSERT_TRUE(ApplyConfChange(m, {ConfChangeType::kAddLearner, 4}, &added).ok());
+  EXPECT_EQ(added.learners, std::vector<NodeId>{4});
+  Status s = ApplyConfChange(added, {ConfChangeType::kAddVoter, 4}, &unused);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(s.message(), "node is already a member (promote a learner instead)");
+  ASSERT_TRUE(ApplyConfChange(added, {ConfChangeType::kPromoteLearner, 4}, &promoted).ok());
+  EXPECT_EQ(promoted.voters, (std::vector<NodeId>{1, 2, 3, 4}));
+  EXPECT_FALSE(ApplyConfChange(m, {ConfChangeType::kRemove, 9}, &unused).ok());
+  s = ApplyConfChange(Membership{{1}, {}}, {ConfChangeType::kRemove, 1}, &unused);
+  EXPECT_EQ(s.message(), "cannot remove the last voter");
   EXPECT_EQ(QuorumSize(Membership{{1, 2, 3, 4}, {}}), 3u);
 }
 

@@ -58,7 +58,7 @@ bool KvStateMachine::Apply(const raft::Entry& e, std::optional<KvCommand>* comma
   command->reset();
   if (e.type == raft::EntryType::kConfig) {
     raft::Membership m;
-    if (raft::DecodeMembership(e.data, &m, nullptr)) membership = m;
+    if (raft::DecodeMembership(e.data, &m).ok()) membership = m;
     return true;
   }
   if (raft::IsLeaderNoOp(e)) return true;

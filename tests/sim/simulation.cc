@@ -427,9 +427,8 @@ void Simulation::Deliver(const std::string& bytes, NodeId to) {
   auto it = nodes_.find(to);
   if (it == nodes_.end() || !it->second->up) return;
   Message m;
-  std::string err;
-  if (!raft::DecodeMessage(bytes, &m, &err)) {
-    checker_.Violation(now_, "codec: message does not decode: " + err);
+  if (Status s = raft::DecodeMessage(bytes, &m); !s.ok()) {
+    checker_.Violation(now_, "codec: message does not decode: " + s.message());
     return;
   }
   SimNode& n = *it->second;

@@ -336,9 +336,9 @@ TEST(PeerTransportTest, PublishReachesThePeerOnceAndIsDroppedWhileNotConnected) 
   EXPECT_EQ(got[0], std::make_pair(std::string("news"), std::string("a\0b", 3)));
   EXPECT_EQ(got[1], std::make_pair(std::string(), std::string()));
   std::string_view channel, message;
-  std::string error;
-  EXPECT_FALSE(DecodePublish(std::string("\x09\0\0\0abc", 7), &channel, &message, &error));
-  EXPECT_EQ(error, "publish frame's channel runs past its end");
+  Status s = DecodePublish(std::string("\x09\0\0\0abc", 7), &channel, &message);
+  EXPECT_TRUE(s.IsCorruption());
+  EXPECT_EQ(s.message(), "publish frame's channel runs past its end");
 }
 
 }  // namespace

@@ -191,13 +191,14 @@ TEST(Outcome, ForwardedRequestsParse) {
   ASSERT_TRUE(IsForwarded(in));
   RequestKey parsed;
   std::vector<std::string_view> command;
-  std::string error;
-  ASSERT_TRUE(ParseForwarded(in, &parsed, &command, &error)) << error;
+  Status s = ParseForwarded(in, &parsed, &command);
+  ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(parsed, key);
   EXPECT_EQ(command, (std::vector<std::string_view>{"INCR", "k"}));
-  EXPECT_FALSE(ParseForwarded({"NINES.FWD", "3", "17"}, &parsed, &command, &error));
-  EXPECT_FALSE(ParseForwarded({"NINES.FWD", "0", "17", "GET", "k"}, &parsed, &command, &error));
-  EXPECT_FALSE(ParseForwarded({"NINES.FWD", "3", "-1", "GET", "k"}, &parsed, &command, &error));
+  s = ParseForwarded({"NINES.FWD", "3", "17"}, &parsed, &command);
+  EXPECT_EQ(s.message(), "ERR wrong number of arguments for 'nines.fwd' command");
+  EXPECT_FALSE(ParseForwarded({"NINES.FWD", "0", "17", "GET", "k"}, &parsed, &command).ok());
+  EXPECT_FALSE(ParseForwarded({"NINES.FWD", "3", "-1", "GET", "k"}, &parsed, &command).ok());
   EXPECT_FALSE(IsForwarded({"GET", "k"}));
 }
 
