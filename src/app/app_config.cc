@@ -55,12 +55,12 @@ std::optional<AppConfig> ReadRoot(const ConfigValue& root, const std::string& fi
     if (t.Has("store_password")) {
       t.ErrorAt("store_password_file", "set 'store_password' or 'store_password_file', not both");
     }
-    std::string error, warning;
-    if (auto secret = ReadSecretFile(password_file, file, &error, &warning)) {
-      config.store_password = *secret;
+    std::string secret, warning;
+    if (Status s = ReadSecretFile(password_file, file, &secret, &warning); s.ok()) {
+      config.store_password = secret;
       if (!warning.empty()) LogWarn("app", "{}: store_password_file: {}", file, warning);
     } else {
-      t.ErrorAt("store_password_file", "store_password_file: " + error);
+      t.ErrorAt("store_password_file", "store_password_file: " + s.message());
     }
   }
   config.store_timeout_ms =

@@ -26,31 +26,28 @@ bool SecretEquals(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(ha.data(), hb.data(), ha.size()) == 0 && a.size() == b.size();
 }
 
-std::optional<std::string> ReadSecretFile(const std::string& path, const std::string& relative_to,
-                                          std::string* error, std::string* warning) {
+Status ReadSecretFile(const std::string& path, const std::string& relative_to, std::string* secret,
+                      std::string* warning) {
   std::filesystem::path p(path);
   if (p.is_relative() && !relative_to.empty()) {
     p = std::filesystem::path(relative_to).parent_path() / p;
   }
   std::ifstream in(p, std::ios::binary);
   if (!in) {
-    *error = "cannot read secret file '" + p.string() + "': " + std::strerror(errno);
-    return std::nullopt;
+    return Status::IoError("cannot read secret file '" + p.string() + "': " + std::strerror(errno));
   }
   std::ostringstream text;
   text << in.rdbuf();
-  std::string secret = text.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  if (secret.empty()) {
-    *error = "secret file '" + p.string() + "' is empty";
-    return std::nullopt;
-  }
+  std::string s = text.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  if (s.empty()) return Status::InvalidArgument("secret file '" + p.string() + "' is empty");
   struct stat st {};
   if (::stat(p.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     *warning =
         "secret file '" + p.string() + "' is readable by its group or by everyone; chmod 600 it";
   }
-  return secret;
+  *secret = std::move(s);
+  return Status::Ok();
 }
 
 std::string HmacSha256(std::string_view key, std::string_view data) {

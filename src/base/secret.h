@@ -3,9 +3,10 @@
 // messages that peers authenticate with a shared key.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
+
+#include "base/status.h"
 
 namespace nines {
 
@@ -14,11 +15,11 @@ namespace nines {
 bool SecretEquals(std::string_view a, std::string_view b);
 
 // Reads the secret in `path` (relative paths are taken from the directory of
-// `relative_to`, a config file), without a trailing newline. Empty files and
-// unreadable ones are errors (*error says why). *warning is set when the file
-// is readable by its group or by everyone.
-std::optional<std::string> ReadSecretFile(const std::string& path, const std::string& relative_to,
-                                          std::string* error, std::string* warning);
+// `relative_to`, a config file), into *secret without a trailing newline.
+// An unreadable file is an IoError, an empty one InvalidArgument. *warning is
+// set when the file is readable by its group or by everyone.
+Status ReadSecretFile(const std::string& path, const std::string& relative_to, std::string* secret,
+                      std::string* warning);
 
 // HMAC-SHA256 of data under key: 32 raw bytes.
 std::string HmacSha256(std::string_view key, std::string_view data);

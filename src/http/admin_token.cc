@@ -26,14 +26,14 @@ std::string ReadAdminToken(TableReader& table, const Endpoint& admin, std::strin
     if (table.Has("admin_token")) {
       table.ErrorAt("admin_token_file", "set 'admin_token' or 'admin_token_file', not both");
     }
-    std::string error, warning;
-    if (auto secret = ReadSecretFile(token_file, table.file(), &error, &warning)) {
-      token = *secret;
+    std::string secret, warning;
+    if (Status s = ReadSecretFile(token_file, table.file(), &secret, &warning); s.ok()) {
+      token = secret;
       if (!warning.empty()) {
         LogWarn(component, "{}: admin_token_file: {}", table.file(), warning);
       }
     } else {
-      table.ErrorAt("admin_token_file", "admin_token_file: " + error);
+      table.ErrorAt("admin_token_file", "admin_token_file: " + s.message());
     }
   } else if (table.Has("admin_token_file")) {
     table.ErrorAt("admin_token_file", "'admin_token_file' must not be empty");

@@ -135,12 +135,12 @@ void ReadCluster(TableReader& t, LbConfig* config) {
   }
   c.id = t.String("id", "");
   if (std::string key_file = t.String("key_file", ""); !key_file.empty()) {
-    std::string error, warning;
-    if (auto key = ReadSecretFile(key_file, t.file(), &error, &warning)) {
-      c.key = *key;
+    std::string key, warning;
+    if (Status s = ReadSecretFile(key_file, t.file(), &key, &warning); s.ok()) {
+      c.key = key;
       if (!warning.empty()) LogWarn("lb", "{}: [cluster] key_file: {}", t.file(), warning);
     } else {
-      t.ErrorAt("key_file", fmt::format("'{}.key_file': {}", t.path(), error));
+      t.ErrorAt("key_file", fmt::format("'{}.key_file': {}", t.path(), s.message()));
     }
   }
   c.interval_ms = static_cast<int>(t.Integer("interval_ms", c.interval_ms, 10, 10000));

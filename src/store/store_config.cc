@@ -65,22 +65,22 @@ std::optional<StoreConfig> ReadStoreConfig(const std::string& file, ConfigErrors
     if (root.Has("requirepass")) {
       root.ErrorAt("requirepass_file", "set 'requirepass' or 'requirepass_file', not both");
     }
-    std::string error, warning;
-    if (auto secret = ReadSecretFile(c.requirepass_file, file, &error, &warning)) {
-      c.requirepass = *secret;
+    std::string secret, warning;
+    if (Status s = ReadSecretFile(c.requirepass_file, file, &secret, &warning); s.ok()) {
+      c.requirepass = secret;
       if (!warning.empty()) LogWarn("store", "{}: requirepass_file: {}", file, warning);
     } else {
-      root.ErrorAt("requirepass_file", "requirepass_file: " + error);
+      root.ErrorAt("requirepass_file", "requirepass_file: " + s.message());
     }
   }
   c.cluster_secret_file = root.String("cluster_secret_file", "");
   if (!c.cluster_secret_file.empty()) {
-    std::string error, warning;
-    if (auto secret = ReadSecretFile(c.cluster_secret_file, file, &error, &warning)) {
-      c.cluster_secret = *secret;
+    std::string secret, warning;
+    if (Status s = ReadSecretFile(c.cluster_secret_file, file, &secret, &warning); s.ok()) {
+      c.cluster_secret = secret;
       if (!warning.empty()) LogWarn("store", "{}: cluster_secret_file: {}", file, warning);
     } else {
-      root.ErrorAt("cluster_secret_file", "cluster_secret_file: " + error);
+      root.ErrorAt("cluster_secret_file", "cluster_secret_file: " + s.message());
     }
   }
   c.metrics_without_auth = root.Bool("metrics_without_auth", false);

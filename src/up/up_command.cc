@@ -159,17 +159,17 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   if (geteuid() == 0) isolation.RemoveAll();
   Spike spike;
   MetricsRegistry metrics;
-  std::string token_error, token_warning;
-  std::optional<std::string> admin_token = ReadSecretFile(
-      fmt::format("{}/conf/{}", run_dir, kAdminTokenFile), "", &token_error, &token_warning);
-  if (!admin_token) {
-    std::fprintf(stderr, "nines up: %s\n", token_error.c_str());
+  std::string admin_token, token_warning;
+  if (Status token_read = ReadSecretFile(fmt::format("{}/conf/{}", run_dir, kAdminTokenFile), "",
+                                         &admin_token, &token_warning);
+      !token_read.ok()) {
+    std::fprintf(stderr, "nines up: %s\n", token_read.message().c_str());
     return 1;
   }
   if (!token_warning.empty()) LogWarn("up", "{}", token_warning);
   Headroom headroom(run_dir + "/data/capacity.json");
-  UpContext ctx{&bp,      &supervisor,  &poller,      &isolation, &spike,
-                &metrics, WallMillis(), *admin_token, gray.get(), &headroom};
+  UpContext ctx{&bp,      &supervisor,  &poller,     &isolation, &spike,
+                &metrics, WallMillis(), admin_token, gray.get(), &headroom};
   RegisterUpMetrics(ctx);
 
   asio::io_context io;
@@ -195,7 +195,7 @@ int RunBlueprint(const Blueprint& bp, const std::string& run_dir_arg, bool fresh
   std::printf(
       "nines up: dashboard http://%s/#token=%s\n"
       "          admin token %s (also in %s/conf/%s)\n",
-      bp.dashboard.ToString().c_str(), admin_token->c_str(), admin_token->c_str(), run_dir.c_str(),
+      bp.dashboard.ToString().c_str(), admin_token.c_str(), admin_token.c_str(), run_dir.c_str(),
       kAdminTokenFile);
   std::fflush(stdout);
   int64_t start_ms = SteadyClock::Instance().NowMillis();

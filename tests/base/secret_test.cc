@@ -36,19 +36,22 @@ TEST(ReadSecretFile, TrimsNewlineWarnsWhenOthersCanRead) {
   std::string path = dir + "/nines_secret_test.txt";
   std::ofstream(path) << "hunter2\n";
   ::chmod(path.c_str(), 0644);
-  std::string error, warning;
-  auto s = ReadSecretFile("nines_secret_test.txt", dir + "/x.toml", &error, &warning);
-  ASSERT_TRUE(s) << error;
-  EXPECT_EQ(*s, "hunter2");
+  std::string secret, warning;
+  Status s = ReadSecretFile("nines_secret_test.txt", dir + "/x.toml", &secret, &warning);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(secret, "hunter2");
   EXPECT_NE(warning.find("readable"), std::string::npos);
   ::chmod(path.c_str(), 0600);
   warning.clear();
-  EXPECT_TRUE(ReadSecretFile(path, "", &error, &warning));
+  EXPECT_TRUE(ReadSecretFile(path, "", &secret, &warning).ok());
   EXPECT_EQ(warning, "");
   std::ofstream(path) << "\n";
-  EXPECT_FALSE(ReadSecretFile(path, "", &error, &warning));
-  EXPECT_NE(error.find("empty"), std::string::npos);
-  EXPECT_FALSE(ReadSecretFile(dir + "/no-such-secret", "", &error, &warning));
+  s = ReadSecretFile(path, "", &secret, &warning);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("empty"), std::string::npos);
+  s = ReadSecretFile(dir + "/no-such-secret", "", &secret, &warning);
+  EXPECT_EQ(s.code(), Status::Code::kIoError);
+  EXPECT_NE(s.message().find("cannot read secret file"), std::string::npos);
   std::remove(path.c_str());
 }
 
