@@ -91,9 +91,8 @@ Status Wal::Recover(const RecordCallback& on_record, WalRecoveryReport* report) 
       break;
     }
     uint64_t header_number = 0;
-    std::string header_error = wal::DecodeSegmentHeader(contents, &header_number);
-    if (!header_error.empty()) {
-      return Status::Corruption(fmt::format("{} at offset 0: {}", path, header_error));
+    if (Status bad = wal::DecodeSegmentHeader(contents, &header_number); !bad.ok()) {
+      return Status::Corruption(fmt::format("{} at offset 0: {}", path, bad.message()));
     }
     if (header_number != numbers[i]) {
       return Status::Corruption(

@@ -18,18 +18,20 @@ void EncodeSegmentHeader(uint64_t number, std::string* dst) {
   PutFixed32(dst, crc32c::Mask(crc32c::Value(dst->data() + start, 20)));
 }
 
-std::string DecodeSegmentHeader(std::string_view header, uint64_t* number) {
-  if (header.size() < kSegmentHeaderSize) return "segment header is incomplete";
+Status DecodeSegmentHeader(std::string_view header, uint64_t* number) {
+  if (header.size() < kSegmentHeaderSize) return Status::Corruption("segment header is incomplete");
   if (std::memcmp(header.data(), kSegmentMagic, sizeof(kSegmentMagic)) != 0) {
-    return "bad segment magic (not a nines WAL segment)";
+    return Status::Corruption("bad segment magic (not a nines WAL segment)");
   }
   uint32_t expected = crc32c::Unmask(DecodeFixed32(header.data() + 20));
-  if (crc32c::Value(header.data(), 20) != expected) return "segment header checksum mismatch";
+  if (crc32c::Value(header.data(), 20) != expected)
+    return Status::Corruption("segment header checksum mismatch");
   uint32_t version = DecodeFixed32(header.data() + 8);
-  if (version != kFormatVersion)
-    return fmt::format("unsupported segment format version {}", version);
+  if (version != kFormatVersion) {
+    return Status::Corruption(fmt::format("unsupported segment format version {}", version));
+  }
   *number = DecodeFixed64(header.data() + 12);
-  return "";
+  return Status::Ok();
 }
 
 void EncodeRecord(uint64_t index, std::string_view payload, std::string* dst) {

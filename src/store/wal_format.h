@@ -20,6 +20,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
+
 namespace nines::store::wal {
 
 constexpr char kSegmentMagic[8] = {'N', 'I', 'N', 'E', 'S', 'W', 'A', 'L'};
@@ -34,9 +36,9 @@ enum RecordType : uint8_t {
 
 // Appends the encoded segment header for segment `number` to dst.
 void EncodeSegmentHeader(uint64_t number, std::string* dst);
-// Checks a segment header; on success stores the segment number. Returns an
-// error description ("bad magic", ...) or "" when valid.
-std::string DecodeSegmentHeader(std::string_view header, uint64_t* number);
+// Checks a segment header; on success stores the segment number. Corruption
+// saying what is wrong ("bad segment magic ...") otherwise.
+Status DecodeSegmentHeader(std::string_view header, uint64_t* number);
 
 // Appends one encoded record to dst.
 void EncodeRecord(uint64_t index, std::string_view payload, std::string* dst);

@@ -13,39 +13,39 @@ namespace nines::store {
 WalReader::WalReader(std::string_view contents, uint32_t max_record_bytes)
     : contents_(contents), max_record_bytes_(max_record_bytes), offset_(wal::kSegmentHeaderSize) {}
 
-std::string WalReader::CheckRecordAt(uint64_t offset, WalRecord* record) const {
+Status WalReader::CheckRecordAt(uint64_t offset, WalRecord* record) const {
   uint64_t available = contents_.size() - offset;
   if (available < wal::kRecordHeaderSize) {
-    return fmt::format("incomplete record header ({} of {} bytes)", available,
-                       wal::kRecordHeaderSize);
+    return Status::Corruption(fmt::format("incomplete record header ({} of {} bytes)", available,
+                                          wal::kRecordHeaderSize));
   }
   const char* header = contents_.data() + offset;
   uint32_t length = DecodeFixed32(header + 4);
   auto type = static_cast<uint8_t>(header[8]);
-  if (type != wal::kFullType) return fmt::format("bad record type {}", type);
+  if (type != wal::kFullType) return Status::Corruption(fmt::format("bad record type {}", type));
   if (length > max_record_bytes_) {
-    return fmt::format("record length {} exceeds the limit of {}", length, max_record_bytes_);
+    return Status::Corruption(
+        fmt::format("record length {} exceeds the limit of {}", length, max_record_bytes_));
   }
   if (available - wal::kRecordHeaderSize < length) {
-    return fmt::format("incomplete record (length {}, only {} bytes left)", length,
-                       available - wal::kRecordHeaderSize);
+    return Status::Corruption(fmt::format("incomplete record (length {}, only {} bytes left)",
+                                          length, available - wal::kRecordHeaderSize));
   }
   uint32_t expected = crc32c::Unmask(DecodeFixed32(header));
   uint32_t actual = crc32c::Value(header + 8, 9);
   actual = crc32c::Extend(actual, header + wal::kRecordHeaderSize, length);
-  if (actual != expected) return "record checksum mismatch";
+  if (actual != expected) return Status::Corruption("record checksum mismatch");
   record->index = DecodeFixed64(header + 9);
   record->payload = contents_.substr(offset + wal::kRecordHeaderSize, length);
   record->offset = offset;
-  return "";
+  return Status::Ok();
 }
 
 WalReader::Result WalReader::Next(WalRecord* record) {
   if (offset_ >= contents_.size()) return Result::kEnd;
-  std::string reason = CheckRecordAt(offset_, record);
-  if (!reason.empty()) {
+  if (Status bad = CheckRecordAt(offset_, record); !bad.ok()) {
     bad_offset_ = offset_;
-    bad_reason_ = std::move(reason);
+    bad_reason_ = bad.message();
     return Result::kBad;
   }
   offset_ += wal::kRecordHeaderSize + record->payload.size();
@@ -68,7 +68,7 @@ bool WalReader::HasValidRecordAfter(uint64_t offset) const {
     }
     spent += length + wal::kRecordHeaderSize;
     if (spent > kChecksumBudget) return true;
-    if (CheckRecordAt(at, &ignored).empty()) return true;
+    if (CheckRecordAt(at, &ignored).ok()) return true;
   }
   return false;
 }

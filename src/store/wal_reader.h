@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
+
 namespace nines::store {
 
 struct WalRecord {
@@ -37,8 +39,8 @@ class WalReader {
   bool HasValidRecordAfter(uint64_t offset) const;
 
  private:
-  // Checks the record at offset; "" if valid, else why not.
-  std::string CheckRecordAt(uint64_t offset, WalRecord* record) const;
+  // Checks the record at offset; Corruption saying why when it is not valid.
+  Status CheckRecordAt(uint64_t offset, WalRecord* record) const;
 
   std::string_view contents_;
   uint32_t max_record_bytes_;

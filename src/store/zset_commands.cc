@@ -126,25 +126,28 @@ struct SetOpRequest {
 
 // Parses "numkeys key... [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]"
 // from args[numkeys_index], in Redis's order of checks; the key lookup
-// (lookup) happens between the key list and the options, as in Redis. Returns
-// an error text, or "" with the sources filled.
+// (lookup) happens between the key list and the options, as in Redis. Ok with
+// the sources filled, or InvalidArgument carrying Redis's error reply.
 template <typename Lookup>
-std::string ParseSetOp(std::span<const std::string_view> args, size_t numkeys_index, bool store,
-                       std::string_view name, Lookup&& lookup, SetOpRequest* request,
-                       std::vector<Source>* sources) {
+Status ParseSetOp(std::span<const std::string_view> args, size_t numkeys_index, bool store,
+                  std::string_view name, Lookup&& lookup, SetOpRequest* request,
+                  std::vector<Source>* sources) {
   int64_t numkeys = 0;
-  if (!ParseRedisInt64(args[numkeys_index], &numkeys)) return std::string(kErrNotInteger);
+  if (!ParseRedisInt64(args[numkeys_index], &numkeys))
+    return Status::InvalidArgument(std::string(kErrNotInteger));
   if (numkeys < 1) {
-    return fmt::format("ERR at least 1 input key is needed for '{}' command", name);
+    return Status::InvalidArgument(
+        fmt::format("ERR at least 1 input key is needed for '{}' command", name));
   }
   if (static_cast<uint64_t>(numkeys) > args.size() - numkeys_index - 1) {
-    return std::string(kErrSyntax);
+    return Status::InvalidArgument(std::string(kErrSyntax));
   }
   const auto n = static_cast<size_t>(numkeys);
   size_t j = numkeys_index + 1;
   sources->assign(n, Source{});
   for (size_t i = 0; i < n; ++i, ++j) {
-    if (!SourceOf(lookup(args[j]), &(*sources)[i])) return std::string(kErrWrongType);
+    if (!SourceOf(lookup(args[j]), &(*sources)[i]))
+      return Status::InvalidArgument(std::string(kErrWrongType));
   }
   while (j < args.size()) {
     const size_t remaining = args.size() - j;
@@ -152,7 +155,7 @@ std::string ParseSetOp(std::span<const std::string_view> args, size_t numkeys_in
       ++j;
       for (size_t i = 0; i < n; ++i, ++j) {
         if (!ParseScore(args[j], &(*sources)[i].weight)) {
-          return "ERR weight value is not a float";
+          return Status::InvalidArgument("ERR weight value is not a float");
         }
       }
     } else if (request->op != SetOp::kDiff && remaining >= 2 &&
@@ -165,17 +168,17 @@ std::string ParseSetOp(std::span<const std::string_view> args, size_t numkeys_in
       } else if (EqualsIgnoreCase(how, "max")) {
         request->aggregate = Aggregate::kMax;
       } else {
-        return std::string(kErrSyntax);
+        return Status::InvalidArgument(std::string(kErrSyntax));
       }
       j += 2;
     } else if (!store && EqualsIgnoreCase(args[j], "withscores")) {
       request->withscores = true;
       ++j;
     } else {
-      return std::string(kErrSyntax);
+      return Status::InvalidArgument(std::string(kErrSyntax));
     }
   }
-  return "";
+  return Status::Ok();
 }
 
 // Computes the union, intersection or difference as Redis does (inputs by
@@ -256,9 +259,9 @@ struct RangeQuery {
 };
 
 // Redis's zrangeGenericCommand argument parsing: args[first] is the key,
-// then min and max, then options. Returns an error text or "".
-std::string ParseRange(std::span<const std::string_view> args, size_t first, bool store, RangeBy by,
-                       Direction direction, RangeQuery* q) {
+// then min and max, then options. InvalidArgument carries Redis's error reply.
+Status ParseRange(std::span<const std::string_view> args, size_t first, bool store, RangeBy by,
+                  Direction direction, RangeQuery* q) {
   size_t min_index = first + 1;
   size_t max_index = first + 2;
   for (size_t j = first + 3; j < args.size(); ++j) {
@@ -267,7 +270,7 @@ std::string ParseRange(std::span<const std::string_view> args, size_t first, boo
       q->withscores = true;
     } else if (EqualsIgnoreCase(args[j], "limit") && left >= 2) {
       if (!ParseRedisInt64(args[j + 1], &q->offset) || !ParseRedisInt64(args[j + 2], &q->limit)) {
-        return std::string(kErrNotInteger);
+        return Status::InvalidArgument(std::string(kErrNotInteger));
       }
       j += 2;
     } else if (direction == Direction::kAuto && EqualsIgnoreCase(args[j], "rev")) {
@@ -277,17 +280,19 @@ std::string ParseRange(std::span<const std::string_view> args, size_t first, boo
     } else if (by == RangeBy::kAuto && EqualsIgnoreCase(args[j], "byscore")) {
       by = RangeBy::kScore;
     } else {
-      return std::string(kErrSyntax);
+      return Status::InvalidArgument(std::string(kErrSyntax));
     }
   }
   if (direction == Direction::kAuto) direction = Direction::kForward;
   if (by == RangeBy::kAuto) by = RangeBy::kRank;
   if (q->limit != -1 && by == RangeBy::kRank) {
-    return "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or "
-           "BYLEX";
+    return Status::InvalidArgument(
+        "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or "
+        "BYLEX");
   }
   if (q->withscores && by == RangeBy::kLex) {
-    return "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
+    return Status::InvalidArgument(
+        "ERR syntax error, WITHSCORES not supported in combination with BYLEX");
   }
   q->by = by;
   q->reverse = direction == Direction::kReverse;
@@ -297,21 +302,21 @@ std::string ParseRange(std::span<const std::string_view> args, size_t first, boo
     case RangeBy::kRank:
       if (!ParseRedisInt64(args[min_index], &q->start) ||
           !ParseRedisInt64(args[max_index], &q->end)) {
-        return std::string(kErrNotInteger);
+        return Status::InvalidArgument(std::string(kErrNotInteger));
       }
       break;
     case RangeBy::kScore:
       if (!ParseScoreRange(args[min_index], args[max_index], &q->score)) {
-        return std::string(kErrMinMaxNotFloat);
+        return Status::InvalidArgument(std::string(kErrMinMaxNotFloat));
       }
       break;
     case RangeBy::kLex:
       if (!ParseLexRange(args[min_index], args[max_index], &q->lex)) {
-        return std::string(kErrMinMaxNotString);
+        return Status::InvalidArgument(std::string(kErrMinMaxNotString));
       }
       break;
   }
-  return "";
+  return Status::Ok();
 }
 
 // Clamps a rank range as Redis; false if it is empty.
@@ -595,10 +600,10 @@ KvResult ZSetOpStoreApply(KvWriter& w, std::span<const std::string_view> args) {
                : args[0] == "zinterstore" ? SetOp::kInter
                                           : SetOp::kDiff;
   std::vector<Source> sources;
-  std::string error = ParseSetOp(
+  Status parsed = ParseSetOp(
       args, 2, true, args[0], [&](std::string_view key) -> const KvEntry* { return w.Find(key); },
       &request, &sources);
-  if (!error.empty()) return KvResult::Error(std::move(error));
+  if (!parsed.ok()) return KvResult::Error(parsed.message());
   auto result = ComputeSetOp(request.op, std::move(sources), request.aggregate, true);
   const int64_t stored = StoreResult(w, args[1], std::move(result));
   return stored < 0 ? w.ElementLimitError(ValueType::kZset) : KvResult::Integer(stored);
@@ -606,8 +611,8 @@ KvResult ZSetOpStoreApply(KvWriter& w, std::span<const std::string_view> args) {
 
 KvResult ZRangeStoreApply(KvWriter& w, std::span<const std::string_view> args) {
   RangeQuery q;
-  std::string error = ParseRange(args, 2, true, RangeBy::kAuto, Direction::kAuto, &q);
-  if (!error.empty()) return KvResult::Error(std::move(error));
+  Status parsed = ParseRange(args, 2, true, RangeBy::kAuto, Direction::kAuto, &q);
+  if (!parsed.ok()) return KvResult::Error(parsed.message());
   const KvEntry* source = w.Find(args[2]);
   if (source != nullptr && source->type != ValueType::kZset) return Error(kErrWrongType);
   auto result = std::make_unique<SortedSet>();
@@ -692,8 +697,8 @@ void ZRangeRead(const ReadCall& call, const KvState& state) {
   Direction direction = Direction::kAuto;
   RangeKindOf(call.plan.spec->name, &by, &direction);
   RangeQuery q;
-  std::string error = ParseRange(call.args, 1, false, by, direction, &q);
-  if (!error.empty()) return reply.Error(error);
+  Status parsed = ParseRange(call.args, 1, false, by, direction, &q);
+  if (!parsed.ok()) return reply.Error(parsed.message());
   bool wrong_type = false;
   const SortedSet* z = FindZset(call, state, call.args[1], &wrong_type);
   if (wrong_type) return reply.Error(kErrWrongType);
@@ -712,11 +717,11 @@ void ZSetOpRead(const ReadCall& call, const KvState& state) {
   SetOpRequest request;
   request.op = name == "zunion" ? SetOp::kUnion : name == "zinter" ? SetOp::kInter : SetOp::kDiff;
   std::vector<Source> sources;
-  std::string error = ParseSetOp(
+  Status parsed = ParseSetOp(
       call.args, 1, false, name,
       [&](std::string_view key) { return state.Find(key, call.context.now_ms); }, &request,
       &sources);
-  if (!error.empty()) return reply.Error(error);
+  if (!parsed.ok()) return reply.Error(parsed.message());
   auto result = ComputeSetOp(request.op, std::move(sources), request.aggregate, false);
   WriteMembers(reply, *result, request.withscores);
 }
