@@ -113,26 +113,22 @@ bool NonNegative(const nlohmann::json& j, const char* key, double* out) {
 
 }  // namespace
 
-std::optional<CapacityFigures> CapacityFromJson(const nlohmann::json& j, std::string* error) {
+Status CapacityFromJson(const nlohmann::json& j, CapacityFigures* figures) {
   if (!j.is_object()) {
-    *error = "the capacity must be a JSON object";
-    return std::nullopt;
+    return Status::InvalidArgument("the capacity must be a JSON object");
   }
   CapacityFigures f;
   if (!NonNegative(j, "whole_per_s", &f.whole_per_s)) {
-    *error = "whole_per_s must be a number >= 0";
-    return std::nullopt;
+    return Status::InvalidArgument("whole_per_s must be a number >= 0");
   }
   if (!j.contains("regions") || !j["regions"].is_array() || j["regions"].size() > 64) {
-    *error = "regions must be an array (at most 64)";
-    return std::nullopt;
+    return Status::InvalidArgument("regions must be an array (at most 64)");
   }
   for (const nlohmann::json& r : j["regions"]) {
     RegionCapacity rc;
     if (!r.is_object() || !r.contains("name") || !r["name"].is_string() ||
         !NonNegative(r, "per_s", &rc.per_s)) {
-      *error = "each region needs a name (string) and per_s (number >= 0)";
-      return std::nullopt;
+      return Status::InvalidArgument("each region needs a name (string) and per_s (number >= 0)");
     }
     rc.name = r["name"].get<std::string>();
     f.regions.push_back(rc);
@@ -144,7 +140,8 @@ std::optional<CapacityFigures> CapacityFromJson(const nlohmann::json& j, std::st
     f.measured_wall_ms = j["measured_wall_ms"].get<int64_t>();
   }
   if (j.contains("capped") && j["capped"].is_boolean()) f.capped = j["capped"].get<bool>();
-  return f;
+  *figures = std::move(f);
+  return Status::Ok();
 }
 
 std::string RenderCapacity(const CapacityFigures& f, std::optional<double> load) {

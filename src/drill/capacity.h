@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/status.h"
 #include "drill/timeline.h"
 
 namespace nines::drill {
@@ -110,9 +111,9 @@ inline bool SurvivorsCarry(const NPlusOne& n, double load) {
 }
 
 // The figures as JSON (capacity.json; the body of POST /api/capacity) and
-// back. nullopt with *error on a malformed document.
+// back into *figures: InvalidArgument saying what is wrong on a malformed document.
 nlohmann::json CapacityToJson(const CapacityFigures& figures);
-std::optional<CapacityFigures> CapacityFromJson(const nlohmann::json& j, std::string* error);
+Status CapacityFromJson(const nlohmann::json& j, CapacityFigures* figures);
 
 // The lines the drill prints at the end: the capacities, the N+1 verdict
 // against `load` (requests/s, the --rate given) or, without a load, the

@@ -178,9 +178,8 @@ CapacityFigures MeasureCapacity(const CapacityPlan& plan, const std::atomic<bool
   std::vector<std::string> subnets;
   for (const CapacityRegion& r : plan.regions) subnets.push_back(r.subnet);
   RegionResolver resolver(plan.dns_servers, plan.zone, subnets);
-  std::string error;
-  if (!resolver.ResolveAll(SteadyClock::Instance().NowMillis(), &error)) {
-    std::printf("capacity: DNS: %s\n", error.c_str());
+  if (Status s = resolver.ResolveAll(SteadyClock::Instance().NowMillis()); !s.ok()) {
+    std::printf("capacity: DNS: %s\n", s.message().c_str());
   }
   double strongest = 0;
   for (size_t i = 0; i < plan.regions.size() && !interrupted; ++i) {

@@ -58,7 +58,7 @@ std::string BlueprintNotSettled(const std::string& api_host_port) {
 }
 
 int ReportCapacity(const CapacityFigures& figures, const DrillOptions& options,
-                   const std::function<std::string(const std::string& body)>& post) {
+                   const std::function<Status(const std::string& body)>& post) {
   std::optional<double> load;
   if (options.rate_given) load = options.rate;
   std::printf("\n%s", RenderCapacity(figures, load).c_str());
@@ -74,11 +74,11 @@ int ReportCapacity(const CapacityFigures& figures, const DrillOptions& options,
   }
   if (!post) {
     std::printf("capacity: not posted to a dashboard: the drill's own `nines up` stops now\n");
-  } else if (std::string error = post(j.dump()); !error.empty()) {
+  } else if (Status posted = post(j.dump()); !posted.ok()) {
     std::fprintf(stderr,
                  "drill: the dashboard did not take the figures (%s); pass the admin token with "
                  "--admin-token-file or NINES_ADMIN_TOKEN\n",
-                 error.c_str());
+                 posted.message().c_str());
   } else {
     std::printf("capacity: posted to the dashboard, which shows the load against it\n");
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "drill/capacity.h"
 #include "drill/capacity_probe.h"
 #include "drill/cluster_state.h"
@@ -28,9 +29,8 @@ std::string BlueprintNotSettled(const std::string& api_host_port);
 
 // Prints the figures and the N+1 verdict (at --rate, if given), writes
 // REPORT/capacity.json and, when `post` is set, posts the figures to the up
-// API through it (it returns "" or the error). Returns the exit status: 1
-// when N+1 fails at --rate.
+// API through it. Returns the exit status: 1 when N+1 fails at --rate.
 int ReportCapacity(const CapacityFigures& figures, const DrillOptions& options,
-                   const std::function<std::string(const std::string& body)>& post);
+                   const std::function<Status(const std::string& body)>& post);
 
 }  // namespace nines::drill

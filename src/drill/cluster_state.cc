@@ -37,16 +37,14 @@ std::string Str(const nlohmann::json& j, const char* key) {
 }
 }  // namespace
 
-std::optional<ClusterState> ParseClusterState(const std::string& text, std::string* error) {
+Status ParseClusterState(const std::string& text, ClusterState* out) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object()) {
-    *error = "/api/state is not a JSON object";
-    return std::nullopt;
+    return Status::InvalidArgument("/api/state is not a JSON object");
   }
   ClusterState s;
   if (!j.contains("nodes") || !j["nodes"].is_array()) {
-    *error = "/api/state has no \"nodes\" array";
-    return std::nullopt;
+    return Status::InvalidArgument("/api/state has no \"nodes\" array");
   }
   for (const auto& n : j["nodes"]) {
     if (!n.is_object()) continue;
@@ -72,7 +70,8 @@ std::optional<ClusterState> ParseClusterState(const std::string& text, std::stri
       s.regions.push_back(std::move(region));
     }
   }
-  return s;
+  *out = std::move(s);
+  return Status::Ok();
 }
 
 std::string HostOf(const std::string& address) {

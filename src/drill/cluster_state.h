@@ -3,9 +3,10 @@
 // (is everything running, who leads the store, where are the lbs).
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
+
+#include "base/status.h"
 
 namespace nines::drill {
 
@@ -34,8 +35,8 @@ struct ClusterState {
   std::string NotReadyReason() const;
 };
 
-// Parses the JSON of GET /api/state; nullopt with *error on malformed input.
-std::optional<ClusterState> ParseClusterState(const std::string& json, std::string* error);
+// Parses the JSON of GET /api/state into *out; InvalidArgument on malformed input.
+Status ParseClusterState(const std::string& json, ClusterState* out);
 
 // The host part of "A.B.C.D:PORT".
 std::string HostOf(const std::string& address);

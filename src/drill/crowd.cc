@@ -58,9 +58,9 @@ Status CrowdSurge::Start(const CrowdPlan& plan) {
   plan_ = plan;
   resolver_ = std::make_unique<RegionResolver>(plan.dns_servers, plan.zone,
                                                std::vector<std::string>{plan.subnet});
-  std::string error;
-  if (!resolver_->ResolveAll(SteadyClock::Instance().NowMillis(), &error))
-    return Status::IoError("crowd: DNS: " + error);
+  if (Status s = resolver_->ResolveAll(SteadyClock::Instance().NowMillis()); !s.ok()) {
+    return Status::IoError("crowd: DNS: " + s.message());
+  }
   std::vector<std::string> answer = resolver_->Addresses(0);
   for (int pid : plan.lb_pids) {
     figures_.lb_rss_before_kb = std::max(figures_.lb_rss_before_kb, ResidentKb(pid));

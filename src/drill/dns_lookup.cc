@@ -139,8 +139,12 @@ void RegionResolver::RequestRefresh(size_t region) {
   if (region < entries_.size()) entries_[region].refresh_requested = true;
 }
 
-bool RegionResolver::Resolve(size_t region, int64_t now_ms, std::string* error) {
-  if (servers_.empty()) return !Addresses(region).empty();
+Status RegionResolver::Resolve(size_t region, int64_t now_ms) {
+  if (servers_.empty()) {
+    if (!Addresses(region).empty()) return Status::Ok();
+    return Status::NotFound("region " + std::to_string(region) +
+                            " has no DNS server and no pinned address");
+  }
   DnsAnswer answer;
   for (const std::string& server : servers_) {
     answer = QueryApex(server, zone_, subnets_[region], 300);
@@ -154,15 +158,14 @@ bool RegionResolver::Resolve(size_t region, int64_t now_ms, std::string* error) 
   if (!answer.ok) {
     ++failures_;
     e.expires_ms = now_ms + 200;  // keep the old address, ask again soon
-    if (error) *error = answer.error;
-    return false;
+    return Status::IoError(answer.error);
   }
   // In the order answered, as getaddrinfo keeps it for same-scope
   // loopback addresses: the DNS puts the region's lbs (rotated) first and
   // the fallback region's after them.
   e.addresses = std::move(answer.addresses);
   e.expires_ms = now_ms + std::max<int64_t>(answer.ttl, 1) * 1000;
-  return true;
+  return Status::Ok();
 }
 
 void RegionResolver::RefreshDue(int64_t now_ms) {
@@ -173,15 +176,16 @@ void RegionResolver::RefreshDue(int64_t now_ms) {
       const Entry& e = entries_[i];
       due = now_ms >= e.expires_ms || (e.refresh_requested && now_ms - e.last_query_ms >= 200);
     }
-    if (due) Resolve(i, now_ms, nullptr);
+    // A failure keeps the old address and is counted in failures().
+    if (due) (void)Resolve(i, now_ms);
   }
 }
 
-bool RegionResolver::ResolveAll(int64_t now_ms, std::string* error) {
+Status RegionResolver::ResolveAll(int64_t now_ms) {
   for (size_t i = 0; i < entries_.size(); ++i) {
-    if (!Resolve(i, now_ms, error)) return false;
+    if (Status s = Resolve(i, now_ms); !s.ok()) return s;
   }
-  return true;
+  return Status::Ok();
 }
 
 void RegionResolver::Pin(size_t region, std::string address) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+
 namespace nines::drill {
 
 struct DnsAnswer {
@@ -45,8 +47,9 @@ class RegionResolver {
   void RequestRefresh(size_t region);
   // Resolves every region whose entry is due; call every ~50 ms from one thread.
   void RefreshDue(int64_t now_ms);
-  // Resolves every region once now; false (with *error) if one gets no answer.
-  bool ResolveAll(int64_t now_ms, std::string* error);
+  // Resolves every region once now; IoError (the query's error text) if one
+  // gets no answer.
+  Status ResolveAll(int64_t now_ms);
 
   // Fixes a region's address without DNS (tests; a resolver without DNS
   // servers keeps pinned addresses forever).
@@ -56,7 +59,7 @@ class RegionResolver {
   uint64_t failures() const;
 
  private:
-  bool Resolve(size_t region, int64_t now_ms, std::string* error);
+  Status Resolve(size_t region, int64_t now_ms);
 
   struct Entry {
     std::vector<std::string> addresses;  // in the order answered

@@ -65,8 +65,10 @@ int RunDrillCommand(const std::vector<std::string>& args) {
       ->check(CLI::Range(1.0, 60.0));
   if (std::optional<int> exit = line.Parse(args)) return *exit;
   o.rate_given = app.count("--rate") > 0;
-  std::string error;
-  if (!drill::ParseFaultList(o.faults, &error)) return line.UsageError("--faults: " + error);
+  std::vector<drill::FaultKind> faults;
+  if (Status s = drill::ParseFaultList(o.faults, &faults); !s.ok()) {
+    return line.UsageError("--faults: " + s.message());
+  }
   return drill::RunDrill(o);
 }
 

@@ -70,39 +70,36 @@ struct Api {
 
   std::string AuthorizationHeader() {
     if (token.empty() && !token_file.empty()) {
-      std::string error, warning;
-      if (auto t = ReadSecretFile(token_file, "", &error, &warning)) token = *t;
+      std::string secret, warning;
+      if (ReadSecretFile(token_file, "", &secret, &warning).ok()) token = secret;
     }
     return token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
   }
 
-  std::optional<ClusterState> State(std::string* error) const {
+  Status State(ClusterState* out) const {
     http::ClientResponse r =
         http::FetchAddress(host_port, "GET", "/api/state", "", http::ClientOptions().Timeout(2000));
-    if (!r.ok) {
-      *error = "GET /api/state: " + r.error;
-      return std::nullopt;
-    }
+    if (!r.ok) return Status::IoError("GET /api/state: " + r.error);
     if (r.status != 200) {
-      *error = "GET /api/state: status " + std::to_string(r.status);
-      return std::nullopt;
+      return Status::IoError("GET /api/state: status " + std::to_string(r.status));
     }
-    return ParseClusterState(r.body, error);
+    return ParseClusterState(r.body, out);
   }
 
-  // POST path; "" on 2xx, else the error text the API gave (409 when the
-  // target is not in a state the action applies to, e.g. kill of a stopped node).
-  std::string Post(const std::string& path, const std::string& body = "{}") {
+  // POST path; Ok on 2xx, else IoError with the error text the API gave (409
+  // when the target is not in a state the action applies to, e.g. kill of a
+  // stopped node).
+  Status Post(const std::string& path, const std::string& body = "{}") {
     http::ClientOptions options = http::ClientOptions().Timeout(5000);
     options.headers = AuthorizationHeader();
     http::ClientResponse r = http::FetchAddress(host_port, "POST", path, body, options);
-    if (!r.ok) return "POST " + path + ": " + r.error;
-    if (r.status >= 200 && r.status < 300) return "";
+    if (!r.ok) return Status::IoError("POST " + path + ": " + r.error);
+    if (r.status >= 200 && r.status < 300) return Status::Ok();
     auto j = nlohmann::json::parse(r.body, nullptr, false);
     std::string msg = j.is_object() && j.contains("error") && j["error"].is_string()
                           ? j["error"].get<std::string>()
                           : r.body.substr(0, 200);
-    return "POST " + path + ": " + std::to_string(r.status) + " " + msg;
+    return Status::IoError("POST " + path + ": " + std::to_string(r.status) + " " + msg);
   }
 };
 
@@ -176,8 +173,8 @@ std::optional<int> StartBlueprint(DrillRun& run) {
   }
   if (o.up_url.empty()) {
     if (o.admin_token_file.empty()) run.api.token_file = o.report_dir + "/run/conf/admin.token";
-    std::string ignored;
-    if (o.capacity && run.api.State(&ignored)) {
+    ClusterState probe;
+    if (o.capacity && run.api.State(&probe).ok()) {
       // Measuring capacity changes nothing: use the running one, so its
       // dashboard gets the figures.
       run.attached = true;
@@ -189,7 +186,7 @@ std::optional<int> StartBlueprint(DrillRun& run) {
       std::fflush(stdout);
       return std::nullopt;
     }
-    if (run.api.State(&ignored)) {
+    if (run.api.State(&probe).ok()) {
       std::fprintf(stderr,
                    "nines drill: something already answers at %s (a `nines up`?); pass --up "
                    "http://%s to drill it, or stop it first\n",
@@ -236,8 +233,9 @@ std::string NotReadyReason(DrillRun& run, const ClusterState& s) {
   }
   if (run.dns_servers.empty()) return "no DNS server in the blueprint";
   if (!lb_failure.empty()) return lb_failure;
-  std::string err;
-  if (!run.resolver->ResolveAll(SteadyClock::Instance().NowMillis(), &err)) return "DNS: " + err;
+  if (Status dns = run.resolver->ResolveAll(SteadyClock::Instance().NowMillis()); !dns.ok()) {
+    return "DNS: " + dns.message();
+  }
   return "";
 }
 
@@ -263,11 +261,11 @@ bool WaitUntilReady(DrillRun& run) {
                    o.startup_timeout_s, not_ready.c_str());
       return false;
     }
-    std::string err;
-    auto s = run.api.State(&err);
-    not_ready = s ? NotReadyReason(run, *s) : err;
+    ClusterState state;
+    Status got = run.api.State(&state);
+    not_ready = got.ok() ? NotReadyReason(run, state) : got.message();
     if (not_ready.empty()) {
-      run.state = *s;
+      run.state = std::move(state);
       break;
     }
     SleepMs(250);
@@ -295,9 +293,8 @@ bool MakeUsers(DrillRun& run) {
   run.spike_user = SimUser{spike_prefix + ".200", user_subnets.size()};
   user_subnets.push_back(run.subnets[0]);
   run.resolver = std::make_unique<RegionResolver>(run.dns_servers, run.zone, user_subnets);
-  std::string error;
-  if (!run.resolver->ResolveAll(SteadyClock::Instance().NowMillis(), &error)) {
-    std::fprintf(stderr, "drill: DNS: %s\n", error.c_str());
+  if (Status s = run.resolver->ResolveAll(SteadyClock::Instance().NowMillis()); !s.ok()) {
+    std::fprintf(stderr, "drill: DNS: %s\n", s.message().c_str());
     return false;
   }
   return true;
@@ -328,13 +325,14 @@ HeldFault InjectFault(DrillRun& run, LoadPhase& load, const PlannedFault& planne
   f.start_ms = planned.start_ms;
   f.end_ms = planned.end_ms;
   f.window_end_ms = planned.window_end_ms;
-  std::string err;
-  h.state_before = run.api.State(&err);
+  ClusterState before;
+  Status got = run.api.State(&before);
+  if (got.ok()) h.state_before = std::move(before);
   f.undone = true;  // until an undo fails
   if (h.state_before) {
     h.action = PlanFaultAction(planned.kind, *h.state_before, planned.end_ms - planned.start_ms);
   } else {
-    h.action.error = err;
+    h.action.error = got.message();
   }
   f.target = h.action.target;
   f.detection_measured = h.action.detection != Detection::kNone;
@@ -368,11 +366,11 @@ HeldFault InjectFault(DrillRun& run, LoadPhase& load, const PlannedFault& planne
       f.notice = "the lb already listed " + h.action.app_address +
                  " down just before the fault: detected only once seen up and down again";
     }
-    std::string post = run.api.Post(h.action.inject_path,
-                                    h.action.inject_body.empty() ? "{}" : h.action.inject_body);
-    if (!post.empty()) {
+    Status post = run.api.Post(h.action.inject_path,
+                               h.action.inject_body.empty() ? "{}" : h.action.inject_body);
+    if (!post.ok()) {
       f.skipped = true;
-      f.notice = post;
+      f.notice = post.message();
     }
   }
   h.injected_at = SteadyClock::Instance().NowMillis();
@@ -401,9 +399,8 @@ bool FaultDetected(DrillRun& run, LoadPhase& load, HeldFault& h, uint64_t spike_
       return down && h.lb_saw_up;
     }
     case Detection::kLeaderChanged: {
-      std::string e;
-      auto st = run.api.State(&e);
-      return st && !st->leader.empty() && st->leader != action.old_leader;
+      ClusterState st;
+      return run.api.State(&st).ok() && !st.leader.empty() && st.leader != action.old_leader;
     }
     case Detection::kDnsMovesRegion:
     case Detection::kDnsDropsLb: {
@@ -449,24 +446,23 @@ void UndoFault(DrillRun& run, LoadPhase& load, HeldFault& h) {
   FaultResult& f = h.f;
   if (h.crowd && !f.skipped) {
     h.crowd->Stop();  // its undo: stop sending
-    std::string e;
-    if (auto after = run.api.State(&e)) {
+    if (ClusterState after; run.api.State(&after).ok()) {
       int restarts = 0;
-      for (const NodeState& n : after->nodes) restarts += n.restarts;
+      for (const NodeState& n : after.nodes) restarts += n.restarts;
       for (const NodeState& n : h.state_before->nodes) restarts -= n.restarts;
       h.crowd->SetRestarts(std::max(restarts, 0));
     }
   }
   if (!f.skipped && !h.action.undo_path.empty()) {
-    std::string post;
+    Status post;
     for (int attempt = 0; attempt < 5; ++attempt) {
       post = run.api.Post(h.action.undo_path);
-      if (post.empty()) break;
+      if (post.ok()) break;
       SleepMs(200);
     }
-    if (!post.empty()) {
+    if (!post.ok()) {
       f.undone = false;
-      f.notice = "undo failed: " + post;
+      f.notice = "undo failed: " + post.message();
       std::printf("drill: %s: %s\n", h.label.c_str(), f.notice.c_str());
     }
   }
@@ -516,8 +512,7 @@ void ReadBackWrites(DrillRun& run, LoadEngine& engine) {
               ids.size());
   std::fflush(stdout);
   ReadBackOptions rb;
-  std::string error;
-  if (auto s = run.api.State(&error)) run.state = *s;
+  if (ClusterState now; run.api.State(&now).ok()) run.state = std::move(now);
   for (const NodeState* lb : run.state.OfKind("lb")) rb.lbs.push_back(lb->address);
   rb.source_ips = run.source_ips;
   run.report.writes = ReadBack(ids, rb);
@@ -562,7 +557,7 @@ int RunCapacity(DrillRun& run) {
     std::fprintf(stderr, "drill: interrupted: the capacity figures are incomplete\n");
   } else {
     // The drill's own `nines up` stops now: no dashboard to post to.
-    std::function<std::string(const std::string&)> post;
+    std::function<Status(const std::string&)> post;
     if (!o.up_url.empty() || run.attached) {
       post = [&run](const std::string& body) { return run.api.Post("/api/capacity", body); };
     }
@@ -582,13 +577,10 @@ int RunDrill(const DrillOptions& o) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   DrillRun run(o);
-  std::string error;
-  std::optional<std::vector<FaultKind>> kinds = ParseFaultList(o.faults, &error);
-  if (!kinds) {
-    std::fprintf(stderr, "nines drill: %s\n", error.c_str());
+  if (Status s = ParseFaultList(o.faults, &run.kinds); !s.ok()) {
+    std::fprintf(stderr, "nines drill: %s\n", s.message().c_str());
     return 2;
   }
-  run.kinds = std::move(*kinds);
   std::error_code ec;
   std::filesystem::create_directories(o.report_dir, ec);
   if (ec) {

@@ -53,7 +53,7 @@ std::vector<FaultKind> AllFaults() {
   return {std::begin(kAll), std::end(kAll)};
 }
 
-std::optional<std::vector<FaultKind>> ParseFaultList(std::string_view list, std::string* error) {
+Status ParseFaultList(std::string_view list, std::vector<FaultKind>* faults) {
   std::vector<FaultKind> out;
   constexpr size_t kMaxFaults = 64;
   while (!list.empty()) {
@@ -68,17 +68,15 @@ std::optional<std::vector<FaultKind>> ParseFaultList(std::string_view list, std:
     } else if (auto kind = FaultFromName(item)) {
       out.push_back(*kind);
     } else {
-      *error = "unknown fault '" + std::string(item) +
-               "' (known: app, lb, leader, freeze, partition, region, spike, crowd, slow, "
-               "disk-full, slow-disk, clock, all)";
-      return std::nullopt;
+      return Status::InvalidArgument(
+          "unknown fault '" + std::string(item) +
+          "' (known: app, lb, leader, freeze, partition, region, spike, crowd, slow, "
+          "disk-full, slow-disk, clock, all)");
     }
-    if (out.size() > kMaxFaults) {
-      *error = "more than 64 faults";
-      return std::nullopt;
-    }
+    if (out.size() > kMaxFaults) return Status::InvalidArgument("more than 64 faults");
   }
-  return out;
+  *faults = std::move(out);
+  return Status::Ok();
 }
 
 std::vector<PlannedFault> PlanFaults(const std::vector<FaultKind>& faults, int64_t duration_ms) {

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
+
 namespace nines::drill {
 
 enum class FaultKind {
@@ -32,9 +34,9 @@ std::optional<FaultKind> FaultFromName(std::string_view name);
 // Every kind in the order the issue lists them ("all").
 std::vector<FaultKind> AllFaults();
 
-// Parses a comma-separated list; "" gives no faults. On an unknown name
-// returns nullopt and sets *error naming it and the known ones.
-std::optional<std::vector<FaultKind>> ParseFaultList(std::string_view list, std::string* error);
+// Parses a comma-separated list into *faults; "" gives no faults. On an
+// unknown name, InvalidArgument naming it and the known ones.
+Status ParseFaultList(std::string_view list, std::vector<FaultKind>* faults);
 
 struct PlannedFault {
   FaultKind kind;

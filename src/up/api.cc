@@ -38,54 +38,59 @@ std::vector<std::string> SplitPath(const std::string& path) {
 bool IntegerIn(const nlohmann::json& v, int64_t lo, int64_t hi, int* out);
 
 // The body of POST .../slow: {"stop_ms", "period_ms", "for_ms"}, each optional
-// (SlowSpec's defaults; for_ms 0 = until .../fast). Returns "" or the error.
-std::string ParseSlowSpec(const std::string& body, SlowSpec* spec) {
+// (SlowSpec's defaults; for_ms 0 = until .../fast). InvalidArgument says what is wrong.
+Status ParseSlowSpec(const std::string& body, SlowSpec* spec) {
   json j = json::object();
   if (!body.empty()) {
     j = json::parse(body, nullptr, false);
-    if (!j.is_object()) return "the body must be a JSON object";
+    if (!j.is_object()) return Status::InvalidArgument("the body must be a JSON object");
   }
   int for_ms = 0;
   if (j.contains("stop_ms") &&
       !IntegerIn(j["stop_ms"], 1, SlowSpec::kMaxPeriodMs - 1, &spec->stop_ms)) {
-    return "stop_ms must be a whole number of milliseconds below period_ms";
+    return Status::InvalidArgument(
+        "stop_ms must be a whole number of milliseconds below period_ms");
   }
   if (j.contains("period_ms") && !IntegerIn(j["period_ms"], SlowSpec::kMinPeriodMs,
                                             SlowSpec::kMaxPeriodMs, &spec->period_ms)) {
-    return fmt::format("period_ms must be a whole number from {} to {}", SlowSpec::kMinPeriodMs,
-                       SlowSpec::kMaxPeriodMs);
+    return Status::InvalidArgument(fmt::format("period_ms must be a whole number from {} to {}",
+                                               SlowSpec::kMinPeriodMs, SlowSpec::kMaxPeriodMs));
   }
   if (j.contains("for_ms") && !IntegerIn(j["for_ms"], 0, SlowSpec::kMaxForMs, &for_ms)) {
-    return fmt::format("for_ms must be a whole number from 0 to {}", SlowSpec::kMaxForMs);
+    return Status::InvalidArgument(
+        fmt::format("for_ms must be a whole number from 0 to {}", SlowSpec::kMaxForMs));
   }
   spec->for_ms = for_ms;
-  if (spec->stop_ms >= spec->period_ms) return "stop_ms must be below period_ms";
-  return "";
+  if (spec->stop_ms >= spec->period_ms)
+    return Status::InvalidArgument("stop_ms must be below period_ms");
+  return Status::Ok();
 }
 
 // The body of POST .../clock ({"offset_s","for_ms"}), .../fill-disk
 // ({"for_ms"}) or .../slow-disk ({"delay_ms","for_ms"}), each optional (an
-// hour forward; 200 ms per fsync; until undone). Returns "" or the error.
-std::string ParseGrayBody(const std::string& body, int* offset_s, int* delay_ms, int* for_ms) {
+// hour forward; 200 ms per fsync; until undone). InvalidArgument says what is wrong.
+Status ParseGrayBody(const std::string& body, int* offset_s, int* delay_ms, int* for_ms) {
   json j = json::object();
   if (!body.empty()) {
     j = json::parse(body, nullptr, false);
-    if (!j.is_object()) return "the body must be a JSON object";
+    if (!j.is_object()) return Status::InvalidArgument("the body must be a JSON object");
   }
   if (j.contains("offset_s") &&
       !IntegerIn(j["offset_s"], -GrayFaults::kMaxOffsetS, GrayFaults::kMaxOffsetS, offset_s)) {
-    return fmt::format("offset_s must be a whole number of seconds from -{} to {}",
-                       GrayFaults::kMaxOffsetS, GrayFaults::kMaxOffsetS);
+    return Status::InvalidArgument(
+        fmt::format("offset_s must be a whole number of seconds from -{} to {}",
+                    GrayFaults::kMaxOffsetS, GrayFaults::kMaxOffsetS));
   }
   if (j.contains("delay_ms") &&
       !IntegerIn(j["delay_ms"], 1, GrayFaults::kMaxFsyncDelayMs, delay_ms)) {
-    return fmt::format("delay_ms must be a whole number from 1 to {}",
-                       GrayFaults::kMaxFsyncDelayMs);
+    return Status::InvalidArgument(
+        fmt::format("delay_ms must be a whole number from 1 to {}", GrayFaults::kMaxFsyncDelayMs));
   }
   if (j.contains("for_ms") && !IntegerIn(j["for_ms"], 0, GrayFaults::kMaxForMs, for_ms)) {
-    return fmt::format("for_ms must be a whole number from 0 to {}", GrayFaults::kMaxForMs);
+    return Status::InvalidArgument(
+        fmt::format("for_ms must be a whole number from 0 to {}", GrayFaults::kMaxForMs));
   }
-  return "";
+  return Status::Ok();
 }
 
 // clock, clock-reset, fill-disk, free-disk, slow-disk, fast-disk on a store member.
@@ -94,8 +99,8 @@ http::Response GrayAction(const UpContext& ctx, const std::string& name, const s
   int offset_s = 3600;
   int delay_ms = 200;
   int for_ms = 0;
-  if (std::string bad = ParseGrayBody(body, &offset_s, &delay_ms, &for_ms); !bad.empty()) {
-    return Error(400, bad);
+  if (Status bad = ParseGrayBody(body, &offset_s, &delay_ms, &for_ms); !bad.ok()) {
+    return Error(400, bad.message());
   }
   if (!ctx.gray) {
     return Error(409, fmt::format("{} needs `nines up --gray-faults`", action));
@@ -147,7 +152,7 @@ http::Response NodeAction(const UpContext& ctx, const std::string& name, const s
     done = ctx.supervisor->Thaw(name);
   } else if (action == "slow") {
     SlowSpec slow;
-    if (std::string bad = ParseSlowSpec(body, &slow); !bad.empty()) return Error(400, bad);
+    if (Status bad = ParseSlowSpec(body, &slow); !bad.ok()) return Error(400, bad.message());
     done = ctx.supervisor->Slow(name, slow);
     if (!done.ok()) return Error(409, done.message());
     return Ok({{"node", name},
@@ -230,8 +235,9 @@ http::Response SpikeAction(const UpContext& ctx, const std::string& body) {
   if (!r) return Error(404, fmt::format("no region named '{}'", region));
   std::string source = r->prefix + ".250";
   Endpoint lb{r->prefix + "." + std::to_string(kFirstLbHost), static_cast<uint16_t>(kLbPort)};
-  std::string err = ctx.spike->Start(region, source, lb, rate, seconds);
-  if (!err.empty()) return Error(409, err);
+  if (Status s = ctx.spike->Start(region, source, lb, rate, seconds); !s.ok()) {
+    return Error(409, s.message());
+  }
   return Ok({{"region", region},
              {"rate", rate},
              {"seconds", seconds},
@@ -241,14 +247,14 @@ http::Response SpikeAction(const UpContext& ctx, const std::string& body) {
 
 // POST /api/capacity: the figures of `nines drill --capacity`.
 http::Response CapacityAction(const UpContext& ctx, const std::string& body) {
-  std::string error;
-  std::optional<drill::CapacityFigures> figures =
-      drill::CapacityFromJson(json::parse(body, nullptr, false), &error);
-  if (!figures) return Error(400, error);
-  if (std::string bad = ctx.headroom->Set(*figures); !bad.empty()) return Error(500, bad);
+  drill::CapacityFigures figures;
+  if (Status s = drill::CapacityFromJson(json::parse(body, nullptr, false), &figures); !s.ok()) {
+    return Error(400, s.message());
+  }
+  if (Status s = ctx.headroom->Set(figures); !s.ok()) return Error(500, s.message());
   ctx.supervisor->Note(fmt::format("capacity measured: {:.0f} requests/s, worst region loss: {}",
-                                   figures->whole_per_s,
-                                   drill::WorstRegionLoss(*figures).worst_region));
+                                   figures.whole_per_s,
+                                   drill::WorstRegionLoss(figures).worst_region));
   return Ok();
 }
 

@@ -25,22 +25,23 @@ Headroom::Headroom(std::string path) : path_(std::move(path)) {
   if (!in) return;
   std::stringstream text;
   text << in.rdbuf();
-  std::string error;
-  figures_ = drill::CapacityFromJson(nlohmann::json::parse(text.str(), nullptr, false), &error);
+  drill::CapacityFigures figures;
+  Status s = drill::CapacityFromJson(nlohmann::json::parse(text.str(), nullptr, false), &figures);
+  if (s.ok()) figures_ = std::move(figures);  // a malformed file is as if none was measured
 }
 
-std::string Headroom::Set(const drill::CapacityFigures& figures) {
+Status Headroom::Set(const drill::CapacityFigures& figures) {
   std::lock_guard lock(mu_);
   figures_ = figures;
-  if (path_.empty()) return "";
+  if (path_.empty()) return Status::Ok();
   std::string tmp = path_ + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << drill::CapacityToJson(figures).dump(2) << "\n";
-    if (!out) return "cannot write " + tmp;
+    if (!out) return Status::IoError("cannot write " + tmp);
   }
-  if (std::rename(tmp.c_str(), path_.c_str()) != 0) return "cannot rename " + tmp;
-  return "";
+  if (std::rename(tmp.c_str(), path_.c_str()) != 0) return Status::IoError("cannot rename " + tmp);
+  return Status::Ok();
 }
 
 std::optional<drill::CapacityFigures> Headroom::Get() const {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/status.h"
 #include "drill/capacity.h"
 
 namespace nines::up {
@@ -28,8 +29,8 @@ class Headroom {
  public:
   // Reads `path` if it holds figures; "" keeps them in memory only.
   explicit Headroom(std::string path);
-  // Replaces the figures; the error text if `path` could not be written.
-  std::string Set(const drill::CapacityFigures& figures);
+  // Replaces the figures; IoError if `path` could not be written.
+  Status Set(const drill::CapacityFigures& figures);
   std::optional<drill::CapacityFigures> Get() const;
 
  private:

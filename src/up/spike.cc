@@ -19,10 +19,13 @@ void Spike::Stop() {
   stop_ = false;
 }
 
-std::string Spike::Start(const std::string& region, const std::string& source_ip,
-                         const Endpoint& lb, int rate, int seconds) {
+::nines::Status Spike::Start(const std::string& region, const std::string& source_ip,
+                             const Endpoint& lb, int rate, int seconds) {
   std::lock_guard lock(mu_);
-  if (status_.running) return "a spike is already running (region " + status_.region + ")";
+  if (status_.running) {
+    return ::nines::Status::FailedPrecondition("a spike is already running (region " +
+                                               status_.region + ")");
+  }
   if (thread_.joinable()) thread_.join();
   status_ = SpikeStatus{};
   status_.running = true;
@@ -31,7 +34,7 @@ std::string Spike::Start(const std::string& region, const std::string& source_ip
   status_.seconds = seconds;
   thread_ =
       std::thread([this, lb, source_ip, rate, seconds] { Run(lb, source_ip, rate, seconds); });
-  return "";
+  return ::nines::Status::Ok();
 }
 
 SpikeStatus Spike::Status() const {

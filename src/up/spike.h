@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/config.h"
+#include "base/status.h"
 
 namespace nines::up {
 
@@ -31,9 +32,9 @@ class Spike {
   static constexpr int kMaxSeconds = 60;
 
   ~Spike();
-  // "" when started; an error when one is already running.
-  std::string Start(const std::string& region, const std::string& source_ip, const Endpoint& lb,
-                    int rate, int seconds);
+  // Ok when started; FailedPrecondition when one is already running.
+  ::nines::Status Start(const std::string& region, const std::string& source_ip, const Endpoint& lb,
+                        int rate, int seconds);
   SpikeStatus Status() const;
   void Stop();
 

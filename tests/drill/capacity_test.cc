@@ -203,27 +203,28 @@ TEST(CapacityJson, RoundTrips) {
   nlohmann::json j = CapacityToJson(f);
   EXPECT_EQ(j["worst_region"], "us-east");
   EXPECT_EQ(j["survivors_per_s"], 2600);
-  std::string error;
-  std::optional<CapacityFigures> back = CapacityFromJson(j, &error);
-  ASSERT_TRUE(back) << error;
-  EXPECT_EQ(back->whole_per_s, 2600);
-  ASSERT_EQ(back->regions.size(), 3u);
-  EXPECT_EQ(back->regions[1].name, "us-west");
-  EXPECT_EQ(back->regions[1].per_s, 1100);
-  EXPECT_EQ(back->criteria.latency_objective_ms, 100);
-  EXPECT_EQ(back->measured_wall_ms, 1'765'000'000'000);
-  EXPECT_TRUE(back->capped);
+  CapacityFigures back;
+  Status s = CapacityFromJson(j, &back);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(back.whole_per_s, 2600);
+  ASSERT_EQ(back.regions.size(), 3u);
+  EXPECT_EQ(back.regions[1].name, "us-west");
+  EXPECT_EQ(back.regions[1].per_s, 1100);
+  EXPECT_EQ(back.criteria.latency_objective_ms, 100);
+  EXPECT_EQ(back.measured_wall_ms, 1'765'000'000'000);
+  EXPECT_TRUE(back.capped);
 }
 
 TEST(CapacityJson, RejectsMalformedFigures) {
-  std::string error;
-  EXPECT_FALSE(CapacityFromJson(nlohmann::json::array(), &error));
+  CapacityFigures f;
+  EXPECT_FALSE(CapacityFromJson(nlohmann::json::array(), &f).ok());
   EXPECT_FALSE(
-      CapacityFromJson({{"whole_per_s", -1}, {"regions", nlohmann::json::array()}}, &error));
-  EXPECT_FALSE(CapacityFromJson({{"whole_per_s", 10}}, &error));
-  EXPECT_FALSE(
-      CapacityFromJson({{"whole_per_s", 10}, {"regions", {{{"name", 3}, {"per_s", 1}}}}}, &error));
-  EXPECT_NE(error.find("name"), std::string::npos);
+      CapacityFromJson({{"whole_per_s", -1}, {"regions", nlohmann::json::array()}}, &f).ok());
+  EXPECT_FALSE(CapacityFromJson({{"whole_per_s", 10}}, &f).ok());
+  Status s =
+      CapacityFromJson({{"whole_per_s", 10}, {"regions", {{{"name", 3}, {"per_s", 1}}}}}, &f);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("name"), std::string::npos);
 }
 
 TEST(CapacityText, VerdictAtTheGivenRateNamesTheWorstRegion) {

@@ -27,10 +27,10 @@ const char* kState = R"({
 })";
 
 ClusterState Parse(const std::string& text) {
-  std::string error;
-  auto s = ParseClusterState(text, &error);
-  EXPECT_TRUE(s) << error;
-  return s.value_or(ClusterState{});
+  ClusterState state;
+  Status s = ParseClusterState(text, &state);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return state;
 }
 
 TEST(ClusterState, Parses) {
@@ -60,10 +60,11 @@ TEST(ClusterState, NotReady) {
 }
 
 TEST(ClusterState, MalformedIsAnError) {
-  std::string error;
-  EXPECT_FALSE(ParseClusterState("not json", &error));
-  EXPECT_FALSE(ParseClusterState("{\"nodes\":3}", &error));
-  EXPECT_NE(error.find("nodes"), std::string::npos);
+  ClusterState state;
+  EXPECT_FALSE(ParseClusterState("not json", &state).ok());
+  Status s = ParseClusterState("{\"nodes\":3}", &state);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("nodes"), std::string::npos);
 }
 
 TEST(ClusterState, SubnetsAndHosts) {

@@ -7,33 +7,32 @@ namespace nines::drill {
 namespace {
 
 TEST(FaultList, ParsesNamesAndAll) {
-  std::string error;
-  auto list = ParseFaultList("app, leader,spike", &error);
-  ASSERT_TRUE(list) << error;
-  ASSERT_EQ(list->size(), 3u);
-  EXPECT_EQ((*list)[0], FaultKind::kApp);
-  EXPECT_EQ((*list)[1], FaultKind::kLeader);
-  EXPECT_EQ((*list)[2], FaultKind::kSpike);
-  auto all = ParseFaultList("all", &error);
-  ASSERT_TRUE(all);
-  ASSERT_EQ(all->size(), 12u);  // the seven, crowd, and the gray slow .. clock
-  EXPECT_EQ((*all)[8], FaultKind::kSlow);
-  EXPECT_EQ((*all)[9], FaultKind::kDiskFull);
-  EXPECT_EQ((*all)[10], FaultKind::kSlowDisk);
-  EXPECT_EQ((*all)[11], FaultKind::kClock);
-  auto slow = ParseFaultList("slow", &error);
-  ASSERT_TRUE(slow) << error;
-  EXPECT_EQ((*slow)[0], FaultKind::kSlow);
-  auto none = ParseFaultList("", &error);
-  ASSERT_TRUE(none);
-  EXPECT_TRUE(none->empty());
+  std::vector<FaultKind> list, all, slow, none{FaultKind::kApp};
+  Status s = ParseFaultList("app, leader,spike", &list);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0], FaultKind::kApp);
+  EXPECT_EQ(list[1], FaultKind::kLeader);
+  EXPECT_EQ(list[2], FaultKind::kSpike);
+  ASSERT_TRUE(ParseFaultList("all", &all).ok());
+  ASSERT_EQ(all.size(), 12u);  // the seven, crowd, and the gray slow .. clock
+  EXPECT_EQ(all[8], FaultKind::kSlow);
+  EXPECT_EQ(all[9], FaultKind::kDiskFull);
+  EXPECT_EQ(all[10], FaultKind::kSlowDisk);
+  EXPECT_EQ(all[11], FaultKind::kClock);
+  s = ParseFaultList("slow", &slow);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(slow[0], FaultKind::kSlow);
+  ASSERT_TRUE(ParseFaultList("", &none).ok());
+  EXPECT_TRUE(none.empty());
 }
 
 TEST(FaultList, UnknownNameIsAnError) {
-  std::string error;
-  EXPECT_FALSE(ParseFaultList("app,meteor", &error));
-  EXPECT_NE(error.find("meteor"), std::string::npos);
-  EXPECT_NE(error.find("partition"), std::string::npos);
+  std::vector<FaultKind> list;
+  Status s = ParseFaultList("app,meteor", &list);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("meteor"), std::string::npos);
+  EXPECT_NE(s.message().find("partition"), std::string::npos);
 }
 
 TEST(FaultList, NamesRoundTrip) {

@@ -87,8 +87,8 @@ TEST(StubResolver, KeepsEveryAddressOfTheAnswerForItsTtl) {
   FakeDns dns;
   ASSERT_TRUE(dns.bound()) << "127.0.9.31:18053 in use";
   RegionResolver resolver({"127.0.9.31:18053"}, "shop.test.", {"10.1.0.0/24"});
-  std::string error;
-  ASSERT_TRUE(resolver.ResolveAll(0, &error)) << error;
+  Status s = resolver.ResolveAll(0);
+  ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(resolver.Addresses(0), (std::vector<std::string>{"127.0.9.32", "127.0.9.33"}));
   EXPECT_EQ(resolver.Current(0), "127.0.9.32");
   resolver.RefreshDue(1000);
@@ -117,8 +117,8 @@ LoadRun LoadThroughTheFakeDns(bool reresolve_on_failure) {
       },
       10000));
   RegionResolver resolver({"127.0.9.31:18053"}, "shop.test.", {"10.1.0.0/24"});
-  std::string error;
-  EXPECT_TRUE(resolver.ResolveAll(LoadEngine::NowNanos() / 1'000'000, &error)) << error;
+  Status s = resolver.ResolveAll(LoadEngine::NowNanos() / 1'000'000);
+  EXPECT_TRUE(s.ok()) << s.ToString();
   Timeline timeline(3);
   asio::io_context io;
   int64_t start = LoadEngine::NowNanos();

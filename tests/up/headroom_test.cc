@@ -49,7 +49,7 @@ TEST(Headroom, KeepsTheFiguresInItsFileForTheNextRun) {
   {
     Headroom h(path);
     EXPECT_FALSE(h.Get());
-    EXPECT_EQ(h.Set(Figures()), "");
+    EXPECT_TRUE(h.Set(Figures()).ok());
   }
   Headroom again(path);
   ASSERT_TRUE(again.Get());
