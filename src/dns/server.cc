@@ -21,6 +21,7 @@
 #include "base/clock.h"
 #include "base/coding.h"
 #include "base/log.h"
+#include "base/status.h"
 #include "dns/dns_constants.h"
 #include "dns/name.h"
 #include "http/admin_guard.h"
@@ -66,20 +67,20 @@ bool FromSockaddr(const sockaddr_storage& peer, IpAddress* out) {
 }
 
 // A bound UDP socket with a receive timeout (so the UDP thread can notice a
-// stop). Returns an error message, or "".
-std::string OpenUdpSocket(const asio::ip::address& host, uint16_t port, int* fd_out) {
+// stop). IoError with strerror's text when it cannot.
+Status OpenUdpSocket(const asio::ip::address& host, uint16_t port, int* fd_out) {
   asio::ip::udp::endpoint at(host, port);
   int fd = ::socket(at.protocol().family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::strerror(errno);
+  if (fd < 0) return Status::IoError(std::strerror(errno));
   timeval wait_limit{0, kUdpWaitLimitUs};
   if (::bind(fd, at.data(), static_cast<socklen_t>(at.size())) != 0 ||
       ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait_limit, sizeof(wait_limit)) != 0) {
     std::string error = std::strerror(errno);
     ::close(fd);
-    return error;
+    return Status::IoError(std::move(error));
   }
   *fd_out = fd;
-  return "";
+  return Status::Ok();
 }
 
 }  // namespace
@@ -206,9 +207,8 @@ int DnsServer::Run(DnsConfig initial) {
   }
   // The UDP socket is a plain descriptor owned by the UDP thread: registered
   // with no event loop, so datagrams wake only that thread.
-  std::string udp_error = OpenUdpSocket(host, config->listen.port, &udp_fd_);
-  if (!udp_error.empty()) {
-    LogError("dns", "cannot bind UDP {}: {}", config->listen.ToString(), udp_error);
+  if (Status udp = OpenUdpSocket(host, config->listen.port, &udp_fd_); !udp.ok()) {
+    LogError("dns", "cannot bind UDP {}: {}", config->listen.ToString(), udp.message());
     return 1;
   }
   asio::ip::tcp::endpoint tcp_at(host, config->listen.port);
